@@ -1,0 +1,1 @@
+//! Reference central service: API, enrollment PKI, idempotent submissions, fleet telemetry, ops dashboard.

@@ -1,0 +1,1 @@
+//! Camera capture, on-device face analysis, quality gates, liveness and portrait encoding.

@@ -1,0 +1,1 @@
+//! Receipt printer: ESC/POS encoder, receipt layout, status, transports, virtual printer.

@@ -1,0 +1,1 @@
+//! The terminal runtime: session core, service flows, outbox, audit trail, telemetry, device supervision.
