@@ -1,1 +1,29 @@
-//! Reference central service: API, enrollment PKI, idempotent submissions, fleet telemetry, ops dashboard.
+//! Reference central service: the v1 API a kiosk terminal talks to (enrollment PKI,
+//! idempotent submissions, reference business logic on a synthetic registry), fleet
+//! telemetry with alerts and Prometheus metrics, and the operations dashboard.
+//!
+//! Terminals use [`api`] (wire types, signature check). Tests and small deployments
+//! start the server in-process with [`start`]; the `central` binary wraps the same.
+
+pub mod api;
+pub mod config;
+pub mod enroll;
+mod http;
+pub mod ops;
+pub mod pki;
+pub mod registry;
+pub mod server;
+pub mod service;
+mod state;
+pub mod store;
+pub mod telemetry;
+
+pub use config::{ConfigError, ServerConfig};
+pub use server::{RunningServer, StartError, start};
+
+/// Hash that binds an `Idempotency-Key` to one exact request (method, path, body);
+/// exposed so tests can hold a key "in flight" through the store.
+pub fn idempotency_request_hash(method: &str, path: &str, body: &[u8]) -> String {
+    let method = axum::http::Method::from_bytes(method.as_bytes()).unwrap_or(axum::http::Method::POST);
+    http::request_hash(&method, path, body)
+}

@@ -1,1 +1,7 @@
 //! The terminal runtime: session core, service flows, outbox, audit trail, telemetry, device supervision.
+
+pub mod audit;
+pub mod central_api;
+pub mod config;
+pub mod outbox;
+pub mod session;

@@ -1,0 +1,316 @@
+//! The HTTP surface: routes, problem documents, body limits, per-route client
+//! certificate enforcement and the idempotency wrapper around state-changing calls.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use sha2::Digest as _;
+
+use crate::api::{self, Problem, ProblemType};
+use crate::pki::PeerIdentity;
+use crate::service::{self, ApiError};
+use crate::state::{AppState, Counters};
+use crate::store::{IdempotencyBegin, StoredResponse};
+
+pub type Shared = Arc<AppState>;
+
+/// Body limit of ordinary JSON calls.
+const JSON_LIMIT: usize = 256 * 1024;
+/// Body limit of qualification checks (a base64 face JPEG).
+const QUALIFICATION_LIMIT: usize = 3 * 1024 * 1024;
+/// An in-flight reservation older than this is assumed abandoned by a dead worker.
+const IN_FLIGHT_STALE_S: i64 = 120;
+
+pub fn router(state: Shared) -> Router {
+    Router::new()
+        .route(api::paths::ENROLL, post(crate::enroll::enroll))
+        .route(api::paths::CERTIFICATES, post(certificates))
+        .route(api::paths::QUALIFICATION_CHECKS, post(qualification_checks))
+        .route(api::paths::CONTRIBUTIONS, get(contributions))
+        .route(api::paths::REGISTRATIONS, post(registrations))
+        .route("/v1/applications/{tracking}", get(application))
+        .route(api::paths::RATINGS, post(ratings))
+        .route(api::paths::TELEMETRY, post(crate::telemetry::ingest))
+        .route("/verify/{code}", get(crate::ops::verify_page))
+        .route(api::paths::METRICS, get(crate::telemetry::metrics))
+        .merge(crate::ops::routes())
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state)
+}
+
+async fn not_found() -> Response {
+    problem_response(&ProblemType::NotFound.problem("no such resource"))
+}
+
+async fn method_not_allowed() -> Response {
+    problem_response(&ProblemType::MethodNotAllowed.problem("this method is not allowed on this path"))
+}
+
+pub fn problem_response(p: &Problem) -> Response {
+    let body = serde_json::to_vec(p).unwrap_or_default();
+    let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (status, [(header::CONTENT_TYPE, api::PROBLEM_CONTENT_TYPE)], body).into_response()
+}
+
+/// Turns an error into its problem document; server faults are logged, not leaked.
+pub fn error_problem(e: &ApiError) -> Problem {
+    match e {
+        ApiError::Problem { kind, detail, field } => {
+            let mut p = kind.problem(detail.clone());
+            p.field = field.clone();
+            p
+        }
+        ApiError::Store(err) => {
+            tracing::error!(error = %err, "storage failure");
+            ProblemType::Internal.problem("storage failure; retry with the same Idempotency-Key")
+        }
+        ApiError::Internal(err) => {
+            tracing::error!(error = %err, "internal failure");
+            ProblemType::Internal.problem("internal failure; retry with the same Idempotency-Key")
+        }
+    }
+}
+
+/// A finished response in the form the idempotency store keeps.
+pub fn json_reply<T: Serialize>(status: StatusCode, value: &Result<T, ApiError>) -> StoredResponse {
+    match value {
+        Ok(v) => StoredResponse {
+            status: status.as_u16(),
+            content_type: "application/json".into(),
+            body: serde_json::to_vec(v).unwrap_or_default(),
+        },
+        Err(e) => {
+            let p = error_problem(e);
+            StoredResponse { status: p.status, content_type: api::PROBLEM_CONTENT_TYPE.into(), body: serde_json::to_vec(&p).unwrap_or_default() }
+        }
+    }
+}
+
+pub fn stored_to_response(r: StoredResponse, replayed: bool) -> Response {
+    let status = StatusCode::from_u16(r.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut resp = (status, r.body).into_response();
+    if let Ok(v) = HeaderValue::from_str(&r.content_type) {
+        resp.headers_mut().insert(header::CONTENT_TYPE, v);
+    }
+    if replayed {
+        resp.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    resp
+}
+
+/// The enrolled, non-revoked device on the other end, or the refusal to send.
+pub fn require_device(state: &AppState, peer: &PeerIdentity) -> Result<String, Response> {
+    let Some(device_id) = &peer.device_id else {
+        return Err(problem_response(&ProblemType::ClientCertificateRequired.problem(
+            "this call needs mutual TLS with a device certificate from the fleet CA",
+        )));
+    };
+    match state.store.device(device_id) {
+        Ok(Some(d)) if d.revoked_at.is_none() => Ok(device_id.clone()),
+        Ok(Some(_)) => {
+            tracing::warn!(device_id, "refused revoked device");
+            Err(problem_response(&ProblemType::DeviceNotAllowed.problem("this device has been revoked")))
+        }
+        Ok(None) => {
+            tracing::warn!(device_id, "refused unknown device");
+            Err(problem_response(&ProblemType::DeviceNotAllowed.problem("this device is not enrolled")))
+        }
+        Err(e) => Err(problem_response(&error_problem(&ApiError::Store(e)))),
+    }
+}
+
+/// The `Idempotency-Key` of a state-changing call (400 when missing or malformed).
+pub fn idempotency_key(headers: &HeaderMap) -> Result<String, Response> {
+    let Some(value) = headers.get(api::IDEMPOTENCY_KEY_HEADER) else {
+        return Err(problem_response(&ProblemType::IdempotencyKeyMissing.problem(
+            "state-changing calls need an Idempotency-Key header",
+        )));
+    };
+    match value.to_str() {
+        Ok(k) if api::idempotency_key_is_valid(k) => Ok(k.to_owned()),
+        _ => Err(problem_response(&ProblemType::MalformedRequest.problem(
+            "Idempotency-Key must be 1..=128 visible ASCII characters",
+        ))),
+    }
+}
+
+/// Reads and parses a JSON body: 415 without a JSON content type, 413 over `limit`,
+/// 400 for broken JSON, 422 for JSON of the wrong shape.
+pub async fn json_body<T: DeserializeOwned>(headers: &HeaderMap, body: Body, limit: usize) -> Result<(T, Vec<u8>), Response> {
+    let is_json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
+    if !is_json {
+        return Err(problem_response(&ProblemType::UnsupportedMediaType.problem("send application/json")));
+    }
+    let bytes = axum::body::to_bytes(body, limit).await.map_err(|_| {
+        problem_response(&ProblemType::PayloadTooLarge.problem(format!("request body over {limit} bytes")))
+    })?;
+    match serde_json::from_slice::<T>(&bytes) {
+        Ok(v) => Ok((v, bytes.to_vec())),
+        Err(e) if e.classify() == serde_json::error::Category::Data => {
+            Err(problem_response(&ProblemType::ValidationFailed.problem(e.to_string())))
+        }
+        Err(e) => Err(problem_response(&ProblemType::MalformedRequest.problem(format!("body is not valid JSON: {e}")))),
+    }
+}
+
+/// Hash binding an idempotency key to one exact request.
+pub fn request_hash(method: &Method, path: &str, body: &[u8]) -> String {
+    let mut h = sha2::Sha256::new();
+    h.update(method.as_str().as_bytes());
+    h.update(b" ");
+    h.update(path.as_bytes());
+    h.update(b"\n");
+    h.update(body);
+    hex::encode(h.finalize())
+}
+
+/// Runs `work` at most once per `(scope, key)`: replays the stored response for the
+/// same request, 422 for a different one, 409 while the first is in flight.
+/// Server faults (5xx) are not stored, so a retry with the same key runs again.
+pub fn idempotent(
+    state: &AppState,
+    scope: &str,
+    key: &str,
+    hash: &str,
+    work: impl FnOnce() -> StoredResponse,
+) -> Response {
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    match state.store.idempotency_begin(scope, key, hash, now, now - IN_FLIGHT_STALE_S) {
+        Err(e) => problem_response(&error_problem(&ApiError::Store(e))),
+        Ok(IdempotencyBegin::DifferentRequest) => problem_response(&ProblemType::IdempotencyKeyReused.problem(
+            "this Idempotency-Key was already used for a different request",
+        )),
+        Ok(IdempotencyBegin::InFlight) => problem_response(&ProblemType::RequestInFlight.problem(
+            "the first request with this Idempotency-Key is still being processed; retry later",
+        )),
+        Ok(IdempotencyBegin::Replay(stored)) => {
+            Counters::bump(&state.counters.idempotent_replays);
+            stored_to_response(stored, true)
+        }
+        Ok(IdempotencyBegin::Reserved) => {
+            let reply = work();
+            let kept = if reply.status >= 500 {
+                state.store.idempotency_abandon(scope, key)
+            } else {
+                state.store.idempotency_finish(scope, key, &reply)
+            };
+            if let Err(e) = kept {
+                tracing::error!(error = %e, "could not record idempotent response");
+            }
+            if reply.status >= 400 {
+                Counters::bump(&state.counters.problems);
+            }
+            stored_to_response(reply, false)
+        }
+    }
+}
+
+/// The common shape of a terminal's state-changing JSON call.
+#[allow(clippy::too_many_arguments)]
+async fn terminal_post<Req: DeserializeOwned, Resp: Serialize>(
+    state: &Shared,
+    peer: Option<axum::Extension<PeerIdentity>>,
+    headers: &HeaderMap,
+    body: Body,
+    path: &str,
+    limit: usize,
+    success: StatusCode,
+    work: impl FnOnce(&AppState, &str, &Req) -> Result<Resp, ApiError>,
+) -> Response {
+    let peer = peer.map(|p| p.0).unwrap_or_default();
+    let device_id = match require_device(state, &peer) {
+        Ok(d) => d,
+        Err(r) => return r,
+    };
+    let key = match idempotency_key(headers) {
+        Ok(k) => k,
+        Err(r) => return r,
+    };
+    let (req, raw) = match json_body::<Req>(headers, body, limit).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let hash = request_hash(&Method::POST, path, &raw);
+    idempotent(state, &device_id, &key, &hash, || json_reply(success, &work(state, &device_id, &req)))
+}
+
+async fn certificates(
+    State(state): State<Shared>,
+    peer: Option<axum::Extension<PeerIdentity>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    terminal_post(&state, peer, &headers, body, api::paths::CERTIFICATES, JSON_LIMIT, StatusCode::CREATED, service::issue_certificate).await
+}
+
+async fn qualification_checks(
+    State(state): State<Shared>,
+    peer: Option<axum::Extension<PeerIdentity>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    terminal_post(&state, peer, &headers, body, api::paths::QUALIFICATION_CHECKS, QUALIFICATION_LIMIT, StatusCode::CREATED, service::qualification_check)
+        .await
+}
+
+async fn registrations(
+    State(state): State<Shared>,
+    peer: Option<axum::Extension<PeerIdentity>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    terminal_post(&state, peer, &headers, body, api::paths::REGISTRATIONS, JSON_LIMIT, StatusCode::CREATED, service::register).await
+}
+
+async fn ratings(
+    State(state): State<Shared>,
+    peer: Option<axum::Extension<PeerIdentity>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    terminal_post(&state, peer, &headers, body, api::paths::RATINGS, JSON_LIMIT, StatusCode::CREATED, service::rate).await
+}
+
+fn json_or_problem<T: Serialize>(r: Result<T, ApiError>) -> Response {
+    stored_to_response(json_reply(StatusCode::OK, &r), false)
+}
+
+async fn contributions(
+    State(state): State<Shared>,
+    peer: Option<axum::Extension<PeerIdentity>>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(r) = require_device(&state, &peer.map(|p| p.0).unwrap_or_default()) {
+        return r;
+    }
+    let Some(holder) = headers.get(api::CARD_HOLDER_HEADER) else {
+        return problem_response(&ProblemType::MalformedRequest.problem(format!("{} header missing", api::CARD_HOLDER_HEADER)));
+    };
+    let Ok(holder) = holder.to_str() else {
+        return problem_response(&ProblemType::MalformedRequest.problem(format!("{} is not ASCII", api::CARD_HOLDER_HEADER)));
+    };
+    json_or_problem(service::contributions(&state, holder))
+}
+
+async fn application(
+    State(state): State<Shared>,
+    peer: Option<axum::Extension<PeerIdentity>>,
+    Path(tracking): Path<String>,
+) -> Response {
+    if let Err(r) = require_device(&state, &peer.map(|p| p.0).unwrap_or_default()) {
+        return r;
+    }
+    json_or_problem(service::application(&state, &tracking))
+}

@@ -1,0 +1,185 @@
+//! `central`: run the reference central service and administer it.
+
+use std::io::BufRead as _;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "central", version, about = "Reference central service for kiosk terminals")]
+struct Cli {
+    /// Directory holding the database, CA and keys (created with defaults if missing).
+    #[arg(long, global = true, default_value = "central-data")]
+    data_dir: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the API, /verify, /metrics and the /ops dashboard over HTTPS.
+    Serve {
+        #[arg(long, default_value = "0.0.0.0:8443")]
+        listen: String,
+        /// Heartbeat interval handed to terminals, e.g. 30s.
+        #[arg(long, default_value = "30s", value_parser = parse_duration)]
+        heartbeat_interval: Duration,
+        /// Missed heartbeats before a terminal counts as offline.
+        #[arg(long, default_value_t = 3)]
+        offline_after_missed: u32,
+        /// Outbox age that raises a backlog alert, e.g. 15m.
+        #[arg(long, default_value = "15m", value_parser = parse_duration)]
+        backlog_alert_age: Duration,
+        /// How often offline terminals are looked for, e.g. 5s.
+        #[arg(long, default_value = "5s", value_parser = parse_duration)]
+        sweep_interval: Duration,
+        /// How often dashboard pages refresh, e.g. 5s.
+        #[arg(long, default_value = "5s", value_parser = parse_duration)]
+        dashboard_refresh: Duration,
+        /// Public https:// base URL used in verification QR codes.
+        #[arg(long)]
+        public_url: Option<String>,
+        /// Extra DNS name or IP for the server certificate (first start only).
+        #[arg(long = "server-name")]
+        server_names: Vec<String>,
+    },
+    /// Enrollment tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+    /// Ops dashboard users.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Enrolled devices.
+    Device {
+        #[command(subcommand)]
+        command: DeviceCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenCommand {
+    /// Print a one-time enrollment token.
+    Create {
+        /// Lifetime, e.g. 10m.
+        #[arg(long, default_value = "10m", value_parser = parse_duration)]
+        ttl: Duration,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Add or update a user; the password is read from the first line of stdin.
+    Add { username: String },
+}
+
+#[derive(Debug, Subcommand)]
+enum DeviceCommand {
+    /// Revoke a device: its certificate is refused from now on.
+    Revoke { device_id: String },
+}
+
+/// Parses `500ms`, `30s`, `10m`, `2h`, `1d` or plain seconds.
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let n: u64 = num.parse().map_err(|_| format!("{s:?} is not a duration like 30s, 10m or 2h"))?;
+    let d = match unit {
+        "ms" => Duration::from_millis(n),
+        "" | "s" => Duration::from_secs(n),
+        "m" => Duration::from_secs(n * 60),
+        "h" => Duration::from_secs(n * 3600),
+        "d" => Duration::from_secs(n * 86_400),
+        _ => return Err(format!("{s:?} has unknown unit {unit:?}; use ms, s, m, h or d")),
+    };
+    if d.is_zero() {
+        return Err("must be greater than zero".into());
+    }
+    Ok(d)
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("central: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve {
+            listen,
+            heartbeat_interval,
+            offline_after_missed,
+            backlog_alert_age,
+            sweep_interval,
+            dashboard_refresh,
+            public_url,
+            server_names,
+        } => {
+            let listen: SocketAddr = listen
+                .parse()
+                .map_err(|_| anyhow::anyhow!("invalid setting `listen`: {listen:?} is not an address like 0.0.0.0:8443"))?;
+            let mut config = central::ServerConfig::new(cli.data_dir);
+            config.listen = listen;
+            config.heartbeat_interval = heartbeat_interval;
+            config.offline_after_missed = offline_after_missed;
+            config.backlog_alert_age = backlog_alert_age;
+            config.sweep_interval = sweep_interval;
+            config.dashboard_refresh = dashboard_refresh;
+            config.public_url = public_url;
+            config.server_names = server_names;
+            config.validate()?;
+            let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+            runtime.block_on(async {
+                let server = central::start(config).await?;
+                eprintln!("central: listening on https://{}", server.local_addr());
+                let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+                tokio::select! {
+                    r = tokio::signal::ctrl_c() => r?,
+                    _ = term.recv() => {}
+                }
+                server.shutdown().await;
+                anyhow::Ok(())
+            })
+        }
+        Command::Token { command: TokenCommand::Create { ttl } } => {
+            let store = central::server::open_store(&cli.data_dir)?;
+            println!("{}", central::enroll::create_token(&store, ttl)?);
+            Ok(())
+        }
+        Command::User { command: UserCommand::Add { username } } => {
+            let mut password = String::new();
+            std::io::stdin().lock().read_line(&mut password)?;
+            let store = central::server::open_store(&cli.data_dir)?;
+            central::ops::add_user(&store, &username, password.trim_end_matches(['\r', '\n']))?;
+            eprintln!("central: user {username} saved");
+            Ok(())
+        }
+        Command::Device { command: DeviceCommand::Revoke { device_id } } => {
+            let store = central::server::open_store(&cli.data_dir)?;
+            let now = time::OffsetDateTime::now_utc().unix_timestamp();
+            use central::store::Store as _;
+            anyhow::ensure!(store.revoke_device(&device_id, now)?, "no active device {device_id}");
+            eprintln!("central: device {device_id} revoked");
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,419 @@
+//! Server-rendered pages: the operations dashboard behind a password login (argon2)
+//! and the public certificate verification page. Pages show counts and masked ids
+//! only, never citizen data; their content refreshes in place.
+
+use std::fmt::Write as _;
+
+use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
+use axum::Router;
+use axum::extract::{Form, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+use sha2::Digest as _;
+use time::OffsetDateTime;
+
+use crate::http::Shared;
+use crate::service;
+use crate::state::AppState;
+use crate::store::Store;
+use crate::telemetry::{self, TerminalStatus};
+
+const COOKIE: &str = "central_ops";
+const SESSION_S: i64 = 12 * 3600;
+
+pub fn routes() -> Router<Shared> {
+    Router::new()
+        .route("/ops", get(fleet))
+        .route("/ops/login", get(login_page).post(login))
+        .route("/ops/logout", post(logout))
+        .route("/ops/terminals/{device_id}", get(terminal))
+        .route("/ops/alerts", get(alerts))
+}
+
+/// Argon2id hash of `password` in PHC string form.
+pub fn hash_password(password: &str) -> Result<String, argon2::password_hash::Error> {
+    let salt = SaltString::encode_b64(&rand::random::<[u8; 16]>())?;
+    Ok(argon2::Argon2::default().hash_password(password.as_bytes(), &salt)?.to_string())
+}
+
+/// Adds or updates an ops user (used by `central user add`).
+pub fn add_user(store: &dyn Store, username: &str, password: &str) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        !username.is_empty() && username.len() <= 64 && username.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c)),
+        "invalid setting `username`: use 1..=64 of [A-Za-z0-9._-]"
+    );
+    anyhow::ensure!(password.chars().count() >= 8, "invalid setting `password`: use at least 8 characters");
+    let hash = hash_password(password).map_err(|e| anyhow::anyhow!("hashing failed: {e}"))?;
+    store.upsert_user(username, &hash, OffsetDateTime::now_utc().unix_timestamp())?;
+    Ok(())
+}
+
+pub fn esc(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
+}
+
+fn session_hash(token: &str) -> String {
+    hex::encode(sha2::Sha256::digest(token.as_bytes()))
+}
+
+fn cookie_token(headers: &HeaderMap) -> Option<String> {
+    headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(';')).find_map(|kv| {
+        let (k, v) = kv.trim().split_once('=')?;
+        (k == COOKIE).then(|| v.to_owned())
+    })
+}
+
+/// The logged-in user, or a redirect to the login page.
+fn user(state: &AppState, headers: &HeaderMap) -> Result<String, Response> {
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    cookie_token(headers)
+        .and_then(|t| state.store.session_user(&session_hash(&t), now).ok().flatten())
+        .ok_or_else(|| Redirect::to("/ops/login").into_response())
+}
+
+/// Whole page, or only the `<main>` content when the refresh script asks for it.
+fn page(state: &AppState, headers: &HeaderMap, title: &str, body: &str) -> Response {
+    if headers.get("x-fragment").is_some() {
+        return Html(body.to_owned()).into_response();
+    }
+    let refresh_ms = state.config.dashboard_refresh.as_millis();
+    Html(format!(
+        r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{title} · central</title>
+<style>
+body{{font-family:system-ui,"Noto Sans CJK SC",sans-serif;margin:0;background:#f4f5f7;color:#1d2330}}
+header{{background:#1d2330;color:#fff;padding:.6rem 1rem;display:flex;gap:1.5rem;align-items:center}}
+header a{{color:#cfd8ff;text-decoration:none}} main{{padding:1rem}}
+table{{border-collapse:collapse;background:#fff;width:100%}} td,th{{padding:.35rem .6rem;border-bottom:1px solid #e3e6ec;text-align:left;font-size:.9rem}}
+.status{{display:inline-block;padding:.1rem .5rem;border-radius:1rem;color:#fff;font-size:.8rem}}
+.online{{background:#1f8f4e}} .alerting{{background:#d98b00}} .offline{{background:#c62828}} .never_seen{{background:#6b7280}} .revoked{{background:#111}}
+.cards{{display:flex;gap:1rem;margin-bottom:1rem}} .card{{background:#fff;padding:.6rem 1rem;border-radius:.4rem}}
+.card b{{display:block;font-size:1.4rem}} form.filters{{margin-bottom:1rem}} .open{{color:#c62828;font-weight:600}}
+</style></head><body><header><b>central · operations</b><a href="/ops">Fleet</a><a href="/ops/alerts">Alerts</a>
+<form method="post" action="/ops/logout" style="margin-left:auto"><button>Log out</button></form></header>
+<main id="content">{body}</main>
+<script>
+setInterval(async () => {{
+  try {{
+    const r = await fetch(location.href, {{headers: {{"X-Fragment": "main"}}, credentials: "same-origin"}});
+    if (r.redirected) {{ location.reload(); return; }}
+    if (r.ok) document.getElementById("content").innerHTML = await r.text();
+  }} catch (e) {{}}
+}}, {refresh_ms});
+</script></body></html>"#,
+        title = esc(title),
+    ))
+    .into_response()
+}
+
+fn login_form(message: &str) -> String {
+    format!(
+        r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Log in · central</title></head>
+<body style="font-family:system-ui,sans-serif;display:grid;place-items:center;height:90vh">
+<form method="post" action="/ops/login" style="display:grid;gap:.6rem;min-width:18rem">
+<h1>central · operations</h1>{message}
+<label>User <input name="username" autocomplete="username" required></label>
+<label>Password <input name="password" type="password" autocomplete="current-password" required></label>
+<button type="submit">Log in</button></form></body></html>"#
+    )
+}
+
+async fn login_page() -> Html<String> {
+    Html(login_form(""))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Credentials {
+    username: String,
+    password: String,
+}
+
+async fn login(State(state): State<Shared>, Form(c): Form<Credentials>) -> Response {
+    let failed = || (StatusCode::UNAUTHORIZED, Html(login_form(r#"<p role="alert" style="color:#c62828">Wrong user name or password.</p>"#))).into_response();
+    if c.username.len() > 64 || c.password.len() > 256 {
+        return failed();
+    }
+    let stored = match state.store.user_password_hash(&c.username) {
+        Ok(h) => h,
+        Err(e) => return crate::http::problem_response(&crate::http::error_problem(&e.into())),
+    };
+    // Argon2 is deliberately slow: keep it off the async worker threads.
+    let password = c.password;
+    let ok = tokio::task::spawn_blocking(move || {
+        stored.is_some_and(|h| {
+            PasswordHash::new(&h).is_ok_and(|p| argon2::Argon2::default().verify_password(password.as_bytes(), &p).is_ok())
+        })
+    })
+    .await
+    .unwrap_or(false);
+    if !ok {
+        tracing::warn!(username = %c.username, "ops login failed");
+        return failed();
+    }
+    let token = hex::encode(rand::random::<[u8; 32]>());
+    let expires = OffsetDateTime::now_utc().unix_timestamp() + SESSION_S;
+    if let Err(e) = state.store.insert_session(&session_hash(&token), &c.username, expires) {
+        return crate::http::problem_response(&crate::http::error_problem(&e.into()));
+    }
+    tracing::info!(username = %c.username, "ops login");
+    let cookie = format!("{COOKIE}={token}; Path=/ops; HttpOnly; Secure; SameSite=Strict; Max-Age={SESSION_S}");
+    ([(header::SET_COOKIE, cookie)], Redirect::to("/ops")).into_response()
+}
+
+async fn logout(State(state): State<Shared>, headers: HeaderMap) -> Response {
+    if let Some(t) = cookie_token(&headers) {
+        let _ = state.store.delete_session(&session_hash(&t));
+    }
+    let cookie = format!("{COOKIE}=; Path=/ops; HttpOnly; Secure; SameSite=Strict; Max-Age=0");
+    ([(header::SET_COOKIE, cookie)], Redirect::to("/ops/login")).into_response()
+}
+
+fn ago(now: i64, t: Option<i64>) -> String {
+    match t {
+        None => "never".into(),
+        Some(t) if now - t < 120 => format!("{} s ago", (now - t).max(0)),
+        Some(t) if now - t < 7200 => format!("{} min ago", (now - t) / 60),
+        Some(t) => format!("{} h ago", (now - t) / 3600),
+    }
+}
+
+fn badge(s: TerminalStatus) -> String {
+    format!(r#"<span class="status {0}" data-status="{0}">{0}</span>"#, s.as_str())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct FleetFilter {
+    status: Option<String>,
+    q: Option<String>,
+}
+
+async fn fleet(State(state): State<Shared>, headers: HeaderMap, Query(f): Query<FleetFilter>) -> Response {
+    if let Err(r) = user(&state, &headers) {
+        return r;
+    }
+    match render_fleet(&state, &f) {
+        Ok(body) => page(&state, &headers, "Fleet", &body),
+        Err(e) => crate::http::problem_response(&crate::http::error_problem(&e)),
+    }
+}
+
+fn render_fleet(state: &AppState, f: &FleetFilter) -> Result<String, service::ApiError> {
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    let terminals = state.store.terminals()?;
+    let alerts = state.store.alerts(10_000)?;
+    let counts = state.store.activity_counts()?;
+    let open = |id: &str| alerts.iter().filter(|a| a.cleared_at.is_none() && a.device_id == id).collect::<Vec<_>>();
+    let mut rows = String::new();
+    let mut tally = std::collections::BTreeMap::<&str, usize>::new();
+    for t in &terminals {
+        let open_here = open(&t.device.device_id);
+        let status = telemetry::status_of(state, t, open_here.len(), now);
+        *tally.entry(status.as_str()).or_default() += 1;
+        if f.status.as_deref().is_some_and(|s| !s.is_empty() && s != status.as_str()) {
+            continue;
+        }
+        if f.q.as_deref().is_some_and(|q| !t.device.device_id.to_lowercase().contains(&q.to_lowercase())) {
+            continue;
+        }
+        let hb: Option<crate::api::Heartbeat> = t.heartbeat_json.as_deref().and_then(|j| serde_json::from_str(j).ok());
+        let (printer, outbox, version) = hb.as_ref().map_or(("—".to_owned(), "—".to_owned(), t.device.software_version.clone()), |h| {
+            (
+                serde_json::to_value(h.devices.printer).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default(),
+                format!("{} / {} s", h.outbox.depth, h.outbox.oldest_age_s),
+                h.software_version.clone(),
+            )
+        });
+        let kinds: Vec<&str> = open_here.iter().map(|a| a.kind.as_str()).collect();
+        let _ = write!(
+            rows,
+            r#"<tr data-device="{id}"><td><a href="/ops/terminals/{id}">{id}</a></td><td>{badge}</td><td>{seen}</td><td>{ver}</td><td>{printer}</td><td>{outbox}</td><td>{s}</td><td>{fl}</td><td class="open">{alerts}</td></tr>"#,
+            id = esc(&t.device.device_id),
+            badge = badge(status),
+            seen = ago(now, t.last_seen),
+            ver = esc(&version),
+            printer = esc(&printer),
+            s = t.sessions_total,
+            fl = t.failures_total,
+            alerts = esc(&kinds.join(", ")),
+        );
+    }
+    let mut options = String::from(r#"<option value="">all</option>"#);
+    for s in ["online", "alerting", "offline", "never_seen", "revoked"] {
+        let sel = if f.status.as_deref() == Some(s) { " selected" } else { "" };
+        let _ = write!(options, r#"<option value="{s}"{sel}>{s}</option>"#);
+    }
+    let card = |label: &str, v: String| format!(r#"<div class="card">{label}<b>{v}</b></div>"#);
+    let n_open = alerts.iter().filter(|a| a.cleared_at.is_none()).count();
+    Ok(format!(
+        r#"<h1>Fleet</h1><div class="cards">{}{}{}{}{}{}</div>
+<form class="filters" method="get" action="/ops"><label>Status <select name="status" onchange="this.form.submit()">{options}</select></label>
+<label>Device <input name="q" value="{q}"></label><button>Filter</button></form>
+<table id="fleet"><thead><tr><th>Terminal</th><th>Status</th><th>Last heartbeat</th><th>Version</th><th>Printer</th><th>Outbox (depth / oldest)</th><th>Sessions</th><th>Failures</th><th>Open alerts</th></tr></thead><tbody>{rows}</tbody></table>"#,
+        card("Online", (tally.get("online").copied().unwrap_or(0) + tally.get("alerting").copied().unwrap_or(0)).to_string()),
+        card("Offline", tally.get("offline").copied().unwrap_or(0).to_string()),
+        card("Open alerts", n_open.to_string()),
+        card("Certificates issued", counts.certificates.to_string()),
+        card("Applications", counts.applications.to_string()),
+        card("Ratings", counts.ratings.to_string()),
+        q = esc(f.q.as_deref().unwrap_or("")),
+    ))
+}
+
+/// 24 hourly bars (sessions) or a line (backlog) as inline SVG.
+fn chart(title: &str, values: &[i64; 24], line: bool) -> String {
+    let max = values.iter().copied().max().unwrap_or(0).max(1) as f64;
+    let (w, h) = (480.0, 120.0);
+    let step = w / 24.0;
+    let mut shapes = String::new();
+    if line {
+        let pts: Vec<String> = values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| format!("{:.1},{:.1}", i as f64 * step + step / 2.0, h - (*v as f64 / max) * (h - 10.0)))
+            .collect();
+        let _ = write!(shapes, r##"<polyline fill="none" stroke="#d98b00" stroke-width="2" points="{}"/>"##, pts.join(" "));
+    } else {
+        for (i, v) in values.iter().enumerate() {
+            let bh = (*v as f64 / max) * (h - 10.0);
+            let _ = write!(shapes, r##"<rect x="{:.1}" y="{:.1}" width="{:.1}" height="{:.1}" fill="#3b6fd8"><title>{v}</title></rect>"##, i as f64 * step + 1.0, h - bh, step - 2.0, bh);
+        }
+    }
+    format!(
+        r##"<figure><figcaption>{title} (last 24 h, max {max})</figcaption><svg class="chart" role="img" aria-label="{title}" width="{w}" height="{h}" viewBox="0 0 {w} {h}" style="background:#fff">{shapes}</svg></figure>"##,
+        max = max as i64
+    )
+}
+
+async fn terminal(State(state): State<Shared>, headers: HeaderMap, Path(device_id): Path<String>) -> Response {
+    if let Err(r) = user(&state, &headers) {
+        return r;
+    }
+    match render_terminal(&state, &device_id) {
+        Ok(Some(body)) => page(&state, &headers, &device_id, &body),
+        Ok(None) => (StatusCode::NOT_FOUND, Html("<h1>No such terminal</h1>".to_owned())).into_response(),
+        Err(e) => crate::http::problem_response(&crate::http::error_problem(&e)),
+    }
+}
+
+fn render_terminal(state: &AppState, device_id: &str) -> Result<Option<String>, service::ApiError> {
+    let Some(t) = state.store.terminal(device_id)? else { return Ok(None) };
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    let alerts: Vec<_> = state.store.alerts(10_000)?.into_iter().filter(|a| a.device_id == device_id).take(20).collect();
+    let open = alerts.iter().filter(|a| a.cleared_at.is_none()).count();
+    let status = telemetry::status_of(state, &t, open, now);
+    let this_hour = now.div_euclid(3600);
+    let (mut sessions, mut backlog) = ([0i64; 24], [0i64; 24]);
+    for b in state.store.hourly(device_id, this_hour - 23)? {
+        if let Ok(i) = usize::try_from(b.hour - (this_hour - 23)) {
+            if i < 24 {
+                sessions[i] = b.sessions;
+                backlog[i] = b.backlog_max;
+            }
+        }
+    }
+    let hb: Option<crate::api::Heartbeat> = t.heartbeat_json.as_deref().and_then(|j| serde_json::from_str(j).ok());
+    let health = hb.map_or("no heartbeat yet".to_owned(), |h| {
+        let v = |x: serde_json::Result<serde_json::Value>| x.ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+        format!(
+            "reader {} · printer {} · camera {} · outbox {} items, oldest {} s · uptime {} s · disk free {} MB · clock offset {} ms",
+            v(serde_json::to_value(h.devices.reader)),
+            v(serde_json::to_value(h.devices.printer)),
+            v(serde_json::to_value(h.devices.camera)),
+            h.outbox.depth,
+            h.outbox.oldest_age_s,
+            h.uptime_s,
+            h.disk_free_bytes / 1_000_000,
+            h.clock_offset_ms
+        )
+    });
+    let mut events = String::new();
+    for e in state.store.recent_events(device_id, 50)? {
+        let _ = write!(events, "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", fmt_time(e.at), esc(&e.severity), esc(&e.kind), esc(e.detail.as_deref().unwrap_or("")));
+    }
+    let mut alert_rows = String::new();
+    for a in &alerts {
+        let _ = write!(alert_rows, "<tr><td>{}</td><td class=\"{}\">{}</td><td>{}</td><td>{}</td></tr>", fmt_time(a.opened_at), if a.cleared_at.is_none() { "open" } else { "" }, esc(&a.kind), esc(&a.detail), a.cleared_at.map_or("open".into(), fmt_time));
+    }
+    Ok(Some(format!(
+        r#"<h1>{id} {badge}</h1><p>Last heartbeat {seen} · {health}</p><p>Sessions {s} · failures {f} · heartbeats {h}</p>
+<div class="cards">{c1}{c2}</div>
+<h2>Alerts</h2><table id="alerts"><thead><tr><th>Opened</th><th>Kind</th><th>Detail</th><th>Cleared</th></tr></thead><tbody>{alert_rows}</tbody></table>
+<h2>Recent events</h2><table id="events"><thead><tr><th>At</th><th>Severity</th><th>Kind</th><th>Detail</th></tr></thead><tbody>{events}</tbody></table>"#,
+        id = esc(device_id),
+        badge = badge(status),
+        seen = ago(now, t.last_seen),
+        health = esc(&health),
+        s = t.sessions_total,
+        f = t.failures_total,
+        h = t.heartbeats_total,
+        c1 = chart("Sessions per hour", &sessions, false),
+        c2 = chart("Outbox backlog (max per hour)", &backlog, true),
+    )))
+}
+
+fn fmt_time(t: i64) -> String {
+    OffsetDateTime::from_unix_timestamp(t)
+        .ok()
+        .and_then(|d| d.format(&time::format_description::well_known::Rfc3339).ok())
+        .unwrap_or_else(|| t.to_string())
+}
+
+async fn alerts(State(state): State<Shared>, headers: HeaderMap) -> Response {
+    if let Err(r) = user(&state, &headers) {
+        return r;
+    }
+    let list = match state.store.alerts(500) {
+        Ok(l) => l,
+        Err(e) => return crate::http::problem_response(&crate::http::error_problem(&e.into())),
+    };
+    let mut rows = String::new();
+    for a in &list {
+        let open = a.cleared_at.is_none();
+        let _ = write!(
+            rows,
+            r#"<tr data-kind="{kind}" data-open="{open}"><td>{at}</td><td><a href="/ops/terminals/{id}">{id}</a></td><td class="{cls}">{kind}</td><td>{detail}</td><td>{cleared}</td></tr>"#,
+            at = fmt_time(a.opened_at),
+            id = esc(&a.device_id),
+            cls = if open { "open" } else { "" },
+            kind = esc(&a.kind),
+            detail = esc(&a.detail),
+            cleared = a.cleared_at.map_or("open".into(), fmt_time),
+        );
+    }
+    let body = format!(
+        r#"<h1>Alerts</h1><p>{} open</p><table id="alert-list"><thead><tr><th>Opened</th><th>Terminal</th><th>Kind</th><th>Detail</th><th>Cleared</th></tr></thead><tbody>{rows}</tbody></table>"#,
+        list.iter().filter(|a| a.cleared_at.is_none()).count()
+    );
+    page(&state, &headers, "Alerts", &body)
+}
+
+/// `GET /verify/{code}`: the public page behind the printed QR code.
+pub async fn verify_page(State(state): State<Shared>, Path(code): Path<String>) -> Response {
+    let found = match service::certificate_for_code(&state, &code) {
+        Ok(f) => f,
+        Err(e) => return crate::http::problem_response(&crate::http::error_problem(&e)),
+    };
+    let wrap = |status: StatusCode, inner: String| {
+        (status, Html(format!(
+            r#"<!doctype html><html lang="zh"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width"><title>证明核验 Certificate check</title></head><body style="font-family:system-ui,'Noto Sans CJK SC',sans-serif;max-width:36rem;margin:2rem auto;padding:0 1rem">{inner}</body></html>"#
+        )))
+            .into_response()
+    };
+    let Some((cert, valid)) = found else {
+        return wrap(StatusCode::NOT_FOUND, "<h1>未找到证明 · Certificate not found</h1><p>No certificate has this verification code.</p>".into());
+    };
+    let b = &cert.body;
+    // Public page: the name is masked too (first character kept).
+    let name: String = b.holder.name.chars().enumerate().map(|(i, c)| if i == 0 { c } else { '*' }).collect();
+    let verdict = if valid {
+        r#"<p id="verdict" data-valid="true" style="color:#1f8f4e;font-weight:600">✔ 真实有效 · Genuine: the signature matches.</p>"#
+    } else {
+        r#"<p id="verdict" data-valid="false" style="color:#c62828;font-weight:600">✘ 签名无效 · Signature does not match.</p>"#
+    };
+    let kind = serde_json::to_value(b.kind).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+    wrap(StatusCode::OK, format!(
+        "<h1>证明核验 · Certificate check</h1>{verdict}<dl><dt>编号 Number</dt><dd>{}</dd><dt>类型 Kind</dt><dd>{}</dd><dt>持有人 Holder</dt><dd>{} ({})</dd><dt>期间 Period</dt><dd>{} – {}</dd><dt>记录 Rows</dt><dd>{}</dd><dt>签发 Issued</dt><dd>{}</dd></dl>",
+        esc(&b.number), esc(&kind), esc(&name), esc(&b.holder.id_number_masked), esc(&b.period.from), esc(&b.period.to), b.rows.len(), fmt_time(b.issued_at.unix_timestamp())
+    ))
+}

@@ -1,0 +1,218 @@
+//! The fleet PKI: the CA and server certificate created at first start, device
+//! certificates signed from enrollment CSRs, and the rustls configuration that asks
+//! terminals for a client certificate (optionally, enforced per route).
+
+use std::path::Path;
+use std::sync::Arc;
+
+use rcgen::{
+    BasicConstraints, CertificateParams, CertificateSigningRequestParams, DistinguishedName,
+    DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose, SerialNumber,
+};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, pem::PemObject};
+use time::{Duration, OffsetDateTime};
+
+/// Why the PKI could not be set up or a CSR could not be signed.
+#[derive(Debug, thiserror::Error)]
+pub enum PkiError {
+    #[error("cannot read or write {path}: {source}")]
+    Io { path: String, source: std::io::Error },
+    #[error("{what} in {path} is not usable: {detail}")]
+    BadMaterial { what: &'static str, path: String, detail: String },
+    #[error("the CSR cannot be parsed or its signature does not match its public key ({0})")]
+    CsrInvalid(String),
+    #[error("certificate generation failed: {0}")]
+    Generate(#[from] rcgen::Error),
+    #[error("TLS configuration failed: {0}")]
+    Tls(String),
+}
+
+/// The fleet certificate authority plus the server's own certificate.
+pub struct FleetCa {
+    ca_cert_pem: String,
+    ca_key: KeyPair,
+    server_cert_pem: String,
+    server_key_pem: String,
+}
+
+impl std::fmt::Debug for FleetCa {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FleetCa").finish_non_exhaustive()
+    }
+}
+
+const CA_CERT: &str = "ca.pem";
+const CA_KEY: &str = "ca.key.pem";
+const SERVER_CERT: &str = "server.pem";
+const SERVER_KEY: &str = "server.key.pem";
+
+fn read(path: &Path) -> Result<String, PkiError> {
+    std::fs::read_to_string(path)
+        .map_err(|source| PkiError::Io { path: path.display().to_string(), source })
+}
+
+fn write_private(path: &Path, contents: &str) -> Result<(), PkiError> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let io = |source| PkiError::Io { path: path.display().to_string(), source };
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(io)?;
+    f.write_all(contents.as_bytes()).map_err(io)
+}
+
+impl FleetCa {
+    /// Loads the CA from `dir`, creating CA and server certificate on first start.
+    /// `server_names` become the server certificate's subject alternative names.
+    pub fn load_or_create(dir: &Path, server_names: &[String]) -> Result<Self, PkiError> {
+        let ca_path = dir.join(CA_CERT);
+        if !ca_path.exists() {
+            let ca_key = KeyPair::generate()?;
+            let mut params = CertificateParams::default();
+            params.distinguished_name = dn("Kiosk fleet CA");
+            params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+            params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+            params.not_before = OffsetDateTime::now_utc() - Duration::hours(1);
+            params.not_after = OffsetDateTime::now_utc() + Duration::days(3650);
+            let cert = params.self_signed(&ca_key)?;
+            write_private(&dir.join(CA_KEY), &ca_key.serialize_pem())?;
+            write_private(&ca_path, &cert.pem())?;
+        }
+        let ca_cert_pem = read(&ca_path)?;
+        let ca_key_path = dir.join(CA_KEY);
+        let ca_key = KeyPair::from_pem(&read(&ca_key_path)?).map_err(|e| PkiError::BadMaterial {
+            what: "CA key",
+            path: ca_key_path.display().to_string(),
+            detail: e.to_string(),
+        })?;
+        let server_path = dir.join(SERVER_CERT);
+        if !server_path.exists() {
+            let issuer = issuer(&ca_cert_pem, &ca_key, &ca_path)?;
+            let key = KeyPair::generate()?;
+            let mut names = vec!["localhost".to_owned(), "127.0.0.1".to_owned(), "::1".to_owned()];
+            names.extend(server_names.iter().cloned());
+            let mut params = CertificateParams::new(names)?;
+            params.distinguished_name = dn("central");
+            params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+            params.not_before = OffsetDateTime::now_utc() - Duration::hours(1);
+            params.not_after = OffsetDateTime::now_utc() + Duration::days(825);
+            let cert = params.signed_by(&key, &issuer)?;
+            write_private(&dir.join(SERVER_KEY), &key.serialize_pem())?;
+            write_private(&server_path, &cert.pem())?;
+        }
+        Ok(Self {
+            ca_cert_pem,
+            ca_key,
+            server_cert_pem: read(&server_path)?,
+            server_key_pem: read(&dir.join(SERVER_KEY))?,
+        })
+    }
+
+    /// The CA certificate in PEM, for the terminal's trust store.
+    pub fn ca_pem(&self) -> &str {
+        &self.ca_cert_pem
+    }
+
+    /// Signs `csr_pem` (whose signature must verify against its own key) into a
+    /// client certificate with CN = `device_id`, valid from `not_before` to `not_after`.
+    /// Returns the PEM and the serial number (hex).
+    pub fn sign_device_csr(
+        &self,
+        csr_pem: &str,
+        device_id: &str,
+        not_before: OffsetDateTime,
+        not_after: OffsetDateTime,
+    ) -> Result<(String, String), PkiError> {
+        let csr = CertificateSigningRequestParams::from_pem(csr_pem)
+            .map_err(|e| PkiError::CsrInvalid(e.to_string()))?;
+        let mut params = CertificateParams::default();
+        params.distinguished_name = dn(device_id);
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+        params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        params.not_before = not_before;
+        params.not_after = not_after;
+        let serial: [u8; 16] = rand::random();
+        let mut serial = serial.to_vec();
+        // High bit clear (positive INTEGER) and never zero (no DER padding games).
+        serial[0] = (serial[0] & 0x7f) | 0x40;
+        params.serial_number = Some(SerialNumber::from_slice(&serial));
+        let signer = CertificateSigningRequestParams { params, public_key: csr.public_key };
+        let issuer = issuer(&self.ca_cert_pem, &self.ca_key, Path::new(CA_CERT))?;
+        let cert = signer.signed_by(&issuer)?;
+        Ok((cert.pem(), hex::encode(serial)))
+    }
+
+    /// rustls server config: our server certificate, client certificates from the
+    /// fleet CA accepted but not required (routes enforce them).
+    pub fn tls_server_config(&self) -> Result<rustls::ServerConfig, PkiError> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let ca = CertificateDer::from_pem_slice(self.ca_cert_pem.as_bytes())
+            .map_err(|e| PkiError::Tls(e.to_string()))?;
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(ca).map_err(|e| PkiError::Tls(e.to_string()))?;
+        let verifier =
+            rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+                .allow_unauthenticated()
+                .build()
+                .map_err(|e| PkiError::Tls(e.to_string()))?;
+        let chain = CertificateDer::pem_slice_iter(self.server_cert_pem.as_bytes())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| PkiError::Tls(e.to_string()))?;
+        let key = PrivateKeyDer::from_pem_slice(self.server_key_pem.as_bytes())
+            .map_err(|e| PkiError::Tls(e.to_string()))?;
+        let mut config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| PkiError::Tls(e.to_string()))?
+            .with_client_cert_verifier(verifier)
+            .with_single_cert(chain, key)
+            .map_err(|e| PkiError::Tls(e.to_string()))?;
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        Ok(config)
+    }
+}
+
+fn dn(cn: &str) -> DistinguishedName {
+    let mut dn = DistinguishedName::new();
+    dn.push(DnType::CommonName, cn);
+    dn
+}
+
+fn issuer<'a>(ca_pem: &str, key: &'a KeyPair, path: &Path) -> Result<Issuer<'static, &'a KeyPair>, PkiError> {
+    Issuer::from_ca_cert_pem(ca_pem, key).map_err(|e| PkiError::BadMaterial {
+        what: "CA certificate",
+        path: path.display().to_string(),
+        detail: e.to_string(),
+    })
+}
+
+/// Who is on the other end of a TLS connection, taken from its verified certificate.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PeerIdentity {
+    /// CN of the verified client certificate (the device id); `None` without one.
+    pub device_id: Option<String>,
+    /// Serial number (hex) of that certificate.
+    pub serial: Option<String>,
+}
+
+impl PeerIdentity {
+    /// Reads the device id from the leaf certificate rustls already verified.
+    pub fn from_certificates(certs: Option<&[CertificateDer<'_>]>) -> Self {
+        let Some(leaf) = certs.and_then(|c| c.first()) else {
+            return Self::default();
+        };
+        let Ok((_, cert)) = x509_parser::parse_x509_certificate(leaf.as_ref()) else {
+            return Self::default();
+        };
+        let device_id = cert
+            .subject()
+            .iter_common_name()
+            .next()
+            .and_then(|cn| cn.as_str().ok())
+            .map(str::to_owned);
+        let serial = Some(hex::encode(cert.raw_serial()));
+        Self { device_id, serial }
+    }
+}

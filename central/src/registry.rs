@@ -1,0 +1,153 @@
+//! The synthetic citizen registry created at first start: people who do not exist,
+//! with valid-checksum ID numbers, contribution histories and pension status.
+//! Generation is seeded, so every fresh data directory holds the same people.
+//!
+//! Fixed people tests and demos rely on (see README):
+//! - `11010519491231002X` 张秀英, pensioner born 1949: qualification check **approved**.
+//! - `440524188001010014` 李福寿, pensioner born 1880: **pending review** (`age_review`).
+//! - `450103199001010032` 王伟: contributing,
+//!   rejected for qualification (`not_a_pensioner`), can register unemployment.
+
+use rand::{Rng, SeedableRng, rngs::StdRng};
+
+use crate::api::id_check_digit;
+use crate::store::{ContributionRecord, Person};
+
+/// Pensioner whose qualification check is approved (liveness passed).
+pub const APPROVED_PENSIONER_ID: &str = "11010519491231002X";
+pub const APPROVED_PENSIONER_NAME: &str = "张秀英";
+/// Pensioner aged over 100: qualification goes to manual review.
+pub const REVIEW_PENSIONER_ID: &str = "440524188001010014";
+pub const REVIEW_PENSIONER_NAME: &str = "李福寿";
+/// A contributing worker (not a pensioner).
+pub const WORKER_ID: &str = "450103199001010032";
+pub const WORKER_NAME: &str = "王伟";
+
+const SURNAMES: [&str; 12] = ["王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙"];
+const GIVEN: [&str; 20] = [
+    "伟", "芳", "娜", "秀英", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛", "明", "超", "秀兰", "霞",
+];
+const EMPLOYERS: [&str; 6] = [
+    "南宁市第一机械厂",
+    "广西北部湾物流有限公司",
+    "青秀区教育局",
+    "邕江纺织有限公司",
+    "南宁市公交集团",
+    "灵活就业人员",
+];
+/// Region codes of the generated ID numbers (Nanning districts and a few others).
+const REGIONS: [&str; 6] = ["450102", "450103", "450105", "450107", "110105", "440524"];
+
+/// The month the synthetic histories run up to.
+const LAST_MONTH: (i32, u32) = (2026, 10);
+
+/// Builds a valid ID number from region, birth date and sequence (3 digits).
+pub fn make_id_number(region: &str, year: i32, month: u32, day: u32, seq: u32) -> String {
+    let first17 = format!("{region}{year:04}{month:02}{day:02}{seq:03}");
+    let check = id_check_digit(&first17).unwrap_or('0');
+    format!("{first17}{check}")
+}
+
+/// Generates `size` people (the fixed ones first) with their contribution months.
+pub fn generate(size: u32) -> Vec<(Person, Vec<ContributionRecord>)> {
+    let mut rng = StdRng::seed_from_u64(0x6b69_6f73_6b);
+    let mut out = vec![
+        fixed(&mut rng, APPROVED_PENSIONER_ID, APPROVED_PENSIONER_NAME, (1949, 12, 31), "receiving"),
+        fixed(&mut rng, REVIEW_PENSIONER_ID, REVIEW_PENSIONER_NAME, (1880, 1, 1), "receiving"),
+        fixed(&mut rng, WORKER_ID, WORKER_NAME, (1990, 1, 1), "contributing"),
+    ];
+    let mut seen: std::collections::HashSet<String> = out.iter().map(|(p, _)| p.id_number.clone()).collect();
+    while out.len() < size as usize {
+        let year = rng.random_range(1945..=2003);
+        let month = rng.random_range(1..=12);
+        let day = rng.random_range(1..=28);
+        let region = REGIONS[rng.random_range(0..REGIONS.len())];
+        let seq = rng.random_range(1..=999);
+        let id = make_id_number(region, year, month, day, seq);
+        if !seen.insert(id.clone()) {
+            continue;
+        }
+        let name = format!(
+            "{}{}",
+            SURNAMES[rng.random_range(0..SURNAMES.len())],
+            GIVEN[rng.random_range(0..GIVEN.len())]
+        );
+        let status = if year <= 1965 {
+            if rng.random_bool(0.1) { "suspended" } else { "receiving" }
+        } else {
+            "contributing"
+        };
+        out.push(fixed(&mut rng, &id, &name, (year, month, day), status));
+    }
+    out
+}
+
+fn fixed(rng: &mut StdRng, id: &str, name: &str, birth: (i32, u32, u32), status: &str) -> (Person, Vec<ContributionRecord>) {
+    let (year, month, day) = birth;
+    let start_year = (year + 22).max(1995);
+    let retire_year = year + 60;
+    let end = if status == "contributing" { LAST_MONTH } else { (retire_year.min(LAST_MONTH.0), month) };
+    let employer = EMPLOYERS[rng.random_range(0..EMPLOYERS.len())];
+    let mut months = Vec::new();
+    let (mut y, mut m) = (start_year, 1u32);
+    while (y, m) <= end {
+        // Contribution base grows with the calendar year, as the city's average wage does.
+        let base_fen = 150_000 + i64::from(y - 1995) * 18_000;
+        months.push(ContributionRecord {
+            month: format!("{y:04}-{m:02}"),
+            employer: employer.to_owned(),
+            base_fen,
+            personal_fen: base_fen * 8 / 100,
+            employer_fen: base_fen * 16 / 100,
+        });
+        m += 1;
+        if m > 12 {
+            m = 1;
+            y += 1;
+        }
+    }
+    let receiving = status != "contributing";
+    let pension_since = receiving.then(|| {
+        let y = retire_year.max(1995).min(LAST_MONTH.0);
+        format!("{y:04}-{month:02}")
+    });
+    let person = Person {
+        id_number: id.to_owned(),
+        name: name.to_owned(),
+        birth_date: format!("{year:04}-{month:02}-{day:02}"),
+        pension_status: status.to_owned(),
+        pension_fen: if receiving { 280_000 + rng.random_range(0..200_000) } else { 0 },
+        pension_since,
+    };
+    (person, months)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::id_number_is_valid;
+
+    #[test]
+    fn every_generated_id_number_has_a_valid_check_digit() {
+        let people = generate(300);
+        assert_eq!(people.len(), 300);
+        for (p, _) in &people {
+            assert!(id_number_is_valid(&p.id_number), "{}", p.id_number);
+        }
+        assert!(id_number_is_valid(WORKER_ID));
+    }
+
+    #[test]
+    fn generation_is_deterministic() {
+        let a: Vec<String> = generate(50).into_iter().map(|(p, _)| p.id_number).collect();
+        let b: Vec<String> = generate(50).into_iter().map(|(p, _)| p.id_number).collect();
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn registry_holds_pensioners_and_contributors_with_histories() {
+        let people = generate(300);
+        assert!(people.iter().any(|(p, m)| p.pension_status == "receiving" && !m.is_empty()));
+        assert!(people.iter().any(|(p, m)| p.pension_status == "contributing" && !m.is_empty()));
+    }
+}

@@ -1,0 +1,386 @@
+//! Reference business logic on the synthetic registry: certificates, qualification
+//! checks, contributions, registrations, application progress and ratings.
+//!
+//! Qualification outcome, in order (deterministic, so tests can pick a case):
+//! unknown ID -> rejected `person_unknown`; name differs -> rejected `name_mismatch`;
+//! not receiving a pension -> rejected `not_a_pensioner`; liveness not passed or
+//! score < 0.5 -> pending review `liveness_not_passed`; aged 100 or more -> pending
+//! review `age_review`; otherwise approved.
+
+use base64::Engine as _;
+use chacha20poly1305::aead::{Aead as _, Payload};
+use ed25519_dalek::Signer as _;
+use rand::Rng as _;
+use time::{Date, Duration, OffsetDateTime};
+
+use crate::api::*;
+use crate::state::{AppState, Counters};
+use crate::store::{ApplicationRecord, Person, StoreError};
+
+/// A failed call: either a problem the client caused or a server fault.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{kind:?}: {detail}")]
+    Problem { kind: ProblemType, detail: String, field: Option<String> },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn problem(kind: ProblemType, detail: impl Into<String>) -> Self {
+        Self::Problem { kind, detail: detail.into(), field: None }
+    }
+    pub fn field(field: &str, detail: impl Into<String>) -> Self {
+        Self::Problem { kind: ProblemType::ValidationFailed, detail: detail.into(), field: Some(field.to_owned()) }
+    }
+}
+
+impl From<FieldError> for ApiError {
+    fn from(e: FieldError) -> Self {
+        Self::Problem { kind: ProblemType::ValidationFailed, detail: e.message, field: Some(e.field) }
+    }
+}
+
+const CODE_ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+
+/// Random code from an alphabet without look-alike characters.
+pub fn random_code(len: usize) -> String {
+    let mut rng = rand::rng();
+    (0..len).map(|_| CODE_ALPHABET[rng.random_range(0..CODE_ALPHABET.len())] as char).collect()
+}
+
+fn now_seconds() -> OffsetDateTime {
+    let now = OffsetDateTime::now_utc();
+    now.replace_nanosecond(0).unwrap_or(now)
+}
+
+fn ymd(d: Date) -> String {
+    format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
+}
+
+fn tracking_number(prefix: &str, at: OffsetDateTime) -> String {
+    format!("{prefix}-{}-{}", ymd(at.date()).replace('-', ""), random_code(6))
+}
+
+/// Current month as `YYYY-MM`.
+fn this_month(at: OffsetDateTime) -> String {
+    format!("{:04}-{:02}", at.year(), u8::from(at.month()))
+}
+
+fn next_month(ym: &str) -> Option<String> {
+    let y: i32 = ym.get(..4)?.parse().ok()?;
+    let m: u32 = ym.get(5..)?.parse().ok()?;
+    Some(if m == 12 { format!("{:04}-01", y + 1) } else { format!("{y:04}-{:02}", m + 1) })
+}
+
+fn find_person(state: &AppState, id_number: &str, name: &str) -> Result<Person, ApiError> {
+    let person = state
+        .store
+        .person(id_number)?
+        .ok_or_else(|| ApiError::problem(ProblemType::PersonUnknown, "no person with this ID number in the registry"))?;
+    if person.name != name {
+        return Err(ApiError::field("name", "does not match the registry for this ID number"));
+    }
+    Ok(person)
+}
+
+/// `POST /v1/certificates`
+pub fn issue_certificate(state: &AppState, device_id: &str, req: &CertificateRequest) -> Result<Certificate, ApiError> {
+    req.validate()?;
+    let person = find_person(state, &req.id_number, &req.name)?;
+    let rows = match req.kind {
+        CertificateKind::SocialInsuranceParticipation => state
+            .store
+            .contributions(&person.id_number)?
+            .into_iter()
+            .filter(|c| c.month >= req.period.from && c.month <= req.period.to)
+            .map(|c| CertificateRow {
+                month: c.month,
+                payer: c.employer,
+                base_fen: c.base_fen,
+                amount_fen: c.personal_fen + c.employer_fen,
+            })
+            .collect(),
+        CertificateKind::PensionReceipt => {
+            let Some(since) = person.pension_since.clone().filter(|_| person.pension_status == "receiving") else {
+                return Err(ApiError::field("kind", "the card holder does not receive a pension"));
+            };
+            let last = this_month(OffsetDateTime::now_utc());
+            let mut month = since.max(req.period.from.clone());
+            let mut rows = Vec::new();
+            while month <= req.period.to && month <= last {
+                rows.push(CertificateRow {
+                    month: month.clone(),
+                    payer: "南宁市社会保险事业管理局".to_owned(),
+                    base_fen: person.pension_fen,
+                    amount_fen: person.pension_fen,
+                });
+                match next_month(&month) {
+                    Some(next) => month = next,
+                    None => break,
+                }
+            }
+            rows
+        }
+    };
+    let issued_at = now_seconds();
+    let code = random_code(12);
+    let body = CertificateBody {
+        number: format!("SI{}{}", ymd(issued_at.date()).replace('-', ""), random_code(8)),
+        kind: req.kind,
+        holder: Holder { name: person.name.clone(), id_number_masked: mask_id_number(&person.id_number) },
+        period: req.period.clone(),
+        rows,
+        issued_at,
+        verification_code: code.clone(),
+        verify_url: format!("{}{code}", state.verify_base_url),
+    };
+    let signature = state.signing_key.sign(&canonical_certificate_body(&body));
+    let certificate = Certificate {
+        body,
+        signature: CertificateSignature {
+            algorithm: "Ed25519".to_owned(),
+            key_id: signing_key_id(&state.signing_key.verifying_key()),
+            value: base64::engine::general_purpose::STANDARD.encode(signature.to_bytes()),
+        },
+    };
+    let json = serde_json::to_string(&certificate).map_err(|e| ApiError::Internal(e.to_string()))?;
+    state
+        .store
+        .insert_certificate(&certificate.body.number, &code, device_id, &json, issued_at.unix_timestamp())?;
+    Counters::bump(&state.counters.certificates);
+    tracing::info!(device_id, number = %certificate.body.number, holder = %certificate.body.holder.id_number_masked, "certificate issued");
+    Ok(certificate)
+}
+
+/// Looks a certificate up by its verification code and re-checks its signature.
+pub fn certificate_for_code(state: &AppState, code: &str) -> Result<Option<(Certificate, bool)>, ApiError> {
+    if code.is_empty() || code.len() > 64 || !code.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return Ok(None);
+    }
+    let Some(json) = state.store.certificate_by_code(code)? else { return Ok(None) };
+    let cert: Certificate = serde_json::from_str(&json).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let valid = verify_certificate_signature(&cert, &state.signing_key.verifying_key()).is_ok();
+    Ok(Some((cert, valid)))
+}
+
+fn age_on(birth_date: &str, on: Date) -> Option<i32> {
+    let y: i32 = birth_date.get(..4)?.parse().ok()?;
+    let md: (u8, u8) = (birth_date.get(5..7)?.parse().ok()?, birth_date.get(8..10)?.parse().ok()?);
+    let had_birthday = (u8::from(on.month()), on.day()) >= md;
+    Some(on.year() - y - i32::from(!had_birthday))
+}
+
+/// `POST /v1/qualification-checks`
+pub fn qualification_check(
+    state: &AppState,
+    device_id: &str,
+    req: &QualificationCheckRequest,
+) -> Result<QualificationCheckResponse, ApiError> {
+    req.validate()?;
+    let jpeg = base64::engine::general_purpose::STANDARD
+        .decode(req.face_jpeg.as_bytes())
+        .map_err(|_| ApiError::field("face_jpeg", "is not standard base64"))?;
+    if jpeg.len() > FACE_JPEG_MAX_BYTES {
+        return Err(ApiError::field("face_jpeg", "is larger than 2 MiB"));
+    }
+    if !jpeg.starts_with(&[0xFF, 0xD8, 0xFF])
+        || image::load_from_memory_with_format(&jpeg, image::ImageFormat::Jpeg).is_err()
+    {
+        return Err(ApiError::problem(ProblemType::InvalidJpeg, "face_jpeg does not decode as a JPEG image"));
+    }
+    let now = now_seconds();
+    let (outcome, reason) = match state.store.person(&req.id_number)? {
+        None => (QualificationOutcome::Rejected, "person_unknown"),
+        Some(p) if p.name != req.name => (QualificationOutcome::Rejected, "name_mismatch"),
+        Some(p) if p.pension_status != "receiving" => (QualificationOutcome::Rejected, "not_a_pensioner"),
+        Some(_) if !req.liveness.passed || req.liveness.score < 0.5 => {
+            (QualificationOutcome::PendingReview, "liveness_not_passed")
+        }
+        Some(p) if age_on(&p.birth_date, now.date()).is_some_and(|a| a >= 100) => {
+            (QualificationOutcome::PendingReview, "age_review")
+        }
+        Some(_) => (QualificationOutcome::Approved, ""),
+    };
+    let tracking = tracking_number("QC", now);
+    // The face is kept only encrypted; the tracking number is bound as associated data.
+    let nonce: [u8; 12] = rand::random();
+    let ciphertext = state
+        .face_cipher
+        .encrypt((&nonce).into(), Payload { msg: &jpeg, aad: tracking.as_bytes() })
+        .map_err(|_| ApiError::Internal("face encryption failed".into()))?;
+    state.store.insert_face_image(&tracking, &nonce, &ciphertext)?;
+    let status = match outcome {
+        QualificationOutcome::Approved => ("approved", &state.counters.qualification_approved),
+        QualificationOutcome::Rejected => ("rejected", &state.counters.qualification_rejected),
+        QualificationOutcome::PendingReview => ("under_review", &state.counters.qualification_pending),
+    };
+    Counters::bump(status.1);
+    state.store.insert_application(&ApplicationRecord {
+        tracking_number: tracking.clone(),
+        kind: "qualification_check".into(),
+        status: status.0.into(),
+        id_number: req.id_number.clone(),
+        device_id: device_id.to_owned(),
+        submitted_at: now.unix_timestamp(),
+        deadline: ymd((now + Duration::days(20)).date()),
+    })?;
+    tracing::info!(device_id, tracking, holder = %mask_id_number(&req.id_number), ?outcome, reason, "qualification check");
+    let valid_until = (outcome == QualificationOutcome::Approved)
+        .then(|| format!("{:04}-{:02}", now.year() + 1, u8::from(now.month())));
+    Ok(QualificationCheckResponse {
+        tracking_number: tracking,
+        outcome,
+        reason: (!reason.is_empty()).then(|| reason.to_owned()),
+        valid_until,
+    })
+}
+
+/// Decrypts a stored face image (for reviewers and tests).
+pub fn stored_face(state: &AppState, tracking: &str) -> Result<Option<Vec<u8>>, ApiError> {
+    let Some((nonce, ciphertext)) = state.store.face_image(tracking)? else { return Ok(None) };
+    let nonce: [u8; 12] = nonce.try_into().map_err(|_| ApiError::Internal("stored nonce length".into()))?;
+    let plain = state
+        .face_cipher
+        .decrypt((&nonce).into(), Payload { msg: &ciphertext, aad: tracking.as_bytes() })
+        .map_err(|_| ApiError::Internal("stored face image fails authentication".into()))?;
+    Ok(Some(plain))
+}
+
+/// `GET /v1/contributions`
+pub fn contributions(state: &AppState, id_number: &str) -> Result<ContributionHistory, ApiError> {
+    if !id_number_is_valid(id_number) {
+        return Err(ApiError::field(CARD_HOLDER_HEADER, "must be an ID number with a valid check digit"));
+    }
+    let person = state
+        .store
+        .person(id_number)?
+        .ok_or_else(|| ApiError::problem(ProblemType::PersonUnknown, "no person with this ID number in the registry"))?;
+    let months: Vec<ContributionMonth> = state
+        .store
+        .contributions(id_number)?
+        .into_iter()
+        .map(|c| ContributionMonth {
+            month: c.month,
+            employer: c.employer,
+            base_fen: c.base_fen,
+            personal_fen: c.personal_fen,
+            employer_fen: c.employer_fen,
+        })
+        .collect();
+    let pension_status = match person.pension_status.as_str() {
+        "receiving" => PensionStatus::Receiving,
+        "suspended" => PensionStatus::Suspended,
+        _ => PensionStatus::Contributing,
+    };
+    Ok(ContributionHistory {
+        holder: Holder { name: person.name, id_number_masked: mask_id_number(id_number) },
+        pension_status,
+        total_months: u32::try_from(months.len()).unwrap_or(u32::MAX),
+        months,
+    })
+}
+
+/// `POST /v1/registrations`
+pub fn register(state: &AppState, device_id: &str, req: &RegistrationRequest) -> Result<RegistrationReceipt, ApiError> {
+    req.validate()?;
+    let person = find_person(state, &req.id_number, &req.name)?;
+    let now = now_seconds();
+    let open = state.store.open_unemployment_registration(&person.id_number)?;
+    let (prefix, kind, status, deadline_days) = match req.kind {
+        RegistrationKind::Unemployment => {
+            if person.pension_status != "contributing" {
+                return Err(ApiError::field("kind", "pension recipients cannot register as unemployed"));
+            }
+            if let Some(open) = open {
+                return Err(ApiError::field(
+                    "kind",
+                    format!("an unemployment registration is already open ({})", open.tracking_number),
+                ));
+            }
+            ("UR", "unemployment_registration", "received", 15)
+        }
+        RegistrationKind::MonthlyCheckIn => {
+            if open.is_none() {
+                return Err(ApiError::problem(
+                    ProblemType::NoOpenRegistration,
+                    "a monthly check-in needs an open unemployment registration",
+                ));
+            }
+            ("CI", "monthly_check_in", "completed", 0)
+        }
+    };
+    let tracking = tracking_number(prefix, now);
+    state.store.insert_application(&ApplicationRecord {
+        tracking_number: tracking.clone(),
+        kind: kind.into(),
+        status: status.into(),
+        id_number: person.id_number.clone(),
+        device_id: device_id.to_owned(),
+        submitted_at: now.unix_timestamp(),
+        deadline: ymd((now + Duration::days(deadline_days)).date()),
+    })?;
+    Counters::bump(&state.counters.registrations);
+    tracing::info!(device_id, tracking, kind, holder = %mask_id_number(&person.id_number), "registration");
+    Ok(RegistrationReceipt {
+        tracking_number: tracking,
+        kind: req.kind,
+        next_check_in_due: ymd((now + Duration::days(30)).date()),
+    })
+}
+
+/// `GET /v1/applications/{tracking}`
+pub fn application(state: &AppState, tracking: &str) -> Result<ApplicationProgress, ApiError> {
+    let not_found = || ApiError::problem(ProblemType::NotFound, "no application with this tracking number");
+    if tracking.is_empty() || tracking.len() > 64 {
+        return Err(not_found());
+    }
+    let app = state.store.application(tracking)?.ok_or_else(not_found)?;
+    fn parse<T: serde::de::DeserializeOwned>(s: &str) -> Result<T, ApiError> {
+        serde_json::from_value(serde_json::Value::String(s.to_owned()))
+            .map_err(|_| ApiError::Internal(format!("stored application field {s:?}")))
+    }
+    let kind: ApplicationKind = parse(&app.kind)?;
+    let status: ApplicationStatus = parse(&app.status)?;
+    let submitted_at = OffsetDateTime::from_unix_timestamp(app.submitted_at)
+        .map_err(|_| ApiError::Internal("stored submitted_at".into()))?;
+    let open = matches!(status, ApplicationStatus::Received | ApplicationStatus::UnderReview);
+    Ok(ApplicationProgress {
+        tracking_number: app.tracking_number,
+        kind,
+        status,
+        submitted_at,
+        overdue: open && app.deadline < ymd(OffsetDateTime::now_utc().date()),
+        deadline: app.deadline,
+    })
+}
+
+/// `POST /v1/ratings`
+pub fn rate(state: &AppState, device_id: &str, req: &RatingRequest) -> Result<RatingReceipt, ApiError> {
+    req.validate()?;
+    let rating_id = format!("R-{}", uuid::Uuid::new_v4().simple());
+    let json = serde_json::to_string(req).map_err(|e| ApiError::Internal(e.to_string()))?;
+    state.store.insert_rating(&rating_id, device_id, &json, OffsetDateTime::now_utc().unix_timestamp())?;
+    Counters::bump(&state.counters.ratings);
+    Ok(RatingReceipt { rating_id })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn age_counts_birthdays_not_calendar_years() {
+        let on = Date::from_calendar_date(2026, time::Month::March, 1).unwrap();
+        assert_eq!(age_on("1949-12-31", on), Some(76));
+        assert_eq!(age_on("1880-01-01", on), Some(146));
+    }
+
+    #[test]
+    fn next_month_rolls_the_year() {
+        assert_eq!(next_month("2024-12").as_deref(), Some("2025-01"));
+        assert_eq!(next_month("2024-03").as_deref(), Some("2024-04"));
+    }
+}

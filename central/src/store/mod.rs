@@ -1,0 +1,231 @@
+//! Persistence behind one trait, so a PostgreSQL backend can replace the default
+//! SQLite one for large fleets. Times are Unix seconds (UTC).
+
+mod sqlite;
+
+pub use sqlite::SqliteStore;
+
+/// A storage failure; the request fails with 500 and may be retried.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("database migration {version} failed: {detail}")]
+    Migration { version: usize, detail: String },
+    #[error("stored record is corrupt: {0}")]
+    Corrupt(String),
+    #[error("database lock poisoned by an earlier panic")]
+    Poisoned,
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// What happened when an enrollment token was presented.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenUse {
+    Accepted,
+    Unknown,
+    Expired,
+    AlreadyUsed,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceRecord {
+    pub device_id: String,
+    pub hostname: String,
+    pub software_version: String,
+    pub inventory_json: String,
+    pub enrolled_at: i64,
+    pub cert_serial: String,
+    pub cert_not_after: i64,
+    pub revoked_at: Option<i64>,
+}
+
+/// A response stored under an idempotency key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredResponse {
+    pub status: u16,
+    pub content_type: String,
+    pub body: Vec<u8>,
+}
+
+/// Outcome of reserving an idempotency key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IdempotencyBegin {
+    /// First time: the caller processes the request and then finishes or abandons.
+    Reserved,
+    /// Done before with the same body: send this again.
+    Replay(StoredResponse),
+    /// Used before with a different body.
+    DifferentRequest,
+    /// The first request is still being processed.
+    InFlight,
+}
+
+/// A person of the (synthetic) citizen registry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Person {
+    pub id_number: String,
+    pub name: String,
+    /// `YYYY-MM-DD`
+    pub birth_date: String,
+    /// `contributing` | `receiving` | `suspended`
+    pub pension_status: String,
+    /// Monthly pension in fen (receiving only).
+    pub pension_fen: i64,
+    /// First month of pension (`YYYY-MM`, receiving only).
+    pub pension_since: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContributionRecord {
+    pub month: String,
+    pub employer: String,
+    pub base_fen: i64,
+    pub personal_fen: i64,
+    pub employer_fen: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApplicationRecord {
+    pub tracking_number: String,
+    /// snake_case of `api::ApplicationKind`
+    pub kind: String,
+    /// snake_case of `api::ApplicationStatus`
+    pub status: String,
+    pub id_number: String,
+    pub device_id: String,
+    pub submitted_at: i64,
+    /// `YYYY-MM-DD`
+    pub deadline: String,
+}
+
+/// Latest known state of one terminal, joined with its enrollment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TerminalRow {
+    pub device: DeviceRecord,
+    pub last_seen: Option<i64>,
+    /// Last heartbeat as received (JSON of `api::Heartbeat`).
+    pub heartbeat_json: Option<String>,
+    pub sessions_total: i64,
+    pub failures_total: i64,
+    pub heartbeats_total: i64,
+    pub events_total: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventRow {
+    pub at: i64,
+    pub kind: String,
+    pub severity: String,
+    pub detail: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HourBucket {
+    /// Unix hour (seconds / 3600).
+    pub hour: i64,
+    pub sessions: i64,
+    pub failures: i64,
+    pub backlog_max: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlertRow {
+    pub id: i64,
+    pub device_id: String,
+    pub kind: String,
+    pub detail: String,
+    pub opened_at: i64,
+    pub cleared_at: Option<i64>,
+}
+
+/// Heartbeat figures the store aggregates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeartbeatRecord {
+    pub device_id: String,
+    pub received_at: i64,
+    pub json: String,
+    pub sessions: i64,
+    pub failures: i64,
+    pub backlog_depth: i64,
+}
+
+/// Counts shown on the dashboard (never personal data).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ActivityCounts {
+    pub people: i64,
+    pub certificates: i64,
+    pub applications: i64,
+    pub ratings: i64,
+}
+
+/// Everything the service persists.
+pub trait Store: Send + Sync + 'static {
+    // enrollment and devices
+    fn insert_token(&self, token_hash: &str, created_at: i64, expires_at: i64) -> StoreResult<()>;
+    /// Marks the token used by `device_id` if it is known, unexpired and unused.
+    fn consume_token(&self, token_hash: &str, now: i64, device_id: &str) -> StoreResult<TokenUse>;
+    fn upsert_device(&self, device: &DeviceRecord) -> StoreResult<()>;
+    fn device(&self, device_id: &str) -> StoreResult<Option<DeviceRecord>>;
+    fn revoke_device(&self, device_id: &str, now: i64) -> StoreResult<bool>;
+
+    // idempotency
+    /// Reserves `(scope, key)` for a request whose hash is `request_hash`. An
+    /// in-flight reservation older than `stale_before` is taken over (its owner died).
+    fn idempotency_begin(
+        &self,
+        scope: &str,
+        key: &str,
+        request_hash: &str,
+        now: i64,
+        stale_before: i64,
+    ) -> StoreResult<IdempotencyBegin>;
+    fn idempotency_finish(&self, scope: &str, key: &str, response: &StoredResponse) -> StoreResult<()>;
+    fn idempotency_abandon(&self, scope: &str, key: &str) -> StoreResult<()>;
+    fn idempotency_purge(&self, created_before: i64) -> StoreResult<usize>;
+
+    // registry
+    fn registry_is_empty(&self) -> StoreResult<bool>;
+    fn insert_registry(&self, people: &[(Person, Vec<ContributionRecord>)]) -> StoreResult<()>;
+    fn person(&self, id_number: &str) -> StoreResult<Option<Person>>;
+    fn contributions(&self, id_number: &str) -> StoreResult<Vec<ContributionRecord>>;
+    /// Any people matching `pension_status`, for tests and demos.
+    fn sample_people(&self, pension_status: &str, limit: u32) -> StoreResult<Vec<Person>>;
+
+    // documents
+    fn insert_certificate(&self, number: &str, code: &str, device_id: &str, json: &str, issued_at: i64) -> StoreResult<()>;
+    fn certificate_by_code(&self, code: &str) -> StoreResult<Option<String>>;
+    fn insert_application(&self, app: &ApplicationRecord) -> StoreResult<()>;
+    fn application(&self, tracking_number: &str) -> StoreResult<Option<ApplicationRecord>>;
+    fn open_unemployment_registration(&self, id_number: &str) -> StoreResult<Option<ApplicationRecord>>;
+    fn insert_face_image(&self, tracking_number: &str, nonce: &[u8], ciphertext: &[u8]) -> StoreResult<()>;
+    fn face_image(&self, tracking_number: &str) -> StoreResult<Option<(Vec<u8>, Vec<u8>)>>;
+    fn insert_rating(&self, rating_id: &str, device_id: &str, json: &str, at: i64) -> StoreResult<()>;
+    fn activity_counts(&self) -> StoreResult<ActivityCounts>;
+
+    // telemetry
+    fn record_heartbeat(&self, hb: &HeartbeatRecord) -> StoreResult<()>;
+    /// Stores events, ignoring ids already stored; returns how many were new.
+    fn insert_events(&self, device_id: &str, events: &[crate::api::TelemetryEvent], now: i64) -> StoreResult<u32>;
+    fn insert_audit(&self, device_id: &str, records: &[crate::api::AuditRecord]) -> StoreResult<u32>;
+    /// Opens an alert unless one of that kind is already open. True if newly opened.
+    fn open_alert(&self, device_id: &str, kind: &str, detail: &str, now: i64) -> StoreResult<bool>;
+    fn clear_alert(&self, device_id: &str, kind: &str, now: i64) -> StoreResult<bool>;
+    fn terminals(&self) -> StoreResult<Vec<TerminalRow>>;
+    fn terminal(&self, device_id: &str) -> StoreResult<Option<TerminalRow>>;
+    fn recent_events(&self, device_id: &str, limit: u32) -> StoreResult<Vec<EventRow>>;
+    fn hourly(&self, device_id: &str, from_hour: i64) -> StoreResult<Vec<HourBucket>>;
+    /// Open alerts first, then the most recently cleared, newest first.
+    fn alerts(&self, limit: u32) -> StoreResult<Vec<AlertRow>>;
+    /// Devices whose last heartbeat is older than `seen_before` (or who never sent one
+    /// and enrolled before it).
+    fn silent_devices(&self, seen_before: i64) -> StoreResult<Vec<String>>;
+
+    // ops users and sessions
+    fn upsert_user(&self, username: &str, password_hash: &str, now: i64) -> StoreResult<()>;
+    fn user_password_hash(&self, username: &str) -> StoreResult<Option<String>>;
+    fn insert_session(&self, token_hash: &str, username: &str, expires_at: i64) -> StoreResult<()>;
+    fn session_user(&self, token_hash: &str, now: i64) -> StoreResult<Option<String>>;
+    fn delete_session(&self, token_hash: &str) -> StoreResult<()>;
+}

@@ -1,0 +1,590 @@
+//! The default store: one SQLite file in WAL mode with versioned migrations
+//! (`PRAGMA user_version` counts the migrations applied).
+
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::*;
+use crate::api::{AuditRecord, TelemetryEvent};
+
+/// Migrations in order; never edit one that has shipped, append a new one.
+const MIGRATIONS: &[&str] = &[include_str!("../../migrations/0001_initial.sql")];
+
+pub struct SqliteStore {
+    conn: Mutex<Connection>,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore").finish_non_exhaustive()
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path` and applies migrations.
+    pub fn open(path: &Path) -> StoreResult<Self> {
+        let conn = Connection::open(path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        let store = Self { conn: Mutex::new(conn) };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    /// Schema version after migrations.
+    pub fn schema_version(&self) -> StoreResult<usize> {
+        let c = self.lock()?;
+        let v: i64 = c.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        Ok(v as usize)
+    }
+
+    fn migrate(&self) -> StoreResult<()> {
+        let mut c = self.lock()?;
+        let current: i64 = c.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(current.max(0) as usize) {
+            let version = i + 1;
+            let tx = c.transaction()?;
+            tx.execute_batch(sql)
+                .map_err(|e| StoreError::Migration { version, detail: e.to_string() })?;
+            tx.pragma_update(None, "user_version", version as i64)?;
+            tx.commit()?;
+            tracing::info!(version, "applied database migration");
+        }
+        Ok(())
+    }
+
+    fn lock(&self) -> StoreResult<MutexGuard<'_, Connection>> {
+        self.conn.lock().map_err(|_| StoreError::Poisoned)
+    }
+}
+
+fn device_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DeviceRecord> {
+    Ok(DeviceRecord {
+        device_id: r.get(0)?,
+        hostname: r.get(1)?,
+        software_version: r.get(2)?,
+        inventory_json: r.get(3)?,
+        enrolled_at: r.get(4)?,
+        cert_serial: r.get(5)?,
+        cert_not_after: r.get(6)?,
+        revoked_at: r.get(7)?,
+    })
+}
+
+const DEVICE_COLS: &str =
+    "d.device_id, d.hostname, d.software_version, d.inventory, d.enrolled_at, d.cert_serial, d.cert_not_after, d.revoked_at";
+
+fn terminal_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TerminalRow> {
+    Ok(TerminalRow {
+        device: device_from_row(r)?,
+        last_seen: r.get(8)?,
+        heartbeat_json: r.get(9)?,
+        sessions_total: r.get::<_, Option<i64>>(10)?.unwrap_or(0),
+        failures_total: r.get::<_, Option<i64>>(11)?.unwrap_or(0),
+        heartbeats_total: r.get::<_, Option<i64>>(12)?.unwrap_or(0),
+        events_total: r.get::<_, Option<i64>>(13)?.unwrap_or(0),
+    })
+}
+
+fn person_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Person> {
+    Ok(Person {
+        id_number: r.get(0)?,
+        name: r.get(1)?,
+        birth_date: r.get(2)?,
+        pension_status: r.get(3)?,
+        pension_fen: r.get(4)?,
+        pension_since: r.get(5)?,
+    })
+}
+
+fn application_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ApplicationRecord> {
+    Ok(ApplicationRecord {
+        tracking_number: r.get(0)?,
+        kind: r.get(1)?,
+        status: r.get(2)?,
+        id_number: r.get(3)?,
+        device_id: r.get(4)?,
+        submitted_at: r.get(5)?,
+        deadline: r.get(6)?,
+    })
+}
+
+fn rfc3339(t: &time::OffsetDateTime) -> i64 {
+    t.unix_timestamp()
+}
+
+impl Store for SqliteStore {
+    fn insert_token(&self, token_hash: &str, created_at: i64, expires_at: i64) -> StoreResult<()> {
+        self.lock()?.execute(
+            "INSERT INTO enrollment_tokens(token_hash, created_at, expires_at) VALUES (?1, ?2, ?3)",
+            params![token_hash, created_at, expires_at],
+        )?;
+        Ok(())
+    }
+
+    fn consume_token(&self, token_hash: &str, now: i64, device_id: &str) -> StoreResult<TokenUse> {
+        let c = self.lock()?;
+        let row: Option<(i64, Option<i64>)> = c
+            .query_row(
+                "SELECT expires_at, used_at FROM enrollment_tokens WHERE token_hash = ?1",
+                [token_hash],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        Ok(match row {
+            None => TokenUse::Unknown,
+            Some((_, Some(_))) => TokenUse::AlreadyUsed,
+            Some((expires, None)) if expires <= now => TokenUse::Expired,
+            Some(_) => {
+                let n = c.execute(
+                    "UPDATE enrollment_tokens SET used_at = ?2, device_id = ?3 WHERE token_hash = ?1 AND used_at IS NULL",
+                    params![token_hash, now, device_id],
+                )?;
+                if n == 1 { TokenUse::Accepted } else { TokenUse::AlreadyUsed }
+            }
+        })
+    }
+
+    fn upsert_device(&self, d: &DeviceRecord) -> StoreResult<()> {
+        self.lock()?.execute(
+            "INSERT INTO devices(device_id, hostname, software_version, inventory, enrolled_at, cert_serial, cert_not_after, revoked_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+             ON CONFLICT(device_id) DO UPDATE SET hostname = ?2, software_version = ?3, inventory = ?4,
+               cert_serial = ?6, cert_not_after = ?7, revoked_at = ?8",
+            params![d.device_id, d.hostname, d.software_version, d.inventory_json, d.enrolled_at, d.cert_serial, d.cert_not_after, d.revoked_at],
+        )?;
+        Ok(())
+    }
+
+    fn device(&self, device_id: &str) -> StoreResult<Option<DeviceRecord>> {
+        Ok(self
+            .lock()?
+            .query_row(&format!("SELECT {DEVICE_COLS} FROM devices d WHERE d.device_id = ?1"), [device_id], device_from_row)
+            .optional()?)
+    }
+
+    fn revoke_device(&self, device_id: &str, now: i64) -> StoreResult<bool> {
+        let n = self.lock()?.execute(
+            "UPDATE devices SET revoked_at = ?2 WHERE device_id = ?1 AND revoked_at IS NULL",
+            params![device_id, now],
+        )?;
+        Ok(n == 1)
+    }
+
+    fn idempotency_begin(&self, scope: &str, key: &str, request_hash: &str, now: i64, stale_before: i64) -> StoreResult<IdempotencyBegin> {
+        let c = self.lock()?;
+        let inserted = c.execute(
+            "INSERT OR IGNORE INTO idempotency(scope, key, request_hash, state, created_at) VALUES (?1, ?2, ?3, 'in_flight', ?4)",
+            params![scope, key, request_hash, now],
+        )?;
+        if inserted == 1 {
+            return Ok(IdempotencyBegin::Reserved);
+        }
+        let (hash, state, created, status, ctype, body): (String, String, i64, Option<i64>, Option<String>, Option<Vec<u8>>) = c.query_row(
+            "SELECT request_hash, state, created_at, status, content_type, body FROM idempotency WHERE scope = ?1 AND key = ?2",
+            params![scope, key],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
+        )?;
+        if hash != request_hash {
+            return Ok(IdempotencyBegin::DifferentRequest);
+        }
+        if state == "in_flight" {
+            if created < stale_before {
+                c.execute(
+                    "UPDATE idempotency SET created_at = ?3 WHERE scope = ?1 AND key = ?2",
+                    params![scope, key, now],
+                )?;
+                return Ok(IdempotencyBegin::Reserved);
+            }
+            return Ok(IdempotencyBegin::InFlight);
+        }
+        match (status, ctype, body) {
+            (Some(status), Some(content_type), Some(body)) => Ok(IdempotencyBegin::Replay(StoredResponse {
+                status: u16::try_from(status).map_err(|_| StoreError::Corrupt("stored status".into()))?,
+                content_type,
+                body,
+            })),
+            _ => Err(StoreError::Corrupt(format!("idempotency record {scope}/{key} done without response"))),
+        }
+    }
+
+    fn idempotency_finish(&self, scope: &str, key: &str, r: &StoredResponse) -> StoreResult<()> {
+        self.lock()?.execute(
+            "UPDATE idempotency SET state = 'done', status = ?3, content_type = ?4, body = ?5 WHERE scope = ?1 AND key = ?2",
+            params![scope, key, r.status, r.content_type, r.body],
+        )?;
+        Ok(())
+    }
+
+    fn idempotency_abandon(&self, scope: &str, key: &str) -> StoreResult<()> {
+        self.lock()?.execute(
+            "DELETE FROM idempotency WHERE scope = ?1 AND key = ?2 AND state = 'in_flight'",
+            params![scope, key],
+        )?;
+        Ok(())
+    }
+
+    fn idempotency_purge(&self, created_before: i64) -> StoreResult<usize> {
+        Ok(self.lock()?.execute(
+            "DELETE FROM idempotency WHERE created_at < ?1 AND state = 'done'",
+            [created_before],
+        )?)
+    }
+
+    fn registry_is_empty(&self) -> StoreResult<bool> {
+        let n: i64 = self.lock()?.query_row("SELECT count(*) FROM people", [], |r| r.get(0))?;
+        Ok(n == 0)
+    }
+
+    fn insert_registry(&self, people: &[(Person, Vec<ContributionRecord>)]) -> StoreResult<()> {
+        let mut c = self.lock()?;
+        let tx = c.transaction()?;
+        {
+            let mut p = tx.prepare(
+                "INSERT INTO people(id_number, name, birth_date, pension_status, pension_fen, pension_since) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?;
+            let mut m = tx.prepare(
+                "INSERT INTO contributions(id_number, month, employer, base_fen, personal_fen, employer_fen) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?;
+            for (person, months) in people {
+                p.execute(params![person.id_number, person.name, person.birth_date, person.pension_status, person.pension_fen, person.pension_since])?;
+                for r in months {
+                    m.execute(params![person.id_number, r.month, r.employer, r.base_fen, r.personal_fen, r.employer_fen])?;
+                }
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn person(&self, id_number: &str) -> StoreResult<Option<Person>> {
+        Ok(self
+            .lock()?
+            .query_row(
+                "SELECT id_number, name, birth_date, pension_status, pension_fen, pension_since FROM people WHERE id_number = ?1",
+                [id_number],
+                person_from_row,
+            )
+            .optional()?)
+    }
+
+    fn contributions(&self, id_number: &str) -> StoreResult<Vec<ContributionRecord>> {
+        let c = self.lock()?;
+        let mut s = c.prepare_cached(
+            "SELECT month, employer, base_fen, personal_fen, employer_fen FROM contributions WHERE id_number = ?1 ORDER BY month",
+        )?;
+        let rows = s.query_map([id_number], |r| {
+            Ok(ContributionRecord { month: r.get(0)?, employer: r.get(1)?, base_fen: r.get(2)?, personal_fen: r.get(3)?, employer_fen: r.get(4)? })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn sample_people(&self, pension_status: &str, limit: u32) -> StoreResult<Vec<Person>> {
+        let c = self.lock()?;
+        let mut s = c.prepare(
+            "SELECT id_number, name, birth_date, pension_status, pension_fen, pension_since FROM people WHERE pension_status = ?1 ORDER BY id_number LIMIT ?2",
+        )?;
+        let rows = s.query_map(params![pension_status, limit], person_from_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn insert_certificate(&self, number: &str, code: &str, device_id: &str, json: &str, issued_at: i64) -> StoreResult<()> {
+        self.lock()?.execute(
+            "INSERT INTO certificates(number, verification_code, device_id, document, issued_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![number, code, device_id, json, issued_at],
+        )?;
+        Ok(())
+    }
+
+    fn certificate_by_code(&self, code: &str) -> StoreResult<Option<String>> {
+        Ok(self
+            .lock()?
+            .query_row("SELECT document FROM certificates WHERE verification_code = ?1", [code], |r| r.get(0))
+            .optional()?)
+    }
+
+    fn insert_application(&self, a: &ApplicationRecord) -> StoreResult<()> {
+        self.lock()?.execute(
+            "INSERT INTO applications(tracking_number, kind, status, id_number, device_id, submitted_at, deadline) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![a.tracking_number, a.kind, a.status, a.id_number, a.device_id, a.submitted_at, a.deadline],
+        )?;
+        Ok(())
+    }
+
+    fn application(&self, tracking_number: &str) -> StoreResult<Option<ApplicationRecord>> {
+        Ok(self
+            .lock()?
+            .query_row(
+                "SELECT tracking_number, kind, status, id_number, device_id, submitted_at, deadline FROM applications WHERE tracking_number = ?1",
+                [tracking_number],
+                application_from_row,
+            )
+            .optional()?)
+    }
+
+    fn open_unemployment_registration(&self, id_number: &str) -> StoreResult<Option<ApplicationRecord>> {
+        Ok(self
+            .lock()?
+            .query_row(
+                "SELECT tracking_number, kind, status, id_number, device_id, submitted_at, deadline FROM applications
+                 WHERE id_number = ?1 AND kind = 'unemployment_registration' AND status IN ('received', 'under_review', 'approved')
+                 ORDER BY submitted_at DESC LIMIT 1",
+                [id_number],
+                application_from_row,
+            )
+            .optional()?)
+    }
+
+    fn insert_face_image(&self, tracking_number: &str, nonce: &[u8], ciphertext: &[u8]) -> StoreResult<()> {
+        self.lock()?.execute(
+            "INSERT INTO face_images(tracking_number, nonce, ciphertext) VALUES (?1, ?2, ?3)",
+            params![tracking_number, nonce, ciphertext],
+        )?;
+        Ok(())
+    }
+
+    fn face_image(&self, tracking_number: &str) -> StoreResult<Option<(Vec<u8>, Vec<u8>)>> {
+        Ok(self
+            .lock()?
+            .query_row("SELECT nonce, ciphertext FROM face_images WHERE tracking_number = ?1", [tracking_number], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .optional()?)
+    }
+
+    fn insert_rating(&self, rating_id: &str, device_id: &str, json: &str, at: i64) -> StoreResult<()> {
+        self.lock()?.execute(
+            "INSERT INTO ratings(rating_id, device_id, document, created_at) VALUES (?1, ?2, ?3, ?4)",
+            params![rating_id, device_id, json, at],
+        )?;
+        Ok(())
+    }
+
+    fn activity_counts(&self) -> StoreResult<ActivityCounts> {
+        Ok(self.lock()?.query_row(
+            "SELECT (SELECT count(*) FROM people), (SELECT count(*) FROM certificates),
+                    (SELECT count(*) FROM applications), (SELECT count(*) FROM ratings)",
+            [],
+            |r| Ok(ActivityCounts { people: r.get(0)?, certificates: r.get(1)?, applications: r.get(2)?, ratings: r.get(3)? }),
+        )?)
+    }
+
+    fn record_heartbeat(&self, hb: &HeartbeatRecord) -> StoreResult<()> {
+        let mut c = self.lock()?;
+        let tx = c.transaction()?;
+        tx.prepare_cached(
+            "INSERT INTO terminal_state(device_id, last_seen, heartbeat, sessions_total, failures_total, heartbeats_total, events_total)
+             VALUES (?1, ?2, ?3, ?4, ?5, 1, 0)
+             ON CONFLICT(device_id) DO UPDATE SET last_seen = ?2, heartbeat = ?3,
+               sessions_total = sessions_total + ?4, failures_total = failures_total + ?5,
+               heartbeats_total = heartbeats_total + 1",
+        )?
+        .execute(params![hb.device_id, hb.received_at, hb.json, hb.sessions, hb.failures])?;
+        tx.prepare_cached(
+            "INSERT INTO terminal_hourly(device_id, hour, sessions, failures, backlog_max) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT(device_id, hour) DO UPDATE SET sessions = sessions + ?3, failures = failures + ?4,
+               backlog_max = max(backlog_max, ?5)",
+        )?
+        .execute(params![hb.device_id, hb.received_at.div_euclid(3600), hb.sessions, hb.failures, hb.backlog_depth])?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn insert_events(&self, device_id: &str, events: &[TelemetryEvent], now: i64) -> StoreResult<u32> {
+        let mut c = self.lock()?;
+        let tx = c.transaction()?;
+        let mut n = 0u32;
+        {
+            let mut s = tx.prepare_cached(
+                "INSERT OR IGNORE INTO events(device_id, event_id, at, kind, severity, detail, received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?;
+            for e in events {
+                let severity = serde_json::to_value(e.severity).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+                n += s.execute(params![device_id, e.id, rfc3339(&e.at), e.kind, severity, e.detail, now])? as u32;
+            }
+        }
+        tx.execute(
+            "INSERT INTO terminal_state(device_id, events_total, sessions_total, failures_total, heartbeats_total) VALUES (?1, ?2, 0, 0, 0)
+             ON CONFLICT(device_id) DO UPDATE SET events_total = events_total + ?2",
+            params![device_id, n],
+        )?;
+        tx.commit()?;
+        Ok(n)
+    }
+
+    fn insert_audit(&self, device_id: &str, records: &[AuditRecord]) -> StoreResult<u32> {
+        let mut c = self.lock()?;
+        let tx = c.transaction()?;
+        let mut n = 0u32;
+        {
+            let mut s = tx.prepare_cached(
+                "INSERT OR IGNORE INTO audit(device_id, seq, at, action, subject_masked, outcome, prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )?;
+            for a in records {
+                let seq = i64::try_from(a.seq).map_err(|_| StoreError::Corrupt("audit seq".into()))?;
+                n += s.execute(params![device_id, seq, rfc3339(&a.at), a.action, a.subject_masked, a.outcome, a.prev_hash, a.hash])? as u32;
+            }
+        }
+        tx.commit()?;
+        Ok(n)
+    }
+
+    fn open_alert(&self, device_id: &str, kind: &str, detail: &str, now: i64) -> StoreResult<bool> {
+        let n = self.lock()?.prepare_cached(
+            "INSERT OR IGNORE INTO alerts(device_id, kind, detail, opened_at) VALUES (?1, ?2, ?3, ?4)",
+        )?
+        .execute(params![device_id, kind, detail, now])?;
+        Ok(n == 1)
+    }
+
+    fn clear_alert(&self, device_id: &str, kind: &str, now: i64) -> StoreResult<bool> {
+        let n = self.lock()?.prepare_cached(
+            "UPDATE alerts SET cleared_at = ?3 WHERE device_id = ?1 AND kind = ?2 AND cleared_at IS NULL",
+        )?
+        .execute(params![device_id, kind, now])?;
+        Ok(n > 0)
+    }
+
+    fn terminals(&self) -> StoreResult<Vec<TerminalRow>> {
+        let c = self.lock()?;
+        let mut s = c.prepare(&format!(
+            "SELECT {DEVICE_COLS}, t.last_seen, t.heartbeat, t.sessions_total, t.failures_total, t.heartbeats_total, t.events_total
+             FROM devices d LEFT JOIN terminal_state t ON t.device_id = d.device_id ORDER BY d.device_id"
+        ))?;
+        let rows = s.query_map([], terminal_from_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn terminal(&self, device_id: &str) -> StoreResult<Option<TerminalRow>> {
+        Ok(self
+            .lock()?
+            .query_row(
+                &format!(
+                    "SELECT {DEVICE_COLS}, t.last_seen, t.heartbeat, t.sessions_total, t.failures_total, t.heartbeats_total, t.events_total
+                     FROM devices d LEFT JOIN terminal_state t ON t.device_id = d.device_id WHERE d.device_id = ?1"
+                ),
+                [device_id],
+                terminal_from_row,
+            )
+            .optional()?)
+    }
+
+    fn recent_events(&self, device_id: &str, limit: u32) -> StoreResult<Vec<EventRow>> {
+        let c = self.lock()?;
+        let mut s = c.prepare(
+            "SELECT at, kind, severity, detail FROM events WHERE device_id = ?1 ORDER BY at DESC, received_at DESC LIMIT ?2",
+        )?;
+        let rows = s.query_map(params![device_id, limit], |r| {
+            Ok(EventRow { at: r.get(0)?, kind: r.get(1)?, severity: r.get(2)?, detail: r.get(3)? })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn hourly(&self, device_id: &str, from_hour: i64) -> StoreResult<Vec<HourBucket>> {
+        let c = self.lock()?;
+        let mut s = c.prepare(
+            "SELECT hour, sessions, failures, backlog_max FROM terminal_hourly WHERE device_id = ?1 AND hour >= ?2 ORDER BY hour",
+        )?;
+        let rows = s.query_map(params![device_id, from_hour], |r| {
+            Ok(HourBucket { hour: r.get(0)?, sessions: r.get(1)?, failures: r.get(2)?, backlog_max: r.get(3)? })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn alerts(&self, limit: u32) -> StoreResult<Vec<AlertRow>> {
+        let c = self.lock()?;
+        let mut s = c.prepare(
+            "SELECT id, device_id, kind, detail, opened_at, cleared_at FROM alerts
+             ORDER BY cleared_at IS NOT NULL, coalesce(cleared_at, opened_at) DESC LIMIT ?1",
+        )?;
+        let rows = s.query_map([limit], |r| {
+            Ok(AlertRow { id: r.get(0)?, device_id: r.get(1)?, kind: r.get(2)?, detail: r.get(3)?, opened_at: r.get(4)?, cleared_at: r.get(5)? })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn silent_devices(&self, seen_before: i64) -> StoreResult<Vec<String>> {
+        let c = self.lock()?;
+        let mut s = c.prepare(
+            "SELECT d.device_id FROM devices d LEFT JOIN terminal_state t ON t.device_id = d.device_id
+             WHERE d.revoked_at IS NULL AND coalesce(t.last_seen, d.enrolled_at) < ?1",
+        )?;
+        let rows = s.query_map([seen_before], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn upsert_user(&self, username: &str, password_hash: &str, now: i64) -> StoreResult<()> {
+        self.lock()?.execute(
+            "INSERT INTO ops_users(username, password_hash, created_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT(username) DO UPDATE SET password_hash = ?2",
+            params![username, password_hash, now],
+        )?;
+        Ok(())
+    }
+
+    fn user_password_hash(&self, username: &str) -> StoreResult<Option<String>> {
+        Ok(self
+            .lock()?
+            .query_row("SELECT password_hash FROM ops_users WHERE username = ?1", [username], |r| r.get(0))
+            .optional()?)
+    }
+
+    fn insert_session(&self, token_hash: &str, username: &str, expires_at: i64) -> StoreResult<()> {
+        self.lock()?.execute(
+            "INSERT INTO ops_sessions(token_hash, username, expires_at) VALUES (?1, ?2, ?3)",
+            params![token_hash, username, expires_at],
+        )?;
+        Ok(())
+    }
+
+    fn session_user(&self, token_hash: &str, now: i64) -> StoreResult<Option<String>> {
+        Ok(self
+            .lock()?
+            .query_row(
+                "SELECT username FROM ops_sessions WHERE token_hash = ?1 AND expires_at > ?2",
+                params![token_hash, now],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    fn delete_session(&self, token_hash: &str) -> StoreResult<()> {
+        self.lock()?.execute("DELETE FROM ops_sessions WHERE token_hash = ?1", [token_hash])?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_run_once_and_record_the_version() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.db");
+        let s = SqliteStore::open(&path).unwrap();
+        assert_eq!(s.schema_version().unwrap(), MIGRATIONS.len());
+        drop(s);
+        let s = SqliteStore::open(&path).unwrap();
+        assert_eq!(s.schema_version().unwrap(), MIGRATIONS.len());
+    }
+
+    #[test]
+    fn idempotency_reservation_blocks_a_second_request_until_finished() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = SqliteStore::open(&dir.path().join("c.db")).unwrap();
+        assert_eq!(s.idempotency_begin("d", "k", "h", 100, 0).unwrap(), IdempotencyBegin::Reserved);
+        assert_eq!(s.idempotency_begin("d", "k", "h", 101, 0).unwrap(), IdempotencyBegin::InFlight);
+        assert_eq!(s.idempotency_begin("d", "k", "other", 101, 0).unwrap(), IdempotencyBegin::DifferentRequest);
+        let r = StoredResponse { status: 201, content_type: "application/json".into(), body: b"{}".to_vec() };
+        s.idempotency_finish("d", "k", &r).unwrap();
+        assert_eq!(s.idempotency_begin("d", "k", "h", 102, 0).unwrap(), IdempotencyBegin::Replay(r));
+        // An abandoned in-flight reservation is taken over once stale.
+        assert_eq!(s.idempotency_begin("d", "k2", "h", 100, 0).unwrap(), IdempotencyBegin::Reserved);
+        assert_eq!(s.idempotency_begin("d", "k2", "h", 200, 150).unwrap(), IdempotencyBegin::Reserved);
+    }
+}

@@ -1,0 +1,300 @@
+//! Fleet telemetry: heartbeat and event ingestion, alerts derived from them, the
+//! offline sweeper and `GET /metrics` in Prometheus text format.
+
+use std::fmt::Write as _;
+use std::sync::atomic::Ordering;
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use time::OffsetDateTime;
+
+use crate::api::{self, CameraHealth, Heartbeat, PrinterHealth, ReaderHealth, TelemetryAck, TelemetryBatch};
+use crate::http::{self, Shared};
+use crate::pki::PeerIdentity;
+use crate::service::ApiError;
+use crate::state::{AppState, Counters};
+use crate::store::{HeartbeatRecord, TerminalRow};
+
+/// Alert kinds (stable strings, shown on the dashboard and in metrics).
+pub mod alert {
+    pub const PAPER_OUT: &str = "paper_out";
+    pub const PAPER_NEAR_END: &str = "paper_near_end";
+    pub const DEVICE_FAULT: &str = "device_fault";
+    pub const OUTBOX_BACKLOG: &str = "outbox_backlog";
+    pub const TERMINAL_OFFLINE: &str = "terminal_offline";
+    pub const ALL: [&str; 5] = [PAPER_OUT, PAPER_NEAR_END, DEVICE_FAULT, OUTBOX_BACKLOG, TERMINAL_OFFLINE];
+}
+
+/// Opens or clears `kind` for `device_id` according to `active`.
+fn set_alert(state: &AppState, device_id: &str, kind: &str, active: Option<String>, now: i64) -> Result<(), ApiError> {
+    match active {
+        Some(detail) => {
+            if state.store.open_alert(device_id, kind, &detail, now)? {
+                tracing::warn!(device_id, kind, detail, "alert opened");
+            }
+        }
+        None => {
+            if state.store.clear_alert(device_id, kind, now)? {
+                tracing::info!(device_id, kind, "alert cleared");
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Device faults a heartbeat reports, as a human-readable list.
+pub fn faults(hb: &Heartbeat) -> Vec<&'static str> {
+    let mut f = Vec::new();
+    if hb.devices.reader == ReaderHealth::Error {
+        f.push("card reader error");
+    }
+    match hb.devices.printer {
+        PrinterHealth::CoverOpen => f.push("printer cover open"),
+        PrinterHealth::CutterError => f.push("printer cutter error"),
+        _ => {}
+    }
+    if hb.devices.camera == CameraHealth::Missing {
+        f.push("camera missing");
+    }
+    f
+}
+
+fn apply_heartbeat(state: &AppState, device_id: &str, hb: &Heartbeat, now: i64) -> Result<(), ApiError> {
+    let json = serde_json::to_string(hb).map_err(|e| ApiError::Internal(e.to_string()))?;
+    state.store.record_heartbeat(&HeartbeatRecord {
+        device_id: device_id.to_owned(),
+        received_at: now,
+        json,
+        sessions: i64::from(hb.sessions),
+        failures: i64::from(hb.failures),
+        backlog_depth: i64::from(hb.outbox.depth),
+    })?;
+    Counters::bump(&state.counters.heartbeats);
+    let printer = hb.devices.printer;
+    set_alert(state, device_id, alert::PAPER_OUT, (printer == PrinterHealth::PaperOut).then(|| "printer is out of paper".into()), now)?;
+    set_alert(state, device_id, alert::PAPER_NEAR_END, (printer == PrinterHealth::NearEnd).then(|| "paper roll near its end".into()), now)?;
+    let f = faults(hb);
+    set_alert(state, device_id, alert::DEVICE_FAULT, (!f.is_empty()).then(|| f.join(", ")), now)?;
+    let limit = state.config.backlog_alert_age.as_secs();
+    set_alert(
+        state,
+        device_id,
+        alert::OUTBOX_BACKLOG,
+        (hb.outbox.oldest_age_s > limit)
+            .then(|| format!("{} items waiting, oldest {} s (limit {limit} s)", hb.outbox.depth, hb.outbox.oldest_age_s)),
+        now,
+    )?;
+    set_alert(state, device_id, alert::TERMINAL_OFFLINE, None, now)
+}
+
+fn ingest_batch(state: &AppState, device_id: &str, batch: &TelemetryBatch) -> Result<TelemetryAck, ApiError> {
+    batch.validate()?;
+    let now = OffsetDateTime::now_utc();
+    let ts = now.unix_timestamp();
+    if let Some(hb) = &batch.heartbeat {
+        apply_heartbeat(state, device_id, hb, ts)?;
+    }
+    let accepted_events = if batch.events.is_empty() { 0 } else { state.store.insert_events(device_id, &batch.events, ts)? };
+    state.counters.events.fetch_add(u64::from(accepted_events), Ordering::Relaxed);
+    // Printer events open alerts at once instead of waiting for the next heartbeat.
+    for e in &batch.events {
+        match e.kind.as_str() {
+            "printer.paper_out" => set_alert(state, device_id, alert::PAPER_OUT, Some("printer is out of paper".into()), ts)?,
+            "printer.near_end" => set_alert(state, device_id, alert::PAPER_NEAR_END, Some("paper roll near its end".into()), ts)?,
+            _ => {}
+        }
+    }
+    let accepted_audit = if batch.audit.is_empty() { 0 } else { state.store.insert_audit(device_id, &batch.audit)? };
+    state.counters.audit_records.fetch_add(u64::from(accepted_audit), Ordering::Relaxed);
+    Ok(TelemetryAck {
+        accepted_events,
+        accepted_audit,
+        heartbeat_interval_s: u32::try_from(state.config.heartbeat_interval.as_secs()).unwrap_or(30),
+        server_time: now.replace_nanosecond(0).unwrap_or(now),
+    })
+}
+
+/// `POST /v1/telemetry`
+pub async fn ingest(
+    State(state): State<Shared>,
+    peer: Option<axum::Extension<PeerIdentity>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let device_id = match http::require_device(&state, &peer.map(|p| p.0).unwrap_or_default()) {
+        Ok(d) => d,
+        Err(r) => return r,
+    };
+    let key = match http::idempotency_key(&headers) {
+        Ok(k) => k,
+        Err(r) => return r,
+    };
+    let (batch, raw) = match http::json_body::<TelemetryBatch>(&headers, body, 1024 * 1024).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let hash = http::request_hash(&Method::POST, api::paths::TELEMETRY, &raw);
+    http::idempotent(&state, &device_id, &key, &hash, || {
+        http::json_reply(StatusCode::OK, &ingest_batch(&state, &device_id, &batch))
+    })
+}
+
+/// One sweep: terminals silent for `offline_after` get an offline alert; old
+/// idempotency records are purged.
+pub fn sweep(state: &AppState, purge: bool) -> Result<(), ApiError> {
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    let silent_for = i64::try_from(state.config.offline_after().as_secs()).unwrap_or(90);
+    for device_id in state.store.silent_devices(now - silent_for)? {
+        set_alert(state, &device_id, alert::TERMINAL_OFFLINE, Some(format!("no heartbeat for more than {silent_for} s")), now)?;
+    }
+    if purge {
+        let keep = i64::try_from(state.config.idempotency_retention.as_secs()).unwrap_or(i64::MAX / 2);
+        let n = state.store.idempotency_purge(now - keep)?;
+        if n > 0 {
+            tracing::info!(purged = n, "expired idempotency records removed");
+        }
+    }
+    Ok(())
+}
+
+/// Fleet status of a terminal as the dashboard and metrics show it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TerminalStatus {
+    Online,
+    Alerting,
+    Offline,
+    NeverSeen,
+    Revoked,
+}
+
+impl TerminalStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Online => "online",
+            Self::Alerting => "alerting",
+            Self::Offline => "offline",
+            Self::NeverSeen => "never_seen",
+            Self::Revoked => "revoked",
+        }
+    }
+}
+
+pub fn status_of(state: &AppState, t: &TerminalRow, open_alerts: usize, now: i64) -> TerminalStatus {
+    let offline_after = i64::try_from(state.config.offline_after().as_secs()).unwrap_or(90);
+    if t.device.revoked_at.is_some() {
+        TerminalStatus::Revoked
+    } else if let Some(seen) = t.last_seen {
+        if now - seen > offline_after {
+            TerminalStatus::Offline
+        } else if open_alerts > 0 {
+            TerminalStatus::Alerting
+        } else {
+            TerminalStatus::Online
+        }
+    } else {
+        TerminalStatus::NeverSeen
+    }
+}
+
+fn label(v: &str) -> String {
+    v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+}
+
+/// Renders every metric in Prometheus text exposition format 0.0.4.
+pub fn render_metrics(state: &AppState) -> Result<String, ApiError> {
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    let terminals = state.store.terminals()?;
+    let alerts = state.store.alerts(100_000)?;
+    let open: Vec<_> = alerts.iter().filter(|a| a.cleared_at.is_none()).collect();
+    let mut out = String::with_capacity(1024 + terminals.len() * 800);
+    let mut by_status = std::collections::BTreeMap::new();
+    let mut rows = Vec::new();
+    for t in &terminals {
+        let n_open = open.iter().filter(|a| a.device_id == t.device.device_id).count();
+        let status = status_of(state, t, n_open, now);
+        *by_status.entry(status.as_str()).or_insert(0u64) += 1;
+        rows.push((t, status));
+    }
+    let _ = writeln!(out, "# HELP central_fleet_terminals Enrolled terminals by status.\n# TYPE central_fleet_terminals gauge");
+    for s in ["online", "alerting", "offline", "never_seen", "revoked"] {
+        let _ = writeln!(out, "central_fleet_terminals{{status=\"{s}\"}} {}", by_status.get(s).copied().unwrap_or(0));
+    }
+    let _ = writeln!(out, "# HELP central_alerts_open Open alerts by kind.\n# TYPE central_alerts_open gauge");
+    for kind in alert::ALL {
+        let _ = writeln!(out, "central_alerts_open{{kind=\"{kind}\"}} {}", open.iter().filter(|a| a.kind == kind).count());
+    }
+    let c = &state.counters;
+    let counters: [(&str, &str, u64); 10] = [
+        ("central_heartbeats_total", "Heartbeats received.", c.heartbeats.load(Ordering::Relaxed)),
+        ("central_events_total", "Telemetry events stored.", c.events.load(Ordering::Relaxed)),
+        ("central_audit_records_total", "Audit records stored.", c.audit_records.load(Ordering::Relaxed)),
+        ("central_certificates_issued_total", "Certificates issued.", c.certificates.load(Ordering::Relaxed)),
+        ("central_registrations_total", "Registrations and check-ins.", c.registrations.load(Ordering::Relaxed)),
+        ("central_ratings_total", "Ratings received.", c.ratings.load(Ordering::Relaxed)),
+        ("central_enrollments_total", "Device certificates issued.", c.enrollments.load(Ordering::Relaxed)),
+        ("central_idempotent_replays_total", "Responses replayed for a repeated Idempotency-Key.", c.idempotent_replays.load(Ordering::Relaxed)),
+        ("central_problem_responses_total", "State-changing calls answered with a problem.", c.problems.load(Ordering::Relaxed)),
+        ("central_qualification_checks_approved_total", "Qualification checks approved.", c.qualification_approved.load(Ordering::Relaxed)),
+    ];
+    for (name, help, v) in counters {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}");
+    }
+    let _ = writeln!(out, "# HELP central_qualification_checks_total Qualification checks by outcome.\n# TYPE central_qualification_checks_total counter");
+    for (o, v) in [("approved", &c.qualification_approved), ("rejected", &c.qualification_rejected), ("pending_review", &c.qualification_pending)] {
+        let _ = writeln!(out, "central_qualification_checks_total{{outcome=\"{o}\"}} {}", v.load(Ordering::Relaxed));
+    }
+    type Gauge = fn(&Heartbeat) -> f64;
+    let gauges: [(&str, &str, Gauge); 6] = [
+        ("central_terminal_outbox_depth", "Unsent outbox items.", |h| f64::from(h.outbox.depth)),
+        ("central_terminal_outbox_oldest_age_seconds", "Age of the oldest unsent item.", |h| h.outbox.oldest_age_s as f64),
+        ("central_terminal_uptime_seconds", "Terminal uptime.", |h| h.uptime_s as f64),
+        ("central_terminal_disk_free_bytes", "Free disk space.", |h| h.disk_free_bytes as f64),
+        ("central_terminal_clock_offset_seconds", "Terminal clock minus server clock.", |h| h.clock_offset_ms as f64 / 1000.0),
+        ("central_terminal_printer_ok", "1 when the printer reports ok.", |h| f64::from(u8::from(h.devices.printer == PrinterHealth::Ok))),
+    ];
+    let parsed: Vec<Option<Heartbeat>> =
+        rows.iter().map(|(t, _)| t.heartbeat_json.as_deref().and_then(|j| serde_json::from_str(j).ok())).collect();
+    let _ = writeln!(out, "# HELP central_terminal_up 1 when the terminal sent a heartbeat within the offline window.\n# TYPE central_terminal_up gauge");
+    for (t, s) in &rows {
+        let up = matches!(s, TerminalStatus::Online | TerminalStatus::Alerting);
+        let _ = writeln!(out, "central_terminal_up{{device_id=\"{}\"}} {}", label(&t.device.device_id), u8::from(up));
+    }
+    let _ = writeln!(out, "# HELP central_terminal_last_heartbeat_timestamp_seconds Unix time of the last heartbeat.\n# TYPE central_terminal_last_heartbeat_timestamp_seconds gauge");
+    for (t, _) in &rows {
+        if let Some(seen) = t.last_seen {
+            let _ = writeln!(out, "central_terminal_last_heartbeat_timestamp_seconds{{device_id=\"{}\"}} {seen}", label(&t.device.device_id));
+        }
+    }
+    for (name, help, f) in gauges {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
+        for ((t, _), hb) in rows.iter().zip(&parsed) {
+            if let Some(hb) = hb {
+                let _ = writeln!(out, "{name}{{device_id=\"{}\"}} {}", label(&t.device.device_id), f(hb));
+            }
+        }
+    }
+    type Count = fn(&TerminalRow) -> i64;
+    let per_terminal: [(&str, &str, Count); 4] = [
+        ("central_terminal_sessions_total", "Sessions reported by the terminal.", |t: &TerminalRow| t.sessions_total),
+        ("central_terminal_session_failures_total", "Failed sessions reported by the terminal.", |t: &TerminalRow| t.failures_total),
+        ("central_terminal_heartbeats_total", "Heartbeats received from the terminal.", |t: &TerminalRow| t.heartbeats_total),
+        ("central_terminal_events_total", "Events received from the terminal.", |t: &TerminalRow| t.events_total),
+    ];
+    for (name, help, f) in per_terminal {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
+        for (t, _) in &rows {
+            let _ = writeln!(out, "{name}{{device_id=\"{}\"}} {}", label(&t.device.device_id), f(t));
+        }
+    }
+    Ok(out)
+}
+
+/// `GET /metrics`
+pub async fn metrics(State(state): State<Shared>) -> Response {
+    match render_metrics(&state) {
+        Ok(text) => ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response(),
+        Err(e) => http::problem_response(&http::error_problem(&e)),
+    }
+}

@@ -1,0 +1,94 @@
+// Drives the ops dashboard in headless Chromium (Playwright): log in, see an enrolled
+// terminal online, see a paper-out alert appear without a reload, then watch the
+// terminal go offline once its heartbeats stop. Heartbeats are sent over mutual TLS
+// with the terminal's own certificate, exactly as a kiosk sends them.
+// Env: BASE (https://localhost:PORT), CERT_DIR (ca.pem, cert.pem, key.pem), OPS_USER, OPS_PASSWORD.
+import { chromium } from "playwright-core";
+import { readFileSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import https from "node:https";
+import { randomUUID } from "node:crypto";
+
+const base = process.env.BASE;
+const dir = process.env.CERT_DIR;
+const tls = { ca: readFileSync(join(dir, "ca.pem")), cert: readFileSync(join(dir, "cert.pem")), key: readFileSync(join(dir, "key.pem")) };
+const deviceId = readFileSync(join(dir, "device_id"), "utf8").trim();
+
+function heartbeat(printer) {
+  const body = JSON.stringify({
+    heartbeat: {
+      sent_at: new Date().toISOString().replace(/\.\d+Z$/, "Z"),
+      software_version: "0.1.0", uptime_s: 60,
+      devices: { reader: "ok", printer, camera: "ok" },
+      outbox: { depth: 0, oldest_age_s: 0 },
+      sessions: 1, failures: 0, disk_free_bytes: 4000000000, clock_offset_ms: 5,
+    },
+  });
+  return new Promise((resolve, reject) => {
+    const req = https.request(`${base}/v1/telemetry`, {
+      method: "POST", ...tls,
+      headers: { "content-type": "application/json", "idempotency-key": randomUUID(), "content-length": Buffer.byteLength(body) },
+    }, (res) => { res.resume(); res.on("end", () => res.statusCode === 200 ? resolve() : reject(new Error(`telemetry ${res.statusCode}`))); });
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
+function check(cond, what) {
+  if (!cond) throw new Error(`FAILED: ${what}`);
+  console.log(`ok - ${what}`);
+}
+
+let beating;
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+         "--disable-sync", "--no-first-run", `--user-data-dir=${mkdtempSync(join(tmpdir(), "central-chromium-"))}`],
+});
+try {
+  const context = await browser.newContext({ ignoreHTTPSErrors: true });
+  const page = await context.newPage();
+  await page.goto(`${base}/ops`);
+  check(page.url().endsWith("/ops/login"), "the dashboard redirects to the login page");
+  await page.fill("input[name=username]", process.env.OPS_USER);
+  await page.fill("input[name=password]", "not the password");
+  await page.click("button[type=submit]");
+  check(await page.getByRole("alert").isVisible(), "a wrong password is refused");
+  await page.fill("input[name=username]", process.env.OPS_USER);
+  await page.fill("input[name=password]", process.env.OPS_PASSWORD);
+  await page.click("button[type=submit]");
+  await page.waitForURL(`${base}/ops`);
+  check(true, "logged in");
+
+  // Like a kiosk: heartbeats keep coming every second until we stop them.
+  let printer = "ok";
+  await heartbeat(printer);
+  beating = setInterval(() => heartbeat(printer).catch((e) => console.error(e.message)), 1000);
+  const status = page.locator(`tr[data-device="${deviceId}"] [data-status]`);
+  await status.filter({ hasText: "online" }).waitFor({ timeout: 20000 });
+  check(true, "the terminal shows online after a heartbeat (page refreshed in place)");
+
+  printer = "paper_out";
+  await heartbeat(printer);
+  await page.locator(`tr[data-device="${deviceId}"] td.open`, { hasText: "paper_out" }).waitFor({ timeout: 20000 });
+  check(true, "a paper-out alert appears in the fleet table without a reload");
+  await page.goto(`${base}/ops/alerts`);
+  check(await page.locator('tr[data-kind="paper_out"][data-open="true"]').count() === 1, "the alert list shows the open paper-out alert");
+
+  clearInterval(beating);
+  await page.goto(`${base}/ops`);
+  // No more heartbeats: after the configured missed intervals the terminal is offline.
+  await status.filter({ hasText: "offline" }).waitFor({ timeout: 30000 });
+  check(true, "the terminal goes offline when heartbeats stop");
+  await page.goto(`${base}/ops/alerts`);
+  check(await page.locator('tr[data-kind="terminal_offline"][data-open="true"]').count() === 1, "an offline alert is listed");
+
+  await page.goto(`${base}/ops/terminals/${deviceId}`);
+  check(await page.locator("svg.chart").count() === 2, "the terminal page shows the 24-hour charts");
+  const html = await page.content();
+  check(!/\d{17}[\dX]/.test(html), "no full ID number anywhere on the terminal page");
+} finally {
+  clearInterval(beating);
+  await browser.close();
+}

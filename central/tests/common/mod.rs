@@ -1,0 +1,154 @@
+//! Shared test rig: a real server on loopback with a fresh data directory, and real
+//! rustls clients (with or without a device certificate).
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use central::api::{EnrollRequest, EnrollResponse, HardwareInventory};
+use central::{RunningServer, ServerConfig};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, pem::PemObject};
+
+pub struct Rig {
+    pub server: RunningServer,
+    pub dir: tempfile::TempDir,
+    pub base: String,
+}
+
+pub fn config(dir: &std::path::Path) -> ServerConfig {
+    let mut c = ServerConfig::new(dir);
+    c.listen = "127.0.0.1:0".parse().unwrap();
+    c.registry_size = 40;
+    c
+}
+
+pub async fn start() -> Rig {
+    start_with(|_| {}).await
+}
+
+pub async fn start_with(adjust: impl FnOnce(&mut ServerConfig)) -> Rig {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = config(dir.path());
+    adjust(&mut c);
+    let server = central::start(c).await.unwrap();
+    let base = format!("https://localhost:{}", server.local_addr().port());
+    Rig { server, dir, base }
+}
+
+fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+fn roots(ca_pem: &str) -> rustls::RootCertStore {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(CertificateDer::from_pem_slice(ca_pem.as_bytes()).unwrap()).unwrap();
+    roots
+}
+
+/// A client trusting `ca_pem`, presenting `identity` (cert PEM, key PEM) if given.
+pub fn client(ca_pem: &str, identity: Option<(&str, &str)>) -> reqwest::Client {
+    let builder = rustls::ClientConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots(ca_pem));
+    let tls = match identity {
+        Some((cert, key)) => builder
+            .with_client_auth_cert(
+                CertificateDer::pem_slice_iter(cert.as_bytes()).collect::<Result<Vec<_>, _>>().unwrap(),
+                PrivateKeyDer::from_pem_slice(key.as_bytes()).unwrap(),
+            )
+            .unwrap(),
+        None => builder.with_no_client_auth(),
+    };
+    reqwest::Client::builder()
+        .use_preconfigured_tls(tls)
+        .timeout(Duration::from_secs(60))
+        .build()
+        .unwrap()
+}
+
+/// A terminal's key pair and CSR, as a terminal would make them.
+pub fn key_and_csr() -> (rcgen::KeyPair, String) {
+    let key = rcgen::KeyPair::generate().unwrap();
+    let csr = rcgen::CertificateParams::new(Vec::<String>::new())
+        .unwrap()
+        .serialize_request(&key)
+        .unwrap()
+        .pem()
+        .unwrap();
+    (key, csr)
+}
+
+pub fn enroll_request(token: Option<String>, csr_pem: String) -> EnrollRequest {
+    EnrollRequest {
+        token,
+        csr_pem,
+        inventory: HardwareInventory { hostname: "kiosk-test".into(), software_version: "0.1.0".into(), devices: vec![] },
+    }
+}
+
+/// An enrolled terminal: its identity and an mTLS client.
+pub struct Terminal {
+    pub enrolled: EnrollResponse,
+    pub key_pem: String,
+    pub http: reqwest::Client,
+}
+
+impl Rig {
+    pub fn anonymous(&self) -> reqwest::Client {
+        client(&self.server.ca_pem(), None)
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn enroll(&self) -> Terminal {
+        let token = self.server.create_enrollment_token(Duration::from_secs(600)).unwrap();
+        let (key, csr) = key_and_csr();
+        let resp = self
+            .anonymous()
+            .post(self.url("/v1/enroll"))
+            .header("Idempotency-Key", uuid::Uuid::new_v4().to_string())
+            .json(&enroll_request(Some(token), csr))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 201, "{}", resp.text().await.unwrap());
+        let enrolled: EnrollResponse = resp.json().await.unwrap();
+        let key_pem = key.serialize_pem();
+        let http = client(&enrolled.ca_pem, Some((&enrolled.certificate_pem, &key_pem)));
+        Terminal { enrolled, key_pem, http }
+    }
+}
+
+impl Terminal {
+    pub async fn post<T: serde::Serialize>(&self, rig: &Rig, path: &str, key: &str, body: &T) -> reqwest::Response {
+        self.http.post(rig.url(path)).header("Idempotency-Key", key).json(body).send().await.unwrap()
+    }
+}
+
+pub async fn problem(resp: reqwest::Response) -> (u16, central::api::Problem) {
+    let status = resp.status().as_u16();
+    assert_eq!(
+        resp.headers().get("content-type").and_then(|v| v.to_str().ok()),
+        Some("application/problem+json"),
+        "status {status}"
+    );
+    (status, resp.json().await.unwrap())
+}
+
+pub fn heartbeat(printer: central::api::PrinterHealth) -> central::api::Heartbeat {
+    use central::api::*;
+    Heartbeat {
+        sent_at: time::OffsetDateTime::now_utc(),
+        software_version: "0.1.0".into(),
+        uptime_s: 100,
+        devices: DeviceHealth { reader: ReaderHealth::Ok, printer, camera: CameraHealth::Ok },
+        outbox: OutboxState { depth: 0, oldest_age_s: 0 },
+        sessions: 2,
+        failures: 0,
+        disk_free_bytes: 5_000_000_000,
+        clock_offset_ms: 12,
+    }
+}

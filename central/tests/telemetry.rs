@@ -1,0 +1,163 @@
+//! Heartbeats, events and alerts, offline detection, Prometheus metrics and the
+//! dashboard's login and pages.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::time::Duration;
+
+use central::api::*;
+use common::*;
+
+fn batch(hb: Option<Heartbeat>, events: Vec<TelemetryEvent>) -> TelemetryBatch {
+    TelemetryBatch { heartbeat: hb, events, audit: vec![] }
+}
+
+fn event(id: &str, kind: &str) -> TelemetryEvent {
+    TelemetryEvent { id: id.into(), at: time::OffsetDateTime::now_utc(), kind: kind.into(), severity: Severity::Warning, detail: None }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn paper_out_opens_an_alert_and_ok_clears_it() {
+    let rig = start().await;
+    let t = rig.enroll().await;
+    let resp = t.post(&rig, "/v1/telemetry", "hb1", &batch(Some(heartbeat(PrinterHealth::PaperOut)), vec![])).await;
+    assert_eq!(resp.status(), 200);
+    let ack: TelemetryAck = resp.json().await.unwrap();
+    assert_eq!(ack.heartbeat_interval_s, 30);
+    let open = |alerts: Vec<central::store::AlertRow>| {
+        alerts.into_iter().filter(|a| a.cleared_at.is_none()).map(|a| a.kind).collect::<Vec<_>>()
+    };
+    assert_eq!(open(rig.server.store().alerts(100).unwrap()), vec!["paper_out".to_owned()]);
+    let metrics = rig.anonymous().get(rig.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("central_alerts_open{kind=\"paper_out\"} 1"), "{metrics}");
+    assert_eq!(t.post(&rig, "/v1/telemetry", "hb2", &batch(Some(heartbeat(PrinterHealth::Ok)), vec![])).await.status(), 200);
+    assert!(open(rig.server.store().alerts(100).unwrap()).is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn faults_and_an_old_backlog_raise_their_alerts() {
+    let rig = start_with(|c| c.backlog_alert_age = Duration::from_secs(60)).await;
+    let t = rig.enroll().await;
+    let mut hb = heartbeat(PrinterHealth::CoverOpen);
+    hb.devices.camera = CameraHealth::Missing;
+    hb.outbox = OutboxState { depth: 17, oldest_age_s: 61 };
+    assert_eq!(t.post(&rig, "/v1/telemetry", "hb1", &batch(Some(hb), vec![])).await.status(), 200);
+    let alerts = rig.server.store().alerts(100).unwrap();
+    let fault = alerts.iter().find(|a| a.kind == "device_fault").unwrap();
+    assert_eq!(fault.detail, "printer cover open, camera missing");
+    assert!(alerts.iter().any(|a| a.kind == "outbox_backlog" && a.cleared_at.is_none()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_terminal_goes_offline_after_missed_heartbeats_and_back_online() {
+    let rig = start_with(|c| {
+        c.heartbeat_interval = Duration::from_secs(1);
+        c.offline_after_missed = 1;
+        c.sweep_interval = Duration::from_secs(600);
+    })
+    .await;
+    let t = rig.enroll().await;
+    assert_eq!(t.post(&rig, "/v1/telemetry", "hb1", &batch(Some(heartbeat(PrinterHealth::Ok)), vec![])).await.status(), 200);
+    rig.server.sweep_now();
+    let offline = |rig: &Rig| rig.server.store().alerts(100).unwrap().iter().any(|a| a.kind == "terminal_offline" && a.cleared_at.is_none());
+    // Waiting longer can only make the terminal more silent: no timing threshold to flake on.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    rig.server.sweep_now();
+    assert!(offline(&rig));
+    let metrics = rig.anonymous().get(rig.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains(&format!("central_terminal_up{{device_id=\"{}\"}} 0", t.enrolled.device_id)));
+    assert_eq!(t.post(&rig, "/v1/telemetry", "hb2", &batch(Some(heartbeat(PrinterHealth::Ok)), vec![])).await.status(), 200);
+    assert!(!offline(&rig));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_are_deduplicated_by_id_and_counted() {
+    let rig = start().await;
+    let t = rig.enroll().await;
+    let b = batch(None, vec![event("e1", "session.finished"), event("e2", "printer.paper_out")]);
+    let ack: TelemetryAck = t.post(&rig, "/v1/telemetry", "ev1", &b).await.json().await.unwrap();
+    assert_eq!(ack.accepted_events, 2);
+    // A new batch (new key) that repeats e2, as an outbox resend after a lost ack could.
+    let b = batch(None, vec![event("e2", "printer.paper_out"), event("e3", "session.started")]);
+    let ack: TelemetryAck = t.post(&rig, "/v1/telemetry", "ev2", &b).await.json().await.unwrap();
+    assert_eq!(ack.accepted_events, 1);
+    assert_eq!(rig.server.store().recent_events(&t.enrolled.device_id, 10).unwrap().len(), 3);
+    // The paper-out event opened the alert before any heartbeat.
+    assert!(rig.server.store().alerts(10).unwrap().iter().any(|a| a.kind == "paper_out"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_follow_prometheus_conventions() {
+    let rig = start().await;
+    let t = rig.enroll().await;
+    assert_eq!(t.post(&rig, "/v1/telemetry", "hb1", &batch(Some(heartbeat(PrinterHealth::Ok)), vec![])).await.status(), 200);
+    let resp = rig.anonymous().get(rig.url("/metrics")).send().await.unwrap();
+    assert!(resp.headers()["content-type"].to_str().unwrap().starts_with("text/plain; version=0.0.4"));
+    let text = resp.text().await.unwrap();
+    let id = &t.enrolled.device_id;
+    for needle in [
+        "central_fleet_terminals{status=\"online\"} 1".to_owned(),
+        "central_heartbeats_total 1".to_owned(),
+        format!("central_terminal_sessions_total{{device_id=\"{id}\"}} 2"),
+        format!("central_terminal_clock_offset_seconds{{device_id=\"{id}\"}} 0.012"),
+        format!("central_terminal_outbox_depth{{device_id=\"{id}\"}} 0"),
+    ] {
+        assert!(text.contains(&needle), "missing {needle} in\n{text}");
+    }
+    // Every counter's TYPE line says counter and its name ends in _total.
+    for line in text.lines().filter(|l| l.starts_with("# TYPE")) {
+        let mut parts = line.split_whitespace().skip(2);
+        let (name, kind) = (parts.next().unwrap(), parts.next().unwrap());
+        assert_eq!(kind == "counter", name.ends_with("_total"), "{line}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_needs_a_login_and_shows_no_citizen_data() {
+    let rig = start().await;
+    rig.server.add_user("ops", "correct horse battery").unwrap();
+    let t = rig.enroll().await;
+    let cert = CertificateRequest {
+        kind: CertificateKind::SocialInsuranceParticipation,
+        id_number: central::registry::WORKER_ID.into(),
+        name: central::registry::WORKER_NAME.into(),
+        period: Period { from: "2024-01".into(), to: "2024-02".into() },
+    };
+    assert_eq!(t.post(&rig, "/v1/certificates", "c1", &cert).await.status(), 201);
+    assert_eq!(t.post(&rig, "/v1/telemetry", "hb1", &batch(Some(heartbeat(PrinterHealth::PaperOut)), vec![])).await.status(), 200);
+    let browser = reqwest::Client::builder()
+        .use_preconfigured_tls(
+            rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(rustls::crypto::ring::default_provider()))
+                .with_safe_default_protocol_versions()
+                .unwrap()
+                .with_root_certificates({
+                    let mut r = rustls::RootCertStore::empty();
+                    r.add(rustls::pki_types::pem::PemObject::from_pem_slice(rig.server.ca_pem().as_bytes()).unwrap()).unwrap();
+                    r
+                })
+                .with_no_client_auth(),
+        )
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let r = browser.get(rig.url("/ops")).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    let r = browser.post(rig.url("/ops/login")).form(&[("username", "ops"), ("password", "wrong password")]).send().await.unwrap();
+    assert_eq!(r.status(), 401);
+    let r = browser.post(rig.url("/ops/login")).form(&[("username", "ops"), ("password", "correct horse battery")]).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    let cookie = r.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+    for path in ["/ops".to_owned(), format!("/ops/terminals/{}", t.enrolled.device_id), "/ops/alerts".to_owned()] {
+        let html = browser.get(rig.url(&path)).header("cookie", &cookie).send().await.unwrap().text().await.unwrap();
+        assert!(html.contains(&t.enrolled.device_id), "{path}");
+        assert!(!html.contains(central::registry::WORKER_ID) && !html.contains(central::registry::WORKER_NAME), "{path}");
+        if path != "/ops" {
+            assert!(html.contains("paper_out"), "{path}");
+        }
+    }
+    let fleet = browser.get(rig.url("/ops?status=offline")).header("cookie", &cookie).send().await.unwrap().text().await.unwrap();
+    assert!(!fleet.contains(&format!("data-device=\"{}\"", t.enrolled.device_id)), "filter hides the alerting terminal");
+    let terminal = browser.get(rig.url(&format!("/ops/terminals/{}", t.enrolled.device_id))).header("cookie", &cookie).send().await.unwrap().text().await.unwrap();
+    assert!(terminal.contains("<svg class=\"chart\""));
+}

@@ -1,0 +1,251 @@
+//! The blocking card reader: sends commands over a [`Transport`], waits for replies
+//! with per-command timeouts, and turns the find -> select -> read exchange into a [`Card`].
+
+use std::fmt;
+use std::io;
+use std::time::{Duration, Instant};
+
+use crate::card::{Card, CardParseError, NEWEST_ADDRESS_LEN};
+use crate::frame::{CardBlocks, Command, Decoder, FrameError, LayoutError, Reply, Status};
+use crate::transport::Transport;
+
+/// How long to wait for each kind of reply.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Timeouts {
+    /// Status, SAM id, find, select, newest address.
+    pub short: Duration,
+    /// Text + photo (+ fingerprint) reads: the card's radio and the SAM take time.
+    pub read: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts { short: Duration::from_millis(500), read: Duration::from_secs(3) }
+    }
+}
+
+/// What to read besides text and photo.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReadOptions {
+    /// Use `30 10` (adds fingerprint bytes, up to 1024 more bytes on the wire).
+    pub fingerprint: bool,
+    /// Follow up with `30 03` for an address newer than the printed one.
+    pub newest_address: bool,
+}
+
+impl Default for ReadOptions {
+    fn default() -> Self {
+        ReadOptions { fingerprint: false, newest_address: true }
+    }
+}
+
+/// The SAM's 16-byte id, for telemetry.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SamId(pub [u8; 16]);
+
+impl fmt::Display for SamId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.iter().try_for_each(|b| write!(f, "{b:02X}"))
+    }
+}
+
+impl fmt::Debug for SamId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SamId({self})")
+    }
+}
+
+/// Why a reader operation failed, phrased for the technician at the terminal.
+#[derive(Debug, thiserror::Error)]
+pub enum ReaderError {
+    #[error("the reader link is gone ({0}): check the USB cable; the driver reconnects by itself")]
+    LinkLost(#[source] io::Error),
+    #[error("no reply to {command:?} within {timeout:?}: check the cable, the reader's power and the baud rate")]
+    NoReply { command: Command, timeout: Duration },
+    #[error("garbled reply to {command:?}: {error}")]
+    Garbled { command: Command, error: FrameError },
+    #[error("reader answered {command:?} with {status}")]
+    Status { command: Command, status: Status },
+    #[error("no card on the reader")]
+    NoCard,
+    #[error(transparent)]
+    Layout(#[from] LayoutError),
+    #[error(transparent)]
+    Card(#[from] CardParseError),
+}
+
+impl ReaderError {
+    /// The SAM itself is failing (reset it after a few of these).
+    pub fn is_sam_fault(&self) -> bool {
+        matches!(self, ReaderError::Status { status, .. } if status.is_sam_fault())
+    }
+    /// Worth retrying the same command (noise or a slow reply).
+    fn is_transient(&self) -> bool {
+        matches!(self, ReaderError::NoReply { .. } | ReaderError::Garbled { .. })
+    }
+}
+
+/// A reader on a transport. Blocking; one command at a time.
+pub struct CardReader<T: Transport> {
+    transport: T,
+    decoder: Decoder,
+    timeouts: Timeouts,
+    options: ReadOptions,
+    buf: Vec<u8>,
+}
+
+impl<T: Transport> fmt::Debug for CardReader<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CardReader").field("timeouts", &self.timeouts).field("options", &self.options).finish()
+    }
+}
+
+impl<T: Transport> CardReader<T> {
+    pub fn new(transport: T) -> Self {
+        CardReader {
+            transport,
+            decoder: Decoder::new(),
+            timeouts: Timeouts::default(),
+            options: ReadOptions::default(),
+            buf: vec![0; 4096],
+        }
+    }
+    pub fn with_timeouts(mut self, timeouts: Timeouts) -> Self {
+        self.timeouts = timeouts;
+        self
+    }
+    pub fn with_options(mut self, options: ReadOptions) -> Self {
+        self.options = options;
+        self
+    }
+    pub fn into_transport(self) -> T {
+        self.transport
+    }
+
+    /// Sends one command and waits for its reply frame.
+    pub fn transact(&mut self, command: Command, timeout: Duration) -> Result<Reply, ReaderError> {
+        self.decoder.clear();
+        self.transport.discard_input().map_err(ReaderError::LinkLost)?;
+        self.transport.send(&command.encode()).map_err(ReaderError::LinkLost)?;
+        let deadline = Instant::now() + timeout;
+        loop {
+            while let Some(event) = self.decoder.next_event() {
+                match event {
+                    Ok(frame) => {
+                        if let Some(reply) = Reply::from_frame(frame) {
+                            return Ok(reply);
+                        }
+                    }
+                    Err(error @ FrameError::BadChecksum { .. }) => {
+                        tracing::warn!(?command, %error, "garbled reply");
+                        return Err(ReaderError::Garbled { command, error });
+                    }
+                    // A bad length is usually noise that happened to contain a preamble;
+                    // the real reply may still follow.
+                    Err(error) => tracing::debug!(?command, %error, "skipped noise"),
+                }
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                if let Some(error) = self.decoder.abandon_partial() {
+                    tracing::warn!(?command, %error, "reply cut short");
+                    return Err(ReaderError::Garbled { command, error });
+                }
+                return Err(ReaderError::NoReply { command, timeout });
+            }
+            let n = self.transport.recv(&mut self.buf, deadline - now).map_err(ReaderError::LinkLost)?;
+            self.decoder.push(&self.buf[..n]);
+        }
+    }
+
+    fn expect(&mut self, command: Command, timeout: Duration, ok: Status) -> Result<Reply, ReaderError> {
+        let reply = self.transact(command, timeout)?;
+        if reply.status == ok {
+            Ok(reply)
+        } else {
+            Err(ReaderError::Status { command, status: reply.status })
+        }
+    }
+
+    /// `11 FF`: is the SAM working?
+    pub fn sam_status(&mut self) -> Result<(), ReaderError> {
+        self.expect(Command::SamStatus, self.timeouts.short, Status::Ok).map(drop)
+    }
+
+    /// `12 FF`: the SAM id, for telemetry.
+    pub fn sam_id(&mut self) -> Result<SamId, ReaderError> {
+        let reply = self.expect(Command::SamId, self.timeouts.short, Status::Ok)?;
+        let mut id = [0u8; 16];
+        let n = reply.data.len().min(16);
+        id[..n].copy_from_slice(&reply.data[..n]);
+        Ok(SamId(id))
+    }
+
+    /// `10 FF`: reset the SAM (after repeated SAM failures).
+    pub fn reset_sam(&mut self) -> Result<(), ReaderError> {
+        self.expect(Command::ResetSam, self.timeouts.read, Status::Ok).map(drop)
+    }
+
+    /// `20 01`: `true` if a card (not yet read) is in the field.
+    pub fn find_card(&mut self) -> Result<bool, ReaderError> {
+        let reply = self.transact(Command::FindCard, self.timeouts.short)?;
+        match reply.status {
+            Status::CardFound | Status::Ok => Ok(true),
+            Status::FindFailed => Ok(false),
+            status => Err(ReaderError::Status { command: Command::FindCard, status }),
+        }
+    }
+
+    /// `20 02`: selects the card; returns its serial. `Ok(None)` means no card in the field.
+    pub fn select_card(&mut self) -> Result<Option<Vec<u8>>, ReaderError> {
+        let reply = self.transact(Command::SelectCard, self.timeouts.short)?;
+        match reply.status {
+            Status::Ok => Ok(Some(reply.data)),
+            Status::SelectFailed => Ok(None),
+            status => Err(ReaderError::Status { command: Command::SelectCard, status }),
+        }
+    }
+
+    /// Find, select and read one card.
+    pub fn read_card(&mut self) -> Result<Card, ReaderError> {
+        if !self.find_card()? {
+            return Err(ReaderError::NoCard);
+        }
+        if self.select_card()?.is_none() {
+            return Err(ReaderError::NoCard);
+        }
+        self.read_selected()
+    }
+
+    /// Reads the card already found and selected (text, photo, options). A garbled or
+    /// missing reply is retried once: the card stays selected, so the read can repeat.
+    pub fn read_selected(&mut self) -> Result<Card, ReaderError> {
+        let command = if self.options.fingerprint { Command::ReadTextAndFingerprint } else { Command::ReadText };
+        let reply = match self.expect(command, self.timeouts.read, Status::Ok) {
+            Err(e) if e.is_transient() => {
+                tracing::info!(error = %e, "retrying card read");
+                self.expect(command, self.timeouts.read, Status::Ok)?
+            }
+            other => other?,
+        };
+        let blocks = CardBlocks::parse(&reply.data, self.options.fingerprint)?;
+        let mut card = Card::parse(&blocks.text, blocks.photo, blocks.fingerprint)?;
+        if self.options.newest_address {
+            card.newest_address = self.read_newest_address()?;
+        }
+        Ok(card)
+    }
+
+    /// `30 03`: the newest address, `None` if the card has none.
+    pub fn read_newest_address(&mut self) -> Result<Option<String>, ReaderError> {
+        let reply = self.transact(Command::ReadNewestAddress, self.timeouts.short)?;
+        match reply.status {
+            Status::Ok => {
+                let n = reply.data.len().min(NEWEST_ADDRESS_LEN);
+                Ok(Some(Card::parse_newest_address(&reply.data[..n])).filter(|a| !a.is_empty()))
+            }
+            Status::NoSuchItem => Ok(None),
+            status => Err(ReaderError::Status { command: Command::ReadNewestAddress, status }),
+        }
+    }
+}

@@ -1,0 +1,317 @@
+//! The polling task: owns a reader on a dedicated thread, polls for cards and turns
+//! what happens into [`ReaderEvent`]s on a tokio channel. Recovers from unplugged
+//! ports and failing SAMs by itself; sleeps (no CPU) between polls.
+
+use std::io;
+use std::sync::mpsc as std_mpsc;
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+
+use crate::card::Card;
+use crate::reader::{CardReader, ReadOptions, ReaderError, SamId, Timeouts};
+use crate::transport::Transport;
+
+/// Opens (or reopens, after an unplug) the link to the reader.
+pub type Opener = Box<dyn FnMut() -> io::Result<Box<dyn Transport + Send>> + Send>;
+
+#[derive(Clone, Debug)]
+pub struct ReaderConfig {
+    /// Time between polls; vendors advise no faster than 300 ms.
+    pub poll_interval: Duration,
+    /// Time between attempts to reopen a lost port.
+    pub reconnect_interval: Duration,
+    pub timeouts: Timeouts,
+    pub options: ReadOptions,
+    /// Consecutive SAM failures before the SAM is reset.
+    pub sam_failures_before_reset: u32,
+    /// Consecutive unanswered polls before the link is declared dead and reopened.
+    pub silent_polls_before_fault: u32,
+    /// Failed reads of one placement before giving up until the card is removed.
+    pub read_attempts: u32,
+    pub channel_capacity: usize,
+}
+
+impl Default for ReaderConfig {
+    fn default() -> Self {
+        ReaderConfig {
+            poll_interval: Duration::from_millis(300),
+            reconnect_interval: Duration::from_secs(1),
+            timeouts: Timeouts::default(),
+            options: ReadOptions::default(),
+            sam_failures_before_reset: 3,
+            silent_polls_before_fault: 3,
+            read_attempts: 3,
+            channel_capacity: 32,
+        }
+    }
+}
+
+/// What the kiosk needs to know about.
+#[derive(Debug)]
+pub enum ReaderEvent {
+    /// The reader answered for the first time.
+    Connected { sam_id: Option<SamId> },
+    CardPresented(Box<Card>),
+    CardRemoved,
+    /// A card is on the reader but could not be read (ask the citizen to place it again).
+    CardReadFailed { error: String },
+    /// The reader stopped working; the task keeps trying to recover.
+    ReaderFault { fault: FaultKind, detail: String },
+    ReaderRecovered { sam_id: Option<SamId> },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FaultKind {
+    /// The port could not be opened or disappeared (USB unplugged).
+    LinkLost,
+    /// The port is there but the reader does not answer.
+    NoReply,
+    /// The SAM keeps failing; it is being reset.
+    Sam,
+}
+
+/// Stops the polling thread when dropped or on [`WatchHandle::stop`].
+#[derive(Debug)]
+pub struct WatchHandle {
+    stop: Option<std_mpsc::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+    sam_id: Arc<Mutex<Option<SamId>>>,
+}
+
+impl WatchHandle {
+    /// The SAM id read at the last (re)connection, for telemetry.
+    pub fn sam_id(&self) -> Option<SamId> {
+        *self.sam_id.lock().unwrap_or_else(|e| e.into_inner())
+    }
+    /// Stops polling and waits for the thread to finish its current command.
+    pub fn stop(mut self) {
+        self.shutdown();
+    }
+    fn shutdown(&mut self) {
+        self.stop.take();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for WatchHandle {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+/// Starts the polling task on its own thread. `opener` is called at start and again
+/// after every loss of the link. Events arrive on the returned tokio channel.
+pub fn watch<F>(opener: F, config: ReaderConfig) -> (WatchHandle, mpsc::Receiver<ReaderEvent>)
+where
+    F: FnMut() -> io::Result<Box<dyn Transport + Send>> + Send + 'static,
+{
+    let (tx, rx) = mpsc::channel(config.channel_capacity.max(1));
+    let (stop_tx, stop_rx) = std_mpsc::channel();
+    let sam_id = Arc::new(Mutex::new(None));
+    let task = PollTask { config, events: tx, stop: stop_rx, sam_id: sam_id.clone(), faulted: false };
+    let thread = std::thread::Builder::new()
+        .name("idcard-reader".into())
+        .spawn(move || task.run(opener))
+        .ok();
+    (WatchHandle { stop: Some(stop_tx), thread, sam_id }, rx)
+}
+
+/// Whether a card is on the reader, as far as polling knows.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Field {
+    Empty,
+    Presented,
+    /// Lying there but failed `read_attempts` times: wait for removal.
+    Unreadable,
+}
+
+struct PollTask {
+    config: ReaderConfig,
+    events: mpsc::Sender<ReaderEvent>,
+    stop: std_mpsc::Receiver<()>,
+    sam_id: Arc<Mutex<Option<SamId>>>,
+    faulted: bool,
+}
+
+/// The task ends: stop requested or nobody listens any more.
+struct Stopped;
+
+impl PollTask {
+    fn run<F>(mut self, mut opener: F)
+    where
+        F: FnMut() -> io::Result<Box<dyn Transport + Send>>,
+    {
+        let mut ever_connected = false;
+        loop {
+            let reader = match opener() {
+                Ok(t) => CardReader::new(t).with_timeouts(self.config.timeouts).with_options(self.config.options),
+                Err(e) => {
+                    if self.fault(FaultKind::LinkLost, format!("cannot open the reader port: {e}")).is_err()
+                        || self.sleep(self.config.reconnect_interval).is_err()
+                    {
+                        return;
+                    }
+                    continue;
+                }
+            };
+            if self.session(reader, &mut ever_connected).is_err() {
+                return;
+            }
+            if self.sleep(self.config.reconnect_interval).is_err() {
+                return;
+            }
+        }
+    }
+
+    /// One connection's life: handshake, then poll until the link fails.
+    fn session(&mut self, mut reader: CardReader<Box<dyn Transport + Send>>, ever: &mut bool) -> Result<(), Stopped> {
+        if let Err(e) = self.handshake(&mut reader) {
+            let kind = if matches!(e, ReaderError::LinkLost(_)) { FaultKind::LinkLost } else { FaultKind::NoReply };
+            return self.fault(kind, e.to_string());
+        }
+        let sam_id = reader.sam_id().ok();
+        *self.sam_id.lock().unwrap_or_else(|e| e.into_inner()) = sam_id;
+        tracing::info!(sam_id = ?sam_id, "card reader connected");
+        if self.faulted {
+            self.faulted = false;
+            self.emit(ReaderEvent::ReaderRecovered { sam_id })?;
+        } else if !*ever {
+            self.emit(ReaderEvent::Connected { sam_id })?;
+        }
+        *ever = true;
+
+        let (mut field, mut read_failures, mut silent, mut sam_failures) = (Field::Empty, 0u32, 0u32, 0u32);
+        loop {
+            self.sleep(self.config.poll_interval)?;
+            let result = self.poll(&mut reader, &mut field, &mut read_failures);
+            match result {
+                Ok(()) => {
+                    silent = 0;
+                    sam_failures = 0;
+                }
+                Err(ReaderError::LinkLost(e)) => {
+                    if field == Field::Presented {
+                        self.emit(ReaderEvent::CardRemoved)?;
+                    }
+                    return self.fault(FaultKind::LinkLost, format!("reader port lost: {e}"));
+                }
+                Err(e @ (ReaderError::NoReply { .. } | ReaderError::Garbled { .. })) => {
+                    silent += 1;
+                    tracing::warn!(error = %e, silent, "reader did not answer a poll");
+                    if silent >= self.config.silent_polls_before_fault {
+                        return self.fault(FaultKind::NoReply, e.to_string());
+                    }
+                }
+                Err(e) if e.is_sam_fault() => {
+                    sam_failures += 1;
+                    tracing::warn!(error = %e, sam_failures, "SAM failure");
+                    if sam_failures >= self.config.sam_failures_before_reset {
+                        sam_failures = 0;
+                        self.fault(FaultKind::Sam, format!("{e}; resetting the SAM"))?;
+                        match reader.reset_sam().and_then(|()| reader.sam_status()) {
+                            Ok(()) => {
+                                self.faulted = false;
+                                self.emit(ReaderEvent::ReaderRecovered { sam_id: reader.sam_id().ok() })?;
+                            }
+                            Err(e) => tracing::error!(error = %e, "SAM reset did not help: the reader needs service"),
+                        }
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "poll failed"),
+            }
+        }
+    }
+
+    fn handshake(&mut self, reader: &mut CardReader<Box<dyn Transport + Send>>) -> Result<(), ReaderError> {
+        match reader.sam_status() {
+            Err(e) if e.is_sam_fault() => reader.reset_sam().and_then(|()| reader.sam_status()),
+            other => other,
+        }
+    }
+
+    /// One poll: find; read a new card; notice removal.
+    fn poll(
+        &mut self,
+        reader: &mut CardReader<Box<dyn Transport + Send>>,
+        field: &mut Field,
+        read_failures: &mut u32,
+    ) -> Result<(), ReaderError> {
+        let found = reader.find_card()?;
+        match (*field, found) {
+            (Field::Unreadable, true) => return Ok(()),
+            (Field::Unreadable, false) => {
+                *field = Field::Empty;
+                return Ok(());
+            }
+            (Field::Presented, false) => {
+                // A card already read no longer answers find; select tells if it is still there.
+                if reader.select_card()?.is_none() {
+                    *field = Field::Empty;
+                    self.emit(ReaderEvent::CardRemoved).map_err(|_| stopped_error())?;
+                }
+                return Ok(());
+            }
+            (Field::Presented, true) => {
+                // Taken away and placed again between two polls.
+                *field = Field::Empty;
+                self.emit(ReaderEvent::CardRemoved).map_err(|_| stopped_error())?;
+            }
+            (Field::Empty, false) => return Ok(()),
+            (Field::Empty, true) => {}
+        }
+        if reader.select_card()?.is_none() {
+            return Ok(());
+        }
+        match reader.read_selected() {
+            Ok(card) => {
+                *read_failures = 0;
+                *field = Field::Presented;
+                tracing::info!(card = ?card, "card read");
+                self.emit(ReaderEvent::CardPresented(Box::new(card))).map_err(|_| stopped_error())?;
+                Ok(())
+            }
+            Err(e) if matches!(e, ReaderError::LinkLost(_)) || e.is_sam_fault() => Err(e),
+            Err(e) => {
+                *read_failures += 1;
+                if *read_failures >= self.config.read_attempts {
+                    *read_failures = 0;
+                    *field = Field::Unreadable;
+                }
+                tracing::warn!(error = %e, "card read failed");
+                self.emit(ReaderEvent::CardReadFailed { error: e.to_string() }).map_err(|_| stopped_error())?;
+                Ok(())
+            }
+        }
+    }
+
+    fn fault(&mut self, fault: FaultKind, detail: String) -> Result<(), Stopped> {
+        if self.faulted {
+            return Ok(());
+        }
+        self.faulted = true;
+        tracing::error!(?fault, %detail, "card reader fault");
+        self.emit(ReaderEvent::ReaderFault { fault, detail })
+    }
+
+    fn emit(&self, event: ReaderEvent) -> Result<(), Stopped> {
+        self.events.blocking_send(event).map_err(|_| Stopped)
+    }
+
+    /// Blocks (no CPU) for `d`, returning early if asked to stop.
+    fn sleep(&self, d: Duration) -> Result<(), Stopped> {
+        match self.stop.recv_timeout(d) {
+            Err(std_mpsc::RecvTimeoutError::Timeout) => Ok(()),
+            _ => Err(Stopped),
+        }
+    }
+}
+
+/// The listener went away mid-poll: surface it as a lost link so the loop unwinds.
+fn stopped_error() -> ReaderError {
+    ReaderError::LinkLost(io::Error::other("event receiver dropped"))
+}

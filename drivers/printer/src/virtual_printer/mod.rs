@@ -1,0 +1,242 @@
+//! A virtual ESC/POS printer: parses any stream, prints it onto paper at true dot
+//! resolution (one picture per cut), answers status and injects faults. Usable in-process
+//! as a [`Transport`], or served on a pseudo-terminal or TCP port.
+
+pub mod engine;
+pub mod parser;
+mod serve;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use image::GrayImage;
+
+pub use engine::{Engine, Faults};
+pub use serve::{PtyServer, TcpServer};
+
+use crate::profile::Profile;
+use crate::status::PrinterFlags;
+use crate::transport::{Transport, TransportError};
+
+#[derive(Debug)]
+struct Shared {
+    engine: Mutex<Engine>,
+    replies_ready: Condvar,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, Engine> {
+        // A panic while printing must not take every later test down with it.
+        self.engine.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// The virtual printer. Cheap to clone handles from: [`VirtualPrinter::control`] and
+/// [`VirtualPrinter::link`] all act on the same printer.
+#[derive(Debug, Clone)]
+pub struct VirtualPrinter {
+    shared: Arc<Shared>,
+}
+
+impl VirtualPrinter {
+    /// A printer of the given model, with paper, cover closed.
+    pub fn new(profile: Profile) -> Self {
+        Self { shared: Arc::new(Shared { engine: Mutex::new(Engine::new(profile)), replies_ready: Condvar::new() }) }
+    }
+
+    /// The cloneable handle for faults and receipts.
+    pub fn control(&self) -> PrinterControl {
+        PrinterControl { shared: self.shared.clone() }
+    }
+
+    /// An in-memory link to the printer, to hand to [`crate::Printer`].
+    pub fn link(&self) -> VirtualLink {
+        VirtualLink { shared: self.shared.clone() }
+    }
+
+    /// Feeds bytes straight in and returns the replies (no link timing).
+    pub fn feed(&self, bytes: &[u8]) -> Vec<u8> {
+        let mut e = self.shared.lock();
+        e.feed(bytes);
+        std::mem::take(&mut e.replies)
+    }
+
+    /// Serves the printer on a new pseudo-terminal; the path is the slave to open.
+    pub fn serve_pty(&self) -> std::io::Result<PtyServer> {
+        serve::serve_pty(self.shared.clone())
+    }
+
+    /// Serves the printer on a TCP address such as `127.0.0.1:0`.
+    pub fn serve_tcp(&self, addr: &str) -> std::io::Result<TcpServer> {
+        serve::serve_tcp(self.shared.clone(), addr)
+    }
+}
+
+/// Fault injection and receipt collection; clone it freely.
+#[derive(Debug, Clone)]
+pub struct PrinterControl {
+    shared: Arc<Shared>,
+}
+
+impl PrinterControl {
+    fn with<R>(&self, f: impl FnOnce(&mut Engine) -> R) -> R {
+        let mut e = self.shared.lock();
+        let r = f(&mut e);
+        e.faults_changed();
+        let has_replies = !e.replies.is_empty();
+        drop(e);
+        if has_replies {
+            self.shared.replies_ready.notify_all();
+        }
+        r
+    }
+
+    /// Paper near-end sensor on or off.
+    pub fn set_near_end(&self, on: bool) {
+        self.with(|e| e.faults.near_end = on);
+    }
+
+    /// Paper runs out after `mm` more millimetres are fed.
+    pub fn paper_out_after_mm(&self, mm: f64) {
+        self.with(|e| {
+            let dots = (mm.max(0.0) * e.profile.dots_per_mm()).round() as u64;
+            e.faults.paper_left_dots = Some(dots);
+        });
+    }
+
+    /// Paper runs out now.
+    pub fn paper_out(&self) {
+        self.with(Engine::run_out);
+    }
+
+    /// A new roll: clears paper end and near end. Held data waits for `DLE ENQ`.
+    pub fn refill_paper(&self) {
+        self.with(Engine::refill);
+    }
+
+    pub fn set_cover_open(&self, open: bool) {
+        self.with(|e| e.faults.cover_open = open);
+    }
+
+    /// The cover opens once the printer has received `n` bytes in total.
+    pub fn open_cover_at_byte(&self, n: u64) {
+        self.with(|e| e.faults.cover_opens_at_byte = Some(n));
+    }
+
+    /// The next cut jams the cutter (cleared by `DLE ENQ 1` or `2`).
+    pub fn jam_next_cut(&self) {
+        self.with(|e| e.faults.jam_next_cut = true);
+    }
+
+    /// Makes the link as slow as a serial line at `baud` (None = instant).
+    pub fn set_baud(&self, baud: Option<u32>) {
+        self.with(|e| e.faults.baud = baud);
+    }
+
+    /// Clears all faults and loads paper.
+    pub fn clear_faults(&self) {
+        self.with(|e| {
+            let baud = e.faults.baud;
+            e.faults = Faults { baud, ..Faults::default() };
+            e.refill();
+        });
+    }
+
+    /// What the status bytes currently say.
+    pub fn flags(&self) -> PrinterFlags {
+        self.shared.lock().flags()
+    }
+
+    /// Cut receipts so far, as paper pictures (black 0, white 255).
+    pub fn receipts(&self) -> Vec<GrayImage> {
+        self.shared.lock().receipts.iter().map(crate::bitmap::Bitmap::to_gray).collect()
+    }
+
+    /// Number of cut receipts so far.
+    pub fn receipt_count(&self) -> usize {
+        self.shared.lock().receipts.len()
+    }
+
+    /// Takes the cut receipts out of the printer.
+    pub fn take_receipts(&self) -> Vec<GrayImage> {
+        std::mem::take(&mut self.shared.lock().receipts).iter().map(crate::bitmap::Bitmap::to_gray).collect()
+    }
+
+    /// Paper that never got its cut (stub at paper out, jammed receipt cleared away).
+    pub fn torn(&self) -> Vec<GrayImage> {
+        self.shared.lock().torn.iter().map(crate::bitmap::Bitmap::to_gray).collect()
+    }
+
+    /// Printed but not yet cut.
+    pub fn uncut(&self) -> Option<GrayImage> {
+        self.shared.lock().uncut().map(|b| b.to_gray())
+    }
+
+    /// Ends the stream: uncut paper becomes a last receipt.
+    pub fn finish(&self) {
+        self.shared.lock().finish();
+    }
+
+    /// Total bytes the printer received.
+    pub fn bytes_received(&self) -> u64 {
+        self.shared.lock().bytes_received
+    }
+
+    /// Saves each cut receipt as `receipt-NNN.png`; returns the paths.
+    pub fn save_pngs(&self, dir: &Path) -> Result<Vec<PathBuf>, image::ImageError> {
+        std::fs::create_dir_all(dir).map_err(image::ImageError::IoError)?;
+        let mut paths = Vec::new();
+        for (i, img) in self.receipts().iter().enumerate() {
+            let path = dir.join(format!("receipt-{:03}.png", i + 1));
+            img.save(&path)?;
+            paths.push(path);
+        }
+        Ok(paths)
+    }
+}
+
+/// In-memory link to a virtual printer: a [`Transport`] with optional serial timing.
+#[derive(Debug, Clone)]
+pub struct VirtualLink {
+    shared: Arc<Shared>,
+}
+
+impl Transport for VirtualLink {
+    fn write_all(&mut self, bytes: &[u8]) -> Result<(), TransportError> {
+        let baud = self.shared.lock().faults.baud;
+        if let Some(baud) = baud.filter(|&b| b > 0) {
+            // 10 bits a byte on the wire; feed in slices so status requests interleave.
+            for chunk in bytes.chunks(64) {
+                std::thread::sleep(Duration::from_secs_f64(chunk.len() as f64 * 10.0 / f64::from(baud)));
+                self.shared.lock().feed(chunk);
+                self.shared.replies_ready.notify_all();
+            }
+            return Ok(());
+        }
+        self.shared.lock().feed(bytes);
+        self.shared.replies_ready.notify_all();
+        Ok(())
+    }
+
+    fn read(&mut self, buf: &mut [u8], timeout: Duration) -> Result<usize, TransportError> {
+        let deadline = Instant::now() + timeout;
+        let mut e = self.shared.lock();
+        loop {
+            if !e.replies.is_empty() {
+                let n = buf.len().min(e.replies.len());
+                buf[..n].copy_from_slice(&e.replies[..n]);
+                e.replies.drain(..n);
+                return Ok(n);
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Ok(0);
+            }
+            e = match self.shared.replies_ready.wait_timeout(e, left) {
+                Ok((g, _)) => g,
+                Err(p) => p.into_inner().0,
+            };
+        }
+    }
+}

@@ -1,0 +1,308 @@
+//! The durable outbox: everything that leaves the terminal (submissions, ratings,
+//! audit batches, telemetry) is written here, sealed, with its idempotency key,
+//! before the first network attempt; the [`sender`] drains it.
+
+pub mod backoff;
+pub mod sealing;
+pub mod sender;
+
+use rusqlite::{Connection, OptionalExtension as _, params};
+use sealing::{SealError, Sealer};
+use std::path::Path;
+
+/// What an item is; decides what may be dropped when the disk budget runs out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ItemKind {
+    /// A citizen's application or check-in: never dropped.
+    Submission,
+    Rating,
+    Audit,
+    /// Heartbeats and events: the oldest are dropped first when over budget.
+    Telemetry,
+}
+
+impl ItemKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Submission => "submission",
+            Self::Rating => "rating",
+            Self::Audit => "audit",
+            Self::Telemetry => "telemetry",
+        }
+    }
+    fn parse(s: &str) -> Self {
+        match s {
+            "submission" => Self::Submission,
+            "rating" => Self::Rating,
+            "audit" => Self::Audit,
+            _ => Self::Telemetry,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum OutboxError {
+    #[error("outbox database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error(transparent)]
+    Seal(#[from] SealError),
+    #[error("outbox is full: {used} of {limit} bytes used by unsent items; the network has been down too long")]
+    Full { used: u64, limit: u64 },
+    #[error("outbox directory {path}: {source}")]
+    Directory { path: String, source: std::io::Error },
+}
+
+/// Disk budget for unsent items.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Unsent bytes above which enqueue is refused.
+    pub max_bytes: u64,
+    /// Unsent bytes above which the alarm is raised (telemetry, metrics, log).
+    pub alarm_bytes: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self { max_bytes: 512 * 1024 * 1024, alarm_bytes: 384 * 1024 * 1024 }
+    }
+}
+
+/// An item waiting to be sent, body already opened.
+#[derive(Clone, PartialEq, Eq)]
+pub struct OutboxItem {
+    pub id: i64,
+    pub key: String,
+    pub kind: ItemKind,
+    /// API path, e.g. `/v1/qualification-checks`.
+    pub path: String,
+    pub body: Vec<u8>,
+    pub attempts: u32,
+    pub created_ms: i64,
+}
+
+impl std::fmt::Debug for OutboxItem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "OutboxItem({} {:?} {} attempt {}, {} bytes)", self.id, self.kind, self.path, self.attempts, self.body.len())
+    }
+}
+
+/// Depth and age of the backlog, for telemetry and `/metrics`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct OutboxStats {
+    pub depth: u64,
+    pub oldest_created_ms: Option<i64>,
+    pub bytes: u64,
+    pub alarm: bool,
+    pub delivered_total: u64,
+    pub rejected_total: u64,
+    pub dropped_total: u64,
+}
+
+pub struct Outbox {
+    conn: Connection,
+    sealer: Sealer,
+    limits: Limits,
+}
+
+impl std::fmt::Debug for Outbox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Outbox({:?})", self.conn.path())
+    }
+}
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    idempotency_key TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL,
+    path TEXT NOT NULL,
+    sealed BLOB,                -- nonce || ciphertext; NULL once delivered
+    size INTEGER NOT NULL,
+    created_ms INTEGER NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_ms INTEGER NOT NULL,
+    state TEXT NOT NULL DEFAULT 'pending',   -- pending | delivered | rejected | dropped
+    status INTEGER,
+    response BLOB,
+    last_error TEXT
+);
+CREATE INDEX IF NOT EXISTS outbox_due ON outbox(state, next_attempt_ms);
+";
+
+impl Outbox {
+    /// Opens (or creates) `dir/outbox.sqlite` with its key file `dir/outbox.key`.
+    pub fn open(dir: &Path, limits: Limits) -> Result<Self, OutboxError> {
+        std::fs::create_dir_all(dir)
+            .map_err(|source| OutboxError::Directory { path: dir.display().to_string(), source })?;
+        let sealer = Sealer::load_or_create(&dir.join("outbox.key"))?;
+        let conn = Connection::open(dir.join("outbox.sqlite"))?;
+        // WAL + FULL: a committed enqueue survives a crash and a power cut.
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.execute_batch(SCHEMA)?;
+        Ok(Self { conn, sealer, limits })
+    }
+
+    /// Stores an item durably and returns its idempotency key. The key exists on disk
+    /// before anything is sent, so every retry (after a crash too) reuses it.
+    pub fn enqueue(&mut self, kind: ItemKind, path: &str, body: &[u8], now_ms: i64) -> Result<String, OutboxError> {
+        let key = uuid::Uuid::new_v4().to_string();
+        let sealed = self.sealer.seal(body, key.as_bytes());
+        let size = sealed.len() as u64;
+        let tx = self.conn.transaction()?;
+        let mut used = unsent_bytes(&tx)?;
+        if used + size > self.limits.max_bytes {
+            used -= drop_oldest_telemetry(&tx, used + size - self.limits.max_bytes)?;
+        }
+        if used + size > self.limits.max_bytes {
+            return Err(OutboxError::Full { used, limit: self.limits.max_bytes });
+        }
+        tx.execute(
+            "INSERT INTO outbox (idempotency_key, kind, path, sealed, size, created_ms, next_attempt_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
+            params![key, kind.as_str(), path, sealed, size as i64, now_ms],
+        )?;
+        tx.commit()?;
+        if used + size > self.limits.alarm_bytes {
+            tracing::warn!(used = used + size, limit = self.limits.max_bytes, "outbox over its alarm threshold");
+        }
+        Ok(key)
+    }
+
+    /// Pending items whose next attempt is due, oldest first.
+    pub fn due(&self, now_ms: i64, limit: usize) -> Result<Vec<OutboxItem>, OutboxError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, idempotency_key, kind, path, sealed, attempts, created_ms FROM outbox
+             WHERE state = 'pending' AND next_attempt_ms <= ?1 ORDER BY id LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![now_ms, limit as i64], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?,
+                r.get::<_, Vec<u8>>(4)?, r.get::<_, u32>(5)?, r.get::<_, i64>(6)?))
+        })?;
+        let mut items = Vec::new();
+        for row in rows {
+            let (id, key, kind, path, sealed, attempts, created_ms) = row?;
+            let body = self.sealer.open(&sealed, key.as_bytes())?;
+            items.push(OutboxItem { id, key, kind: ItemKind::parse(&kind), path, body, attempts, created_ms });
+        }
+        Ok(items)
+    }
+
+    /// When the earliest pending item becomes due.
+    pub fn next_due_ms(&self) -> Result<Option<i64>, OutboxError> {
+        Ok(self
+            .conn
+            .query_row("SELECT MIN(next_attempt_ms) FROM outbox WHERE state = 'pending'", [], |r| r.get(0))?)
+    }
+
+    /// A failed attempt: counts it and schedules the next one.
+    pub fn retry_later(&mut self, id: i64, next_attempt_ms: i64, error: &str) -> Result<(), OutboxError> {
+        self.conn.execute(
+            "UPDATE outbox SET attempts = attempts + 1, next_attempt_ms = ?2, last_error = ?3 WHERE id = ?1",
+            params![id, next_attempt_ms, error],
+        )?;
+        Ok(())
+    }
+
+    /// The server accepted the item: the body (face images included) is deleted,
+    /// the response kept so a queued receipt can later be matched.
+    pub fn delivered(&mut self, id: i64, status: u16, response: &[u8]) -> Result<(), OutboxError> {
+        self.finish(id, "delivered", status, response)
+    }
+
+    /// The server refused the item for good (4xx other than 408/409/429): kept as a
+    /// tombstone for the technician, body deleted.
+    pub fn rejected(&mut self, id: i64, status: u16, response: &[u8]) -> Result<(), OutboxError> {
+        tracing::error!(id, status, "central service rejected an outbox item for good");
+        self.finish(id, "rejected", status, response)
+    }
+
+    fn finish(&mut self, id: i64, state: &str, status: u16, response: &[u8]) -> Result<(), OutboxError> {
+        self.conn.execute(
+            "UPDATE outbox SET state = ?2, status = ?3, response = ?4, sealed = NULL, size = 0,
+             attempts = attempts + 1 WHERE id = ?1",
+            params![id, state, status, response],
+        )?;
+        Ok(())
+    }
+
+    /// The stored response for a delivered key.
+    pub fn response(&self, key: &str) -> Result<Option<(u16, Vec<u8>)>, OutboxError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT status, response FROM outbox WHERE idempotency_key = ?1 AND state = 'delivered'",
+                [key],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?)
+    }
+
+    /// Items ever enqueued (delivered ones included, until pruned).
+    pub fn total_enqueued(&self) -> Result<u64, OutboxError> {
+        Ok(self.conn.query_row("SELECT COUNT(*) FROM outbox", [], |r| r.get::<_, i64>(0))? as u64)
+    }
+
+    /// Forgets finished items older than `before_ms` (their tombstones).
+    pub fn prune(&mut self, before_ms: i64) -> Result<usize, OutboxError> {
+        Ok(self.conn.execute("DELETE FROM outbox WHERE state != 'pending' AND created_ms < ?1", [before_ms])?)
+    }
+
+    pub fn stats(&self) -> Result<OutboxStats, OutboxError> {
+        let (depth, oldest, bytes): (i64, Option<i64>, i64) = self.conn.query_row(
+            "SELECT COUNT(*), MIN(created_ms), COALESCE(SUM(size), 0) FROM outbox WHERE state = 'pending'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )?;
+        let count = |state: &str| -> Result<u64, rusqlite::Error> {
+            self.conn.query_row("SELECT COUNT(*) FROM outbox WHERE state = ?1", [state], |r| r.get::<_, i64>(0)).map(|n| n as u64)
+        };
+        Ok(OutboxStats {
+            depth: depth as u64,
+            oldest_created_ms: oldest,
+            bytes: bytes as u64,
+            alarm: bytes as u64 > self.limits.alarm_bytes,
+            delivered_total: count("delivered")?,
+            rejected_total: count("rejected")?,
+            dropped_total: count("dropped")?,
+        })
+    }
+
+    /// The raw sealed bytes of an item, for tests that check encryption at rest.
+    pub fn sealed_bytes(&self, key: &str) -> Result<Option<Vec<u8>>, OutboxError> {
+        Ok(self
+            .conn
+            .query_row("SELECT sealed FROM outbox WHERE idempotency_key = ?1", [key], |r| r.get(0))
+            .optional()?
+            .flatten())
+    }
+}
+
+fn unsent_bytes(conn: &Connection) -> Result<u64, rusqlite::Error> {
+    conn.query_row("SELECT COALESCE(SUM(size), 0) FROM outbox WHERE state = 'pending'", [], |r| r.get::<_, i64>(0))
+        .map(|n| n as u64)
+}
+
+/// Drops the oldest unsent telemetry until `needed` bytes are freed; returns bytes freed.
+fn drop_oldest_telemetry(conn: &Connection, needed: u64) -> Result<u64, rusqlite::Error> {
+    let mut freed = 0u64;
+    let mut stmt = conn.prepare(
+        "SELECT id, size FROM outbox WHERE state = 'pending' AND kind = 'telemetry' ORDER BY id",
+    )?;
+    let victims: Vec<(i64, i64)> = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?;
+    for (id, size) in victims {
+        if freed >= needed {
+            break;
+        }
+        conn.execute("UPDATE outbox SET state = 'dropped', sealed = NULL, size = 0 WHERE id = ?1", [id])?;
+        freed += size as u64;
+    }
+    if freed > 0 {
+        tracing::warn!(freed, "outbox over budget: dropped the oldest telemetry");
+    }
+    Ok(freed)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,87 @@
+//! Certificate printing: pick the kind, the central service issues and signs it, the
+//! runtime checks the signature, the citizen previews it and it is printed.
+
+use super::{
+    AuditRecord, CertificateKind, Ctx, Device, EndReason, Event, Failure, Intent, IssuedCertificate, Next, PrintJob,
+    Screen, Service, Ticket, Waiting,
+};
+
+#[derive(Debug)]
+pub(super) enum Step {
+    Choosing,
+    Issuing(Ticket),
+    Preview(IssuedCertificate),
+    Printing(Ticket),
+    Printed,
+    Failed,
+}
+
+impl Step {
+    pub(super) fn holds_personal_data(&self) -> bool {
+        matches!(self, Self::Preview(_))
+    }
+    /// Once the job is at the printer the paper comes out whatever happens.
+    pub(super) fn committed(&self) -> bool {
+        matches!(self, Self::Printing(_) | Self::Printed)
+    }
+}
+
+pub(super) fn start(ctx: &mut Ctx<'_>) -> Step {
+    ctx.show(Screen::CertificateChoice { kinds: vec![CertificateKind::Participation, CertificateKind::PensionReceipt] });
+    Step::Choosing
+}
+
+pub(super) fn step(step: Step, ctx: &mut Ctx<'_>, event: &Event) -> Next {
+    const SERVICE: Service = Service::Certificate;
+    let next = match (step, event) {
+        (Step::Choosing, Event::Touch(Intent::ChooseCertificate(kind))) => {
+            let Some(citizen) = ctx.citizen.cloned() else { return Next::End(EndReason::CardRemoved, None) };
+            let ticket = ctx.ticket();
+            ctx.emit(super::Effect::IssueCertificate { ticket, citizen, kind: *kind });
+            ctx.show(Screen::Waiting(Waiting::IssuingCertificate));
+            Step::Issuing(ticket)
+        }
+        (Step::Choosing | Step::Preview(_) | Step::Failed, Event::Touch(Intent::Back)) => return Next::Menu(None),
+        (Step::Issuing(t), Event::CertificateIssued { ticket, result }) if t == *ticket => match result {
+            Ok(certificate) => {
+                ctx.show(Screen::CertificatePreview { certificate: certificate.clone() });
+                Step::Preview(certificate.clone())
+            }
+            Err(failure) => {
+                if *failure == Failure::BadSignature {
+                    ctx.audit(AuditRecord::CertificateRejected {
+                        session: ctx.session,
+                        reason: "server signature did not verify".into(),
+                    });
+                }
+                super::receipt::failed(ctx, SERVICE, failure.clone());
+                Step::Failed
+            }
+        },
+        (Step::Preview(certificate), Event::Touch(Intent::Print)) => match ctx.devices.unusable(Device::Printer) {
+            Some(why) => {
+                super::receipt::failed(ctx, SERVICE, Failure::DeviceFailed(why));
+                Step::Failed
+            }
+            None => {
+                let ticket = ctx.ticket();
+                ctx.emit(super::Effect::Print { ticket, job: PrintJob::Certificate(certificate) });
+                ctx.show(Screen::Waiting(Waiting::Printing));
+                Step::Printing(ticket)
+            }
+        },
+        (Step::Printing(t), Event::Printed { ticket, result }) if t == *ticket => {
+            ctx.audit(AuditRecord::PrintResult {
+                session: ctx.session,
+                service: SERVICE,
+                ok: result.is_ok(),
+                problem: result.clone().err(),
+            });
+            ctx.show(Screen::Printed { service: SERVICE, result: result.clone() });
+            Step::Printed
+        }
+        (Step::Printed | Step::Failed, Event::Touch(Intent::Done)) => return Next::Rate(SERVICE),
+        (step, _) => step,
+    };
+    Next::Stay(super::Flow::Certificate(next))
+}

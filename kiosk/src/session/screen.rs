@@ -1,0 +1,145 @@
+//! What the session core asks the touchscreen to show: plain data snapshots, one
+//! variant per screen, mapped onto the `ui` crate's view model by the runtime.
+
+use super::personal::{ContributionRecord, IssuedCertificate, PersonName};
+use super::{CertificateKind, Device, Problem, Service};
+
+/// Why a service cannot be offered right now.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Unavailable {
+    pub device: Device,
+    pub problem: Problem,
+}
+
+/// A service tile on the menu: enabled, or disabled with the reason shown.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServiceTile {
+    pub service: Service,
+    pub unavailable: Option<Unavailable>,
+}
+
+/// A one-line message shown on top of a screen (why the previous session ended, ...).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Notice {
+    CardRemoved,
+    TimedOut,
+    ThankYou,
+    CardUnreadable,
+    ServiceBecameUnavailable,
+}
+
+/// What the citizen waits for while a spinner turns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Waiting {
+    IssuingCertificate,
+    Printing,
+    Submitting,
+    LoadingContributions,
+    LookingUpApplication,
+}
+
+/// Hints for face capture, as the camera reports them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CaptureHint {
+    NoFace,
+    MoveCloser,
+    MoveBack,
+    CenterFace,
+    HoldStill,
+    TooDark,
+    /// The liveness challenge: blink, turn the head, ...
+    Challenge(LivenessChallenge),
+    Done,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LivenessChallenge {
+    Blink,
+    TurnLeft,
+    TurnRight,
+    Nod,
+}
+
+/// Outcome of a submission as the receipt states it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Delivery {
+    /// The central service accepted it; the tracking number is the server's.
+    Submitted { tracking: String, decision: Decision },
+    /// Stored on the terminal and sent when the network returns; `reference` is
+    /// the local reference printed on the receipt (derived from the idempotency key).
+    Queued { reference: String },
+}
+
+/// The central service's decision on a submission.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Decision {
+    Approved,
+    Rejected,
+    PendingReview,
+    /// Registrations and check-ins: recorded, no decision to show.
+    Recorded,
+}
+
+/// Whether the receipt came out of the printer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ReceiptState {
+    Printing,
+    Printed,
+    /// The printer is unavailable or failed: the screen is the receipt.
+    ScreenOnly(Option<Problem>),
+}
+
+/// Progress of an earlier application.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApplicationProgress {
+    pub tracking: String,
+    pub status: String,
+    pub deadline: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Screen {
+    /// No session: "place your ID card", with the services that are down listed.
+    Welcome { tiles: Vec<ServiceTile>, notice: Option<Notice> },
+    /// The card was read: the holder's name (masked) and the menu.
+    Menu { holder: Option<PersonName>, tiles: Vec<ServiceTile>, notice: Option<Notice> },
+    Waiting(Waiting),
+    CertificateChoice { kinds: Vec<CertificateKind> },
+    CertificatePreview { certificate: IssuedCertificate },
+    /// Face capture with guidance; `service` is the flow it belongs to.
+    Capture { service: Service, hint: Option<CaptureHint> },
+    Contributions { record: ContributionRecord, can_print: Option<Unavailable> },
+    UnemploymentChoice { check_in: Option<Unavailable> },
+    RegistrationForm { phone: String, error: Option<FormError> },
+    TrackingEntry { typed: String, error: Option<FormError> },
+    Progress(ApplicationProgress),
+    /// A finished submission: what was sent, whether it was submitted or queued.
+    Receipt { service: Service, delivery: Delivery, receipt: ReceiptState },
+    /// A certificate or record went to the printer (or failed to).
+    Printed { service: Service, result: Result<(), Problem> },
+    /// Something failed in a way the citizen can only retry later.
+    Failed { service: Service, reason: Failure },
+    Rating { service: Service },
+}
+
+/// Why a form was not accepted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FormError {
+    InvalidPhone,
+    MissingReason,
+    InvalidTracking,
+    NotFound,
+}
+
+/// Failures a citizen is told about.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Failure {
+    /// The central service could not be reached or answered with an error.
+    CentralUnavailable(String),
+    /// The certificate's server signature did not verify: never printed.
+    BadSignature,
+    DeviceFailed(Unavailable),
+    CaptureFailed(String),
+    /// The outbox refused the submission (disk full): nothing was stored.
+    NotStored(String),
+}

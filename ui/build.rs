@@ -1,0 +1,14 @@
+//! Compiles the .slint screens, bundling the gettext translations under lang/
+//! (lang/zh_CN/LC_MESSAGES/ui.po; English is the source language).
+use slint_build::{CompilerConfiguration, DefaultTranslationContext};
+
+fn main() {
+    let config = CompilerConfiguration::new()
+        .with_bundled_translations(concat!(env!("CARGO_MANIFEST_DIR"), "/lang"))
+        .with_default_translation_context(DefaultTranslationContext::None);
+    if let Err(e) = slint_build::compile_with_config("ui/kiosk.slint", config) {
+        println!("cargo:warning=slint compile failed: {e}");
+        std::process::exit(1);
+    }
+    println!("cargo:rerun-if-changed=lang");
+}

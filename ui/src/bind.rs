@@ -1,0 +1,393 @@
+//! Copies a `View` into the Slint globals (`Vm`, `Theme`): enum mapping and the few
+//! language-dependent formats (dates, money) that are presentation, not business.
+
+use slint::{ComponentHandle, Image, ModelRc, Rgb8Pixel, SharedPixelBuffer, SharedString, VecModel};
+
+use crate::slint_ui as g;
+use crate::model::*;
+
+thread_local! {
+    static SELECTED: std::cell::Cell<Option<Language>> = const { std::cell::Cell::new(None) };
+}
+
+/// Applies `view` to the window. Must run on the Slint event-loop thread.
+pub(crate) fn apply(ui: &g::KioskWindow, view: &View) {
+    ui.global::<g::Theme>().set_large(view.text_size == TextSize::Large);
+    // The bundled translation is global to the UI thread: select it only on a change.
+    if SELECTED.get() != Some(view.language) {
+        match slint::select_bundled_translation(view.language.locale()) {
+            Ok(()) => SELECTED.set(Some(view.language)),
+            Err(e) => tracing::warn!(language = view.language.locale(), error = %e, "cannot select translation"),
+        }
+    }
+    ui.set_english(view.language == Language::En);
+
+    let vm = ui.global::<g::Vm>();
+    vm.set_idle_visible(view.idle.is_some());
+    vm.set_idle_seconds(view.idle.map_or(0, |i| i32::from(i.seconds_left)));
+    let lang = view.language;
+
+    match &view.screen {
+        Screen::Home { now, tiles } => {
+            vm.set_screen(g::ScreenId::Home);
+            vm.set_time_text(format!("{:02}:{:02}", now.hour, now.minute).into());
+            vm.set_date_text(long_date(lang, now).into());
+            vm.set_tiles(model(tiles.iter().map(|t| g::Tile {
+                service: service(t.service),
+                available: t.availability == Availability::Available,
+                reason: match t.availability {
+                    Availability::Available => g::ReasonId::None,
+                    Availability::Unavailable(r) => reason(r),
+                },
+            })));
+        }
+        Screen::CardReading { service: s, state } => {
+            vm.set_screen(g::ScreenId::CardReading);
+            vm.set_service(service(*s));
+            vm.set_card_state(match state {
+                CardReadState::WaitingForCard => g::CardState::Waiting,
+                CardReadState::Reading => g::CardState::Reading,
+                CardReadState::Failed(CardError::Unreadable) => g::CardState::Unreadable,
+                CardReadState::Failed(CardError::Expired) => g::CardState::Expired,
+                CardReadState::Failed(CardError::WrongCardType) => g::CardState::WrongCardType,
+            });
+        }
+        Screen::IdentityConfirm { service: s, identity } => {
+            vm.set_screen(g::ScreenId::IdentityConfirm);
+            vm.set_service(service(*s));
+            set_identity(&vm, identity);
+        }
+        Screen::CertificateChoice { kinds, selected_kind, periods, selected_period, can_continue } => {
+            vm.set_screen(g::ScreenId::CertificateChoice);
+            vm.set_service(g::ServiceId::Certificate);
+            vm.set_kinds(model(
+                kinds.iter().map(|&k| g::KindChoice { kind: cert_kind(k), selected: Some(k) == *selected_kind }),
+            ));
+            vm.set_periods(model(
+                periods.iter().map(|&p| g::PeriodChoice { months: period_months(p), selected: Some(p) == *selected_period }),
+            ));
+            vm.set_can_continue(*can_continue);
+        }
+        Screen::CertificatePreview { kind, period, rows } => {
+            vm.set_screen(g::ScreenId::CertificatePreview);
+            vm.set_service(g::ServiceId::Certificate);
+            vm.set_preview_kind(cert_kind(*kind));
+            vm.set_preview_months(period_months(*period));
+            vm.set_preview_rows(model(
+                rows.iter().map(|r| g::PreviewLine { field: preview_field(r.field), value: r.value.as_str().into() }),
+            ));
+        }
+        Screen::Printing { printout: p, percent } => {
+            vm.set_screen(g::ScreenId::Printing);
+            vm.set_service(printout_service(*p, vm.get_service()));
+            vm.set_printout(printout(*p));
+            vm.set_percent(i32::from((*percent).min(100)));
+        }
+        Screen::TakeReceipt { printout: p } => {
+            vm.set_screen(g::ScreenId::TakeReceipt);
+            vm.set_service(printout_service(*p, vm.get_service()));
+            vm.set_printout(printout(*p));
+        }
+        Screen::FaceCapture { service: s, hint: h, countdown, liveness: l, frame } => {
+            vm.set_screen(g::ScreenId::FaceCapture);
+            vm.set_service(service(*s));
+            vm.set_hint(hint(*h));
+            vm.set_countdown(countdown.map_or(-1, i32::from));
+            vm.set_liveness(l.map_or(g::LivenessId::None, liveness));
+            match frame {
+                Some(f) => set_frame(&vm, f),
+                None => vm.set_has_frame(false),
+            }
+        }
+        Screen::ContributionRecord { identity, years, total_months, can_print } => {
+            vm.set_screen(g::ScreenId::ContributionRecord);
+            vm.set_service(g::ServiceId::ContributionRecord);
+            set_identity(&vm, identity);
+            let max = years.iter().map(|y| y.personal_fen).max().unwrap_or(0).max(1);
+            vm.set_years(model(years.iter().map(|y| g::YearRow {
+                year: i32::from(y.year),
+                months: i32::from(y.months_paid),
+                base: yuan(y.base_fen).into(),
+                personal: yuan(y.personal_fen).into(),
+                bar: (y.personal_fen as f64 / max as f64) as f32,
+            })));
+            vm.set_total_months(i32::try_from(*total_months).unwrap_or(i32::MAX));
+            vm.set_can_print(*can_print);
+        }
+        Screen::RegistrationForm { phone, reasons, selected_reason, can_submit } => {
+            vm.set_screen(g::ScreenId::RegistrationForm);
+            vm.set_service(g::ServiceId::UnemploymentRegistration);
+            set_keypad(&vm, phone);
+            vm.set_reasons(model(
+                reasons.iter().map(|&r| g::ReasonChip { reason: ureason(r), selected: Some(r) == *selected_reason }),
+            ));
+            vm.set_can_submit(*can_submit);
+        }
+        Screen::ProgressLookup { tracking, can_submit } => {
+            vm.set_screen(g::ScreenId::ProgressLookup);
+            vm.set_service(g::ServiceId::ApplicationProgress);
+            set_keypad(&vm, tracking);
+            vm.set_can_submit(*can_submit);
+        }
+        Screen::ProgressStatus { tracking_number, service: s, status: st, submitted_on, deadline } => {
+            vm.set_screen(g::ScreenId::ProgressStatus);
+            vm.set_service(service(*s));
+            vm.set_tracking_number(tracking_number.as_str().into());
+            vm.set_status(status(*st));
+            vm.set_submitted_on(short_date(lang, submitted_on).into());
+            vm.set_deadline(deadline.as_ref().map(|d| short_date(lang, d)).unwrap_or_default().into());
+        }
+        Screen::Result { service: s, kind, tracking_number } => {
+            vm.set_screen(g::ScreenId::Result);
+            vm.set_service(service(*s));
+            vm.set_result(result(*kind));
+            vm.set_tracking_number(tracking_number.as_deref().unwrap_or_default().into());
+        }
+        Screen::Rating { service: s, selected, reasons, selected_reasons } => {
+            vm.set_screen(g::ScreenId::Rating);
+            vm.set_service(service(*s));
+            vm.set_has_grade(selected.is_some());
+            vm.set_grades(model(
+                RatingGrade::ALL.iter().map(|&gr| g::GradeChoice { grade: grade(gr), selected: Some(gr) == *selected }),
+            ));
+            vm.set_rating_reasons(model(
+                reasons.iter().map(|&r| g::RatingChip { reason: rreason(r), selected: selected_reasons.contains(&r) }),
+            ));
+        }
+        Screen::Unavailable { service: s, reason: r } => {
+            vm.set_screen(g::ScreenId::Unavailable);
+            vm.set_unavailable_has_service(s.is_some());
+            if let Some(s) = s {
+                vm.set_service(service(*s));
+            }
+            vm.set_unavailable_reason(reason(*r));
+        }
+        Screen::MaintenancePin { entered, length, error } => {
+            vm.set_screen(g::ScreenId::MaintenancePin);
+            vm.set_pin_entered(i32::from(*entered));
+            vm.set_pin_length(i32::from(*length));
+            let (e, left) = match error {
+                None => (g::PinErr::None, 0),
+                Some(PinError::WrongPin { attempts_left }) => (g::PinErr::Wrong, i32::from(*attempts_left)),
+                Some(PinError::LockedOut) => (g::PinErr::LockedOut, 0),
+            };
+            vm.set_pin_error(e);
+            vm.set_pin_attempts_left(left);
+        }
+        Screen::Maintenance { terminal_id, software_version, devices } => {
+            vm.set_screen(g::ScreenId::Maintenance);
+            vm.set_terminal_id(terminal_id.as_str().into());
+            vm.set_software_version(software_version.as_str().into());
+            vm.set_devices(model(devices.iter().map(|d| g::DeviceRow {
+                device: device(d.device),
+                ok: d.problem.is_none(),
+                problem: d.problem.map_or(g::ReasonId::None, reason),
+            })));
+        }
+    }
+}
+
+/// Replaces only the camera preview image (the 30 fps path).
+pub(crate) fn set_frame(vm: &g::Vm<'_>, frame: &Frame) {
+    match frame_image(frame) {
+        Some(img) => {
+            vm.set_frame(img);
+            vm.set_has_frame(true);
+        }
+        None => {
+            tracing::warn!(?frame, "camera frame has the wrong number of bytes; not shown");
+            vm.set_has_frame(false);
+        }
+    }
+}
+
+fn frame_image(frame: &Frame) -> Option<Image> {
+    let expected = (frame.width as usize).checked_mul(frame.height as usize)?.checked_mul(3)?;
+    if frame.rgb.len() != expected || expected == 0 {
+        return None;
+    }
+    let buf = SharedPixelBuffer::<Rgb8Pixel>::clone_from_slice(&frame.rgb, frame.width, frame.height);
+    Some(Image::from_rgb8(buf))
+}
+
+fn set_identity(vm: &g::Vm<'_>, identity: &MaskedIdentity) {
+    vm.set_identity_name(identity.name.as_str().into());
+    vm.set_identity_id(identity.id_number.as_str().into());
+}
+
+fn set_keypad(vm: &g::Vm<'_>, field: &KeypadField) {
+    vm.set_keypad_value(field.value.as_str().into());
+    vm.set_keypad_max(i32::from(field.max_len));
+    vm.set_keypad_error(match field.error {
+        None => g::InputErrorId::None,
+        Some(InputError::InvalidPhone) => g::InputErrorId::InvalidPhone,
+        Some(InputError::InvalidTrackingNumber) => g::InputErrorId::InvalidTrackingNumber,
+        Some(InputError::TrackingNumberNotFound) => g::InputErrorId::TrackingNumberNotFound,
+    });
+}
+
+fn model<T: Clone + 'static>(items: impl Iterator<Item = T>) -> ModelRc<T> {
+    ModelRc::new(VecModel::from(items.collect::<Vec<_>>()))
+}
+
+/// "2026年11月21日 星期六" / "Saturday, 21 November 2026".
+pub(crate) fn long_date(lang: Language, t: &LocalTime) -> String {
+    const ZH_DAYS: [&str; 7] = ["星期一", "星期二", "星期三", "星期四", "星期五", "星期六", "星期日"];
+    const EN_DAYS: [&str; 7] = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
+    const EN_MONTHS: [&str; 12] = [
+        "January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November",
+        "December",
+    ];
+    let wd = usize::from(t.weekday.clamp(1, 7) - 1);
+    let d = &t.date;
+    match lang {
+        Language::ZhCn => format!("{}年{}月{}日 {}", d.year, d.month, d.day, ZH_DAYS[wd]),
+        Language::En => {
+            let month = EN_MONTHS[usize::from(d.month.clamp(1, 12) - 1)];
+            format!("{}, {} {} {}", EN_DAYS[wd], d.day, month, d.year)
+        }
+    }
+}
+
+/// "2026年11月21日" / "2026-11-21".
+pub(crate) fn short_date(lang: Language, d: &CalendarDate) -> String {
+    match lang {
+        Language::ZhCn => format!("{}年{}月{}日", d.year, d.month, d.day),
+        Language::En => format!("{:04}-{:02}-{:02}", d.year, d.month, d.day),
+    }
+}
+
+/// Fen to "12,345.67".
+pub(crate) fn yuan(fen: u64) -> SharedString {
+    let whole = (fen / 100).to_string();
+    let mut grouped = String::with_capacity(whole.len() + whole.len() / 3 + 3);
+    for (i, c) in whole.chars().enumerate() {
+        if i > 0 && (whole.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    format!("{grouped}.{:02}", fen % 100).into()
+}
+
+fn period_months(p: CertificatePeriod) -> i32 {
+    match p {
+        CertificatePeriod::LastMonths(m) => i32::from(m.max(1)),
+        CertificatePeriod::FullHistory => 0,
+    }
+}
+
+/// The period a `pick-period(months)` callback stands for (0 = full history).
+pub(crate) fn period_from_months(months: i32) -> CertificatePeriod {
+    match u8::try_from(months) {
+        Ok(0) | Err(_) => CertificatePeriod::FullHistory,
+        Ok(m) => CertificatePeriod::LastMonths(m),
+    }
+}
+
+fn printout_service(p: Printout, current: g::ServiceId) -> g::ServiceId {
+    match p {
+        Printout::Certificate => g::ServiceId::Certificate,
+        Printout::ContributionRecord => g::ServiceId::ContributionRecord,
+        Printout::Receipt => current,
+    }
+}
+
+/// Maps the enums one to one; `from_g` below is the way back for callbacks.
+macro_rules! one_to_one {
+    ($to:ident, $from:ident, $m:ty, $g:ty, [$($v:ident),* $(,)?]) => {
+        pub(crate) fn $to(x: $m) -> $g { match x { $(<$m>::$v => <$g>::$v),* } }
+        #[allow(dead_code)]
+        pub(crate) fn $from(x: $g) -> $m { match x { $(<$g>::$v => <$m>::$v),* } }
+    };
+}
+
+one_to_one!(service, service_from, Service, g::ServiceId, [
+    Certificate, QualificationCheck, ContributionRecord, UnemploymentRegistration, UnemploymentCheckIn,
+    ApplicationProgress
+]);
+one_to_one!(cert_kind, cert_kind_from, CertificateKind, g::CertKind, [AllInsurances, Pension, Medical, Unemployment, WorkInjury]);
+one_to_one!(preview_field, preview_field_from, PreviewField, g::PreviewFieldId, [
+    Name, IdNumber, Insurance, Period, Employer, Status, MonthsPaid, VerificationCode
+]);
+one_to_one!(printout, printout_from, Printout, g::PrintoutId, [Certificate, ContributionRecord, Receipt]);
+one_to_one!(hint, hint_from, FaceHint, g::HintId, [
+    NoFace, MultipleFaces, MoveCloser, MoveBack, MoveLeft, MoveRight, LookStraight, TooDark, TooBright, HoldStill, Good
+]);
+one_to_one!(ureason, ureason_from, UnemploymentReason, g::UReason, [ContractEnded, Dismissed, Resigned, EmployerClosed, Other]);
+one_to_one!(status, status_from, ApplicationStatus, g::AppStatus, [Received, UnderReview, Approved, Rejected]);
+one_to_one!(grade, grade_from, RatingGrade, g::Grade, [VerySatisfied, Satisfied, Neutral, Dissatisfied, VeryDissatisfied]);
+one_to_one!(rreason, rreason_from, RatingReason, g::RReason, [
+    Fast, EasyToUse, ClearInstructions, TooSlow, HardToUse, DeviceProblem, UnclearInstructions
+]);
+one_to_one!(device, device_from, Device, g::DeviceId, [CardReader, Printer, Camera, Network]);
+
+fn reason(r: UnavailableReason) -> g::ReasonId {
+    match r {
+        UnavailableReason::PrinterOutOfPaper => g::ReasonId::PrinterOutOfPaper,
+        UnavailableReason::PrinterFault => g::ReasonId::PrinterFault,
+        UnavailableReason::CameraUnavailable => g::ReasonId::CameraUnavailable,
+        UnavailableReason::CardReaderFault => g::ReasonId::CardReaderFault,
+        UnavailableReason::CentralOffline => g::ReasonId::CentralOffline,
+        UnavailableReason::Maintenance => g::ReasonId::Maintenance,
+    }
+}
+
+fn liveness(l: LivenessPrompt) -> g::LivenessId {
+    match l {
+        LivenessPrompt::Blink => g::LivenessId::Blink,
+        LivenessPrompt::TurnHeadLeft => g::LivenessId::TurnHeadLeft,
+        LivenessPrompt::TurnHeadRight => g::LivenessId::TurnHeadRight,
+        LivenessPrompt::OpenMouth => g::LivenessId::OpenMouth,
+        LivenessPrompt::Nod => g::LivenessId::Nod,
+    }
+}
+
+fn result(k: ResultKind) -> g::ResultId {
+    match k {
+        ResultKind::Done => g::ResultId::Done,
+        ResultKind::Submitted => g::ResultId::Submitted,
+        ResultKind::Queued => g::ResultId::Queued,
+        ResultKind::PendingReview => g::ResultId::PendingReview,
+        ResultKind::Failed(FailureReason::FaceNotMatched) => g::ResultId::FailedFaceNotMatched,
+        ResultKind::Failed(FailureReason::LivenessFailed) => g::ResultId::FailedLiveness,
+        ResultKind::Failed(FailureReason::PrinterFault) => g::ResultId::FailedPrinter,
+        ResultKind::Failed(FailureReason::Refused) => g::ResultId::FailedRefused,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn yuan_groups_thousands_and_keeps_fen() {
+        assert_eq!(yuan(0).as_str(), "0.00");
+        assert_eq!(yuan(123_456_789).as_str(), "1,234,567.89");
+        assert_eq!(yuan(100_000).as_str(), "1,000.00");
+    }
+
+    #[test]
+    fn dates_follow_the_language() {
+        let t = LocalTime { date: CalendarDate { year: 2026, month: 11, day: 21 }, hour: 9, minute: 5, weekday: 6 };
+        assert_eq!(long_date(Language::ZhCn, &t), "2026年11月21日 星期六");
+        assert_eq!(long_date(Language::En, &t), "Saturday, 21 November 2026");
+        // out-of-range input from outside never panics
+        let bad = LocalTime { date: CalendarDate { year: 0, month: 0, day: 0 }, hour: 0, minute: 0, weekday: 0 };
+        assert!(long_date(Language::En, &bad).starts_with("Monday"));
+    }
+
+    #[test]
+    fn period_round_trips_through_months() {
+        for p in [CertificatePeriod::LastMonths(6), CertificatePeriod::LastMonths(36), CertificatePeriod::FullHistory] {
+            assert_eq!(period_from_months(period_months(p)), p);
+        }
+    }
+
+    #[test]
+    fn frame_with_wrong_byte_count_is_rejected() {
+        assert!(frame_image(&Frame { width: 4, height: 2, rgb: vec![0; 24] }).is_some());
+        assert!(frame_image(&Frame { width: 4, height: 2, rgb: vec![0; 23] }).is_none());
+        assert!(frame_image(&Frame { width: u32::MAX, height: u32::MAX, rgb: vec![] }).is_none());
+    }
+}

@@ -1,0 +1,247 @@
+//! One sample `View` of every screen and state, with synthetic data: what the gallery,
+//! the screenshot tests and the benchmarks render.
+
+use crate::model::*;
+
+/// A 640x480 synthetic camera frame: a lit background and a face-like ellipse whose
+/// position moves with `t` (so consecutive frames differ, like a live preview).
+pub fn synthetic_frame(t: u32) -> Frame {
+    let (w, h) = (640u32, 480u32);
+    let cx = 320.0 + 40.0 * ((t as f32) / 15.0).sin();
+    let mut rgb = Vec::with_capacity((w * h * 3) as usize);
+    for y in 0..h {
+        for x in 0..w {
+            let dx = (x as f32 - cx) / 120.0;
+            let dy = (y as f32 - 230.0) / 160.0;
+            if dx * dx + dy * dy < 1.0 {
+                rgb.extend_from_slice(&[224, 178, 150]);
+            } else {
+                let shade = (90 + y / 8) as u8;
+                rgb.extend_from_slice(&[shade / 2, shade / 2 + 10, shade]);
+            }
+        }
+    }
+    Frame { width: w, height: h, rgb }
+}
+
+fn now() -> LocalTime {
+    LocalTime { date: CalendarDate { year: 2026, month: 11, day: 21 }, hour: 9, minute: 41, weekday: 6 }
+}
+
+fn identity() -> MaskedIdentity {
+    MaskedIdentity { name: "王*明".into(), id_number: "1101**********002X".into() }
+}
+
+/// Every screen in a representative state, named for file names.
+pub fn sample_screens() -> Vec<(&'static str, Screen)> {
+    use Screen as S;
+    let tiles = Service::ALL.iter().map(|&s| ServiceTile::available(s)).collect();
+    let degraded = Service::ALL
+        .iter()
+        .map(|&s| ServiceTile {
+            service: s,
+            availability: match s {
+                Service::Certificate | Service::ContributionRecord => {
+                    Availability::Unavailable(UnavailableReason::PrinterOutOfPaper)
+                }
+                Service::QualificationCheck | Service::UnemploymentCheckIn => {
+                    Availability::Unavailable(UnavailableReason::CameraUnavailable)
+                }
+                _ => Availability::Available,
+            },
+        })
+        .collect();
+    let card = |state| S::CardReading { service: Service::Certificate, state };
+    let years: Vec<ContributionYear> = (2015..=2026)
+        .map(|y| ContributionYear {
+            year: y,
+            months_paid: if y == 2020 { 9 } else if y == 2026 { 11 } else { 12 },
+            base_fen: 420_000 + u64::from(y - 2015) * 28_000,
+            personal_fen: (420_000 + u64::from(y - 2015) * 28_000) * 8 / 100 * 12,
+        })
+        .collect();
+    vec![
+        ("home", S::Home { now: now(), tiles }),
+        ("home-degraded", S::Home { now: now(), tiles: degraded }),
+        ("card-waiting", card(CardReadState::WaitingForCard)),
+        ("card-reading", card(CardReadState::Reading)),
+        ("card-unreadable", card(CardReadState::Failed(CardError::Unreadable))),
+        ("card-expired", card(CardReadState::Failed(CardError::Expired))),
+        ("card-wrong-type", card(CardReadState::Failed(CardError::WrongCardType))),
+        ("identity-confirm", S::IdentityConfirm { service: Service::Certificate, identity: identity() }),
+        (
+            "certificate-choice",
+            S::CertificateChoice {
+                kinds: vec![
+                    CertificateKind::AllInsurances,
+                    CertificateKind::Pension,
+                    CertificateKind::Medical,
+                    CertificateKind::Unemployment,
+                    CertificateKind::WorkInjury,
+                ],
+                selected_kind: Some(CertificateKind::Pension),
+                periods: vec![
+                    CertificatePeriod::LastMonths(6),
+                    CertificatePeriod::LastMonths(12),
+                    CertificatePeriod::LastMonths(36),
+                    CertificatePeriod::FullHistory,
+                ],
+                selected_period: Some(CertificatePeriod::LastMonths(12)),
+                can_continue: true,
+            },
+        ),
+        (
+            "certificate-preview",
+            S::CertificatePreview {
+                kind: CertificateKind::Pension,
+                period: CertificatePeriod::LastMonths(12),
+                rows: vec![
+                    PreviewRow { field: PreviewField::Name, value: "王*明".into() },
+                    PreviewRow { field: PreviewField::IdNumber, value: "1101**********002X".into() },
+                    PreviewRow { field: PreviewField::Insurance, value: "城镇职工基本养老保险".into() },
+                    PreviewRow { field: PreviewField::Period, value: "2025-12 — 2026-11".into() },
+                    PreviewRow { field: PreviewField::Employer, value: "北京某某科技有限公司".into() },
+                    PreviewRow { field: PreviewField::Status, value: "正常参保".into() },
+                    PreviewRow { field: PreviewField::MonthsPaid, value: "12".into() },
+                    PreviewRow { field: PreviewField::VerificationCode, value: "7K3Q-9XW2-M4PD".into() },
+                ],
+            },
+        ),
+        ("printing", S::Printing { printout: Printout::Certificate, percent: 60 }),
+        ("take-receipt", S::TakeReceipt { printout: Printout::Certificate }),
+        (
+            "face-capture",
+            S::FaceCapture {
+                service: Service::QualificationCheck,
+                hint: FaceHint::Good,
+                countdown: Some(3),
+                liveness: Some(LivenessPrompt::Blink),
+                frame: Some(synthetic_frame(0)),
+            },
+        ),
+        (
+            "face-guidance",
+            S::FaceCapture {
+                service: Service::QualificationCheck,
+                hint: FaceHint::MoveCloser,
+                countdown: None,
+                liveness: None,
+                frame: Some(synthetic_frame(20)),
+            },
+        ),
+        (
+            "contribution-record",
+            S::ContributionRecord { identity: identity(), years, total_months: 140, can_print: true },
+        ),
+        (
+            "registration-form",
+            S::RegistrationForm {
+                phone: KeypadField { value: "1381234".into(), max_len: 11, error: Some(InputError::InvalidPhone) },
+                reasons: vec![
+                    UnemploymentReason::ContractEnded,
+                    UnemploymentReason::Dismissed,
+                    UnemploymentReason::Resigned,
+                    UnemploymentReason::EmployerClosed,
+                    UnemploymentReason::Other,
+                ],
+                selected_reason: Some(UnemploymentReason::ContractEnded),
+                can_submit: false,
+            },
+        ),
+        (
+            "progress-lookup",
+            S::ProgressLookup {
+                tracking: KeypadField { value: "2026112100".into(), max_len: 16, error: None },
+                can_submit: true,
+            },
+        ),
+        (
+            "progress-status",
+            S::ProgressStatus {
+                tracking_number: "2026 1121 0042 17".into(),
+                service: Service::UnemploymentRegistration,
+                status: ApplicationStatus::UnderReview,
+                submitted_on: CalendarDate { year: 2026, month: 11, day: 18 },
+                deadline: Some(CalendarDate { year: 2026, month: 11, day: 28 }),
+            },
+        ),
+        (
+            "result-submitted",
+            S::Result {
+                service: Service::UnemploymentRegistration,
+                kind: ResultKind::Submitted,
+                tracking_number: Some("2026 1121 0042 17".into()),
+            },
+        ),
+        (
+            "result-queued",
+            S::Result {
+                service: Service::QualificationCheck,
+                kind: ResultKind::Queued,
+                tracking_number: Some("2026 1121 0043 05".into()),
+            },
+        ),
+        (
+            "result-pending-review",
+            S::Result {
+                service: Service::QualificationCheck,
+                kind: ResultKind::PendingReview,
+                tracking_number: Some("2026 1121 0044 93".into()),
+            },
+        ),
+        (
+            "result-failed",
+            S::Result {
+                service: Service::QualificationCheck,
+                kind: ResultKind::Failed(FailureReason::FaceNotMatched),
+                tracking_number: None,
+            },
+        ),
+        (
+            "rating",
+            S::Rating {
+                service: Service::Certificate,
+                selected: Some(RatingGrade::Dissatisfied),
+                reasons: vec![
+                    RatingReason::TooSlow,
+                    RatingReason::HardToUse,
+                    RatingReason::DeviceProblem,
+                    RatingReason::UnclearInstructions,
+                ],
+                selected_reasons: vec![RatingReason::TooSlow],
+            },
+        ),
+        (
+            "unavailable-service",
+            S::Unavailable { service: Some(Service::Certificate), reason: UnavailableReason::PrinterOutOfPaper },
+        ),
+        ("unavailable-terminal", S::Unavailable { service: None, reason: UnavailableReason::CardReaderFault }),
+        ("maintenance-pin", S::MaintenancePin { entered: 3, length: 6, error: Some(PinError::WrongPin { attempts_left: 2 }) }),
+        (
+            "maintenance",
+            S::Maintenance {
+                terminal_id: "KSK-0042".into(),
+                software_version: "0.1.0".into(),
+                devices: vec![
+                    DeviceHealth { device: Device::CardReader, problem: None },
+                    DeviceHealth { device: Device::Printer, problem: Some(UnavailableReason::PrinterOutOfPaper) },
+                    DeviceHealth { device: Device::Camera, problem: None },
+                    DeviceHealth { device: Device::Network, problem: None },
+                ],
+            },
+        ),
+    ]
+}
+
+/// The sample screens plus the idle overlay, as views in `language` and `text_size`.
+pub fn sample_views(language: Language, text_size: TextSize) -> Vec<(&'static str, View)> {
+    let mut views: Vec<(&'static str, View)> = sample_screens()
+        .into_iter()
+        .map(|(name, screen)| (name, View { screen, language, text_size, idle: None }))
+        .collect();
+    let under = views.iter().find(|(n, _)| *n == "certificate-choice").map(|(_, v)| v.screen.clone());
+    if let Some(screen) = under {
+        views.push(("idle-countdown", View { screen, language, text_size, idle: Some(IdleCountdown { seconds_left: 15 }) }));
+    }
+    views
+}

@@ -1,0 +1,516 @@
+//! The typed view model: plain Rust data the runtime builds for every screen, and the
+//! intents the screen sends back. No Slint types here, so the session core can produce
+//! and test these without a window.
+//!
+//! Personal data arrives already masked (`MaskedIdentity`); the UI shows what it is given
+//! and keeps nothing once the next `View` replaces it.
+
+use std::fmt;
+
+/// Everything the window shows at one moment: one screen plus the cross-cutting state
+/// (language, text size, the idle countdown overlay). The runtime owns all of it and
+/// sends a fresh `View` whenever something changes.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct View {
+    pub screen: Screen,
+    pub language: Language,
+    pub text_size: TextSize,
+    /// `Some` while the "are you still there?" countdown is over the screen.
+    pub idle: Option<IdleCountdown>,
+}
+
+impl View {
+    /// A view of `screen` in the default language and text size, without overlay.
+    pub fn new(screen: Screen) -> Self {
+        Self { screen, ..Self::default() }
+    }
+}
+
+/// The language the screen is shown in. Chinese first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Language {
+    #[default]
+    ZhCn,
+    En,
+}
+
+impl Language {
+    /// The gettext locale name of the bundled translation ("zh_CN", "en").
+    pub fn locale(self) -> &'static str {
+        match self {
+            Language::ZhCn => "zh_CN",
+            Language::En => "en",
+        }
+    }
+
+    pub fn toggled(self) -> Self {
+        match self {
+            Language::ZhCn => Language::En,
+            Language::En => Language::ZhCn,
+        }
+    }
+}
+
+/// Normal text, or large text for elderly citizens (about 1.35x).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum TextSize {
+    #[default]
+    Normal,
+    Large,
+}
+
+impl TextSize {
+    pub fn toggled(self) -> Self {
+        match self {
+            TextSize::Normal => TextSize::Large,
+            TextSize::Large => TextSize::Normal,
+        }
+    }
+}
+
+/// How the touchscreen is mounted: 1920x1080 landscape or 1080x1920 portrait.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Orientation {
+    #[default]
+    Landscape,
+    Portrait,
+}
+
+impl Orientation {
+    /// Physical size in pixels of the screen in this orientation.
+    pub fn size(self) -> (u32, u32) {
+        match self {
+            Orientation::Landscape => (1920, 1080),
+            Orientation::Portrait => (1080, 1920),
+        }
+    }
+}
+
+/// One variant per screen, carrying exactly what that screen shows.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Screen {
+    /// Start screen: clock, service tiles, "choose a service / place your ID card".
+    Home { now: LocalTime, tiles: Vec<ServiceTile> },
+    /// Waiting for / reading the ID card for `service`, or why reading failed.
+    CardReading { service: Service, state: CardReadState },
+    /// "Is this you?" with the masked name and ID number.
+    IdentityConfirm { service: Service, identity: MaskedIdentity },
+    /// Pick which certificate and which period. `can_continue` is decided by the runtime.
+    CertificateChoice {
+        kinds: Vec<CertificateKind>,
+        selected_kind: Option<CertificateKind>,
+        periods: Vec<CertificatePeriod>,
+        selected_period: Option<CertificatePeriod>,
+        can_continue: bool,
+    },
+    /// What will be printed, before printing.
+    CertificatePreview { kind: CertificateKind, period: CertificatePeriod, rows: Vec<PreviewRow> },
+    /// Printing in progress (0..=100).
+    Printing { printout: Printout, percent: u8 },
+    /// Printed: "take your receipt / certificate".
+    TakeReceipt { printout: Printout },
+    /// Face capture with live preview, guidance from the camera's hint code, countdown
+    /// and liveness challenge. The preview may also be updated alone at 30 fps with
+    /// `KioskHandle::show_frame`.
+    FaceCapture {
+        service: Service,
+        hint: FaceHint,
+        countdown: Option<u8>,
+        liveness: Option<LivenessPrompt>,
+        frame: Option<Frame>,
+    },
+    /// Years of contributions as a table and a bar chart; optional print.
+    ContributionRecord { identity: MaskedIdentity, years: Vec<ContributionYear>, total_months: u32, can_print: bool },
+    /// Unemployment registration: phone number on the keypad, reason chips.
+    RegistrationForm {
+        phone: KeypadField,
+        reasons: Vec<UnemploymentReason>,
+        selected_reason: Option<UnemploymentReason>,
+        can_submit: bool,
+    },
+    /// Type the tracking number from an earlier receipt.
+    ProgressLookup { tracking: KeypadField, can_submit: bool },
+    /// Status of one application found by tracking number.
+    ProgressStatus {
+        tracking_number: String,
+        service: Service,
+        status: ApplicationStatus,
+        submitted_on: CalendarDate,
+        deadline: Option<CalendarDate>,
+    },
+    /// How a service ended, with the tracking number when there is one.
+    Result { service: Service, kind: ResultKind, tracking_number: Option<String> },
+    /// 好差评: five grades, then optional reason chips offered for that grade.
+    Rating {
+        service: Service,
+        selected: Option<RatingGrade>,
+        reasons: Vec<RatingReason>,
+        selected_reasons: Vec<RatingReason>,
+    },
+    /// A service (or, with `None`, the whole terminal) cannot be used right now.
+    Unavailable { service: Option<Service>, reason: UnavailableReason },
+    /// Technician PIN pad after the hidden gesture. Only the number of digits is shown.
+    MaintenancePin { entered: u8, length: u8, error: Option<PinError> },
+    /// Technician screen after a correct PIN.
+    Maintenance { terminal_id: String, software_version: String, devices: Vec<DeviceHealth> },
+}
+
+impl Default for Screen {
+    fn default() -> Self {
+        Screen::Home { now: LocalTime::default(), tiles: Service::ALL.iter().map(|&s| ServiceTile::available(s)).collect() }
+    }
+}
+
+/// Wall-clock time as the runtime read it (the UI never reads the clock).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct LocalTime {
+    pub date: CalendarDate,
+    pub hour: u8,
+    pub minute: u8,
+    /// 1 = Monday ... 7 = Sunday.
+    pub weekday: u8,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CalendarDate {
+    pub year: u16,
+    pub month: u8,
+    pub day: u8,
+}
+
+/// The self-service items offered on the home screen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Service {
+    /// 参保证明打印
+    Certificate,
+    /// 养老待遇资格认证
+    QualificationCheck,
+    /// 个人权益记录
+    ContributionRecord,
+    /// 失业登记
+    UnemploymentRegistration,
+    /// 失业签到 (monthly, by face)
+    UnemploymentCheckIn,
+    /// 办理进度查询
+    ApplicationProgress,
+}
+
+impl Service {
+    pub const ALL: [Service; 6] = [
+        Service::Certificate,
+        Service::QualificationCheck,
+        Service::ContributionRecord,
+        Service::UnemploymentRegistration,
+        Service::UnemploymentCheckIn,
+        Service::ApplicationProgress,
+    ];
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServiceTile {
+    pub service: Service,
+    pub availability: Availability,
+}
+
+impl ServiceTile {
+    pub fn available(service: Service) -> Self {
+        Self { service, availability: Availability::Available }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Availability {
+    Available,
+    Unavailable(UnavailableReason),
+}
+
+/// Why a service (or the terminal) cannot be used; shown to the citizen in one line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum UnavailableReason {
+    PrinterOutOfPaper,
+    PrinterFault,
+    CameraUnavailable,
+    CardReaderFault,
+    /// The central service cannot be reached and the item needs it live.
+    CentralOffline,
+    /// A technician is working on the terminal.
+    Maintenance,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CardReadState {
+    /// "Place your ID card on the reader."
+    WaitingForCard,
+    /// Card detected, reading; "keep the card still".
+    Reading,
+    Failed(CardError),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CardError {
+    /// Could not be read: move it / place it again.
+    Unreadable,
+    /// The card has expired.
+    Expired,
+    /// Not a second-generation resident ID card.
+    WrongCardType,
+}
+
+/// Name and ID number, already masked by the runtime (`张*三`, `1101**********002X`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct MaskedIdentity {
+    pub name: String,
+    pub id_number: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CertificateKind {
+    /// 综合参保证明 (all insurances)
+    AllInsurances,
+    Pension,
+    Medical,
+    Unemployment,
+    WorkInjury,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CertificatePeriod {
+    /// The last n months (e.g. 6, 12, 36).
+    LastMonths(u8),
+    /// Every month ever insured.
+    FullHistory,
+}
+
+/// One labelled line of the certificate preview.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PreviewRow {
+    pub field: PreviewField,
+    pub value: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PreviewField {
+    Name,
+    IdNumber,
+    Insurance,
+    Period,
+    Employer,
+    Status,
+    MonthsPaid,
+    VerificationCode,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Printout {
+    Certificate,
+    ContributionRecord,
+    /// A tracking receipt (qualification check, registration, check-in).
+    Receipt,
+}
+
+/// Guidance derived from the camera's hint code for the current frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FaceHint {
+    NoFace,
+    MultipleFaces,
+    MoveCloser,
+    MoveBack,
+    MoveLeft,
+    MoveRight,
+    LookStraight,
+    TooDark,
+    TooBright,
+    HoldStill,
+    /// Face found and well placed.
+    Good,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LivenessPrompt {
+    Blink,
+    TurnHeadLeft,
+    TurnHeadRight,
+    OpenMouth,
+    Nod,
+}
+
+/// One camera preview frame: tightly packed RGB8, row-major, `width * height * 3` bytes.
+/// Its Debug never prints the pixels (a face is personal data).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Frame {
+    pub width: u32,
+    pub height: u32,
+    pub rgb: Vec<u8>,
+}
+
+impl fmt::Debug for Frame {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Frame({}x{}, {} bytes)", self.width, self.height, self.rgb.len())
+    }
+}
+
+/// One year of the contribution record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ContributionYear {
+    pub year: u16,
+    /// Months with a contribution (0..=12).
+    pub months_paid: u8,
+    /// Monthly contribution base, in fen (0.01 yuan).
+    pub base_fen: u64,
+    /// The person's own contributions over the year, in fen.
+    pub personal_fen: u64,
+}
+
+/// A numeric field typed on the on-screen keypad.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct KeypadField {
+    /// Digits typed so far (the runtime appends/removes on keypad intents).
+    pub value: String,
+    pub max_len: u8,
+    pub error: Option<InputError>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum InputError {
+    /// Not a valid mainland mobile number.
+    InvalidPhone,
+    /// The tracking number is too short or fails its check digit.
+    InvalidTrackingNumber,
+    /// No application has that tracking number.
+    TrackingNumberNotFound,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum UnemploymentReason {
+    ContractEnded,
+    Dismissed,
+    Resigned,
+    EmployerClosed,
+    Other,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ApplicationStatus {
+    Received,
+    UnderReview,
+    Approved,
+    Rejected,
+}
+
+/// How a service ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ResultKind {
+    /// Finished on the spot (printed, shown).
+    Done,
+    /// Delivered to the central service.
+    Submitted,
+    /// Saved on the terminal; sent when the network is back. Nothing is lost.
+    Queued,
+    /// Accepted, a person will review it (e.g. qualification check).
+    PendingReview,
+    Failed(FailureReason),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FailureReason {
+    /// The face did not match the ID card photo.
+    FaceNotMatched,
+    /// Liveness challenge not passed.
+    LivenessFailed,
+    PrinterFault,
+    /// The central service refused (e.g. not eligible); visit a counter.
+    Refused,
+}
+
+/// 好差评 grades, best first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RatingGrade {
+    VerySatisfied,
+    Satisfied,
+    Neutral,
+    Dissatisfied,
+    VeryDissatisfied,
+}
+
+impl RatingGrade {
+    pub const ALL: [RatingGrade; 5] = [
+        RatingGrade::VerySatisfied,
+        RatingGrade::Satisfied,
+        RatingGrade::Neutral,
+        RatingGrade::Dissatisfied,
+        RatingGrade::VeryDissatisfied,
+    ];
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RatingReason {
+    Fast,
+    EasyToUse,
+    ClearInstructions,
+    TooSlow,
+    HardToUse,
+    DeviceProblem,
+    UnclearInstructions,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IdleCountdown {
+    pub seconds_left: u8,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PinError {
+    WrongPin { attempts_left: u8 },
+    LockedOut,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Device {
+    CardReader,
+    Printer,
+    Camera,
+    Network,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeviceHealth {
+    pub device: Device,
+    /// `None` when the device works.
+    pub problem: Option<UnavailableReason>,
+}
+
+/// Everything a person at the screen can do. Sent on the intent channel; the runtime
+/// decides what happens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Intent {
+    ChooseService(Service),
+    /// The screen's primary action (continue, print, submit, "this is me", done).
+    Confirm,
+    /// One step back.
+    Back,
+    /// Abandon the service and return home.
+    Cancel,
+    /// Try again after an error (card unreadable, face not matched).
+    Retry,
+    KeypadDigit(u8),
+    KeypadBackspace,
+    KeypadClear,
+    PickCertificateKind(CertificateKind),
+    PickCertificatePeriod(CertificatePeriod),
+    PickUnemploymentReason(UnemploymentReason),
+    /// Print the contribution record shown on screen.
+    Print,
+    Rate(RatingGrade),
+    ToggleRatingReason(RatingReason),
+    /// Leave without rating.
+    SkipRating,
+    ToggleLanguage,
+    ToggleLargeText,
+    /// Touched the screen during the idle countdown.
+    StillHere,
+    /// The hidden maintenance gesture was performed (five taps on the top-left corner).
+    MaintenanceGesture,
+    /// Technician asks for a self-test of one device.
+    SelfTest(Device),
+    ExitMaintenance,
+}

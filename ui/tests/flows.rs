@@ -1,0 +1,429 @@
+//! Every flow driven through Slint's testing backend by accessible labels: the test
+//! shows a view, taps what a person would tap, and checks the intents that come out
+//! and the text on screen.
+
+use std::sync::mpsc::Receiver;
+
+use i_slint_backend_testing::{AccessibleRole, ElementHandle, ElementRoot};
+use slint::platform::PointerEventButton;
+use ui::gallery::{sample_screens, sample_views, synthetic_frame};
+use ui::*;
+
+struct Kiosk {
+    window: KioskWindow,
+    intents: Receiver<Intent>,
+    language: Language,
+}
+
+impl Kiosk {
+    fn new(language: Language, orientation: Orientation) -> Self {
+        i_slint_backend_testing::init_no_event_loop();
+        let (window, intents) = KioskWindow::new(orientation).unwrap();
+        Self { window, intents, language }
+    }
+
+    fn english() -> Self {
+        Self::new(Language::En, Orientation::Landscape)
+    }
+
+    fn show(&self, screen: Screen) {
+        self.window.apply(&View { screen, language: self.language, ..View::default() });
+    }
+
+    fn find(&self, label: &str) -> Vec<ElementHandle> {
+        ElementHandle::find_by_accessible_label(self.window.component(), label).collect()
+    }
+
+    fn shows(&self, label: &str) -> bool {
+        self.find(label).iter().any(|e| e.is_valid() && e.computed_opacity() > 0.0)
+    }
+
+    /// The buttons and checkable chips carrying `label`.
+    fn controls(&self, label: &str) -> Vec<ElementHandle> {
+        let actionable = [AccessibleRole::Button, AccessibleRole::Checkbox];
+        self.find(label).into_iter().filter(|e| e.accessible_role().is_some_and(|r| actionable.contains(&r))).collect()
+    }
+
+    fn control(&self, label: &str) -> ElementHandle {
+        let found = self.controls(label);
+        assert!(!found.is_empty(), "no control labelled {label:?} on screen");
+        found[0].clone()
+    }
+
+    /// The value announced by the element labelled `label` (keypad fields, progress).
+    fn value_of(&self, label: &str) -> String {
+        let found = self.find(label).into_iter().find_map(|e| e.accessible_value());
+        found.unwrap_or_else(|| panic!("nothing labelled {label:?} with a value")).to_string()
+    }
+
+    /// Activates the control the way a screen reader does.
+    fn tap(&self, label: &str) {
+        self.control(label).invoke_accessible_default_action();
+    }
+
+    /// A real pointer press + release at the control's centre.
+    fn touch(&self, label: &str) {
+        self.control(label).mock_single_click(PointerEventButton::Left);
+    }
+
+    fn intents(&self) -> Vec<Intent> {
+        self.intents.try_iter().collect()
+    }
+}
+
+fn screen(name: &str) -> Screen {
+    sample_screens().into_iter().find(|(n, _)| *n == name).map(|(_, s)| s).unwrap()
+}
+
+#[test]
+fn chinese_is_the_default_and_the_toggle_asks_for_english() {
+    i_slint_backend_testing::init_no_event_loop();
+    let (window, intents) = KioskWindow::new(Orientation::Landscape).unwrap();
+    let kiosk = Kiosk { window, intents, language: Language::ZhCn };
+    assert!(kiosk.shows("参保证明打印"), "home tiles are in Chinese by default");
+    assert!(kiosk.shows("欢迎使用，请点击您要办理的业务。"));
+    kiosk.tap("English");
+    assert_eq!(kiosk.intents(), vec![Intent::ToggleLanguage]);
+
+    kiosk.window.apply(&View { language: Language::En, ..View::default() });
+    assert!(kiosk.shows("Social insurance certificate"));
+    assert!(!kiosk.shows("参保证明打印"));
+    kiosk.tap("中文");
+    assert_eq!(kiosk.intents(), vec![Intent::ToggleLanguage]);
+}
+
+#[test]
+fn home_tiles_choose_a_service_and_say_why_one_is_unavailable() {
+    let kiosk = Kiosk::english();
+    kiosk.show(screen("home-degraded"));
+    assert!(kiosk.shows("09:41"));
+    assert!(kiosk.shows("Saturday, 21 November 2026"));
+    assert!(kiosk.shows("Have your ID card ready: you will place it on the reader below the screen."));
+    let tile = &kiosk.control("Social insurance certificate");
+    assert_eq!(tile.accessible_description().unwrap(), "The printer is out of paper");
+    assert_eq!(kiosk.control("Application progress").accessible_description().unwrap(), "Available");
+    assert!(kiosk.shows("Unavailable: The camera is not working"));
+
+    kiosk.touch("Application progress");
+    // The runtime, not the UI, decides what an unavailable tile leads to.
+    kiosk.tap("Social insurance certificate");
+    assert_eq!(
+        kiosk.intents(),
+        vec![Intent::ChooseService(Service::ApplicationProgress), Intent::ChooseService(Service::Certificate)]
+    );
+}
+
+#[test]
+fn every_screen_has_the_language_and_large_text_toggles() {
+    let kiosk = Kiosk::english();
+    for (name, view) in sample_views(Language::En, TextSize::Normal) {
+        kiosk.window.apply(&view);
+        kiosk.tap("Large text");
+        kiosk.tap("中文");
+        assert_eq!(kiosk.intents(), vec![Intent::ToggleLargeText, Intent::ToggleLanguage], "on {name}");
+    }
+    let large = View { text_size: TextSize::Large, language: Language::En, ..View::default() };
+    kiosk.window.apply(&large);
+    assert_eq!(kiosk.control("Large text").accessible_checked(), Some(true));
+}
+
+#[test]
+fn card_reading_errors_say_what_to_do_and_offer_a_retry() {
+    let kiosk = Kiosk::english();
+    kiosk.show(screen("card-waiting"));
+    assert!(kiosk.shows("Place your ID card on the reader below the screen."));
+    assert!(kiosk.controls("Try again").is_empty(), "no retry before an error");
+    kiosk.show(screen("card-reading"));
+    assert!(kiosk.shows("Reading your card. Keep it still."));
+    for (name, sentence) in [
+        ("card-unreadable", "The card could not be read. Take it off and place it again."),
+        ("card-expired", "This ID card has expired. Please use a valid ID card."),
+        ("card-wrong-type", "This is not a resident ID card. Please use your ID card."),
+    ] {
+        kiosk.show(screen(name));
+        assert!(kiosk.shows(sentence), "{name}");
+        kiosk.tap("Try again");
+        kiosk.tap("Exit");
+        assert_eq!(kiosk.intents(), vec![Intent::Retry, Intent::Cancel]);
+    }
+}
+
+#[test]
+fn certificate_flow_confirms_identity_picks_kind_and_period_previews_and_prints() {
+    let kiosk = Kiosk::english();
+    kiosk.show(screen("identity-confirm"));
+    assert!(kiosk.shows("王*明"));
+    assert!(kiosk.shows("1101**********002X"));
+    kiosk.tap("Continue");
+    assert_eq!(kiosk.intents(), vec![Intent::Confirm]);
+
+    let Screen::CertificateChoice { kinds, periods, .. } = screen("certificate-choice") else { unreachable!() };
+    kiosk.show(Screen::CertificateChoice {
+        kinds,
+        selected_kind: Some(CertificateKind::Pension),
+        periods,
+        selected_period: None,
+        can_continue: false,
+    });
+    assert_eq!(kiosk.control("Pension insurance").accessible_checked(), Some(true));
+    assert_eq!(kiosk.control("Medical insurance").accessible_checked(), Some(false));
+    kiosk.tap("Medical insurance");
+    kiosk.tap("Last 36 months");
+    kiosk.tap("Full history");
+    kiosk.tap("Preview"); // disabled: the runtime said it cannot continue yet
+    assert_eq!(kiosk.control("Preview").accessible_enabled(), Some(false));
+    assert_eq!(
+        kiosk.intents(),
+        vec![
+            Intent::PickCertificateKind(CertificateKind::Medical),
+            Intent::PickCertificatePeriod(CertificatePeriod::LastMonths(36)),
+            Intent::PickCertificatePeriod(CertificatePeriod::FullHistory),
+        ]
+    );
+
+    kiosk.show(screen("certificate-preview"));
+    assert!(kiosk.shows("Pension insurance certificate (Last 12 months)"));
+    assert!(kiosk.shows("7K3Q-9XW2-M4PD"));
+    kiosk.tap("Print");
+    kiosk.tap("Back");
+    assert_eq!(kiosk.intents(), vec![Intent::Confirm, Intent::Back]);
+
+    kiosk.show(screen("printing"));
+    assert!(kiosk.shows("Printing your certificate. Please wait."));
+    assert_eq!(kiosk.value_of("Printing progress"), "60");
+    assert!(kiosk.controls("Exit").is_empty(), "printing cannot be abandoned half way");
+
+    kiosk.show(screen("take-receipt"));
+    assert!(kiosk.shows("Please take your certificate from the slot below."));
+    kiosk.tap("Done");
+    assert_eq!(kiosk.intents(), vec![Intent::Confirm]);
+}
+
+#[test]
+fn face_capture_shows_preview_guidance_countdown_and_liveness_prompt() {
+    let kiosk = Kiosk::english();
+    kiosk.show(screen("face-capture"));
+    assert!(kiosk.shows("Camera preview"));
+    assert!(kiosk.shows("Good, keep still"));
+    assert!(kiosk.shows("Please blink your eyes"));
+    assert_eq!(kiosk.value_of("Countdown"), "3");
+
+    kiosk.show(screen("face-guidance"));
+    assert!(kiosk.shows("Please move closer"));
+    assert!(kiosk.find("Countdown").is_empty());
+    assert!(kiosk.find("Please blink your eyes").is_empty());
+
+    // A broken frame (wrong byte count) is dropped, not shown half-drawn.
+    kiosk.window.show_frame(&Frame { width: 10, height: 10, rgb: vec![0; 5] });
+    assert!(kiosk.find("Camera preview").is_empty());
+    kiosk.window.show_frame(&synthetic_frame(3));
+    assert!(kiosk.shows("Camera preview"));
+    kiosk.tap("Exit");
+    assert_eq!(kiosk.intents(), vec![Intent::Cancel]);
+}
+
+#[test]
+fn contribution_record_lists_years_and_prints_on_request() {
+    let kiosk = Kiosk::english();
+    kiosk.show(screen("contribution-record"));
+    assert!(kiosk.shows("Contributions of 王*明 (1101**********002X)"));
+    assert!(kiosk.shows("2020"));
+    assert!(kiosk.shows("4,200.00"), "base in yuan with thousands separators");
+    assert!(kiosk.shows("Total: 140 months"));
+    kiosk.tap("Print");
+    kiosk.tap("Done");
+    assert_eq!(kiosk.intents(), vec![Intent::Print, Intent::Confirm]);
+
+    let Screen::ContributionRecord { identity, years, total_months, .. } = screen("contribution-record") else {
+        unreachable!()
+    };
+    kiosk.show(Screen::ContributionRecord { identity, years, total_months, can_print: false });
+    assert!(kiosk.controls("Print").is_empty(), "no print button when printing is unavailable");
+}
+
+#[test]
+fn registration_form_takes_digits_from_the_keypad_and_a_reason() {
+    let kiosk = Kiosk::english();
+    kiosk.show(screen("registration-form"));
+    assert_eq!(kiosk.value_of("Mobile number"), "1381234");
+    assert!(kiosk.shows("That is not a valid mobile number"));
+    for d in ["1", "3", "0", "9"] {
+        kiosk.tap(d);
+    }
+    kiosk.tap("Delete");
+    kiosk.tap("Clear");
+    kiosk.tap("Resigned");
+    kiosk.tap("Submit"); // disabled
+    assert_eq!(
+        kiosk.intents(),
+        vec![
+            Intent::KeypadDigit(1),
+            Intent::KeypadDigit(3),
+            Intent::KeypadDigit(0),
+            Intent::KeypadDigit(9),
+            Intent::KeypadBackspace,
+            Intent::KeypadClear,
+            Intent::PickUnemploymentReason(UnemploymentReason::Resigned),
+        ]
+    );
+    assert_eq!(kiosk.control("Contract ended").accessible_checked(), Some(true));
+}
+
+#[test]
+fn progress_lookup_by_tracking_number_then_status() {
+    let kiosk = Kiosk::english();
+    kiosk.show(screen("progress-lookup"));
+    assert!(kiosk.shows("Type the tracking number printed on your receipt."));
+    kiosk.touch("7");
+    kiosk.tap("Look up");
+    assert_eq!(kiosk.intents(), vec![Intent::KeypadDigit(7), Intent::Confirm]);
+    kiosk.show(Screen::ProgressLookup {
+        tracking: KeypadField { value: "1".into(), max_len: 16, error: Some(InputError::TrackingNumberNotFound) },
+        can_submit: false,
+    });
+    assert!(kiosk.shows("No application has that tracking number"));
+
+    kiosk.show(screen("progress-status"));
+    assert!(kiosk.shows("2026 1121 0042 17"));
+    assert!(kiosk.shows("Under review"));
+    assert!(kiosk.shows("2026-11-28"));
+    kiosk.tap("Done");
+    assert_eq!(kiosk.intents(), vec![Intent::Confirm]);
+}
+
+#[test]
+fn results_tell_submitted_from_queued_and_show_the_tracking_number() {
+    let kiosk = Kiosk::english();
+    kiosk.show(screen("result-submitted"));
+    assert!(kiosk.shows("Submitted. Your application has reached the service centre."));
+    assert!(kiosk.shows("2026 1121 0042 17"));
+    kiosk.show(screen("result-queued"));
+    assert!(kiosk.shows("Saved. It will be sent automatically when the network is back; nothing is lost."));
+    assert!(kiosk.shows("2026 1121 0043 05"));
+    kiosk.show(screen("result-pending-review"));
+    assert!(kiosk.shows("Accepted. A member of staff will review it."));
+    kiosk.tap("Continue");
+    assert_eq!(kiosk.intents(), vec![Intent::Confirm]);
+    kiosk.show(screen("result-failed"));
+    assert!(kiosk.shows("Your face did not match your ID card photo."));
+    assert!(kiosk.find("Tracking number").is_empty());
+    kiosk.tap("Try again");
+    assert_eq!(kiosk.intents(), vec![Intent::Retry]);
+}
+
+#[test]
+fn rating_offers_five_grades_and_optional_reasons() {
+    let kiosk = Kiosk::english();
+    kiosk.show(Screen::Rating { service: Service::Certificate, selected: None, reasons: vec![], selected_reasons: vec![] });
+    for grade in ["Very satisfied", "Satisfied", "Basically satisfied", "Dissatisfied", "Very dissatisfied"] {
+        assert!(kiosk.shows(grade), "{grade}");
+    }
+    assert_eq!(kiosk.control("Submit").accessible_enabled(), Some(false));
+    kiosk.tap("Very dissatisfied");
+    assert_eq!(kiosk.intents(), vec![Intent::Rate(RatingGrade::VeryDissatisfied)]);
+
+    kiosk.show(screen("rating"));
+    assert_eq!(kiosk.control("Too slow").accessible_checked(), Some(true));
+    kiosk.tap("Device problem");
+    kiosk.tap("Submit");
+    kiosk.tap("Skip");
+    assert_eq!(
+        kiosk.intents(),
+        vec![Intent::ToggleRatingReason(RatingReason::DeviceProblem), Intent::Confirm, Intent::SkipRating]
+    );
+}
+
+#[test]
+fn idle_countdown_overlay_keeps_the_session_on_touch() {
+    let kiosk = Kiosk::english();
+    let view = View { idle: Some(IdleCountdown { seconds_left: 9 }), language: Language::En, ..View::default() };
+    kiosk.window.apply(&view);
+    assert!(kiosk.shows("To protect your information, this screen returns to the start in 9 seconds."));
+    kiosk.tap("I am still here");
+    assert_eq!(kiosk.intents(), vec![Intent::StillHere]);
+    kiosk.window.apply(&View { language: Language::En, ..View::default() });
+    assert!(kiosk.controls("I am still here").is_empty());
+}
+
+#[test]
+fn unavailable_screens_name_the_reason() {
+    let kiosk = Kiosk::english();
+    kiosk.show(screen("unavailable-service"));
+    assert!(kiosk.shows("This service is unavailable right now. Other services still work."));
+    assert!(kiosk.shows("The printer is out of paper"));
+    kiosk.tap("Back to start");
+    assert_eq!(kiosk.intents(), vec![Intent::Cancel]);
+    kiosk.show(screen("unavailable-terminal"));
+    assert!(kiosk.shows("This terminal is temporarily out of service. Please use another terminal or ask staff."));
+    assert!(kiosk.shows("The ID card reader is not working"));
+}
+
+#[test]
+fn five_taps_on_the_emblem_open_maintenance_then_pin_and_self_tests() {
+    let kiosk = Kiosk::english();
+    for _ in 0..4 {
+        kiosk.tap("maintenance-corner");
+    }
+    assert_eq!(kiosk.intents(), vec![], "four taps are not the gesture");
+    kiosk.tap("maintenance-corner");
+    assert_eq!(kiosk.intents(), vec![Intent::MaintenanceGesture]);
+
+    kiosk.show(screen("maintenance-pin"));
+    assert!(kiosk.shows("Wrong PIN. 2 attempts left."));
+    assert_eq!(kiosk.value_of("PIN"), "3");
+    kiosk.tap("5");
+    kiosk.tap("Enter");
+    assert_eq!(kiosk.intents(), vec![Intent::KeypadDigit(5), Intent::Confirm]);
+
+    kiosk.show(screen("maintenance"));
+    assert!(kiosk.shows("Terminal KSK-0042 · version 0.1.0"));
+    kiosk.tap("Test Receipt printer");
+    kiosk.tap("Exit maintenance");
+    assert_eq!(kiosk.intents(), vec![Intent::SelfTest(Device::Printer), Intent::ExitMaintenance]);
+}
+
+/// 15 mm on the largest panel we target (21.5", 1920x1080: about 4.03 px/mm).
+const MIN_TOUCH_PX: f32 = 61.0;
+
+fn check_actionable_elements(orientation: Orientation, text_size: TextSize) {
+    let kiosk = Kiosk::new(Language::En, orientation);
+    let actionable = [AccessibleRole::Button, AccessibleRole::Checkbox];
+    for (name, view) in sample_views(Language::En, text_size) {
+        kiosk.window.apply(&view);
+        let elements = kiosk
+            .window
+            .component()
+            .root_element()
+            .query_descendants()
+            .match_predicate(move |e| e.accessible_role().is_some_and(|r| actionable.contains(&r)))
+            .find_all();
+        assert!(elements.len() >= 3, "{name}: at least the two toggles and one action");
+        for e in elements {
+            let label = e.accessible_label().unwrap_or_default();
+            assert!(!label.is_empty(), "{name}: an actionable element without accessible-label");
+            let size = e.size();
+            assert!(
+                size.width >= MIN_TOUCH_PX && size.height >= MIN_TOUCH_PX,
+                "{name}: {label:?} is {}x{} px, below 15 mm",
+                size.width,
+                size.height
+            );
+            let (w, h) = orientation.size();
+            let pos = e.absolute_position();
+            assert!(
+                pos.x >= 0.0 && pos.y >= 0.0 && pos.x + size.width <= w as f32 + 0.5 && pos.y + size.height <= h as f32 + 0.5,
+                "{name}: {label:?} at {pos:?} size {size:?} is off screen"
+            );
+        }
+    }
+}
+
+#[test]
+fn every_actionable_element_is_labelled_on_screen_and_at_least_15mm_landscape() {
+    check_actionable_elements(Orientation::Landscape, TextSize::Normal);
+}
+
+#[test]
+fn every_actionable_element_is_labelled_on_screen_and_at_least_15mm_portrait_large() {
+    check_actionable_elements(Orientation::Portrait, TextSize::Large);
+}
