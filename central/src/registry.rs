@@ -50,7 +50,7 @@ pub fn make_id_number(region: &str, year: i32, month: u32, day: u32, seq: u32) -
 
 /// Generates `size` people (the fixed ones first) with their contribution months.
 pub fn generate(size: u32) -> Vec<(Person, Vec<ContributionRecord>)> {
-    let mut rng = StdRng::seed_from_u64(0x6b69_6f73_6b);
+    let mut rng = StdRng::seed_from_u64(0x006b_696f_736b);
     let mut out = vec![
         fixed(&mut rng, APPROVED_PENSIONER_ID, APPROVED_PENSIONER_NAME, (1949, 12, 31), "receiving"),
         fixed(&mut rng, REVIEW_PENSIONER_ID, REVIEW_PENSIONER_NAME, (1880, 1, 1), "receiving"),

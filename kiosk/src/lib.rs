@@ -4,4 +4,6 @@ pub mod audit;
 pub mod central_api;
 pub mod config;
 pub mod outbox;
+pub mod runtime;
 pub mod session;
+pub mod terminal;

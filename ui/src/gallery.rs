@@ -52,12 +52,17 @@ pub fn sample_screens() -> Vec<(&'static str, Screen)> {
         })
         .collect();
     let card = |state| S::CardReading { service: Service::Certificate, state };
+    let months_paid = |y: u16| match y {
+        2020 => 9,
+        2026 => 11,
+        _ => 12,
+    };
     let years: Vec<ContributionYear> = (2015..=2026)
         .map(|y| ContributionYear {
             year: y,
-            months_paid: if y == 2020 { 9 } else if y == 2026 { 11 } else { 12 },
+            months_paid: months_paid(y),
             base_fen: 420_000 + u64::from(y - 2015) * 28_000,
-            personal_fen: (420_000 + u64::from(y - 2015) * 28_000) * 8 / 100 * 12,
+            personal_fen: (420_000 + u64::from(y - 2015) * 28_000) * 8 / 100 * u64::from(months_paid(y)),
         })
         .collect();
     vec![

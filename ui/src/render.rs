@@ -8,7 +8,7 @@ use std::rc::Rc;
 use image::RgbImage;
 use slint::platform::software_renderer::{MinimalSoftwareWindow, RepaintBufferType};
 use slint::platform::{Platform, WindowAdapter};
-use slint::{PhysicalSize, Rgb8Pixel};
+use slint::{ComponentHandle, PhysicalSize, Rgb8Pixel};
 
 use crate::model::{Orientation, View};
 use crate::window::{KioskWindow, UiError};

@@ -62,6 +62,9 @@ impl SqliteStore {
     }
 }
 
+/// request_hash, state, created_at, status, content_type, body
+type IdempotencyRow = (String, String, i64, Option<i64>, Option<String>, Option<Vec<u8>>);
+
 fn device_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DeviceRecord> {
     Ok(DeviceRecord {
         device_id: r.get(0)?,
@@ -184,7 +187,7 @@ impl Store for SqliteStore {
         if inserted == 1 {
             return Ok(IdempotencyBegin::Reserved);
         }
-        let (hash, state, created, status, ctype, body): (String, String, i64, Option<i64>, Option<String>, Option<Vec<u8>>) = c.query_row(
+        let (hash, state, created, status, ctype, body): IdempotencyRow = c.query_row(
             "SELECT request_hash, state, created_at, status, content_type, body FROM idempotency WHERE scope = ?1 AND key = ?2",
             params![scope, key],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),

@@ -41,14 +41,16 @@ function check(cond, what) {
 }
 
 let beating;
-const browser = await chromium.launch({
+// A fresh profile every run; Playwright wants it as the persistent context's directory.
+const context = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), "central-chromium-")), {
   executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+  headless: true,
+  ignoreHTTPSErrors: true,
   args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-         "--disable-sync", "--no-first-run", `--user-data-dir=${mkdtempSync(join(tmpdir(), "central-chromium-"))}`],
+         "--disable-sync", "--no-first-run"],
 });
 try {
-  const context = await browser.newContext({ ignoreHTTPSErrors: true });
-  const page = await context.newPage();
+  const page = context.pages()[0] ?? await context.newPage();
   await page.goto(`${base}/ops`);
   check(page.url().endsWith("/ops/login"), "the dashboard redirects to the login page");
   await page.fill("input[name=username]", process.env.OPS_USER);
@@ -74,7 +76,7 @@ try {
   await page.locator(`tr[data-device="${deviceId}"] td.open`, { hasText: "paper_out" }).waitFor({ timeout: 20000 });
   check(true, "a paper-out alert appears in the fleet table without a reload");
   await page.goto(`${base}/ops/alerts`);
-  check(await page.locator('tr[data-kind="paper_out"][data-open="true"]').count() === 1, "the alert list shows the open paper-out alert");
+  check(await page.locator(`tr[data-kind="paper_out"][data-open="true"][data-device="${deviceId}"]`).count() === 1, "the alert list shows the open paper-out alert");
 
   clearInterval(beating);
   await page.goto(`${base}/ops`);
@@ -82,7 +84,7 @@ try {
   await status.filter({ hasText: "offline" }).waitFor({ timeout: 30000 });
   check(true, "the terminal goes offline when heartbeats stop");
   await page.goto(`${base}/ops/alerts`);
-  check(await page.locator('tr[data-kind="terminal_offline"][data-open="true"]').count() === 1, "an offline alert is listed");
+  check(await page.locator(`tr[data-kind="terminal_offline"][data-open="true"][data-device="${deviceId}"]`).count() === 1, "an offline alert is listed");
 
   await page.goto(`${base}/ops/terminals/${deviceId}`);
   check(await page.locator("svg.chart").count() === 2, "the terminal page shows the 24-hour charts");
@@ -90,5 +92,5 @@ try {
   check(!/\d{17}[\dX]/.test(html), "no full ID number anywhere on the terminal page");
 } finally {
   clearInterval(beating);
-  await browser.close();
+  await context.close();
 }

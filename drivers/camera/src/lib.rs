@@ -1,1 +1,102 @@
 //! Camera capture, on-device face analysis, quality gates, liveness and portrait encoding.
+//!
+//! Frames come from a [`FrameSource`] (a V4L2 camera through nokhwa, image files, or a
+//! synthetic script), usually behind a [`WatchedCamera`] so a hung read never hangs the
+//! kiosk. A [`CaptureSession`] is fed frames and time and returns guidance; its
+//! `finish` gives one 3:4 JPEG portrait plus liveness evidence.
+
+mod analysis;
+mod frame;
+mod liveness;
+mod session;
+mod source;
+#[cfg(feature = "v4l")]
+mod v4l;
+mod watchdog;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub use analysis::{FaceAnalyzer, FaceBox, FrameAnalysis, Hint, QualityConfig, grade, laplacian_variance, yaw_estimate};
+pub use frame::{Frame, decode_mjpeg, decode_yuyv};
+pub use liveness::{LivenessChallenge, LivenessConfig, LivenessEvidence, LivenessPrompt, LivenessTracker};
+pub use session::{CaptureConfig, CaptureOutcome, CaptureProgress, CaptureSession, Preview, encode_within, portrait_crop};
+pub use source::{FrameSource, ImageSource, SyntheticSource, SyntheticStep};
+#[cfg(feature = "v4l")]
+pub use v4l::{NokhwaSource, device_index, list_cameras};
+pub use watchdog::{CameraEvent, SourceOpener, WatchdogConfig, WatchedCamera};
+
+/// What went wrong, in terms a technician can act on.
+#[derive(Debug, thiserror::Error)]
+pub enum CaptureError {
+    #[error("no camera at {device}: check the USB cable and that a /dev/video* device exists")]
+    NoCamera { device: String },
+    #[error("camera {device} disconnected")]
+    Disconnected { device: String },
+    #[error("camera {device} delivered no frame for {} ms", after.as_millis())]
+    Stalled { device: String, after: Duration },
+    #[error("bad frame: {reason}")]
+    BadFrame { reason: &'static str },
+    #[error("could not decode frame: {0}")]
+    Decode(String),
+    #[error("camera backend: {0}")]
+    Backend(String),
+    #[error("no more frames")]
+    EndOfStream,
+    #[error("{}: {source}", path.display())]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("face model: {0}")]
+    Model(String),
+    #[error("could not encode portrait: {0}")]
+    Encode(String),
+    #[error("no frame passed the quality gates (last hints: {})", last_hints.iter().map(|h| h.code()).collect::<Vec<_>>().join(", "))]
+    NoAcceptableFrame { last_hints: Vec<Hint> },
+    #[error("camera support (feature v4l) is not built in")]
+    Unsupported,
+}
+
+/// A camera the system knows.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct CameraInfo {
+    pub index: u32,
+    pub path: String,
+    pub name: String,
+    pub description: String,
+}
+
+/// Which camera to open and how.
+#[derive(Debug, Clone)]
+pub struct CameraRequest {
+    /// Index ("0") or device path ("/dev/video0", "/dev/v4l/by-id/...").
+    pub device: String,
+    pub width: u32,
+    pub height: u32,
+    pub fps: u32,
+    /// Ask for YUYV instead of MJPEG.
+    pub prefer_yuyv: bool,
+}
+
+impl Default for CameraRequest {
+    fn default() -> Self {
+        Self { device: "0".into(), width: 640, height: 480, fps: 30, prefer_yuyv: false }
+    }
+}
+
+/// Opens a real camera (V4L2 through nokhwa).
+pub fn open_camera(request: &CameraRequest) -> Result<Box<dyn FrameSource>, CaptureError> {
+    #[cfg(feature = "v4l")]
+    {
+        Ok(Box::new(v4l::NokhwaSource::open(request)?))
+    }
+    #[cfg(not(feature = "v4l"))]
+    {
+        let _ = request;
+        Err(CaptureError::Unsupported)
+    }
+}
+
+/// A real camera behind the watchdog: reopened automatically after an unplug.
+pub fn watch_camera(request: CameraRequest, config: WatchdogConfig) -> WatchedCamera {
+    let name = request.device.clone();
+    WatchedCamera::start(name, Box::new(move || open_camera(&request)), config)
+}

@@ -118,3 +118,38 @@ fn simulate_rejects_a_bad_cards_file_with_exit_7() {
     let out = Command::new(BIN).args(["simulate", "--cards"]).arg(&file).output().unwrap();
     assert_eq!(out.status.code(), Some(7));
 }
+
+#[test]
+fn watch_prints_events_as_the_simulated_card_comes_and_goes() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let link = dir.path().join("tty");
+    let mut sim = Command::new(BIN)
+        .args(["simulate", "--baud", "0", "--place", "none", "--cards", CARDS, "--link"])
+        .arg(&link)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut sim_out = BufReader::new(sim.stdout.take().unwrap());
+    let mut sim_in = sim.stdin.take().unwrap();
+    let _sim = Sim(sim);
+    let mut line = String::new();
+    sim_out.read_line(&mut line).unwrap();
+    let mut watch = Command::new(BIN)
+        .args(["watch", "--poll-ms", "50", "--port"])
+        .arg(&link)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(watch.stdout.take().unwrap()).lines();
+    let _watch = Sim(watch);
+    assert!(lines.next().unwrap().unwrap().starts_with("reader connected"));
+    writeln!(sim_in, "place resident-expired").unwrap();
+    assert_eq!(lines.next().unwrap().unwrap(), "card presented:");
+    let block: Vec<String> = lines.by_ref().take(8).map(Result::unwrap).collect();
+    assert!(block.iter().any(|l| l.contains("4405**********0014")), "{block:?}");
+    assert!(!block.iter().any(|l| l.contains("王五")), "masked by default");
+    writeln!(sim_in, "remove").unwrap();
+    assert!(lines.any(|l| l.unwrap() == "card removed"));
+}

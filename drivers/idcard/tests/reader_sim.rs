@@ -214,3 +214,35 @@ fn pty_port_vanishing_takes_the_path_away_and_brings_it_back() {
     let mut reader = CardReader::new(reopened).with_timeouts(TEST_TIMEOUTS);
     assert_eq!(reader.read_card().unwrap().name, "张三");
 }
+
+#[test]
+fn simulated_wire_is_never_faster_than_the_baud_rate_plus_sam_delay() {
+    // A lower bound only: the simulator may be slower on a loaded machine, never faster.
+    let sam_delay = Duration::from_millis(50);
+    let sim = Simulator::new(cards(), SimConfig { baud: 115_200, sam_delay, ..SimConfig::default() });
+    sim.control().place("resident");
+    let mut reader = CardReader::new(sim.control().connect().unwrap())
+        .with_options(ReadOptions { fingerprint: false, newest_address: false });
+    assert!(reader.find_card().unwrap());
+    assert!(reader.select_card().unwrap().is_some());
+    let started = Instant::now();
+    reader.read_selected().unwrap();
+    let floor = idcard::sim::wire_time(10 + 1295, 115_200) + sam_delay;
+    assert!(started.elapsed() >= floor, "{:?} < {floor:?}", started.elapsed());
+    assert_eq!(idcard::sim::wire_time(1295, 115_200).as_millis(), 112);
+    assert_eq!(idcard::sim::wire_time(2321, 9_600).as_millis(), 2417);
+}
+
+#[test]
+fn baud_change_command_is_acknowledged_and_slows_the_wire() {
+    let sim = Simulator::new(cards(), SimConfig::default());
+    sim.control().place("resident");
+    let mut reader = CardReader::new(sim.control().connect().unwrap())
+        .with_options(ReadOptions { fingerprint: false, newest_address: false })
+        .with_timeouts(Timeouts { short: Duration::from_secs(5), read: Duration::from_secs(10) });
+    let reply = reader.transact(idcard::Command::SetBaud(idcard::frame::BaudRate::B9600), Duration::from_secs(5)).unwrap();
+    assert_eq!(reply.status, Status::Ok);
+    let started = Instant::now();
+    reader.read_card().unwrap();
+    assert!(started.elapsed() >= idcard::sim::wire_time(1295, 9_600));
+}

@@ -297,6 +297,15 @@ impl<T: Transport> Printer<T> {
         err
     }
 
+    /// After the cause is fixed: `DLE ENQ 1` lets the printer finish the data it holds
+    /// (the rest of the interrupted job) instead of discarding it. Only for callers that
+    /// will not reprint; most should use [`Printer::recover`].
+    pub fn resume(&mut self) -> Result<StatusReport, PrinterError> {
+        self.transport.write_all(&escpos::realtime_recover(false))?;
+        self.last_status_back = None;
+        self.preflight()
+    }
+
     /// After the cause is fixed (paper loaded, cover closed, cutter cleared): clears the
     /// printer's buffers with `DLE ENQ 2`, re-initialises it and checks it is ready.
     pub fn recover(&mut self) -> Result<StatusReport, PrinterError> {

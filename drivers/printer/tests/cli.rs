@@ -1,5 +1,7 @@
 //! The `receipt` command end to end.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::io::{BufRead, BufReader, Write};

@@ -1,5 +1,7 @@
 //! The driver against the virtual printer: preflight, jobs, faults mid-job, recovery.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::time::Duration;
@@ -203,4 +205,22 @@ fn confirmation_wait_stretches_with_a_slow_link() {
     // ~1 KB at 19200 baud takes ~0.5 s, longer than the fixed wait alone.
     p.print(&certificate()).unwrap();
     assert_eq!(vp.control().receipt_count(), 1);
+}
+
+#[test]
+fn resume_after_a_jam_finishes_the_jammed_receipt_without_reprinting() {
+    let (vp, mut p) = kiosk();
+    let c = vp.control();
+    c.jam_next_cut();
+    let docs = numbered(2);
+    let err = p.print_job(&docs).unwrap_err();
+    assert!(matches!(err, PrinterError::CutterJamMidJob { unfinished_receipt: 0 }), "{err}");
+    // DLE ENQ 1: the printed receipt gets its cut; the job goes on from the next one.
+    p.resume().unwrap();
+    assert_eq!(c.receipt_count(), 1);
+    p.print_job(&docs[1..]).unwrap();
+    let receipts = c.receipts();
+    assert_eq!(receipts.len(), 2);
+    assert_eq!(decode_qr(&receipts[0]), ["https://example.gov.cn/r/1"]);
+    assert_eq!(decode_qr(&receipts[1]), ["https://example.gov.cn/r/2"]);
 }

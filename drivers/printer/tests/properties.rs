@@ -1,6 +1,8 @@
 //! Property tests for the sans-IO cores: any input is safe, splits do not matter,
 //! encodings round-trip.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use printer::code128;
 use printer::status::{Expect, PrinterFlags, StatusReader};
 use printer::virtual_printer::parser::StreamParser;

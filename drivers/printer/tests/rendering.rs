@@ -1,5 +1,7 @@
 //! Documents encoded for each model, printed by the virtual printer, read back off paper.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use common::{CERT_BARCODE, CERT_QR, certificate, decode_code128, decode_qr};

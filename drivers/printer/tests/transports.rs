@@ -1,5 +1,7 @@
 //! The real transports against the virtual printer served on a pseudo-terminal and TCP.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::time::Duration;

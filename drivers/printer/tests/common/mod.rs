@@ -1,6 +1,6 @@
 //! Shared test helpers: a realistic certificate receipt, and decoders that read QR and
 //! CODE128 symbols back off rendered paper.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used)]
 
 use image::GrayImage;
 use printer::Document;

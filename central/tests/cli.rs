@@ -1,0 +1,71 @@
+//! The `central` binary: bad settings get one message naming them; tokens and users
+//! are created in the data directory the server uses.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::Write as _;
+use std::process::{Command, Stdio};
+
+fn central(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_central"))
+        .arg("--data-dir")
+        .arg(dir)
+        .args(args)
+        .env("RUST_LOG", "error")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn bad_settings_are_named_in_one_message() {
+    let dir = tempfile::tempdir().unwrap();
+    for (args, setting) in [
+        (&["serve", "--listen", "localhost"][..], "`listen`"),
+        (&["serve", "--listen", "127.0.0.1:0", "--offline-after-missed", "0"][..], "`offline_after_missed`"),
+        (&["serve", "--listen", "127.0.0.1:0", "--public-url", "http://plain"][..], "`public_url`"),
+        (&["serve", "--heartbeat-interval", "5 parsecs"][..], "--heartbeat-interval"),
+    ] {
+        let out = central(dir.path(), args);
+        assert!(!out.status.success(), "{args:?} must fail");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(setting), "{args:?}: {err}");
+    }
+    let file = dir.path().join("not-a-dir");
+    std::fs::write(&file, b"x").unwrap();
+    let out = central(&file, &["serve", "--listen", "127.0.0.1:0"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("`data_dir`"));
+}
+
+#[test]
+fn token_create_prints_a_token_the_store_accepts_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = central(dir.path(), &["token", "create", "--ttl", "10m"]);
+    assert!(out.status.success());
+    let token = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    assert_eq!(token.len(), 23, "{token}");
+    let store = central::server::open_store(dir.path()).unwrap();
+    use central::store::{Store as _, TokenUse};
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let hash = central::enroll::token_hash(&token);
+    assert_eq!(store.consume_token(&hash, now, "KT-1").unwrap(), TokenUse::Accepted);
+    assert_eq!(store.consume_token(&hash, now, "KT-2").unwrap(), TokenUse::AlreadyUsed);
+}
+
+#[test]
+fn user_add_stores_an_argon2_hash_not_the_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_central"))
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args(["user", "add", "ops"])
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"a long enough password\n").unwrap();
+    assert!(child.wait().unwrap().success());
+    let store = central::server::open_store(dir.path()).unwrap();
+    use central::store::Store as _;
+    let hash = store.user_password_hash("ops").unwrap().unwrap();
+    assert!(hash.starts_with("$argon2id$"), "{hash}");
+    assert!(!hash.contains("a long enough password"));
+}

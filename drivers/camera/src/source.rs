@@ -1,0 +1,174 @@
+//! Where frames come from: the `FrameSource` trait, still images / a directory, and a
+//! scripted synthetic source that can stall or fail (for watchdog and session tests).
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::{CaptureError, Frame};
+
+/// Anything that yields frames: a camera, a directory of pictures, a test script.
+/// `next_frame` may block (a camera waits for its next frame); the watchdog in
+/// [`crate::WatchedCamera`] makes sure a blocked read never blocks the kiosk.
+pub trait FrameSource: Send {
+    /// The next frame, or why there is none.
+    fn next_frame(&mut self) -> Result<Frame, CaptureError>;
+    /// A short human description (device path, directory) for logs.
+    fn describe(&self) -> String;
+}
+
+impl FrameSource for Box<dyn FrameSource> {
+    fn next_frame(&mut self) -> Result<Frame, CaptureError> {
+        (**self).next_frame()
+    }
+    fn describe(&self) -> String {
+        (**self).describe()
+    }
+}
+
+/// Frames read from image files (PNG/JPEG), in name order; can loop forever.
+#[derive(Debug)]
+pub struct ImageSource {
+    paths: Vec<PathBuf>,
+    next: usize,
+    looping: bool,
+    sequence: u64,
+    frame_interval: Duration,
+}
+
+impl ImageSource {
+    /// One file, or every .png/.jpg/.jpeg in a directory.
+    pub fn open(path: &Path) -> Result<Self, CaptureError> {
+        let paths = if path.is_dir() {
+            let mut v: Vec<PathBuf> = std::fs::read_dir(path)
+                .map_err(|e| CaptureError::Io { path: path.to_path_buf(), source: e })?
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| {
+                    p.extension()
+                        .and_then(|x| x.to_str())
+                        .is_some_and(|x| matches!(x.to_ascii_lowercase().as_str(), "png" | "jpg" | "jpeg"))
+                })
+                .collect();
+            v.sort();
+            v
+        } else if path.is_file() {
+            vec![path.to_path_buf()]
+        } else {
+            return Err(CaptureError::NoCamera { device: path.display().to_string() });
+        };
+        if paths.is_empty() {
+            return Err(CaptureError::NoCamera { device: format!("{} (no images in it)", path.display()) });
+        }
+        Ok(Self { paths, next: 0, looping: false, sequence: 0, frame_interval: Duration::from_millis(66) })
+    }
+
+    /// Repeat the pictures forever (a still "camera").
+    pub fn looping(mut self, yes: bool) -> Self {
+        self.looping = yes;
+        self
+    }
+}
+
+impl FrameSource for ImageSource {
+    fn next_frame(&mut self) -> Result<Frame, CaptureError> {
+        if self.next >= self.paths.len() {
+            if !self.looping {
+                return Err(CaptureError::EndOfStream);
+            }
+            self.next = 0;
+        }
+        let path = &self.paths[self.next];
+        self.next += 1;
+        let img = image::open(path).map_err(|e| CaptureError::Decode(format!("{}: {e}", path.display())))?;
+        let at = self.frame_interval * u32::try_from(self.sequence).unwrap_or(u32::MAX);
+        let frame = Frame::new(img.to_rgb8(), self.sequence, at);
+        self.sequence += 1;
+        Ok(frame)
+    }
+
+    fn describe(&self) -> String {
+        format!("{} image(s) from {}", self.paths.len(), self.paths.first().map(|p| p.display().to_string()).unwrap_or_default())
+    }
+}
+
+/// What a scripted source does at one step.
+#[derive(Debug, Clone)]
+pub enum SyntheticStep {
+    /// Yield this picture.
+    Picture(image::RgbImage),
+    /// Block for this long before the next step (a hung USB read).
+    Stall(Duration),
+    /// Fail the read (a device that went away).
+    Fail,
+}
+
+/// A scripted source for tests: yields pictures, stalls and failures in order, then
+/// repeats the last picture or ends.
+#[derive(Debug, Clone)]
+pub struct SyntheticSource {
+    steps: Vec<SyntheticStep>,
+    next: usize,
+    sequence: u64,
+    repeat_last: bool,
+    pace: Duration,
+}
+
+impl SyntheticSource {
+    pub fn new(steps: Vec<SyntheticStep>) -> Self {
+        Self { steps, next: 0, sequence: 0, repeat_last: false, pace: Duration::ZERO }
+    }
+
+    /// The same picture forever.
+    pub fn still(picture: image::RgbImage) -> Self {
+        Self::new(vec![SyntheticStep::Picture(picture)]).repeating(true)
+    }
+
+    /// After the script, keep yielding the last picture.
+    pub fn repeating(mut self, yes: bool) -> Self {
+        self.repeat_last = yes;
+        self
+    }
+
+    /// Sleep this long before each picture (a camera's frame interval).
+    pub fn paced(mut self, interval: Duration) -> Self {
+        self.pace = interval;
+        self
+    }
+}
+
+impl FrameSource for SyntheticSource {
+    fn next_frame(&mut self) -> Result<Frame, CaptureError> {
+        loop {
+            let step = match self.steps.get(self.next) {
+                Some(s) => s.clone(),
+                None if self.repeat_last => {
+                    match self.steps.iter().rev().find(|s| matches!(s, SyntheticStep::Picture(_))) {
+                        Some(s) => s.clone(),
+                        None => return Err(CaptureError::EndOfStream),
+                    }
+                }
+                None => return Err(CaptureError::EndOfStream),
+            };
+            if self.next < self.steps.len() {
+                self.next += 1;
+            }
+            match step {
+                SyntheticStep::Picture(p) => {
+                    if !self.pace.is_zero() {
+                        std::thread::sleep(self.pace);
+                    }
+                    let at = self.pace * u32::try_from(self.sequence).unwrap_or(u32::MAX);
+                    let f = Frame::new(p, self.sequence, at);
+                    self.sequence += 1;
+                    return Ok(f);
+                }
+                SyntheticStep::Stall(d) => std::thread::sleep(d),
+                SyntheticStep::Fail => return Err(CaptureError::Disconnected { device: "synthetic".into() }),
+            }
+        }
+    }
+
+    fn describe(&self) -> String {
+        format!("synthetic source ({} steps)", self.steps.len())
+    }
+}

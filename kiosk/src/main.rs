@@ -1,0 +1,100 @@
+//! `kiosk`: the self-service terminal runtime. Reads like a table of contents: parse
+//! the command line, load the configuration, then run, simulate, enroll or verify.
+
+use clap::{Parser, Subcommand};
+use kiosk::config::Config;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+mod simulate;
+
+#[derive(Parser, Debug)]
+#[command(name = "kiosk", version, about = "Self-service kiosk runtime")]
+struct Cli {
+    /// Configuration file (see kiosk/kiosk.example.toml).
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    /// Every device simulated in-process; without a central URL, the reference
+    /// central service runs alongside and the terminal enrolls itself.
+    #[arg(long)]
+    simulate: bool,
+    /// With --simulate: how long to run before exiting (default: until Ctrl-C).
+    #[arg(long, value_parser = humantime_secs)]
+    run_for: Option<u64>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Audit trail tools.
+    Audit {
+        #[command(subcommand)]
+        action: AuditAction,
+    },
+    /// Enroll this terminal with a one-time token from the central service.
+    Enroll {
+        #[arg(long)]
+        token: String,
+        /// The central service's CA certificate (PEM).
+        #[arg(long)]
+        ca: PathBuf,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum AuditAction {
+    /// Walks the hash chain; exits non-zero naming the first edited or deleted record.
+    Verify,
+}
+
+fn humantime_secs(s: &str) -> Result<u64, String> {
+    s.trim_end_matches('s').parse().map_err(|_| format!("{s:?} is not a number of seconds"))
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt().with_env_filter(
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+    ).init();
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("kiosk: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn load_config(cli: &Cli) -> anyhow::Result<Config> {
+    match &cli.config {
+        Some(path) => Ok(Config::load(path)?),
+        None if cli.simulate => Ok(Config::simulated(std::env::temp_dir().join("kiosk-simulate"))),
+        None => anyhow::bail!("no configuration: pass --config /etc/kiosk/kiosk.toml (or --simulate)"),
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let config = load_config(&cli)?;
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    match &cli.command {
+        Some(Command::Audit { action: AuditAction::Verify }) => audit_verify(&config),
+        Some(Command::Enroll { token, ca }) => rt.block_on(simulate::enroll(&config, token, ca)),
+        None if cli.simulate => rt.block_on(simulate::run(config, cli.run_for)),
+        None => rt.block_on(simulate::run_production(config)),
+    }
+}
+
+fn audit_verify(config: &Config) -> anyhow::Result<ExitCode> {
+    let log = kiosk::audit::AuditLog::open(&config.terminal.data_dir.join("audit.sqlite"))?;
+    match log.verify()? {
+        Ok(n) => {
+            println!("audit trail intact: {n} records");
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(broken) => {
+            println!("audit trail BROKEN: {broken}");
+            Ok(ExitCode::from(2))
+        }
+    }
+}

@@ -1,0 +1,230 @@
+//! The runtime around the pure session core: feeds it device events, touches and
+//! time, and carries out its effects (screens, central calls, outbox, printer,
+//! camera, audit trail). Devices and the screen are seams so that simulators, the
+//! real drivers and the Slint window plug in alike.
+
+pub mod convert;
+pub mod simulated;
+pub mod systemd;
+pub mod telemetry;
+
+use crate::audit::AuditLog;
+use crate::central_api::{CentralClient, CentralError};
+use crate::outbox::ItemKind;
+use crate::outbox::sender::{Attempt, OutboxHandle};
+use crate::session::{self, Delivery, Effect, Event, Failure, PrintJob, Problem, Screen, State, Ticket};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use telemetry::Metrics;
+use tokio::sync::mpsc;
+
+pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+
+/// Where screens go: the Slint window, or a log of screens.
+pub trait ScreenSink: Send + Sync + 'static {
+    fn show(&self, screen: &Screen);
+    fn countdown(&self, seconds_left: Option<u32>);
+}
+
+/// The receipt printer as the runtime needs it.
+pub trait ReceiptPrinter: Send + Sync + 'static {
+    fn print(&self, job: PrintJob) -> BoxFuture<Result<(), Problem>>;
+}
+
+/// The camera: runs one capture, reporting hints and the result as events.
+pub trait FaceCamera: Send + Sync + 'static {
+    fn capture(&self, ticket: Ticket, events: mpsc::Sender<Event>) -> BoxFuture<()>;
+}
+
+/// A screen sink that writes each screen to the log (no window).
+#[derive(Debug, Default)]
+pub struct LoggedScreens;
+
+impl ScreenSink for LoggedScreens {
+    fn show(&self, screen: &Screen) {
+        tracing::info!(?screen, "screen");
+    }
+    fn countdown(&self, seconds_left: Option<u32>) {
+        tracing::info!(?seconds_left, "idle countdown");
+    }
+}
+
+/// Everything the runtime talks to.
+#[derive(Clone)]
+pub struct Wiring {
+    pub screen: Arc<dyn ScreenSink>,
+    pub printer: Arc<dyn ReceiptPrinter>,
+    pub camera: Arc<dyn FaceCamera>,
+    pub central: CentralClient,
+    pub outbox: OutboxHandle,
+    pub audit: Arc<Mutex<AuditLog>>,
+    pub metrics: Arc<Metrics>,
+    /// How long a citizen waits for the server before the receipt says "queued".
+    pub submit_wait: Duration,
+    /// Distinguishes this run's session numbers in ratings sent to central.
+    pub boot_id: String,
+}
+
+pub struct Runtime {
+    state: State,
+    wiring: Wiring,
+    events_tx: mpsc::Sender<Event>,
+    events_rx: mpsc::Receiver<Event>,
+    capture: Option<tokio::task::JoinHandle<()>>,
+    started: Instant,
+}
+
+impl std::fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Runtime")
+    }
+}
+
+fn failure(e: &CentralError) -> Failure {
+    match e {
+        CentralError::BadSignature(_) => Failure::BadSignature,
+        other => Failure::CentralUnavailable(other.to_string()),
+    }
+}
+
+impl Runtime {
+    pub fn new(timing: session::SessionTiming, wiring: Wiring) -> Self {
+        let (events_tx, events_rx) = mpsc::channel(256);
+        Self { state: State::new(timing), wiring, events_tx, events_rx, capture: None, started: Instant::now() }
+    }
+
+    /// Devices and the UI send their events here.
+    pub fn events(&self) -> mpsc::Sender<Event> {
+        self.events_tx.clone()
+    }
+
+    /// Runs until `stop` resolves. Time reaches the core as a tick each second;
+    /// the watchdog is pinged from this loop so a hung core stops the pings.
+    pub async fn run(mut self, stop: impl Future<Output = ()>) {
+        let start = self.state.start();
+        self.execute(start);
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let watchdog = systemd::Watchdog::from_env();
+        tokio::pin!(stop);
+        loop {
+            let event = tokio::select! {
+                Some(event) = self.events_rx.recv() => event,
+                _ = tick.tick() => {
+                    watchdog.ping();
+                    Event::Tick(self.started.elapsed().as_millis() as u64)
+                }
+                _ = &mut stop => break,
+            };
+            if let Event::DeviceHealth { device, health } = &event {
+                self.wiring.metrics.set_health(*device, health.clone());
+            }
+            let effects = session::handle(&mut self.state, event);
+            self.execute(effects);
+        }
+    }
+
+    fn execute(&mut self, effects: Vec<Effect>) {
+        for effect in effects {
+            self.execute_one(effect);
+        }
+    }
+
+    fn reply(&self, fut: impl Future<Output = Event> + Send + 'static) {
+        let tx = self.events_tx.clone();
+        tokio::spawn(async move {
+            let _ = tx.send(fut.await).await;
+        });
+    }
+
+    fn execute_one(&mut self, effect: Effect) {
+        let w = &self.wiring;
+        match effect {
+            Effect::Show(screen) => w.screen.show(&screen),
+            Effect::Countdown(left) => w.screen.countdown(left),
+            Effect::Audit(record) => {
+                w.metrics.audit(&record);
+                telemetry::event_for(&record, &w.outbox);
+                let appended = w.audit.lock().unwrap_or_else(std::sync::PoisonError::into_inner).append(&record, time::OffsetDateTime::now_utc());
+                if let Err(e) = appended {
+                    tracing::error!(error = %e, "audit record could not be written");
+                }
+            }
+            Effect::IssueCertificate { ticket, citizen, kind } => {
+                let central = w.central.clone();
+                self.reply(async move {
+                    let request = convert::certificate_request(&citizen, kind, time::OffsetDateTime::now_utc());
+                    let result = match central.issue_certificate(&request).await {
+                        Ok(c) => Ok(convert::issued(&c, &citizen, kind)),
+                        Err(e) => Err(failure(&e)),
+                    };
+                    Event::CertificateIssued { ticket, result }
+                });
+            }
+            Effect::FetchContributions { ticket, citizen } => {
+                let central = w.central.clone();
+                self.reply(async move {
+                    let result = central.contributions(citizen.id_number.expose()).await;
+                    Event::ContributionsLoaded { ticket, result: result.map(|h| convert::contributions(&h)).map_err(|e| failure(&e)) }
+                });
+            }
+            Effect::LookUpApplication { ticket, tracking } => {
+                let central = w.central.clone();
+                self.reply(async move {
+                    let result = central.application(&tracking).await;
+                    Event::ApplicationFound { ticket, result: result.map(|p| p.map(|p| convert::progress(&p))).map_err(|e| failure(&e)) }
+                });
+            }
+            Effect::Submit { ticket, submission } => {
+                let outbox = w.outbox.clone();
+                let wait = w.submit_wait;
+                let metrics = w.metrics.clone();
+                self.reply(async move {
+                    let (path, body) = convert::submission(&submission, time::OffsetDateTime::now_utc());
+                    drop(submission);
+                    let result = match outbox.submit(ItemKind::Submission, path, &body, wait).await {
+                        Err(e) => Err(Failure::NotStored(e.to_string())),
+                        Ok((_, Some(Attempt::Accepted { body, .. }))) => match convert::delivered(path, &body) {
+                            Some(d) => Ok(d),
+                            None => Err(Failure::CentralUnavailable("unreadable answer".into())),
+                        },
+                        Ok((_, Some(Attempt::Rejected { status, .. }))) => {
+                            Err(Failure::CentralUnavailable(format!("refused (HTTP {status})")))
+                        }
+                        Ok((key, _)) => Ok(Delivery::Queued { reference: convert::queued_reference(&key) }),
+                    };
+                    metrics.submission(&result);
+                    Event::Submitted { ticket, result }
+                });
+            }
+            Effect::Print { ticket, job } => {
+                let printer = w.printer.clone();
+                self.reply(async move { Event::Printed { ticket, result: printer.print(job).await } });
+            }
+            Effect::StartCapture { ticket, .. } => {
+                if let Some(old) = self.capture.take() {
+                    old.abort();
+                }
+                let run = w.camera.capture(ticket, self.events_tx.clone());
+                self.capture = Some(tokio::spawn(run));
+            }
+            Effect::StopCapture => {
+                if let Some(task) = self.capture.take() {
+                    task.abort();
+                }
+            }
+            Effect::SubmitRating(record) => {
+                if let Some(request) = convert::rating(&record, &w.boot_id) {
+                    let body = serde_json::to_vec(&request).unwrap_or_default();
+                    let enqueued = w.outbox.lock().enqueue(ItemKind::Rating, central::api::paths::RATINGS, &body, crate::outbox::sender::now_ms());
+                    match enqueued {
+                        Ok(_) => w.outbox.wake.notify_one(),
+                        Err(e) => tracing::warn!(error = %e, "rating not stored"),
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,253 @@
+//! What operations staff see of this terminal: a heartbeat and events through the
+//! outbox (so they survive outages), audit batches, and a local Prometheus `/metrics`.
+
+use crate::audit::AuditLog;
+use crate::outbox::ItemKind;
+use crate::outbox::sender::{OutboxHandle, now_ms};
+use crate::session::{AuditRecord, Delivery, Device, Devices, Failure, Health, Problem};
+use central::api;
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Counters and gauges of this terminal.
+#[derive(Debug)]
+pub struct Metrics {
+    started: Instant,
+    pub sessions_started: AtomicU64,
+    pub submissions_submitted: AtomicU64,
+    pub submissions_queued: AtomicU64,
+    pub submissions_failed: AtomicU64,
+    pub prints_failed: AtomicU64,
+    pub audit_records: AtomicU64,
+    devices: Mutex<Devices>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self {
+            started: Instant::now(),
+            sessions_started: AtomicU64::new(0),
+            submissions_submitted: AtomicU64::new(0),
+            submissions_queued: AtomicU64::new(0),
+            submissions_failed: AtomicU64::new(0),
+            prints_failed: AtomicU64::new(0),
+            audit_records: AtomicU64::new(0),
+            devices: Mutex::new(Devices::default()),
+        }
+    }
+}
+
+impl Metrics {
+    pub fn set_health(&self, device: Device, health: Health) {
+        let mut d = self.devices.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        match device {
+            Device::Reader => d.reader = health,
+            Device::Camera => d.camera = health,
+            Device::Printer => d.printer = health,
+        }
+    }
+
+    pub fn devices(&self) -> Devices {
+        self.devices.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+    }
+
+    pub fn audit(&self, record: &AuditRecord) {
+        self.audit_records.fetch_add(1, Relaxed);
+        match record {
+            AuditRecord::SessionStarted { .. } => {
+                self.sessions_started.fetch_add(1, Relaxed);
+            }
+            AuditRecord::PrintResult { ok: false, .. } => {
+                self.prints_failed.fetch_add(1, Relaxed);
+            }
+            _ => {}
+        }
+    }
+
+    pub fn submission(&self, result: &Result<Delivery, Failure>) {
+        let counter = match result {
+            Ok(Delivery::Submitted { .. }) => &self.submissions_submitted,
+            Ok(Delivery::Queued { .. }) => &self.submissions_queued,
+            Err(_) => &self.submissions_failed,
+        };
+        counter.fetch_add(1, Relaxed);
+    }
+
+    /// Prometheus text format (base units, `_total` for counters).
+    pub fn render(&self, outbox: &OutboxHandle) -> String {
+        let mut out = String::new();
+        let mut line = |help: &str, kind: &str, name: &str, samples: &[(&str, u64)]| {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+            for (labels, v) in samples {
+                let _ = writeln!(out, "{name}{labels} {v}");
+            }
+        };
+        line("Seconds since the runtime started.", "gauge", "kiosk_uptime_seconds", &[("", self.started.elapsed().as_secs())]);
+        line("Citizen sessions started.", "counter", "kiosk_sessions_started_total", &[("", self.sessions_started.load(Relaxed))]);
+        line("Submissions by what the receipt said.", "counter", "kiosk_submissions_total", &[
+            ("{result=\"submitted\"}", self.submissions_submitted.load(Relaxed)),
+            ("{result=\"queued\"}", self.submissions_queued.load(Relaxed)),
+            ("{result=\"failed\"}", self.submissions_failed.load(Relaxed)),
+        ]);
+        line("Print jobs that failed.", "counter", "kiosk_print_failures_total", &[("", self.prints_failed.load(Relaxed))]);
+        line("Audit records written.", "counter", "kiosk_audit_records_total", &[("", self.audit_records.load(Relaxed))]);
+        let d = self.devices();
+        let up = |h: &Health| u64::from(!matches!(h, Health::Problem(p) if p.disables()));
+        line("1 when the device can be used.", "gauge", "kiosk_device_up", &[
+            ("{device=\"reader\"}", up(&d.reader)),
+            ("{device=\"camera\"}", up(&d.camera)),
+            ("{device=\"printer\"}", up(&d.printer)),
+        ]);
+        if let Ok(s) = outbox.lock().stats() {
+            let age = s.oldest_created_ms.map_or(0, |t| ((now_ms() - t).max(0) / 1000) as u64);
+            line("Unsent outbox items.", "gauge", "kiosk_outbox_depth", &[("", s.depth)]);
+            line("Age of the oldest unsent item.", "gauge", "kiosk_outbox_oldest_age_seconds", &[("", age)]);
+            line("Bytes used by unsent items.", "gauge", "kiosk_outbox_bytes", &[("", s.bytes)]);
+            line("1 when the outbox is over its disk alarm threshold.", "gauge", "kiosk_outbox_alarm", &[("", u64::from(s.alarm))]);
+            line("Items the central service accepted.", "counter", "kiosk_outbox_delivered_total", &[("", s.delivered_total)]);
+        }
+        out
+    }
+
+    fn heartbeat(&self, outbox: &OutboxHandle, sessions: u32, failures: u32) -> api::Heartbeat {
+        let d = self.devices();
+        let stats = outbox.lock().stats().unwrap_or_default();
+        api::Heartbeat {
+            sent_at: now_utc(),
+            software_version: env!("CARGO_PKG_VERSION").into(),
+            uptime_s: self.started.elapsed().as_secs(),
+            devices: api::DeviceHealth {
+                reader: if matches!(d.reader, Health::Ok) { api::ReaderHealth::Ok } else { api::ReaderHealth::Error },
+                printer: match &d.printer {
+                    Health::Ok => api::PrinterHealth::Ok,
+                    Health::Problem(Problem::PaperNearEnd) => api::PrinterHealth::NearEnd,
+                    Health::Problem(Problem::PaperOut) => api::PrinterHealth::PaperOut,
+                    Health::Problem(Problem::CoverOpen) => api::PrinterHealth::CoverOpen,
+                    Health::Problem(_) => api::PrinterHealth::CutterError,
+                },
+                camera: if matches!(d.camera, Health::Ok) { api::CameraHealth::Ok } else { api::CameraHealth::Missing },
+            },
+            outbox: api::OutboxState {
+                depth: stats.depth as u32,
+                oldest_age_s: stats.oldest_created_ms.map_or(0, |t| ((now_ms() - t).max(0) / 1000) as u64),
+            },
+            sessions,
+            failures,
+            disk_free_bytes: 0,
+            clock_offset_ms: 0,
+        }
+    }
+}
+
+fn now_utc() -> time::OffsetDateTime {
+    let now = time::OffsetDateTime::now_utc();
+    now.replace_nanosecond(0).unwrap_or(now)
+}
+
+/// Device faults and recoveries become telemetry events right away (alerts).
+pub fn event_for(record: &AuditRecord, outbox: &OutboxHandle) {
+    let AuditRecord::DeviceFault { device, problem } = record else { return };
+    let (_, _, outcome) = crate::audit::describe(record);
+    let device = convert_device(*device);
+    let (kind, severity) = match problem {
+        None => (format!("{device}.ok"), api::Severity::Info),
+        Some(Problem::PaperNearEnd) => (format!("{device}.near_end"), api::Severity::Warning),
+        Some(_) => (format!("{device}.{outcome}"), api::Severity::Error),
+    };
+    let batch = api::TelemetryBatch {
+        heartbeat: None,
+        events: vec![api::TelemetryEvent { id: uuid::Uuid::new_v4().to_string(), at: now_utc(), kind, severity, detail: None }],
+        audit: vec![],
+    };
+    enqueue(outbox, ItemKind::Telemetry, &batch);
+}
+
+fn convert_device(d: Device) -> &'static str {
+    match d {
+        Device::Reader => "reader",
+        Device::Camera => "camera",
+        Device::Printer => "printer",
+    }
+}
+
+fn enqueue(outbox: &OutboxHandle, kind: ItemKind, batch: &api::TelemetryBatch) {
+    let body = serde_json::to_vec(batch).unwrap_or_default();
+    match outbox.lock().enqueue(kind, api::paths::TELEMETRY, &body, now_ms()) {
+        Ok(_) => outbox.wake.notify_one(),
+        Err(e) => tracing::warn!(error = %e, "telemetry not stored"),
+    }
+}
+
+/// Heartbeat every `every`, and audit records shipped in batches, until stopped.
+pub async fn run(metrics: Arc<Metrics>, outbox: OutboxHandle, audit: Arc<Mutex<AuditLog>>, every: Duration) {
+    let mut tick = tokio::time::interval(every);
+    let (mut last_sessions, mut last_failures) = (0u64, 0u64);
+    loop {
+        tick.tick().await;
+        ship_audit(&outbox, &audit);
+        let sessions = metrics.sessions_started.load(Relaxed);
+        let failures = metrics.submissions_failed.load(Relaxed) + metrics.prints_failed.load(Relaxed);
+        let hb = metrics.heartbeat(&outbox, (sessions - last_sessions) as u32, (failures - last_failures) as u32);
+        (last_sessions, last_failures) = (sessions, failures);
+        enqueue(&outbox, ItemKind::Telemetry, &api::TelemetryBatch { heartbeat: Some(hb), events: vec![], audit: vec![] });
+    }
+}
+
+/// Hands unshipped audit records to the outbox, at most one API batch at a time.
+pub fn ship_audit(outbox: &OutboxHandle, audit: &Arc<Mutex<AuditLog>>) {
+    let mut log = audit.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    loop {
+        let entries = match log.unshipped(api::TELEMETRY_BATCH_MAX) {
+            Ok(e) if !e.is_empty() => e,
+            Ok(_) => return,
+            Err(e) => return tracing::error!(error = %e, "audit trail unreadable"),
+        };
+        let last = entries.last().map_or(0, |e| e.seq);
+        let records = entries
+            .into_iter()
+            .filter_map(|e| {
+                let at = time::OffsetDateTime::parse(&e.at, &time::format_description::well_known::Rfc3339).ok()?;
+                Some(api::AuditRecord { seq: e.seq, at, action: e.action, subject_masked: e.subject_masked, outcome: e.outcome, prev_hash: e.prev_hash, hash: e.hash })
+            })
+            .collect();
+        let body = serde_json::to_vec(&api::TelemetryBatch { heartbeat: None, events: vec![], audit: records }).unwrap_or_default();
+        // Enqueue first, then mark: a crash in between ships the batch twice, and the
+        // central service ignores records it already has (by sequence number).
+        if let Err(e) = outbox.lock().enqueue(ItemKind::Audit, api::paths::TELEMETRY, &body, now_ms()) {
+            return tracing::warn!(error = %e, "audit batch not stored; will retry");
+        }
+        outbox.wake.notify_one();
+        if let Err(e) = log.mark_shipped(last) {
+            return tracing::error!(error = %e, "audit shipping not recorded");
+        }
+    }
+}
+
+/// Serves `/metrics` on a loopback address (plain HTTP/1.1, one response per connection).
+pub async fn serve_metrics(listener: tokio::net::TcpListener, metrics: Arc<Metrics>, outbox: OutboxHandle) {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    loop {
+        let Ok((mut stream, _)) = listener.accept().await else { continue };
+        let metrics = metrics.clone();
+        let outbox = outbox.clone();
+        tokio::spawn(async move {
+            let mut buf = [0u8; 1024];
+            let n = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buf)).await.ok().and_then(Result::ok).unwrap_or(0);
+            let request = String::from_utf8_lossy(&buf[..n]);
+            let (status, body) = if request.starts_with("GET /metrics ") {
+                ("200 OK", metrics.render(&outbox))
+            } else {
+                ("404 Not Found", "not found\n".to_owned())
+            };
+            let head = format!(
+                "HTTP/1.1 {status}\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = stream.write_all(head.as_bytes()).await;
+            let _ = stream.write_all(body.as_bytes()).await;
+        });
+    }
+}
+

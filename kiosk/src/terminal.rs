@@ -1,0 +1,93 @@
+//! Assembles a running terminal: outbox + sender, audit trail, central client,
+//! session runtime, telemetry, `/metrics`, with the devices and screen it is given.
+
+use crate::audit::AuditLog;
+use crate::central_api::{CentralClient, DeviceIdentity, Timeouts};
+use crate::outbox::backoff::Backoff;
+use crate::outbox::sender::{self, OutboxHandle};
+use crate::outbox::{Limits, Outbox};
+use crate::runtime::telemetry::{self, Metrics};
+use crate::runtime::{FaceCamera, ReceiptPrinter, Runtime, ScreenSink, Wiring};
+use crate::session::{Event, SessionTiming};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{Notify, mpsc};
+
+pub struct TerminalOptions {
+    pub data_dir: PathBuf,
+    pub central_url: String,
+    pub identity: DeviceIdentity,
+    pub timeouts: Timeouts,
+    pub timing: SessionTiming,
+    pub submit_wait: Duration,
+    pub heartbeat: Duration,
+    pub backoff: Backoff,
+    pub limits: Limits,
+    pub metrics_listen: Option<SocketAddr>,
+    pub screen: Arc<dyn ScreenSink>,
+    pub printer: Arc<dyn ReceiptPrinter>,
+    pub camera: Arc<dyn FaceCamera>,
+}
+
+/// A terminal running on the current tokio runtime.
+pub struct Terminal {
+    pub events: mpsc::Sender<Event>,
+    pub outbox: OutboxHandle,
+    pub audit: Arc<Mutex<AuditLog>>,
+    pub metrics: Arc<Metrics>,
+    pub metrics_addr: Option<SocketAddr>,
+    stop: Arc<Notify>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for Terminal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Terminal")
+    }
+}
+
+pub async fn start(o: TerminalOptions) -> anyhow::Result<Terminal> {
+    let outbox = OutboxHandle::new(Outbox::open(&o.data_dir.join("outbox"), o.limits)?);
+    let audit = Arc::new(Mutex::new(AuditLog::open(&o.data_dir.join("audit.sqlite"))?));
+    let central = CentralClient::new(&o.central_url, &o.identity, o.timeouts)?;
+    let metrics = Arc::new(Metrics::default());
+    let stop = Arc::new(Notify::new());
+    let mut tasks = Vec::new();
+    tasks.push(tokio::spawn(sender::run(outbox.clone(), central.clone(), o.backoff, stop.clone())));
+    tasks.push(tokio::spawn(telemetry::run(metrics.clone(), outbox.clone(), audit.clone(), o.heartbeat)));
+    let mut metrics_addr = None;
+    if let Some(addr) = o.metrics_listen {
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        metrics_addr = Some(listener.local_addr()?);
+        tasks.push(tokio::spawn(telemetry::serve_metrics(listener, metrics.clone(), outbox.clone())));
+    }
+    let wiring = Wiring {
+        screen: o.screen,
+        printer: o.printer,
+        camera: o.camera,
+        central,
+        outbox: outbox.clone(),
+        audit: audit.clone(),
+        metrics: metrics.clone(),
+        submit_wait: o.submit_wait,
+        boot_id: uuid::Uuid::new_v4().simple().to_string()[..12].to_owned(),
+    };
+    let runtime = Runtime::new(o.timing, wiring);
+    let events = runtime.events();
+    let stopped = stop.clone();
+    tasks.push(tokio::spawn(runtime.run(async move { stopped.notified().await })));
+    crate::runtime::systemd::ready();
+    Ok(Terminal { events, outbox, audit, metrics, metrics_addr, stop, tasks })
+}
+
+impl Terminal {
+    pub async fn shutdown(self) {
+        self.stop.notify_waiters();
+        for t in self.tasks {
+            t.abort();
+            let _ = t.await;
+        }
+    }
+}
