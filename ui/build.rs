@@ -5,7 +5,9 @@ use slint_build::{CompilerConfiguration, DefaultTranslationContext};
 fn main() {
     let config = CompilerConfiguration::new()
         .with_bundled_translations(concat!(env!("CARGO_MANIFEST_DIR"), "/lang"))
-        .with_default_translation_context(DefaultTranslationContext::None);
+        .with_default_translation_context(DefaultTranslationContext::None)
+        // Element names for the testing backend's ElementHandle (tests run in debug).
+        .with_debug_info(std::env::var("PROFILE").is_ok_and(|p| p != "release"));
     if let Err(e) = slint_build::compile_with_config("ui/kiosk.slint", config) {
         println!("cargo:warning=slint compile failed: {e}");
         std::process::exit(1);

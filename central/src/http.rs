@@ -222,7 +222,7 @@ pub fn idempotent(
 
 /// The common shape of a terminal's state-changing JSON call.
 #[allow(clippy::too_many_arguments)]
-async fn terminal_post<Req: DeserializeOwned, Resp: Serialize>(
+async fn terminal_post<Req: DeserializeOwned + Send + 'static, Resp: Serialize>(
     state: &Shared,
     peer: Option<axum::Extension<PeerIdentity>>,
     headers: &HeaderMap,
@@ -230,7 +230,7 @@ async fn terminal_post<Req: DeserializeOwned, Resp: Serialize>(
     path: &str,
     limit: usize,
     success: StatusCode,
-    work: impl FnOnce(&AppState, &str, &Req) -> Result<Resp, ApiError>,
+    work: impl FnOnce(&AppState, &str, &Req) -> Result<Resp, ApiError> + Send + 'static,
 ) -> Response {
     let peer = peer.map(|p| p.0).unwrap_or_default();
     let device_id = match require_device(state, &peer) {
@@ -246,7 +246,16 @@ async fn terminal_post<Req: DeserializeOwned, Resp: Serialize>(
         Err(r) => return r,
     };
     let hash = request_hash(&Method::POST, path, &raw);
-    idempotent(state, &device_id, &key, &hash, || json_reply(success, &work(state, &device_id, &req)))
+    // SQLite calls and JPEG decoding block; keep them off the async worker threads.
+    let state = state.clone();
+    tokio::task::spawn_blocking(move || {
+        idempotent(&state, &device_id, &key, &hash, || json_reply(success, &work(&state, &device_id, &req)))
+    })
+    .await
+    .unwrap_or_else(|e| {
+        tracing::error!(error = %e, "request worker failed");
+        problem_response(&ProblemType::Internal.problem("request worker failed; retry with the same Idempotency-Key"))
+    })
 }
 
 async fn certificates(

@@ -21,6 +21,9 @@ struct Cli {
     /// With --simulate: how long to run before exiting (default: until Ctrl-C).
     #[arg(long, value_parser = humantime_secs)]
     run_for: Option<u64>,
+    /// With --simulate: no scripted citizen (an idle terminal, for measurements).
+    #[arg(long)]
+    no_demo: bool,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -80,7 +83,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match &cli.command {
         Some(Command::Audit { action: AuditAction::Verify }) => audit_verify(&config),
         Some(Command::Enroll { token, ca }) => rt.block_on(simulate::enroll(&config, token, ca)),
-        None if cli.simulate => rt.block_on(simulate::run(config, cli.run_for)),
+        None if cli.simulate => rt.block_on(simulate::run(config, cli.run_for, !cli.no_demo)),
         None => rt.block_on(simulate::run_production(config)),
     }
 }

@@ -40,7 +40,7 @@ pub async fn run_production(_config: Config) -> anyhow::Result<ExitCode> {
     )
 }
 
-pub async fn run(config: Config, run_for: Option<u64>) -> anyhow::Result<ExitCode> {
+pub async fn run(config: Config, run_for: Option<u64>, demo: bool) -> anyhow::Result<ExitCode> {
     let data_dir = config.terminal.data_dir.clone();
     std::fs::create_dir_all(&data_dir)?;
     let mut central_server = None;
@@ -93,14 +93,16 @@ pub async fn run(config: Config, run_for: Option<u64>) -> anyhow::Result<ExitCod
     }
     // No touchscreen is wired in this build: a scripted citizen walks through the
     // services so the log shows every flow against the simulated devices.
-    let demo = tokio::spawn(demo_citizen(terminal.events.clone(), printer.clone()));
+    let demo = demo.then(|| tokio::spawn(demo_citizen(terminal.events.clone(), printer.clone())));
     match run_for {
         Some(secs) => tokio::time::sleep(Duration::from_secs(secs)).await,
         None => {
             let _ = tokio::signal::ctrl_c().await;
         }
     }
-    demo.abort();
+    if let Some(demo) = demo {
+        demo.abort();
+    }
     terminal.shutdown().await;
     if let Some(server) = central_server {
         server.shutdown().await;

@@ -7,7 +7,7 @@ use std::rc::Rc;
 
 use image::RgbImage;
 use slint::platform::software_renderer::{MinimalSoftwareWindow, RepaintBufferType};
-use slint::platform::{Platform, WindowAdapter};
+use slint::platform::{Platform, WindowAdapter, WindowEvent};
 use slint::{ComponentHandle, PhysicalSize, Rgb8Pixel};
 
 use crate::model::{Orientation, View};
@@ -46,20 +46,29 @@ pub struct ScreenRenderer {
     window: Rc<MinimalSoftwareWindow>,
     kiosk: KioskWindow,
     buffer: Vec<Rgb8Pixel>,
+    size: (u32, u32),
 }
 
 impl ScreenRenderer {
     /// Installs the headless platform (once per process) and creates the window.
     pub fn new(orientation: Orientation) -> Result<Self, UiError> {
+        Self::with_scale(orientation, 1.0)
+    }
+
+    /// Renders the same 1920x1080 (or 1080x1920) layout at `scale` x the pixels, e.g.
+    /// 1/3 for small reference images (the layout is unchanged, only rasterised smaller).
+    pub fn with_scale(orientation: Orientation, scale: f32) -> Result<Self, UiError> {
         install_platform()?;
         let (kiosk, _intents) = KioskWindow::new(orientation)?;
         let window = CREATED
             .with(|c| c.borrow_mut().take())
             .ok_or_else(|| slint::PlatformError::Other("the headless platform made no window".into()))?;
         let (w, h) = orientation.size();
-        window.set_size(PhysicalSize::new(w, h));
+        let size = ((w as f32 * scale).round() as u32, (h as f32 * scale).round() as u32);
+        window.dispatch_event(WindowEvent::ScaleFactorChanged { scale_factor: scale });
+        window.set_size(PhysicalSize::new(size.0, size.1));
         kiosk.component().window().show()?;
-        Ok(Self { window, kiosk, buffer: vec![Rgb8Pixel::default(); (w * h) as usize] })
+        Ok(Self { window, kiosk, buffer: vec![Rgb8Pixel::default(); (size.0 * size.1) as usize], size })
     }
 
     pub fn kiosk(&self) -> &KioskWindow {
@@ -77,7 +86,7 @@ impl ScreenRenderer {
     /// frame); returns whether anything was drawn.
     pub fn redraw(&mut self) -> bool {
         slint::platform::update_timers_and_animations();
-        let (w, _) = self.kiosk.orientation().size();
+        let w = self.size.0;
         let buffer = &mut self.buffer;
         self.window.draw_if_needed(|renderer| {
             renderer.render(buffer, w as usize);
@@ -86,8 +95,11 @@ impl ScreenRenderer {
 
     /// The last rendered frame.
     pub fn image(&self) -> RgbImage {
-        let (w, h) = self.kiosk.orientation().size();
-        let bytes: Vec<u8> = self.buffer.iter().flat_map(|p| [p.r, p.g, p.b]).collect();
+        let (w, h) = self.size;
+        let mut bytes = Vec::with_capacity(self.buffer.len() * 3);
+        for p in &self.buffer {
+            bytes.extend_from_slice(&[p.r, p.g, p.b]);
+        }
         RgbImage::from_raw(w, h, bytes).unwrap_or_else(|| RgbImage::new(w, h))
     }
 }

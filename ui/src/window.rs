@@ -47,7 +47,7 @@ impl KioskWindow {
     pub fn with_intent_sink(orientation: Orientation, sink: impl Fn(Intent) + 'static) -> Result<Self, UiError> {
         let ui = g::KioskWindow::new()?;
         let (w, h) = orientation.size();
-        ui.window().set_size(slint::PhysicalSize::new(w, h));
+        ui.window().set_size(slint::LogicalSize::new(w as f32, h as f32));
         ui.global::<g::Theme>().set_portrait(orientation == Orientation::Portrait);
         connect_actions(&ui, Rc::new(sink));
         let window = Self { ui, orientation };

@@ -80,8 +80,8 @@ pub struct QualityConfig {
 impl Default for QualityConfig {
     fn default() -> Self {
         Self {
-            detect_width: 320,
-            min_face_detect_px: 24,
+            detect_width: 400,
+            min_face_detect_px: 20,
             min_detection_score: 2.0,
             other_face_ratio: 0.5,
             min_eye_distance_px: 60.0,

@@ -45,7 +45,7 @@ pub struct LivenessConfig {
 
 impl Default for LivenessConfig {
     fn default() -> Self {
-        Self { frontal_max_deg: 8.0, turn_min_deg: 15.0, hold_frames: 2, max_jump_face_widths: 0.6 }
+        Self { frontal_max_deg: 8.0, turn_min_deg: 12.0, hold_frames: 2, max_jump_face_widths: 0.6 }
     }
 }
 

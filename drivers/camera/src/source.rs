@@ -8,8 +8,9 @@ use crate::{CaptureError, Frame};
 
 /// Anything that yields frames: a camera, a directory of pictures, a test script.
 /// `next_frame` may block (a camera waits for its next frame); the watchdog in
-/// [`crate::WatchedCamera`] makes sure a blocked read never blocks the kiosk.
-pub trait FrameSource: Send {
+/// [`crate::WatchedCamera`] makes sure a blocked read never blocks the kiosk. Not `Send`:
+/// a camera handle stays on the thread that opened it (the watchdog opens it there).
+pub trait FrameSource {
     /// The next frame, or why there is none.
     fn next_frame(&mut self) -> Result<Frame, CaptureError>;
     /// A short human description (device path, directory) for logs.

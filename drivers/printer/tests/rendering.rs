@@ -144,3 +144,20 @@ fn peer_library_commands_render() {
     assert!(black_rect(0, 48, 16, 24), "ESC * image");
     assert!(black_rect(0, 72, 16, 8), "GS ( L image");
 }
+
+#[test]
+fn tall_raster_receipts_go_in_bands_that_join_without_a_seam() {
+    let dir = tempfile::tempdir().unwrap();
+    // A 3000-row black bar: more than one 2303-row band.
+    image::GrayImage::from_pixel(64, 3000, image::Luma([0])).save(dir.path().join("bar.png")).unwrap();
+    std::fs::write(dir.path().join("doc.json"), r#"{"items":[{"image":"bar.png","align":"left"},{"cut":"full"}]}"#).unwrap();
+    let doc = Document::from_file(&dir.path().join("doc.json")).unwrap();
+    let bytes = encode(&doc, &Profile::KIOSK_80, Some(Mode::Raster)).unwrap();
+    let headers: Vec<usize> = bytes.windows(4).enumerate().filter(|(_, w)| *w == [0x1D, 0x76, 0x30, 0]).map(|(i, _)| i).collect();
+    assert_eq!(headers.len(), 2);
+    let rows = |at: usize| usize::from(bytes[at + 6]) | usize::from(bytes[at + 7]) << 8;
+    assert_eq!(rows(headers[0]), 2303);
+    let paper = &print(&doc, Profile::KIOSK_80, Mode::Raster)[0];
+    assert!((0..3000).all(|y| paper.get_pixel(10, y).0[0] == 0), "every row of the bar is black");
+    assert_eq!(paper.get_pixel(10, 3000).0[0], 255);
+}

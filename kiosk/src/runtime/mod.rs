@@ -4,7 +4,9 @@
 //! real drivers and the Slint window plug in alike.
 
 pub mod convert;
+pub mod escpos_printer;
 pub mod simulated;
+pub mod supervise;
 pub mod systemd;
 pub mod telemetry;
 

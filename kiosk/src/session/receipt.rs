@@ -17,6 +17,8 @@ pub(super) fn submitting(ctx: &mut Ctx<'_>, ticket: Ticket) -> Outcome {
 }
 
 /// `Ok` keeps the flow in its outcome part, `Err` leaves the flow.
+// `Next` is large, but this runs once per event; boxing would only add noise.
+#[allow(clippy::result_large_err)]
 pub(super) fn step(outcome: Outcome, service: Service, ctx: &mut Ctx<'_>, event: &Event) -> Result<Outcome, Next> {
     match (outcome, event) {
         (Outcome::Submitting(t), Event::Submitted { ticket, result }) if t == *ticket => match result {

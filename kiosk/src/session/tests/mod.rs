@@ -155,6 +155,18 @@ fn rating_follows_a_service_and_returns_to_the_menu() {
 #[test]
 fn skipped_rating_is_recorded_as_skipped() {
     let mut k = Kiosk::start(Service::Progress);
+    k.touch(Intent::SubmitTracking("AB123456".into()));
+    let ticket = k.ticket();
+    k.send(Event::ApplicationFound { ticket, result: Err(Failure::CentralUnavailable("down".into())) });
+    k.touch(Intent::Done);
+    k.touch(Intent::SkipRating);
+    assert!(k.effects.iter().any(|e| matches!(e, Effect::SubmitRating(RatingRecord { grade: None, .. }))));
+    assert!(k.audits().contains(&&AuditRecord::Rated { session: 1, service: Service::Progress, grade: None }));
+}
+
+#[test]
+fn a_reply_without_a_matching_ticket_is_ignored() {
+    let mut k = Kiosk::start(Service::Progress);
     k.touch(Intent::Back);
     k.touch(Intent::Choose(Service::Progress));
     k.touch(Intent::SubmitTracking("nonsense!".into()));

@@ -5,7 +5,9 @@ use super::*;
 #[test]
 fn progress_flow_table() {
     let found = ApplicationProgress { tracking: "QC-12345678".into(), status: "pending review".into(), deadline: Some("2026-12-01".into()) };
-    let table: [(&str, &str, Option<Result<Option<ApplicationProgress>, Failure>>, fn(&Screen) -> bool); 4] = [
+    type Reply = Option<Result<Option<ApplicationProgress>, Failure>>;
+    type Row = (&'static str, &'static str, Reply, fn(&Screen) -> bool);
+    let table: [Row; 4] = [
         ("found", "qc-12345678", Some(Ok(Some(found.clone()))), |s| matches!(s, Screen::Progress(_))),
         ("not found", "QC-00000000", Some(Ok(None)), |s| matches!(s, Screen::TrackingEntry { error: Some(FormError::NotFound), .. })),
         ("central down", "QC-00000001", Some(Err(Failure::CentralUnavailable("refused".into()))), |s| matches!(s, Screen::Failed { .. })),
