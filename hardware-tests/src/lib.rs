@@ -3,7 +3,7 @@
 //! and a TCP proxy between them that can cut the network.
 
 use kiosk::central_api::{CentralClient, Timeouts};
-use kiosk::runtime::ScreenSink;
+use kiosk::runtime::{ReceiptPrinter, ScreenSink};
 use kiosk::runtime::simulated::{SimCamera, SimPrinter, SimReader};
 use kiosk::session::{Event, Intent, Screen, SessionTiming};
 use kiosk::terminal::{self, Terminal, TerminalOptions};
@@ -95,6 +95,11 @@ pub struct Rig {
 
 impl Rig {
     pub async fn start() -> anyhow::Result<Self> {
+        Self::start_with(None).await
+    }
+
+    /// With `printer`, jobs go to that printer instead of the text-only `SimPrinter`.
+    pub async fn start_with(printer: Option<Arc<dyn ReceiptPrinter>>) -> anyhow::Result<Self> {
         let dir = tempfile::tempdir()?;
         let mut config = central::ServerConfig::new(dir.path().join("central"));
         config.listen = "127.0.0.1:0".parse()?;
@@ -110,7 +115,8 @@ impl Rig {
             ?;
         let device_id = identity.device_id.clone();
         let screens = Arc::new(ScreenRecorder::default());
-        let printer = SimPrinter::default();
+        let sim_printer = SimPrinter::default();
+        let job_printer: Arc<dyn ReceiptPrinter> = printer.unwrap_or_else(|| Arc::new(sim_printer.clone()));
         let mut camera = SimCamera::with_test_face()?;
         camera.step = Duration::from_millis(20);
         let terminal = terminal::start(TerminalOptions {
@@ -125,13 +131,13 @@ impl Rig {
             limits: kiosk::outbox::Limits::default(),
             metrics_listen: None,
             screen: screens.clone(),
-            printer: Arc::new(printer.clone()),
+            printer: job_printer,
             camera: Arc::new(camera),
         })
         .await
         ?;
         let reader = SimReader::new(terminal.events.clone());
-        Ok(Self { central, terminal, screens, printer, reader, link, device_id, _dir: dir })
+        Ok(Self { central, terminal, screens, printer: sim_printer, reader, link, device_id, _dir: dir })
     }
 
     pub async fn touch(&self, intent: Intent) {

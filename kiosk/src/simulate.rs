@@ -3,7 +3,9 @@
 
 use kiosk::central_api::{CentralClient, DeviceIdentity, Timeouts};
 use kiosk::config::Config;
-use kiosk::runtime::simulated::{SimCamera, SimPrinter, SimReader};
+use kiosk::runtime::escpos_printer::DriverPrinter;
+use kiosk::runtime::simulated::{SimCamera, SimReader};
+use printer::virtual_printer::{PrinterControl, VirtualPrinter};
 use kiosk::runtime::LoggedScreens;
 use kiosk::session::{CertificateKind, Event, Grade, Intent, Service};
 use kiosk::terminal::{self, TerminalOptions};
@@ -70,10 +72,13 @@ pub async fn run(config: Config, run_for: Option<u64>, demo: bool) -> anyhow::Re
             (url, identity)
         }
     };
-    let printer = SimPrinter::default();
+    // The real ESC/POS driver printing to the virtual printer, which renders PNGs.
+    let paper = VirtualPrinter::new(printer::Profile::KIOSK_80);
+    let receipts = paper.control();
+    let printer = DriverPrinter::new(printer::Printer::new(paper.link(), printer::Profile::KIOSK_80));
     let camera = SimCamera::with_test_face()?;
     let terminal = terminal::start(TerminalOptions {
-        data_dir,
+        data_dir: data_dir.clone(),
         central_url: url,
         identity,
         timeouts: timeouts(&config),
@@ -84,7 +89,7 @@ pub async fn run(config: Config, run_for: Option<u64>, demo: bool) -> anyhow::Re
         limits: config.outbox_limits(),
         metrics_listen: config.telemetry.metrics_listen,
         screen: Arc::new(LoggedScreens),
-        printer: Arc::new(printer.clone()),
+        printer: Arc::new(printer),
         camera: Arc::new(camera),
     })
     .await?;
@@ -93,7 +98,7 @@ pub async fn run(config: Config, run_for: Option<u64>, demo: bool) -> anyhow::Re
     }
     // No touchscreen is wired in this build: a scripted citizen walks through the
     // services so the log shows every flow against the simulated devices.
-    let demo = demo.then(|| tokio::spawn(demo_citizen(terminal.events.clone(), printer.clone())));
+    let demo = demo.then(|| tokio::spawn(demo_citizen(terminal.events.clone(), receipts.clone(), data_dir.join("receipts"))));
     match run_for {
         Some(secs) => tokio::time::sleep(Duration::from_secs(secs)).await,
         None => {
@@ -110,7 +115,7 @@ pub async fn run(config: Config, run_for: Option<u64>, demo: bool) -> anyhow::Re
     Ok(ExitCode::SUCCESS)
 }
 
-async fn demo_citizen(events: tokio::sync::mpsc::Sender<Event>, printer: SimPrinter) {
+async fn demo_citizen(events: tokio::sync::mpsc::Sender<Event>, paper: PrinterControl, receipts: std::path::PathBuf) {
     let pause = || tokio::time::sleep(Duration::from_millis(1500));
     let touch = |i: Intent| Event::Touch(i);
     let reader = SimReader::new(events.clone());
@@ -134,7 +139,9 @@ async fn demo_citizen(events: tokio::sync::mpsc::Sender<Event>, printer: SimPrin
         let _ = events.send(step).await;
     }
     reader.remove().await;
-    for receipt in printer.printed() {
-        tracing::info!(%receipt, "printed");
+    let saved = std::fs::create_dir_all(&receipts).map_err(|e| e.to_string()).and_then(|()| paper.save_pngs(&receipts).map_err(|e| e.to_string()));
+    match saved {
+        Ok(paths) => tracing::info!(?paths, "printed receipts saved as PNG"),
+        Err(e) => tracing::warn!(error = %e, "could not save the printed receipts"),
     }
 }

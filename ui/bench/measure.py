@@ -74,7 +74,7 @@ def cpu_seconds(root):
 
 def chromium(page, profile):
     return ["chromium", "--kiosk", "--no-sandbox", "--no-first-run", "--no-default-browser-check",
-            "--noerrdialogs", "--disable-translate", "--password-store=basic", "--disable-extensions",
+            "--noerrdialogs", "--disable-translate", "--disable-features=Translate", "--password-store=basic", "--disable-extensions",
             "--window-position=0,0", "--window-size=1920,1080", f"--user-data-dir={profile}",
             f"file://{here}/{page}"]
 

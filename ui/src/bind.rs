@@ -107,8 +107,8 @@ pub(crate) fn apply(ui: &g::KioskWindow, view: &View) {
             vm.set_years(model(years.iter().map(|y| g::YearRow {
                 year: i32::from(y.year),
                 months: i32::from(y.months_paid),
-                base: yuan(y.base_fen).into(),
-                personal: yuan(y.personal_fen).into(),
+                base: yuan(y.base_fen),
+                personal: yuan(y.personal_fen),
                 bar: (y.personal_fen as f64 / max as f64) as f32,
             })));
             vm.set_total_months(i32::try_from(*total_months).unwrap_or(i32::MAX));

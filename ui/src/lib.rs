@@ -13,7 +13,7 @@ mod window;
 /// The code generated from `ui/kiosk.slint` (component, globals, enums), for tests and
 /// tools that need the Slint side directly.
 pub mod slint_ui {
-    #![allow(clippy::all, missing_docs, unused_qualifications)]
+    #![allow(clippy::all, clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
     slint::include_modules!();
 }
 

@@ -2,6 +2,8 @@
 //! shows a view, taps what a person would tap, and checks the intents that come out
 //! and the text on screen.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::sync::mpsc::Receiver;
 
 use i_slint_backend_testing::{AccessibleRole, ElementHandle, ElementRoot};

@@ -1,6 +1,8 @@
 //! The handle shows views sent from another thread through the event loop. One test per
 //! file: the event-loop testing backend can be initialised once per process.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use i_slint_backend_testing::ElementHandle;
 use ui::*;
 

@@ -3,6 +3,8 @@
 //! (640x360 / 360x640, the same layout), against the committed
 //! PNG under tests/reference/. `UI_UPDATE_REFERENCES=1` rewrites the references.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::path::PathBuf;
 
 use image::RgbImage;

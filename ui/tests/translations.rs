@@ -1,5 +1,7 @@
 //! Every string the screens translate has a Chinese translation in lang/zh_CN.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::collections::BTreeSet;
 use std::path::Path;
 

@@ -3,8 +3,8 @@
 
 use std::sync::OnceLock;
 
-use image::imageops::{self, FilterType};
 use image::GrayImage;
+use image::imageops::{self, FilterType};
 use serde::Serialize;
 
 use crate::{CaptureError, Frame};
@@ -15,6 +15,9 @@ static SEETA_MODEL: &[u8] = include_bytes!(env!("CAMERA_SEETA_MODEL_PATH"));
 /// Box width to eye distance: measured on the test portraits (SeetaFace boxes span about
 /// 2.3 eye distances); only used because the model gives no landmarks.
 const EYE_DISTANCE_PER_BOX_WIDTH: f32 = 0.43;
+
+/// SeetaFace's smallest window (rustface panics below 20).
+const MIN_DETECT_PX: u32 = 20;
 
 /// What the person should do next; one code per failed gate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -54,10 +57,10 @@ impl Hint {
 #[derive(Debug, Clone, Serialize, serde::Deserialize)]
 #[serde(default)]
 pub struct QualityConfig {
-    /// Frames wider than this are downscaled before detection (speed).
+    /// Detection works on the frame downscaled to at least this width (speed)...
     pub detect_width: u32,
-    /// Smallest face the detector looks for, in detection pixels (>= 20).
-    pub min_face_detect_px: u32,
+    /// ...but never so far that a face this wide (frame pixels) becomes too small to find.
+    pub min_face_px: u32,
     /// SeetaFace score below which a window is not a face.
     pub min_detection_score: f64,
     /// Other faces at least this fraction of the main face's width count as people.
@@ -73,7 +76,7 @@ pub struct QualityConfig {
     /// Mean face luma range (0..255).
     pub min_brightness: f32,
     pub max_brightness: f32,
-    /// Variance of the Laplacian on the face scaled to 128 px wide.
+    /// Variance of the Laplacian on the face at its own size (at most 256 px wide).
     pub min_sharpness: f32,
 }
 
@@ -81,7 +84,7 @@ impl Default for QualityConfig {
     fn default() -> Self {
         Self {
             detect_width: 400,
-            min_face_detect_px: 20,
+            min_face_px: 40,
             min_detection_score: 2.0,
             other_face_ratio: 0.5,
             min_eye_distance_px: 60.0,
@@ -156,14 +159,18 @@ pub struct FaceAnalyzer {
 
 impl std::fmt::Debug for FaceAnalyzer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FaceAnalyzer").field("config", &self.config).finish_non_exhaustive()
+        f.debug_struct("FaceAnalyzer")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
     }
 }
 
 fn model() -> Result<&'static rustface::Model, CaptureError> {
     static MODEL: OnceLock<Result<rustface::Model, String>> = OnceLock::new();
     MODEL
-        .get_or_init(|| rustface::read_model(std::io::Cursor::new(SEETA_MODEL)).map_err(|e| e.to_string()))
+        .get_or_init(|| {
+            rustface::read_model(std::io::Cursor::new(SEETA_MODEL)).map_err(|e| e.to_string())
+        })
         .as_ref()
         .map_err(|e| CaptureError::Model(e.clone()))
 }
@@ -172,7 +179,7 @@ impl FaceAnalyzer {
     pub fn new(config: QualityConfig) -> Result<Self, CaptureError> {
         let mut detector = rustface::create_detector_with_model(model()?.clone());
         // rustface panics below 20; clamp whatever the configuration says.
-        detector.set_min_face_size(config.min_face_detect_px.max(20));
+        detector.set_min_face_size(MIN_DETECT_PX);
         detector.set_score_thresh(config.min_detection_score);
         detector.set_pyramid_scale_factor(0.8);
         detector.set_slide_window_step(4, 4);
@@ -197,10 +204,17 @@ impl FaceAnalyzer {
         if w < 20 || h < 20 {
             return Vec::new();
         }
-        let scale = if w > self.config.detect_width { self.config.detect_width as f32 / w as f32 } else { 1.0 };
+        let needed = (w as u64 * u64::from(MIN_DETECT_PX)
+            / u64::from(self.config.min_face_px.max(1))) as u32;
+        let work_w = self.config.detect_width.max(needed).max(MIN_DETECT_PX);
+        let scale = if w > work_w {
+            work_w as f32 / w as f32
+        } else {
+            1.0
+        };
         let small;
         let work = if scale < 1.0 {
-            let sw = self.config.detect_width.max(20);
+            let sw = work_w;
             let sh = ((h as f32 * scale).round() as u32).max(20);
             small = imageops::resize(gray, sw, sh, FilterType::Triangle);
             &small
@@ -229,7 +243,9 @@ impl FaceAnalyzer {
 }
 
 // rustface's detector holds only owned data; the trait object just lacks the bound.
-fn detector_send(d: Box<dyn rustface::Detector>) -> Result<Box<dyn rustface::Detector + Send>, CaptureError> {
+fn detector_send(
+    d: Box<dyn rustface::Detector>,
+) -> Result<Box<dyn rustface::Detector + Send>, CaptureError> {
     struct SendDetector(Box<dyn rustface::Detector>);
     // The FuSt detector is plain owned vectors and numbers (no Rc, no raw pointers).
     #[allow(unsafe_code)]
@@ -286,7 +302,10 @@ pub fn grade(cfg: &QualityConfig, gray: &GrayImage, mut faces: Vec<FaceBox>) -> 
     out.face_box = Some([main.x, main.y, main.w, main.h]);
     let eye = main.w * EYE_DISTANCE_PER_BOX_WIDTH;
     out.eye_distance_px = Some(eye);
-    let people = faces.iter().filter(|f| f.w >= main.w * cfg.other_face_ratio).count();
+    let people = faces
+        .iter()
+        .filter(|f| f.w >= main.w * cfg.other_face_ratio)
+        .count();
     if people > 1 {
         out.hints.push(Hint::MultipleFaces);
     }
@@ -299,7 +318,10 @@ pub fn grade(cfg: &QualityConfig, gray: &GrayImage, mut faces: Vec<FaceBox>) -> 
     }
     // The whole head (box plus a margin for hair and chin) must be inside the frame.
     let (mx, my) = (main.w * 0.15, main.h * 0.25);
-    let inside = main.x - mx >= 0.0 && main.y - my >= 0.0 && main.x + main.w + mx <= w as f32 && main.y + main.h + my * 0.6 <= h as f32;
+    let inside = main.x - mx >= 0.0
+        && main.y - my >= 0.0
+        && main.x + main.w + mx <= w as f32
+        && main.y + main.h + my * 0.6 <= h as f32;
     let off_x = (cx - w as f32 / 2.0).abs() / w as f32;
     let off_y = (cy - h as f32 / 2.0).abs() / h as f32;
     if (!inside && !too_big) || off_x > cfg.center_tolerance || off_y > cfg.center_tolerance {
@@ -320,7 +342,7 @@ pub fn grade(cfg: &QualityConfig, gray: &GrayImage, mut faces: Vec<FaceBox>) -> 
             out.hints.push(Hint::TooBright);
         }
     }
-    let sharp = face.as_ref().map(laplacian_variance);
+    let sharp = sharpness_patch(gray, &main).as_ref().map(laplacian_variance);
     out.sharpness = sharp;
     if sharp.is_some_and(|s| s < cfg.min_sharpness) {
         out.hints.push(Hint::Blurry);
@@ -337,7 +359,11 @@ pub fn grade(cfg: &QualityConfig, gray: &GrayImage, mut faces: Vec<FaceBox>) -> 
     ];
     let quality = parts.iter().sum::<f32>() / parts.len() as f32;
     // Any failed gate keeps a frame below every accepted one.
-    out.score = if out.accepted { 0.5 + quality / 2.0 } else { quality / 2.0 };
+    out.score = if out.accepted {
+        0.5 + quality / 2.0
+    } else {
+        quality / 2.0
+    };
     out
 }
 
@@ -354,6 +380,24 @@ fn face_patch(gray: &GrayImage, b: &FaceBox) -> Option<GrayImage> {
     let crop = imageops::crop_imm(gray, x0, y0, x1 - x0, y1 - y0).to_image();
     let nh = ((128.0 * (y1 - y0) as f32 / (x1 - x0) as f32).round() as u32).max(8);
     Some(imageops::resize(&crop, 128, nh, FilterType::Triangle))
+}
+
+/// The face at its own resolution, capped at 256 px wide (about its size in the
+/// portrait): blur is judged at the scale the portrait will show it.
+fn sharpness_patch(gray: &GrayImage, b: &FaceBox) -> Option<GrayImage> {
+    let x0 = b.x.max(0.0) as u32;
+    let y0 = b.y.max(0.0) as u32;
+    let x1 = ((b.x + b.w) as u32).min(gray.width());
+    let y1 = ((b.y + b.h) as u32).min(gray.height());
+    if x1 <= x0 + 8 || y1 <= y0 + 8 {
+        return None;
+    }
+    let crop = imageops::crop_imm(gray, x0, y0, x1 - x0, y1 - y0).to_image();
+    if crop.width() <= 256 {
+        return Some(crop);
+    }
+    let nh = ((256.0 * crop.height() as f32 / crop.width() as f32).round() as u32).max(8);
+    Some(imageops::resize(&crop, 256, nh, FilterType::Triangle))
 }
 
 /// Mean luma of the inner face (skips hair and background at the box edges).
@@ -404,7 +448,8 @@ pub fn yaw_estimate(p: &GrayImage) -> f32 {
     // Between the eyes and the mouth: where the nose is.
     for y in h * 3 / 10..h * 7 / 10 {
         for x in w / 8..w * 7 / 8 - 1 {
-            let d = (i32::from(p.get_pixel(x + 1, y).0[0]) - i32::from(p.get_pixel(x, y).0[0])).unsigned_abs();
+            let d = (i32::from(p.get_pixel(x + 1, y).0[0]) - i32::from(p.get_pixel(x, y).0[0]))
+                .unsigned_abs();
             let d = f64::from(d);
             mass += d;
             moment += d * (f64::from(x) + 0.5 - cx);

@@ -1,10 +1,11 @@
 //! The face analyzer and its quality gates on the real portraits and derived hard cases.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers may fail loudly
 
 mod common;
 
 use camera::{FaceAnalyzer, Frame, Hint, QualityConfig};
 use common::*;
-use image::{imageops, RgbImage};
+use image::{RgbImage, imageops};
 
 fn analyze(img: RgbImage) -> camera::FrameAnalysis {
     let mut a = FaceAnalyzer::new(QualityConfig::default()).unwrap();
@@ -106,8 +107,17 @@ fn rotated_portrait_is_not_accepted() {
 #[test]
 fn pictures_without_a_face_say_no_face() {
     let astro = astronaut();
-    let background = imageops::resize(&imageops::crop_imm(&astro, 300, 330, 200, 150).to_image(), 640, 480, imageops::FilterType::Triangle);
-    for img in [noise(640, 480), RgbImage::from_pixel(640, 480, image::Rgb([128, 128, 128])), background] {
+    let background = imageops::resize(
+        &imageops::crop_imm(&astro, 300, 330, 200, 150).to_image(),
+        640,
+        480,
+        imageops::FilterType::Triangle,
+    );
+    for img in [
+        noise(640, 480),
+        RgbImage::from_pixel(640, 480, image::Rgb([128, 128, 128])),
+        background,
+    ] {
         let a = analyze(img);
         assert_eq!(a.faces, 0);
         assert_eq!(a.hints, vec![Hint::NoFace]);
@@ -124,7 +134,10 @@ fn tiny_and_empty_frames_do_not_panic() {
 
 #[test]
 fn every_threshold_is_configurable() {
-    let strict = QualityConfig { min_eye_distance_px: 200.0, ..QualityConfig::default() };
+    let strict = QualityConfig {
+        min_eye_distance_px: 200.0,
+        ..QualityConfig::default()
+    };
     let mut a = FaceAnalyzer::new(strict).unwrap();
     let g = grace();
     let r = a.analyze(&Frame::from_rgb(g.width(), g.height(), g.into_raw()).unwrap());
@@ -134,7 +147,14 @@ fn every_threshold_is_configurable() {
 #[test]
 fn json_shape_has_the_documented_fields() {
     let v = serde_json::to_value(analyze(grace())).unwrap();
-    for k in ["faces", "accepted", "hints", "score", "eye_distance_px", "box"] {
+    for k in [
+        "faces",
+        "accepted",
+        "hints",
+        "score",
+        "eye_distance_px",
+        "box",
+    ] {
         assert!(v.get(k).is_some(), "missing {k}");
     }
     assert_eq!(v["box"].as_array().unwrap().len(), 4);

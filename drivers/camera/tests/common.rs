@@ -1,24 +1,37 @@
 //! Test portraits and the harder cases derived from them.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used)]
 
-use image::{imageops, Rgb, RgbImage};
+use image::{Rgb, RgbImage, imageops};
 
 pub fn faces_dir() -> String {
-    concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/testdata/faces").to_owned()
+    concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/testdata/faces"
+    )
+    .to_owned()
 }
 
 pub fn grace() -> RgbImage {
-    image::open(format!("{}/grace_hopper_512x512.jpg", faces_dir())).unwrap().to_rgb8()
+    image::open(format!("{}/grace_hopper_512x512.jpg", faces_dir()))
+        .unwrap()
+        .to_rgb8()
 }
 
 pub fn astronaut() -> RgbImage {
-    image::open(format!("{}/astronaut.png", faces_dir())).unwrap().to_rgb8()
+    image::open(format!("{}/astronaut.png", faces_dir()))
+        .unwrap()
+        .to_rgb8()
 }
 
 /// `src` scaled by `scale` and pasted at (x, y) on a plain canvas.
 pub fn on_canvas(src: &RgbImage, w: u32, h: u32, scale: f32, x: i64, y: i64) -> RgbImage {
     let mut c = RgbImage::from_pixel(w, h, Rgb([96, 104, 112]));
-    let s = imageops::resize(src, (src.width() as f32 * scale) as u32, (src.height() as f32 * scale) as u32, imageops::FilterType::Triangle);
+    let s = imageops::resize(
+        src,
+        (src.width() as f32 * scale) as u32,
+        (src.height() as f32 * scale) as u32,
+        imageops::FilterType::Triangle,
+    );
     imageops::overlay(&mut c, &s, x, y);
     c
 }

@@ -38,9 +38,9 @@ pub fn document(job: &PrintJob) -> Value {
             items.push(json!({"row": ["证明编号", c.number]}));
             items.push(json!({"row": ["姓名", c.holder.expose()]}));
             items.push(json!({"row": ["身份证号", c.holder_id.masked()]}));
-            items.push(json!({"separator": {}}));
+            items.push(json!({"separator": "-"}));
             items.extend(c.rows.iter().map(|r| json!({"text": r})));
-            items.push(json!({"separator": {}}));
+            items.push(json!({"separator": "-"}));
             items.push(json!({"row": ["验证码", c.verification_code]}));
             items.push(json!({"qr": c.verify_url, "align": "center"}));
         }
@@ -68,7 +68,7 @@ pub fn document(job: &PrintJob) -> Value {
                     items.push(json!({"row": ["状态", "已提交 submitted"]}));
                     items.push(json!({"row": ["结果", outcome]}));
                     items.push(json!({"row": ["受理编号", tracking]}));
-                    items.push(json!({"barcode": tracking, "hri": true}));
+                    items.push(json!({"barcode": tracking}));
                 }
                 Delivery::Queued { reference } => {
                     items.push(json!({"row": ["状态", "已排队 queued"]}));
@@ -108,5 +108,46 @@ impl<T: Transport + Send + 'static> ReceiptPrinter for DriverPrinter<T> {
             .await;
             printed.unwrap_or_else(|e| Err(Problem::Error(e.to_string())))
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::session::{CertificateKind, ContributionRecord, ContributionYear, IdNumber, IssuedCertificate, PersonName, Receipt};
+
+    #[test]
+    fn every_print_job_is_a_valid_printer_document() {
+        let certificate = IssuedCertificate {
+            number: "SI-1".into(),
+            holder: PersonName::new("张秀英"),
+            holder_id: IdNumber::new("11010519491231002X"),
+            kind: CertificateKind::Participation,
+            rows: vec!["2024-01 .. 2026-11: 0 months".into()],
+            verification_code: "ABC".into(),
+            verify_url: "https://c/verify/ABC".into(),
+            signed: Value::Null,
+        };
+        let record = ContributionRecord { years: vec![ContributionYear { year: 2024, months_paid: 12, base_fen: 1, employer: "x".into() }] };
+        let jobs = [
+            PrintJob::Certificate(certificate),
+            PrintJob::Contributions { holder: PersonName::new("王伟"), masked_id: "4501**********0032".into(), record },
+            PrintJob::Receipt(Receipt { service: Service::Qualification, masked_id: Some("1101**********002X".into()),
+                delivery: Delivery::Submitted { tracking: "QC-20261121-4QGF2Y".into(), decision: Decision::PendingReview } }),
+            PrintJob::Receipt(Receipt { service: Service::Unemployment, masked_id: None, delivery: Delivery::Queued { reference: "Q-1".into() } }),
+        ];
+        for job in &jobs {
+            let json = document(job).to_string();
+            let doc = Document::from_json(&json).unwrap_or_else(|e| panic!("{e}: {json}"));
+            assert!(!printer::encode(&doc, &printer::Profile::KIOSK_80, None).unwrap().is_empty());
+        }
+    }
+
+    #[test]
+    fn driver_errors_map_to_what_the_screen_says() {
+        assert_eq!(problem(&PrinterError::PaperOutMidJob { unfinished_receipt: 0 }), Problem::PaperOut);
+        assert_eq!(problem(&PrinterError::CoverOpen), Problem::CoverOpen);
+        assert_eq!(problem(&PrinterError::CutterJamMidJob { unfinished_receipt: 1 }), Problem::CutterError);
+        assert_eq!(problem(&PrinterError::NoAnswer), Problem::Missing);
     }
 }
