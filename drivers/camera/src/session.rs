@@ -145,7 +145,7 @@ impl CaptureSession {
             if moved > self.config.hold_still_fraction {
                 analysis.hints.push(Hint::HoldStill);
                 analysis.accepted = false;
-                analysis.score = analysis.score.min(0.5) / 1.0;
+                analysis.score = analysis.score.min(0.5);
             }
         }
         self.last_face = analysis.main_face();
@@ -242,9 +242,8 @@ impl CaptureSession {
                 Err(CaptureError::EndOfStream) => break,
                 Err(e @ (CaptureError::Stalled { .. } | CaptureError::Disconnected { .. })) => {
                     tracing::warn!(error = %e, "camera trouble during capture; waiting for it");
-                    if self.frames_seen == 0 && start.elapsed() >= self.config.duration {
-                        return Err(e);
-                    }
+                    // A bare source may fail at once every call: do not spin.
+                    std::thread::sleep(Duration::from_millis(50));
                 }
                 Err(e) => return Err(e),
             }

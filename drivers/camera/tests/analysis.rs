@@ -162,3 +162,11 @@ fn json_shape_has_the_documented_fields() {
     assert!(none["box"].is_null() && none["eye_distance_px"].is_null());
     assert_eq!(none["hints"][0], "no_face");
 }
+
+#[test]
+fn blur_on_a_large_720p_face_is_still_caught() {
+    // Judged at portrait scale: a big face does not hide a soft focus.
+    let a = analyze(blurred(&on_canvas(&grace(), 1280, 720, 1.4, 282, 0), 3.0));
+    assert_eq!(a.faces, 1);
+    assert!(a.hints.contains(&Hint::Blurry), "{:?}", a.hints);
+}

@@ -282,3 +282,19 @@ fn finite_source_ends_the_watched_stream() {
     assert!(cam.next_frame().is_ok());
     assert!(matches!(cam.next_frame(), Err(CaptureError::EndOfStream)));
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+    #[test]
+    fn decoders_never_panic_on_any_bytes(data in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..2048), w in 0u32..64, h in 0u32..64) {
+        let _ = decode_yuyv(w, h, &data);
+        let _ = decode_mjpeg(&data);
+    }
+
+    #[test]
+    fn yuyv_output_has_the_requested_size(w in 1u32..32, h in 1u32..32) {
+        let w = w * 2;
+        let img = decode_yuyv(w, h, &vec![128u8; (w * h * 2) as usize]).unwrap();
+        proptest::prop_assert_eq!(img.dimensions(), (w, h));
+    }
+}

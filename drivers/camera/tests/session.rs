@@ -307,3 +307,27 @@ fn photo_moved_around_fails_the_turn_challenge() {
     let out = s.finish().unwrap();
     assert!(!out.liveness.passed, "{}", out.liveness.summary);
 }
+
+#[test]
+fn capture_survives_a_camera_unplugged_mid_session() {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    let opens = std::sync::Arc::new(AtomicU32::new(0));
+    let opens2 = std::sync::Arc::clone(&opens);
+    let g = grace();
+    let mut cam = camera::WatchedCamera::start(
+        "unplug-mid-capture",
+        Box::new(move || {
+            let src = if opens2.fetch_add(1, Ordering::SeqCst) == 0 {
+                SyntheticSource::new(vec![SyntheticStep::Picture(g.clone()), SyntheticStep::Stall(Duration::from_secs(30))])
+            } else {
+                SyntheticSource::still(g.clone()).paced(Duration::from_millis(30))
+            };
+            Ok(Box::new(src) as Box<dyn camera::FrameSource>)
+        }),
+        camera::WatchdogConfig { stall_timeout: Duration::from_millis(300), reopen_interval: Duration::from_millis(100) },
+    );
+    let cfg = CaptureConfig { enough_good_frames: 3, duration: Duration::from_secs(60), ..CaptureConfig::default() };
+    let out = CaptureSession::new(cfg).unwrap().run(&mut cam, |_| {}).unwrap();
+    assert_eq!(out.good_frames, 3);
+    assert!(opens.load(Ordering::SeqCst) >= 2, "the camera was reopened");
+}

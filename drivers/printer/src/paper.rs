@@ -292,7 +292,7 @@ fn draw_glyph(bitmap: &mut Bitmap, c: char, s: Style, x: i64, top: i64) {
     }
 }
 
-const CJK: FontRenderer = FontRenderer::new::<fonts::u8g2_font_wqy16_t_gb2312>().with_ignore_unknown_chars(true);
+const CJK: FontRenderer = FontRenderer::new::<fonts::u8g2_font_unifont_t_gb2312>().with_ignore_unknown_chars(true);
 const FONT_A: FontRenderer = FontRenderer::new::<fonts::u8g2_font_10x20_tf>();
 const FONT_B: FontRenderer = FontRenderer::new::<fonts::u8g2_font_7x13_tf>().with_ignore_unknown_chars(true);
 
