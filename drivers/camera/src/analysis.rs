@@ -342,7 +342,9 @@ pub fn grade(cfg: &QualityConfig, gray: &GrayImage, mut faces: Vec<FaceBox>) -> 
             out.hints.push(Hint::TooBright);
         }
     }
-    let sharp = sharpness_patch(gray, &main).as_ref().map(laplacian_variance);
+    let sharp = sharpness_patch(gray, &main)
+        .as_ref()
+        .map(laplacian_variance);
     out.sharpness = sharp;
     if sharp.is_some_and(|s| s < cfg.min_sharpness) {
         out.hints.push(Hint::Blurry);

@@ -298,12 +298,12 @@ fn photo_moved_around_fails_the_turn_challenge() {
     let mut s = CaptureSession::new(cfg).unwrap();
     let g = grace();
     let mut t = 0;
-    for x in [160, 160, 120, 100, 80, 200, 220, 240, 160] {
-        s.push(frame(on_canvas(&g, 800, 600, 1.1, x, 20)), ms(t));
+    for x in [100, 100, 70, 50, 130, 150, 100] {
+        s.push(frame(on_canvas(&g, 640, 480, 0.9, x, 10)), ms(t));
         t += 100;
     }
     let squashed = image::imageops::resize(&g, 420, 512, image::imageops::FilterType::Triangle);
-    s.push(frame(on_canvas(&squashed, 800, 600, 1.1, 180, 20)), ms(t));
+    s.push(frame(on_canvas(&squashed, 640, 480, 0.9, 130, 10)), ms(t));
     let out = s.finish().unwrap();
     assert!(!out.liveness.passed, "{}", out.liveness.summary);
 }
@@ -318,16 +318,29 @@ fn capture_survives_a_camera_unplugged_mid_session() {
         "unplug-mid-capture",
         Box::new(move || {
             let src = if opens2.fetch_add(1, Ordering::SeqCst) == 0 {
-                SyntheticSource::new(vec![SyntheticStep::Picture(g.clone()), SyntheticStep::Stall(Duration::from_secs(30))])
+                SyntheticSource::new(vec![
+                    SyntheticStep::Picture(g.clone()),
+                    SyntheticStep::Stall(Duration::from_secs(30)),
+                ])
             } else {
                 SyntheticSource::still(g.clone()).paced(Duration::from_millis(30))
             };
             Ok(Box::new(src) as Box<dyn camera::FrameSource>)
         }),
-        camera::WatchdogConfig { stall_timeout: Duration::from_millis(300), reopen_interval: Duration::from_millis(100) },
+        camera::WatchdogConfig {
+            stall_timeout: Duration::from_millis(300),
+            reopen_interval: Duration::from_millis(100),
+        },
     );
-    let cfg = CaptureConfig { enough_good_frames: 3, duration: Duration::from_secs(60), ..CaptureConfig::default() };
-    let out = CaptureSession::new(cfg).unwrap().run(&mut cam, |_| {}).unwrap();
+    let cfg = CaptureConfig {
+        enough_good_frames: 3,
+        duration: Duration::from_secs(60),
+        ..CaptureConfig::default()
+    };
+    let out = CaptureSession::new(cfg)
+        .unwrap()
+        .run(&mut cam, |_| {})
+        .unwrap();
     assert_eq!(out.good_frames, 3);
     assert!(opens.load(Ordering::SeqCst) >= 2, "the camera was reopened");
 }
