@@ -24,13 +24,22 @@ struct Args {
 }
 
 fn parse_args() -> Args {
-    let mut a = Args { central: "target/release/central".into(), interval: Duration::from_secs(30), measure: Duration::from_secs(60), fleets: vec![] };
+    let mut a = Args {
+        central: "target/release/central".into(),
+        interval: Duration::from_secs(30),
+        measure: Duration::from_secs(60),
+        fleets: vec![],
+    };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
         match arg.as_str() {
             "--central" => a.central = it.next().expect("--central PATH"),
-            "--interval" => a.interval = Duration::from_secs(it.next().and_then(|s| s.parse().ok()).expect("--interval SECONDS")),
-            "--measure" => a.measure = Duration::from_secs(it.next().and_then(|s| s.parse().ok()).expect("--measure SECONDS")),
+            "--interval" => {
+                a.interval = Duration::from_secs(it.next().and_then(|s| s.parse().ok()).expect("--interval SECONDS"))
+            }
+            "--measure" => {
+                a.measure = Duration::from_secs(it.next().and_then(|s| s.parse().ok()).expect("--measure SECONDS"))
+            }
             n => a.fleets.push(n.parse().expect("terminal count")),
         }
     }
@@ -45,13 +54,20 @@ fn cpu_seconds(pid: u32) -> f64 {
     let after = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
     let f: Vec<&str> = after.split_whitespace().collect();
     // Fields 14 and 15 (utime, stime) are at 11 and 12 after the ")".
-    let ticks: f64 = f.get(11).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0) + f.get(12).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    let ticks: f64 = f.get(11).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0)
+        + f.get(12).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
     ticks / 100.0
 }
 
 fn rss_mib(pid: u32) -> f64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0) / 1024.0
+    status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse::<f64>().ok())
+        .unwrap_or(0.0)
+        / 1024.0
 }
 
 struct Row {
@@ -79,9 +95,15 @@ async fn run_fleet(args: &Args, n: usize) -> Row {
     let mut identities = Vec::with_capacity(n);
     for i in 0..n {
         let key = rcgen::KeyPair::generate().unwrap();
-        let csr = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap().serialize_request(&key).unwrap().pem().unwrap();
+        let csr = rcgen::CertificateParams::new(Vec::<String>::new())
+            .unwrap()
+            .serialize_request(&key)
+            .unwrap()
+            .pem()
+            .unwrap();
         let id = format!("KT-LOAD{i:06}");
-        let (cert, serial) = ca.sign_device_csr(&csr, &id, now - time::Duration::hours(1), now + time::Duration::days(2)).unwrap();
+        let (cert, serial) =
+            ca.sign_device_csr(&csr, &id, now - time::Duration::hours(1), now + time::Duration::days(2)).unwrap();
         store
             .upsert_device(&DeviceRecord {
                 device_id: id.clone(),
@@ -98,7 +120,10 @@ async fn run_fleet(args: &Args, n: usize) -> Row {
             .with_safe_default_protocol_versions()
             .unwrap()
             .with_root_certificates(roots.clone())
-            .with_client_auth_cert(vec![CertificateDer::from_pem_slice(cert.as_bytes()).unwrap()], PrivateKeyDer::from_pem_slice(key.serialize_pem().as_bytes()).unwrap())
+            .with_client_auth_cert(
+                vec![CertificateDer::from_pem_slice(cert.as_bytes()).unwrap()],
+                PrivateKeyDer::from_pem_slice(key.serialize_pem().as_bytes()).unwrap(),
+            )
             .unwrap();
         identities.push(Arc::new(config));
     }
@@ -154,7 +179,11 @@ async fn run_fleet(args: &Args, n: usize) -> Row {
                         sent_at: time::OffsetDateTime::now_utc(),
                         software_version: "bench".into(),
                         uptime_s: start.elapsed().as_secs(),
-                        devices: DeviceHealth { reader: ReaderHealth::Ok, printer: PrinterHealth::Ok, camera: CameraHealth::Ok },
+                        devices: DeviceHealth {
+                            reader: ReaderHealth::Ok,
+                            printer: PrinterHealth::Ok,
+                            camera: CameraHealth::Ok,
+                        },
                         outbox: OutboxState { depth: (i % 3) as u32, oldest_age_s: 5 },
                         sessions: 1,
                         failures: 0,
@@ -236,12 +265,23 @@ fn main() {
         args.measure.as_secs(),
         cores
     );
-    println!("| terminals | heartbeats | errors | req/s | p50 ms | p99 ms | max ms | server CPU (% of 1 core) | server CPU (% of machine) | server RSS MiB |");
+    println!(
+        "| terminals | heartbeats | errors | req/s | p50 ms | p99 ms | max ms | server CPU (% of 1 core) | server CPU (% of machine) | server RSS MiB |"
+    );
     println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for r in rows {
         println!(
             "| {} | {} | {} | {:.1} | {:.2} | {:.2} | {:.2} | {:.1} | {:.1} | {:.0} |",
-            r.terminals, r.requests, r.errors, r.rate, r.p50, r.p99, r.max, r.cpu_core, r.cpu_core / cores, r.rss
+            r.terminals,
+            r.requests,
+            r.errors,
+            r.rate,
+            r.p50,
+            r.p99,
+            r.max,
+            r.cpu_core,
+            r.cpu_core / cores,
+            r.rss
         );
     }
 }

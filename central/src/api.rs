@@ -220,9 +220,7 @@ pub fn verify_certificate_signature(
     if sig.key_id != expected {
         return Err(SignatureError::WrongKey { expected, got: sig.key_id.clone() });
     }
-    let raw = base64::engine::general_purpose::STANDARD
-        .decode(&sig.value)
-        .map_err(|_| SignatureError::Malformed)?;
+    let raw = base64::engine::general_purpose::STANDARD.decode(&sig.value).map_err(|_| SignatureError::Malformed)?;
     let bytes: [u8; 64] = raw.try_into().map_err(|_| SignatureError::Malformed)?;
     let signature = ed25519_dalek::Signature::from_bytes(&bytes);
     public_key

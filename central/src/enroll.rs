@@ -33,14 +33,21 @@ fn csr_problem(e: PkiError) -> ApiError {
     match e {
         PkiError::CsrInvalid(detail) => ApiError::Problem {
             kind: ProblemType::CsrInvalid,
-            detail: format!("the CSR cannot be used: {detail}; it must be a PEM PKCS#10 request signed by the key it certifies"),
+            detail: format!(
+                "the CSR cannot be used: {detail}; it must be a PEM PKCS#10 request signed by the key it certifies"
+            ),
             field: Some("csr_pem".into()),
         },
         other => ApiError::Internal(other.to_string()),
     }
 }
 
-fn issue(state: &AppState, req: &EnrollRequest, device_id: &str, token: Option<&str>) -> Result<EnrollResponse, ApiError> {
+fn issue(
+    state: &AppState,
+    req: &EnrollRequest,
+    device_id: &str,
+    token: Option<&str>,
+) -> Result<EnrollResponse, ApiError> {
     let now = OffsetDateTime::now_utc();
     let validity = time::Duration::try_from(state.config.device_certificate_validity)
         .map_err(|e| ApiError::Internal(e.to_string()))?;
@@ -53,9 +60,24 @@ fn issue(state: &AppState, req: &EnrollRequest, device_id: &str, token: Option<&
         let refused = |kind, detail: &str| Err(ApiError::problem(kind, detail));
         match state.store.consume_token(&token_hash(token), now.unix_timestamp(), device_id)? {
             TokenUse::Accepted => {}
-            TokenUse::Unknown => return refused(ProblemType::EnrollmentTokenInvalid, "no such enrollment token; create one with `central token create`"),
-            TokenUse::Expired => return refused(ProblemType::EnrollmentTokenExpired, "the enrollment token has expired; create a new one"),
-            TokenUse::AlreadyUsed => return refused(ProblemType::EnrollmentTokenUsed, "the enrollment token was already used; tokens are single use"),
+            TokenUse::Unknown => {
+                return refused(
+                    ProblemType::EnrollmentTokenInvalid,
+                    "no such enrollment token; create one with `central token create`",
+                );
+            }
+            TokenUse::Expired => {
+                return refused(
+                    ProblemType::EnrollmentTokenExpired,
+                    "the enrollment token has expired; create a new one",
+                );
+            }
+            TokenUse::AlreadyUsed => {
+                return refused(
+                    ProblemType::EnrollmentTokenUsed,
+                    "the enrollment token was already used; tokens are single use",
+                );
+            }
         }
     }
     state.store.upsert_device(&DeviceRecord {

@@ -92,7 +92,11 @@ pub fn json_reply<T: Serialize>(status: StatusCode, value: &Result<T, ApiError>)
         },
         Err(e) => {
             let p = error_problem(e);
-            StoredResponse { status: p.status, content_type: api::PROBLEM_CONTENT_TYPE.into(), body: serde_json::to_vec(&p).unwrap_or_default() }
+            StoredResponse {
+                status: p.status,
+                content_type: api::PROBLEM_CONTENT_TYPE.into(),
+                body: serde_json::to_vec(&p).unwrap_or_default(),
+            }
         }
     }
 }
@@ -112,9 +116,10 @@ pub fn stored_to_response(r: StoredResponse, replayed: bool) -> Response {
 /// The enrolled, non-revoked device on the other end, or the refusal to send.
 pub fn require_device(state: &AppState, peer: &PeerIdentity) -> Result<String, Response> {
     let Some(device_id) = &peer.device_id else {
-        return Err(problem_response(&ProblemType::ClientCertificateRequired.problem(
-            "this call needs mutual TLS with a device certificate from the fleet CA",
-        )));
+        return Err(problem_response(
+            &ProblemType::ClientCertificateRequired
+                .problem("this call needs mutual TLS with a device certificate from the fleet CA"),
+        ));
     };
     match state.store.device(device_id) {
         Ok(Some(d)) if d.revoked_at.is_none() => Ok(device_id.clone()),
@@ -133,21 +138,25 @@ pub fn require_device(state: &AppState, peer: &PeerIdentity) -> Result<String, R
 /// The `Idempotency-Key` of a state-changing call (400 when missing or malformed).
 pub fn idempotency_key(headers: &HeaderMap) -> Result<String, Response> {
     let Some(value) = headers.get(api::IDEMPOTENCY_KEY_HEADER) else {
-        return Err(problem_response(&ProblemType::IdempotencyKeyMissing.problem(
-            "state-changing calls need an Idempotency-Key header",
-        )));
+        return Err(problem_response(
+            &ProblemType::IdempotencyKeyMissing.problem("state-changing calls need an Idempotency-Key header"),
+        ));
     };
     match value.to_str() {
         Ok(k) if api::idempotency_key_is_valid(k) => Ok(k.to_owned()),
-        _ => Err(problem_response(&ProblemType::MalformedRequest.problem(
-            "Idempotency-Key must be 1..=128 visible ASCII characters",
-        ))),
+        _ => Err(problem_response(
+            &ProblemType::MalformedRequest.problem("Idempotency-Key must be 1..=128 visible ASCII characters"),
+        )),
     }
 }
 
 /// Reads and parses a JSON body: 415 without a JSON content type, 413 over `limit`,
 /// 400 for broken JSON, 422 for JSON of the wrong shape.
-pub async fn json_body<T: DeserializeOwned>(headers: &HeaderMap, body: Body, limit: usize) -> Result<(T, Vec<u8>), Response> {
+pub async fn json_body<T: DeserializeOwned>(
+    headers: &HeaderMap,
+    body: Body,
+    limit: usize,
+) -> Result<(T, Vec<u8>), Response> {
     let is_json = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -192,12 +201,13 @@ pub fn idempotent(
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     match state.store.idempotency_begin(scope, key, hash, now, now - IN_FLIGHT_STALE_S) {
         Err(e) => problem_response(&error_problem(&ApiError::Store(e))),
-        Ok(IdempotencyBegin::DifferentRequest) => problem_response(&ProblemType::IdempotencyKeyReused.problem(
-            "this Idempotency-Key was already used for a different request",
-        )),
-        Ok(IdempotencyBegin::InFlight) => problem_response(&ProblemType::RequestInFlight.problem(
-            "the first request with this Idempotency-Key is still being processed; retry later",
-        )),
+        Ok(IdempotencyBegin::DifferentRequest) => problem_response(
+            &ProblemType::IdempotencyKeyReused.problem("this Idempotency-Key was already used for a different request"),
+        ),
+        Ok(IdempotencyBegin::InFlight) => problem_response(
+            &ProblemType::RequestInFlight
+                .problem("the first request with this Idempotency-Key is still being processed; retry later"),
+        ),
         Ok(IdempotencyBegin::Replay(stored)) => {
             Counters::bump(&state.counters.idempotent_replays);
             stored_to_response(stored, true)
@@ -264,7 +274,17 @@ async fn certificates(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    terminal_post(&state, peer, &headers, body, api::paths::CERTIFICATES, JSON_LIMIT, StatusCode::CREATED, service::issue_certificate).await
+    terminal_post(
+        &state,
+        peer,
+        &headers,
+        body,
+        api::paths::CERTIFICATES,
+        JSON_LIMIT,
+        StatusCode::CREATED,
+        service::issue_certificate,
+    )
+    .await
 }
 
 async fn qualification_checks(
@@ -273,8 +293,17 @@ async fn qualification_checks(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    terminal_post(&state, peer, &headers, body, api::paths::QUALIFICATION_CHECKS, QUALIFICATION_LIMIT, StatusCode::CREATED, service::qualification_check)
-        .await
+    terminal_post(
+        &state,
+        peer,
+        &headers,
+        body,
+        api::paths::QUALIFICATION_CHECKS,
+        QUALIFICATION_LIMIT,
+        StatusCode::CREATED,
+        service::qualification_check,
+    )
+    .await
 }
 
 async fn registrations(
@@ -283,7 +312,17 @@ async fn registrations(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    terminal_post(&state, peer, &headers, body, api::paths::REGISTRATIONS, JSON_LIMIT, StatusCode::CREATED, service::register).await
+    terminal_post(
+        &state,
+        peer,
+        &headers,
+        body,
+        api::paths::REGISTRATIONS,
+        JSON_LIMIT,
+        StatusCode::CREATED,
+        service::register,
+    )
+    .await
 }
 
 async fn ratings(
@@ -292,7 +331,8 @@ async fn ratings(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    terminal_post(&state, peer, &headers, body, api::paths::RATINGS, JSON_LIMIT, StatusCode::CREATED, service::rate).await
+    terminal_post(&state, peer, &headers, body, api::paths::RATINGS, JSON_LIMIT, StatusCode::CREATED, service::rate)
+        .await
 }
 
 fn json_or_problem<T: Serialize>(r: Result<T, ApiError>) -> Response {
@@ -308,10 +348,14 @@ async fn contributions(
         return r;
     }
     let Some(holder) = headers.get(api::CARD_HOLDER_HEADER) else {
-        return problem_response(&ProblemType::MalformedRequest.problem(format!("{} header missing", api::CARD_HOLDER_HEADER)));
+        return problem_response(
+            &ProblemType::MalformedRequest.problem(format!("{} header missing", api::CARD_HOLDER_HEADER)),
+        );
     };
     let Ok(holder) = holder.to_str() else {
-        return problem_response(&ProblemType::MalformedRequest.problem(format!("{} is not ASCII", api::CARD_HOLDER_HEADER)));
+        return problem_response(
+            &ProblemType::MalformedRequest.problem(format!("{} is not ASCII", api::CARD_HOLDER_HEADER)),
+        );
     };
     json_or_problem(service::contributions(&state, holder))
 }

@@ -107,9 +107,7 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
@@ -134,9 +132,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             public_url,
             server_names,
         } => {
-            let listen: SocketAddr = listen
-                .parse()
-                .map_err(|_| anyhow::anyhow!("invalid setting `listen`: {listen:?} is not an address like 0.0.0.0:8443"))?;
+            let listen: SocketAddr = listen.parse().map_err(|_| {
+                anyhow::anyhow!("invalid setting `listen`: {listen:?} is not an address like 0.0.0.0:8443")
+            })?;
             let mut config = central::ServerConfig::new(cli.data_dir);
             config.listen = listen;
             config.heartbeat_interval = heartbeat_interval;

@@ -44,7 +44,9 @@ pub fn hash_password(password: &str) -> Result<String, argon2::password_hash::Er
 /// Adds or updates an ops user (used by `central user add`).
 pub fn add_user(store: &dyn Store, username: &str, password: &str) -> anyhow::Result<()> {
     anyhow::ensure!(
-        !username.is_empty() && username.len() <= 64 && username.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c)),
+        !username.is_empty()
+            && username.len() <= 64
+            && username.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c)),
         "invalid setting `username`: use 1..=64 of [A-Za-z0-9._-]"
     );
     anyhow::ensure!(password.chars().count() >= 8, "invalid setting `password`: use at least 8 characters");
@@ -133,7 +135,13 @@ pub struct Credentials {
 }
 
 async fn login(State(state): State<Shared>, Form(c): Form<Credentials>) -> Response {
-    let failed = || (StatusCode::UNAUTHORIZED, Html(login_form(r#"<p role="alert" style="color:#c62828">Wrong user name or password.</p>"#))).into_response();
+    let failed = || {
+        (
+            StatusCode::UNAUTHORIZED,
+            Html(login_form(r#"<p role="alert" style="color:#c62828">Wrong user name or password.</p>"#)),
+        )
+            .into_response()
+    };
     if c.username.len() > 64 || c.password.len() > 256 {
         return failed();
     }
@@ -145,7 +153,8 @@ async fn login(State(state): State<Shared>, Form(c): Form<Credentials>) -> Respo
     let password = c.password;
     let ok = tokio::task::spawn_blocking(move || {
         stored.is_some_and(|h| {
-            PasswordHash::new(&h).is_ok_and(|p| argon2::Argon2::default().verify_password(password.as_bytes(), &p).is_ok())
+            PasswordHash::new(&h)
+                .is_ok_and(|p| argon2::Argon2::default().verify_password(password.as_bytes(), &p).is_ok())
         })
     })
     .await
@@ -220,13 +229,17 @@ fn render_fleet(state: &AppState, f: &FleetFilter) -> Result<String, service::Ap
             continue;
         }
         let hb: Option<crate::api::Heartbeat> = t.heartbeat_json.as_deref().and_then(|j| serde_json::from_str(j).ok());
-        let (printer, outbox, version) = hb.as_ref().map_or(("—".to_owned(), "—".to_owned(), t.device.software_version.clone()), |h| {
-            (
-                serde_json::to_value(h.devices.printer).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default(),
-                format!("{} / {} s", h.outbox.depth, h.outbox.oldest_age_s),
-                h.software_version.clone(),
-            )
-        });
+        let (printer, outbox, version) =
+            hb.as_ref().map_or(("—".to_owned(), "—".to_owned(), t.device.software_version.clone()), |h| {
+                (
+                    serde_json::to_value(h.devices.printer)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_owned))
+                        .unwrap_or_default(),
+                    format!("{} / {} s", h.outbox.depth, h.outbox.oldest_age_s),
+                    h.software_version.clone(),
+                )
+            });
         let kinds: Vec<&str> = open_here.iter().map(|a| a.kind.as_str()).collect();
         let _ = write!(
             rows,
@@ -253,7 +266,10 @@ fn render_fleet(state: &AppState, f: &FleetFilter) -> Result<String, service::Ap
 <form class="filters" method="get" action="/ops"><label>Status <select name="status" onchange="this.form.submit()">{options}</select></label>
 <label>Device <input name="q" value="{q}"></label><button>Filter</button></form>
 <table id="fleet"><thead><tr><th>Terminal</th><th>Status</th><th>Last heartbeat</th><th>Version</th><th>Printer</th><th>Outbox (depth / oldest)</th><th>Sessions</th><th>Failures</th><th>Open alerts</th></tr></thead><tbody>{rows}</tbody></table>"#,
-        card("Online", (tally.get("online").copied().unwrap_or(0) + tally.get("alerting").copied().unwrap_or(0)).to_string()),
+        card(
+            "Online",
+            (tally.get("online").copied().unwrap_or(0) + tally.get("alerting").copied().unwrap_or(0)).to_string()
+        ),
         card("Offline", tally.get("offline").copied().unwrap_or(0).to_string()),
         card("Open alerts", n_open.to_string()),
         card("Certificates issued", counts.certificates.to_string()),
@@ -275,11 +291,19 @@ fn chart(title: &str, values: &[i64; 24], line: bool) -> String {
             .enumerate()
             .map(|(i, v)| format!("{:.1},{:.1}", i as f64 * step + step / 2.0, h - (*v as f64 / max) * (h - 10.0)))
             .collect();
-        let _ = write!(shapes, r##"<polyline fill="none" stroke="#d98b00" stroke-width="2" points="{}"/>"##, pts.join(" "));
+        let _ =
+            write!(shapes, r##"<polyline fill="none" stroke="#d98b00" stroke-width="2" points="{}"/>"##, pts.join(" "));
     } else {
         for (i, v) in values.iter().enumerate() {
             let bh = (*v as f64 / max) * (h - 10.0);
-            let _ = write!(shapes, r##"<rect x="{:.1}" y="{:.1}" width="{:.1}" height="{:.1}" fill="#3b6fd8"><title>{v}</title></rect>"##, i as f64 * step + 1.0, h - bh, step - 2.0, bh);
+            let _ = write!(
+                shapes,
+                r##"<rect x="{:.1}" y="{:.1}" width="{:.1}" height="{:.1}" fill="#3b6fd8"><title>{v}</title></rect>"##,
+                i as f64 * step + 1.0,
+                h - bh,
+                step - 2.0,
+                bh
+            );
         }
     }
     format!(
@@ -302,7 +326,8 @@ async fn terminal(State(state): State<Shared>, headers: HeaderMap, Path(device_i
 fn render_terminal(state: &AppState, device_id: &str) -> Result<Option<String>, service::ApiError> {
     let Some(t) = state.store.terminal(device_id)? else { return Ok(None) };
     let now = OffsetDateTime::now_utc().unix_timestamp();
-    let alerts: Vec<_> = state.store.alerts(10_000)?.into_iter().filter(|a| a.device_id == device_id).take(20).collect();
+    let alerts: Vec<_> =
+        state.store.alerts(10_000)?.into_iter().filter(|a| a.device_id == device_id).take(20).collect();
     let open = alerts.iter().filter(|a| a.cleared_at.is_none()).count();
     let status = telemetry::status_of(state, &t, open, now);
     let this_hour = now.div_euclid(3600);
@@ -332,11 +357,26 @@ fn render_terminal(state: &AppState, device_id: &str) -> Result<Option<String>, 
     });
     let mut events = String::new();
     for e in state.store.recent_events(device_id, 50)? {
-        let _ = write!(events, "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", fmt_time(e.at), esc(&e.severity), esc(&e.kind), esc(e.detail.as_deref().unwrap_or("")));
+        let _ = write!(
+            events,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            fmt_time(e.at),
+            esc(&e.severity),
+            esc(&e.kind),
+            esc(e.detail.as_deref().unwrap_or(""))
+        );
     }
     let mut alert_rows = String::new();
     for a in &alerts {
-        let _ = write!(alert_rows, "<tr><td>{}</td><td class=\"{}\">{}</td><td>{}</td><td>{}</td></tr>", fmt_time(a.opened_at), if a.cleared_at.is_none() { "open" } else { "" }, esc(&a.kind), esc(&a.detail), a.cleared_at.map_or("open".into(), fmt_time));
+        let _ = write!(
+            alert_rows,
+            "<tr><td>{}</td><td class=\"{}\">{}</td><td>{}</td><td>{}</td></tr>",
+            fmt_time(a.opened_at),
+            if a.cleared_at.is_none() { "open" } else { "" },
+            esc(&a.kind),
+            esc(&a.detail),
+            a.cleared_at.map_or("open".into(), fmt_time)
+        );
     }
     Ok(Some(format!(
         r#"<h1>{id} {badge}</h1><p>Last heartbeat {seen} · {health}</p><p>Sessions {s} · failures {f} · heartbeats {h}</p>
@@ -404,7 +444,10 @@ pub async fn verify_page(State(state): State<Shared>, Path(code): Path<String>) 
             .into_response()
     };
     let Some((cert, valid)) = found else {
-        return wrap(StatusCode::NOT_FOUND, "<h1>未找到证明 · Certificate not found</h1><p>No certificate has this verification code.</p>".into());
+        return wrap(
+            StatusCode::NOT_FOUND,
+            "<h1>未找到证明 · Certificate not found</h1><p>No certificate has this verification code.</p>".into(),
+        );
     };
     let b = &cert.body;
     // Public page: the name is masked too (first character kept).
@@ -415,8 +458,18 @@ pub async fn verify_page(State(state): State<Shared>, Path(code): Path<String>) 
         r#"<p id="verdict" data-valid="false" style="color:#c62828;font-weight:600">✘ 签名无效 · Signature does not match.</p>"#
     };
     let kind = serde_json::to_value(b.kind).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
-    wrap(StatusCode::OK, format!(
-        "<h1>证明核验 · Certificate check</h1>{verdict}<dl><dt>编号 Number</dt><dd>{}</dd><dt>类型 Kind</dt><dd>{}</dd><dt>持有人 Holder</dt><dd>{} ({})</dd><dt>期间 Period</dt><dd>{} – {}</dd><dt>记录 Rows</dt><dd>{}</dd><dt>签发 Issued</dt><dd>{}</dd></dl>",
-        esc(&b.number), esc(&kind), esc(&name), esc(&b.holder.id_number_masked), esc(&b.period.from), esc(&b.period.to), b.rows.len(), fmt_time(b.issued_at.unix_timestamp())
-    ))
+    wrap(
+        StatusCode::OK,
+        format!(
+            "<h1>证明核验 · Certificate check</h1>{verdict}<dl><dt>编号 Number</dt><dd>{}</dd><dt>类型 Kind</dt><dd>{}</dd><dt>持有人 Holder</dt><dd>{} ({})</dd><dt>期间 Period</dt><dd>{} – {}</dd><dt>记录 Rows</dt><dd>{}</dd><dt>签发 Issued</dt><dd>{}</dd></dl>",
+            esc(&b.number),
+            esc(&kind),
+            esc(&name),
+            esc(&b.holder.id_number_masked),
+            esc(&b.period.from),
+            esc(&b.period.to),
+            b.rows.len(),
+            fmt_time(b.issued_at.unix_timestamp())
+        ),
+    )
 }

@@ -6,8 +6,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use rcgen::{
-    BasicConstraints, CertificateParams, CertificateSigningRequestParams, DistinguishedName,
-    DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose, SerialNumber,
+    BasicConstraints, CertificateParams, CertificateSigningRequestParams, DistinguishedName, DnType,
+    ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose, SerialNumber,
 };
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, pem::PemObject};
 use time::{Duration, OffsetDateTime};
@@ -47,20 +47,14 @@ const SERVER_CERT: &str = "server.pem";
 const SERVER_KEY: &str = "server.key.pem";
 
 fn read(path: &Path) -> Result<String, PkiError> {
-    std::fs::read_to_string(path)
-        .map_err(|source| PkiError::Io { path: path.display().to_string(), source })
+    std::fs::read_to_string(path).map_err(|source| PkiError::Io { path: path.display().to_string(), source })
 }
 
 fn write_private(path: &Path, contents: &str) -> Result<(), PkiError> {
     use std::io::Write as _;
     use std::os::unix::fs::OpenOptionsExt as _;
     let io = |source| PkiError::Io { path: path.display().to_string(), source };
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .map_err(io)?;
+    let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path).map_err(io)?;
     f.write_all(contents.as_bytes()).map_err(io)
 }
 
@@ -126,8 +120,8 @@ impl FleetCa {
         not_before: OffsetDateTime,
         not_after: OffsetDateTime,
     ) -> Result<(String, String), PkiError> {
-        let csr = CertificateSigningRequestParams::from_pem(csr_pem)
-            .map_err(|e| PkiError::CsrInvalid(e.to_string()))?;
+        let csr =
+            CertificateSigningRequestParams::from_pem(csr_pem).map_err(|e| PkiError::CsrInvalid(e.to_string()))?;
         let mut params = CertificateParams::default();
         params.distinguished_name = dn(device_id);
         params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
@@ -149,20 +143,19 @@ impl FleetCa {
     /// fleet CA accepted but not required (routes enforce them).
     pub fn tls_server_config(&self) -> Result<rustls::ServerConfig, PkiError> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let ca = CertificateDer::from_pem_slice(self.ca_cert_pem.as_bytes())
-            .map_err(|e| PkiError::Tls(e.to_string()))?;
+        let ca =
+            CertificateDer::from_pem_slice(self.ca_cert_pem.as_bytes()).map_err(|e| PkiError::Tls(e.to_string()))?;
         let mut roots = rustls::RootCertStore::empty();
         roots.add(ca).map_err(|e| PkiError::Tls(e.to_string()))?;
-        let verifier =
-            rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone())
-                .allow_unauthenticated()
-                .build()
-                .map_err(|e| PkiError::Tls(e.to_string()))?;
+        let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+            .allow_unauthenticated()
+            .build()
+            .map_err(|e| PkiError::Tls(e.to_string()))?;
         let chain = CertificateDer::pem_slice_iter(self.server_cert_pem.as_bytes())
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| PkiError::Tls(e.to_string()))?;
-        let key = PrivateKeyDer::from_pem_slice(self.server_key_pem.as_bytes())
-            .map_err(|e| PkiError::Tls(e.to_string()))?;
+        let key =
+            PrivateKeyDer::from_pem_slice(self.server_key_pem.as_bytes()).map_err(|e| PkiError::Tls(e.to_string()))?;
         let mut config = rustls::ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .map_err(|e| PkiError::Tls(e.to_string()))?
@@ -206,12 +199,7 @@ impl PeerIdentity {
         let Ok((_, cert)) = x509_parser::parse_x509_certificate(leaf.as_ref()) else {
             return Self::default();
         };
-        let device_id = cert
-            .subject()
-            .iter_common_name()
-            .next()
-            .and_then(|cn| cn.as_str().ok())
-            .map(str::to_owned);
+        let device_id = cert.subject().iter_common_name().next().and_then(|cn| cn.as_str().ok()).map(str::to_owned);
         let serial = Some(hex::encode(cert.raw_serial()));
         Self { device_id, serial }
     }

@@ -25,7 +25,8 @@ pub const WORKER_NAME: &str = "王伟";
 
 const SURNAMES: [&str; 12] = ["王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙"];
 const GIVEN: [&str; 20] = [
-    "伟", "芳", "娜", "秀英", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛", "明", "超", "秀兰", "霞",
+    "伟", "芳", "娜", "秀英", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛", "明", "超",
+    "秀兰", "霞",
 ];
 const EMPLOYERS: [&str; 6] = [
     "南宁市第一机械厂",
@@ -67,22 +68,22 @@ pub fn generate(size: u32) -> Vec<(Person, Vec<ContributionRecord>)> {
         if !seen.insert(id.clone()) {
             continue;
         }
-        let name = format!(
-            "{}{}",
-            SURNAMES[rng.random_range(0..SURNAMES.len())],
-            GIVEN[rng.random_range(0..GIVEN.len())]
-        );
-        let status = if year <= 1965 {
-            if rng.random_bool(0.1) { "suspended" } else { "receiving" }
-        } else {
-            "contributing"
-        };
+        let name =
+            format!("{}{}", SURNAMES[rng.random_range(0..SURNAMES.len())], GIVEN[rng.random_range(0..GIVEN.len())]);
+        let status =
+            if year <= 1965 { if rng.random_bool(0.1) { "suspended" } else { "receiving" } } else { "contributing" };
         out.push(fixed(&mut rng, &id, &name, (year, month, day), status));
     }
     out
 }
 
-fn fixed(rng: &mut StdRng, id: &str, name: &str, birth: (i32, u32, u32), status: &str) -> (Person, Vec<ContributionRecord>) {
+fn fixed(
+    rng: &mut StdRng,
+    id: &str,
+    name: &str,
+    birth: (i32, u32, u32),
+    status: &str,
+) -> (Person, Vec<ContributionRecord>) {
     let (year, month, day) = birth;
     let start_year = (year + 22).max(1995);
     let retire_year = year + 60;

@@ -116,9 +116,8 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, StartError> {
         tracing::info!(people = people.len(), "synthetic registry created");
     }
     let tls = Arc::new(ca.tls_server_config()?);
-    let listener = TcpListener::bind(config.listen)
-        .await
-        .map_err(|source| StartError::Listen { addr: config.listen, source })?;
+    let listener =
+        TcpListener::bind(config.listen).await.map_err(|source| StartError::Listen { addr: config.listen, source })?;
     let local_addr = listener.local_addr().map_err(|source| StartError::Listen { addr: config.listen, source })?;
     let state = Arc::new(AppState {
         verify_base_url: config.verify_base_url(local_addr),

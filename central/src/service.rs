@@ -76,10 +76,9 @@ fn next_month(ym: &str) -> Option<String> {
 }
 
 fn find_person(state: &AppState, id_number: &str, name: &str) -> Result<Person, ApiError> {
-    let person = state
-        .store
-        .person(id_number)?
-        .ok_or_else(|| ApiError::problem(ProblemType::PersonUnknown, "no person with this ID number in the registry"))?;
+    let person = state.store.person(id_number)?.ok_or_else(|| {
+        ApiError::problem(ProblemType::PersonUnknown, "no person with this ID number in the registry")
+    })?;
     if person.name != name {
         return Err(ApiError::field("name", "does not match the registry for this ID number"));
     }
@@ -147,9 +146,7 @@ pub fn issue_certificate(state: &AppState, device_id: &str, req: &CertificateReq
         },
     };
     let json = serde_json::to_string(&certificate).map_err(|e| ApiError::Internal(e.to_string()))?;
-    state
-        .store
-        .insert_certificate(&certificate.body.number, &code, device_id, &json, issued_at.unix_timestamp())?;
+    state.store.insert_certificate(&certificate.body.number, &code, device_id, &json, issued_at.unix_timestamp())?;
     Counters::bump(&state.counters.certificates);
     tracing::info!(device_id, number = %certificate.body.number, holder = %certificate.body.holder.id_number_masked, "certificate issued");
     Ok(certificate)
@@ -254,10 +251,9 @@ pub fn contributions(state: &AppState, id_number: &str) -> Result<ContributionHi
     if !id_number_is_valid(id_number) {
         return Err(ApiError::field(CARD_HOLDER_HEADER, "must be an ID number with a valid check digit"));
     }
-    let person = state
-        .store
-        .person(id_number)?
-        .ok_or_else(|| ApiError::problem(ProblemType::PersonUnknown, "no person with this ID number in the registry"))?;
+    let person = state.store.person(id_number)?.ok_or_else(|| {
+        ApiError::problem(ProblemType::PersonUnknown, "no person with this ID number in the registry")
+    })?;
     let months: Vec<ContributionMonth> = state
         .store
         .contributions(id_number)?

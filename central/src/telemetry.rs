@@ -73,8 +73,20 @@ fn apply_heartbeat(state: &AppState, device_id: &str, hb: &Heartbeat, now: i64) 
     })?;
     Counters::bump(&state.counters.heartbeats);
     let printer = hb.devices.printer;
-    set_alert(state, device_id, alert::PAPER_OUT, (printer == PrinterHealth::PaperOut).then(|| "printer is out of paper".into()), now)?;
-    set_alert(state, device_id, alert::PAPER_NEAR_END, (printer == PrinterHealth::NearEnd).then(|| "paper roll near its end".into()), now)?;
+    set_alert(
+        state,
+        device_id,
+        alert::PAPER_OUT,
+        (printer == PrinterHealth::PaperOut).then(|| "printer is out of paper".into()),
+        now,
+    )?;
+    set_alert(
+        state,
+        device_id,
+        alert::PAPER_NEAR_END,
+        (printer == PrinterHealth::NearEnd).then(|| "paper roll near its end".into()),
+        now,
+    )?;
     let f = faults(hb);
     set_alert(state, device_id, alert::DEVICE_FAULT, (!f.is_empty()).then(|| f.join(", ")), now)?;
     let limit = state.config.backlog_alert_age.as_secs();
@@ -82,8 +94,9 @@ fn apply_heartbeat(state: &AppState, device_id: &str, hb: &Heartbeat, now: i64) 
         state,
         device_id,
         alert::OUTBOX_BACKLOG,
-        (hb.outbox.oldest_age_s > limit)
-            .then(|| format!("{} items waiting, oldest {} s (limit {limit} s)", hb.outbox.depth, hb.outbox.oldest_age_s)),
+        (hb.outbox.oldest_age_s > limit).then(|| {
+            format!("{} items waiting, oldest {} s (limit {limit} s)", hb.outbox.depth, hb.outbox.oldest_age_s)
+        }),
         now,
     )?;
     set_alert(state, device_id, alert::TERMINAL_OFFLINE, None, now)
@@ -96,13 +109,18 @@ fn ingest_batch(state: &AppState, device_id: &str, batch: &TelemetryBatch) -> Re
     if let Some(hb) = &batch.heartbeat {
         apply_heartbeat(state, device_id, hb, ts)?;
     }
-    let accepted_events = if batch.events.is_empty() { 0 } else { state.store.insert_events(device_id, &batch.events, ts)? };
+    let accepted_events =
+        if batch.events.is_empty() { 0 } else { state.store.insert_events(device_id, &batch.events, ts)? };
     state.counters.events.fetch_add(u64::from(accepted_events), Ordering::Relaxed);
     // Printer events open alerts at once instead of waiting for the next heartbeat.
     for e in &batch.events {
         match e.kind.as_str() {
-            "printer.paper_out" => set_alert(state, device_id, alert::PAPER_OUT, Some("printer is out of paper".into()), ts)?,
-            "printer.near_end" => set_alert(state, device_id, alert::PAPER_NEAR_END, Some("paper roll near its end".into()), ts)?,
+            "printer.paper_out" => {
+                set_alert(state, device_id, alert::PAPER_OUT, Some("printer is out of paper".into()), ts)?
+            }
+            "printer.near_end" => {
+                set_alert(state, device_id, alert::PAPER_NEAR_END, Some("paper roll near its end".into()), ts)?
+            }
             _ => {}
         }
     }
@@ -147,7 +165,13 @@ pub fn sweep(state: &AppState, purge: bool) -> Result<(), ApiError> {
     let now = OffsetDateTime::now_utc().unix_timestamp();
     let silent_for = i64::try_from(state.config.offline_after().as_secs()).unwrap_or(90);
     for device_id in state.store.silent_devices(now - silent_for)? {
-        set_alert(state, &device_id, alert::TERMINAL_OFFLINE, Some(format!("no heartbeat for more than {silent_for} s")), now)?;
+        set_alert(
+            state,
+            &device_id,
+            alert::TERMINAL_OFFLINE,
+            Some(format!("no heartbeat for more than {silent_for} s")),
+            now,
+        )?;
     }
     if purge {
         let keep = i64::try_from(state.config.idempotency_retention.as_secs()).unwrap_or(i64::MAX / 2);
@@ -217,13 +241,17 @@ pub fn render_metrics(state: &AppState) -> Result<String, ApiError> {
         *by_status.entry(status.as_str()).or_insert(0u64) += 1;
         rows.push((t, status));
     }
-    let _ = writeln!(out, "# HELP central_fleet_terminals Enrolled terminals by status.\n# TYPE central_fleet_terminals gauge");
+    let _ = writeln!(
+        out,
+        "# HELP central_fleet_terminals Enrolled terminals by status.\n# TYPE central_fleet_terminals gauge"
+    );
     for s in ["online", "alerting", "offline", "never_seen", "revoked"] {
         let _ = writeln!(out, "central_fleet_terminals{{status=\"{s}\"}} {}", by_status.get(s).copied().unwrap_or(0));
     }
     let _ = writeln!(out, "# HELP central_alerts_open Open alerts by kind.\n# TYPE central_alerts_open gauge");
     for kind in alert::ALL {
-        let _ = writeln!(out, "central_alerts_open{{kind=\"{kind}\"}} {}", open.iter().filter(|a| a.kind == kind).count());
+        let _ =
+            writeln!(out, "central_alerts_open{{kind=\"{kind}\"}} {}", open.iter().filter(|a| a.kind == kind).count());
     }
     let c = &state.counters;
     let counters: [(&str, &str, u64); 10] = [
@@ -234,37 +262,72 @@ pub fn render_metrics(state: &AppState) -> Result<String, ApiError> {
         ("central_registrations_total", "Registrations and check-ins.", c.registrations.load(Ordering::Relaxed)),
         ("central_ratings_total", "Ratings received.", c.ratings.load(Ordering::Relaxed)),
         ("central_enrollments_total", "Device certificates issued.", c.enrollments.load(Ordering::Relaxed)),
-        ("central_idempotent_replays_total", "Responses replayed for a repeated Idempotency-Key.", c.idempotent_replays.load(Ordering::Relaxed)),
-        ("central_problem_responses_total", "State-changing calls answered with a problem.", c.problems.load(Ordering::Relaxed)),
-        ("central_qualification_checks_approved_total", "Qualification checks approved.", c.qualification_approved.load(Ordering::Relaxed)),
+        (
+            "central_idempotent_replays_total",
+            "Responses replayed for a repeated Idempotency-Key.",
+            c.idempotent_replays.load(Ordering::Relaxed),
+        ),
+        (
+            "central_problem_responses_total",
+            "State-changing calls answered with a problem.",
+            c.problems.load(Ordering::Relaxed),
+        ),
+        (
+            "central_qualification_checks_approved_total",
+            "Qualification checks approved.",
+            c.qualification_approved.load(Ordering::Relaxed),
+        ),
     ];
     for (name, help, v) in counters {
         let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}");
     }
-    let _ = writeln!(out, "# HELP central_qualification_checks_total Qualification checks by outcome.\n# TYPE central_qualification_checks_total counter");
-    for (o, v) in [("approved", &c.qualification_approved), ("rejected", &c.qualification_rejected), ("pending_review", &c.qualification_pending)] {
+    let _ = writeln!(
+        out,
+        "# HELP central_qualification_checks_total Qualification checks by outcome.\n# TYPE central_qualification_checks_total counter"
+    );
+    for (o, v) in [
+        ("approved", &c.qualification_approved),
+        ("rejected", &c.qualification_rejected),
+        ("pending_review", &c.qualification_pending),
+    ] {
         let _ = writeln!(out, "central_qualification_checks_total{{outcome=\"{o}\"}} {}", v.load(Ordering::Relaxed));
     }
     type Gauge = fn(&Heartbeat) -> f64;
     let gauges: [(&str, &str, Gauge); 6] = [
         ("central_terminal_outbox_depth", "Unsent outbox items.", |h| f64::from(h.outbox.depth)),
-        ("central_terminal_outbox_oldest_age_seconds", "Age of the oldest unsent item.", |h| h.outbox.oldest_age_s as f64),
+        ("central_terminal_outbox_oldest_age_seconds", "Age of the oldest unsent item.", |h| {
+            h.outbox.oldest_age_s as f64
+        }),
         ("central_terminal_uptime_seconds", "Terminal uptime.", |h| h.uptime_s as f64),
         ("central_terminal_disk_free_bytes", "Free disk space.", |h| h.disk_free_bytes as f64),
-        ("central_terminal_clock_offset_seconds", "Terminal clock minus server clock.", |h| h.clock_offset_ms as f64 / 1000.0),
-        ("central_terminal_printer_ok", "1 when the printer reports ok.", |h| f64::from(u8::from(h.devices.printer == PrinterHealth::Ok))),
+        ("central_terminal_clock_offset_seconds", "Terminal clock minus server clock.", |h| {
+            h.clock_offset_ms as f64 / 1000.0
+        }),
+        ("central_terminal_printer_ok", "1 when the printer reports ok.", |h| {
+            f64::from(u8::from(h.devices.printer == PrinterHealth::Ok))
+        }),
     ];
     let parsed: Vec<Option<Heartbeat>> =
         rows.iter().map(|(t, _)| t.heartbeat_json.as_deref().and_then(|j| serde_json::from_str(j).ok())).collect();
-    let _ = writeln!(out, "# HELP central_terminal_up 1 when the terminal sent a heartbeat within the offline window.\n# TYPE central_terminal_up gauge");
+    let _ = writeln!(
+        out,
+        "# HELP central_terminal_up 1 when the terminal sent a heartbeat within the offline window.\n# TYPE central_terminal_up gauge"
+    );
     for (t, s) in &rows {
         let up = matches!(s, TerminalStatus::Online | TerminalStatus::Alerting);
         let _ = writeln!(out, "central_terminal_up{{device_id=\"{}\"}} {}", label(&t.device.device_id), u8::from(up));
     }
-    let _ = writeln!(out, "# HELP central_terminal_last_heartbeat_timestamp_seconds Unix time of the last heartbeat.\n# TYPE central_terminal_last_heartbeat_timestamp_seconds gauge");
+    let _ = writeln!(
+        out,
+        "# HELP central_terminal_last_heartbeat_timestamp_seconds Unix time of the last heartbeat.\n# TYPE central_terminal_last_heartbeat_timestamp_seconds gauge"
+    );
     for (t, _) in &rows {
         if let Some(seen) = t.last_seen {
-            let _ = writeln!(out, "central_terminal_last_heartbeat_timestamp_seconds{{device_id=\"{}\"}} {seen}", label(&t.device.device_id));
+            let _ = writeln!(
+                out,
+                "central_terminal_last_heartbeat_timestamp_seconds{{device_id=\"{}\"}} {seen}",
+                label(&t.device.device_id)
+            );
         }
     }
     for (name, help, f) in gauges {
@@ -278,8 +341,12 @@ pub fn render_metrics(state: &AppState) -> Result<String, ApiError> {
     type Count = fn(&TerminalRow) -> i64;
     let per_terminal: [(&str, &str, Count); 4] = [
         ("central_terminal_sessions_total", "Sessions reported by the terminal.", |t: &TerminalRow| t.sessions_total),
-        ("central_terminal_session_failures_total", "Failed sessions reported by the terminal.", |t: &TerminalRow| t.failures_total),
-        ("central_terminal_heartbeats_total", "Heartbeats received from the terminal.", |t: &TerminalRow| t.heartbeats_total),
+        ("central_terminal_session_failures_total", "Failed sessions reported by the terminal.", |t: &TerminalRow| {
+            t.failures_total
+        }),
+        ("central_terminal_heartbeats_total", "Heartbeats received from the terminal.", |t: &TerminalRow| {
+            t.heartbeats_total
+        }),
         ("central_terminal_events_total", "Events received from the terminal.", |t: &TerminalRow| t.events_total),
     ];
     for (name, help, f) in per_terminal {

@@ -10,8 +10,9 @@ use central::registry::*;
 use common::*;
 
 fn face_jpeg() -> String {
-    let bytes = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/testdata/faces/grace_hopper_512x512.jpg"))
-        .unwrap();
+    let bytes =
+        std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/testdata/faces/grace_hopper_512x512.jpg"))
+            .unwrap();
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
@@ -20,7 +21,12 @@ fn qualification(id: &str, name: &str, face: String, passed: bool) -> Qualificat
         id_number: id.into(),
         name: name.into(),
         face_jpeg: face,
-        liveness: LivenessEvidence { method: "blink".into(), score: if passed { 0.93 } else { 0.2 }, passed, frames: 40 },
+        liveness: LivenessEvidence {
+            method: "blink".into(),
+            score: if passed { 0.93 } else { 0.2 },
+            passed,
+            frames: 40,
+        },
         captured_at: time::OffsetDateTime::now_utc(),
     }
 }
@@ -79,18 +85,33 @@ async fn qualification_outcomes_follow_the_documented_rules() {
     let cases = [
         (APPROVED_PENSIONER_ID, APPROVED_PENSIONER_NAME, true, QualificationOutcome::Approved, None),
         (REVIEW_PENSIONER_ID, REVIEW_PENSIONER_NAME, true, QualificationOutcome::PendingReview, Some("age_review")),
-        (APPROVED_PENSIONER_ID, APPROVED_PENSIONER_NAME, false, QualificationOutcome::PendingReview, Some("liveness_not_passed")),
+        (
+            APPROVED_PENSIONER_ID,
+            APPROVED_PENSIONER_NAME,
+            false,
+            QualificationOutcome::PendingReview,
+            Some("liveness_not_passed"),
+        ),
         (WORKER_ID, WORKER_NAME, true, QualificationOutcome::Rejected, Some("not_a_pensioner")),
         (APPROVED_PENSIONER_ID, "李四", true, QualificationOutcome::Rejected, Some("name_mismatch")),
     ];
     for (i, (id, name, passed, outcome, reason)) in cases.into_iter().enumerate() {
-        let resp = t.post(&rig, "/v1/qualification-checks", &format!("q{i}"), &qualification(id, name, face_jpeg(), passed)).await;
+        let resp = t
+            .post(&rig, "/v1/qualification-checks", &format!("q{i}"), &qualification(id, name, face_jpeg(), passed))
+            .await;
         assert_eq!(resp.status(), 201, "case {i}");
         let r: QualificationCheckResponse = resp.json().await.unwrap();
         assert_eq!((r.outcome, r.reason.as_deref()), (outcome, reason), "case {i}");
         // Every check is trackable; a pending one is under review with a deadline.
-        let progress: ApplicationProgress =
-            t.http.get(rig.url(&format!("/v1/applications/{}", r.tracking_number))).send().await.unwrap().json().await.unwrap();
+        let progress: ApplicationProgress = t
+            .http
+            .get(rig.url(&format!("/v1/applications/{}", r.tracking_number)))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         assert_eq!(progress.kind, ApplicationKind::QualificationCheck);
         if outcome == QualificationOutcome::PendingReview {
             assert_eq!(progress.status, ApplicationStatus::UnderReview);
@@ -112,7 +133,12 @@ async fn a_face_that_is_not_a_jpeg_is_refused() {
     let mut fake = vec![0xFF, 0xD8, 0xFF, 0xE0];
     fake.extend_from_slice(b"not really a jpeg at all");
     for (i, bytes) in [png, fake].into_iter().enumerate() {
-        let req = qualification(APPROVED_PENSIONER_ID, APPROVED_PENSIONER_NAME, base64::engine::general_purpose::STANDARD.encode(bytes), true);
+        let req = qualification(
+            APPROVED_PENSIONER_ID,
+            APPROVED_PENSIONER_NAME,
+            base64::engine::general_purpose::STANDARD.encode(bytes),
+            true,
+        );
         let (status, p) = problem(t.post(&rig, "/v1/qualification-checks", &format!("bad{i}"), &req).await).await;
         assert_eq!((status, p.kind()), (422, Some(ProblemType::InvalidJpeg)));
     }
@@ -129,7 +155,9 @@ async fn contributions_come_from_the_registry_for_the_named_holder() {
     assert_eq!(h.total_months as usize, h.months.len());
     assert!(h.months.iter().all(|m| is_year_month(&m.month)));
     let unknown = make_id_number("450103", 1999, 9, 9, 999);
-    let (status, p) = problem(t.http.get(rig.url("/v1/contributions")).header(CARD_HOLDER_HEADER, unknown).send().await.unwrap()).await;
+    let (status, p) =
+        problem(t.http.get(rig.url("/v1/contributions")).header(CARD_HOLDER_HEADER, unknown).send().await.unwrap())
+            .await;
     assert_eq!((status, p.kind()), (404, Some(ProblemType::PersonUnknown)));
 }
 
@@ -152,9 +180,19 @@ async fn unemployment_registration_then_monthly_check_in() {
     let resp = t.post(&rig, "/v1/registrations", "r1", &req).await;
     assert_eq!(resp.status(), 201);
     let receipt: RegistrationReceipt = resp.json().await.unwrap();
-    let progress: ApplicationProgress =
-        t.http.get(rig.url(&format!("/v1/applications/{}", receipt.tracking_number))).send().await.unwrap().json().await.unwrap();
-    assert_eq!((progress.kind, progress.status), (ApplicationKind::UnemploymentRegistration, ApplicationStatus::Received));
+    let progress: ApplicationProgress = t
+        .http
+        .get(rig.url(&format!("/v1/applications/{}", receipt.tracking_number)))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (progress.kind, progress.status),
+        (ApplicationKind::UnemploymentRegistration, ApplicationStatus::Received)
+    );
     assert!(progress.deadline > time::OffsetDateTime::now_utc().date().to_string());
     req.kind = RegistrationKind::MonthlyCheckIn;
     let resp = t.post(&rig, "/v1/registrations", "r2", &req).await;
@@ -167,7 +205,12 @@ async fn unemployment_registration_then_monthly_check_in() {
 async fn ratings_are_validated_and_recorded() {
     let rig = start().await;
     let t = rig.enroll().await;
-    let mut r = RatingRequest { session_id: "sess-1".into(), service: ServiceKind::Certificate, grade: 6, reasons: vec![RatingReason::Fast] };
+    let mut r = RatingRequest {
+        session_id: "sess-1".into(),
+        service: ServiceKind::Certificate,
+        grade: 6,
+        reasons: vec![RatingReason::Fast],
+    };
     let (status, p) = problem(t.post(&rig, "/v1/ratings", "g1", &r).await).await;
     assert_eq!((status, p.field.as_deref()), (422, Some("grade")));
     r.grade = 5;
@@ -183,7 +226,12 @@ async fn malformed_bodies_get_problem_documents_not_server_errors() {
     let rig = start().await;
     let t = rig.enroll().await;
     let send = |ct: &'static str, body: Vec<u8>| {
-        t.http.post(rig.url("/v1/ratings")).header("Idempotency-Key", uuid::Uuid::new_v4().to_string()).header("content-type", ct).body(body).send()
+        t.http
+            .post(rig.url("/v1/ratings"))
+            .header("Idempotency-Key", uuid::Uuid::new_v4().to_string())
+            .header("content-type", ct)
+            .body(body)
+            .send()
     };
     let (s, p) = problem(send("application/json", b"{not json".to_vec()).await.unwrap()).await;
     assert_eq!((s, p.kind()), (400, Some(ProblemType::MalformedRequest)));

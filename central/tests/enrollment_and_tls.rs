@@ -18,12 +18,7 @@ async fn enrollment_issues_a_fleet_certificate_that_opens_terminal_calls() {
     assert_eq!(t.enrolled.config.heartbeat_interval_s, 30);
     let key = central::api::decode_signing_public_key(&t.enrolled.config.certificate_signing_key).unwrap();
     assert_eq!(key, rig.server.certificate_signing_key());
-    let resp = t
-        .http
-        .get(rig.url("/v1/applications/QC-NOPE"))
-        .send()
-        .await
-        .unwrap();
+    let resp = t.http.get(rig.url("/v1/applications/QC-NOPE")).send().await.unwrap();
     // Authenticated, so the answer is about the application, not the certificate.
     let (status, p) = problem(resp).await;
     assert_eq!((status, p.kind()), (404, Some(ProblemType::NotFound)));
@@ -36,7 +31,10 @@ async fn a_used_token_fails_clearly_the_second_time() {
     let c = rig.anonymous();
     let send = |key: &'static str| {
         let (_, csr) = key_and_csr();
-        c.post(rig.url("/v1/enroll")).header("Idempotency-Key", key).json(&enroll_request(Some(token.clone()), csr)).send()
+        c.post(rig.url("/v1/enroll"))
+            .header("Idempotency-Key", key)
+            .json(&enroll_request(Some(token.clone()), csr))
+            .send()
     };
     assert_eq!(send("first").await.unwrap().status(), 201);
     let (status, p) = problem(send("second").await.unwrap()).await;
@@ -78,8 +76,12 @@ async fn a_csr_not_signed_by_its_own_key_is_refused_without_burning_the_token() 
     // Swap in the public key of another pair: the CSR's signature no longer matches.
     let (_, csr_a) = key_and_csr();
     let (_, csr_b) = key_and_csr();
-    let der_a = rustls::pki_types::pem::PemObject::from_pem_slice(csr_a.as_bytes()).map(|d: rustls::pki_types::CertificateSigningRequestDer<'static>| d.as_ref().to_vec()).unwrap();
-    let der_b = rustls::pki_types::pem::PemObject::from_pem_slice(csr_b.as_bytes()).map(|d: rustls::pki_types::CertificateSigningRequestDer<'static>| d.as_ref().to_vec()).unwrap();
+    let der_a = rustls::pki_types::pem::PemObject::from_pem_slice(csr_a.as_bytes())
+        .map(|d: rustls::pki_types::CertificateSigningRequestDer<'static>| d.as_ref().to_vec())
+        .unwrap();
+    let der_b = rustls::pki_types::pem::PemObject::from_pem_slice(csr_b.as_bytes())
+        .map(|d: rustls::pki_types::CertificateSigningRequestDer<'static>| d.as_ref().to_vec())
+        .unwrap();
     let (_, parsed_a) = x509_parser::certification_request::X509CertificationRequest::from_der(&der_a).unwrap();
     let (_, parsed_b) = x509_parser::certification_request::X509CertificationRequest::from_der(&der_b).unwrap();
     let spki_a = parsed_a.certification_request_info.subject_pki.raw.to_vec();
@@ -101,7 +103,13 @@ async fn a_csr_not_signed_by_its_own_key_is_refused_without_burning_the_token() 
         .unwrap();
     let (status, p) = problem(resp).await;
     assert_eq!((status, p.kind(), p.field.as_deref()), (422, Some(ProblemType::CsrInvalid), Some("csr_pem")));
-    let resp = c.post(rig.url("/v1/enroll")).header("Idempotency-Key", "honest").json(&enroll_request(Some(token), csr_a)).send().await.unwrap();
+    let resp = c
+        .post(rig.url("/v1/enroll"))
+        .header("Idempotency-Key", "honest")
+        .json(&enroll_request(Some(token), csr_a))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 201);
 }
 
@@ -117,7 +125,14 @@ async fn renewal_over_mutual_tls_keeps_the_device_id() {
     assert_ne!(renewed.certificate_pem, t.enrolled.certificate_pem);
     // Renewal without a certificate is not possible.
     let (_, csr) = key_and_csr();
-    let resp = rig.anonymous().post(rig.url("/v1/enroll")).header("Idempotency-Key", "x").json(&enroll_request(None, csr)).send().await.unwrap();
+    let resp = rig
+        .anonymous()
+        .post(rig.url("/v1/enroll"))
+        .header("Idempotency-Key", "x")
+        .json(&enroll_request(None, csr))
+        .send()
+        .await
+        .unwrap();
     let (status, _) = problem(resp).await;
     assert_eq!(status, 401);
 }
@@ -147,7 +162,9 @@ async fn a_certificate_from_another_ca_fails_the_handshake() {
     let other = central::pki::FleetCa::load_or_create(other_dir.path(), &[]).unwrap();
     let (key, csr) = key_and_csr();
     let now = time::OffsetDateTime::now_utc();
-    let (cert, _) = other.sign_device_csr(&csr, "KT-IMPOSTOR", now - time::Duration::hours(1), now + time::Duration::days(1)).unwrap();
+    let (cert, _) = other
+        .sign_device_csr(&csr, "KT-IMPOSTOR", now - time::Duration::hours(1), now + time::Duration::days(1))
+        .unwrap();
     let c = client(&rig.server.ca_pem(), Some((&cert, &key.serialize_pem())));
     let r = c.get(rig.url("/v1/contributions")).header("X-Card-Holder-Id", "11010519491231002X").send().await;
     assert!(r.is_err(), "handshake should fail, got {:?}", r.map(|r| r.status()));
@@ -173,7 +190,9 @@ async fn an_expired_fleet_certificate_fails_the_handshake() {
 async fn a_revoked_or_unknown_device_is_refused() {
     let rig = start().await;
     let t = rig.enroll().await;
-    let get = |c: &reqwest::Client| c.get(rig.url("/v1/contributions")).header("X-Card-Holder-Id", "11010519491231002X").send();
+    let get = |c: &reqwest::Client| {
+        c.get(rig.url("/v1/contributions")).header("X-Card-Holder-Id", "11010519491231002X").send()
+    };
     assert_eq!(get(&t.http).await.unwrap().status(), 200);
     assert!(rig.server.revoke_device(&t.enrolled.device_id).unwrap());
     let (status, p) = problem(get(&t.http).await.unwrap()).await;
@@ -181,7 +200,11 @@ async fn a_revoked_or_unknown_device_is_refused() {
     // Signed by the fleet CA but never enrolled.
     let (key, csr) = key_and_csr();
     let now = time::OffsetDateTime::now_utc();
-    let (cert, _) = rig.server.fleet_ca().sign_device_csr(&csr, "KT-GHOST", now - time::Duration::hours(1), now + time::Duration::days(1)).unwrap();
+    let (cert, _) = rig
+        .server
+        .fleet_ca()
+        .sign_device_csr(&csr, "KT-GHOST", now - time::Duration::hours(1), now + time::Duration::days(1))
+        .unwrap();
     let c = client(&rig.server.ca_pem(), Some((&cert, &key.serialize_pem())));
     let (status, _) = problem(get(&c).await.unwrap()).await;
     assert_eq!(status, 403);

@@ -79,7 +79,14 @@ async fn the_same_key_while_the_first_is_in_flight_is_409_then_succeeds() {
 async fn a_state_changing_call_without_a_key_is_400() {
     let rig = start().await;
     let t = rig.enroll().await;
-    for path in ["/v1/certificates", "/v1/qualification-checks", "/v1/registrations", "/v1/ratings", "/v1/telemetry", "/v1/enroll"] {
+    for path in [
+        "/v1/certificates",
+        "/v1/qualification-checks",
+        "/v1/registrations",
+        "/v1/ratings",
+        "/v1/telemetry",
+        "/v1/enroll",
+    ] {
         let resp = t.http.post(rig.url(path)).json(&serde_json::json!({})).send().await.unwrap();
         let (status, p) = problem(resp).await;
         assert_eq!((status, p.kind()), (400, Some(ProblemType::IdempotencyKeyMissing)), "{path}");

@@ -14,7 +14,13 @@ fn batch(hb: Option<Heartbeat>, events: Vec<TelemetryEvent>) -> TelemetryBatch {
 }
 
 fn event(id: &str, kind: &str) -> TelemetryEvent {
-    TelemetryEvent { id: id.into(), at: time::OffsetDateTime::now_utc(), kind: kind.into(), severity: Severity::Warning, detail: None }
+    TelemetryEvent {
+        id: id.into(),
+        at: time::OffsetDateTime::now_utc(),
+        kind: kind.into(),
+        severity: Severity::Warning,
+        detail: None,
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -31,7 +37,10 @@ async fn paper_out_opens_an_alert_and_ok_clears_it() {
     assert_eq!(open(rig.server.store().alerts(100).unwrap()), vec!["paper_out".to_owned()]);
     let metrics = rig.anonymous().get(rig.url("/metrics")).send().await.unwrap().text().await.unwrap();
     assert!(metrics.contains("central_alerts_open{kind=\"paper_out\"} 1"), "{metrics}");
-    assert_eq!(t.post(&rig, "/v1/telemetry", "hb2", &batch(Some(heartbeat(PrinterHealth::Ok)), vec![])).await.status(), 200);
+    assert_eq!(
+        t.post(&rig, "/v1/telemetry", "hb2", &batch(Some(heartbeat(PrinterHealth::Ok)), vec![])).await.status(),
+        200
+    );
     assert!(open(rig.server.store().alerts(100).unwrap()).is_empty());
 }
 
@@ -58,16 +67,24 @@ async fn a_terminal_goes_offline_after_missed_heartbeats_and_back_online() {
     })
     .await;
     let t = rig.enroll().await;
-    assert_eq!(t.post(&rig, "/v1/telemetry", "hb1", &batch(Some(heartbeat(PrinterHealth::Ok)), vec![])).await.status(), 200);
+    assert_eq!(
+        t.post(&rig, "/v1/telemetry", "hb1", &batch(Some(heartbeat(PrinterHealth::Ok)), vec![])).await.status(),
+        200
+    );
     rig.server.sweep_now();
-    let offline = |rig: &Rig| rig.server.store().alerts(100).unwrap().iter().any(|a| a.kind == "terminal_offline" && a.cleared_at.is_none());
+    let offline = |rig: &Rig| {
+        rig.server.store().alerts(100).unwrap().iter().any(|a| a.kind == "terminal_offline" && a.cleared_at.is_none())
+    };
     // Waiting longer can only make the terminal more silent: no timing threshold to flake on.
     tokio::time::sleep(Duration::from_millis(2500)).await;
     rig.server.sweep_now();
     assert!(offline(&rig));
     let metrics = rig.anonymous().get(rig.url("/metrics")).send().await.unwrap().text().await.unwrap();
     assert!(metrics.contains(&format!("central_terminal_up{{device_id=\"{}\"}} 0", t.enrolled.device_id)));
-    assert_eq!(t.post(&rig, "/v1/telemetry", "hb2", &batch(Some(heartbeat(PrinterHealth::Ok)), vec![])).await.status(), 200);
+    assert_eq!(
+        t.post(&rig, "/v1/telemetry", "hb2", &batch(Some(heartbeat(PrinterHealth::Ok)), vec![])).await.status(),
+        200
+    );
     assert!(!offline(&rig));
 }
 
@@ -91,7 +108,10 @@ async fn events_are_deduplicated_by_id_and_counted() {
 async fn metrics_follow_prometheus_conventions() {
     let rig = start().await;
     let t = rig.enroll().await;
-    assert_eq!(t.post(&rig, "/v1/telemetry", "hb1", &batch(Some(heartbeat(PrinterHealth::Ok)), vec![])).await.status(), 200);
+    assert_eq!(
+        t.post(&rig, "/v1/telemetry", "hb1", &batch(Some(heartbeat(PrinterHealth::Ok)), vec![])).await.status(),
+        200
+    );
     let resp = rig.anonymous().get(rig.url("/metrics")).send().await.unwrap();
     assert!(resp.headers()["content-type"].to_str().unwrap().starts_with("text/plain; version=0.0.4"));
     let text = resp.text().await.unwrap();
@@ -125,7 +145,10 @@ async fn the_dashboard_needs_a_login_and_shows_no_citizen_data() {
         period: Period { from: "2024-01".into(), to: "2024-02".into() },
     };
     assert_eq!(t.post(&rig, "/v1/certificates", "c1", &cert).await.status(), 201);
-    assert_eq!(t.post(&rig, "/v1/telemetry", "hb1", &batch(Some(heartbeat(PrinterHealth::PaperOut)), vec![])).await.status(), 200);
+    assert_eq!(
+        t.post(&rig, "/v1/telemetry", "hb1", &batch(Some(heartbeat(PrinterHealth::PaperOut)), vec![])).await.status(),
+        200
+    );
     let browser = reqwest::Client::builder()
         .use_preconfigured_tls(
             rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(rustls::crypto::ring::default_provider()))
@@ -133,7 +156,8 @@ async fn the_dashboard_needs_a_login_and_shows_no_citizen_data() {
                 .unwrap()
                 .with_root_certificates({
                     let mut r = rustls::RootCertStore::empty();
-                    r.add(rustls::pki_types::pem::PemObject::from_pem_slice(rig.server.ca_pem().as_bytes()).unwrap()).unwrap();
+                    r.add(rustls::pki_types::pem::PemObject::from_pem_slice(rig.server.ca_pem().as_bytes()).unwrap())
+                        .unwrap();
                     r
                 })
                 .with_no_client_auth(),
@@ -143,21 +167,53 @@ async fn the_dashboard_needs_a_login_and_shows_no_citizen_data() {
         .unwrap();
     let r = browser.get(rig.url("/ops")).send().await.unwrap();
     assert_eq!(r.status(), 303);
-    let r = browser.post(rig.url("/ops/login")).form(&[("username", "ops"), ("password", "wrong password")]).send().await.unwrap();
+    let r = browser
+        .post(rig.url("/ops/login"))
+        .form(&[("username", "ops"), ("password", "wrong password")])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 401);
-    let r = browser.post(rig.url("/ops/login")).form(&[("username", "ops"), ("password", "correct horse battery")]).send().await.unwrap();
+    let r = browser
+        .post(rig.url("/ops/login"))
+        .form(&[("username", "ops"), ("password", "correct horse battery")])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 303);
     let cookie = r.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
     for path in ["/ops".to_owned(), format!("/ops/terminals/{}", t.enrolled.device_id), "/ops/alerts".to_owned()] {
         let html = browser.get(rig.url(&path)).header("cookie", &cookie).send().await.unwrap().text().await.unwrap();
         assert!(html.contains(&t.enrolled.device_id), "{path}");
-        assert!(!html.contains(central::registry::WORKER_ID) && !html.contains(central::registry::WORKER_NAME), "{path}");
+        assert!(
+            !html.contains(central::registry::WORKER_ID) && !html.contains(central::registry::WORKER_NAME),
+            "{path}"
+        );
         if path != "/ops" {
             assert!(html.contains("paper_out"), "{path}");
         }
     }
-    let fleet = browser.get(rig.url("/ops?status=offline")).header("cookie", &cookie).send().await.unwrap().text().await.unwrap();
-    assert!(!fleet.contains(&format!("data-device=\"{}\"", t.enrolled.device_id)), "filter hides the alerting terminal");
-    let terminal = browser.get(rig.url(&format!("/ops/terminals/{}", t.enrolled.device_id))).header("cookie", &cookie).send().await.unwrap().text().await.unwrap();
+    let fleet = browser
+        .get(rig.url("/ops?status=offline"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !fleet.contains(&format!("data-device=\"{}\"", t.enrolled.device_id)),
+        "filter hides the alerting terminal"
+    );
+    let terminal = browser
+        .get(rig.url(&format!("/ops/terminals/{}", t.enrolled.device_id)))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(terminal.contains("<svg class=\"chart\""));
 }

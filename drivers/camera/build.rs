@@ -22,10 +22,7 @@ fn main() {
         },
     };
     if !path.is_file() {
-        println!(
-            "cargo:warning=camera: SeetaFace model not found at {}",
-            path.display()
-        );
+        println!("cargo:warning=camera: SeetaFace model not found at {}", path.display());
         std::process::exit(1);
     }
     println!("cargo:rerun-if-changed={}", path.display());
@@ -38,23 +35,13 @@ fn find_in_rustface_package() -> Option<PathBuf> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let manifest = std::env::var_os("CARGO_MANIFEST_DIR")?;
     let out = Command::new(cargo)
-        .args([
-            "metadata",
-            "--format-version",
-            "1",
-            "--offline",
-            "--manifest-path",
-        ])
+        .args(["metadata", "--format-version", "1", "--offline", "--manifest-path"])
         .arg(Path::new(&manifest).join("Cargo.toml"))
         .output()
         .ok();
     if let Some(out) = out.filter(|o| o.status.success()) {
         if let Ok(meta) = serde_json::from_slice::<serde_json::Value>(&out.stdout) {
-            let packages = meta
-                .get("packages")
-                .and_then(|p| p.as_array())
-                .cloned()
-                .unwrap_or_default();
+            let packages = meta.get("packages").and_then(|p| p.as_array()).cloned().unwrap_or_default();
             for pkg in packages {
                 if pkg.get("name").and_then(|n| n.as_str()) != Some("rustface") {
                     continue;

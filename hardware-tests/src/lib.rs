@@ -3,8 +3,8 @@
 //! and a TCP proxy between them that can cut the network.
 
 use kiosk::central_api::{CentralClient, Timeouts};
-use kiosk::runtime::{ReceiptPrinter, ScreenSink};
 use kiosk::runtime::simulated::{SimCamera, SimPrinter, SimReader};
+use kiosk::runtime::{ReceiptPrinter, ScreenSink};
 use kiosk::session::{Event, Intent, Screen, SessionTiming};
 use kiosk::terminal::{self, Terminal, TerminalOptions};
 use std::sync::{Arc, Mutex};
@@ -32,11 +32,22 @@ impl ScreenRecorder {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
         loop {
             let notified = self.changed.notified();
-            if let Some(s) = self.screens.lock().unwrap_or_else(std::sync::PoisonError::into_inner).iter().skip(skip).find(|s| pred(s)) {
+            if let Some(s) = self
+                .screens
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .iter()
+                .skip(skip)
+                .find(|s| pred(s))
+            {
                 return s.clone();
             }
             let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-            assert!(!left.is_zero(), "screen never shown; last: {:?}", self.screens.lock().unwrap_or_else(std::sync::PoisonError::into_inner).last());
+            assert!(
+                !left.is_zero(),
+                "screen never shown; last: {:?}",
+                self.screens.lock().unwrap_or_else(std::sync::PoisonError::into_inner).last()
+            );
             let _ = tokio::time::timeout(left, notified).await;
         }
     }
@@ -109,10 +120,12 @@ impl Rig {
         let url = format!("https://127.0.0.1:{}", link.addr.port());
         let timeouts = Timeouts { connect: Duration::from_secs(2), request: Duration::from_secs(5) };
         let token = central.create_enrollment_token(Duration::from_secs(600))?;
-        let inventory = central::api::HardwareInventory { hostname: "e2e".into(), software_version: "test".into(), devices: vec![] };
-        let identity = CentralClient::enroll(&url, &central.ca_pem(), &token, inventory, timeouts)
-            .await
-            ?;
+        let inventory = central::api::HardwareInventory {
+            hostname: "e2e".into(),
+            software_version: "test".into(),
+            devices: vec![],
+        };
+        let identity = CentralClient::enroll(&url, &central.ca_pem(), &token, inventory, timeouts).await?;
         let device_id = identity.device_id.clone();
         let screens = Arc::new(ScreenRecorder::default());
         let sim_printer = SimPrinter::default();
@@ -127,15 +140,17 @@ impl Rig {
             timing: SessionTiming::default(),
             submit_wait: Duration::from_secs(3),
             heartbeat: Duration::from_secs(2),
-            backoff: kiosk::outbox::backoff::Backoff { base: Duration::from_millis(50), cap: Duration::from_millis(500) },
+            backoff: kiosk::outbox::backoff::Backoff {
+                base: Duration::from_millis(50),
+                cap: Duration::from_millis(500),
+            },
             limits: kiosk::outbox::Limits::default(),
             metrics_listen: None,
             screen: screens.clone(),
             printer: job_printer,
             camera: Arc::new(camera),
         })
-        .await
-        ?;
+        .await?;
         let reader = SimReader::new(terminal.events.clone());
         Ok(Self { central, terminal, screens, printer: sim_printer, reader, link, device_id, _dir: dir })
     }

@@ -1,7 +1,9 @@
 //! The terminal with simulated reader, printer and camera against the real reference
 //! central service over mutual TLS.
 
-use central::registry::{APPROVED_PENSIONER_ID, APPROVED_PENSIONER_NAME, REVIEW_PENSIONER_ID, REVIEW_PENSIONER_NAME, WORKER_ID, WORKER_NAME};
+use central::registry::{
+    APPROVED_PENSIONER_ID, APPROVED_PENSIONER_NAME, REVIEW_PENSIONER_ID, REVIEW_PENSIONER_NAME, WORKER_ID, WORKER_NAME,
+};
 use hardware_tests::Rig;
 use kiosk::session::{CertificateKind, Decision, Delivery, Device, Intent, Problem, ReceiptState, Screen, Service};
 use std::time::Duration;
@@ -11,7 +13,11 @@ async fn qualification(rig: &Rig, id: &str, name: &str) -> Delivery {
     rig.reader.place(id, name).await;
     rig.screens.wait_for(mark, |s| matches!(s, Screen::Menu { .. })).await;
     rig.touch(Intent::Choose(Service::Qualification)).await;
-    let Screen::Receipt { delivery, .. } = rig.screens.wait_for(mark, |s| matches!(s, Screen::Receipt { receipt: ReceiptState::Printed, .. })).await else { unreachable!() };
+    let Screen::Receipt { delivery, .. } =
+        rig.screens.wait_for(mark, |s| matches!(s, Screen::Receipt { receipt: ReceiptState::Printed, .. })).await
+    else {
+        unreachable!()
+    };
     delivery
 }
 
@@ -37,7 +43,11 @@ async fn certificate_printed_with_the_name_and_a_verify_url_central_confirms() {
     rig.reader.place(APPROVED_PENSIONER_ID, APPROVED_PENSIONER_NAME).await;
     rig.touch(Intent::Choose(Service::Certificate)).await;
     rig.touch(Intent::ChooseCertificate(CertificateKind::Participation)).await;
-    let Screen::CertificatePreview { certificate } = rig.screens.wait_for(0, |s| matches!(s, Screen::CertificatePreview { .. })).await else { unreachable!() };
+    let Screen::CertificatePreview { certificate } =
+        rig.screens.wait_for(0, |s| matches!(s, Screen::CertificatePreview { .. })).await
+    else {
+        unreachable!()
+    };
     rig.touch(Intent::Print).await;
     rig.screens.wait_for(0, |s| matches!(s, Screen::Printed { result: Ok(()), .. })).await;
     let printed = rig.printer.printed().join("\n");
@@ -60,7 +70,11 @@ async fn network_cut_mid_submission_gives_a_queued_receipt_then_delivers_once() 
     rig.link.cut();
     let before = rig.central.store().activity_counts().unwrap().applications;
     rig.touch(Intent::Choose(Service::Qualification)).await;
-    let Screen::Receipt { delivery, .. } = rig.screens.wait_for(0, |s| matches!(s, Screen::Receipt { receipt: ReceiptState::Printed, .. })).await else { unreachable!() };
+    let Screen::Receipt { delivery, .. } =
+        rig.screens.wait_for(0, |s| matches!(s, Screen::Receipt { receipt: ReceiptState::Printed, .. })).await
+    else {
+        unreachable!()
+    };
     let Delivery::Queued { reference } = delivery else { panic!("{delivery:?}") };
     assert!(rig.printer.printed().iter().any(|r| r.contains("QUEUED") && r.contains(&reference)));
     rig.link.restore();
@@ -77,17 +91,36 @@ async fn network_cut_mid_submission_gives_a_queued_receipt_then_delivers_once() 
 async fn printer_out_of_paper_disables_certificates_only_and_alerts_central() {
     let rig = Rig::start().await.unwrap();
     rig.printer.set_fault(Some(Problem::PaperOut), &rig.terminal.events).await;
-    let Screen::Welcome { tiles, .. } = rig.screens.wait_for(1, |s| matches!(s, Screen::Welcome { .. })).await else { unreachable!() };
+    let Screen::Welcome { tiles, .. } = rig.screens.wait_for(1, |s| matches!(s, Screen::Welcome { .. })).await else {
+        unreachable!()
+    };
     let down: Vec<_> = tiles.iter().filter(|t| t.unavailable.is_some()).map(|t| t.service).collect();
     assert_eq!(down, [Service::Certificate]);
-    assert_eq!(tiles[0].unavailable.as_ref().map(|u| (u.device, u.problem.clone())), Some((Device::Printer, Problem::PaperOut)));
+    assert_eq!(
+        tiles[0].unavailable.as_ref().map(|u| (u.device, u.problem.clone())),
+        Some((Device::Printer, Problem::PaperOut))
+    );
     // Another service still works end to end; its receipt is the screen.
     rig.reader.place(WORKER_ID, WORKER_NAME).await;
     rig.touch(Intent::Choose(Service::Unemployment)).await;
     rig.touch(Intent::StartRegistration).await;
-    rig.touch(Intent::SubmitRegistration { phone: "13812345678".into(), reason: Some(kiosk::session::RegistrationReason::Resigned) }).await;
+    rig.touch(Intent::SubmitRegistration {
+        phone: "13812345678".into(),
+        reason: Some(kiosk::session::RegistrationReason::Resigned),
+    })
+    .await;
     let receipt = rig.screens.wait_for(0, |s| matches!(s, Screen::Receipt { .. })).await;
-    assert!(matches!(receipt, Screen::Receipt { delivery: Delivery::Submitted { .. }, receipt: ReceiptState::ScreenOnly(Some(Problem::PaperOut)), .. }), "{receipt:?}");
+    assert!(
+        matches!(
+            receipt,
+            Screen::Receipt {
+                delivery: Delivery::Submitted { .. },
+                receipt: ReceiptState::ScreenOnly(Some(Problem::PaperOut)),
+                ..
+            }
+        ),
+        "{receipt:?}"
+    );
     // The alert reaches the central service.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     loop {

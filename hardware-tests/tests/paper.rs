@@ -18,7 +18,11 @@ async fn certificate_png_carries_a_qr_of_the_verify_url_that_central_confirms() 
     rig.reader.place(APPROVED_PENSIONER_ID, APPROVED_PENSIONER_NAME).await;
     rig.touch(Intent::Choose(Service::Certificate)).await;
     rig.touch(Intent::ChooseCertificate(CertificateKind::Participation)).await;
-    let Screen::CertificatePreview { certificate } = rig.screens.wait_for(0, |s| matches!(s, Screen::CertificatePreview { .. })).await else { unreachable!() };
+    let Screen::CertificatePreview { certificate } =
+        rig.screens.wait_for(0, |s| matches!(s, Screen::CertificatePreview { .. })).await
+    else {
+        unreachable!()
+    };
     rig.touch(Intent::Print).await;
     let printed = rig.screens.wait_for(0, |s| matches!(s, Screen::Printed { .. })).await;
     assert!(matches!(printed, Screen::Printed { result: Ok(()), .. }), "{printed:?}");
@@ -36,7 +40,8 @@ async fn certificate_png_carries_a_qr_of_the_verify_url_that_central_confirms() 
     let ca = reqwest::Certificate::from_pem(rig.central.ca_pem().as_bytes()).unwrap();
     let http = reqwest::Client::builder().add_root_certificate(ca).build().unwrap();
     let code = url.rsplit('/').next().unwrap();
-    let page = http.get(format!("https://127.0.0.1:{}/verify/{code}", rig.central.local_addr().port())).send().await.unwrap();
+    let page =
+        http.get(format!("https://127.0.0.1:{}/verify/{code}", rig.central.local_addr().port())).send().await.unwrap();
     assert!(page.status().is_success());
     assert!(page.text().await.unwrap().contains(&certificate.number), "central confirms the certificate");
 }
@@ -47,10 +52,12 @@ fn name_glyphs(name: &str) -> image::GrayImage {
     let vp = VirtualPrinter::new(Profile::KIOSK_80);
     let control = vp.control();
     let mut p = Printer::new(vp.link(), Profile::KIOSK_80);
-    let doc = printer::Document::from_json(&format!(r#"{{"items":[{{"row":["", "{name}"]}},{{"cut":"partial"}}]}}"#)).unwrap();
+    let doc = printer::Document::from_json(&format!(r#"{{"items":[{{"row":["", "{name}"]}},{{"cut":"partial"}}]}}"#))
+        .unwrap();
     p.print_job(&[doc]).unwrap();
     let img = control.receipts().remove(0);
-    let ink: Vec<(u32, u32)> = img.enumerate_pixels().filter(|(_, _, p)| p.0[0] < 128).map(|(x, y, _)| (x, y)).collect();
+    let ink: Vec<(u32, u32)> =
+        img.enumerate_pixels().filter(|(_, _, p)| p.0[0] < 128).map(|(x, y, _)| (x, y)).collect();
     assert!(!ink.is_empty());
     let (x0, x1) = (ink.iter().map(|p| p.0).min().unwrap(), ink.iter().map(|p| p.0).max().unwrap());
     let (y0, y1) = (ink.iter().map(|p| p.1).min().unwrap(), ink.iter().map(|p| p.1).max().unwrap());
@@ -63,7 +70,9 @@ fn contains_glyphs(hay: &image::GrayImage, needle: &image::GrayImage) -> bool {
     let (w, h) = needle.dimensions();
     (0..=hay.height().saturating_sub(h)).any(|y| {
         (0..=hay.width().saturating_sub(w)).any(|x| {
-            (0..h).all(|dy| (0..w).all(|dx| dark(hay.get_pixel(x + dx, y + dy).0[0]) == dark(needle.get_pixel(dx, dy).0[0])))
+            (0..h).all(|dy| {
+                (0..w).all(|dx| dark(hay.get_pixel(x + dx, y + dy).0[0]) == dark(needle.get_pixel(dx, dy).0[0]))
+            })
         })
     })
 }

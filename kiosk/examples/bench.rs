@@ -4,8 +4,8 @@
 use kiosk::central_api::{CentralClient, Timeouts};
 use kiosk::outbox::sender::{self, OutboxHandle};
 use kiosk::outbox::{ItemKind, Limits, Outbox};
-use kiosk::runtime::simulated::{SimCamera, SimPrinter};
 use kiosk::runtime::ScreenSink;
+use kiosk::runtime::simulated::{SimCamera, SimPrinter};
 use kiosk::session::{Citizen, Event, Screen, SessionTiming};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -36,7 +36,8 @@ async fn main() -> anyhow::Result<()> {
     let url = format!("https://127.0.0.1:{}", server.local_addr().port());
     let timeouts = Timeouts { connect: Duration::from_secs(5), request: Duration::from_secs(10) };
     let token = server.create_enrollment_token(Duration::from_secs(600))?;
-    let inventory = central::api::HardwareInventory { hostname: "bench".into(), software_version: "bench".into(), devices: vec![] };
+    let inventory =
+        central::api::HardwareInventory { hostname: "bench".into(), software_version: "bench".into(), devices: vec![] };
     let identity = CentralClient::enroll(&url, &server.ca_pem(), &token, inventory, timeouts).await?;
 
     // 1. Card placed -> identity (menu) screen, simulated reader with zero SAM delay.
@@ -72,7 +73,10 @@ async fn main() -> anyhow::Result<()> {
     // 2. Durable enqueue latency (sealed, WAL, synchronous=FULL).
     let handle = OutboxHandle::new(Outbox::open(&dir.path().join("outbox-bench"), Limits::default())?);
     let body = serde_json::to_vec(&central::api::RatingRequest {
-        session_id: "bench".into(), service: central::api::ServiceKind::Certificate, grade: 5, reasons: vec![],
+        session_id: "bench".into(),
+        service: central::api::ServiceKind::Certificate,
+        grade: 5,
+        reasons: vec![],
     })?;
     let n = 1000;
     let mut enq = Vec::new();

@@ -87,7 +87,9 @@ pub fn describe(record: &AuditRecord) -> (String, Option<String>, String) {
         AuditRecord::Submitted { service, delivered, .. } => {
             (format!("submission.{}", code(service)), None, if *delivered { "submitted" } else { "queued" }.into())
         }
-        AuditRecord::SubmissionFailed { service, .. } => (format!("submission.{}", code(service)), None, "failed".into()),
+        AuditRecord::SubmissionFailed { service, .. } => {
+            (format!("submission.{}", code(service)), None, "failed".into())
+        }
         AuditRecord::PrintResult { service, problem: p, .. } => (format!("print.{}", code(service)), None, problem(p)),
         AuditRecord::Rated { service, grade: g, .. } => (format!("rating.{}", code(service)), None, grade(g)),
         AuditRecord::DeviceFault { device, problem: p } => (format!("device.{}", code(device)), None, problem(p)),
@@ -100,7 +102,9 @@ pub fn describe(record: &AuditRecord) -> (String, Option<String>, String) {
 pub fn health_code(h: &Health) -> String {
     match h {
         Health::Ok => "ok".into(),
-        Health::Problem(p) => describe(&AuditRecord::DeviceFault { device: crate::session::Device::Reader, problem: Some(p.clone()) }).2,
+        Health::Problem(p) => {
+            describe(&AuditRecord::DeviceFault { device: crate::session::Device::Reader, problem: Some(p.clone()) }).2
+        }
     }
 }
 
@@ -133,12 +137,20 @@ impl AuditLog {
         self.append_raw(&action, subject.as_deref(), &outcome, at)
     }
 
-    pub fn append_raw(&mut self, action: &str, subject: Option<&str>, outcome: &str, at: OffsetDateTime) -> Result<Entry, AuditError> {
+    pub fn append_raw(
+        &mut self,
+        action: &str,
+        subject: Option<&str>,
+        outcome: &str,
+        at: OffsetDateTime,
+    ) -> Result<Entry, AuditError> {
         let at = at.replace_nanosecond(0).unwrap_or(at).to_offset(time::UtcOffset::UTC);
         let at = at.format(&Rfc3339).unwrap_or_default();
         let tx = self.conn.transaction()?;
         let (prev_seq, prev_hash): (u64, String) = tx
-            .query_row("SELECT seq, hash FROM audit_head WHERE one = 1", [], |r| Ok((r.get::<_, i64>(0)? as u64, r.get(1)?)))
+            .query_row("SELECT seq, hash FROM audit_head WHERE one = 1", [], |r| {
+                Ok((r.get::<_, i64>(0)? as u64, r.get(1)?))
+            })
             .optional()?
             .unwrap_or((0, GENESIS.into()));
         let seq = prev_seq + 1;
@@ -149,7 +161,15 @@ impl AuditLog {
         )?;
         tx.execute("INSERT OR REPLACE INTO audit_head (one, seq, hash) VALUES (1, ?1, ?2)", params![seq as i64, hash])?;
         tx.commit()?;
-        Ok(Entry { seq, at, action: action.into(), subject_masked: subject.map(str::to_owned), outcome: outcome.into(), prev_hash, hash })
+        Ok(Entry {
+            seq,
+            at,
+            action: action.into(),
+            subject_masked: subject.map(str::to_owned),
+            outcome: outcome.into(),
+            prev_hash,
+            hash,
+        })
     }
 
     fn entries(&self, sql: &str, arg: i64) -> Result<Vec<Entry>, AuditError> {
@@ -190,8 +210,10 @@ impl AuditLog {
             expected_seq += 1;
         }
         let last_seq = expected_seq - 1;
-        let head: Option<(i64, String)> =
-            self.conn.query_row("SELECT seq, hash FROM audit_head WHERE one = 1", [], |r| Ok((r.get(0)?, r.get(1)?))).optional()?;
+        let head: Option<(i64, String)> = self
+            .conn
+            .query_row("SELECT seq, hash FROM audit_head WHERE one = 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
         if let Some((head_seq, head_hash)) = head {
             if head_seq as u64 != last_seq || head_hash != prev {
                 return Ok(Err(Broken::Truncated { head_seq: head_seq as u64, last_seq }));
@@ -248,7 +270,10 @@ mod tests {
         let (_d, log) = log_with(20);
         assert_eq!(log.verify().unwrap(), Ok(20));
         let e = &log.unshipped(100).unwrap()[1];
-        assert_eq!((e.action.as_str(), e.subject_masked.as_deref(), e.outcome.as_str()), ("card.read", Some("1101**********002X"), "ok"));
+        assert_eq!(
+            (e.action.as_str(), e.subject_masked.as_deref(), e.outcome.as_str()),
+            ("card.read", Some("1101**********002X"), "ok")
+        );
         assert_eq!(log.unshipped(100).unwrap()[3].outcome, "paper_out");
     }
 
@@ -271,7 +296,9 @@ mod tests {
         let (_d, log) = log_with(10);
         let e = &log.unshipped(10).unwrap()[4];
         let forged = digest(&e.prev_hash, e.seq, &e.at, &e.action, None, "forged");
-        log.connection().execute("UPDATE audit SET outcome = 'forged', subject_masked = NULL, hash = ?1 WHERE seq = 5", [forged]).unwrap();
+        log.connection()
+            .execute("UPDATE audit SET outcome = 'forged', subject_masked = NULL, hash = ?1 WHERE seq = 5", [forged])
+            .unwrap();
         assert_eq!(log.verify().unwrap(), Err(Broken::Unchained { seq: 6 }));
     }
 

@@ -69,7 +69,12 @@ impl DeviceIdentity {
             Err(e) => return Err(e),
         };
         let v: serde_json::Value = serde_json::from_str(&text).map_err(std::io::Error::other)?;
-        let s = |k: &str| v.get(k).and_then(|x| x.as_str()).map(str::to_owned).ok_or_else(|| std::io::Error::other(format!("identity.json lacks {k}")));
+        let s = |k: &str| {
+            v.get(k)
+                .and_then(|x| x.as_str())
+                .map(str::to_owned)
+                .ok_or_else(|| std::io::Error::other(format!("identity.json lacks {k}")))
+        };
         Ok(Some(Self {
             device_id: s("device_id")?,
             certificate_pem: s("certificate_pem")?,

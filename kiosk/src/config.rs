@@ -235,13 +235,22 @@ mod tests {
         let table: [(&str, &[&str]); 9] = [
             ("[terminal]\ndata_dir = \"/k\"\nlanguage_typo = \"zh\"\n", &["language_typo", "unknown field"]),
             ("[terminal]\ndata_dir = \"/k\"\n[outbox]\nmax_mb = \"big\"\n", &["max_mb", "invalid type"]),
-            ("[terminal]\ndata_dir = \"/k\"\n[session]\nidle_timeout_s = 2\n", &["session.idle_timeout_s", "at least 10"]),
+            (
+                "[terminal]\ndata_dir = \"/k\"\n[session]\nidle_timeout_s = 2\n",
+                &["session.idle_timeout_s", "at least 10"],
+            ),
             ("[terminal]\ndata_dir = \"/k\"\n[central]\nurl = \"http://c\"\n", &["central.url", "https://"]),
             ("[terminal]\ndata_dir = \"/k\"\n[outbox]\nmax_mb = 10\nalarm_mb = 20\n", &["outbox.alarm_mb", "max_mb"]),
-            ("[terminal]\ndata_dir = \"/k\"\n[telemetry]\nmetrics_listen = \"0.0.0.0:9464\"\n", &["telemetry.metrics_listen", "loopback"]),
+            (
+                "[terminal]\ndata_dir = \"/k\"\n[telemetry]\nmetrics_listen = \"0.0.0.0:9464\"\n",
+                &["telemetry.metrics_listen", "loopback"],
+            ),
             ("[terminal]\ndata_dir = \"/k\"\nlanguage = \"fr\"\n", &["terminal.language"]),
             ("[terminal]\n", &["data_dir", "missing field"]),
-            ("[devices]\nprinter_profile = \"80mm\"\n[terminal]\ndata_dir = \"/k\"\n[extra]\n", &["extra", "unknown field"]),
+            (
+                "[devices]\nprinter_profile = \"80mm\"\n[terminal]\ndata_dir = \"/k\"\n[extra]\n",
+                &["extra", "unknown field"],
+            ),
         ];
         for (text, words) in table {
             let err = Config::parse(text, "kiosk.toml").unwrap_err().to_string();

@@ -3,12 +3,12 @@
 
 use kiosk::central_api::{CentralClient, DeviceIdentity, Timeouts};
 use kiosk::config::Config;
+use kiosk::runtime::LoggedScreens;
 use kiosk::runtime::escpos_printer::DriverPrinter;
 use kiosk::runtime::simulated::{SimCamera, SimReader};
-use printer::virtual_printer::{PrinterControl, VirtualPrinter};
-use kiosk::runtime::LoggedScreens;
 use kiosk::session::{CertificateKind, Event, Grade, Intent, Service};
 use kiosk::terminal::{self, TerminalOptions};
+use printer::virtual_printer::{PrinterControl, VirtualPrinter};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,12 +21,17 @@ fn timeouts(config: &Config) -> Timeouts {
 }
 
 fn inventory() -> central::api::HardwareInventory {
-    let hostname = std::fs::read_to_string("/etc/hostname").map(|h| h.trim().to_owned()).unwrap_or_else(|_| "kiosk".into());
+    let hostname =
+        std::fs::read_to_string("/etc/hostname").map(|h| h.trim().to_owned()).unwrap_or_else(|_| "kiosk".into());
     central::api::HardwareInventory { hostname, software_version: env!("CARGO_PKG_VERSION").into(), devices: vec![] }
 }
 
 pub async fn enroll(config: &Config, token: &str, ca: &std::path::Path) -> anyhow::Result<ExitCode> {
-    let url = config.central.url.as_deref().ok_or_else(|| anyhow::anyhow!("configuration key `central.url` is needed to enroll"))?;
+    let url = config
+        .central
+        .url
+        .as_deref()
+        .ok_or_else(|| anyhow::anyhow!("configuration key `central.url` is needed to enroll"))?;
     let ca_pem = std::fs::read_to_string(ca)?;
     let identity = CentralClient::enroll(url, &ca_pem, token, inventory(), timeouts(config)).await?;
     std::fs::create_dir_all(&config.terminal.data_dir)?;
@@ -62,7 +67,8 @@ pub async fn run(config: Config, run_for: Option<u64>, demo: bool) -> anyhow::Re
                 Some(identity) if identity.ca_pem == server.ca_pem() => identity,
                 _ => {
                     let token = server.create_enrollment_token(Duration::from_secs(600))?;
-                    let identity = CentralClient::enroll(&url, &server.ca_pem(), &token, inventory(), timeouts(&config)).await?;
+                    let identity =
+                        CentralClient::enroll(&url, &server.ca_pem(), &token, inventory(), timeouts(&config)).await?;
                     identity.save(&data_dir)?;
                     tracing::info!(device = %identity.device_id, "enrolled with the in-process central service");
                     identity
@@ -98,7 +104,8 @@ pub async fn run(config: Config, run_for: Option<u64>, demo: bool) -> anyhow::Re
     }
     // No touchscreen is wired in this build: a scripted citizen walks through the
     // services so the log shows every flow against the simulated devices.
-    let demo = demo.then(|| tokio::spawn(demo_citizen(terminal.events.clone(), receipts.clone(), data_dir.join("receipts"))));
+    let demo =
+        demo.then(|| tokio::spawn(demo_citizen(terminal.events.clone(), receipts.clone(), data_dir.join("receipts"))));
     match run_for {
         Some(secs) => tokio::time::sleep(Duration::from_secs(secs)).await,
         None => {
@@ -134,12 +141,16 @@ async fn demo_citizen(events: tokio::sync::mpsc::Sender<Event>, paper: PrinterCo
         let _ = events.send(step).await;
     }
     tokio::time::sleep(Duration::from_secs(4)).await;
-    for step in [touch(Intent::Done), touch(Intent::Rate { grade: Grade::Satisfied, reasons: vec![] }), touch(Intent::Exit)] {
+    for step in
+        [touch(Intent::Done), touch(Intent::Rate { grade: Grade::Satisfied, reasons: vec![] }), touch(Intent::Exit)]
+    {
         pause().await;
         let _ = events.send(step).await;
     }
     reader.remove().await;
-    let saved = std::fs::create_dir_all(&receipts).map_err(|e| e.to_string()).and_then(|()| paper.save_pngs(&receipts).map_err(|e| e.to_string()));
+    let saved = std::fs::create_dir_all(&receipts)
+        .map_err(|e| e.to_string())
+        .and_then(|()| paper.save_pngs(&receipts).map_err(|e| e.to_string()));
     match saved {
         Ok(paths) => tracing::info!(?paths, "printed receipts saved as PNG"),
         Err(e) => tracing::warn!(error = %e, "could not save the printed receipts"),

@@ -33,7 +33,8 @@ fn outbox_child_process() {
         let identity = DeviceIdentity::load(dir).unwrap().unwrap();
         let client = CentralClient::new(&url, &identity, timeouts()).unwrap();
         let handle = OutboxHandle::new(Outbox::open(&dir.join("outbox"), Limits::default()).unwrap());
-        let backoff = kiosk::outbox::backoff::Backoff { base: Duration::from_millis(5), cap: Duration::from_millis(200) };
+        let backoff =
+            kiosk::outbox::backoff::Backoff { base: Duration::from_millis(5), cap: Duration::from_millis(200) };
         let stop = Arc::new(tokio::sync::Notify::new());
         tokio::spawn(sender::run(handle.clone(), client, backoff, stop));
         loop {
@@ -67,7 +68,8 @@ async fn sigkill_at_random_points_never_loses_or_doubles_a_submission() {
     let server = central::start(config).await.unwrap();
     let url = format!("https://127.0.0.1:{}", server.local_addr().port());
     let token = server.create_enrollment_token(Duration::from_secs(600)).unwrap();
-    let inventory = api::HardwareInventory { hostname: "crash-test".into(), software_version: "test".into(), devices: vec![] };
+    let inventory =
+        api::HardwareInventory { hostname: "crash-test".into(), software_version: "test".into(), devices: vec![] };
     let identity = CentralClient::enroll(&url, &server.ca_pem(), &token, inventory, timeouts()).await.unwrap();
     let kiosk_dir = work.path().join("kiosk");
     std::fs::create_dir_all(&kiosk_dir).unwrap();
@@ -117,7 +119,8 @@ async fn sigkill_at_random_points_never_loses_or_doubles_a_submission() {
     let mut stmt = db
         .prepare("SELECT json_extract(document, '$.session_id'), COUNT(*) FROM ratings GROUP BY 1 ORDER BY 1")
         .unwrap();
-    let rows: Vec<(String, i64)> = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().map(Result::unwrap).collect();
+    let rows: Vec<(String, i64)> =
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().map(Result::unwrap).collect();
     let doubled: Vec<_> = rows.iter().filter(|(_, n)| *n != 1).collect();
     assert!(doubled.is_empty(), "submissions stored more than once: {doubled:?}");
     let mut want: Vec<String> = (0..SUBMISSIONS).map(|i| format!("crash-{i}")).collect();

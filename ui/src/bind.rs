@@ -3,8 +3,8 @@
 
 use slint::{ComponentHandle, Image, ModelRc, Rgb8Pixel, SharedPixelBuffer, SharedString, VecModel};
 
-use crate::slint_ui as g;
 use crate::model::*;
+use crate::slint_ui as g;
 
 thread_local! {
     static SELECTED: std::cell::Cell<Option<Language>> = const { std::cell::Cell::new(None) };
@@ -64,7 +64,9 @@ pub(crate) fn apply(ui: &g::KioskWindow, view: &View) {
                 kinds.iter().map(|&k| g::KindChoice { kind: cert_kind(k), selected: Some(k) == *selected_kind }),
             ));
             vm.set_periods(model(
-                periods.iter().map(|&p| g::PeriodChoice { months: period_months(p), selected: Some(p) == *selected_period }),
+                periods
+                    .iter()
+                    .map(|&p| g::PeriodChoice { months: period_months(p), selected: Some(p) == *selected_period }),
             ));
             vm.set_can_continue(*can_continue);
         }
@@ -235,7 +237,17 @@ pub(crate) fn long_date(lang: Language, t: &LocalTime) -> String {
     const ZH_DAYS: [&str; 7] = ["星期一", "星期二", "星期三", "星期四", "星期五", "星期六", "星期日"];
     const EN_DAYS: [&str; 7] = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
     const EN_MONTHS: [&str; 12] = [
-        "January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November",
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
         "December",
     ];
     let wd = usize::from(t.weekday.clamp(1, 7) - 1);
@@ -302,24 +314,76 @@ macro_rules! one_to_one {
     };
 }
 
-one_to_one!(service, service_from, Service, g::ServiceId, [
-    Certificate, QualificationCheck, ContributionRecord, UnemploymentRegistration, UnemploymentCheckIn,
-    ApplicationProgress
-]);
-one_to_one!(cert_kind, cert_kind_from, CertificateKind, g::CertKind, [AllInsurances, Pension, Medical, Unemployment, WorkInjury]);
-one_to_one!(preview_field, preview_field_from, PreviewField, g::PreviewFieldId, [
-    Name, IdNumber, Insurance, Period, Employer, Status, MonthsPaid, VerificationCode
-]);
+one_to_one!(
+    service,
+    service_from,
+    Service,
+    g::ServiceId,
+    [
+        Certificate,
+        QualificationCheck,
+        ContributionRecord,
+        UnemploymentRegistration,
+        UnemploymentCheckIn,
+        ApplicationProgress
+    ]
+);
+one_to_one!(
+    cert_kind,
+    cert_kind_from,
+    CertificateKind,
+    g::CertKind,
+    [AllInsurances, Pension, Medical, Unemployment, WorkInjury]
+);
+one_to_one!(
+    preview_field,
+    preview_field_from,
+    PreviewField,
+    g::PreviewFieldId,
+    [Name, IdNumber, Insurance, Period, Employer, Status, MonthsPaid, VerificationCode]
+);
 one_to_one!(printout, printout_from, Printout, g::PrintoutId, [Certificate, ContributionRecord, Receipt]);
-one_to_one!(hint, hint_from, FaceHint, g::HintId, [
-    NoFace, MultipleFaces, MoveCloser, MoveBack, MoveLeft, MoveRight, LookStraight, TooDark, TooBright, HoldStill, Good
-]);
-one_to_one!(ureason, ureason_from, UnemploymentReason, g::UReason, [ContractEnded, Dismissed, Resigned, EmployerClosed, Other]);
+one_to_one!(
+    hint,
+    hint_from,
+    FaceHint,
+    g::HintId,
+    [
+        NoFace,
+        MultipleFaces,
+        MoveCloser,
+        MoveBack,
+        MoveLeft,
+        MoveRight,
+        LookStraight,
+        TooDark,
+        TooBright,
+        HoldStill,
+        Good
+    ]
+);
+one_to_one!(
+    ureason,
+    ureason_from,
+    UnemploymentReason,
+    g::UReason,
+    [ContractEnded, Dismissed, Resigned, EmployerClosed, Other]
+);
 one_to_one!(status, status_from, ApplicationStatus, g::AppStatus, [Received, UnderReview, Approved, Rejected]);
-one_to_one!(grade, grade_from, RatingGrade, g::Grade, [VerySatisfied, Satisfied, Neutral, Dissatisfied, VeryDissatisfied]);
-one_to_one!(rreason, rreason_from, RatingReason, g::RReason, [
-    Fast, EasyToUse, ClearInstructions, TooSlow, HardToUse, DeviceProblem, UnclearInstructions
-]);
+one_to_one!(
+    grade,
+    grade_from,
+    RatingGrade,
+    g::Grade,
+    [VerySatisfied, Satisfied, Neutral, Dissatisfied, VeryDissatisfied]
+);
+one_to_one!(
+    rreason,
+    rreason_from,
+    RatingReason,
+    g::RReason,
+    [Fast, EasyToUse, ClearInstructions, TooSlow, HardToUse, DeviceProblem, UnclearInstructions]
+);
 one_to_one!(device, device_from, Device, g::DeviceId, [CardReader, Printer, Camera, Network]);
 
 fn reason(r: UnavailableReason) -> g::ReasonId {

@@ -221,7 +221,10 @@ pub fn sample_screens() -> Vec<(&'static str, Screen)> {
             S::Unavailable { service: Some(Service::Certificate), reason: UnavailableReason::PrinterOutOfPaper },
         ),
         ("unavailable-terminal", S::Unavailable { service: None, reason: UnavailableReason::CardReaderFault }),
-        ("maintenance-pin", S::MaintenancePin { entered: 3, length: 6, error: Some(PinError::WrongPin { attempts_left: 2 }) }),
+        (
+            "maintenance-pin",
+            S::MaintenancePin { entered: 3, length: 6, error: Some(PinError::WrongPin { attempts_left: 2 }) },
+        ),
         (
             "maintenance",
             S::Maintenance {
@@ -246,7 +249,10 @@ pub fn sample_views(language: Language, text_size: TextSize) -> Vec<(&'static st
         .collect();
     let under = views.iter().find(|(n, _)| *n == "certificate-choice").map(|(_, v)| v.screen.clone());
     if let Some(screen) = under {
-        views.push(("idle-countdown", View { screen, language, text_size, idle: Some(IdleCountdown { seconds_left: 15 }) }));
+        views.push((
+            "idle-countdown",
+            View { screen, language, text_size, idle: Some(IdleCountdown { seconds_left: 15 }) },
+        ));
     }
     views
 }

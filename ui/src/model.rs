@@ -157,7 +157,10 @@ pub enum Screen {
 
 impl Default for Screen {
     fn default() -> Self {
-        Screen::Home { now: LocalTime::default(), tiles: Service::ALL.iter().map(|&s| ServiceTile::available(s)).collect() }
+        Screen::Home {
+            now: LocalTime::default(),
+            tiles: Service::ALL.iter().map(|&s| ServiceTile::available(s)).collect(),
+        }
     }
 }
 

@@ -131,25 +131,25 @@ fn connect_actions(ui: &g::KioskWindow, sink: Rc<dyn Fn(Intent)>) {
         }};
     }
     on!(on_choose_service, |s| Intent::ChooseService(bind::service_from(s)));
-    on!(on_confirm, | | Intent::Confirm);
-    on!(on_back, | | Intent::Back);
-    on!(on_cancel, | | Intent::Cancel);
-    on!(on_retry, | | Intent::Retry);
+    on!(on_confirm, || Intent::Confirm);
+    on!(on_back, || Intent::Back);
+    on!(on_cancel, || Intent::Cancel);
+    on!(on_retry, || Intent::Retry);
     on!(on_digit, |d| Intent::KeypadDigit(u8::try_from(d).unwrap_or(0).min(9)));
-    on!(on_backspace, | | Intent::KeypadBackspace);
-    on!(on_clear, | | Intent::KeypadClear);
+    on!(on_backspace, || Intent::KeypadBackspace);
+    on!(on_clear, || Intent::KeypadClear);
     on!(on_pick_kind, |k| Intent::PickCertificateKind(bind::cert_kind_from(k)));
     on!(on_pick_period, |m| Intent::PickCertificatePeriod(bind::period_from_months(m)));
     on!(on_pick_reason, |r| Intent::PickUnemploymentReason(bind::ureason_from(r)));
-    on!(on_print, | | Intent::Print);
+    on!(on_print, || Intent::Print);
     on!(on_rate, |gr| Intent::Rate(bind::grade_from(gr)));
     on!(on_toggle_rating_reason, |r| Intent::ToggleRatingReason(bind::rreason_from(r)));
-    on!(on_skip_rating, | | Intent::SkipRating);
-    on!(on_toggle_language, | | Intent::ToggleLanguage);
-    on!(on_toggle_large_text, | | Intent::ToggleLargeText);
-    on!(on_still_here, | | Intent::StillHere);
+    on!(on_skip_rating, || Intent::SkipRating);
+    on!(on_toggle_language, || Intent::ToggleLanguage);
+    on!(on_toggle_large_text, || Intent::ToggleLargeText);
+    on!(on_still_here, || Intent::StillHere);
     on!(on_self_test, |d| Intent::SelfTest(bind::device_from(d)));
-    on!(on_exit_maintenance, | | Intent::ExitMaintenance);
+    on!(on_exit_maintenance, || Intent::ExitMaintenance);
 
     // The hidden entry: the gesture is recognised here (like a double click would be);
     // whether to open maintenance is the runtime's call.

@@ -104,7 +104,10 @@ fn home_tiles_choose_a_service_and_say_why_one_is_unavailable() {
     let tile = &kiosk.control("Social insurance certificate");
     assert_eq!(tile.accessible_description().unwrap(), "The printer is out of paper");
     assert_eq!(kiosk.control("Application progress").accessible_description().unwrap(), "Available");
-    assert_eq!(kiosk.control("Pension qualification check").accessible_description().unwrap(), "The camera is not working");
+    assert_eq!(
+        kiosk.control("Pension qualification check").accessible_description().unwrap(),
+        "The camera is not working"
+    );
 
     kiosk.touch("Application progress");
     // The runtime, not the UI, decides what an unavailable tile leads to.
@@ -316,7 +319,12 @@ fn results_tell_submitted_from_queued_and_show_the_tracking_number() {
 #[test]
 fn rating_offers_five_grades_and_optional_reasons() {
     let kiosk = Kiosk::english();
-    kiosk.show(Screen::Rating { service: Service::Certificate, selected: None, reasons: vec![], selected_reasons: vec![] });
+    kiosk.show(Screen::Rating {
+        service: Service::Certificate,
+        selected: None,
+        reasons: vec![],
+        selected_reasons: vec![],
+    });
     for grade in ["Very satisfied", "Satisfied", "Basically satisfied", "Dissatisfied", "Very dissatisfied"] {
         assert!(kiosk.shows(grade), "{grade}");
     }
@@ -413,7 +421,10 @@ fn check_actionable_elements(orientation: Orientation, text_size: TextSize) {
             let (w, h) = orientation.size();
             let pos = e.absolute_position();
             assert!(
-                pos.x >= 0.0 && pos.y >= 0.0 && pos.x + size.width <= w as f32 + 0.5 && pos.y + size.height <= h as f32 + 0.5,
+                pos.x >= 0.0
+                    && pos.y >= 0.0
+                    && pos.x + size.width <= w as f32 + 0.5
+                    && pos.y + size.height <= h as f32 + 0.5,
                 "{name}: {label:?} at {pos:?} size {size:?} is off screen"
             );
         }

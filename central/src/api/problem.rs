@@ -2,7 +2,6 @@
 
 use serde::{Deserialize, Serialize};
 
-
 /// An RFC 9457 problem document (`application/problem+json`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Problem {
@@ -177,4 +176,3 @@ impl ProblemType {
         }
     }
 }
-

@@ -4,7 +4,6 @@
 
 use super::*;
 
-
 /// A field that failed validation.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{field}: {message}")]
@@ -26,31 +25,11 @@ pub fn id_number_is_valid(id: &str) -> bool {
     id_check_digit(&id[..17]) == Some(b[17].to_ascii_uppercase() as char)
 }
 
-/// The GB 11643 check character for the first 17 digits.
-pub fn id_check_digit(first17: &str) -> Option<char> {
-    const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
-    const CHECK: &[u8; 11] = b"10X98765432";
-    if first17.len() != 17 {
-        return None;
-    }
-    let mut sum = 0;
-    for (c, w) in first17.chars().zip(WEIGHTS) {
-        sum += c.to_digit(10)? * w;
-    }
-    Some(CHECK[(sum % 11) as usize] as char)
-}
+/// The GB 11643 check character for the first 17 digits (the ID card driver owns the rule).
+pub use idcard::idnumber::check_digit as id_check_digit;
 
 /// Masks an ID number for logs and displays: first 4 and last 4 kept.
-pub fn mask_id_number(id: &str) -> String {
-    let chars: Vec<char> = id.chars().collect();
-    if chars.len() <= 8 {
-        return "*".repeat(chars.len());
-    }
-    let mut out: String = chars[..4].iter().collect();
-    out.push_str(&"*".repeat(chars.len() - 8));
-    out.extend(&chars[chars.len() - 4..]);
-    out
-}
+pub use idcard::mask_id_number;
 
 /// True for `YYYY-MM` with a month 01..=12 and a year 1900..=2999.
 pub fn is_year_month(s: &str) -> bool {
@@ -64,9 +43,7 @@ pub fn is_year_month(s: &str) -> bool {
 
 /// Checks an `Idempotency-Key`: 1..=128 visible ASCII characters.
 pub fn idempotency_key_is_valid(key: &str) -> bool {
-    !key.is_empty()
-        && key.len() <= IDEMPOTENCY_KEY_MAX_LEN
-        && key.bytes().all(|b| b.is_ascii_graphic())
+    !key.is_empty() && key.len() <= IDEMPOTENCY_KEY_MAX_LEN && key.bytes().all(|b| b.is_ascii_graphic())
 }
 
 fn check_name(field: &str, name: &str) -> Result<(), FieldError> {

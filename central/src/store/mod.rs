@@ -194,7 +194,14 @@ pub trait Store: Send + Sync + 'static {
     fn sample_people(&self, pension_status: &str, limit: u32) -> StoreResult<Vec<Person>>;
 
     // documents
-    fn insert_certificate(&self, number: &str, code: &str, device_id: &str, json: &str, issued_at: i64) -> StoreResult<()>;
+    fn insert_certificate(
+        &self,
+        number: &str,
+        code: &str,
+        device_id: &str,
+        json: &str,
+        issued_at: i64,
+    ) -> StoreResult<()>;
     fn certificate_by_code(&self, code: &str) -> StoreResult<Option<String>>;
     fn insert_application(&self, app: &ApplicationRecord) -> StoreResult<()>;
     fn application(&self, tracking_number: &str) -> StoreResult<Option<ApplicationRecord>>;

@@ -48,8 +48,7 @@ impl SqliteStore {
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(current.max(0) as usize) {
             let version = i + 1;
             let tx = c.transaction()?;
-            tx.execute_batch(sql)
-                .map_err(|e| StoreError::Migration { version, detail: e.to_string() })?;
+            tx.execute_batch(sql).map_err(|e| StoreError::Migration { version, detail: e.to_string() })?;
             tx.pragma_update(None, "user_version", version as i64)?;
             tx.commit()?;
             tracing::info!(version, "applied database migration");
@@ -78,8 +77,7 @@ fn device_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DeviceRecord> {
     })
 }
 
-const DEVICE_COLS: &str =
-    "d.device_id, d.hostname, d.software_version, d.inventory, d.enrolled_at, d.cert_serial, d.cert_not_after, d.revoked_at";
+const DEVICE_COLS: &str = "d.device_id, d.hostname, d.software_version, d.inventory, d.enrolled_at, d.cert_serial, d.cert_not_after, d.revoked_at";
 
 fn terminal_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TerminalRow> {
     Ok(TerminalRow {
@@ -132,11 +130,9 @@ impl Store for SqliteStore {
     fn consume_token(&self, token_hash: &str, now: i64, device_id: &str) -> StoreResult<TokenUse> {
         let c = self.lock()?;
         let row: Option<(i64, Option<i64>)> = c
-            .query_row(
-                "SELECT expires_at, used_at FROM enrollment_tokens WHERE token_hash = ?1",
-                [token_hash],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
+            .query_row("SELECT expires_at, used_at FROM enrollment_tokens WHERE token_hash = ?1", [token_hash], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
             .optional()?;
         Ok(match row {
             None => TokenUse::Unknown,
@@ -166,7 +162,11 @@ impl Store for SqliteStore {
     fn device(&self, device_id: &str) -> StoreResult<Option<DeviceRecord>> {
         Ok(self
             .lock()?
-            .query_row(&format!("SELECT {DEVICE_COLS} FROM devices d WHERE d.device_id = ?1"), [device_id], device_from_row)
+            .query_row(
+                &format!("SELECT {DEVICE_COLS} FROM devices d WHERE d.device_id = ?1"),
+                [device_id],
+                device_from_row,
+            )
             .optional()?)
     }
 
@@ -178,7 +178,14 @@ impl Store for SqliteStore {
         Ok(n == 1)
     }
 
-    fn idempotency_begin(&self, scope: &str, key: &str, request_hash: &str, now: i64, stale_before: i64) -> StoreResult<IdempotencyBegin> {
+    fn idempotency_begin(
+        &self,
+        scope: &str,
+        key: &str,
+        request_hash: &str,
+        now: i64,
+        stale_before: i64,
+    ) -> StoreResult<IdempotencyBegin> {
         let c = self.lock()?;
         let inserted = c.execute(
             "INSERT OR IGNORE INTO idempotency(scope, key, request_hash, state, created_at) VALUES (?1, ?2, ?3, 'in_flight', ?4)",
@@ -232,10 +239,9 @@ impl Store for SqliteStore {
     }
 
     fn idempotency_purge(&self, created_before: i64) -> StoreResult<usize> {
-        Ok(self.lock()?.execute(
-            "DELETE FROM idempotency WHERE created_at < ?1 AND state = 'done'",
-            [created_before],
-        )?)
+        Ok(self
+            .lock()?
+            .execute("DELETE FROM idempotency WHERE created_at < ?1 AND state = 'done'", [created_before])?)
     }
 
     fn registry_is_empty(&self) -> StoreResult<bool> {
@@ -254,9 +260,23 @@ impl Store for SqliteStore {
                 "INSERT INTO contributions(id_number, month, employer, base_fen, personal_fen, employer_fen) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             )?;
             for (person, months) in people {
-                p.execute(params![person.id_number, person.name, person.birth_date, person.pension_status, person.pension_fen, person.pension_since])?;
+                p.execute(params![
+                    person.id_number,
+                    person.name,
+                    person.birth_date,
+                    person.pension_status,
+                    person.pension_fen,
+                    person.pension_since
+                ])?;
                 for r in months {
-                    m.execute(params![person.id_number, r.month, r.employer, r.base_fen, r.personal_fen, r.employer_fen])?;
+                    m.execute(params![
+                        person.id_number,
+                        r.month,
+                        r.employer,
+                        r.base_fen,
+                        r.personal_fen,
+                        r.employer_fen
+                    ])?;
                 }
             }
         }
@@ -281,7 +301,13 @@ impl Store for SqliteStore {
             "SELECT month, employer, base_fen, personal_fen, employer_fen FROM contributions WHERE id_number = ?1 ORDER BY month",
         )?;
         let rows = s.query_map([id_number], |r| {
-            Ok(ContributionRecord { month: r.get(0)?, employer: r.get(1)?, base_fen: r.get(2)?, personal_fen: r.get(3)?, employer_fen: r.get(4)? })
+            Ok(ContributionRecord {
+                month: r.get(0)?,
+                employer: r.get(1)?,
+                base_fen: r.get(2)?,
+                personal_fen: r.get(3)?,
+                employer_fen: r.get(4)?,
+            })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
@@ -295,7 +321,14 @@ impl Store for SqliteStore {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    fn insert_certificate(&self, number: &str, code: &str, device_id: &str, json: &str, issued_at: i64) -> StoreResult<()> {
+    fn insert_certificate(
+        &self,
+        number: &str,
+        code: &str,
+        device_id: &str,
+        json: &str,
+        issued_at: i64,
+    ) -> StoreResult<()> {
         self.lock()?.execute(
             "INSERT INTO certificates(number, verification_code, device_id, document, issued_at) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![number, code, device_id, json, issued_at],
@@ -372,7 +405,14 @@ impl Store for SqliteStore {
             "SELECT (SELECT count(*) FROM people), (SELECT count(*) FROM certificates),
                     (SELECT count(*) FROM applications), (SELECT count(*) FROM ratings)",
             [],
-            |r| Ok(ActivityCounts { people: r.get(0)?, certificates: r.get(1)?, applications: r.get(2)?, ratings: r.get(3)? }),
+            |r| {
+                Ok(ActivityCounts {
+                    people: r.get(0)?,
+                    certificates: r.get(1)?,
+                    applications: r.get(2)?,
+                    ratings: r.get(3)?,
+                })
+            },
         )?)
     }
 
@@ -392,7 +432,13 @@ impl Store for SqliteStore {
              ON CONFLICT(device_id, hour) DO UPDATE SET sessions = sessions + ?3, failures = failures + ?4,
                backlog_max = max(backlog_max, ?5)",
         )?
-        .execute(params![hb.device_id, hb.received_at.div_euclid(3600), hb.sessions, hb.failures, hb.backlog_depth])?;
+        .execute(params![
+            hb.device_id,
+            hb.received_at.div_euclid(3600),
+            hb.sessions,
+            hb.failures,
+            hb.backlog_depth
+        ])?;
         tx.commit()?;
         Ok(())
     }
@@ -406,7 +452,10 @@ impl Store for SqliteStore {
                 "INSERT OR IGNORE INTO events(device_id, event_id, at, kind, severity, detail, received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             )?;
             for e in events {
-                let severity = serde_json::to_value(e.severity).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+                let severity = serde_json::to_value(e.severity)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default();
                 n += s.execute(params![device_id, e.id, rfc3339(&e.at), e.kind, severity, e.detail, now])? as u32;
             }
         }
@@ -429,7 +478,16 @@ impl Store for SqliteStore {
             )?;
             for a in records {
                 let seq = i64::try_from(a.seq).map_err(|_| StoreError::Corrupt("audit seq".into()))?;
-                n += s.execute(params![device_id, seq, rfc3339(&a.at), a.action, a.subject_masked, a.outcome, a.prev_hash, a.hash])? as u32;
+                n += s.execute(params![
+                    device_id,
+                    seq,
+                    rfc3339(&a.at),
+                    a.action,
+                    a.subject_masked,
+                    a.outcome,
+                    a.prev_hash,
+                    a.hash
+                ])? as u32;
             }
         }
         tx.commit()?;
@@ -437,18 +495,20 @@ impl Store for SqliteStore {
     }
 
     fn open_alert(&self, device_id: &str, kind: &str, detail: &str, now: i64) -> StoreResult<bool> {
-        let n = self.lock()?.prepare_cached(
-            "INSERT OR IGNORE INTO alerts(device_id, kind, detail, opened_at) VALUES (?1, ?2, ?3, ?4)",
-        )?
-        .execute(params![device_id, kind, detail, now])?;
+        let n = self
+            .lock()?
+            .prepare_cached("INSERT OR IGNORE INTO alerts(device_id, kind, detail, opened_at) VALUES (?1, ?2, ?3, ?4)")?
+            .execute(params![device_id, kind, detail, now])?;
         Ok(n == 1)
     }
 
     fn clear_alert(&self, device_id: &str, kind: &str, now: i64) -> StoreResult<bool> {
-        let n = self.lock()?.prepare_cached(
-            "UPDATE alerts SET cleared_at = ?3 WHERE device_id = ?1 AND kind = ?2 AND cleared_at IS NULL",
-        )?
-        .execute(params![device_id, kind, now])?;
+        let n = self
+            .lock()?
+            .prepare_cached(
+                "UPDATE alerts SET cleared_at = ?3 WHERE device_id = ?1 AND kind = ?2 AND cleared_at IS NULL",
+            )?
+            .execute(params![device_id, kind, now])?;
         Ok(n > 0)
     }
 
@@ -505,7 +565,14 @@ impl Store for SqliteStore {
              ORDER BY cleared_at IS NOT NULL, coalesce(cleared_at, opened_at) DESC LIMIT ?1",
         )?;
         let rows = s.query_map([limit], |r| {
-            Ok(AlertRow { id: r.get(0)?, device_id: r.get(1)?, kind: r.get(2)?, detail: r.get(3)?, opened_at: r.get(4)?, cleared_at: r.get(5)? })
+            Ok(AlertRow {
+                id: r.get(0)?,
+                device_id: r.get(1)?,
+                kind: r.get(2)?,
+                detail: r.get(3)?,
+                opened_at: r.get(4)?,
+                cleared_at: r.get(5)?,
+            })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }

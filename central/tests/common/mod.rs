@@ -60,22 +60,14 @@ pub fn client(ca_pem: &str, identity: Option<(&str, &str)>) -> reqwest::Client {
             .unwrap(),
         None => builder.with_no_client_auth(),
     };
-    reqwest::Client::builder()
-        .use_preconfigured_tls(tls)
-        .timeout(Duration::from_secs(60))
-        .build()
-        .unwrap()
+    reqwest::Client::builder().use_preconfigured_tls(tls).timeout(Duration::from_secs(60)).build().unwrap()
 }
 
 /// A terminal's key pair and CSR, as a terminal would make them.
 pub fn key_and_csr() -> (rcgen::KeyPair, String) {
     let key = rcgen::KeyPair::generate().unwrap();
-    let csr = rcgen::CertificateParams::new(Vec::<String>::new())
-        .unwrap()
-        .serialize_request(&key)
-        .unwrap()
-        .pem()
-        .unwrap();
+    let csr =
+        rcgen::CertificateParams::new(Vec::<String>::new()).unwrap().serialize_request(&key).unwrap().pem().unwrap();
     (key, csr)
 }
 
@@ -83,7 +75,11 @@ pub fn enroll_request(token: Option<String>, csr_pem: String) -> EnrollRequest {
     EnrollRequest {
         token,
         csr_pem,
-        inventory: HardwareInventory { hostname: "kiosk-test".into(), software_version: "0.1.0".into(), devices: vec![] },
+        inventory: HardwareInventory {
+            hostname: "kiosk-test".into(),
+            software_version: "0.1.0".into(),
+            devices: vec![],
+        },
     }
 }
 

@@ -21,12 +21,8 @@ fn canvas(src: &RgbImage, w: u32, h: u32, scale: f32, x: i64, y: i64) -> RgbImag
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
-    let faces = args
-        .get(1)
-        .ok_or_else(|| anyhow::anyhow!("usage: bench_frames FACES_DIR OUT_DIR [ITER]"))?;
-    let out = args
-        .get(2)
-        .ok_or_else(|| anyhow::anyhow!("usage: bench_frames FACES_DIR OUT_DIR [ITER]"))?;
+    let faces = args.get(1).ok_or_else(|| anyhow::anyhow!("usage: bench_frames FACES_DIR OUT_DIR [ITER]"))?;
+    let out = args.get(2).ok_or_else(|| anyhow::anyhow!("usage: bench_frames FACES_DIR OUT_DIR [ITER]"))?;
     let iters: u32 = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(20);
     std::fs::create_dir_all(out)?;
     let grace = image::open(format!("{faces}/grace_hopper_512x512.jpg"))?.to_rgb8();
@@ -35,28 +31,15 @@ fn main() -> anyhow::Result<()> {
     for (name, img) in [("grace", &grace), ("astronaut", &astro)] {
         for (w, h, big, small) in [(640u32, 480u32, 0.9f32, 0.5f32), (1280, 720, 1.4, 0.6)] {
             let bw = (512.0 * big) as i64;
-            set.push((
-                format!("{w}x{h}-{name}-centred"),
-                canvas(img, w, h, big, (i64::from(w) - bw) / 2, 0),
-            ));
+            set.push((format!("{w}x{h}-{name}-centred"), canvas(img, w, h, big, (i64::from(w) - bw) / 2, 0)));
             let sw = (512.0 * small) as i64;
             set.push((
                 format!("{w}x{h}-{name}-small"),
-                canvas(
-                    img,
-                    w,
-                    h,
-                    small,
-                    (i64::from(w) - sw) / 2,
-                    (i64::from(h) - sw) / 2,
-                ),
+                canvas(img, w, h, small, (i64::from(w) - sw) / 2, (i64::from(h) - sw) / 2),
             ));
             set.push((format!("{w}x{h}-{name}-dark"), {
                 let mut c = canvas(img, w, h, big, (i64::from(w) - bw) / 2, 0);
-                c.pixels_mut().for_each(|p| {
-                    p.0.iter_mut()
-                        .for_each(|v| *v = (f32::from(*v) * 0.35) as u8)
-                });
+                c.pixels_mut().for_each(|p| p.0.iter_mut().for_each(|v| *v = (f32::from(*v) * 0.35) as u8));
                 c
             }));
             set.push((
@@ -71,18 +54,10 @@ fn main() -> anyhow::Result<()> {
             format!("{w}x{h}-noface-background"),
             imageops::resize(&background, w, h, imageops::FilterType::Triangle),
         ));
-        set.push((
-            format!("{w}x{h}-noface-grey"),
-            RgbImage::from_pixel(w, h, Rgb([128, 128, 128])),
-        ));
+        set.push((format!("{w}x{h}-noface-grey"), RgbImage::from_pixel(w, h, Rgb([128, 128, 128]))));
         let two = {
             let mut c = canvas(&grace, w, h, 0.45 * h as f32 / 512.0 * 2.0, 0, 0);
-            let s = imageops::resize(
-                &grace,
-                h * 9 / 10,
-                h * 9 / 10,
-                imageops::FilterType::Triangle,
-            );
+            let s = imageops::resize(&grace, h * 9 / 10, h * 9 / 10, imageops::FilterType::Triangle);
             imageops::overlay(&mut c, &s, i64::from(w / 2), 0);
             c
         };

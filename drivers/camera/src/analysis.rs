@@ -159,18 +159,14 @@ pub struct FaceAnalyzer {
 
 impl std::fmt::Debug for FaceAnalyzer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FaceAnalyzer")
-            .field("config", &self.config)
-            .finish_non_exhaustive()
+        f.debug_struct("FaceAnalyzer").field("config", &self.config).finish_non_exhaustive()
     }
 }
 
 fn model() -> Result<&'static rustface::Model, CaptureError> {
     static MODEL: OnceLock<Result<rustface::Model, String>> = OnceLock::new();
     MODEL
-        .get_or_init(|| {
-            rustface::read_model(std::io::Cursor::new(SEETA_MODEL)).map_err(|e| e.to_string())
-        })
+        .get_or_init(|| rustface::read_model(std::io::Cursor::new(SEETA_MODEL)).map_err(|e| e.to_string()))
         .as_ref()
         .map_err(|e| CaptureError::Model(e.clone()))
 }
@@ -204,14 +200,9 @@ impl FaceAnalyzer {
         if w < 20 || h < 20 {
             return Vec::new();
         }
-        let needed = (w as u64 * u64::from(MIN_DETECT_PX)
-            / u64::from(self.config.min_face_px.max(1))) as u32;
+        let needed = (w as u64 * u64::from(MIN_DETECT_PX) / u64::from(self.config.min_face_px.max(1))) as u32;
         let work_w = self.config.detect_width.max(needed).max(MIN_DETECT_PX);
-        let scale = if w > work_w {
-            work_w as f32 / w as f32
-        } else {
-            1.0
-        };
+        let scale = if w > work_w { work_w as f32 / w as f32 } else { 1.0 };
         let small;
         let work = if scale < 1.0 {
             let sw = work_w;
@@ -243,9 +234,7 @@ impl FaceAnalyzer {
 }
 
 // rustface's detector holds only owned data; the trait object just lacks the bound.
-fn detector_send(
-    d: Box<dyn rustface::Detector>,
-) -> Result<Box<dyn rustface::Detector + Send>, CaptureError> {
+fn detector_send(d: Box<dyn rustface::Detector>) -> Result<Box<dyn rustface::Detector + Send>, CaptureError> {
     struct SendDetector(Box<dyn rustface::Detector>);
     // The FuSt detector is plain owned vectors and numbers (no Rc, no raw pointers).
     #[allow(unsafe_code)]
@@ -302,10 +291,7 @@ pub fn grade(cfg: &QualityConfig, gray: &GrayImage, mut faces: Vec<FaceBox>) -> 
     out.face_box = Some([main.x, main.y, main.w, main.h]);
     let eye = main.w * EYE_DISTANCE_PER_BOX_WIDTH;
     out.eye_distance_px = Some(eye);
-    let people = faces
-        .iter()
-        .filter(|f| f.w >= main.w * cfg.other_face_ratio)
-        .count();
+    let people = faces.iter().filter(|f| f.w >= main.w * cfg.other_face_ratio).count();
     if people > 1 {
         out.hints.push(Hint::MultipleFaces);
     }
@@ -342,9 +328,7 @@ pub fn grade(cfg: &QualityConfig, gray: &GrayImage, mut faces: Vec<FaceBox>) -> 
             out.hints.push(Hint::TooBright);
         }
     }
-    let sharp = sharpness_patch(gray, &main)
-        .as_ref()
-        .map(laplacian_variance);
+    let sharp = sharpness_patch(gray, &main).as_ref().map(laplacian_variance);
     out.sharpness = sharp;
     if sharp.is_some_and(|s| s < cfg.min_sharpness) {
         out.hints.push(Hint::Blurry);
@@ -361,11 +345,7 @@ pub fn grade(cfg: &QualityConfig, gray: &GrayImage, mut faces: Vec<FaceBox>) -> 
     ];
     let quality = parts.iter().sum::<f32>() / parts.len() as f32;
     // Any failed gate keeps a frame below every accepted one.
-    out.score = if out.accepted {
-        0.5 + quality / 2.0
-    } else {
-        quality / 2.0
-    };
+    out.score = if out.accepted { 0.5 + quality / 2.0 } else { quality / 2.0 };
     out
 }
 
@@ -450,8 +430,7 @@ pub fn yaw_estimate(p: &GrayImage) -> f32 {
     // Between the eyes and the mouth: where the nose is.
     for y in h * 3 / 10..h * 7 / 10 {
         for x in w / 8..w * 7 / 8 - 1 {
-            let d = (i32::from(p.get_pixel(x + 1, y).0[0]) - i32::from(p.get_pixel(x, y).0[0]))
-                .unsigned_abs();
+            let d = (i32::from(p.get_pixel(x + 1, y).0[0]) - i32::from(p.get_pixel(x, y).0[0])).unsigned_abs();
             let d = f64::from(d);
             mass += d;
             moment += d * (f64::from(x) + 0.5 - cx);

@@ -19,19 +19,13 @@ pub struct Frame {
 impl Frame {
     /// Wraps an RGB image.
     pub fn new(image: image::RgbImage, sequence: u64, captured_at: Duration) -> Self {
-        Self {
-            image,
-            sequence,
-            captured_at,
-        }
+        Self { image, sequence, captured_at }
     }
 
     /// Builds a frame from packed RGB8 bytes (`width * height * 3`).
     pub fn from_rgb(width: u32, height: u32, rgb: Vec<u8>) -> Result<Self, CaptureError> {
-        let image =
-            image::RgbImage::from_raw(width, height, rgb).ok_or(CaptureError::BadFrame {
-                reason: "RGB buffer size does not match its dimensions",
-            })?;
+        let image = image::RgbImage::from_raw(width, height, rgb)
+            .ok_or(CaptureError::BadFrame { reason: "RGB buffer size does not match its dimensions" })?;
         Ok(Self::new(image, 0, Duration::ZERO))
     }
 
@@ -83,15 +77,11 @@ impl Drop for Frame {
 /// Decodes packed YUYV 4:2:2 (Y0 U Y1 V) into RGB8.
 pub fn decode_yuyv(width: u32, height: u32, data: &[u8]) -> Result<image::RgbImage, CaptureError> {
     if width == 0 || height == 0 || width % 2 != 0 {
-        return Err(CaptureError::BadFrame {
-            reason: "YUYV needs a non-zero, even width",
-        });
+        return Err(CaptureError::BadFrame { reason: "YUYV needs a non-zero, even width" });
     }
     let need = (width as usize) * (height as usize) * 2;
     if data.len() < need {
-        return Err(CaptureError::BadFrame {
-            reason: "YUYV buffer shorter than width*height*2",
-        });
+        return Err(CaptureError::BadFrame { reason: "YUYV buffer shorter than width*height*2" });
     }
     let mut out = Vec::with_capacity(need / 2 * 3);
     for q in data[..need].chunks_exact(4) {
@@ -102,16 +92,10 @@ pub fn decode_yuyv(width: u32, height: u32, data: &[u8]) -> Result<image::RgbIma
             let r = (c + 409 * v + 128) >> 8;
             let g = (c - 100 * u - 208 * v + 128) >> 8;
             let b = (c + 516 * u + 128) >> 8;
-            out.extend([
-                r.clamp(0, 255) as u8,
-                g.clamp(0, 255) as u8,
-                b.clamp(0, 255) as u8,
-            ]);
+            out.extend([r.clamp(0, 255) as u8, g.clamp(0, 255) as u8, b.clamp(0, 255) as u8]);
         }
     }
-    image::RgbImage::from_raw(width, height, out).ok_or(CaptureError::BadFrame {
-        reason: "YUYV size",
-    })
+    image::RgbImage::from_raw(width, height, out).ok_or(CaptureError::BadFrame { reason: "YUYV size" })
 }
 
 /// Decodes one MJPEG frame (a baseline JPEG, possibly without Huffman tables) into RGB8.

@@ -18,16 +18,12 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub use analysis::{
-    FaceAnalyzer, FaceBox, FrameAnalysis, Hint, QualityConfig, grade, laplacian_variance,
-    yaw_estimate,
+    FaceAnalyzer, FaceBox, FrameAnalysis, Hint, QualityConfig, grade, laplacian_variance, yaw_estimate,
 };
 pub use frame::{Frame, decode_mjpeg, decode_yuyv};
-pub use liveness::{
-    LivenessChallenge, LivenessConfig, LivenessEvidence, LivenessPrompt, LivenessTracker,
-};
+pub use liveness::{LivenessChallenge, LivenessConfig, LivenessEvidence, LivenessPrompt, LivenessTracker};
 pub use session::{
-    CaptureConfig, CaptureOutcome, CaptureProgress, CaptureSession, Preview, encode_within,
-    portrait_crop,
+    CaptureConfig, CaptureOutcome, CaptureProgress, CaptureSession, Preview, encode_within, portrait_crop,
 };
 pub use source::{FrameSource, ImageSource, SyntheticSource, SyntheticStep};
 #[cfg(feature = "v4l")]
@@ -52,10 +48,7 @@ pub enum CaptureError {
     #[error("no more frames")]
     EndOfStream,
     #[error("{}: {source}", path.display())]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Io { path: PathBuf, source: std::io::Error },
     #[error("face model: {0}")]
     Model(String),
     #[error("could not encode portrait: {0}")]
@@ -89,13 +82,7 @@ pub struct CameraRequest {
 
 impl Default for CameraRequest {
     fn default() -> Self {
-        Self {
-            device: "0".into(),
-            width: 640,
-            height: 480,
-            fps: 30,
-            prefer_yuyv: false,
-        }
+        Self { device: "0".into(), width: 640, height: 480, fps: 30, prefer_yuyv: false }
     }
 }
 

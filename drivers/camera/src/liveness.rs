@@ -45,12 +45,7 @@ pub struct LivenessConfig {
 
 impl Default for LivenessConfig {
     fn default() -> Self {
-        Self {
-            frontal_max_deg: 8.0,
-            turn_min_deg: 12.0,
-            hold_frames: 2,
-            max_jump_face_widths: 0.6,
-        }
+        Self { frontal_max_deg: 8.0, turn_min_deg: 12.0, hold_frames: 2, max_jump_face_widths: 0.6 }
     }
 }
 
@@ -84,11 +79,8 @@ pub struct LivenessTracker {
 
 impl LivenessTracker {
     pub fn new(challenge: LivenessChallenge, config: LivenessConfig) -> Self {
-        let prompt = if challenge == LivenessChallenge::None {
-            LivenessPrompt::Done
-        } else {
-            LivenessPrompt::LookAtCamera
-        };
+        let prompt =
+            if challenge == LivenessChallenge::None { LivenessPrompt::Done } else { LivenessPrompt::LookAtCamera };
         Self {
             challenge,
             config,

@@ -6,16 +6,13 @@ use std::time::Duration;
 
 use anyhow::Context;
 use camera::{
-    CameraRequest, CaptureConfig, CaptureSession, FaceAnalyzer, FrameSource, ImageSource,
-    LivenessChallenge, QualityConfig, WatchdogConfig,
+    CameraRequest, CaptureConfig, CaptureSession, FaceAnalyzer, FrameSource, ImageSource, LivenessChallenge,
+    QualityConfig, WatchdogConfig,
 };
 use clap::{Parser, Subcommand, ValueEnum};
 
 #[derive(Parser)]
-#[command(
-    name = "camera",
-    about = "Kiosk camera: capture, face analysis, quality gates"
-)]
+#[command(name = "camera", about = "Kiosk camera: capture, face analysis, quality gates")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -69,9 +66,7 @@ enum Command {
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
-        )
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
         .init();
     match run(Cli::parse()) {
         Ok(code) => code,
@@ -86,18 +81,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::List => list(),
         Command::Analyze { images, json } => analyze(&images, json),
-        Command::Capture {
-            device,
-            from,
-            out,
-            liveness,
-            width,
-            height,
-            fps,
-            seconds,
-            jpeg_quality,
-            debug_dir,
-        } => {
+        Command::Capture { device, from, out, liveness, width, height, fps, seconds, jpeg_quality, debug_dir } => {
             let config = CaptureConfig {
                 duration: Duration::from_secs(seconds),
                 liveness: match liveness {
@@ -112,13 +96,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let mut source: Box<dyn FrameSource> = match from {
                 Some(path) => Box::new(ImageSource::open(&path)?.looping(true)),
                 None => {
-                    let request = CameraRequest {
-                        device,
-                        width,
-                        height,
-                        fps,
-                        prefer_yuyv: false,
-                    };
+                    let request = CameraRequest { device, width, height, fps, prefer_yuyv: false };
                     // Fail fast with a clear message when there is no camera at all.
                     camera::open_camera(&request).context("opening the camera")?;
                     Box::new(camera::watch_camera(request, WatchdogConfig::default()))
@@ -128,11 +106,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let outcome = session.run(source.as_mut(), |p| {
                 let line = format!(
                     "hints: [{}] prompt: {:?} best: {:.2} remaining: {} s",
-                    p.hints
-                        .iter()
-                        .map(|h| h.code())
-                        .collect::<Vec<_>>()
-                        .join(", "),
+                    p.hints.iter().map(|h| h.code()).collect::<Vec<_>>().join(", "),
                     p.liveness_prompt,
                     p.best_score.unwrap_or(0.0),
                     p.remaining.as_secs()
@@ -142,8 +116,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     last = line;
                 }
             })?;
-            std::fs::write(&out, &outcome.portrait_jpeg)
-                .with_context(|| format!("writing {}", out.display()))?;
+            std::fs::write(&out, &outcome.portrait_jpeg).with_context(|| format!("writing {}", out.display()))?;
             println!("{}", serde_json::to_string(&outcome)?);
             Ok(ExitCode::SUCCESS)
         }
@@ -193,19 +166,10 @@ fn analyze(images: &[PathBuf], json: bool) -> anyhow::Result<ExitCode> {
                 a.faces,
                 a.accepted,
                 a.score,
-                a.eye_distance_px
-                    .map_or("-".into(), |e| format!("{e:.0}px")),
-                a.hints
-                    .iter()
-                    .map(|h| h.code())
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                a.eye_distance_px.map_or("-".into(), |e| format!("{e:.0}px")),
+                a.hints.iter().map(|h| h.code()).collect::<Vec<_>>().join(", ")
             );
         }
     }
-    Ok(if failed {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }

@@ -8,9 +8,7 @@ use image::imageops::{self, FilterType};
 use serde::Serialize;
 
 use crate::analysis::{FaceAnalyzer, FaceBox, FrameAnalysis, Hint, QualityConfig};
-use crate::liveness::{
-    LivenessChallenge, LivenessConfig, LivenessEvidence, LivenessPrompt, LivenessTracker,
-};
+use crate::liveness::{LivenessChallenge, LivenessConfig, LivenessEvidence, LivenessPrompt, LivenessTracker};
 use crate::{CaptureError, Frame, FrameSource};
 
 /// How a capture runs.
@@ -155,23 +153,16 @@ impl CaptureSession {
         }
         let preview = preview(&frame, &analysis, self.config.preview_width);
         if self.config.debug_dir.is_some() {
-            self.debug_log
-                .push(serde_json::to_string(&analysis).unwrap_or_default());
+            self.debug_log.push(serde_json::to_string(&analysis).unwrap_or_default());
         }
-        if analysis.accepted
-            && self
-                .best
-                .as_ref()
-                .is_none_or(|(_, b)| analysis.score > b.score)
-        {
+        if analysis.accepted && self.best.as_ref().is_none_or(|(_, b)| analysis.score > b.score) {
             // The previous best is dropped (and zeroed) here.
             self.best = Some((frame, analysis.clone()));
         }
         self.last_hints = analysis.hints.clone();
         let remaining = self.config.duration.saturating_sub(now);
         let liveness_ok = self.config.liveness == LivenessChallenge::None || self.liveness.passed();
-        let done = remaining.is_zero()
-            || (liveness_ok && self.good_frames >= self.config.enough_good_frames);
+        let done = remaining.is_zero() || (liveness_ok && self.good_frames >= self.config.enough_good_frames);
         CaptureProgress {
             hints: analysis.hints.clone(),
             accepted: analysis.accepted,
@@ -189,18 +180,13 @@ impl CaptureSession {
     pub fn finish(self) -> Result<CaptureOutcome, CaptureError> {
         let liveness = self.liveness.evidence();
         let Some((frame, analysis)) = self.best else {
-            return Err(CaptureError::NoAcceptableFrame {
-                last_hints: self.last_hints,
-            });
+            return Err(CaptureError::NoAcceptableFrame { last_hints: self.last_hints });
         };
         let Some(face) = analysis.main_face() else {
-            return Err(CaptureError::NoAcceptableFrame {
-                last_hints: self.last_hints,
-            });
+            return Err(CaptureError::NoAcceptableFrame { last_hints: self.last_hints });
         };
         let crop = portrait_crop(&frame, &face, self.config.portrait_height);
-        let (jpeg, quality) =
-            encode_within(&crop, self.config.jpeg_quality, self.config.max_jpeg_bytes)?;
+        let (jpeg, quality) = encode_within(&crop, self.config.jpeg_quality, self.config.max_jpeg_bytes)?;
         let outcome = CaptureOutcome {
             portrait_width: crop.width(),
             portrait_height: crop.height(),
@@ -278,25 +264,14 @@ pub fn portrait_crop(frame: &Frame, face: &FaceBox, height: u32) -> image::RgbIm
     let (cx, _) = face.center();
     let x = (cx - cw / 2.0).clamp(0.0, (fw - cw).max(0.0));
     let y = (face.y - face.h * 0.55).clamp(0.0, (fh - ch).max(0.0));
-    let crop = imageops::crop_imm(
-        frame.image(),
-        x as u32,
-        y as u32,
-        cw.max(1.0) as u32,
-        ch.max(1.0) as u32,
-    )
-    .to_image();
+    let crop = imageops::crop_imm(frame.image(), x as u32, y as u32, cw.max(1.0) as u32, ch.max(1.0) as u32).to_image();
     let out_h = height.min(crop.height()).max(4);
     let out_w = (out_h * 3 / 4).max(3);
     imageops::resize(&crop, out_w, out_h, FilterType::CatmullRom)
 }
 
 /// JPEG at `quality`, lowered step by step until it fits `max_bytes`.
-pub fn encode_within(
-    img: &image::RgbImage,
-    quality: u8,
-    max_bytes: usize,
-) -> Result<(Vec<u8>, u8), CaptureError> {
+pub fn encode_within(img: &image::RgbImage, quality: u8, max_bytes: usize) -> Result<(Vec<u8>, u8), CaptureError> {
     let mut q = quality.clamp(1, 100);
     let mut img = img.clone();
     loop {
@@ -310,36 +285,18 @@ pub fn encode_within(
         if q > 40 {
             q -= 10;
         } else if img.width() > 120 {
-            img = imageops::resize(
-                &img,
-                img.width() * 3 / 4,
-                img.height() * 3 / 4,
-                FilterType::Triangle,
-            );
+            img = imageops::resize(&img, img.width() * 3 / 4, img.height() * 3 / 4, FilterType::Triangle);
         } else {
-            return Err(CaptureError::Encode(format!(
-                "portrait does not fit in {max_bytes} bytes"
-            )));
+            return Err(CaptureError::Encode(format!("portrait does not fit in {max_bytes} bytes")));
         }
     }
 }
 
-fn write_debug(
-    dir: &std::path::Path,
-    log: &[String],
-    outcome: &CaptureOutcome,
-) -> Result<(), CaptureError> {
-    let io = |e| CaptureError::Io {
-        path: dir.to_path_buf(),
-        source: e,
-    };
+fn write_debug(dir: &std::path::Path, log: &[String], outcome: &CaptureOutcome) -> Result<(), CaptureError> {
+    let io = |e| CaptureError::Io { path: dir.to_path_buf(), source: e };
     std::fs::create_dir_all(dir).map_err(io)?;
     std::fs::write(dir.join("frames.jsonl"), log.join("\n")).map_err(io)?;
     std::fs::write(dir.join("portrait.jpg"), &outcome.portrait_jpeg).map_err(io)?;
-    std::fs::write(
-        dir.join("outcome.json"),
-        serde_json::to_vec_pretty(outcome).unwrap_or_default(),
-    )
-    .map_err(io)?;
+    std::fs::write(dir.join("outcome.json"), serde_json::to_vec_pretty(outcome).unwrap_or_default()).map_err(io)?;
     Ok(())
 }

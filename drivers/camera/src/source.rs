@@ -41,16 +41,13 @@ impl ImageSource {
     pub fn open(path: &Path) -> Result<Self, CaptureError> {
         let paths = if path.is_dir() {
             let mut v: Vec<PathBuf> = std::fs::read_dir(path)
-                .map_err(|e| CaptureError::Io {
-                    path: path.to_path_buf(),
-                    source: e,
-                })?
+                .map_err(|e| CaptureError::Io { path: path.to_path_buf(), source: e })?
                 .flatten()
                 .map(|e| e.path())
                 .filter(|p| {
-                    p.extension().and_then(|x| x.to_str()).is_some_and(|x| {
-                        matches!(x.to_ascii_lowercase().as_str(), "png" | "jpg" | "jpeg")
-                    })
+                    p.extension()
+                        .and_then(|x| x.to_str())
+                        .is_some_and(|x| matches!(x.to_ascii_lowercase().as_str(), "png" | "jpg" | "jpeg"))
                 })
                 .collect();
             v.sort();
@@ -58,22 +55,12 @@ impl ImageSource {
         } else if path.is_file() {
             vec![path.to_path_buf()]
         } else {
-            return Err(CaptureError::NoCamera {
-                device: path.display().to_string(),
-            });
+            return Err(CaptureError::NoCamera { device: path.display().to_string() });
         };
         if paths.is_empty() {
-            return Err(CaptureError::NoCamera {
-                device: format!("{} (no images in it)", path.display()),
-            });
+            return Err(CaptureError::NoCamera { device: format!("{} (no images in it)", path.display()) });
         }
-        Ok(Self {
-            paths,
-            next: 0,
-            looping: false,
-            sequence: 0,
-            frame_interval: Duration::from_millis(66),
-        })
+        Ok(Self { paths, next: 0, looping: false, sequence: 0, frame_interval: Duration::from_millis(66) })
     }
 
     /// Repeat the pictures forever (a still "camera").
@@ -93,8 +80,7 @@ impl FrameSource for ImageSource {
         }
         let path = &self.paths[self.next];
         self.next += 1;
-        let img = image::open(path)
-            .map_err(|e| CaptureError::Decode(format!("{}: {e}", path.display())))?;
+        let img = image::open(path).map_err(|e| CaptureError::Decode(format!("{}: {e}", path.display())))?;
         let at = self.frame_interval * u32::try_from(self.sequence).unwrap_or(u32::MAX);
         let frame = Frame::new(img.to_rgb8(), self.sequence, at);
         self.sequence += 1;
@@ -105,10 +91,7 @@ impl FrameSource for ImageSource {
         format!(
             "{} image(s) from {}",
             self.paths.len(),
-            self.paths
-                .first()
-                .map(|p| p.display().to_string())
-                .unwrap_or_default()
+            self.paths.first().map(|p| p.display().to_string()).unwrap_or_default()
         )
     }
 }
@@ -137,13 +120,7 @@ pub struct SyntheticSource {
 
 impl SyntheticSource {
     pub fn new(steps: Vec<SyntheticStep>) -> Self {
-        Self {
-            steps,
-            next: 0,
-            sequence: 0,
-            repeat_last: false,
-            pace: Duration::ZERO,
-        }
+        Self { steps, next: 0, sequence: 0, repeat_last: false, pace: Duration::ZERO }
     }
 
     /// The same picture forever.
@@ -170,12 +147,7 @@ impl FrameSource for SyntheticSource {
             let step = match self.steps.get(self.next) {
                 Some(s) => s.clone(),
                 None if self.repeat_last => {
-                    match self
-                        .steps
-                        .iter()
-                        .rev()
-                        .find(|s| matches!(s, SyntheticStep::Picture(_)))
-                    {
+                    match self.steps.iter().rev().find(|s| matches!(s, SyntheticStep::Picture(_))) {
                         Some(s) => s.clone(),
                         None => return Err(CaptureError::EndOfStream),
                     }
@@ -197,9 +169,7 @@ impl FrameSource for SyntheticSource {
                 }
                 SyntheticStep::Stall(d) => std::thread::sleep(d),
                 SyntheticStep::Fail => {
-                    return Err(CaptureError::Disconnected {
-                        device: "synthetic".into(),
-                    });
+                    return Err(CaptureError::Disconnected { device: "synthetic".into() });
                 }
             }
         }

@@ -6,8 +6,7 @@ use std::time::{Duration, Instant};
 
 use nokhwa::pixel_format::RgbFormat;
 use nokhwa::utils::{
-    ApiBackend, CameraFormat, CameraIndex, FrameFormat, RequestedFormat, RequestedFormatType,
-    Resolution,
+    ApiBackend, CameraFormat, CameraIndex, FrameFormat, RequestedFormat, RequestedFormatType, Resolution,
 };
 
 use crate::frame::{decode_mjpeg, decode_yuyv};
@@ -15,8 +14,7 @@ use crate::{CameraInfo, CameraRequest, CaptureError, Frame, FrameSource};
 
 /// Every V4L2 camera the system knows.
 pub fn list_cameras() -> Result<Vec<CameraInfo>, CaptureError> {
-    let found =
-        nokhwa::query(ApiBackend::Video4Linux).map_err(|e| CaptureError::Backend(e.to_string()))?;
+    let found = nokhwa::query(ApiBackend::Video4Linux).map_err(|e| CaptureError::Backend(e.to_string()))?;
     Ok(found
         .into_iter()
         .map(|c| {
@@ -37,17 +35,13 @@ pub fn device_index(device: &str) -> Result<u32, CaptureError> {
         return Ok(n);
     }
     let resolved =
-        std::fs::canonicalize(Path::new(device)).map_err(|_| CaptureError::NoCamera {
-            device: device.to_owned(),
-        })?;
+        std::fs::canonicalize(Path::new(device)).map_err(|_| CaptureError::NoCamera { device: device.to_owned() })?;
     resolved
         .file_name()
         .and_then(|n| n.to_str())
         .and_then(|n| n.strip_prefix("video"))
         .and_then(|n| n.parse().ok())
-        .ok_or(CaptureError::NoCamera {
-            device: device.to_owned(),
-        })
+        .ok_or(CaptureError::NoCamera { device: device.to_owned() })
 }
 
 /// A V4L2 camera read through nokhwa.
@@ -60,9 +54,7 @@ pub struct NokhwaSource {
 
 impl std::fmt::Debug for NokhwaSource {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("NokhwaSource")
-            .field("device", &self.device)
-            .finish_non_exhaustive()
+        f.debug_struct("NokhwaSource").field("device", &self.device).finish_non_exhaustive()
     }
 }
 
@@ -71,48 +63,23 @@ impl NokhwaSource {
     pub fn open(request: &CameraRequest) -> Result<Self, CaptureError> {
         let index = device_index(&request.device)?;
         if !Path::new(&format!("/dev/video{index}")).exists() {
-            return Err(CaptureError::NoCamera {
-                device: request.device.clone(),
-            });
+            return Err(CaptureError::NoCamera { device: request.device.clone() });
         }
-        let fourcc = if request.prefer_yuyv {
-            FrameFormat::YUYV
-        } else {
-            FrameFormat::MJPEG
-        };
-        let wanted = CameraFormat::new(
-            Resolution::new(request.width, request.height),
-            fourcc,
-            request.fps,
-        );
+        let fourcc = if request.prefer_yuyv { FrameFormat::YUYV } else { FrameFormat::MJPEG };
+        let wanted = CameraFormat::new(Resolution::new(request.width, request.height), fourcc, request.fps);
         let format = RequestedFormat::new::<RgbFormat>(RequestedFormatType::Closest(wanted));
-        let mut camera = nokhwa::Camera::with_backend(
-            CameraIndex::Index(index),
-            format,
-            ApiBackend::Video4Linux,
-        )
-        .map_err(|e| CaptureError::Backend(format!("{}: {e}", request.device)))?;
-        camera
-            .open_stream()
+        let mut camera = nokhwa::Camera::with_backend(CameraIndex::Index(index), format, ApiBackend::Video4Linux)
             .map_err(|e| CaptureError::Backend(format!("{}: {e}", request.device)))?;
+        camera.open_stream().map_err(|e| CaptureError::Backend(format!("{}: {e}", request.device)))?;
         tracing::info!(device = %request.device, format = %camera.camera_format(), "camera stream open");
-        Ok(Self {
-            camera,
-            device: request.device.clone(),
-            started: Instant::now(),
-            sequence: 0,
-        })
+        Ok(Self { camera, device: request.device.clone(), started: Instant::now(), sequence: 0 })
     }
 }
 
 impl FrameSource for NokhwaSource {
     fn next_frame(&mut self) -> Result<Frame, CaptureError> {
-        let buf = self
-            .camera
-            .frame()
-            .map_err(|e| CaptureError::Disconnected {
-                device: format!("{}: {e}", self.device),
-            })?;
+        let buf =
+            self.camera.frame().map_err(|e| CaptureError::Disconnected { device: format!("{}: {e}", self.device) })?;
         let res = buf.resolution();
         let image = match buf.source_frame_format() {
             FrameFormat::MJPEG => decode_mjpeg(buf.buffer())?,
@@ -120,8 +87,7 @@ impl FrameSource for NokhwaSource {
             other => {
                 // Anything else (NV12, GRAY, raw RGB): nokhwa's own decoder handles it.
                 let _ = other;
-                buf.decode_image::<RgbFormat>()
-                    .map_err(|e| CaptureError::Decode(e.to_string()))?
+                buf.decode_image::<RgbFormat>().map_err(|e| CaptureError::Decode(e.to_string()))?
             }
         };
         let at: Duration = self.started.elapsed();

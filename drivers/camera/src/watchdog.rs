@@ -24,10 +24,7 @@ pub struct WatchdogConfig {
 
 impl Default for WatchdogConfig {
     fn default() -> Self {
-        Self {
-            stall_timeout: Duration::from_millis(1500),
-            reopen_interval: Duration::from_millis(500),
-        }
+        Self { stall_timeout: Duration::from_millis(1500), reopen_interval: Duration::from_millis(500) }
     }
 }
 
@@ -60,10 +57,7 @@ pub struct WatchedCamera {
 
 impl std::fmt::Debug for WatchedCamera {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("WatchedCamera")
-            .field("name", &self.name)
-            .field("config", &self.config)
-            .finish()
+        f.debug_struct("WatchedCamera").field("name", &self.name).field("config", &self.config).finish()
     }
 }
 
@@ -79,13 +73,7 @@ impl WatchedCamera {
             .name(format!("camera-watchdog {name}"))
             .spawn(move || supervise(name2, opener, config, tx, stop2))
             .ok();
-        Self {
-            events,
-            stop,
-            supervisor,
-            config,
-            name,
-        }
+        Self { events, stop, supervisor, config, name }
     }
 
     /// The next event, waiting at most `timeout`; `None` if nothing happened.
@@ -104,18 +92,13 @@ impl FrameSource for WatchedCamera {
                 Ok(CameraEvent::Frame(f)) => return Ok(f),
                 Ok(CameraEvent::Online) => continue,
                 Ok(CameraEvent::Offline { reason }) => {
-                    return Err(CaptureError::Disconnected {
-                        device: format!("{}: {reason}", self.name),
-                    });
+                    return Err(CaptureError::Disconnected { device: format!("{}: {reason}", self.name) });
                 }
                 Ok(CameraEvent::Ended) | Err(RecvTimeoutError::Disconnected) => {
                     return Err(CaptureError::EndOfStream);
                 }
                 Err(RecvTimeoutError::Timeout) => {
-                    return Err(CaptureError::Stalled {
-                        device: self.name.clone(),
-                        after: self.config.stall_timeout,
-                    });
+                    return Err(CaptureError::Stalled { device: self.name.clone(), after: self.config.stall_timeout });
                 }
             }
         }
@@ -160,8 +143,7 @@ fn supervise(
         let cancel = Arc::new(AtomicBool::new(false));
         let done = Arc::new(AtomicBool::new(false));
         let spawned = {
-            let (opener, cancel, done) =
-                (Arc::clone(&opener), Arc::clone(&cancel), Arc::clone(&done));
+            let (opener, cancel, done) = (Arc::clone(&opener), Arc::clone(&cancel), Arc::clone(&done));
             std::thread::Builder::new()
                 .name(format!("camera-reader {name}"))
                 .spawn(move || {
@@ -230,9 +212,7 @@ fn supervise(
 fn read_frames(opener: &Mutex<SourceOpener>, tx: &SyncSender<ReaderMsg>, cancel: &AtomicBool) {
     let opened = match opener.lock() {
         Ok(mut open) => open(),
-        Err(_) => Err(CaptureError::Backend(
-            "camera opener poisoned by an earlier panic".into(),
-        )),
+        Err(_) => Err(CaptureError::Backend("camera opener poisoned by an earlier panic".into())),
     };
     let mut source = match opened {
         Ok(s) => s,

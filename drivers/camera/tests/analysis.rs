@@ -113,11 +113,7 @@ fn pictures_without_a_face_say_no_face() {
         480,
         imageops::FilterType::Triangle,
     );
-    for img in [
-        noise(640, 480),
-        RgbImage::from_pixel(640, 480, image::Rgb([128, 128, 128])),
-        background,
-    ] {
+    for img in [noise(640, 480), RgbImage::from_pixel(640, 480, image::Rgb([128, 128, 128])), background] {
         let a = analyze(img);
         assert_eq!(a.faces, 0);
         assert_eq!(a.hints, vec![Hint::NoFace]);
@@ -134,10 +130,7 @@ fn tiny_and_empty_frames_do_not_panic() {
 
 #[test]
 fn every_threshold_is_configurable() {
-    let strict = QualityConfig {
-        min_eye_distance_px: 200.0,
-        ..QualityConfig::default()
-    };
+    let strict = QualityConfig { min_eye_distance_px: 200.0, ..QualityConfig::default() };
     let mut a = FaceAnalyzer::new(strict).unwrap();
     let g = grace();
     let r = a.analyze(&Frame::from_rgb(g.width(), g.height(), g.into_raw()).unwrap());
@@ -147,14 +140,7 @@ fn every_threshold_is_configurable() {
 #[test]
 fn json_shape_has_the_documented_fields() {
     let v = serde_json::to_value(analyze(grace())).unwrap();
-    for k in [
-        "faces",
-        "accepted",
-        "hints",
-        "score",
-        "eye_distance_px",
-        "box",
-    ] {
+    for k in ["faces", "accepted", "hints", "score", "eye_distance_px", "box"] {
         assert!(v.get(k).is_some(), "missing {k}");
     }
     assert_eq!(v["box"].as_array().unwrap().len(), 4);

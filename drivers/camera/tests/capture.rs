@@ -8,8 +8,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use camera::{
-    CameraEvent, CameraRequest, CaptureError, FrameSource, ImageSource, SyntheticSource,
-    SyntheticStep, WatchdogConfig, WatchedCamera, decode_mjpeg, decode_yuyv,
+    CameraEvent, CameraRequest, CaptureError, FrameSource, ImageSource, SyntheticSource, SyntheticStep, WatchdogConfig,
+    WatchedCamera, decode_mjpeg, decode_yuyv,
 };
 use image::{Rgb, RgbImage};
 
@@ -17,11 +17,7 @@ fn picture() -> RgbImage {
     RgbImage::from_pixel(32, 24, Rgb([10, 200, 30]))
 }
 
-fn wait_for(
-    cam: &WatchedCamera,
-    want: fn(&CameraEvent) -> bool,
-    limit: Duration,
-) -> Option<Duration> {
+fn wait_for(cam: &WatchedCamera, want: fn(&CameraEvent) -> bool, limit: Duration) -> Option<Duration> {
     let start = Instant::now();
     while start.elapsed() < limit {
         if let Some(ev) = cam.next_event(Duration::from_millis(100)) {
@@ -41,72 +37,37 @@ fn yuyv_decodes_grey_white_and_black() {
     assert_eq!(img.get_pixel(0, 0).0, [0, 0, 0]);
     assert_eq!(img.get_pixel(1, 0).0, [255, 255, 255]);
     let g = img.get_pixel(0, 1).0;
-    assert!(
-        g[0] == g[1] && g[1] == g[2] && (125..=130).contains(&g[0]),
-        "{g:?}"
-    );
+    assert!(g[0] == g[1] && g[1] == g[2] && (125..=130).contains(&g[0]), "{g:?}");
 }
 
 #[test]
 fn yuyv_with_a_short_or_odd_buffer_is_a_typed_error() {
-    assert!(matches!(
-        decode_yuyv(2, 2, &[0; 7]),
-        Err(CaptureError::BadFrame { .. })
-    ));
-    assert!(matches!(
-        decode_yuyv(3, 2, &[0; 12]),
-        Err(CaptureError::BadFrame { .. })
-    ));
-    assert!(matches!(
-        decode_yuyv(0, 2, &[]),
-        Err(CaptureError::BadFrame { .. })
-    ));
+    assert!(matches!(decode_yuyv(2, 2, &[0; 7]), Err(CaptureError::BadFrame { .. })));
+    assert!(matches!(decode_yuyv(3, 2, &[0; 12]), Err(CaptureError::BadFrame { .. })));
+    assert!(matches!(decode_yuyv(0, 2, &[]), Err(CaptureError::BadFrame { .. })));
 }
 
 #[test]
 fn mjpeg_frame_decodes_and_garbage_is_an_error() {
     let img = RgbImage::from_pixel(64, 48, Rgb([200, 40, 40]));
     let mut jpeg = Vec::new();
-    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 90)
-        .encode_image(&img)
-        .unwrap();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 90).encode_image(&img).unwrap();
     let back = decode_mjpeg(&jpeg).unwrap();
     assert_eq!(back.dimensions(), (64, 48));
     let p = back.get_pixel(10, 10).0;
     assert!(p[0] > 180 && p[1] < 70, "{p:?}");
-    assert!(matches!(
-        decode_mjpeg(&jpeg[..20]),
-        Err(CaptureError::Decode(_))
-    ));
-    assert!(matches!(
-        decode_mjpeg(b"not a jpeg"),
-        Err(CaptureError::Decode(_))
-    ));
+    assert!(matches!(decode_mjpeg(&jpeg[..20]), Err(CaptureError::Decode(_))));
+    assert!(matches!(decode_mjpeg(b"not a jpeg"), Err(CaptureError::Decode(_))));
 }
 
 #[test]
 fn missing_camera_gives_a_clear_error() {
-    let req = CameraRequest {
-        device: "/dev/video97".into(),
-        ..CameraRequest::default()
-    };
+    let req = CameraRequest { device: "/dev/video97".into(), ..CameraRequest::default() };
     let err = camera::open_camera(&req).err().expect("no camera here");
-    assert!(
-        matches!(
-            err,
-            CaptureError::NoCamera { .. } | CaptureError::Unsupported
-        ),
-        "{err:?}"
-    );
-    assert!(
-        err.to_string().contains("no camera") || err.to_string().contains("not built"),
-        "{err}"
-    );
+    assert!(matches!(err, CaptureError::NoCamera { .. } | CaptureError::Unsupported), "{err:?}");
+    assert!(err.to_string().contains("no camera") || err.to_string().contains("not built"), "{err}");
     let err = ImageSource::open(std::path::Path::new("/nonexistent/faces")).unwrap_err();
-    assert!(
-        err.to_string().contains("no camera at /nonexistent/faces"),
-        "{err}"
-    );
+    assert!(err.to_string().contains("no camera at /nonexistent/faces"), "{err}");
 }
 
 #[test]
@@ -117,9 +78,7 @@ fn image_directory_yields_each_portrait_then_ends() {
     assert_eq!((a.width(), b.width()), (512, 512));
     assert_eq!((a.sequence, b.sequence), (0, 1));
     assert!(matches!(src.next_frame(), Err(CaptureError::EndOfStream)));
-    let mut looping = ImageSource::open(std::path::Path::new(&common::faces_dir()))
-        .unwrap()
-        .looping(true);
+    let mut looping = ImageSource::open(std::path::Path::new(&common::faces_dir())).unwrap().looping(true);
     for _ in 0..5 {
         looping.next_frame().unwrap();
     }
@@ -154,44 +113,13 @@ fn stalled_camera_is_reported_offline_and_comes_back_when_reopened() {
             };
             Ok(Box::new(src) as Box<dyn FrameSource>)
         }),
-        WatchdogConfig {
-            stall_timeout: Duration::from_millis(400),
-            reopen_interval: Duration::from_millis(100),
-        },
+        WatchdogConfig { stall_timeout: Duration::from_millis(400), reopen_interval: Duration::from_millis(100) },
     );
-    assert!(
-        wait_for(
-            &cam,
-            |e| matches!(e, CameraEvent::Online),
-            Duration::from_secs(20)
-        )
-        .is_some()
-    );
+    assert!(wait_for(&cam, |e| matches!(e, CameraEvent::Online), Duration::from_secs(20)).is_some());
     // Generous bound: the watchdog's own limit is 400 ms; 20 s only guards against a hang.
-    assert!(
-        wait_for(
-            &cam,
-            |e| matches!(e, CameraEvent::Offline { .. }),
-            Duration::from_secs(20)
-        )
-        .is_some()
-    );
-    assert!(
-        wait_for(
-            &cam,
-            |e| matches!(e, CameraEvent::Online),
-            Duration::from_secs(20)
-        )
-        .is_some()
-    );
-    assert!(
-        wait_for(
-            &cam,
-            |e| matches!(e, CameraEvent::Frame(_)),
-            Duration::from_secs(20)
-        )
-        .is_some()
-    );
+    assert!(wait_for(&cam, |e| matches!(e, CameraEvent::Offline { .. }), Duration::from_secs(20)).is_some());
+    assert!(wait_for(&cam, |e| matches!(e, CameraEvent::Online), Duration::from_secs(20)).is_some());
+    assert!(wait_for(&cam, |e| matches!(e, CameraEvent::Frame(_)), Duration::from_secs(20)).is_some());
     assert!(opens.load(Ordering::SeqCst) >= 2);
 }
 
@@ -202,28 +130,18 @@ fn failing_reads_and_failing_opens_are_retried_until_the_camera_returns() {
     let cam = WatchedCamera::start(
         "unplug-test",
         Box::new(move || match opens2.fetch_add(1, Ordering::SeqCst) {
-            0 => Ok(Box::new(SyntheticSource::new(vec![
-                SyntheticStep::Picture(picture()),
-                SyntheticStep::Fail,
-            ])) as Box<dyn FrameSource>),
-            1 | 2 => Err(CaptureError::NoCamera {
-                device: "/dev/video0".into(),
-            }),
-            _ => Ok(
-                Box::new(SyntheticSource::still(picture()).paced(Duration::from_millis(20)))
-                    as Box<dyn FrameSource>,
-            ),
+            0 => Ok(Box::new(SyntheticSource::new(vec![SyntheticStep::Picture(picture()), SyntheticStep::Fail]))
+                as Box<dyn FrameSource>),
+            1 | 2 => Err(CaptureError::NoCamera { device: "/dev/video0".into() }),
+            _ => {
+                Ok(Box::new(SyntheticSource::still(picture()).paced(Duration::from_millis(20))) as Box<dyn FrameSource>)
+            }
         }),
-        WatchdogConfig {
-            stall_timeout: Duration::from_millis(500),
-            reopen_interval: Duration::from_millis(50),
-        },
+        WatchdogConfig { stall_timeout: Duration::from_millis(500), reopen_interval: Duration::from_millis(50) },
     );
     let mut seen = Vec::new();
     let start = Instant::now();
-    while start.elapsed() < Duration::from_secs(20)
-        && seen.iter().filter(|s| **s == "online").count() < 2
-    {
+    while start.elapsed() < Duration::from_secs(20) && seen.iter().filter(|s| **s == "online").count() < 2 {
         match cam.next_event(Duration::from_millis(100)) {
             Some(CameraEvent::Online) => seen.push("online"),
             Some(CameraEvent::Offline { .. }) => seen.push("offline"),
@@ -240,43 +158,28 @@ fn watched_camera_read_never_blocks_on_a_hung_source() {
     let mut cam = WatchedCamera::start(
         "hung",
         Box::new(|| {
-            Ok(Box::new(SyntheticSource::new(vec![SyntheticStep::Stall(
-                Duration::from_secs(60),
-            )])) as Box<dyn FrameSource>)
+            Ok(Box::new(SyntheticSource::new(vec![SyntheticStep::Stall(Duration::from_secs(60))]))
+                as Box<dyn FrameSource>)
         }),
-        WatchdogConfig {
-            stall_timeout: Duration::from_millis(300),
-            reopen_interval: Duration::from_millis(100),
-        },
+        WatchdogConfig { stall_timeout: Duration::from_millis(300), reopen_interval: Duration::from_millis(100) },
     );
     let start = Instant::now();
     let r = cam.next_frame();
-    assert!(
-        matches!(
-            r,
-            Err(CaptureError::Stalled { .. } | CaptureError::Disconnected { .. })
-        ),
-        "{r:?}"
-    );
+    assert!(matches!(r, Err(CaptureError::Stalled { .. } | CaptureError::Disconnected { .. })), "{r:?}");
     // Far below the 60 s the source would hang for.
     assert!(start.elapsed() < Duration::from_secs(20));
     let start = Instant::now();
     drop(cam);
-    assert!(
-        start.elapsed() < Duration::from_secs(20),
-        "dropping must not wait for the hung read"
-    );
+    assert!(start.elapsed() < Duration::from_secs(20), "dropping must not wait for the hung read");
 }
 
 #[test]
 fn finite_source_ends_the_watched_stream() {
     let mut cam = WatchedCamera::start(
         "finite",
-        Box::new(|| {
-            Ok(Box::new(SyntheticSource::new(vec![
-                SyntheticStep::Picture(picture()),
-            ])) as Box<dyn FrameSource>)
-        }),
+        Box::new(
+            || Ok(Box::new(SyntheticSource::new(vec![SyntheticStep::Picture(picture())])) as Box<dyn FrameSource>),
+        ),
         WatchdogConfig::default(),
     );
     assert!(cam.next_frame().is_ok());

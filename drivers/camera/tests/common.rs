@@ -4,23 +4,15 @@
 use image::{Rgb, RgbImage, imageops};
 
 pub fn faces_dir() -> String {
-    concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/testdata/faces"
-    )
-    .to_owned()
+    concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/testdata/faces").to_owned()
 }
 
 pub fn grace() -> RgbImage {
-    image::open(format!("{}/grace_hopper_512x512.jpg", faces_dir()))
-        .unwrap()
-        .to_rgb8()
+    image::open(format!("{}/grace_hopper_512x512.jpg", faces_dir())).unwrap().to_rgb8()
 }
 
 pub fn astronaut() -> RgbImage {
-    image::open(format!("{}/astronaut.png", faces_dir()))
-        .unwrap()
-        .to_rgb8()
+    image::open(format!("{}/astronaut.png", faces_dir())).unwrap().to_rgb8()
 }
 
 /// `src` scaled by `scale` and pasted at (x, y) on a plain canvas.

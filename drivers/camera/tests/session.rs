@@ -7,9 +7,8 @@ mod common;
 use std::time::Duration;
 
 use camera::{
-    CaptureConfig, CaptureError, CaptureSession, FaceBox, Frame, FrameAnalysis, Hint,
-    LivenessChallenge, LivenessConfig, LivenessPrompt, LivenessTracker, SyntheticSource,
-    SyntheticStep,
+    CaptureConfig, CaptureError, CaptureSession, FaceBox, Frame, FrameAnalysis, Hint, LivenessChallenge,
+    LivenessConfig, LivenessPrompt, LivenessTracker, SyntheticSource, SyntheticStep,
 };
 use common::*;
 use image::RgbImage;
@@ -33,25 +32,12 @@ fn good_frames_give_a_3_by_4_portrait_under_100_kb() {
     let p = last.unwrap();
     assert!(p.accepted && p.hints.is_empty(), "{:?}", p.hints);
     assert_eq!(p.preview.width, 160);
-    assert_eq!(
-        p.preview.rgb.len(),
-        (p.preview.width * p.preview.height * 3) as usize
-    );
+    assert_eq!(p.preview.rgb.len(), (p.preview.width * p.preview.height * 3) as usize);
     assert!(p.preview.face_box.is_some());
     let out = s.finish().unwrap();
-    assert!(
-        out.portrait_jpeg.len() <= 100_000,
-        "{} bytes",
-        out.portrait_jpeg.len()
-    );
+    assert!(out.portrait_jpeg.len() <= 100_000, "{} bytes", out.portrait_jpeg.len());
     let img = image::load_from_memory(&out.portrait_jpeg).unwrap();
-    assert_eq!(
-        img.width() * 4,
-        img.height() * 3,
-        "{}x{}",
-        img.width(),
-        img.height()
-    );
+    assert_eq!(img.width() * 4, img.height() * 3, "{}x{}", img.width(), img.height());
     assert!(img.height() >= 400);
     // The portrait still holds exactly one acceptable face.
     let mut a = camera::FaceAnalyzer::new(camera::QualityConfig {
@@ -68,10 +54,7 @@ fn good_frames_give_a_3_by_4_portrait_under_100_kb() {
 
 #[test]
 fn tight_byte_limit_lowers_jpeg_quality_instead_of_failing() {
-    let cfg = CaptureConfig {
-        max_jpeg_bytes: 20_000,
-        ..CaptureConfig::default()
-    };
+    let cfg = CaptureConfig { max_jpeg_bytes: 20_000, ..CaptureConfig::default() };
     let mut s = CaptureSession::new(cfg).unwrap();
     s.push(frame(grace()), ms(0));
     let out = s.finish().unwrap();
@@ -121,10 +104,7 @@ fn face_jumping_between_frames_asks_to_hold_still() {
 
 #[test]
 fn time_running_out_marks_the_session_done() {
-    let cfg = CaptureConfig {
-        duration: Duration::from_secs(2),
-        ..CaptureConfig::default()
-    };
+    let cfg = CaptureConfig { duration: Duration::from_secs(2), ..CaptureConfig::default() };
     let mut s = CaptureSession::new(cfg).unwrap();
     let p = s.push(frame(noise(320, 240)), ms(500));
     assert!(!p.done);
@@ -137,10 +117,7 @@ fn time_running_out_marks_the_session_done() {
 fn debug_directory_gets_files_only_when_given() {
     let dir = tempfile::tempdir().unwrap();
     let debug = dir.path().join("debug");
-    let cfg = CaptureConfig {
-        debug_dir: Some(debug.clone()),
-        ..CaptureConfig::default()
-    };
+    let cfg = CaptureConfig { debug_dir: Some(debug.clone()), ..CaptureConfig::default() };
     let mut s = CaptureSession::new(cfg).unwrap();
     s.push(frame(grace()), ms(0));
     s.finish().unwrap();
@@ -156,16 +133,10 @@ fn debug_directory_gets_files_only_when_given() {
 
 #[test]
 fn run_drives_a_frame_source_until_enough_good_frames() {
-    let cfg = CaptureConfig {
-        enough_good_frames: 3,
-        ..CaptureConfig::default()
-    };
+    let cfg = CaptureConfig { enough_good_frames: 3, ..CaptureConfig::default() };
     let s = CaptureSession::new(cfg).unwrap();
-    let mut src = SyntheticSource::new(vec![
-        SyntheticStep::Picture(noise(320, 240)),
-        SyntheticStep::Picture(grace()),
-    ])
-    .repeating(true);
+    let mut src = SyntheticSource::new(vec![SyntheticStep::Picture(noise(320, 240)), SyntheticStep::Picture(grace())])
+        .repeating(true);
     let mut progress = 0;
     let out = s.run(&mut src, |_| progress += 1).unwrap();
     assert_eq!(progress, 4);
@@ -176,10 +147,7 @@ fn run_drives_a_frame_source_until_enough_good_frames() {
 fn run_on_a_source_that_ends_without_a_face_reports_no_acceptable_frame() {
     let s = CaptureSession::new(CaptureConfig::default()).unwrap();
     let mut src = SyntheticSource::new(vec![SyntheticStep::Picture(noise(320, 240)); 2]);
-    assert!(matches!(
-        s.run(&mut src, |_| {}),
-        Err(CaptureError::NoAcceptableFrame { .. })
-    ));
+    assert!(matches!(s.run(&mut src, |_| {}), Err(CaptureError::NoAcceptableFrame { .. })));
 }
 
 fn pose(yaw: f32, x: f32) -> FrameAnalysis {
@@ -195,13 +163,7 @@ fn pose(yaw: f32, x: f32) -> FrameAnalysis {
         sharpness: Some(500.0),
         width: 640,
         height: 480,
-        all_faces: vec![FaceBox {
-            x,
-            y: 100.0,
-            w: 200.0,
-            h: 200.0,
-            confidence: 10.0,
-        }],
+        all_faces: vec![FaceBox { x, y: 100.0, w: 200.0, h: 200.0, confidence: 10.0 }],
     }
 }
 
@@ -218,11 +180,7 @@ fn turn_challenge_passes_on_frontal_left_right_sequence() {
     assert!(ev.passed);
     assert_eq!(
         ev.steps.iter().map(|s| s.0).collect::<Vec<_>>(),
-        vec![
-            LivenessPrompt::LookAtCamera,
-            LivenessPrompt::TurnLeft,
-            LivenessPrompt::TurnRight
-        ]
+        vec![LivenessPrompt::LookAtCamera, LivenessPrompt::TurnLeft, LivenessPrompt::TurnRight]
     );
     assert_eq!(ev.max_left_yaw_deg, Some(-20.0));
     assert!(ev.summary.contains("passed"), "{}", ev.summary);
@@ -237,26 +195,14 @@ fn turn_challenge_fails_when_the_head_never_turns_right() {
     assert!(!t.passed());
     assert_eq!(t.prompt(), Some(LivenessPrompt::TurnRight));
     let ev = t.evidence();
-    assert!(
-        !ev.passed && ev.summary.contains("failed"),
-        "{}",
-        ev.summary
-    );
+    assert!(!ev.passed && ev.summary.contains("failed"), "{}", ev.summary);
 }
 
 #[test]
 fn swapping_faces_mid_challenge_restarts_it() {
     let mut t = LivenessTracker::new(LivenessChallenge::Turn, LivenessConfig::default());
-    for (i, (y, x)) in [
-        (0.0, 100.0),
-        (0.0, 100.0),
-        (-20.0, 100.0),
-        (-20.0, 100.0),
-        (20.0, 400.0),
-        (20.0, 400.0),
-    ]
-    .iter()
-    .enumerate()
+    for (i, (y, x)) in
+        [(0.0, 100.0), (0.0, 100.0), (-20.0, 100.0), (-20.0, 100.0), (20.0, 400.0), (20.0, 400.0)].iter().enumerate()
     {
         t.observe(&pose(*y, *x), ms(i as u64 * 100));
     }
@@ -268,11 +214,7 @@ fn swapping_faces_mid_challenge_restarts_it() {
 /// then right, as a turning head moves the nose and eyes against the face outline.
 #[test]
 fn warped_portrait_sequence_passes_the_turn_challenge() {
-    let cfg = CaptureConfig {
-        liveness: LivenessChallenge::Turn,
-        hold_still_fraction: 1.0,
-        ..CaptureConfig::default()
-    };
+    let cfg = CaptureConfig { liveness: LivenessChallenge::Turn, hold_still_fraction: 1.0, ..CaptureConfig::default() };
     let mut s = CaptureSession::new(cfg).unwrap();
     let g = grace();
     let mut t = 0;
@@ -290,11 +232,7 @@ fn warped_portrait_sequence_passes_the_turn_challenge() {
 /// A flat photo slid and tilted in front of the camera does not turn its head.
 #[test]
 fn photo_moved_around_fails_the_turn_challenge() {
-    let cfg = CaptureConfig {
-        liveness: LivenessChallenge::Turn,
-        hold_still_fraction: 1.0,
-        ..CaptureConfig::default()
-    };
+    let cfg = CaptureConfig { liveness: LivenessChallenge::Turn, hold_still_fraction: 1.0, ..CaptureConfig::default() };
     let mut s = CaptureSession::new(cfg).unwrap();
     let g = grace();
     let mut t = 0;
@@ -332,15 +270,8 @@ fn capture_survives_a_camera_unplugged_mid_session() {
             reopen_interval: Duration::from_millis(100),
         },
     );
-    let cfg = CaptureConfig {
-        enough_good_frames: 3,
-        duration: Duration::from_secs(60),
-        ..CaptureConfig::default()
-    };
-    let out = CaptureSession::new(cfg)
-        .unwrap()
-        .run(&mut cam, |_| {})
-        .unwrap();
+    let cfg = CaptureConfig { enough_good_frames: 3, duration: Duration::from_secs(60), ..CaptureConfig::default() };
+    let out = CaptureSession::new(cfg).unwrap().run(&mut cam, |_| {}).unwrap();
     assert_eq!(out.good_frames, 3);
     assert!(opens.load(Ordering::SeqCst) >= 2, "the camera was reopened");
 }

@@ -14,7 +14,10 @@ fn main() {
     let text = include_str!("../testdata/cards.toml");
     let cards = load_cards(text).unwrap_or_default();
     for newest_address in [false, true] {
-        let sim = Simulator::new(cards.clone(), SimConfig { baud: 115_200, sam_delay: Duration::ZERO, ..SimConfig::default() });
+        let sim = Simulator::new(
+            cards.clone(),
+            SimConfig { baud: 115_200, sam_delay: Duration::ZERO, ..SimConfig::default() },
+        );
         let control = sim.control();
         let opener = {
             let control = control.clone();
@@ -53,7 +56,8 @@ fn main() {
         samples.sort();
         since_placed.sort();
         let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-        let pick = |v: &[Duration], q: f64| v.get(((v.len() as f64 - 1.0) * q).round() as usize).copied().unwrap_or_default();
+        let pick =
+            |v: &[Duration], q: f64| v.get(((v.len() as f64 - 1.0) * q).round() as usize).copied().unwrap_or_default();
         println!(
             "latency\t{}\t{runs}\t{:.1}\t{:.1}\t{:.1}\t{:.1}\t{:.1}\t{:.1}\t{:.1}",
             if newest_address { "30 01 + 30 03" } else { "30 01" },

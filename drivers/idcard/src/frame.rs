@@ -181,7 +181,9 @@ impl fmt::Debug for Frame {
 /// Why bytes were thrown away. The decoder keeps going after each of these.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FrameError {
-    #[error("frame checksum mismatch (computed {computed:02X}, frame says {received:02X}): line noise or a loose cable")]
+    #[error(
+        "frame checksum mismatch (computed {computed:02X}, frame says {received:02X}): line noise or a loose cable"
+    )]
     BadChecksum { computed: u8, received: u8 },
     #[error("frame declares {declared} bytes after the length field, outside 3..=2314: not a reader frame")]
     BadLength { declared: usize },

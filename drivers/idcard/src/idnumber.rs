@@ -68,11 +68,7 @@ pub fn mask_id_number(id: &str) -> String {
         return "*".repeat(chars.len());
     }
     let n = chars.len();
-    chars
-        .iter()
-        .enumerate()
-        .map(|(i, &c)| if i < 4 || i >= n - 4 { c } else { '*' })
-        .collect()
+    chars.iter().enumerate().map(|(i, &c)| if i < 4 || i >= n - 4 { c } else { '*' }).collect()
 }
 
 /// Masks a name: the first character (the surname for most Chinese names) is kept.

@@ -14,8 +14,8 @@ use idcard::frame::{CardBlocks, decode_all};
 use idcard::json::card_json;
 use idcard::sim::{Fault, SimConfig, Simulator, load_cards};
 use idcard::{
-    Card, CardReader, Expiry, PhotoDecoder, ReadOptions, ReaderConfig, ReaderError, ReaderEvent, Reply, SerialTransport,
-    Status, Transport, VendorPhotoDecoder, mask_id_number, mask_name,
+    Card, CardReader, Expiry, PhotoDecoder, ReadOptions, ReaderConfig, ReaderError, ReaderEvent, Reply,
+    SerialTransport, Status, Transport, VendorPhotoDecoder, mask_id_number, mask_name,
 };
 
 #[derive(Parser)]
@@ -135,10 +135,9 @@ fn open_port(port: &str, baud: u32) -> Result<SerialTransport, Failure> {
 
 fn not_answering(port: &str, baud: u32, e: &ReaderError) -> Failure {
     match e {
-        ReaderError::NoReply { .. } | ReaderError::Garbled { .. } => Failure(
-            3,
-            format!("no reader answered on {port} at {baud} baud: check the cable, or try --baud 9600"),
-        ),
+        ReaderError::NoReply { .. } | ReaderError::Garbled { .. } => {
+            Failure(3, format!("no reader answered on {port} at {baud} baud: check the cable, or try --baud 9600"))
+        }
         other => Failure(3, format!("the reader on {port} is not ready: {other}")),
     }
 }
@@ -186,7 +185,9 @@ fn read(
                     ),
                 ));
             }
-            Err(e @ (ReaderError::LinkLost(_) | ReaderError::NoReply { .. })) => return Err(not_answering(port, baud, &e)),
+            Err(e @ (ReaderError::LinkLost(_) | ReaderError::NoReply { .. })) => {
+                return Err(not_answering(port, baud, &e));
+            }
             Err(e) => return Err(Failure(5, format!("the card could not be read: {e}"))),
         }
     }
@@ -205,8 +206,11 @@ fn print_card(card: &Card, json: bool, reveal: bool) {
         println!("{}", card_json(card, reveal));
         return;
     }
-    let (name, id) =
-        if reveal { (card.name.clone(), card.id_number.clone()) } else { (mask_name(&card.name), mask_id_number(&card.id_number)) };
+    let (name, id) = if reveal {
+        (card.name.clone(), card.id_number.clone())
+    } else {
+        (mask_name(&card.name), mask_id_number(&card.id_number))
+    };
     let date = |d: Option<idcard::CardDate>| d.map(|d| d.to_string()).unwrap_or_else(|| "?".into());
     println!("card type:   {}", card.card_type.as_str());
     println!("name:        {name}");
@@ -298,7 +302,8 @@ fn simulate(
     sam_delay_ms: u64,
     place: Option<String>,
 ) -> Result<(), Failure> {
-    let text = std::fs::read_to_string(cards).map_err(|e| Failure(7, format!("cannot read {}: {e}", cards.display())))?;
+    let text =
+        std::fs::read_to_string(cards).map_err(|e| Failure(7, format!("cannot read {}: {e}", cards.display())))?;
     let cards = load_cards(&text).map_err(|e| Failure(7, e.to_string()))?;
     let first = cards.first().map(|c| c.label.clone());
     let config = SimConfig { baud, sam_delay: Duration::from_millis(sam_delay_ms), ..SimConfig::default() };

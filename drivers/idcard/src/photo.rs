@@ -40,7 +40,9 @@ pub trait PhotoDecoder: Send + Sync {
 
 #[derive(Debug, thiserror::Error)]
 pub enum PhotoError {
-    #[error("cannot load the photo decoder library {path}: {source} (check the configured path and that the library matches this machine)")]
+    #[error(
+        "cannot load the photo decoder library {path}: {source} (check the configured path and that the library matches this machine)"
+    )]
     Load { path: PathBuf, source: libloading::Error },
     #[error("photo decoder library {path} has no function {symbol:?}: wrong library, or set the symbol name")]
     Symbol { path: PathBuf, symbol: String },

@@ -160,11 +160,7 @@ impl<T: Transport> CardReader<T> {
 
     fn expect(&mut self, command: Command, timeout: Duration, ok: Status) -> Result<Reply, ReaderError> {
         let reply = self.transact(command, timeout)?;
-        if reply.status == ok {
-            Ok(reply)
-        } else {
-            Err(ReaderError::Status { command, status: reply.status })
-        }
+        if reply.status == ok { Ok(reply) } else { Err(ReaderError::Status { command, status: reply.status }) }
     }
 
     /// `11 FF`: is the SAM working?

@@ -53,14 +53,23 @@ impl Default for ReaderConfig {
 #[derive(Debug)]
 pub enum ReaderEvent {
     /// The reader answered for the first time.
-    Connected { sam_id: Option<SamId> },
+    Connected {
+        sam_id: Option<SamId>,
+    },
     CardPresented(Box<Card>),
     CardRemoved,
     /// A card is on the reader but could not be read (ask the citizen to place it again).
-    CardReadFailed { error: String },
+    CardReadFailed {
+        error: String,
+    },
     /// The reader stopped working; the task keeps trying to recover.
-    ReaderFault { fault: FaultKind, detail: String },
-    ReaderRecovered { sam_id: Option<SamId> },
+    ReaderFault {
+        fault: FaultKind,
+        detail: String,
+    },
+    ReaderRecovered {
+        sam_id: Option<SamId>,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -114,10 +123,7 @@ where
     let (stop_tx, stop_rx) = std_mpsc::channel();
     let sam_id = Arc::new(Mutex::new(None));
     let task = PollTask { config, events: tx, stop: stop_rx, sam_id: sam_id.clone(), faulted: false };
-    let thread = std::thread::Builder::new()
-        .name("idcard-reader".into())
-        .spawn(move || task.run(opener))
-        .ok();
+    let thread = std::thread::Builder::new().name("idcard-reader".into()).spawn(move || task.run(opener)).ok();
     (WatchHandle { stop: Some(stop_tx), thread, sam_id }, rx)
 }
 

@@ -7,8 +7,8 @@ use idcard::card::{TEXT_LEN, put_ucs2};
 use idcard::idnumber::{check_digit, with_check_digit};
 use idcard::sim::{SimCard, load_cards};
 use idcard::{
-    Card, CardDate, CardExtra, CardParseError, CardType, Expiry, FieldProblem, Gender, IdNumberProblem, ethnic_group_name,
-    mask_id_number, mask_name,
+    Card, CardDate, CardExtra, CardParseError, CardType, Expiry, FieldProblem, Gender, IdNumberProblem,
+    ethnic_group_name, mask_id_number, mask_name,
 };
 
 fn cards() -> Vec<SimCard> {
@@ -229,8 +229,17 @@ fn json_has_exactly_the_agreed_keys_and_masks_by_default() {
     let card = parse(&sim_card("resident-longterm"));
     let v = idcard::json::card_json(&card, false);
     for key in [
-        "card_type", "name", "gender", "ethnicity", "birth_date", "address", "id_number", "id_number_valid", "issuer",
-        "valid_from", "valid_until",
+        "card_type",
+        "name",
+        "gender",
+        "ethnicity",
+        "birth_date",
+        "address",
+        "id_number",
+        "id_number_valid",
+        "issuer",
+        "valid_from",
+        "valid_until",
     ] {
         assert!(v.get(key).is_some(), "missing {key}");
     }

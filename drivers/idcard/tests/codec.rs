@@ -146,9 +146,10 @@ fn bad_length_is_rejected_and_resynchronised() {
 #[test]
 fn truncated_frame_does_not_swallow_the_frame_after_it() {
     // A 30 01 reply cut after 40 bytes, then a complete status reply.
-    let full = Reply::new(Status::Ok, CardBlocks { text: vec![0x20; 256], photo: vec![1; 1024], fingerprint: None }.encode())
-        .encode()
-        .unwrap();
+    let full =
+        Reply::new(Status::Ok, CardBlocks { text: vec![0x20; 256], photo: vec![1; 1024], fingerprint: None }.encode())
+            .encode()
+            .unwrap();
     let mut stream = full[..40].to_vec();
     stream.extend(hex("AA AA AA 96 69 00 04 00 00 90 94"));
     let events = decode_all(&stream);
@@ -174,7 +175,8 @@ fn the_largest_frame_is_accepted_and_one_byte_more_is_not() {
 #[test]
 fn every_documented_status_code_round_trips_with_a_message() {
     let codes = [
-        0x90, 0x91, 0x9F, 0x10, 0x11, 0x21, 0x23, 0x24, 0x31, 0x32, 0x33, 0x37, 0x3F, 0x40, 0x41, 0x47, 0x60, 0x66, 0x80, 0x81,
+        0x90, 0x91, 0x9F, 0x10, 0x11, 0x21, 0x23, 0x24, 0x31, 0x32, 0x33, 0x37, 0x3F, 0x40, 0x41, 0x47, 0x60, 0x66,
+        0x80, 0x81,
     ];
     for code in codes {
         let status = Status::from_byte(code);

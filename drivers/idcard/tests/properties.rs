@@ -25,9 +25,8 @@ fn command() -> impl Strategy<Value = Command> {
 }
 
 fn reply() -> impl Strategy<Value = Reply> {
-    (any::<u8>(), any::<u8>(), any::<u8>(), prop::collection::vec(any::<u8>(), 0..=MAX_FRAME_LEN - 11)).prop_map(
-        |(sw1, sw2, sw3, data)| Reply { sw1, sw2, status: Status::from_byte(sw3), data },
-    )
+    (any::<u8>(), any::<u8>(), any::<u8>(), prop::collection::vec(any::<u8>(), 0..=MAX_FRAME_LEN - 11))
+        .prop_map(|(sw1, sw2, sw3, data)| Reply { sw1, sw2, status: Status::from_byte(sw3), data })
 }
 
 /// Noise that cannot contain a preamble (no 0xAA).

@@ -240,7 +240,8 @@ fn baud_change_command_is_acknowledged_and_slows_the_wire() {
     let mut reader = CardReader::new(sim.control().connect().unwrap())
         .with_options(ReadOptions { fingerprint: false, newest_address: false })
         .with_timeouts(Timeouts { short: Duration::from_secs(5), read: Duration::from_secs(10) });
-    let reply = reader.transact(idcard::Command::SetBaud(idcard::frame::BaudRate::B9600), Duration::from_secs(5)).unwrap();
+    let reply =
+        reader.transact(idcard::Command::SetBaud(idcard::frame::BaudRate::B9600), Duration::from_secs(5)).unwrap();
     assert_eq!(reply.status, Status::Ok);
     let started = Instant::now();
     reader.read_card().unwrap();

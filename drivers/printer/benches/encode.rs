@@ -13,8 +13,12 @@ fn certificate() -> Document {
 fn bench(c: &mut Criterion) {
     let doc = certificate();
     let profile = Profile::KIOSK_80;
-    c.bench_function("encode certificate native kiosk-80", |b| b.iter(|| printer::encode(&doc, &profile, Some(Mode::Native))));
-    c.bench_function("encode certificate raster kiosk-80", |b| b.iter(|| printer::encode(&doc, &profile, Some(Mode::Raster))));
+    c.bench_function("encode certificate native kiosk-80", |b| {
+        b.iter(|| printer::encode(&doc, &profile, Some(Mode::Native)))
+    });
+    c.bench_function("encode certificate raster kiosk-80", |b| {
+        b.iter(|| printer::encode(&doc, &profile, Some(Mode::Raster)))
+    });
     let bytes = printer::encode(&doc, &profile, Some(Mode::Native)).unwrap_or_default();
     c.bench_function("virtual printer renders certificate", |b| {
         b.iter(|| {

@@ -62,9 +62,16 @@ fn main() {
     let doc_path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/certificate.json");
     let doc = Document::from_file(std::path::Path::new(doc_path)).unwrap_or_default();
     println!("certificate receipt: {doc_path}");
-    println!("serial 115200 baud = {SERIAL_BYTES_PER_S:.0} B/s; USB full speed bulk = {:.0} KB/s\n", USB_FS_BYTES_PER_S / 1000.0);
-    println!("| encoder / mode               |    encode |   bytes | 115200 wire | USB FS wire | paper | at speed | over serial | QR? |");
-    println!("|------------------------------|-----------|---------|-------------|-------------|-------|----------|-------------|-----|");
+    println!(
+        "serial 115200 baud = {SERIAL_BYTES_PER_S:.0} B/s; USB full speed bulk = {:.0} KB/s\n",
+        USB_FS_BYTES_PER_S / 1000.0
+    );
+    println!(
+        "| encoder / mode               |    encode |   bytes | 115200 wire | USB FS wire | paper | at speed | over serial | QR? |"
+    );
+    println!(
+        "|------------------------------|-----------|---------|-------------|-------------|-------|----------|-------------|-----|"
+    );
     let mut ratios = Vec::new();
     for profile in [Profile::KIOSK_80, Profile::CLONE_58, Profile::EPSON_80] {
         let mut sizes = [0usize; 2];
@@ -72,13 +79,20 @@ fn main() {
             let bytes = printer::encode(&doc, &profile, Some(mode)).unwrap_or_default();
             sizes[k] = bytes.len();
             let t = encode_time(&doc, &profile, mode);
-            row(&format!("ours {} {:?}", profile.name, mode).to_lowercase(), Some(t), bytes.len(), &print_on(&bytes, &profile), &profile);
+            row(
+                &format!("ours {} {:?}", profile.name, mode).to_lowercase(),
+                Some(t),
+                bytes.len(),
+                &print_on(&bytes, &profile),
+                &profile,
+            );
         }
         ratios.push((profile.name, sizes[1] as f64 / sizes[0].max(1) as f64));
     }
     for peer in std::env::args().skip(1) {
         let Ok(bytes) = std::fs::read(&peer) else { continue };
-        let name = std::path::Path::new(&peer).file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        let name =
+            std::path::Path::new(&peer).file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
         row(&name, None, bytes.len(), &print_on(&bytes, &Profile::KIOSK_80), &Profile::KIOSK_80);
     }
     println!();

@@ -76,7 +76,10 @@ impl Bitmap {
         if w == 0 {
             return 0;
         }
-        (0..self.height).rev().find(|&y| self.dots[y as usize * w..(y as usize + 1) * w].iter().any(|&d| d != 0)).map_or(0, |y| y + 1)
+        (0..self.height)
+            .rev()
+            .find(|&y| self.dots[y as usize * w..(y as usize + 1) * w].iter().any(|&d| d != 0))
+            .map_or(0, |y| y + 1)
     }
 
     /// Bytes per packed row.
@@ -105,7 +108,13 @@ impl Bitmap {
 
     /// Unpacks rows, keeping at most `max_width` x `max_height` dots: what lies beyond
     /// the paper never needs memory, whatever sizes a stream declares.
-    pub fn from_packed_rows_clipped(width_bytes: usize, height: usize, data: &[u8], max_width: usize, max_height: usize) -> Self {
+    pub fn from_packed_rows_clipped(
+        width_bytes: usize,
+        height: usize,
+        data: &[u8],
+        max_width: usize,
+        max_height: usize,
+    ) -> Self {
         let w = (width_bytes.saturating_mul(8)).min(max_width);
         let h = height.min(max_height);
         let mut bm = Self::new(w as u32, h as u32);

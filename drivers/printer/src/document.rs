@@ -176,7 +176,8 @@ impl Document {
 
     /// Reads a JSON document; image paths in it are relative to the file's folder.
     pub fn from_file(path: &Path) -> Result<Self, DocumentError> {
-        let text = std::fs::read_to_string(path).map_err(|source| DocumentError::Read { path: path.to_owned(), source })?;
+        let text =
+            std::fs::read_to_string(path).map_err(|source| DocumentError::Read { path: path.to_owned(), source })?;
         let mut doc = Self::from_json(&text)?;
         doc.base_dir = path.parent().map(Path::to_owned);
         Ok(doc)

@@ -104,7 +104,13 @@ pub struct Printer<T: Transport> {
 
 impl<T: Transport> Printer<T> {
     pub fn new(transport: T, profile: Profile) -> Self {
-        Self { transport, profile, options: PrinterOptions::default(), reader: StatusReader::new(), last_status_back: None }
+        Self {
+            transport,
+            profile,
+            options: PrinterOptions::default(),
+            reader: StatusReader::new(),
+            last_status_back: None,
+        }
     }
 
     pub fn with_options(mut self, options: PrinterOptions) -> Self {
@@ -155,7 +161,9 @@ impl<T: Transport> Printer<T> {
             }
             for inc in self.read_incoming(expect, left)? {
                 match (inc, expect) {
-                    (Incoming::Realtime(b), Expect::Realtime) | (Incoming::PaperSensor(b), Expect::PaperSensor) => return Ok(Some(b)),
+                    (Incoming::Realtime(b), Expect::Realtime) | (Incoming::PaperSensor(b), Expect::PaperSensor) => {
+                        return Ok(Some(b));
+                    }
                     _ => {}
                 }
             }
@@ -228,7 +236,8 @@ impl<T: Transport> Printer<T> {
         let started = Instant::now();
         let mode = self.options.mode.unwrap_or(self.profile.default_mode);
         // Encode everything first: a bad document fails before any paper moves.
-        let encoded = docs.iter().map(|d| crate::encode::encode(d, &self.profile, Some(mode))).collect::<Result<Vec<_>, _>>()?;
+        let encoded =
+            docs.iter().map(|d| crate::encode::encode(d, &self.profile, Some(mode))).collect::<Result<Vec<_>, _>>()?;
         let report = self.preflight()?;
         self.last_status_back = None;
         self.transport.write_all(&escpos::auto_status_back(0x0E))?;
@@ -254,7 +263,13 @@ impl<T: Transport> Printer<T> {
         }
         self.transport.write_all(&escpos::auto_status_back(0))?;
         bytes_sent += 3;
-        Ok(JobReport { receipts: docs.len(), bytes_sent, mode, near_end: report.flags.near_end, elapsed: started.elapsed() })
+        Ok(JobReport {
+            receipts: docs.len(),
+            bytes_sent,
+            mode,
+            near_end: report.flags.near_end,
+            elapsed: started.elapsed(),
+        })
     }
 
     fn status_back_fault(&self) -> bool {

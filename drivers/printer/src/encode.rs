@@ -14,10 +14,28 @@ pub const CUT_FEED_DOTS: u8 = 48;
 #[derive(Debug, Clone)]
 pub enum Block {
     /// One line of text that fits the paper width.
-    Line { text: String, style: Style, align: Align },
-    Qr { data: String, module: u8, ec: QrEc, align: Align },
-    Code128 { escpos_data: Vec<u8>, height: u8, module: u8, hri: Hri, align: Align },
-    Picture { bitmap: Bitmap, align: Align },
+    Line {
+        text: String,
+        style: Style,
+        align: Align,
+    },
+    Qr {
+        data: String,
+        module: u8,
+        ec: QrEc,
+        align: Align,
+    },
+    Code128 {
+        escpos_data: Vec<u8>,
+        height: u8,
+        module: u8,
+        hri: Hri,
+        align: Align,
+    },
+    Picture {
+        bitmap: Bitmap,
+        align: Align,
+    },
     Feed(u8),
     Cut(Cut),
 }
@@ -30,7 +48,13 @@ pub fn blocks(doc: &Document, profile: &Profile) -> Result<Vec<Block>, DocumentE
     for item in &doc.items {
         match item {
             Item::Text(t) => {
-                let style = Style { bold: t.bold, underline: u8::from(t.underline), font_b: false, width: t.size[0].clamp(1, 8), height: t.size[1].clamp(1, 8) };
+                let style = Style {
+                    bold: t.bold,
+                    underline: u8::from(t.underline),
+                    font_b: false,
+                    width: t.size[0].clamp(1, 8),
+                    height: t.size[1].clamp(1, 8),
+                };
                 let width = (cols / usize::from(style.width)).max(2);
                 for text in wrap(&t.text, width) {
                     out.push(Block::Line { text, style, align: t.align });
@@ -56,7 +80,13 @@ pub fn blocks(doc: &Document, profile: &Profile) -> Result<Vec<Block>, DocumentE
             Item::Barcode(b) => {
                 let escpos_data = crate::code128::to_escpos(&b.barcode)
                     .map_err(|source| DocumentError::Barcode { content: b.barcode.clone(), source })?;
-                out.push(Block::Code128 { escpos_data, height: b.height, module: b.module_width.clamp(2, 6), hri: b.hri, align: b.align });
+                out.push(Block::Code128 {
+                    escpos_data,
+                    height: b.height,
+                    module: b.module_width.clamp(2, 6),
+                    hri: b.hri,
+                    align: b.align,
+                });
             }
             Item::Image(i) => {
                 let img = doc.load_image(&i.image)?;
@@ -248,14 +278,34 @@ mod tests {
 
     #[test]
     fn styles_are_set_and_reset_around_a_title() {
-        let bytes = encode(&doc(r#"{"items":[{"text":"OK","align":"center","bold":true,"size":[2,2]}]}"#), &Profile::KIOSK_80, None).unwrap();
-        let want: Vec<u8> = [&[0x1B, 0x40][..], &[0x1B, 0x61, 1], &[0x1B, 0x45, 1], &[0x1D, 0x21, 0x11], b"OK\n", &[0x1B, 0x61, 0], &[0x1B, 0x45, 0], &[0x1D, 0x21, 0x00]].concat();
+        let bytes = encode(
+            &doc(r#"{"items":[{"text":"OK","align":"center","bold":true,"size":[2,2]}]}"#),
+            &Profile::KIOSK_80,
+            None,
+        )
+        .unwrap();
+        let want: Vec<u8> = [
+            &[0x1B, 0x40][..],
+            &[0x1B, 0x61, 1],
+            &[0x1B, 0x45, 1],
+            &[0x1D, 0x21, 0x11],
+            b"OK\n",
+            &[0x1B, 0x61, 0],
+            &[0x1B, 0x45, 0],
+            &[0x1D, 0x21, 0x00],
+        ]
+        .concat();
         assert_eq!(bytes, want);
     }
 
     #[test]
     fn tracking_numbers_use_code_set_c_natively() {
-        let bytes = encode(&doc(r#"{"items":[{"barcode":"202611210001","height":80,"hri":"below"}]}"#), &Profile::KIOSK_80, None).unwrap();
+        let bytes = encode(
+            &doc(r#"{"items":[{"barcode":"202611210001","height":80,"hri":"below"}]}"#),
+            &Profile::KIOSK_80,
+            None,
+        )
+        .unwrap();
         let tail = [0x1D, 0x6B, 0x49, 8, b'{', b'C', 0x14, 0x1A, 0x0B, 0x15, 0x00, 0x01];
         assert!(bytes.windows(tail.len()).any(|w| w == tail));
     }
@@ -272,7 +322,9 @@ mod tests {
 
     #[test]
     fn raster_mode_sends_no_text_bytes() {
-        let bytes = encode(&doc(r#"{"items":[{"text":"姓名"},{"cut":"full"}]}"#), &Profile::KIOSK_80, Some(Mode::Raster)).unwrap();
+        let bytes =
+            encode(&doc(r#"{"items":[{"text":"姓名"},{"cut":"full"}]}"#), &Profile::KIOSK_80, Some(Mode::Raster))
+                .unwrap();
         assert!(!bytes.windows(2).any(|w| w == [0x1C, 0x26]));
         assert_eq!(&bytes[2..6], &[0x1D, 0x76, 0x30, 0]);
         assert_eq!(&bytes[bytes.len() - 4..], &[0x1D, 0x56, 0x41, CUT_FEED_DOTS]);

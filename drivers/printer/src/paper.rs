@@ -73,7 +73,14 @@ pub struct Paper {
 impl Paper {
     /// Blank paper `width` dots wide.
     pub fn new(width: u32) -> Self {
-        Self { bitmap: Bitmap::new(width, 0), y: 0, line: Vec::new(), line_width: 0, align: Align::Left, line_spacing: DEFAULT_LINE_SPACING }
+        Self {
+            bitmap: Bitmap::new(width, 0),
+            y: 0,
+            line: Vec::new(),
+            line_width: 0,
+            align: Align::Left,
+            line_spacing: DEFAULT_LINE_SPACING,
+        }
     }
 
     pub fn width(&self) -> u32 {
@@ -277,9 +284,9 @@ fn draw_glyph(bitmap: &mut Bitmap, c: char, s: Style, x: i64, top: i64) {
             FONT_B.render(c, Point::new(1, 13), VerticalPosition::Baseline, color, &mut target)
         } else {
             // Chinese fonts carry ASCII too; the 10x20 font covers Latin-1.
-            FONT_A.render(c, Point::new(1, 19), VerticalPosition::Baseline, color, &mut target).or_else(|_| {
-                CJK.render(c, Point::new(2, 20), VerticalPosition::Baseline, color, &mut target)
-            })
+            FONT_A
+                .render(c, Point::new(1, 19), VerticalPosition::Baseline, color, &mut target)
+                .or_else(|_| CJK.render(c, Point::new(2, 20), VerticalPosition::Baseline, color, &mut target))
         };
         if result.is_err() {
             tracing::trace!(?c, "no glyph for character");

@@ -121,7 +121,10 @@ mod tests {
     #[test]
     fn profiles_are_found_by_name_with_their_widths() {
         assert_eq!(Profile::by_name("kiosk-80").map(|p| p.width_dots), Some(576));
-        assert_eq!(Profile::by_name("clone-58").map(|p| (p.width_dots, p.native_qr, p.graphics_gs_paren_l)), Some((384, false, false)));
+        assert_eq!(
+            Profile::by_name("clone-58").map(|p| (p.width_dots, p.native_qr, p.graphics_gs_paren_l)),
+            Some((384, false, false))
+        );
         assert_eq!(Profile::by_name("epson-80").map(|p| p.width_dots), Some(512));
         assert!(Profile::by_name("tm-xyz").is_none());
         assert_eq!(Profile::KIOSK_80.columns(), 48);

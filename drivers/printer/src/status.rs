@@ -44,9 +44,24 @@ impl PrinterFlags {
         let f = |on: bool, mask: u8| if on { mask } else { 0 };
         Some(
             0x12 | match n {
-                1 => f(self.drawer_open, 0x04) | f(self.offline, 0x08) | f(self.waiting_recovery, 0x20) | f(self.feed_button, 0x40),
-                2 => f(self.cover_open, 0x04) | f(self.feeding_by_button, 0x08) | f(self.stopped_at_paper_end, 0x20) | f(self.error, 0x40),
-                3 => f(self.recoverable_error, 0x04) | f(self.cutter_error, 0x08) | f(self.unrecoverable_error, 0x20) | f(self.auto_recoverable_error, 0x40),
+                1 => {
+                    f(self.drawer_open, 0x04)
+                        | f(self.offline, 0x08)
+                        | f(self.waiting_recovery, 0x20)
+                        | f(self.feed_button, 0x40)
+                }
+                2 => {
+                    f(self.cover_open, 0x04)
+                        | f(self.feeding_by_button, 0x08)
+                        | f(self.stopped_at_paper_end, 0x20)
+                        | f(self.error, 0x40)
+                }
+                3 => {
+                    f(self.recoverable_error, 0x04)
+                        | f(self.cutter_error, 0x08)
+                        | f(self.unrecoverable_error, 0x20)
+                        | f(self.auto_recoverable_error, 0x40)
+                }
                 4 => f(self.near_end, 0x0C) | f(self.paper_end, 0x60),
                 _ => return None,
             },
@@ -92,8 +107,14 @@ impl PrinterFlags {
     pub fn asb_packet(&self) -> [u8; 4] {
         let f = |on: bool, mask: u8| if on { mask } else { 0 };
         [
-            0x10 | f(self.drawer_open, 0x04) | f(self.offline, 0x08) | f(self.cover_open, 0x20) | f(self.feeding_by_button, 0x40),
-            f(self.recoverable_error, 0x04) | f(self.cutter_error, 0x08) | f(self.unrecoverable_error, 0x20) | f(self.auto_recoverable_error, 0x40),
+            0x10 | f(self.drawer_open, 0x04)
+                | f(self.offline, 0x08)
+                | f(self.cover_open, 0x20)
+                | f(self.feeding_by_button, 0x40),
+            f(self.recoverable_error, 0x04)
+                | f(self.cutter_error, 0x08)
+                | f(self.unrecoverable_error, 0x20)
+                | f(self.auto_recoverable_error, 0x40),
             f(self.near_end, 0x03) | f(self.paper_end, 0x0C),
             0x00,
         ]
@@ -131,7 +152,12 @@ impl PrinterFlags {
             Health::CoverOpen
         } else if self.cutter_error {
             Health::CutterError
-        } else if self.offline || self.error || self.unrecoverable_error || self.recoverable_error || self.auto_recoverable_error {
+        } else if self.offline
+            || self.error
+            || self.unrecoverable_error
+            || self.recoverable_error
+            || self.auto_recoverable_error
+        {
             Health::Offline
         } else if self.near_end {
             Health::NearEnd

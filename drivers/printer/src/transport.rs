@@ -87,7 +87,12 @@ impl SerialTransport {
         Self::open_with(path, baud, serialport::FlowControl::None, Duration::from_secs(10))
     }
 
-    pub fn open_with(path: &str, baud: u32, flow: serialport::FlowControl, write_timeout: Duration) -> Result<Self, TransportError> {
+    pub fn open_with(
+        path: &str,
+        baud: u32,
+        flow: serialport::FlowControl,
+        write_timeout: Duration,
+    ) -> Result<Self, TransportError> {
         let port = serialport::new(path, baud)
             .flow_control(flow)
             .timeout(write_timeout)
@@ -127,7 +132,11 @@ pub struct TcpTransport {
 impl TcpTransport {
     pub fn connect(addr: &str) -> Result<Self, TransportError> {
         let open_err = |reason: String| TransportError::Open { target: addr.to_owned(), reason };
-        let sock = addr.to_socket_addrs().map_err(|e| open_err(e.to_string()))?.next().ok_or_else(|| open_err("no address".into()))?;
+        let sock = addr
+            .to_socket_addrs()
+            .map_err(|e| open_err(e.to_string()))?
+            .next()
+            .ok_or_else(|| open_err("no address".into()))?;
         let stream = TcpStream::connect_timeout(&sock, Duration::from_secs(5)).map_err(|e| open_err(e.to_string()))?;
         stream.set_nodelay(true)?;
         let write_timeout = Duration::from_secs(10);

@@ -11,7 +11,11 @@ use printer::virtual_printer::{VirtualLink, VirtualPrinter};
 use printer::{Document, Health, Printer, PrinterError, PrinterOptions, Profile, Transport, TransportError};
 
 fn fast() -> PrinterOptions {
-    PrinterOptions { status_timeout: Duration::from_millis(300), confirm_base: Duration::from_secs(3), ..PrinterOptions::default() }
+    PrinterOptions {
+        status_timeout: Duration::from_millis(300),
+        confirm_base: Duration::from_secs(3),
+        ..PrinterOptions::default()
+    }
 }
 
 fn kiosk() -> (VirtualPrinter, Printer<VirtualLink>) {

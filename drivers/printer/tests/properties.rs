@@ -3,11 +3,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use printer::Profile;
 use printer::code128;
 use printer::status::{Expect, PrinterFlags, StatusReader};
-use printer::virtual_printer::parser::StreamParser;
 use printer::virtual_printer::VirtualPrinter;
-use printer::Profile;
+use printer::virtual_printer::parser::StreamParser;
 use proptest::prelude::*;
 
 proptest! {

@@ -62,7 +62,10 @@ fn epson_without_chinese_font_gets_chinese_lines_as_pictures() {
 
 #[test]
 fn one_picture_per_cut() {
-    let doc = Document::from_json(r#"{"items":[{"text":"one"},{"cut":"full"},{"text":"two"},{"cut":"partial"},{"text":"three"},{"cut":"full"}]}"#).unwrap();
+    let doc = Document::from_json(
+        r#"{"items":[{"text":"one"},{"cut":"full"},{"text":"two"},{"cut":"partial"},{"text":"three"},{"cut":"full"}]}"#,
+    )
+    .unwrap();
     let receipts = print(&doc, Profile::KIOSK_80, Mode::Native);
     assert_eq!(receipts.len(), 3);
 }
@@ -99,7 +102,9 @@ fn images_are_dithered_and_centred() {
     std::fs::write(dir.path().join("doc.json"), r#"{"items":[{"image":"logo.png"},{"cut":"full"}]}"#).unwrap();
     let doc = Document::from_file(&dir.path().join("doc.json")).unwrap();
     let paper = &print(&doc, Profile::KIOSK_80, Mode::Native)[0];
-    let black = |x0: u32, x1: u32| (x0..x1).flat_map(|x| (0..60).map(move |y| (x, y))).filter(|&(x, y)| paper.get_pixel(x, y).0[0] == 0).count();
+    let black = |x0: u32, x1: u32| {
+        (x0..x1).flat_map(|x| (0..60).map(move |y| (x, y))).filter(|&(x, y)| paper.get_pixel(x, y).0[0] == 0).count()
+    };
     // Centred 200-dot picture: columns 188..388; dark on the left, light on the right,
     // and mid-gray is a mix (dithered, not thresholded).
     assert_eq!(black(0, 188), 0);
@@ -150,10 +155,12 @@ fn tall_raster_receipts_go_in_bands_that_join_without_a_seam() {
     let dir = tempfile::tempdir().unwrap();
     // A 3000-row black bar: more than one 2303-row band.
     image::GrayImage::from_pixel(64, 3000, image::Luma([0])).save(dir.path().join("bar.png")).unwrap();
-    std::fs::write(dir.path().join("doc.json"), r#"{"items":[{"image":"bar.png","align":"left"},{"cut":"full"}]}"#).unwrap();
+    std::fs::write(dir.path().join("doc.json"), r#"{"items":[{"image":"bar.png","align":"left"},{"cut":"full"}]}"#)
+        .unwrap();
     let doc = Document::from_file(&dir.path().join("doc.json")).unwrap();
     let bytes = encode(&doc, &Profile::KIOSK_80, Some(Mode::Raster)).unwrap();
-    let headers: Vec<usize> = bytes.windows(4).enumerate().filter(|(_, w)| *w == [0x1D, 0x76, 0x30, 0]).map(|(i, _)| i).collect();
+    let headers: Vec<usize> =
+        bytes.windows(4).enumerate().filter(|(_, w)| *w == [0x1D, 0x76, 0x30, 0]).map(|(i, _)| i).collect();
     assert_eq!(headers.len(), 2);
     let rows = |at: usize| usize::from(bytes[at + 6]) | usize::from(bytes[at + 7]) << 8;
     assert_eq!(rows(headers[0]), 2303);

@@ -82,7 +82,15 @@ pub struct OutboxItem {
 
 impl std::fmt::Debug for OutboxItem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "OutboxItem({} {:?} {} attempt {}, {} bytes)", self.id, self.kind, self.path, self.attempts, self.body.len())
+        write!(
+            f,
+            "OutboxItem({} {:?} {} attempt {}, {} bytes)",
+            self.id,
+            self.kind,
+            self.path,
+            self.attempts,
+            self.body.len()
+        )
     }
 }
 
@@ -177,8 +185,15 @@ impl Outbox {
              WHERE state = 'pending' AND next_attempt_ms <= ?1 ORDER BY id LIMIT ?2",
         )?;
         let rows = stmt.query_map(params![now_ms, limit as i64], |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?,
-                r.get::<_, Vec<u8>>(4)?, r.get::<_, u32>(5)?, r.get::<_, i64>(6)?))
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, Vec<u8>>(4)?,
+                r.get::<_, u32>(5)?,
+                r.get::<_, i64>(6)?,
+            ))
         })?;
         let mut items = Vec::new();
         for row in rows {
@@ -191,9 +206,7 @@ impl Outbox {
 
     /// When the earliest pending item becomes due.
     pub fn next_due_ms(&self) -> Result<Option<i64>, OutboxError> {
-        Ok(self
-            .conn
-            .query_row("SELECT MIN(next_attempt_ms) FROM outbox WHERE state = 'pending'", [], |r| r.get(0))?)
+        Ok(self.conn.query_row("SELECT MIN(next_attempt_ms) FROM outbox WHERE state = 'pending'", [], |r| r.get(0))?)
     }
 
     /// A failed attempt: counts it and schedules the next one.
@@ -256,7 +269,9 @@ impl Outbox {
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )?;
         let count = |state: &str| -> Result<u64, rusqlite::Error> {
-            self.conn.query_row("SELECT COUNT(*) FROM outbox WHERE state = ?1", [state], |r| r.get::<_, i64>(0)).map(|n| n as u64)
+            self.conn
+                .query_row("SELECT COUNT(*) FROM outbox WHERE state = ?1", [state], |r| r.get::<_, i64>(0))
+                .map(|n| n as u64)
         };
         Ok(OutboxStats {
             depth: depth as u64,
@@ -287,9 +302,8 @@ fn unsent_bytes(conn: &Connection) -> Result<u64, rusqlite::Error> {
 /// Drops the oldest unsent telemetry until `needed` bytes are freed; returns bytes freed.
 fn drop_oldest_telemetry(conn: &Connection, needed: u64) -> Result<u64, rusqlite::Error> {
     let mut freed = 0u64;
-    let mut stmt = conn.prepare(
-        "SELECT id, size FROM outbox WHERE state = 'pending' AND kind = 'telemetry' ORDER BY id",
-    )?;
+    let mut stmt =
+        conn.prepare("SELECT id, size FROM outbox WHERE state = 'pending' AND kind = 'telemetry' ORDER BY id")?;
     let victims: Vec<(i64, i64)> = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?;
     for (id, size) in victims {
         if freed >= needed {

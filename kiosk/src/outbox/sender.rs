@@ -24,9 +24,7 @@ impl Attempt {
     pub fn from_status(status: u16, retry_after: Option<Duration>, body: Vec<u8>) -> Self {
         match status {
             200..=299 => Self::Accepted { status, body },
-            408 | 409 | 425 | 429 | 500..=599 => {
-                Self::Retry { after: retry_after, reason: format!("HTTP {status}") }
-            }
+            408 | 409 | 425 | 429 | 500..=599 => Self::Retry { after: retry_after, reason: format!("HTTP {status}") },
             _ => Self::Rejected { status, body },
         }
     }
@@ -59,10 +57,7 @@ impl std::fmt::Debug for OutboxHandle {
 }
 
 pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or_default()
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or_default()
 }
 
 impl OutboxHandle {
@@ -116,7 +111,8 @@ pub async fn run<D: Deliver>(handle: OutboxHandle, deliver: D, backoff: Backoff,
         };
         if items.is_empty() {
             let next = handle.lock().next_due_ms().ok().flatten();
-            let pause = next.map_or(Duration::from_secs(60), |t| Duration::from_millis((t - now_ms()).clamp(1, 60_000) as u64));
+            let pause =
+                next.map_or(Duration::from_secs(60), |t| Duration::from_millis((t - now_ms()).clamp(1, 60_000) as u64));
             tokio::select! {
                 _ = tokio::time::sleep(pause) => {}
                 _ = handle.wake.notified() => {}

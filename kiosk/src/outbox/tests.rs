@@ -76,7 +76,15 @@ fn over_budget_drops_telemetry_first_then_refuses_with_alarm() {
 
 #[test]
 fn http_statuses_are_classified_per_the_idempotency_contract() {
-    let table = [(200, "accepted"), (201, "accepted"), (409, "retry"), (429, "retry"), (503, "retry"), (400, "rejected"), (422, "rejected")];
+    let table = [
+        (200, "accepted"),
+        (201, "accepted"),
+        (409, "retry"),
+        (429, "retry"),
+        (503, "retry"),
+        (400, "rejected"),
+        (422, "rejected"),
+    ];
     for (status, want) in table {
         let got = match Attempt::from_status(status, None, vec![]) {
             Attempt::Accepted { .. } => "accepted",
@@ -111,7 +119,8 @@ async fn sender_retries_until_accepted_and_reports_submitted_or_queued() {
     let calls = Arc::new(AtomicUsize::new(0));
     let stop = Arc::new(tokio::sync::Notify::new());
     let backoff = backoff::Backoff { base: Duration::from_millis(10), cap: Duration::from_millis(100) };
-    let task = tokio::spawn(sender::run(handle.clone(), Flaky { failures: 2, calls: calls.clone() }, backoff, stop.clone()));
+    let task =
+        tokio::spawn(sender::run(handle.clone(), Flaky { failures: 2, calls: calls.clone() }, backoff, stop.clone()));
     // The first answer is a 503: the citizen is told "queued" after the short wait.
     let (key, first) = handle.submit(ItemKind::Submission, "/v1/x", b"{}", Duration::from_secs(30)).await.unwrap();
     assert!(matches!(first, Some(Attempt::Retry { .. })), "{first:?}");

@@ -56,14 +56,23 @@ pub fn contributions(history: &api::ContributionHistory) -> ContributionRecord {
                 y.base_fen = m.base_fen.max(0) as u64;
                 y.employer = m.employer.clone();
             }
-            _ => years.push(ContributionYear { year, months_paid: 1, base_fen: m.base_fen.max(0) as u64, employer: m.employer.clone() }),
+            _ => years.push(ContributionYear {
+                year,
+                months_paid: 1,
+                base_fen: m.base_fen.max(0) as u64,
+                employer: m.employer.clone(),
+            }),
         }
     }
     ContributionRecord { years }
 }
 
 pub fn progress(p: &api::ApplicationProgress) -> ApplicationProgress {
-    ApplicationProgress { tracking: p.tracking_number.clone(), status: code(&p.status), deadline: Some(p.deadline.clone()) }
+    ApplicationProgress {
+        tracking: p.tracking_number.clone(),
+        status: code(&p.status),
+        deadline: Some(p.deadline.clone()),
+    }
 }
 
 /// The API path and JSON body of a submission.
@@ -159,5 +168,10 @@ pub fn rating(r: &crate::session::RatingRecord, boot_id: &str) -> Option<api::Ra
             R::Other => api::RatingReason::Other,
         })
         .collect();
-    Some(api::RatingRequest { session_id: format!("{boot_id}-{}", r.session), service: service_kind(r.service), grade, reasons })
+    Some(api::RatingRequest {
+        session_id: format!("{boot_id}-{}", r.session),
+        service: service_kind(r.service),
+        grade,
+        reasons,
+    })
 }

@@ -114,7 +114,9 @@ impl<T: Transport + Send + 'static> ReceiptPrinter for DriverPrinter<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::session::{CertificateKind, ContributionRecord, ContributionYear, IdNumber, IssuedCertificate, PersonName, Receipt};
+    use crate::session::{
+        CertificateKind, ContributionRecord, ContributionYear, IdNumber, IssuedCertificate, PersonName, Receipt,
+    };
 
     #[test]
     fn every_print_job_is_a_valid_printer_document() {
@@ -128,13 +130,27 @@ mod tests {
             verify_url: "https://c/verify/ABC".into(),
             signed: Value::Null,
         };
-        let record = ContributionRecord { years: vec![ContributionYear { year: 2024, months_paid: 12, base_fen: 1, employer: "x".into() }] };
+        let record = ContributionRecord {
+            years: vec![ContributionYear { year: 2024, months_paid: 12, base_fen: 1, employer: "x".into() }],
+        };
         let jobs = [
             PrintJob::Certificate(certificate),
-            PrintJob::Contributions { holder: PersonName::new("王伟"), masked_id: "4501**********0032".into(), record },
-            PrintJob::Receipt(Receipt { service: Service::Qualification, masked_id: Some("1101**********002X".into()),
-                delivery: Delivery::Submitted { tracking: "QC-20261121-4QGF2Y".into(), decision: Decision::PendingReview } }),
-            PrintJob::Receipt(Receipt { service: Service::Unemployment, masked_id: None, delivery: Delivery::Queued { reference: "Q-1".into() } }),
+            PrintJob::Contributions {
+                holder: PersonName::new("王伟"), masked_id: "4501**********0032".into(), record
+            },
+            PrintJob::Receipt(Receipt {
+                service: Service::Qualification,
+                masked_id: Some("1101**********002X".into()),
+                delivery: Delivery::Submitted {
+                    tracking: "QC-20261121-4QGF2Y".into(),
+                    decision: Decision::PendingReview,
+                },
+            }),
+            PrintJob::Receipt(Receipt {
+                service: Service::Unemployment,
+                masked_id: None,
+                delivery: Delivery::Queued { reference: "Q-1".into() },
+            }),
         ];
         for job in &jobs {
             let json = document(job).to_string();

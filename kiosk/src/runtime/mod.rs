@@ -149,7 +149,11 @@ impl Runtime {
             Effect::Audit(record) => {
                 w.metrics.audit(&record);
                 telemetry::event_for(&record, &w.outbox);
-                let appended = w.audit.lock().unwrap_or_else(std::sync::PoisonError::into_inner).append(&record, time::OffsetDateTime::now_utc());
+                let appended = w
+                    .audit
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .append(&record, time::OffsetDateTime::now_utc());
                 if let Err(e) = appended {
                     tracing::error!(error = %e, "audit record could not be written");
                 }
@@ -169,14 +173,20 @@ impl Runtime {
                 let central = w.central.clone();
                 self.reply(async move {
                     let result = central.contributions(citizen.id_number.expose()).await;
-                    Event::ContributionsLoaded { ticket, result: result.map(|h| convert::contributions(&h)).map_err(|e| failure(&e)) }
+                    Event::ContributionsLoaded {
+                        ticket,
+                        result: result.map(|h| convert::contributions(&h)).map_err(|e| failure(&e)),
+                    }
                 });
             }
             Effect::LookUpApplication { ticket, tracking } => {
                 let central = w.central.clone();
                 self.reply(async move {
                     let result = central.application(&tracking).await;
-                    Event::ApplicationFound { ticket, result: result.map(|p| p.map(|p| convert::progress(&p))).map_err(|e| failure(&e)) }
+                    Event::ApplicationFound {
+                        ticket,
+                        result: result.map(|p| p.map(|p| convert::progress(&p))).map_err(|e| failure(&e)),
+                    }
                 });
             }
             Effect::Submit { ticket, submission } => {
@@ -220,7 +230,12 @@ impl Runtime {
             Effect::SubmitRating(record) => {
                 if let Some(request) = convert::rating(&record, &w.boot_id) {
                     let body = serde_json::to_vec(&request).unwrap_or_default();
-                    let enqueued = w.outbox.lock().enqueue(ItemKind::Rating, central::api::paths::RATINGS, &body, crate::outbox::sender::now_ms());
+                    let enqueued = w.outbox.lock().enqueue(
+                        ItemKind::Rating,
+                        central::api::paths::RATINGS,
+                        &body,
+                        crate::outbox::sender::now_ms(),
+                    );
                     match enqueued {
                         Ok(_) => w.outbox.wake.notify_one(),
                         Err(e) => tracing::warn!(error = %e, "rating not stored"),

@@ -3,7 +3,9 @@
 //! cards on, a printer you can run out of paper, a camera that "sees" a test face.
 
 use super::{BoxFuture, FaceCamera, ReceiptPrinter};
-use crate::session::{CaptureHint, Citizen, Device, Event, FaceCapture, Health, LivenessChallenge, PrintJob, Problem, Ticket};
+use crate::session::{
+    CaptureHint, Citizen, Device, Event, FaceCapture, Health, LivenessChallenge, PrintJob, Problem, Ticket,
+};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -66,13 +68,18 @@ pub fn render(job: &PrintJob) -> String {
             c.verification_code
         ),
         PrintJob::Contributions { holder, masked_id, record } => {
-            let years: Vec<String> = record.years.iter().map(|y| format!("{} {} months", y.year, y.months_paid)).collect();
+            let years: Vec<String> =
+                record.years.iter().map(|y| format!("{} {} months", y.year, y.months_paid)).collect();
             format!("CONTRIBUTIONS {} {}\n{}", holder.expose(), masked_id, years.join("\n"))
         }
         PrintJob::Receipt(r) => {
             let what = match &r.delivery {
-                crate::session::Delivery::Submitted { tracking, decision } => format!("SUBMITTED tracking {tracking} ({decision:?})"),
-                crate::session::Delivery::Queued { reference } => format!("QUEUED reference {reference}: will be sent when the network returns"),
+                crate::session::Delivery::Submitted { tracking, decision } => {
+                    format!("SUBMITTED tracking {tracking} ({decision:?})")
+                }
+                crate::session::Delivery::Queued { reference } => {
+                    format!("QUEUED reference {reference}: will be sent when the network returns")
+                }
             };
             format!("RECEIPT {:?} {}\n{what}", r.service, r.masked_id.as_deref().unwrap_or(""))
         }
@@ -113,7 +120,9 @@ impl FaceCamera for SimCamera {
     fn capture(&self, ticket: Ticket, events: mpsc::Sender<Event>) -> BoxFuture<()> {
         let this = self.clone();
         Box::pin(async move {
-            for hint in [CaptureHint::CenterFace, CaptureHint::HoldStill, CaptureHint::Challenge(LivenessChallenge::Blink)] {
+            for hint in
+                [CaptureHint::CenterFace, CaptureHint::HoldStill, CaptureHint::Challenge(LivenessChallenge::Blink)]
+            {
                 let _ = events.send(Event::CaptureHint { ticket, hint }).await;
                 tokio::time::sleep(this.step).await;
             }

@@ -58,7 +58,9 @@ mod tests {
         .await;
         assert_eq!(starts.load(Ordering::SeqCst), 3, "restarted until it ran cleanly");
         let mut reasons = Vec::new();
-        while let Ok(Event::DeviceHealth { device: Device::Reader, health: Health::Problem(Problem::Error(r)) }) = rx.try_recv() {
+        while let Ok(Event::DeviceHealth { device: Device::Reader, health: Health::Problem(Problem::Error(r)) }) =
+            rx.try_recv()
+        {
             reasons.push(r);
         }
         assert_eq!(reasons, ["serial port vanished", "driver panicked"]);

@@ -37,7 +37,10 @@ pub struct Watchdog {
 
 impl Watchdog {
     pub fn from_env() -> Self {
-        let every = std::env::var("WATCHDOG_USEC").ok().and_then(|v| v.parse::<u64>().ok()).map(|us| Duration::from_micros(us / 2));
+        let every = std::env::var("WATCHDOG_USEC")
+            .ok()
+            .and_then(|v| v.parse::<u64>().ok())
+            .map(|us| Duration::from_micros(us / 2));
         Self { every, last: Mutex::new(None) }
     }
 

@@ -84,29 +84,69 @@ impl Metrics {
                 let _ = writeln!(out, "{name}{labels} {v}");
             }
         };
-        line("Seconds since the runtime started.", "gauge", "kiosk_uptime_seconds", &[("", self.started.elapsed().as_secs())]);
-        line("Citizen sessions started.", "counter", "kiosk_sessions_started_total", &[("", self.sessions_started.load(Relaxed))]);
-        line("Submissions by what the receipt said.", "counter", "kiosk_submissions_total", &[
-            ("{result=\"submitted\"}", self.submissions_submitted.load(Relaxed)),
-            ("{result=\"queued\"}", self.submissions_queued.load(Relaxed)),
-            ("{result=\"failed\"}", self.submissions_failed.load(Relaxed)),
-        ]);
-        line("Print jobs that failed.", "counter", "kiosk_print_failures_total", &[("", self.prints_failed.load(Relaxed))]);
-        line("Audit records written.", "counter", "kiosk_audit_records_total", &[("", self.audit_records.load(Relaxed))]);
+        line(
+            "Seconds since the runtime started.",
+            "gauge",
+            "kiosk_uptime_seconds",
+            &[("", self.started.elapsed().as_secs())],
+        );
+        line(
+            "Citizen sessions started.",
+            "counter",
+            "kiosk_sessions_started_total",
+            &[("", self.sessions_started.load(Relaxed))],
+        );
+        line(
+            "Submissions by what the receipt said.",
+            "counter",
+            "kiosk_submissions_total",
+            &[
+                ("{result=\"submitted\"}", self.submissions_submitted.load(Relaxed)),
+                ("{result=\"queued\"}", self.submissions_queued.load(Relaxed)),
+                ("{result=\"failed\"}", self.submissions_failed.load(Relaxed)),
+            ],
+        );
+        line(
+            "Print jobs that failed.",
+            "counter",
+            "kiosk_print_failures_total",
+            &[("", self.prints_failed.load(Relaxed))],
+        );
+        line(
+            "Audit records written.",
+            "counter",
+            "kiosk_audit_records_total",
+            &[("", self.audit_records.load(Relaxed))],
+        );
         let d = self.devices();
         let up = |h: &Health| u64::from(!matches!(h, Health::Problem(p) if p.disables()));
-        line("1 when the device can be used.", "gauge", "kiosk_device_up", &[
-            ("{device=\"reader\"}", up(&d.reader)),
-            ("{device=\"camera\"}", up(&d.camera)),
-            ("{device=\"printer\"}", up(&d.printer)),
-        ]);
+        line(
+            "1 when the device can be used.",
+            "gauge",
+            "kiosk_device_up",
+            &[
+                ("{device=\"reader\"}", up(&d.reader)),
+                ("{device=\"camera\"}", up(&d.camera)),
+                ("{device=\"printer\"}", up(&d.printer)),
+            ],
+        );
         if let Ok(s) = outbox.lock().stats() {
             let age = s.oldest_created_ms.map_or(0, |t| ((now_ms() - t).max(0) / 1000) as u64);
             line("Unsent outbox items.", "gauge", "kiosk_outbox_depth", &[("", s.depth)]);
             line("Age of the oldest unsent item.", "gauge", "kiosk_outbox_oldest_age_seconds", &[("", age)]);
             line("Bytes used by unsent items.", "gauge", "kiosk_outbox_bytes", &[("", s.bytes)]);
-            line("1 when the outbox is over its disk alarm threshold.", "gauge", "kiosk_outbox_alarm", &[("", u64::from(s.alarm))]);
-            line("Items the central service accepted.", "counter", "kiosk_outbox_delivered_total", &[("", s.delivered_total)]);
+            line(
+                "1 when the outbox is over its disk alarm threshold.",
+                "gauge",
+                "kiosk_outbox_alarm",
+                &[("", u64::from(s.alarm))],
+            );
+            line(
+                "Items the central service accepted.",
+                "counter",
+                "kiosk_outbox_delivered_total",
+                &[("", s.delivered_total)],
+            );
         }
         out
     }
@@ -158,7 +198,13 @@ pub fn event_for(record: &AuditRecord, outbox: &OutboxHandle) {
     };
     let batch = api::TelemetryBatch {
         heartbeat: None,
-        events: vec![api::TelemetryEvent { id: uuid::Uuid::new_v4().to_string(), at: now_utc(), kind, severity, detail: None }],
+        events: vec![api::TelemetryEvent {
+            id: uuid::Uuid::new_v4().to_string(),
+            at: now_utc(),
+            kind,
+            severity,
+            detail: None,
+        }],
         audit: vec![],
     };
     enqueue(outbox, ItemKind::Telemetry, &batch);
@@ -191,7 +237,11 @@ pub async fn run(metrics: Arc<Metrics>, outbox: OutboxHandle, audit: Arc<Mutex<A
         let failures = metrics.submissions_failed.load(Relaxed) + metrics.prints_failed.load(Relaxed);
         let hb = metrics.heartbeat(&outbox, (sessions - last_sessions) as u32, (failures - last_failures) as u32);
         (last_sessions, last_failures) = (sessions, failures);
-        enqueue(&outbox, ItemKind::Telemetry, &api::TelemetryBatch { heartbeat: Some(hb), events: vec![], audit: vec![] });
+        enqueue(
+            &outbox,
+            ItemKind::Telemetry,
+            &api::TelemetryBatch { heartbeat: Some(hb), events: vec![], audit: vec![] },
+        );
     }
 }
 
@@ -209,10 +259,19 @@ pub fn ship_audit(outbox: &OutboxHandle, audit: &Arc<Mutex<AuditLog>>) {
             .into_iter()
             .filter_map(|e| {
                 let at = time::OffsetDateTime::parse(&e.at, &time::format_description::well_known::Rfc3339).ok()?;
-                Some(api::AuditRecord { seq: e.seq, at, action: e.action, subject_masked: e.subject_masked, outcome: e.outcome, prev_hash: e.prev_hash, hash: e.hash })
+                Some(api::AuditRecord {
+                    seq: e.seq,
+                    at,
+                    action: e.action,
+                    subject_masked: e.subject_masked,
+                    outcome: e.outcome,
+                    prev_hash: e.prev_hash,
+                    hash: e.hash,
+                })
             })
             .collect();
-        let body = serde_json::to_vec(&api::TelemetryBatch { heartbeat: None, events: vec![], audit: records }).unwrap_or_default();
+        let body = serde_json::to_vec(&api::TelemetryBatch { heartbeat: None, events: vec![], audit: records })
+            .unwrap_or_default();
         // Enqueue first, then mark: a crash in between ships the batch twice, and the
         // central service ignores records it already has (by sequence number).
         if let Err(e) = outbox.lock().enqueue(ItemKind::Audit, api::paths::TELEMETRY, &body, now_ms()) {
@@ -234,7 +293,11 @@ pub async fn serve_metrics(listener: tokio::net::TcpListener, metrics: Arc<Metri
         let outbox = outbox.clone();
         tokio::spawn(async move {
             let mut buf = [0u8; 1024];
-            let n = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buf)).await.ok().and_then(Result::ok).unwrap_or(0);
+            let n = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buf))
+                .await
+                .ok()
+                .and_then(Result::ok)
+                .unwrap_or(0);
             let request = String::from_utf8_lossy(&buf[..n]);
             let (status, body) = if request.starts_with("GET /metrics ") {
                 ("200 OK", metrics.render(&outbox))
@@ -250,4 +313,3 @@ pub async fn serve_metrics(listener: tokio::net::TcpListener, metrics: Arc<Metri
         });
     }
 }
-

@@ -27,7 +27,9 @@ impl Step {
 }
 
 pub(super) fn start(ctx: &mut Ctx<'_>) -> Step {
-    ctx.show(Screen::CertificateChoice { kinds: vec![CertificateKind::Participation, CertificateKind::PensionReceipt] });
+    ctx.show(Screen::CertificateChoice {
+        kinds: vec![CertificateKind::Participation, CertificateKind::PensionReceipt],
+    });
     Step::Choosing
 }
 

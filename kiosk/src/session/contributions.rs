@@ -53,11 +53,8 @@ pub(super) fn step(step: Step, ctx: &mut Ctx<'_>, event: &Event) -> Next {
                 ctx.show(Screen::Contributions { record: record.clone(), can_print });
                 return Next::Stay(super::Flow::Contributions(Step::Viewing(record)));
             };
-            let job = PrintJob::Contributions {
-                holder: citizen.name.clone(),
-                masked_id: citizen.id_number.masked(),
-                record,
-            };
+            let job =
+                PrintJob::Contributions { holder: citizen.name.clone(), masked_id: citizen.id_number.masked(), record };
             let ticket = ctx.ticket();
             ctx.emit(super::Effect::Print { ticket, job });
             ctx.show(Screen::Waiting(Waiting::Printing));

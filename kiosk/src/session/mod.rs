@@ -154,7 +154,9 @@ impl State {
 
     /// True while anything about a person is held: a card holder, a face, a record, a draft.
     pub fn holds_personal_data(&self) -> bool {
-        self.session.as_ref().is_some_and(|s| s.citizen.is_some() || s.masked_id.is_some() || s.flow.holds_personal_data())
+        self.session
+            .as_ref()
+            .is_some_and(|s| s.citizen.is_some() || s.masked_id.is_some() || s.flow.holds_personal_data())
     }
 }
 
@@ -212,7 +214,10 @@ pub fn handle(state: &mut State, event: Event) -> Vec<Effect> {
         Event::CardUnreadable(reason) => {
             out.push(Effect::Audit(AuditRecord::CardUnreadable { reason }));
             if state.session.is_none() {
-                out.push(Effect::Show(Screen::Welcome { tiles: state.devices.tiles(), notice: Some(Notice::CardUnreadable) }));
+                out.push(Effect::Show(Screen::Welcome {
+                    tiles: state.devices.tiles(),
+                    notice: Some(Notice::CardUnreadable),
+                }));
             }
         }
         Event::Touch(intent) => on_touch(state, intent, &mut out),

@@ -3,17 +3,9 @@
 
 use std::fmt;
 
-/// Keeps the first 4 and last 4 characters of an identifier (`4501**********0034`).
-pub fn mask_id(raw: &str) -> String {
-    let chars: Vec<char> = raw.chars().collect();
-    if chars.len() <= 8 {
-        return "*".repeat(chars.len());
-    }
-    let mut out: String = chars[..4].iter().collect();
-    out.push_str(&"*".repeat(chars.len() - 8));
-    out.extend(&chars[chars.len() - 4..]);
-    out
-}
+/// Keeps the first 4 and last 4 characters of an identifier (`4501**********0034`);
+/// the ID card driver owns the masking rule.
+pub use idcard::mask_id_number as mask_id;
 
 /// A resident ID number as read from the card.
 #[derive(Clone, PartialEq, Eq)]

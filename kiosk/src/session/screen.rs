@@ -100,26 +100,63 @@ pub struct ApplicationProgress {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Screen {
     /// No session: "place your ID card", with the services that are down listed.
-    Welcome { tiles: Vec<ServiceTile>, notice: Option<Notice> },
+    Welcome {
+        tiles: Vec<ServiceTile>,
+        notice: Option<Notice>,
+    },
     /// The card was read: the holder's name (masked) and the menu.
-    Menu { holder: Option<PersonName>, tiles: Vec<ServiceTile>, notice: Option<Notice> },
+    Menu {
+        holder: Option<PersonName>,
+        tiles: Vec<ServiceTile>,
+        notice: Option<Notice>,
+    },
     Waiting(Waiting),
-    CertificateChoice { kinds: Vec<CertificateKind> },
-    CertificatePreview { certificate: IssuedCertificate },
+    CertificateChoice {
+        kinds: Vec<CertificateKind>,
+    },
+    CertificatePreview {
+        certificate: IssuedCertificate,
+    },
     /// Face capture with guidance; `service` is the flow it belongs to.
-    Capture { service: Service, hint: Option<CaptureHint> },
-    Contributions { record: ContributionRecord, can_print: Option<Unavailable> },
-    UnemploymentChoice { check_in: Option<Unavailable> },
-    RegistrationForm { phone: String, error: Option<FormError> },
-    TrackingEntry { typed: String, error: Option<FormError> },
+    Capture {
+        service: Service,
+        hint: Option<CaptureHint>,
+    },
+    Contributions {
+        record: ContributionRecord,
+        can_print: Option<Unavailable>,
+    },
+    UnemploymentChoice {
+        check_in: Option<Unavailable>,
+    },
+    RegistrationForm {
+        phone: String,
+        error: Option<FormError>,
+    },
+    TrackingEntry {
+        typed: String,
+        error: Option<FormError>,
+    },
     Progress(ApplicationProgress),
     /// A finished submission: what was sent, whether it was submitted or queued.
-    Receipt { service: Service, delivery: Delivery, receipt: ReceiptState },
+    Receipt {
+        service: Service,
+        delivery: Delivery,
+        receipt: ReceiptState,
+    },
     /// A certificate or record went to the printer (or failed to).
-    Printed { service: Service, result: Result<(), Problem> },
+    Printed {
+        service: Service,
+        result: Result<(), Problem>,
+    },
     /// Something failed in a way the citizen can only retry later.
-    Failed { service: Service, reason: Failure },
-    Rating { service: Service },
+    Failed {
+        service: Service,
+        reason: Failure,
+    },
+    Rating {
+        service: Service,
+    },
 }
 
 /// Why a form was not accepted.

@@ -172,9 +172,15 @@ pub enum Intent {
     RetryCapture,
     StartRegistration,
     StartCheckIn,
-    SubmitRegistration { phone: String, reason: Option<RegistrationReason> },
+    SubmitRegistration {
+        phone: String,
+        reason: Option<RegistrationReason>,
+    },
     SubmitTracking(String),
-    Rate { grade: Grade, reasons: Vec<RatingReason> },
+    Rate {
+        grade: Grade,
+        reasons: Vec<RatingReason>,
+    },
     SkipRating,
 }
 
@@ -186,15 +192,39 @@ pub enum Event {
     CardRemoved,
     CardUnreadable(String),
     Touch(Intent),
-    DeviceHealth { device: Device, health: Health },
-    CaptureHint { ticket: Ticket, hint: CaptureHint },
-    Captured { ticket: Ticket, result: Result<FaceCapture, String> },
-    CertificateIssued { ticket: Ticket, result: Result<IssuedCertificate, Failure> },
-    ContributionsLoaded { ticket: Ticket, result: Result<ContributionRecord, Failure> },
+    DeviceHealth {
+        device: Device,
+        health: Health,
+    },
+    CaptureHint {
+        ticket: Ticket,
+        hint: CaptureHint,
+    },
+    Captured {
+        ticket: Ticket,
+        result: Result<FaceCapture, String>,
+    },
+    CertificateIssued {
+        ticket: Ticket,
+        result: Result<IssuedCertificate, Failure>,
+    },
+    ContributionsLoaded {
+        ticket: Ticket,
+        result: Result<ContributionRecord, Failure>,
+    },
     /// `Ok(None)`: no application with that tracking number.
-    ApplicationFound { ticket: Ticket, result: Result<Option<ApplicationProgress>, Failure> },
-    Submitted { ticket: Ticket, result: Result<Delivery, Failure> },
-    Printed { ticket: Ticket, result: Result<(), Problem> },
+    ApplicationFound {
+        ticket: Ticket,
+        result: Result<Option<ApplicationProgress>, Failure>,
+    },
+    Submitted {
+        ticket: Ticket,
+        result: Result<Delivery, Failure>,
+    },
+    Printed {
+        ticket: Ticket,
+        result: Result<(), Problem>,
+    },
 }
 
 /// Something for a submission to the central service, via the outbox.
@@ -263,13 +293,32 @@ pub enum Effect {
     /// The idle countdown overlay: seconds left, or `None` to hide it.
     Countdown(Option<u32>),
     Audit(AuditRecord),
-    IssueCertificate { ticket: Ticket, citizen: Citizen, kind: CertificateKind },
-    FetchContributions { ticket: Ticket, citizen: Citizen },
-    LookUpApplication { ticket: Ticket, tracking: String },
-    StartCapture { ticket: Ticket, service: Service },
+    IssueCertificate {
+        ticket: Ticket,
+        citizen: Citizen,
+        kind: CertificateKind,
+    },
+    FetchContributions {
+        ticket: Ticket,
+        citizen: Citizen,
+    },
+    LookUpApplication {
+        ticket: Ticket,
+        tracking: String,
+    },
+    StartCapture {
+        ticket: Ticket,
+        service: Service,
+    },
     StopCapture,
-    Submit { ticket: Ticket, submission: Submission },
-    Print { ticket: Ticket, job: PrintJob },
+    Submit {
+        ticket: Ticket,
+        submission: Submission,
+    },
+    Print {
+        ticket: Ticket,
+        job: PrintJob,
+    },
     SubmitRating(RatingRecord),
 }
 
@@ -287,4 +336,3 @@ impl Default for SessionTiming {
         Self { idle_after: 60_000, countdown: 15_000 }
     }
 }
-

@@ -79,7 +79,10 @@ fn write_gallery(out: &PathBuf) -> Result<(), Error> {
             let file = format!("{combo}-{name}.png");
             renderer.render(&view).save(out.join(&file))?;
             let class = if o == Orientation::Portrait { "p" } else { "l" };
-            let _ = write!(html, "<figure class={class}><a href=\"{file}\"><img src=\"{file}\"></a><figcaption>{name}</figcaption></figure>");
+            let _ = write!(
+                html,
+                "<figure class={class}><a href=\"{file}\"><img src=\"{file}\"></a><figcaption>{name}</figcaption></figure>"
+            );
         }
     }
     std::fs::write(out.join("index.html"), html)?;

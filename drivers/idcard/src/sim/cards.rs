@@ -206,9 +206,10 @@ impl SimCard {
 
 /// Deterministic filler (FNV-1a seeded xorshift) so each card's blobs are stable.
 fn pseudo_bytes(seed: &str, len: usize, salt: u8) -> Vec<u8> {
-    let mut x = seed.bytes().fold(0xcbf2_9ce4_8422_2325u64 ^ u64::from(salt), |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    }) | 1;
+    let mut x = seed
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325u64 ^ u64::from(salt), |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+        | 1;
     (0..len)
         .map(|_| {
             x ^= x << 13;

@@ -31,11 +31,7 @@ pub struct SimConfig {
 
 impl Default for SimConfig {
     fn default() -> Self {
-        SimConfig {
-            baud: 115_200,
-            sam_delay: Duration::ZERO,
-            sam_id: *b"\x05\x01\x20\x26\x11\x21SIM-SAM-01",
-        }
+        SimConfig { baud: 115_200, sam_delay: Duration::ZERO, sam_id: *b"\x05\x01\x20\x26\x11\x21SIM-SAM-01" }
     }
 }
 
@@ -123,12 +119,8 @@ impl Simulator {
             stats: SimStats::default(),
             found_at: None,
         };
-        let shared = Shared {
-            state: Mutex::new(state),
-            config,
-            generation: AtomicU64::new(0),
-            stopped: AtomicBool::new(false),
-        };
+        let shared =
+            Shared { state: Mutex::new(state), config, generation: AtomicU64::new(0), stopped: AtomicBool::new(false) };
         Simulator { control: SimControl { shared: Arc::new(shared) } }
     }
 
@@ -246,7 +238,9 @@ impl SimControl {
                         self.pace(wire, Instant::now());
                         match Command::from_frame(&frame) {
                             Some(cmd) => self.answer(cmd),
-                            None => vec![Chunk::Bytes(Reply::new(Status::BadCommand, vec![]).encode().unwrap_or_default())],
+                            None => {
+                                vec![Chunk::Bytes(Reply::new(Status::BadCommand, vec![]).encode().unwrap_or_default())]
+                            }
                         }
                     }
                     Err(e) => {

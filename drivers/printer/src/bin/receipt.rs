@@ -112,7 +112,10 @@ fn open(link: &Link) -> Result<Box<dyn Transport>> {
 }
 
 fn main() -> Result<()> {
-    tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .init();
     match Cli::parse().command {
         Command::Print { doc, link, profile: p, mode } => {
             let doc = Document::from_file(&doc)?;
@@ -121,7 +124,13 @@ fn main() -> Result<()> {
                 printer = printer.with_mode(m);
             }
             let report = printer.print(&doc)?;
-            println!("printed {} receipt(s), {} bytes, {:?} mode{}", report.receipts, report.bytes_sent, report.mode, if report.near_end { " (paper near end)" } else { "" });
+            println!(
+                "printed {} receipt(s), {} bytes, {:?} mode{}",
+                report.receipts,
+                report.bytes_sent,
+                report.mode,
+                if report.near_end { " (paper near end)" } else { "" }
+            );
         }
         Command::Status { link, profile: p, json } => {
             let mut printer = Printer::new(open(&link)?, profile(&p)?);

@@ -350,7 +350,8 @@ impl Engine {
             Command::TransmitStatus(n) => {
                 // GS r: answered in order, only when everything before it was printed.
                 let f = self.flags();
-                let b = if n == 1 { (if f.near_end { 0x03 } else { 0 }) | (if f.paper_end { 0x0C } else { 0 }) } else { 0 };
+                let b =
+                    if n == 1 { (if f.near_end { 0x03 } else { 0 }) | (if f.paper_end { 0x0C } else { 0 }) } else { 0 };
                 self.replies.push(b);
             }
             Command::AutoStatusBack(n) => {

@@ -28,12 +28,30 @@ pub enum Command {
     CodePage(u8),
     ChineseMode(bool),
     ChinesePrintMode(u8),
-    Cut { full: bool, feed: u8 },
-    Raster { width_bytes: usize, height: usize, scale: u8, data: Vec<u8> },
+    Cut {
+        full: bool,
+        feed: u8,
+    },
+    Raster {
+        width_bytes: usize,
+        height: usize,
+        scale: u8,
+        data: Vec<u8>,
+    },
     /// `ESC *`: m, columns, column bytes.
-    ColumnImage { mode: u8, columns: usize, data: Vec<u8> },
+    ColumnImage {
+        mode: u8,
+        columns: usize,
+        data: Vec<u8>,
+    },
     /// `GS ( L` / `GS 8 L` store raster graphics.
-    GraphicsStore { width: usize, height: usize, scale_x: u8, scale_y: u8, data: Vec<u8> },
+    GraphicsStore {
+        width: usize,
+        height: usize,
+        scale_x: u8,
+        scale_y: u8,
+        data: Vec<u8>,
+    },
     GraphicsPrint,
     QrModule(u8),
     QrEc(u8),
@@ -42,7 +60,10 @@ pub enum Command {
     BarcodeHeight(u8),
     BarcodeModule(u8),
     HriPosition(u8),
-    Barcode { system: u8, data: Vec<u8> },
+    Barcode {
+        system: u8,
+        data: Vec<u8>,
+    },
     StatusRequest(u8),
     Recover(u8),
     TransmitStatus(u8),
@@ -428,7 +449,8 @@ mod tests {
     #[test]
     fn commands_split_across_pushes_are_reassembled() {
         let mut p = StreamParser::new(true);
-        let stream = [&[0x1B, 0x40, 0xD0][..], &[0xD5, 0x1D, 0x76, 0x30, 0x00, 0x01], &[0x00, 0x01, 0x00], &[0x80, 0x0A]];
+        let stream =
+            [&[0x1B, 0x40, 0xD0][..], &[0xD5, 0x1D, 0x76, 0x30, 0x00, 0x01], &[0x00, 0x01, 0x00], &[0x80, 0x0A]];
         let mut cmds = Vec::new();
         for part in stream {
             cmds.extend(p.push(part));
@@ -449,7 +471,10 @@ mod tests {
     fn chinese_mode_off_decodes_the_code_page() {
         let mut p = StreamParser::new(true);
         let cmds = p.push(&[0x1C, 0x2E, 0x82, 0x1C, 0x26, 0xC3, 0xFB]);
-        assert_eq!(cmds, [Command::ChineseMode(false), Command::Char('é'), Command::ChineseMode(true), Command::Char('名')]);
+        assert_eq!(
+            cmds,
+            [Command::ChineseMode(false), Command::Char('é'), Command::ChineseMode(true), Command::Char('名')]
+        );
     }
 
     #[test]
@@ -458,7 +483,12 @@ mod tests {
         let cmds = p.push(&[0x10, 0x04, 0x04, 0x1D, 0x56, 0x42, 0x30, 0x1D, 0x56, 0x00, 0x1D, 0x72, 0x01]);
         assert_eq!(
             cmds,
-            [Command::StatusRequest(4), Command::Cut { full: false, feed: 0x30 }, Command::Cut { full: true, feed: 0 }, Command::TransmitStatus(1)]
+            [
+                Command::StatusRequest(4),
+                Command::Cut { full: false, feed: 0x30 },
+                Command::Cut { full: true, feed: 0 },
+                Command::TransmitStatus(1)
+            ]
         );
     }
 

@@ -58,7 +58,8 @@ fn match_symbol(runs: &[(bool, usize)], count: usize, modules: usize) -> Option<
     }
     let total: usize = runs[..count].iter().map(|r| r.1).sum();
     let unit = total as f64 / modules as f64;
-    let pattern: String = runs[..count].iter().map(|r| char::from(b'0' + ((r.1 as f64 / unit).round() as u8).clamp(1, 4))).collect();
+    let pattern: String =
+        runs[..count].iter().map(|r| char::from(b'0' + ((r.1 as f64 / unit).round() as u8).clamp(1, 4))).collect();
     printer::code128::WIDTHS.iter().position(|w| *w == pattern)
 }
 

@@ -27,7 +27,11 @@ fn certificate_flow_table() {
         ("issued, previewed, printed", Ok(sample()), Then::PrintedOk),
         ("paper runs out mid-job", Ok(sample()), Then::PrintFailed(Problem::PaperOut)),
         ("bad server signature is never printed", Err(Failure::BadSignature), Then::Refused(Failure::BadSignature)),
-        ("central unreachable", Err(Failure::CentralUnavailable("timeout".into())), Then::Refused(Failure::CentralUnavailable("timeout".into()))),
+        (
+            "central unreachable",
+            Err(Failure::CentralUnavailable("timeout".into())),
+            Then::Refused(Failure::CentralUnavailable("timeout".into())),
+        ),
     ];
     for (name, issued, then) in table {
         let mut k = Kiosk::start(Service::Certificate);
@@ -39,7 +43,11 @@ fn certificate_flow_table() {
         k.send(Event::CertificateIssued { ticket, result: issued });
         match then {
             Then::Refused(failure) => {
-                assert_eq!(k.screen(), &Screen::Failed { service: Service::Certificate, reason: failure.clone() }, "{name}");
+                assert_eq!(
+                    k.screen(),
+                    &Screen::Failed { service: Service::Certificate, reason: failure.clone() },
+                    "{name}"
+                );
                 assert_eq!(k.count(|e| matches!(e, Effect::Print { .. })), 0, "{name}: nothing printed");
                 let rejected = k.audits().iter().any(|a| matches!(a, AuditRecord::CertificateRejected { .. }));
                 assert_eq!(rejected, failure == Failure::BadSignature, "{name}");
@@ -47,10 +55,21 @@ fn certificate_flow_table() {
             Then::PrintedOk | Then::PrintFailed(_) => {
                 assert!(matches!(k.screen(), Screen::CertificatePreview { .. }), "{name}");
                 k.touch(Intent::Print);
-                let result = match &then { Then::PrintFailed(p) => Err(p.clone()), _ => Ok(()) };
+                let result = match &then {
+                    Then::PrintFailed(p) => Err(p.clone()),
+                    _ => Ok(()),
+                };
                 k.answer_print(result.clone());
-                assert_eq!(k.screen(), &Screen::Printed { service: Service::Certificate, result: result.clone() }, "{name}");
-                assert!(k.audits().iter().any(|a| matches!(a, AuditRecord::PrintResult { ok, .. } if *ok == result.is_ok())));
+                assert_eq!(
+                    k.screen(),
+                    &Screen::Printed { service: Service::Certificate, result: result.clone() },
+                    "{name}"
+                );
+                assert!(
+                    k.audits()
+                        .iter()
+                        .any(|a| matches!(a, AuditRecord::PrintResult { ok, .. } if *ok == result.is_ok()))
+                );
             }
         }
         k.touch(Intent::Done);

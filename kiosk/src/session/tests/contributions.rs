@@ -5,7 +5,12 @@ use super::*;
 pub fn sample() -> ContributionRecord {
     ContributionRecord {
         years: (2019..=2025)
-            .map(|year| ContributionYear { year, months_paid: 12, base_fen: 650_000, employer: "某某科技有限公司".into() })
+            .map(|year| ContributionYear {
+                year,
+                months_paid: 12,
+                base_fen: 650_000,
+                employer: "某某科技有限公司".into(),
+            })
             .collect(),
     }
 }
@@ -36,7 +41,10 @@ fn contributions_flow_table() {
         match result {
             Some(r) => {
                 let Some(Effect::Print { job: PrintJob::Contributions { masked_id, .. }, .. }) =
-                    k.effects.iter().rev().find(|e| matches!(e, Effect::Print { .. })) else { panic!("{name}") };
+                    k.effects.iter().rev().find(|e| matches!(e, Effect::Print { .. }))
+                else {
+                    panic!("{name}")
+                };
                 assert_eq!(masked_id, "1101**********002X");
                 k.answer_print(r.clone());
                 assert_eq!(k.screen(), &Screen::Printed { service: Service::Contributions, result: r }, "{name}");

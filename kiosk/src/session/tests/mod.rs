@@ -147,8 +147,10 @@ fn rating_follows_a_service_and_returns_to_the_menu() {
     k.touch(Intent::Done);
     assert_eq!(k.screen(), &Screen::Rating { service: Service::Progress });
     k.touch(Intent::Rate { grade: Grade::VerySatisfied, reasons: vec![RatingReason::Fast] });
-    assert!(k.effects.iter().any(|e| matches!(e,
-        Effect::SubmitRating(RatingRecord { service: Service::Progress, grade: Some(Grade::VerySatisfied), .. }))));
+    assert!(k.effects.iter().any(|e| matches!(
+        e,
+        Effect::SubmitRating(RatingRecord { service: Service::Progress, grade: Some(Grade::VerySatisfied), .. })
+    )));
     assert!(matches!(k.screen(), Screen::Menu { notice: Some(Notice::ThankYou), .. }));
 }
 

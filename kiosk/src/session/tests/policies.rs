@@ -45,46 +45,95 @@ fn card_removal_policy_per_flow() {
     type Setup = fn(&mut Kiosk);
     let table: Vec<(&str, Setup, bool)> = vec![
         ("menu", |_| {}, false),
-        ("certificate choosing", |k| { k.touch(Intent::Choose(Service::Certificate)); }, false),
-        ("certificate issuing", |k| {
-            k.touch(Intent::Choose(Service::Certificate));
-            k.touch(Intent::ChooseCertificate(CertificateKind::Participation));
-        }, false),
-        ("certificate printing", |k| {
-            k.touch(Intent::Choose(Service::Certificate));
-            k.touch(Intent::ChooseCertificate(CertificateKind::Participation));
-            let ticket = k.ticket();
-            k.send(Event::CertificateIssued { ticket, result: Ok(certificate::sample()) });
-            k.touch(Intent::Print);
-        }, true),
-        ("qualification capturing", |k| { k.touch(Intent::Choose(Service::Qualification)); }, false),
-        ("qualification submitting", |k| {
-            k.touch(Intent::Choose(Service::Qualification));
-            k.capture_face();
-        }, true),
-        ("contributions viewing", |k| {
-            k.touch(Intent::Choose(Service::Contributions));
-            let ticket = k.ticket();
-            k.send(Event::ContributionsLoaded { ticket, result: Ok(contributions::sample()) });
-        }, false),
-        ("unemployment form", |k| {
-            k.touch(Intent::Choose(Service::Unemployment));
-            k.touch(Intent::StartRegistration);
-        }, false),
-        ("unemployment receipt", |k| {
-            k.touch(Intent::Choose(Service::Unemployment));
-            k.touch(Intent::StartRegistration);
-            k.touch(Intent::SubmitRegistration { phone: "13812345678".into(), reason: Some(RegistrationReason::Resigned) });
-            k.answer_submission(Ok(Delivery::Queued { reference: "Q-1".into() }));
-        }, true),
-        ("progress", |k| { k.touch(Intent::Choose(Service::Progress)); }, true),
-        ("rating", |k| {
-            k.touch(Intent::Choose(Service::Progress));
-            k.touch(Intent::SubmitTracking("AB123456".into()));
-            let ticket = k.ticket();
-            k.send(Event::ApplicationFound { ticket, result: Err(Failure::CentralUnavailable("down".into())) });
-            k.touch(Intent::Done);
-        }, true),
+        (
+            "certificate choosing",
+            |k| {
+                k.touch(Intent::Choose(Service::Certificate));
+            },
+            false,
+        ),
+        (
+            "certificate issuing",
+            |k| {
+                k.touch(Intent::Choose(Service::Certificate));
+                k.touch(Intent::ChooseCertificate(CertificateKind::Participation));
+            },
+            false,
+        ),
+        (
+            "certificate printing",
+            |k| {
+                k.touch(Intent::Choose(Service::Certificate));
+                k.touch(Intent::ChooseCertificate(CertificateKind::Participation));
+                let ticket = k.ticket();
+                k.send(Event::CertificateIssued { ticket, result: Ok(certificate::sample()) });
+                k.touch(Intent::Print);
+            },
+            true,
+        ),
+        (
+            "qualification capturing",
+            |k| {
+                k.touch(Intent::Choose(Service::Qualification));
+            },
+            false,
+        ),
+        (
+            "qualification submitting",
+            |k| {
+                k.touch(Intent::Choose(Service::Qualification));
+                k.capture_face();
+            },
+            true,
+        ),
+        (
+            "contributions viewing",
+            |k| {
+                k.touch(Intent::Choose(Service::Contributions));
+                let ticket = k.ticket();
+                k.send(Event::ContributionsLoaded { ticket, result: Ok(contributions::sample()) });
+            },
+            false,
+        ),
+        (
+            "unemployment form",
+            |k| {
+                k.touch(Intent::Choose(Service::Unemployment));
+                k.touch(Intent::StartRegistration);
+            },
+            false,
+        ),
+        (
+            "unemployment receipt",
+            |k| {
+                k.touch(Intent::Choose(Service::Unemployment));
+                k.touch(Intent::StartRegistration);
+                k.touch(Intent::SubmitRegistration {
+                    phone: "13812345678".into(),
+                    reason: Some(RegistrationReason::Resigned),
+                });
+                k.answer_submission(Ok(Delivery::Queued { reference: "Q-1".into() }));
+            },
+            true,
+        ),
+        (
+            "progress",
+            |k| {
+                k.touch(Intent::Choose(Service::Progress));
+            },
+            true,
+        ),
+        (
+            "rating",
+            |k| {
+                k.touch(Intent::Choose(Service::Progress));
+                k.touch(Intent::SubmitTracking("AB123456".into()));
+                let ticket = k.ticket();
+                k.send(Event::ApplicationFound { ticket, result: Err(Failure::CentralUnavailable("down".into())) });
+                k.touch(Intent::Done);
+            },
+            true,
+        ),
     ];
     for (name, setup, survives) in table {
         let mut k = Kiosk::new();
@@ -111,7 +160,11 @@ fn committed_flow_finishes_after_card_removal_then_session_ends_at_rating() {
     k.capture_face();
     k.send(Event::CardRemoved);
     k.answer_submission(Ok(submitted("T-42", Decision::PendingReview)));
-    let Effect::Print { job: PrintJob::Receipt(receipt), .. } = k.effects.iter().rev().find(|e| matches!(e, Effect::Print { .. })).unwrap() else { panic!() };
+    let Effect::Print { job: PrintJob::Receipt(receipt), .. } =
+        k.effects.iter().rev().find(|e| matches!(e, Effect::Print { .. })).unwrap()
+    else {
+        panic!()
+    };
     assert_eq!(receipt.masked_id.as_deref(), Some("1101**********002X"), "receipt keeps only a masked id");
     k.answer_print(Ok(()));
     k.touch(Intent::Done);
@@ -140,7 +193,11 @@ fn device_faults_disable_exactly_the_services_that_need_them() {
         (Device::Printer, Problem::CoverOpen, vec![Certificate]),
         (Device::Printer, Problem::PaperNearEnd, vec![]),
         (Device::Camera, Problem::Missing, vec![Qualification]),
-        (Device::Reader, Problem::Error("SAM timeout".into()), vec![Certificate, Qualification, Contributions, Unemployment]),
+        (
+            Device::Reader,
+            Problem::Error("SAM timeout".into()),
+            vec![Certificate, Qualification, Contributions, Unemployment],
+        ),
     ];
     for (device, problem, down) in table {
         let mut k = Kiosk::new();

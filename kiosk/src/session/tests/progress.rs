@@ -4,14 +4,24 @@ use super::*;
 
 #[test]
 fn progress_flow_table() {
-    let found = ApplicationProgress { tracking: "QC-12345678".into(), status: "pending review".into(), deadline: Some("2026-12-01".into()) };
+    let found = ApplicationProgress {
+        tracking: "QC-12345678".into(),
+        status: "pending review".into(),
+        deadline: Some("2026-12-01".into()),
+    };
     type Reply = Option<Result<Option<ApplicationProgress>, Failure>>;
     type Row = (&'static str, &'static str, Reply, fn(&Screen) -> bool);
     let table: [Row; 4] = [
         ("found", "qc-12345678", Some(Ok(Some(found.clone()))), |s| matches!(s, Screen::Progress(_))),
-        ("not found", "QC-00000000", Some(Ok(None)), |s| matches!(s, Screen::TrackingEntry { error: Some(FormError::NotFound), .. })),
-        ("central down", "QC-00000001", Some(Err(Failure::CentralUnavailable("refused".into()))), |s| matches!(s, Screen::Failed { .. })),
-        ("malformed", "12", None, |s| matches!(s, Screen::TrackingEntry { error: Some(FormError::InvalidTracking), .. })),
+        ("not found", "QC-00000000", Some(Ok(None)), |s| {
+            matches!(s, Screen::TrackingEntry { error: Some(FormError::NotFound), .. })
+        }),
+        ("central down", "QC-00000001", Some(Err(Failure::CentralUnavailable("refused".into()))), |s| {
+            matches!(s, Screen::Failed { .. })
+        }),
+        ("malformed", "12", None, |s| {
+            matches!(s, Screen::TrackingEntry { error: Some(FormError::InvalidTracking), .. })
+        }),
     ];
     for (name, typed, reply, expect) in table {
         let mut k = Kiosk::new();
@@ -20,7 +30,11 @@ fn progress_flow_table() {
         assert!(!k.state.holds_personal_data());
         k.touch(Intent::SubmitTracking(typed.into()));
         if let Some(result) = reply {
-            let Some(Effect::LookUpApplication { tracking, .. }) = k.effects.iter().rev().find(|e| matches!(e, Effect::LookUpApplication { .. })) else { panic!() };
+            let Some(Effect::LookUpApplication { tracking, .. }) =
+                k.effects.iter().rev().find(|e| matches!(e, Effect::LookUpApplication { .. }))
+            else {
+                panic!()
+            };
             assert_eq!(tracking, &typed.to_ascii_uppercase());
             let ticket = k.ticket();
             k.send(Event::ApplicationFound { ticket, result });
@@ -38,7 +52,10 @@ fn progress_without_card_ends_at_welcome_after_rating() {
     k.touch(Intent::Choose(Service::Progress));
     k.touch(Intent::SubmitTracking("AB123456".into()));
     let ticket = k.ticket();
-    k.send(Event::ApplicationFound { ticket, result: Ok(Some(ApplicationProgress { tracking: "AB123456".into(), status: "done".into(), deadline: None })) });
+    k.send(Event::ApplicationFound {
+        ticket,
+        result: Ok(Some(ApplicationProgress { tracking: "AB123456".into(), status: "done".into(), deadline: None })),
+    });
     k.touch(Intent::Done);
     k.touch(Intent::Rate { grade: Grade::Neutral, reasons: vec![] });
     assert!(!k.state.in_session());

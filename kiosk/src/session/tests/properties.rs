@@ -40,7 +40,8 @@ fn intent() -> impl Strategy<Value = Intent> {
 
 fn action() -> impl Strategy<Value = Action> {
     let device = prop::sample::select(vec![Device::Reader, Device::Camera, Device::Printer]);
-    let problem = prop::option::of(prop::sample::select(vec![Problem::PaperOut, Problem::PaperNearEnd, Problem::Missing]));
+    let problem =
+        prop::option::of(prop::sample::select(vec![Problem::PaperOut, Problem::PaperNearEnd, Problem::Missing]));
     prop_oneof![
         2 => any::<bool>().prop_map(Action::Card),
         1 => Just(Action::CardRemoved),
@@ -66,10 +67,9 @@ fn answer(k: &Kiosk, pick: u8) -> Option<Event> {
                 ticket: *ticket,
                 result: if fail { Err(failure.clone()) } else { Ok(contributions::sample()) },
             },
-            Effect::LookUpApplication { ticket, .. } => Event::ApplicationFound {
-                ticket: *ticket,
-                result: if fail { Err(failure.clone()) } else { Ok(None) },
-            },
+            Effect::LookUpApplication { ticket, .. } => {
+                Event::ApplicationFound { ticket: *ticket, result: if fail { Err(failure.clone()) } else { Ok(None) } }
+            }
             Effect::StartCapture { ticket, .. } if pick % 3 == 0 => {
                 Event::CaptureHint { ticket: *ticket, hint: CaptureHint::HoldStill }
             }
@@ -89,10 +89,9 @@ fn answer(k: &Kiosk, pick: u8) -> Option<Event> {
                     _ => Ok(submitted("T-1", Decision::PendingReview)),
                 },
             },
-            Effect::Print { ticket, .. } => Event::Printed {
-                ticket: *ticket,
-                result: if fail { Err(Problem::PaperOut) } else { Ok(()) },
-            },
+            Effect::Print { ticket, .. } => {
+                Event::Printed { ticket: *ticket, result: if fail { Err(Problem::PaperOut) } else { Ok(()) } }
+            }
             _ => return None,
         })
     })

@@ -8,15 +8,28 @@ fn qualification_flow_table() {
         ("approved", Ok::<_, Failure>(submitted("QC-1", Decision::Approved)), Some(Ok(())), ReceiptState::Printed),
         ("pending review", Ok(submitted("QC-2", Decision::PendingReview)), Some(Ok(())), ReceiptState::Printed),
         ("rejected", Ok(submitted("QC-3", Decision::Rejected)), Some(Ok(())), ReceiptState::Printed),
-        ("queued while offline", Ok(Delivery::Queued { reference: "L-7F3A".into() }), Some(Ok(())), ReceiptState::Printed),
-        ("receipt printer jams", Ok(submitted("QC-4", Decision::Approved)), Some(Err(Problem::CutterError)), ReceiptState::ScreenOnly(Some(Problem::CutterError))),
+        (
+            "queued while offline",
+            Ok(Delivery::Queued { reference: "L-7F3A".into() }),
+            Some(Ok(())),
+            ReceiptState::Printed,
+        ),
+        (
+            "receipt printer jams",
+            Ok(submitted("QC-4", Decision::Approved)),
+            Some(Err(Problem::CutterError)),
+            ReceiptState::ScreenOnly(Some(Problem::CutterError)),
+        ),
     ];
     for (name, delivery, print, receipt) in table {
         let mut k = Kiosk::start(Service::Qualification);
         assert!(matches!(k.screen(), Screen::Capture { service: Service::Qualification, hint: None }), "{name}");
         k.capture_face();
         let Some(Effect::Submit { submission: Submission::Qualification { citizen, face }, .. }) =
-            k.effects.iter().rev().find(|e| matches!(e, Effect::Submit { .. })) else { panic!("{name}") };
+            k.effects.iter().rev().find(|e| matches!(e, Effect::Submit { .. }))
+        else {
+            panic!("{name}")
+        };
         assert_eq!(citizen.id_number.expose(), ID);
         assert_eq!(face.jpeg[..2], [0xFF, 0xD8]);
         assert_eq!(k.screen(), &Screen::Waiting(Waiting::Submitting));
@@ -26,9 +39,16 @@ fn qualification_flow_table() {
         if let Some(result) = print {
             k.answer_print(result);
         }
-        assert_eq!(k.screen(), &Screen::Receipt { service: Service::Qualification, delivery: delivery.clone(), receipt }, "{name}");
+        assert_eq!(
+            k.screen(),
+            &Screen::Receipt { service: Service::Qualification, delivery: delivery.clone(), receipt },
+            "{name}"
+        );
         let delivered = matches!(delivery, Delivery::Submitted { .. });
-        assert!(k.audits().iter().any(|a| matches!(a, AuditRecord::Submitted { delivered: d, .. } if *d == delivered)), "{name}");
+        assert!(
+            k.audits().iter().any(|a| matches!(a, AuditRecord::Submitted { delivered: d, .. } if *d == delivered)),
+            "{name}"
+        );
         k.touch(Intent::Done);
         assert_eq!(k.screen(), &Screen::Rating { service: Service::Qualification });
     }
@@ -45,7 +65,11 @@ fn capture_guidance_failure_and_retry() {
     k.touch(Intent::RetryCapture);
     assert_ne!(k.ticket(), first, "a retry is a new capture");
     k.send(Event::CaptureHint { ticket: first, hint: CaptureHint::TooDark });
-    assert_eq!(k.screen(), &Screen::Capture { service: Service::Qualification, hint: None }, "hints of the old capture are ignored");
+    assert_eq!(
+        k.screen(),
+        &Screen::Capture { service: Service::Qualification, hint: None },
+        "hints of the old capture are ignored"
+    );
     k.capture_face();
     assert_eq!(k.count(|e| matches!(e, Effect::Submit { .. })), 1);
 }

@@ -17,12 +17,18 @@ fn registration_form_validation_table() {
         k.touch(Intent::SubmitRegistration { phone: phone.into(), reason });
         match error {
             Some(e) => {
-                assert!(matches!(k.screen(), Screen::RegistrationForm { error: Some(got), .. } if *got == e), "{phone}");
+                assert!(
+                    matches!(k.screen(), Screen::RegistrationForm { error: Some(got), .. } if *got == e),
+                    "{phone}"
+                );
                 assert_eq!(k.count(|e| matches!(e, Effect::Submit { .. })), 0);
             }
             None => {
                 let Some(Effect::Submit { submission: Submission::Registration { phone, reason, .. }, .. }) =
-                    k.effects.iter().rev().find(|e| matches!(e, Effect::Submit { .. })) else { panic!() };
+                    k.effects.iter().rev().find(|e| matches!(e, Effect::Submit { .. }))
+                else {
+                    panic!()
+                };
                 assert_eq!(phone.expose(), "13812345678");
                 assert_eq!(*reason, RegistrationReason::ContractEnded);
                 k.answer_submission(Ok(submitted("UR-5", Decision::Recorded)));
@@ -53,7 +59,12 @@ fn check_in_needs_the_camera_but_registration_does_not() {
     k.device(Device::Camera, Some(Problem::Missing));
     k.card();
     k.touch(Intent::Choose(Service::Unemployment));
-    assert_eq!(k.screen(), &Screen::UnemploymentChoice { check_in: Some(Unavailable { device: Device::Camera, problem: Problem::Missing }) });
+    assert_eq!(
+        k.screen(),
+        &Screen::UnemploymentChoice {
+            check_in: Some(Unavailable { device: Device::Camera, problem: Problem::Missing })
+        }
+    );
     k.touch(Intent::StartCheckIn);
     assert_eq!(k.count(|e| matches!(e, Effect::StartCapture { .. })), 0);
     k.touch(Intent::StartRegistration);
