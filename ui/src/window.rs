@@ -124,7 +124,12 @@ impl KioskHandle {
 
 fn connect_actions(ui: &g::KioskWindow, sink: Rc<dyn Fn(Intent)>) {
     let a = ui.global::<g::Actions>();
+    // Two rules because `||` is one token: rustfmt turns `| |` into it.
     macro_rules! on {
+        ($setter:ident, || $intent:expr) => {{
+            let sink = sink.clone();
+            a.$setter(move || sink($intent));
+        }};
         ($setter:ident, |$($arg:ident),*| $intent:expr) => {{
             let sink = sink.clone();
             a.$setter(move |$($arg),*| sink($intent));
