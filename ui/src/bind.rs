@@ -358,6 +358,7 @@ one_to_one!(
         LookStraight,
         TooDark,
         TooBright,
+        Blurry,
         HoldStill,
         Good
     ]

@@ -323,6 +323,8 @@ pub enum FaceHint {
     LookStraight,
     TooDark,
     TooBright,
+    /// The picture is not sharp (camera hint code `blurry`).
+    Blurry,
     HoldStill,
     /// Face found and well placed.
     Good,

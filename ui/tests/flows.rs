@@ -228,6 +228,24 @@ fn face_capture_shows_preview_guidance_countdown_and_liveness_prompt() {
 }
 
 #[test]
+fn a_blurry_frame_gets_its_own_guidance_in_both_languages() {
+    let blurry = Screen::FaceCapture {
+        service: Service::QualificationCheck,
+        hint: FaceHint::Blurry,
+        countdown: None,
+        liveness: None,
+        frame: Some(synthetic_frame(0)),
+    };
+    let kiosk = Kiosk::english();
+    kiosk.show(blurry.clone());
+    assert!(kiosk.shows("Picture not sharp: please hold still and face the camera"));
+    assert!(kiosk.find("Hold still").is_empty());
+
+    kiosk.window.apply(&View { screen: blurry, language: Language::ZhCn, ..View::default() });
+    assert!(kiosk.shows("画面不清晰：请保持不动并面向摄像头"));
+}
+
+#[test]
 fn contribution_record_lists_years_and_prints_on_request() {
     let kiosk = Kiosk::english();
     kiosk.show(screen("contribution-record"));
