@@ -29,7 +29,7 @@ pub mod paths {
     pub const QUALIFICATION_CHECKS: &str = "/v1/qualification-checks";
     pub const CONTRIBUTIONS: &str = "/v1/contributions";
     pub const REGISTRATIONS: &str = "/v1/registrations";
-    /// Followed by `/{tracking_number}`.
+    /// Followed by `/{tracking_number}`, its 14 digits, or a [`super::client_reference`].
     pub const APPLICATIONS: &str = "/v1/applications";
     pub const RATINGS: &str = "/v1/ratings";
     pub const TELEMETRY: &str = "/v1/telemetry";
@@ -360,7 +360,8 @@ pub enum ApplicationStatus {
     Completed,
 }
 
-/// Response of `GET /v1/applications/{tracking_number}`.
+/// Response of `GET /v1/applications/{tracking_number}`. The path segment may also be the
+/// tracking number's digits alone or the [`client_reference`] of the submission's key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApplicationProgress {
     pub tracking_number: String,
@@ -372,6 +373,31 @@ pub struct ApplicationProgress {
     pub deadline: String,
     /// Decision still open and the deadline has passed.
     pub overdue: bool,
+}
+
+/// Length of a [`client_reference`]: 16 digits, so it never looks like the 14 digits of
+/// a tracking number typed without its prefix (`QC-20261121-483920` -> `20261121483920`).
+pub const CLIENT_REFERENCE_LEN: usize = 16;
+
+/// The reference a terminal prints on a "queued" receipt, before the central service has
+/// assigned a tracking number: digits only, so it can be typed on a numeric keypad, and
+/// derived from the submission's `Idempotency-Key`, so the server computes the same value
+/// when the queued submission arrives and `GET /v1/applications/{it}` finds the application.
+///
+/// Definition: the first 8 bytes of SHA-256 over the key's bytes, read as a big-endian
+/// unsigned integer, modulo 10^16, written as [`CLIENT_REFERENCE_LEN`] decimal digits with
+/// leading zeros.
+pub fn client_reference(idempotency_key: &str) -> String {
+    use sha2::Digest as _;
+    let digest = sha2::Sha256::digest(idempotency_key.as_bytes());
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest[..8]);
+    format!("{:016}", u64::from_be_bytes(first) % 10_u64.pow(CLIENT_REFERENCE_LEN as u32))
+}
+
+/// True for something shaped like a [`client_reference`] (exactly 16 ASCII digits).
+pub fn is_client_reference(s: &str) -> bool {
+    s.len() == CLIENT_REFERENCE_LEN && s.bytes().all(|b| b.is_ascii_digit())
 }
 
 // ---------------------------------------------------------------- ratings
@@ -537,3 +563,27 @@ pub struct TelemetryAck {
 
 mod validate;
 pub use validate::*;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_reference_is_sixteen_digits_fixed_by_the_documented_rule() {
+        // Pinned: SHA-256("0f8e1c2a-5b6d-4e7f-8a9b-0c1d2e3f4a5b"), first 8 bytes, mod 10^16
+        // (computed independently with Python's hashlib).
+        assert_eq!(client_reference("0f8e1c2a-5b6d-4e7f-8a9b-0c1d2e3f4a5b"), "1400782942772406");
+        let r = client_reference("k");
+        assert!(is_client_reference(&r), "{r}");
+        assert_eq!(r, client_reference("k"), "deterministic");
+        assert_ne!(r, client_reference("K"));
+    }
+
+    #[test]
+    fn tracking_digits_are_never_taken_for_a_client_reference() {
+        assert!(!is_client_reference("20261121483920"));
+        assert!(!is_client_reference("QC-20261121-483920"));
+        assert!(!is_client_reference("12345678901234567"));
+        assert!(!is_client_reference("123456789012345a"));
+    }
+}

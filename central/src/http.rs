@@ -240,7 +240,7 @@ async fn terminal_post<Req: DeserializeOwned + Send + 'static, Resp: Serialize>(
     path: &str,
     limit: usize,
     success: StatusCode,
-    work: impl FnOnce(&AppState, &str, &Req) -> Result<Resp, ApiError> + Send + 'static,
+    work: impl FnOnce(&AppState, &service::Caller<'_>, &Req) -> Result<Resp, ApiError> + Send + 'static,
 ) -> Response {
     let peer = peer.map(|p| p.0).unwrap_or_default();
     let device_id = match require_device(state, &peer) {
@@ -259,7 +259,8 @@ async fn terminal_post<Req: DeserializeOwned + Send + 'static, Resp: Serialize>(
     // SQLite calls and JPEG decoding block; keep them off the async worker threads.
     let state = state.clone();
     tokio::task::spawn_blocking(move || {
-        idempotent(&state, &device_id, &key, &hash, || json_reply(success, &work(&state, &device_id, &req)))
+        let caller = service::Caller { device_id: &device_id, idempotency_key: &key };
+        idempotent(&state, &device_id, &key, &hash, || json_reply(success, &work(&state, &caller, &req)))
     })
     .await
     .unwrap_or_else(|e| {

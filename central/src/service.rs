@@ -43,6 +43,13 @@ impl From<FieldError> for ApiError {
     }
 }
 
+/// Who sent a state-changing call: the enrolled device and the call's `Idempotency-Key`.
+#[derive(Debug, Clone, Copy)]
+pub struct Caller<'a> {
+    pub device_id: &'a str,
+    pub idempotency_key: &'a str,
+}
+
 const CODE_ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
 
 /// Random code from an alphabet without look-alike characters.
@@ -60,8 +67,11 @@ fn ymd(d: Date) -> String {
     format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
 }
 
+/// `QC-20261121-483920`: kind, date, six random digits. Digits only after the prefix, so
+/// a citizen can type it on a terminal's numeric keypad (`20261121483920`).
 fn tracking_number(prefix: &str, at: OffsetDateTime) -> String {
-    format!("{prefix}-{}-{}", ymd(at.date()).replace('-', ""), random_code(6))
+    let mut rng = rand::rng();
+    format!("{prefix}-{}-{:06}", ymd(at.date()).replace('-', ""), rng.random_range(0..1_000_000u32))
 }
 
 /// Current month as `YYYY-MM`.
@@ -86,8 +96,13 @@ fn find_person(state: &AppState, id_number: &str, name: &str) -> Result<Person, 
 }
 
 /// `POST /v1/certificates`
-pub fn issue_certificate(state: &AppState, device_id: &str, req: &CertificateRequest) -> Result<Certificate, ApiError> {
+pub fn issue_certificate(
+    state: &AppState,
+    caller: &Caller<'_>,
+    req: &CertificateRequest,
+) -> Result<Certificate, ApiError> {
     req.validate()?;
+    let device_id = caller.device_id;
     let person = find_person(state, &req.id_number, &req.name)?;
     let rows = match req.kind {
         CertificateKind::SocialInsuranceParticipation => state
@@ -173,10 +188,11 @@ fn age_on(birth_date: &str, on: Date) -> Option<i32> {
 /// `POST /v1/qualification-checks`
 pub fn qualification_check(
     state: &AppState,
-    device_id: &str,
+    caller: &Caller<'_>,
     req: &QualificationCheckRequest,
 ) -> Result<QualificationCheckResponse, ApiError> {
     req.validate()?;
+    let device_id = caller.device_id;
     let jpeg = base64::engine::general_purpose::STANDARD
         .decode(req.face_jpeg.as_bytes())
         .map_err(|_| ApiError::field("face_jpeg", "is not standard base64"))?;
@@ -223,6 +239,7 @@ pub fn qualification_check(
         device_id: device_id.to_owned(),
         submitted_at: now.unix_timestamp(),
         deadline: ymd((now + Duration::days(20)).date()),
+        client_reference: Some(client_reference(caller.idempotency_key)),
     })?;
     tracing::info!(device_id, tracking, holder = %mask_id_number(&req.id_number), ?outcome, reason, "qualification check");
     let valid_until = (outcome == QualificationOutcome::Approved)
@@ -280,8 +297,13 @@ pub fn contributions(state: &AppState, id_number: &str) -> Result<ContributionHi
 }
 
 /// `POST /v1/registrations`
-pub fn register(state: &AppState, device_id: &str, req: &RegistrationRequest) -> Result<RegistrationReceipt, ApiError> {
+pub fn register(
+    state: &AppState,
+    caller: &Caller<'_>,
+    req: &RegistrationRequest,
+) -> Result<RegistrationReceipt, ApiError> {
     req.validate()?;
+    let device_id = caller.device_id;
     let person = find_person(state, &req.id_number, &req.name)?;
     let now = now_seconds();
     let open = state.store.open_unemployment_registration(&person.id_number)?;
@@ -317,6 +339,7 @@ pub fn register(state: &AppState, device_id: &str, req: &RegistrationRequest) ->
         device_id: device_id.to_owned(),
         submitted_at: now.unix_timestamp(),
         deadline: ymd((now + Duration::days(deadline_days)).date()),
+        client_reference: Some(client_reference(caller.idempotency_key)),
     })?;
     Counters::bump(&state.counters.registrations);
     tracing::info!(device_id, tracking, kind, holder = %mask_id_number(&person.id_number), "registration");
@@ -327,13 +350,26 @@ pub fn register(state: &AppState, device_id: &str, req: &RegistrationRequest) ->
     })
 }
 
-/// `GET /v1/applications/{tracking}`
+/// `GET /v1/applications/{tracking}`: by tracking number, by its digits alone, or by the
+/// client reference printed on a "queued" receipt.
 pub fn application(state: &AppState, tracking: &str) -> Result<ApplicationProgress, ApiError> {
-    let not_found = || ApiError::problem(ProblemType::NotFound, "no application with this tracking number");
+    let not_found =
+        || ApiError::problem(ProblemType::NotFound, "no application with this tracking number or reference");
     if tracking.is_empty() || tracking.len() > 64 {
         return Err(not_found());
     }
-    let app = state.store.application(tracking)?.ok_or_else(not_found)?;
+    // Typed on a keypad, a tracking number comes without its kind prefix and dashes; a
+    // queued receipt's reference is 16 digits, never the 14 of a tracking number.
+    let app = match state.store.application(tracking)? {
+        Some(app) => app,
+        None if is_client_reference(tracking) => {
+            state.store.application_by_client_reference(tracking)?.ok_or_else(not_found)?
+        }
+        None if tracking.bytes().all(|b| b.is_ascii_digit()) => {
+            state.store.application_by_digits(tracking)?.ok_or_else(not_found)?
+        }
+        None => return Err(not_found()),
+    };
     fn parse<T: serde::de::DeserializeOwned>(s: &str) -> Result<T, ApiError> {
         serde_json::from_value(serde_json::Value::String(s.to_owned()))
             .map_err(|_| ApiError::Internal(format!("stored application field {s:?}")))
@@ -354,8 +390,9 @@ pub fn application(state: &AppState, tracking: &str) -> Result<ApplicationProgre
 }
 
 /// `POST /v1/ratings`
-pub fn rate(state: &AppState, device_id: &str, req: &RatingRequest) -> Result<RatingReceipt, ApiError> {
+pub fn rate(state: &AppState, caller: &Caller<'_>, req: &RatingRequest) -> Result<RatingReceipt, ApiError> {
     req.validate()?;
+    let device_id = caller.device_id;
     let rating_id = format!("R-{}", uuid::Uuid::new_v4().simple());
     let json = serde_json::to_string(req).map_err(|e| ApiError::Internal(e.to_string()))?;
     state.store.insert_rating(&rating_id, device_id, &json, OffsetDateTime::now_utc().unix_timestamp())?;

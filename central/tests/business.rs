@@ -194,6 +194,12 @@ async fn unemployment_registration_then_monthly_check_in() {
         (ApplicationKind::UnemploymentRegistration, ApplicationStatus::Received)
     );
     assert!(progress.deadline > time::OffsetDateTime::now_utc().date().to_string());
+    // Typed on a numeric keypad: the digits alone find the same application.
+    let digits: String = receipt.tracking_number.chars().filter(char::is_ascii_digit).collect();
+    assert_eq!(digits.len(), 14, "{}", receipt.tracking_number);
+    let typed: ApplicationProgress =
+        t.http.get(rig.url(&format!("/v1/applications/{digits}"))).send().await.unwrap().json().await.unwrap();
+    assert_eq!(typed.tracking_number, receipt.tracking_number);
     req.kind = RegistrationKind::MonthlyCheckIn;
     let resp = t.post(&rig, "/v1/registrations", "r2", &req).await;
     assert_eq!(resp.status(), 201);

@@ -1,15 +1,22 @@
 //! A test rig for end-to-end tests: the reference central service over TLS, an
-//! enrolled terminal with simulated reader, printer and camera, a screen recorder,
-//! and a TCP proxy between them that can cut the network.
+//! enrolled terminal whose reader, printer and camera are the real drivers on their
+//! simulators (under supervision, as in `kiosk --simulate`), a screen recorder, and a
+//! TCP proxy between terminal and central that can cut the network.
 
+use idcard::ReaderConfig;
+use idcard::sim::{SimCard, SimConfig, SimControl};
 use kiosk::central_api::{CentralClient, Timeouts};
-use kiosk::runtime::simulated::{SimCamera, SimPrinter, SimReader};
-use kiosk::runtime::{ReceiptPrinter, ScreenSink};
-use kiosk::session::{Event, Intent, Screen, SessionTiming};
+use kiosk::runtime::devices::{DeviceTasks, SimulatedDevices, Supervision};
+use kiosk::runtime::{BoxFuture, ReceiptPrinter, ScreenSink};
+use kiosk::session::{Event, Intent, PrintJob, Problem, Screen, SessionTiming};
 use kiosk::terminal::{self, Terminal, TerminalOptions};
+use printer::virtual_printer::PrinterControl;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::{Notify, watch};
+use tokio::sync::Notify;
+
+mod network;
+pub use network::{MidRequestCut, NetworkLink};
 
 /// Records every screen the terminal shows.
 #[derive(Default)]
@@ -56,40 +63,110 @@ impl ScreenRecorder {
     }
 }
 
-/// A TCP proxy whose link can be cut (open connections dropped, new ones refused).
-pub struct NetworkLink {
-    pub addr: std::net::SocketAddr,
-    up: watch::Sender<bool>,
+/// The card reader's slot: places synthetic cards on idcard's simulator, which the
+/// real driver then reads over the (paced, in-memory) serial line.
+#[derive(Clone, Debug)]
+pub struct CardSlot {
+    pub control: SimControl,
 }
 
-impl NetworkLink {
-    pub async fn start(target: std::net::SocketAddr) -> std::io::Result<Self> {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let addr = listener.local_addr()?;
-        let (up, _) = watch::channel(true);
-        let link = up.clone();
-        tokio::spawn(async move {
-            while let Ok((mut inbound, _)) = listener.accept().await {
-                let mut state = link.subscribe();
-                if !*state.borrow() {
-                    continue; // cut: the connection is dropped at once
-                }
-                tokio::spawn(async move {
-                    let Ok(mut outbound) = tokio::net::TcpStream::connect(target).await else { return };
-                    tokio::select! {
-                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
-                        _ = state.wait_for(|up| !*up) => {}
-                    }
-                });
+impl CardSlot {
+    /// Places the card of the person with this ID number: the kiosk's synthetic card
+    /// (`kiosk/testdata/cards.toml`) when there is one, else a resident card made for
+    /// them (birth date and gender taken from the number).
+    pub async fn place(&self, id_number: &str, name: &str) {
+        let cards = idcard::sim::load_cards(kiosk::runtime::reader::KIOSK_CARDS).unwrap_or_default();
+        let card = match cards.into_iter().find(|c| c.id_number == id_number && c.name == name) {
+            Some(card) => Ok(card),
+            None => resident_card(id_number, name),
+        };
+        assert!(card.is_ok(), "no card could be made for {name}: {card:?}", card = card.as_ref().err());
+        if let Ok(card) = card {
+            self.control.place_card(card);
+        }
+    }
+
+    /// Places a card of `kiosk/testdata/cards.toml` by label (`kiosk::runtime::reader::cards`).
+    pub fn place_label(&self, label: &str) {
+        assert!(self.control.place(label), "no card labelled {label:?}");
+    }
+
+    pub async fn remove(&self) {
+        self.control.remove();
+    }
+}
+
+/// A resident card for anyone: birth date and gender as the ID number says, no expiry.
+fn resident_card(id_number: &str, name: &str) -> Result<SimCard, idcard::sim::CardFileError> {
+    let birth = id_number.get(6..14).unwrap_or("19900101");
+    let odd = id_number.chars().nth(16).and_then(|c| c.to_digit(10)).is_some_and(|d| d % 2 == 1);
+    let gender = if odd { "male" } else { "female" };
+    let text = format!(
+        "[[card]]\nlabel = \"made\"\nname = \"{name}\"\nid_number = \"{id_number}\"\nbirth_date = \"{birth}\"\n\
+         gender = \"{gender}\"\naddress = \"北京市东城区示例路9号\"\nissuer = \"北京市公安局东城分局\"\n\
+         valid_from = \"20200101\"\nvalid_until = \"长期\"\n"
+    );
+    let mut cards = idcard::sim::load_cards(&text)?;
+    Ok(cards.remove(0))
+}
+
+/// Keeps a text account of every job the printer took, then passes it on.
+#[derive(Clone)]
+pub struct PaperTrail {
+    inner: Arc<dyn ReceiptPrinter>,
+    printed: Arc<Mutex<Vec<String>>>,
+}
+
+impl PaperTrail {
+    /// Texts of the jobs printed so far (failed jobs are not listed).
+    pub fn printed(&self) -> Vec<String> {
+        self.printed.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+    }
+}
+
+impl ReceiptPrinter for PaperTrail {
+    fn print(&self, job: PrintJob) -> BoxFuture<Result<(), Problem>> {
+        let (inner, printed) = (self.inner.clone(), self.printed.clone());
+        Box::pin(async move {
+            let text = render(&job);
+            let result = inner.print(job).await;
+            if result.is_ok() {
+                printed.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(text);
             }
-        });
-        Ok(Self { addr, up })
+            result
+        })
     }
-    pub fn cut(&self) {
-        self.up.send_replace(false);
-    }
-    pub fn restore(&self) {
-        self.up.send_replace(true);
+}
+
+/// A print job as plain text, for assertions.
+pub fn render(job: &PrintJob) -> String {
+    match job {
+        PrintJob::Certificate(c) => format!(
+            "CERTIFICATE {}\nholder: {}\n{} .. {}: {} months\nverify: {} ({})",
+            c.number,
+            c.holder.expose(),
+            c.period.from,
+            c.period.to,
+            c.months_covered,
+            c.verify_url,
+            c.verification_code
+        ),
+        PrintJob::Contributions { holder, masked_id, record } => {
+            let years: Vec<String> =
+                record.years.iter().map(|y| format!("{} {} months", y.year, y.months_paid)).collect();
+            format!("CONTRIBUTIONS {} {}\n{}", holder.expose(), masked_id, years.join("\n"))
+        }
+        PrintJob::Receipt(r) => {
+            let what = match &r.delivery {
+                kiosk::session::Delivery::Submitted { tracking, decision } => {
+                    format!("SUBMITTED tracking {tracking} ({decision:?})")
+                }
+                kiosk::session::Delivery::Queued { reference } => {
+                    format!("QUEUED reference {reference}: will be sent when the network returns")
+                }
+            };
+            format!("RECEIPT {:?} {}\n{what}", r.service, r.masked_id.as_deref().unwrap_or(""))
+        }
     }
 }
 
@@ -97,10 +174,16 @@ pub struct Rig {
     pub central: central::RunningServer,
     pub terminal: Terminal,
     pub screens: Arc<ScreenRecorder>,
-    pub printer: SimPrinter,
-    pub reader: SimReader,
+    /// What was printed, as text (the paper itself: `paper`).
+    pub printer: PaperTrail,
+    /// The virtual printer behind the ESC/POS driver: run out of paper, open the cover,
+    /// read the receipts as pictures. (Unused when `start_with` was given a printer.)
+    pub paper: PrinterControl,
+    pub reader: CardSlot,
     pub link: NetworkLink,
     pub device_id: String,
+    _devices: DeviceTasks,
+    _simulators: SimulatedDevices,
     _dir: tempfile::TempDir,
 }
 
@@ -109,7 +192,8 @@ impl Rig {
         Self::start_with(None).await
     }
 
-    /// With `printer`, jobs go to that printer instead of the text-only `SimPrinter`.
+    /// With `printer`, jobs go to that printer instead of the rig's own ESC/POS driver
+    /// on a virtual printer (whose status is still polled).
     pub async fn start_with(printer: Option<Arc<dyn ReceiptPrinter>>) -> anyhow::Result<Self> {
         let dir = tempfile::tempdir()?;
         let mut config = central::ServerConfig::new(dir.path().join("central"));
@@ -128,10 +212,11 @@ impl Rig {
         let identity = CentralClient::enroll(&url, &central.ca_pem(), &token, inventory, timeouts).await?;
         let device_id = identity.device_id.clone();
         let screens = Arc::new(ScreenRecorder::default());
-        let sim_printer = SimPrinter::default();
-        let job_printer: Arc<dyn ReceiptPrinter> = printer.unwrap_or_else(|| Arc::new(sim_printer.clone()));
-        let mut camera = SimCamera::with_test_face()?;
-        camera.step = Duration::from_millis(20);
+        // The reader at full wire speed with an instant SAM; the camera as fast as the
+        // face analysis goes.
+        let sim = SimulatedDevices::new(SimConfig::default(), Duration::ZERO)?;
+        let jobs: Arc<dyn ReceiptPrinter> = printer.unwrap_or_else(|| sim.printer.clone());
+        let trail = PaperTrail { inner: jobs, printed: Arc::default() };
         let terminal = terminal::start(TerminalOptions {
             data_dir: dir.path().join("kiosk"),
             central_url: url,
@@ -147,12 +232,31 @@ impl Rig {
             limits: kiosk::outbox::Limits::default(),
             metrics_listen: None,
             screen: screens.clone(),
-            printer: job_printer,
-            camera: Arc::new(camera),
+            printer: Arc::new(trail.clone()),
+            camera: Arc::new(sim.camera.clone()),
         })
         .await?;
-        let reader = SimReader::new(terminal.events.clone());
-        Ok(Self { central, terminal, screens, printer: sim_printer, reader, link, device_id, _dir: dir })
+        let supervision = Supervision {
+            backoff: kiosk::outbox::backoff::Backoff { base: Duration::from_millis(50), cap: Duration::from_millis(500) },
+            reader: ReaderConfig { poll_interval: Duration::from_millis(50), ..ReaderConfig::default() },
+            printer_poll: Duration::from_millis(100),
+            camera_probe: Duration::from_millis(500),
+        };
+        let devices = sim.start(&terminal.events, &supervision);
+        let reader = CardSlot { control: sim.reader.control() };
+        Ok(Self {
+            central,
+            terminal,
+            screens,
+            printer: trail,
+            paper: sim.paper.clone(),
+            reader,
+            link,
+            device_id,
+            _devices: devices,
+            _simulators: sim,
+            _dir: dir,
+        })
     }
 
     pub async fn touch(&self, intent: Intent) {

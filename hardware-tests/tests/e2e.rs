@@ -1,18 +1,30 @@
-//! The terminal with simulated reader, printer and camera against the real reference
-//! central service over mutual TLS.
+//! The terminal with the real card reader, printer and camera drivers on their
+//! simulators against the real reference central service over mutual TLS.
 
 use central::registry::{
     APPROVED_PENSIONER_ID, APPROVED_PENSIONER_NAME, REVIEW_PENSIONER_ID, REVIEW_PENSIONER_NAME, WORKER_ID, WORKER_NAME,
 };
 use hardware_tests::Rig;
-use kiosk::session::{CertificateKind, Decision, Delivery, Device, Intent, Problem, ReceiptState, Screen, Service};
+use kiosk::runtime::reader::cards;
+use kiosk::session::{
+    CardProblem, CertificateKind, CertificatePeriod, Decision, Delivery, Device, Intent, Notice, Problem, ReceiptState,
+    Screen, Service, ServiceTile,
+};
 use std::time::Duration;
 
-async fn qualification(rig: &Rig, id: &str, name: &str) -> Delivery {
+/// Card on the reader, `service` chosen and the identity confirmed.
+async fn begin(rig: &Rig, id: &str, name: &str, service: Service) -> usize {
     let mark = rig.screens.count();
     rig.reader.place(id, name).await;
     rig.screens.wait_for(mark, |s| matches!(s, Screen::Menu { .. })).await;
-    rig.touch(Intent::Choose(Service::Qualification)).await;
+    rig.touch(Intent::Choose(service)).await;
+    rig.screens.wait_for(mark, |s| matches!(s, Screen::Identity { .. })).await;
+    rig.touch(Intent::Confirm).await;
+    mark
+}
+
+async fn qualification(rig: &Rig, id: &str, name: &str) -> Delivery {
+    let mark = begin(rig, id, name, Service::Qualification).await;
     let Screen::Receipt { delivery, .. } =
         rig.screens.wait_for(mark, |s| matches!(s, Screen::Receipt { receipt: ReceiptState::Printed, .. })).await
     else {
@@ -21,11 +33,18 @@ async fn qualification(rig: &Rig, id: &str, name: &str) -> Delivery {
     delivery
 }
 
+fn down(tiles: &[ServiceTile]) -> Vec<Service> {
+    tiles.iter().filter(|t| t.unavailable.is_some()).map(|t| t.service).collect()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn qualification_check_approved_and_pending_review() {
     let rig = Rig::start().await.unwrap();
     let approved = qualification(&rig, APPROVED_PENSIONER_ID, APPROVED_PENSIONER_NAME).await;
     assert!(matches!(approved, Delivery::Submitted { decision: Decision::Approved, .. }), "{approved:?}");
+    // The camera guided the citizen through the head turn on the way.
+    let captures = rig.screens.wait_for(0, |s| matches!(s, Screen::Capture { hint: Some(h), .. } if h.liveness.is_some())).await;
+    assert!(matches!(captures, Screen::Capture { service: Service::Qualification, .. }));
     rig.touch(Intent::Done).await;
     rig.touch(Intent::Rate { grade: kiosk::session::Grade::VerySatisfied, reasons: vec![] }).await;
     rig.touch(Intent::Exit).await;
@@ -35,23 +54,29 @@ async fn qualification_check_approved_and_pending_review() {
     let receipts = rig.printer.printed();
     assert!(receipts.iter().any(|r| r.contains(&tracking) && r.contains("4405**********0014")), "{receipts:?}");
     assert!(!receipts.iter().any(|r| r.contains(REVIEW_PENSIONER_ID)), "receipts carry masked ids only");
+    assert_eq!(rig.paper.receipts().len(), 2, "both receipts came out of the virtual printer");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn certificate_printed_with_the_name_and_a_verify_url_central_confirms() {
     let rig = Rig::start().await.unwrap();
-    rig.reader.place(APPROVED_PENSIONER_ID, APPROVED_PENSIONER_NAME).await;
-    rig.touch(Intent::Choose(Service::Certificate)).await;
-    rig.touch(Intent::ChooseCertificate(CertificateKind::Participation)).await;
+    let mark = begin(&rig, APPROVED_PENSIONER_ID, APPROVED_PENSIONER_NAME, Service::Certificate).await;
+    rig.screens.wait_for(mark, |s| matches!(s, Screen::CertificateChoice { .. })).await;
+    rig.touch(Intent::ChooseCertificate {
+        kind: CertificateKind::Participation,
+        period: CertificatePeriod::LastMonths(12),
+    })
+    .await;
     let Screen::CertificatePreview { certificate } =
-        rig.screens.wait_for(0, |s| matches!(s, Screen::CertificatePreview { .. })).await
+        rig.screens.wait_for(mark, |s| matches!(s, Screen::CertificatePreview { .. })).await
     else {
         unreachable!()
     };
     rig.touch(Intent::Print).await;
-    rig.screens.wait_for(0, |s| matches!(s, Screen::Printed { result: Ok(()), .. })).await;
+    rig.screens.wait_for(mark, |s| matches!(s, Screen::Printed { result: Ok(()), .. })).await;
     let printed = rig.printer.printed().join("\n");
     assert!(printed.contains(APPROVED_PENSIONER_NAME) && printed.contains(&certificate.verify_url), "{printed}");
+    assert_eq!(rig.paper.receipts().len(), 1, "the certificate came out of the virtual printer");
     // The verify URL the paper carries is confirmed by the central service.
     let ca = reqwest::Certificate::from_pem(rig.central.ca_pem().as_bytes()).unwrap();
     let http = reqwest::Client::builder().add_root_certificate(ca).build().unwrap();
@@ -62,54 +87,30 @@ async fn certificate_printed_with_the_name_and_a_verify_url_central_confirms() {
     assert!(page.text().await.unwrap().contains(&certificate.number));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn network_cut_mid_submission_gives_a_queued_receipt_then_delivers_once() {
-    let rig = Rig::start().await.unwrap();
-    rig.reader.place(APPROVED_PENSIONER_ID, APPROVED_PENSIONER_NAME).await;
-    rig.screens.wait_for(0, |s| matches!(s, Screen::Menu { .. })).await;
-    rig.link.cut();
-    let before = rig.central.store().activity_counts().unwrap().applications;
-    rig.touch(Intent::Choose(Service::Qualification)).await;
-    let Screen::Receipt { delivery, .. } =
-        rig.screens.wait_for(0, |s| matches!(s, Screen::Receipt { receipt: ReceiptState::Printed, .. })).await
-    else {
-        unreachable!()
-    };
-    let Delivery::Queued { reference } = delivery else { panic!("{delivery:?}") };
-    assert!(rig.printer.printed().iter().any(|r| r.contains("QUEUED") && r.contains(&reference)));
-    rig.link.restore();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    while rig.terminal.outbox.lock().stats().unwrap().depth > 0 {
-        assert!(tokio::time::Instant::now() < deadline, "outbox never drained after the network returned");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let after = rig.central.store().activity_counts().unwrap().applications;
-    assert_eq!(after - before, 1, "delivered exactly once");
-}
-
+/// Nobody tells the terminal about the paper: the driver's status poll notices it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn printer_out_of_paper_disables_certificates_only_and_alerts_central() {
     let rig = Rig::start().await.unwrap();
-    rig.printer.set_fault(Some(Problem::PaperOut), &rig.terminal.events).await;
-    let Screen::Welcome { tiles, .. } = rig.screens.wait_for(1, |s| matches!(s, Screen::Welcome { .. })).await else {
+    rig.paper.paper_out();
+    let Screen::Welcome { tiles, .. } =
+        rig.screens.wait_for(0, |s| matches!(s, Screen::Welcome { tiles, .. } if !down(tiles).is_empty())).await
+    else {
         unreachable!()
     };
-    let down: Vec<_> = tiles.iter().filter(|t| t.unavailable.is_some()).map(|t| t.service).collect();
-    assert_eq!(down, [Service::Certificate]);
+    assert_eq!(down(&tiles), [Service::Certificate]);
     assert_eq!(
         tiles[0].unavailable.as_ref().map(|u| (u.device, u.problem.clone())),
         Some((Device::Printer, Problem::PaperOut))
     );
     // Another service still works end to end; its receipt is the screen.
-    rig.reader.place(WORKER_ID, WORKER_NAME).await;
-    rig.touch(Intent::Choose(Service::Unemployment)).await;
-    rig.touch(Intent::StartRegistration).await;
+    let mark = begin(&rig, WORKER_ID, WORKER_NAME, Service::Registration).await;
+    rig.screens.wait_for(mark, |s| matches!(s, Screen::RegistrationForm { .. })).await;
     rig.touch(Intent::SubmitRegistration {
         phone: "13812345678".into(),
         reason: Some(kiosk::session::RegistrationReason::Resigned),
     })
     .await;
-    let receipt = rig.screens.wait_for(0, |s| matches!(s, Screen::Receipt { .. })).await;
+    let receipt = rig.screens.wait_for(mark, |s| matches!(s, Screen::Receipt { .. })).await;
     assert!(
         matches!(
             receipt,
@@ -121,6 +122,7 @@ async fn printer_out_of_paper_disables_certificates_only_and_alerts_central() {
         ),
         "{receipt:?}"
     );
+    assert!(rig.paper.receipts().is_empty(), "nothing was sent to a printer without paper");
     // The alert reaches the central service.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     loop {
@@ -131,4 +133,38 @@ async fn printer_out_of_paper_disables_certificates_only_and_alerts_central() {
         assert!(tokio::time::Instant::now() < deadline, "no paper_out alert at central: {alerts:?}");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expired_and_foreign_cards_are_refused_on_the_start_screen() {
+    let rig = Rig::start().await.unwrap();
+    for (label, problem) in [(cards::EXPIRED, CardProblem::Expired), (cards::FOREIGNER, CardProblem::WrongType)] {
+        let mark = rig.screens.count();
+        rig.reader.place_label(label);
+        let refused = rig.screens.wait_for(mark, |s| matches!(s, Screen::Welcome { notice: Some(_), .. })).await;
+        assert!(matches!(refused, Screen::Welcome { notice: Some(Notice::Card(p)), .. } if p == problem), "{refused:?}");
+        rig.reader.remove().await;
+    }
+}
+
+/// The reader's USB cable pulled and put back: services that need a card are disabled
+/// while it is gone, and the supervised driver finds it again by itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unplugged_reader_disables_card_services_until_it_is_back() {
+    let rig = Rig::start().await.unwrap();
+    rig.reader.control.vanish();
+    let Screen::Welcome { tiles, .. } = rig
+        .screens
+        .wait_for(0, |s| matches!(s, Screen::Welcome { tiles, .. } if down(tiles).len() > 1))
+        .await
+    else {
+        unreachable!()
+    };
+    let needs_card: Vec<Service> = Service::ALL.into_iter().filter(|s| s.needs_card()).collect();
+    assert_eq!(down(&tiles), needs_card, "only progress lookup works without a reader");
+    let mark = rig.screens.count();
+    rig.reader.control.reappear();
+    rig.screens.wait_for(mark, |s| matches!(s, Screen::Welcome { tiles, .. } if down(tiles).is_empty())).await;
+    begin(&rig, WORKER_ID, WORKER_NAME, Service::Contributions).await;
+    rig.screens.wait_for(0, |s| matches!(s, Screen::Contributions { .. })).await;
 }

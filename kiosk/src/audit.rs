@@ -82,7 +82,7 @@ pub fn describe(record: &AuditRecord) -> (String, Option<String>, String) {
     match record {
         AuditRecord::SessionStarted { session } => ("session.started".into(), None, format!("s{session}")),
         AuditRecord::CardRead { masked_id, .. } => ("card.read".into(), Some(masked_id.clone()), "ok".into()),
-        AuditRecord::CardUnreadable { .. } => ("card.read".into(), None, "unreadable".into()),
+        AuditRecord::CardRefused { problem } => ("card.read".into(), None, format!("refused.{}", code(problem))),
         AuditRecord::ServiceChosen { service, .. } => ("service.chosen".into(), None, code(service)),
         AuditRecord::Submitted { service, delivered, .. } => {
             (format!("submission.{}", code(service)), None, if *delivered { "submitted" } else { "queued" }.into())
@@ -324,5 +324,66 @@ mod tests {
         log.mark_shipped(5).unwrap();
         assert_eq!(log.unshipped(5).unwrap().iter().map(|e| e.seq).collect::<Vec<_>>(), [6, 7]);
         assert_eq!(log.verify().unwrap(), Ok(7), "shipping does not touch the chain");
+    }
+
+    /// A record the central service refuses would sink its whole batch: every kind of
+    /// record, with every code it can carry, must pass the API's own validation.
+    #[test]
+    fn every_record_passes_the_central_services_validation() {
+        use crate::session::CardProblem;
+        let mut records = vec![
+            AuditRecord::SessionStarted { session: 1 },
+            AuditRecord::CardRead { session: 1, masked_id: "1101**********002X".into() },
+            AuditRecord::CertificateRejected { session: 1, reason: "bad signature".into() },
+            AuditRecord::SubmissionFailed { session: 1, service: Service::CheckIn, reason: "x".into() },
+        ];
+        for problem in [CardProblem::Unreadable, CardProblem::Expired, CardProblem::WrongType] {
+            records.push(AuditRecord::CardRefused { problem });
+        }
+        for service in Service::ALL {
+            records.push(AuditRecord::ServiceChosen { session: 1, service });
+            for delivered in [true, false] {
+                records.push(AuditRecord::Submitted { session: 1, service, delivered, reference: "QC-1".into() });
+            }
+            for grade in [None, Some(Grade::VerySatisfied), Some(Grade::VeryDissatisfied)] {
+                records.push(AuditRecord::Rated { session: 1, service, grade });
+            }
+        }
+        let problems = [
+            None,
+            Some(Problem::PaperNearEnd),
+            Some(Problem::PaperOut),
+            Some(Problem::CoverOpen),
+            Some(Problem::CutterError),
+            Some(Problem::Missing),
+            Some(Problem::Error("SAM timeout: no answer".into())),
+        ];
+        for problem in problems {
+            for device in [Device::Reader, Device::Camera, Device::Printer] {
+                records.push(AuditRecord::DeviceFault { device, problem: problem.clone() });
+            }
+            records.push(AuditRecord::PrintResult { session: 1, service: Service::Certificate, ok: false, problem });
+        }
+        for reason in [EndReason::Finished, EndReason::IdleTimeout, EndReason::CardRemoved, EndReason::OtherCard] {
+            records.push(AuditRecord::SessionEnded { session: 1, reason });
+        }
+        let at = OffsetDateTime::from_unix_timestamp(1_790_000_000).unwrap();
+        for record in &records {
+            let (action, subject_masked, outcome) = describe(record);
+            let batch = central::api::TelemetryBatch {
+                heartbeat: None,
+                events: vec![],
+                audit: vec![central::api::AuditRecord {
+                    seq: 1,
+                    at,
+                    action,
+                    subject_masked,
+                    outcome,
+                    prev_hash: "0".repeat(64),
+                    hash: "0".repeat(64),
+                }],
+            };
+            assert_eq!(batch.validate(), Ok(()), "{record:?}");
+        }
     }
 }

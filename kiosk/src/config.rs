@@ -39,10 +39,17 @@ pub struct TerminalSection {
     pub data_dir: PathBuf,
     #[serde(default = "default_language")]
     pub language: String,
+    /// How the touchscreen is mounted: "landscape" (1920x1080) or "portrait" (1080x1920).
+    #[serde(default = "default_orientation")]
+    pub orientation: String,
 }
 
 fn default_language() -> String {
     "zh".into()
+}
+
+fn default_orientation() -> String {
+    "landscape".into()
 }
 
 #[derive(Clone, Debug, Deserialize, PartialEq)]
@@ -104,17 +111,25 @@ impl Default for TelemetrySection {
     }
 }
 
-#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct DevicesSection {
     /// Serial port of the ID card reader's SAM module, e.g. `/dev/ttyUSB0`.
     pub reader_port: Option<PathBuf>,
+    /// Its baud rate (SAM modules ship at 115200; some are set to 9600).
+    pub reader_baud: u32,
     /// Receipt printer: a USB printer-class node (`/dev/usb/lp0`) or `tcp://host:9100`.
     pub printer: Option<String>,
     /// Paper width profile of the printer: `58mm` or `80mm`.
     pub printer_profile: Option<String>,
     /// Camera device, e.g. `/dev/video0`.
     pub camera: Option<PathBuf>,
+}
+
+impl Default for DevicesSection {
+    fn default() -> Self {
+        Self { reader_port: None, reader_baud: 115_200, printer: None, printer_profile: None, camera: None }
+    }
 }
 
 impl Config {
@@ -135,6 +150,9 @@ impl Config {
         let bad = |key, problem: &str| Err(ConfigError::Invalid { key, problem: problem.into() });
         if !matches!(self.terminal.language.as_str(), "zh" | "en") {
             return bad("terminal.language", "must be \"zh\" or \"en\"");
+        }
+        if !matches!(self.terminal.orientation.as_str(), "landscape" | "portrait") {
+            return bad("terminal.orientation", "must be \"landscape\" or \"portrait\"");
         }
         if self.session.idle_timeout_s < 10 {
             return bad("session.idle_timeout_s", "must be at least 10 seconds");
@@ -167,6 +185,9 @@ impl Config {
                 return bad("telemetry.metrics_listen", "must be a loopback address (nothing listens publicly)");
             }
         }
+        if !matches!(self.devices.reader_baud, 9600 | 19_200 | 38_400 | 57_600 | 115_200) {
+            return bad("devices.reader_baud", "must be 9600, 19200, 38400, 57600 or 115200");
+        }
         if let Some(p) = &self.devices.printer_profile {
             if !matches!(p.as_str(), "58mm" | "80mm") {
                 return bad("devices.printer_profile", "must be \"58mm\" or \"80mm\"");
@@ -178,7 +199,7 @@ impl Config {
     /// A configuration for `--simulate` when none is given.
     pub fn simulated(data_dir: PathBuf) -> Self {
         Self {
-            terminal: TerminalSection { data_dir, language: default_language() },
+            terminal: TerminalSection { data_dir, language: default_language(), orientation: default_orientation() },
             session: SessionSection::default(),
             central: CentralSection::default(),
             outbox: OutboxSection::default(),
@@ -232,7 +253,8 @@ mod tests {
     /// (config text, words the error must contain)
     #[test]
     fn every_error_names_the_key_and_the_problem() {
-        let table: [(&str, &[&str]); 9] = [
+        let table: [(&str, &[&str]); 11] = [
+            ("[terminal]\ndata_dir = \"/k\"\n[devices]\nreader_baud = 12345\n", &["devices.reader_baud", "115200"]),
             ("[terminal]\ndata_dir = \"/k\"\nlanguage_typo = \"zh\"\n", &["language_typo", "unknown field"]),
             ("[terminal]\ndata_dir = \"/k\"\n[outbox]\nmax_mb = \"big\"\n", &["max_mb", "invalid type"]),
             (
@@ -246,6 +268,7 @@ mod tests {
                 &["telemetry.metrics_listen", "loopback"],
             ),
             ("[terminal]\ndata_dir = \"/k\"\nlanguage = \"fr\"\n", &["terminal.language"]),
+            ("[terminal]\ndata_dir = \"/k\"\norientation = \"sideways\"\n", &["terminal.orientation"]),
             ("[terminal]\n", &["data_dir", "missing field"]),
             (
                 "[devices]\nprinter_profile = \"80mm\"\n[terminal]\ndata_dir = \"/k\"\n[extra]\n",

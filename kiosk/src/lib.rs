@@ -4,6 +4,8 @@ pub mod audit;
 pub mod central_api;
 pub mod config;
 pub mod outbox;
+pub mod present;
 pub mod runtime;
 pub mod session;
 pub mod terminal;
+pub mod window;

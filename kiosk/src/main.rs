@@ -3,6 +3,7 @@
 
 use clap::{Parser, Subcommand};
 use kiosk::config::Config;
+use kiosk::window::{Frontend, WindowScreens};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -24,6 +25,13 @@ struct Cli {
     /// With --simulate: no scripted citizen (an idle terminal, for measurements).
     #[arg(long)]
     no_demo: bool,
+    /// With --simulate and a window: also run the scripted citizen (the default without
+    /// a window).
+    #[arg(long)]
+    demo_script: bool,
+    /// No window even when a display is available: screens go to the log.
+    #[arg(long)]
+    headless: bool,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -83,8 +91,67 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match &cli.command {
         Some(Command::Audit { action: AuditAction::Verify }) => audit_verify(&config),
         Some(Command::Enroll { token, ca }) => rt.block_on(simulate::enroll(&config, token, ca)),
-        None if cli.simulate => rt.block_on(simulate::run(config, cli.run_for, !cli.no_demo)),
-        None => rt.block_on(simulate::run_production(config)),
+        None => run_terminal(&cli, config, rt),
+    }
+}
+
+/// The terminal itself: the Slint window on this (main) thread when a display is
+/// there, the tokio runtime with the core and the devices on a second thread.
+fn run_terminal(cli: &Cli, config: Config, rt: tokio::runtime::Runtime) -> anyhow::Result<ExitCode> {
+    let window = if cli.headless { None } else { open_window(&config, !cli.simulate) };
+    let (simulate, run_for) = (cli.simulate, cli.run_for);
+    let script = !cli.no_demo && (cli.demo_script || window.is_none());
+    let Some((window, frontend)) = window else {
+        return if simulate {
+            rt.block_on(simulate::run(config, run_for, script, Frontend::Log))
+        } else {
+            rt.block_on(simulate::run_production(config, Frontend::Log))
+        };
+    };
+    let quit = window.handle();
+    let terminal = std::thread::Builder::new().name("terminal".into()).spawn(move || {
+        let result = if simulate {
+            rt.block_on(simulate::run(config, run_for, script, frontend))
+        } else {
+            rt.block_on(simulate::run_production(config, frontend))
+        };
+        // The terminal stopped (Ctrl-C, --run-for, an error): close the window too.
+        if let Err(e) = quit.quit() {
+            tracing::debug!(error = %e, "window already closed");
+        }
+        result
+    })?;
+    if let Err(e) = window.run() {
+        tracing::error!(error = %e, "the window failed");
+    }
+    terminal.join().map_err(|_| anyhow::anyhow!("the terminal thread panicked"))?
+}
+
+/// The kiosk window, or `None` (with the reason logged) when there is no display.
+fn open_window(config: &Config, fullscreen: bool) -> Option<(ui::KioskWindow, Frontend)> {
+    if std::env::var_os("DISPLAY").is_none() && std::env::var_os("WAYLAND_DISPLAY").is_none() {
+        tracing::info!("no display (DISPLAY is unset): running without a window, screens go to the log");
+        return None;
+    }
+    let orientation = match config.terminal.orientation.as_str() {
+        "portrait" => ui::Orientation::Portrait,
+        _ => ui::Orientation::Landscape,
+    };
+    let language = match config.terminal.language.as_str() {
+        "en" => ui::Language::En,
+        _ => ui::Language::ZhCn,
+    };
+    match ui::KioskWindow::new(orientation) {
+        Ok((window, intents)) => {
+            // Full screen on a real terminal; a normal window for the simulator demo.
+            window.set_fullscreen(fullscreen);
+            let screens = WindowScreens::new(window.handle(), language);
+            Some((window, Frontend::Window { screens, intents }))
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot open the window: running without one, screens go to the log");
+            None
+        }
     }
 }
 

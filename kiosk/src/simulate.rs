@@ -1,14 +1,18 @@
 //! `kiosk --simulate` and `kiosk enroll`: the terminal with every device simulated
 //! in-process and, without a central URL, the reference central service alongside.
 
+use idcard::sim::{SimConfig, SimControl};
 use kiosk::central_api::{CentralClient, DeviceIdentity, Timeouts};
 use kiosk::config::Config;
-use kiosk::runtime::LoggedScreens;
+use kiosk::runtime::camera::DriverCamera;
+use kiosk::runtime::console::Controls;
+use kiosk::runtime::devices::{self, SimulatedDevices, Supervision};
 use kiosk::runtime::escpos_printer::DriverPrinter;
-use kiosk::runtime::simulated::{SimCamera, SimReader};
-use kiosk::session::{CertificateKind, Event, Grade, Intent, Service};
+use kiosk::runtime::reader::{self, cards};
+use kiosk::session::{CertificateKind, CertificatePeriod, Event, Grade, Intent, Service};
 use kiosk::terminal::{self, TerminalOptions};
-use printer::virtual_printer::{PrinterControl, VirtualPrinter};
+use kiosk::window::Frontend;
+use printer::virtual_printer::PrinterControl;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -40,14 +44,66 @@ pub async fn enroll(config: &Config, token: &str, ca: &std::path::Path) -> anyho
     Ok(ExitCode::SUCCESS)
 }
 
-pub async fn run_production(_config: Config) -> anyhow::Result<ExitCode> {
-    anyhow::bail!(
-        "running against real devices is not wired in this build yet (the idcard/printer/camera drivers \
-         are being integrated); use `kiosk --simulate`"
-    )
+/// The terminal on real hardware: the card reader on its serial port, the receipt
+/// printer on USB or TCP, the camera through V4L2, each under supervision.
+pub async fn run_production(config: Config, frontend: Frontend) -> anyhow::Result<ExitCode> {
+    let key = |k: &str| anyhow::anyhow!("configuration key `{k}` is needed to run against real devices");
+    let data_dir = config.terminal.data_dir.clone();
+    let url = config.central.url.clone().ok_or_else(|| key("central.url"))?;
+    let identity = DeviceIdentity::load(&data_dir)?
+        .ok_or_else(|| anyhow::anyhow!("not enrolled: run `kiosk enroll --token ... --ca ...` first"))?;
+    let d = &config.devices;
+    let reader_port = d.reader_port.as_ref().ok_or_else(|| key("devices.reader_port"))?;
+    let printer_target = d.printer.clone().ok_or_else(|| key("devices.printer"))?;
+    let camera_device = d.camera.as_ref().ok_or_else(|| key("devices.camera"))?;
+    let profile = match d.printer_profile.as_deref() {
+        Some("58mm") => printer::Profile::CLONE_58,
+        _ => printer::Profile::KIOSK_80,
+    };
+    let link = devices::Reopening::new(move || devices::open_printer(&printer_target));
+    let printer =
+        Arc::new(DriverPrinter::new(printer::Printer::new(link, profile)).with_terminal_id(&identity.device_id));
+    let camera = DriverCamera::v4l(camera_device.display().to_string());
+    let screen = frontend.sink();
+    let terminal = terminal::start(options(&config, url, identity, printer.clone(), camera.clone(), screen)).await?;
+    frontend.connect(terminal.events.clone());
+    let reader = reader::serial_opener(reader_port.display().to_string(), d.reader_baud);
+    let supervision = Supervision { backoff: config.backoff(), ..Supervision::default() };
+    let devices = devices::start(&terminal.events, reader, &printer, &camera, &supervision);
+    let _ = tokio::signal::ctrl_c().await;
+    drop(devices);
+    terminal.shutdown().await;
+    Ok(ExitCode::SUCCESS)
 }
 
-pub async fn run(config: Config, run_for: Option<u64>, demo: bool) -> anyhow::Result<ExitCode> {
+fn options(
+    config: &Config,
+    central_url: String,
+    identity: DeviceIdentity,
+    printer: Arc<dyn kiosk::runtime::ReceiptPrinter>,
+    camera: DriverCamera,
+    screen: Arc<dyn kiosk::runtime::ScreenSink>,
+) -> TerminalOptions {
+    TerminalOptions {
+        data_dir: config.terminal.data_dir.clone(),
+        central_url,
+        identity,
+        timeouts: timeouts(config),
+        timing: config.session_timing(),
+        submit_wait: Duration::from_secs(config.central.submit_wait_s),
+        heartbeat: Duration::from_secs(config.telemetry.heartbeat_s),
+        backoff: config.backoff(),
+        limits: config.outbox_limits(),
+        metrics_listen: config.telemetry.metrics_listen,
+        screen,
+        printer,
+        camera: Arc::new(camera),
+    }
+}
+
+/// `kiosk --simulate`: screens go to `frontend`; with `script`, a scripted citizen walks
+/// through the services; the simulator console reads commands from standard input.
+pub async fn run(config: Config, run_for: Option<u64>, script: bool, frontend: Frontend) -> anyhow::Result<ExitCode> {
     let data_dir = config.terminal.data_dir.clone();
     std::fs::create_dir_all(&data_dir)?;
     let mut central_server = None;
@@ -78,34 +134,32 @@ pub async fn run(config: Config, run_for: Option<u64>, demo: bool) -> anyhow::Re
             (url, identity)
         }
     };
-    // The real ESC/POS driver printing to the virtual printer, which renders PNGs.
-    let paper = VirtualPrinter::new(printer::Profile::KIOSK_80);
-    let receipts = paper.control();
-    let printer = DriverPrinter::new(printer::Printer::new(paper.link(), printer::Profile::KIOSK_80));
-    let camera = SimCamera::with_test_face()?;
-    let terminal = terminal::start(TerminalOptions {
-        data_dir: data_dir.clone(),
-        central_url: url,
-        identity,
-        timeouts: timeouts(&config),
-        timing: config.session_timing(),
-        submit_wait: Duration::from_secs(config.central.submit_wait_s),
-        heartbeat: Duration::from_secs(config.telemetry.heartbeat_s),
-        backoff: config.backoff(),
-        limits: config.outbox_limits(),
-        metrics_listen: config.telemetry.metrics_listen,
-        screen: Arc::new(LoggedScreens),
-        printer: Arc::new(printer),
-        camera: Arc::new(camera),
-    })
-    .await?;
+    // Every device behind its real driver: idcard's simulator at 115200 baud with a
+    // SAM that takes as long as a real one, the ESC/POS driver on the virtual printer
+    // (receipts saved as PNG), a capture session on a synthetic head turn at 10 frames/s.
+    let sam = SimConfig { sam_delay: Duration::from_millis(400), ..SimConfig::default() };
+    let sim = SimulatedDevices::new(sam, Duration::from_millis(100))?;
+    let screen = frontend.sink();
+    let terminal =
+        terminal::start(options(&config, url, identity, sim.printer.clone(), sim.camera.clone(), screen)).await?;
+    frontend.connect(terminal.events.clone());
+    let console = Controls { reader: sim.reader.control(), paper: sim.paper.clone() };
+    let console = tokio::spawn(console.run(tokio::io::BufReader::new(tokio::io::stdin())));
+    let supervision = Supervision { backoff: config.backoff(), ..Supervision::default() };
+    let device_tasks = sim.start(&terminal.events, &supervision);
     if let Some(addr) = terminal.metrics_addr {
         tracing::info!("metrics on http://{addr}/metrics");
     }
-    // No touchscreen is wired in this build: a scripted citizen walks through the
-    // services so the log shows every flow against the simulated devices.
-    let demo =
-        demo.then(|| tokio::spawn(demo_citizen(terminal.events.clone(), receipts.clone(), data_dir.join("receipts"))));
+    // A scripted citizen walks through the services so the log (and the window, if
+    // there is one) shows every flow against the simulated devices.
+    let demo = script.then(|| {
+        tokio::spawn(demo_citizen(
+            terminal.events.clone(),
+            sim.reader.control(),
+            sim.paper.clone(),
+            data_dir.join("receipts"),
+        ))
+    });
     match run_for {
         Some(secs) => tokio::time::sleep(Duration::from_secs(secs)).await,
         None => {
@@ -115,6 +169,8 @@ pub async fn run(config: Config, run_for: Option<u64>, demo: bool) -> anyhow::Re
     if let Some(demo) = demo {
         demo.abort();
     }
+    console.abort();
+    drop(device_tasks);
     terminal.shutdown().await;
     if let Some(server) = central_server {
         server.shutdown().await;
@@ -122,32 +178,47 @@ pub async fn run(config: Config, run_for: Option<u64>, demo: bool) -> anyhow::Re
     Ok(ExitCode::SUCCESS)
 }
 
-async fn demo_citizen(events: tokio::sync::mpsc::Sender<Event>, paper: PrinterControl, receipts: std::path::PathBuf) {
+async fn demo_citizen(
+    events: tokio::sync::mpsc::Sender<Event>,
+    reader: SimControl,
+    paper: PrinterControl,
+    receipts: std::path::PathBuf,
+) {
     let pause = || tokio::time::sleep(Duration::from_millis(1500));
     let touch = |i: Intent| Event::Touch(i);
-    let reader = SimReader::new(events.clone());
     pause().await;
-    reader.place(central::registry::APPROVED_PENSIONER_ID, central::registry::APPROVED_PENSIONER_NAME).await;
+    reader.place(cards::APPROVED_PENSIONER);
     let steps = [
         touch(Intent::Choose(Service::Certificate)),
-        touch(Intent::ChooseCertificate(CertificateKind::Participation)),
+        touch(Intent::Confirm),
+        touch(Intent::ChooseCertificate {
+            kind: CertificateKind::Participation,
+            period: CertificatePeriod::LastMonths(12),
+        }),
         touch(Intent::Print),
         touch(Intent::Done),
         touch(Intent::Rate { grade: Grade::VerySatisfied, reasons: vec![] }),
         touch(Intent::Choose(Service::Qualification)),
+        touch(Intent::Confirm),
     ];
     for step in steps {
         pause().await;
         let _ = events.send(step).await;
     }
-    tokio::time::sleep(Duration::from_secs(4)).await;
+    // The camera's head turn and the submission take a few seconds.
+    tokio::time::sleep(Duration::from_secs(8)).await;
     for step in
         [touch(Intent::Done), touch(Intent::Rate { grade: Grade::Satisfied, reasons: vec![] }), touch(Intent::Exit)]
     {
         pause().await;
         let _ = events.send(step).await;
     }
-    reader.remove().await;
+    reader.remove();
+    pause().await;
+    // A card the terminal must refuse: the start screen says why.
+    reader.place(cards::EXPIRED);
+    pause().await;
+    reader.remove();
     let saved = std::fs::create_dir_all(&receipts)
         .map_err(|e| e.to_string())
         .and_then(|()| paper.save_pngs(&receipts).map_err(|e| e.to_string()));

@@ -26,8 +26,8 @@ def close(p, q, tol=12):
 
 
 def home_is_shown(img):
-    # top bar blue, inside the first tile white, and dark ink of the first tile title
-    if not close(pixel(img, 1000, 40), BLUE) or not close(pixel(img, 400, 560), (255, 255, 255)):
+    # top bar blue, inside the first tile (above its title) white, and dark ink of the first tile title
+    if not close(pixel(img, 1000, 40), BLUE) or not close(pixel(img, 400, 300), (255, 255, 255)):
         return False
     return any(sum(pixel(img, x, y)) < 200 for y in range(370, 420, 3) for x in range(70, 400, 3))
 

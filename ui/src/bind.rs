@@ -28,8 +28,11 @@ pub(crate) fn apply(ui: &g::KioskWindow, view: &View) {
     let lang = view.language;
 
     match &view.screen {
-        Screen::Home { now, tiles } => {
+        Screen::Home { now, tiles, holder, notice } => {
             vm.set_screen(g::ScreenId::Home);
+            vm.set_has_holder(holder.is_some());
+            set_identity(&vm, holder.as_ref().unwrap_or(&MaskedIdentity::default()));
+            vm.set_notice(notice.map_or(g::NoticeId::None, home_notice));
             vm.set_time_text(format!("{:02}:{:02}", now.hour, now.minute).into());
             vm.set_date_text(long_date(lang, now).into());
             vm.set_tiles(model(tiles.iter().map(|t| g::Tile {
@@ -50,6 +53,7 @@ pub(crate) fn apply(ui: &g::KioskWindow, view: &View) {
                 CardReadState::Failed(CardError::Unreadable) => g::CardState::Unreadable,
                 CardReadState::Failed(CardError::Expired) => g::CardState::Expired,
                 CardReadState::Failed(CardError::WrongCardType) => g::CardState::WrongCardType,
+                CardReadState::Failed(CardError::Invalid) => g::CardState::Invalid,
             });
         }
         Screen::IdentityConfirm { service: s, identity } => {
@@ -78,6 +82,12 @@ pub(crate) fn apply(ui: &g::KioskWindow, view: &View) {
             vm.set_preview_rows(model(
                 rows.iter().map(|r| g::PreviewLine { field: preview_field(r.field), value: r.value.as_str().into() }),
             ));
+        }
+        Screen::Waiting { service: s, activity: a } => {
+            vm.set_screen(g::ScreenId::Waiting);
+            vm.set_service(service(*s));
+            vm.set_activity(activity(*a));
+            vm.set_can_leave(a.can_leave());
         }
         Screen::Printing { printout: p, percent } => {
             vm.set_screen(g::ScreenId::Printing);
@@ -139,10 +149,18 @@ pub(crate) fn apply(ui: &g::KioskWindow, view: &View) {
             vm.set_submitted_on(short_date(lang, submitted_on).into());
             vm.set_deadline(deadline.as_ref().map(|d| short_date(lang, d)).unwrap_or_default().into());
         }
-        Screen::Result { service: s, kind, tracking_number } => {
+        Screen::Result { service: s, kind, tracking_number, receipt } => {
             vm.set_screen(g::ScreenId::Result);
             vm.set_service(service(*s));
             vm.set_result(result(*kind));
+            let (r, why) = match receipt {
+                ReceiptNote::None => (g::ReceiptId::None, g::ReasonId::None),
+                ReceiptNote::Printing => (g::ReceiptId::Printing, g::ReasonId::None),
+                ReceiptNote::Printed => (g::ReceiptId::Printed, g::ReasonId::None),
+                ReceiptNote::NotPrinted(why) => (g::ReceiptId::NotPrinted, reason(*why)),
+            };
+            vm.set_receipt(r);
+            vm.set_receipt_reason(why);
             vm.set_tracking_number(tracking_number.as_deref().unwrap_or_default().into());
         }
         Screen::Rating { service: s, selected, reasons, selected_reasons } => {
@@ -385,6 +403,13 @@ one_to_one!(
     g::RReason,
     [Fast, EasyToUse, ClearInstructions, TooSlow, HardToUse, DeviceProblem, UnclearInstructions]
 );
+one_to_one!(
+    activity,
+    activity_from,
+    Activity,
+    g::ActivityId,
+    [IssuingCertificate, Submitting, LoadingRecord, LookingUpApplication]
+);
 one_to_one!(device, device_from, Device, g::DeviceId, [CardReader, Printer, Camera, Network]);
 
 fn reason(r: UnavailableReason) -> g::ReasonId {
@@ -395,6 +420,19 @@ fn reason(r: UnavailableReason) -> g::ReasonId {
         UnavailableReason::CardReaderFault => g::ReasonId::CardReaderFault,
         UnavailableReason::CentralOffline => g::ReasonId::CentralOffline,
         UnavailableReason::Maintenance => g::ReasonId::Maintenance,
+    }
+}
+
+fn home_notice(n: HomeNotice) -> g::NoticeId {
+    match n {
+        HomeNotice::SessionTimedOut => g::NoticeId::SessionTimedOut,
+        HomeNotice::CardRemoved => g::NoticeId::CardRemoved,
+        HomeNotice::ThankYou => g::NoticeId::ThankYou,
+        HomeNotice::ServiceBecameUnavailable => g::NoticeId::ServiceBecameUnavailable,
+        HomeNotice::CardRefused(CardError::Unreadable) => g::NoticeId::CardUnreadable,
+        HomeNotice::CardRefused(CardError::Expired) => g::NoticeId::CardExpired,
+        HomeNotice::CardRefused(CardError::WrongCardType) => g::NoticeId::CardWrongType,
+        HomeNotice::CardRefused(CardError::Invalid) => g::NoticeId::CardInvalid,
     }
 }
 

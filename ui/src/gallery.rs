@@ -35,8 +35,8 @@ fn identity() -> MaskedIdentity {
 /// Every screen in a representative state, named for file names.
 pub fn sample_screens() -> Vec<(&'static str, Screen)> {
     use Screen as S;
-    let tiles = Service::ALL.iter().map(|&s| ServiceTile::available(s)).collect();
-    let degraded = Service::ALL
+    let tiles: Vec<ServiceTile> = Service::ALL.iter().map(|&s| ServiceTile::available(s)).collect();
+    let degraded: Vec<ServiceTile> = Service::ALL
         .iter()
         .map(|&s| ServiceTile {
             service: s,
@@ -65,14 +65,31 @@ pub fn sample_screens() -> Vec<(&'static str, Screen)> {
             personal_fen: (420_000 + u64::from(y - 2015) * 28_000) * 8 / 100 * u64::from(months_paid(y)),
         })
         .collect();
+    let home = |tiles: &Vec<ServiceTile>, holder: Option<MaskedIdentity>, notice| S::Home {
+        now: now(),
+        tiles: tiles.clone(),
+        holder,
+        notice,
+    };
+    let waiting = |service, activity| S::Waiting { service, activity };
     vec![
-        ("home", S::Home { now: now(), tiles }),
-        ("home-degraded", S::Home { now: now(), tiles: degraded }),
+        ("home", home(&tiles, None, None)),
+        ("home-degraded", home(&degraded, None, None)),
+        ("home-card-placed", home(&tiles, Some(identity()), None)),
+        (
+            "home-service-became-unavailable",
+            home(&degraded, Some(identity()), Some(HomeNotice::ServiceBecameUnavailable)),
+        ),
+        ("home-timed-out", home(&tiles, None, Some(HomeNotice::SessionTimedOut))),
+        ("home-card-removed", home(&tiles, None, Some(HomeNotice::CardRemoved))),
+        ("home-thank-you", home(&tiles, None, Some(HomeNotice::ThankYou))),
+        ("home-card-expired", home(&tiles, None, Some(HomeNotice::CardRefused(CardError::Expired)))),
         ("card-waiting", card(CardReadState::WaitingForCard)),
         ("card-reading", card(CardReadState::Reading)),
         ("card-unreadable", card(CardReadState::Failed(CardError::Unreadable))),
         ("card-expired", card(CardReadState::Failed(CardError::Expired))),
         ("card-wrong-type", card(CardReadState::Failed(CardError::WrongCardType))),
+        ("card-invalid", card(CardReadState::Failed(CardError::Invalid))),
         ("identity-confirm", S::IdentityConfirm { service: Service::Certificate, identity: identity() }),
         (
             "certificate-choice",
@@ -112,6 +129,10 @@ pub fn sample_screens() -> Vec<(&'static str, Screen)> {
                 ],
             },
         ),
+        ("waiting-issuing", waiting(Service::Certificate, Activity::IssuingCertificate)),
+        ("waiting-submitting", waiting(Service::UnemploymentRegistration, Activity::Submitting)),
+        ("waiting-loading-record", waiting(Service::ContributionRecord, Activity::LoadingRecord)),
+        ("waiting-looking-up", waiting(Service::ApplicationProgress, Activity::LookingUpApplication)),
         ("printing", S::Printing { printout: Printout::Certificate, percent: 60 }),
         ("take-receipt", S::TakeReceipt { printout: Printout::Certificate }),
         (
@@ -176,6 +197,7 @@ pub fn sample_screens() -> Vec<(&'static str, Screen)> {
                 service: Service::UnemploymentRegistration,
                 kind: ResultKind::Submitted,
                 tracking_number: Some("2026 1121 0042 17".into()),
+                receipt: ReceiptNote::Printed,
             },
         ),
         (
@@ -184,6 +206,7 @@ pub fn sample_screens() -> Vec<(&'static str, Screen)> {
                 service: Service::QualificationCheck,
                 kind: ResultKind::Queued,
                 tracking_number: Some("2026 1121 0043 05".into()),
+                receipt: ReceiptNote::NotPrinted(UnavailableReason::PrinterOutOfPaper),
             },
         ),
         (
@@ -192,6 +215,16 @@ pub fn sample_screens() -> Vec<(&'static str, Screen)> {
                 service: Service::QualificationCheck,
                 kind: ResultKind::PendingReview,
                 tracking_number: Some("2026 1121 0044 93".into()),
+                receipt: ReceiptNote::Printing,
+            },
+        ),
+        (
+            "result-no-receipt",
+            S::Result {
+                service: Service::UnemploymentCheckIn,
+                kind: ResultKind::Done,
+                tracking_number: Some("2026 1121 0045 28".into()),
+                receipt: ReceiptNote::None,
             },
         ),
         (
@@ -200,6 +233,7 @@ pub fn sample_screens() -> Vec<(&'static str, Screen)> {
                 service: Service::QualificationCheck,
                 kind: ResultKind::Failed(FailureReason::FaceNotMatched),
                 tracking_number: None,
+                receipt: ReceiptNote::None,
             },
         ),
         (

@@ -90,7 +90,10 @@ impl Orientation {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Screen {
     /// Start screen: clock, service tiles, "choose a service / place your ID card".
-    Home { now: LocalTime, tiles: Vec<ServiceTile> },
+    /// With a `holder` (the card was placed before a service was chosen) it greets the
+    /// masked name, asks only to choose a service, and offers "finish, take your card"
+    /// (`Intent::Cancel`). `notice` is one line about how the last session ended.
+    Home { now: LocalTime, tiles: Vec<ServiceTile>, holder: Option<MaskedIdentity>, notice: Option<HomeNotice> },
     /// Waiting for / reading the ID card for `service`, or why reading failed.
     CardReading { service: Service, state: CardReadState },
     /// "Is this you?" with the masked name and ID number.
@@ -105,6 +108,10 @@ pub enum Screen {
     },
     /// What will be printed, before printing.
     CertificatePreview { kind: CertificateKind, period: CertificatePeriod, rows: Vec<PreviewRow> },
+    /// "Please wait" while the terminal works for `service` (talking to the central
+    /// service). Back/Exit are offered except while `Activity::Submitting`: a
+    /// submission must not be abandoned half way.
+    Waiting { service: Service, activity: Activity },
     /// Printing in progress (0..=100).
     Printing { printout: Printout, percent: u8 },
     /// Printed: "take your receipt / certificate".
@@ -138,8 +145,9 @@ pub enum Screen {
         submitted_on: CalendarDate,
         deadline: Option<CalendarDate>,
     },
-    /// How a service ended, with the tracking number when there is one.
-    Result { service: Service, kind: ResultKind, tracking_number: Option<String> },
+    /// How a service ended, with the tracking number when there is one, and what
+    /// became of the receipt that carries it.
+    Result { service: Service, kind: ResultKind, tracking_number: Option<String>, receipt: ReceiptNote },
     /// 好差评: five grades, then optional reason chips offered for that grade.
     Rating {
         service: Service,
@@ -160,8 +168,59 @@ impl Default for Screen {
         Screen::Home {
             now: LocalTime::default(),
             tiles: Service::ALL.iter().map(|&s| ServiceTile::available(s)).collect(),
+            holder: None,
+            notice: None,
         }
     }
+}
+
+/// One line on the home screen about how the previous session ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum HomeNotice {
+    /// Nobody answered the idle countdown; the session was closed.
+    SessionTimedOut,
+    /// The ID card was taken off the reader; the session was closed.
+    CardRemoved,
+    /// The service is finished: "thank you".
+    ThankYou,
+    /// The chosen service stopped being available; choose another or come back later.
+    ServiceBecameUnavailable,
+    /// A card placed on the start screen cannot be used, and why.
+    CardRefused(CardError),
+}
+
+/// What the terminal is doing while the `Waiting` screen shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Activity {
+    /// The central service is issuing the certificate (before printing).
+    IssuingCertificate,
+    /// Sending an application; cannot be abandoned.
+    Submitting,
+    /// Fetching the contribution record.
+    LoadingRecord,
+    /// Looking up an application by tracking number.
+    LookingUpApplication,
+}
+
+impl Activity {
+    /// Whether the person may leave (Back/Exit) while this runs.
+    pub fn can_leave(self) -> bool {
+        self != Activity::Submitting
+    }
+}
+
+/// What became of the receipt on the `Result` screen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum ReceiptNote {
+    /// No receipt for this result.
+    #[default]
+    None,
+    /// The receipt is being printed.
+    Printing,
+    /// "Take your receipt."
+    Printed,
+    /// The printer could not print it: "please note your tracking number" (shown large).
+    NotPrinted(UnavailableReason),
 }
 
 /// Wall-clock time as the runtime read it (the UI never reads the clock).
@@ -257,6 +316,8 @@ pub enum CardError {
     Expired,
     /// Not a second-generation resident ID card.
     WrongCardType,
+    /// Read, but the data failed its checks (damaged or forged card): ask staff.
+    Invalid,
 }
 
 /// Name and ID number, already masked by the runtime (`张*三`, `1101**********002X`).

@@ -4,6 +4,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
+use std::time::Duration;
 
 use image::RgbImage;
 use slint::platform::software_renderer::{MinimalSoftwareWindow, RepaintBufferType};
@@ -29,6 +30,12 @@ impl Platform for HeadlessPlatform {
         CREATED.with(|c| *c.borrow_mut() = Some(window.clone()));
         Ok(window)
     }
+
+    /// A clock that never moves: animated elements (the waiting spinner) are drawn the
+    /// same on every render, so screenshots are deterministic.
+    fn duration_since_start(&self) -> Duration {
+        Duration::ZERO
+    }
 }
 
 fn install_platform() -> Result<(), UiError> {
@@ -47,6 +54,8 @@ pub struct ScreenRenderer {
     kiosk: KioskWindow,
     buffer: Vec<Rgb8Pixel>,
     size: (u32, u32),
+    /// Bounding box (width, height) of what the last redraw touched.
+    last_area: (u32, u32),
 }
 
 impl ScreenRenderer {
@@ -68,7 +77,13 @@ impl ScreenRenderer {
         window.dispatch_event(WindowEvent::ScaleFactorChanged { scale_factor: scale });
         window.set_size(PhysicalSize::new(size.0, size.1));
         kiosk.component().window().show()?;
-        Ok(Self { window, kiosk, buffer: vec![Rgb8Pixel::default(); (size.0 * size.1) as usize], size })
+        Ok(Self {
+            window,
+            kiosk,
+            buffer: vec![Rgb8Pixel::default(); (size.0 * size.1) as usize],
+            size,
+            last_area: (0, 0),
+        })
     }
 
     pub fn kiosk(&self) -> &KioskWindow {
@@ -82,15 +97,26 @@ impl ScreenRenderer {
         self.image()
     }
 
-    /// Renders whatever changed since the last frame (the cheap path, e.g. a new camera
-    /// frame); returns whether anything was drawn.
+    /// Renders whatever changed since the last frame (partial rendering: the cheap path,
+    /// e.g. a new camera frame); returns whether anything was drawn.
     pub fn redraw(&mut self) -> bool {
         slint::platform::update_timers_and_animations();
         let w = self.size.0;
         let buffer = &mut self.buffer;
-        self.window.draw_if_needed(|renderer| {
-            renderer.render(buffer, w as usize);
-        })
+        let mut area = self.last_area;
+        let drawn = self.window.draw_if_needed(|renderer| {
+            let region = renderer.render(buffer, w as usize);
+            let size = region.bounding_box_size();
+            area = (size.width, size.height);
+        });
+        self.last_area = area;
+        drawn
+    }
+
+    /// Width and height of the bounding box of what the last drawing redrew (the whole
+    /// window after a screen change, the preview area after a camera frame).
+    pub fn last_redrawn_area(&self) -> (u32, u32) {
+        self.last_area
     }
 
     /// The last rendered frame.

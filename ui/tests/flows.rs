@@ -133,6 +133,104 @@ fn every_screen_has_the_language_and_large_text_toggles() {
 }
 
 #[test]
+fn home_with_the_card_already_placed_greets_the_holder_and_offers_to_finish() {
+    let kiosk = Kiosk::english();
+    kiosk.show(screen("home-card-placed"));
+    assert!(kiosk.shows("Hello, 王*明. Touch the service you need."));
+    assert!(kiosk.shows("Your ID card is on the reader. Take it with you when you finish."));
+    assert!(!kiosk.shows("Have your ID card ready: you will place it on the reader below the screen."));
+    assert!(!kiosk.shows("Welcome. Touch the service you need."));
+    kiosk.tap("Finish and take your card");
+    kiosk.tap("Contribution record");
+    assert_eq!(kiosk.intents(), vec![Intent::Cancel, Intent::ChooseService(Service::ContributionRecord)]);
+
+    // without a holder there is nothing to finish
+    kiosk.show(screen("home"));
+    assert!(kiosk.controls("Finish and take your card").is_empty());
+    assert!(!kiosk.shows("王*明"), "the previous holder's name is gone");
+}
+
+#[test]
+fn home_notice_says_in_one_line_how_the_last_session_ended_in_both_languages() {
+    let cases = [
+        (
+            "home-timed-out",
+            "The last session ended after no activity; its information was cleared.",
+            "上一位用户长时间未操作，办理已结束，信息已清除。",
+        ),
+        (
+            "home-card-removed",
+            "The ID card was taken away, so the session ended; its information was cleared.",
+            "身份证已取走，本次办理已结束，信息已清除。",
+        ),
+        ("home-thank-you", "Thank you. Your service is finished.", "感谢使用，本次业务已办结。"),
+        (
+            "home-service-became-unavailable",
+            "That service has just become unavailable. Please choose another.",
+            "该业务刚刚暂停办理，请选择其他业务。",
+        ),
+    ];
+    let kiosk = Kiosk::english();
+    for (name, en, zh) in cases {
+        kiosk.show(screen(name));
+        assert!(kiosk.shows(en), "{name}");
+        kiosk.window.apply(&View { screen: screen(name), language: Language::ZhCn, ..View::default() });
+        assert!(kiosk.shows(zh), "{name}");
+    }
+    kiosk.show(screen("home"));
+    for (_, en, _) in cases {
+        assert!(!kiosk.shows(en), "no notice on a plain home screen");
+    }
+}
+
+#[test]
+fn waiting_offers_back_and_exit_except_while_submitting() {
+    let kiosk = Kiosk::english();
+    for (name, sentence) in [
+        ("waiting-issuing", "Preparing your certificate. Please wait."),
+        ("waiting-loading-record", "Loading your contribution record. Please wait."),
+        ("waiting-looking-up", "Looking up your application. Please wait."),
+    ] {
+        kiosk.show(screen(name));
+        assert!(kiosk.shows(sentence), "{name}");
+        assert!(kiosk.shows("Please wait"), "{name}: the spinner is announced");
+        kiosk.tap("Back");
+        kiosk.tap("Exit");
+        assert_eq!(kiosk.intents(), vec![Intent::Back, Intent::Cancel], "{name}");
+    }
+    kiosk.show(screen("waiting-submitting"));
+    assert!(kiosk.shows("Submitting your application. Please wait and stay here."));
+    assert!(kiosk.controls("Exit").is_empty(), "a submission cannot be abandoned half way");
+    assert!(kiosk.controls("Back").is_empty(), "a submission cannot be abandoned half way");
+}
+
+#[test]
+fn result_says_take_the_receipt_or_write_the_number_down_when_it_was_not_printed() {
+    const TAKE: &str = "Please take your receipt from the slot below.";
+    const PRINTING: &str = "Printing your receipt. Please wait.";
+    const NOT_PRINTED: &str = "The receipt could not be printed: please write down your tracking number.";
+    let kiosk = Kiosk::english();
+    kiosk.show(screen("result-submitted"));
+    assert!(kiosk.shows(TAKE));
+    assert!(!kiosk.shows(NOT_PRINTED));
+    kiosk.show(screen("result-pending-review"));
+    assert!(kiosk.shows(PRINTING));
+    kiosk.show(screen("result-queued"));
+    assert!(kiosk.shows(NOT_PRINTED));
+    assert!(kiosk.shows("The printer is out of paper"));
+    assert!(kiosk.shows("2026 1121 0043 05"));
+    assert!(!kiosk.shows(TAKE));
+    kiosk.show(screen("result-no-receipt"));
+    assert!(kiosk.shows("2026 1121 0045 28"));
+    for line in [TAKE, PRINTING, NOT_PRINTED] {
+        assert!(!kiosk.shows(line), "no receipt line without a receipt: {line:?}");
+    }
+    kiosk.window.apply(&View { screen: screen("result-queued"), language: Language::ZhCn, ..View::default() });
+    assert!(kiosk.shows("凭条无法打印，请记下您的受理号。"));
+    assert!(kiosk.shows("打印机缺纸"));
+}
+
+#[test]
 fn card_reading_errors_say_what_to_do_and_offer_a_retry() {
     let kiosk = Kiosk::english();
     kiosk.show(screen("card-waiting"));
@@ -144,6 +242,7 @@ fn card_reading_errors_say_what_to_do_and_offer_a_retry() {
         ("card-unreadable", "The card could not be read. Take it off and place it again."),
         ("card-expired", "This ID card has expired. Please use a valid ID card."),
         ("card-wrong-type", "This is not a resident ID card. Please use your ID card."),
+        ("card-invalid", "This card could not be verified. Please ask staff for help."),
     ] {
         kiosk.show(screen(name));
         assert!(kiosk.shows(sentence), "{name}");

@@ -98,6 +98,8 @@ pub struct ApplicationRecord {
     pub submitted_at: i64,
     /// `YYYY-MM-DD`
     pub deadline: String,
+    /// `api::client_reference` of the submission's Idempotency-Key (none before migration 2).
+    pub client_reference: Option<String>,
 }
 
 /// Latest known state of one terminal, joined with its enrollment.
@@ -205,6 +207,10 @@ pub trait Store: Send + Sync + 'static {
     fn certificate_by_code(&self, code: &str) -> StoreResult<Option<String>>;
     fn insert_application(&self, app: &ApplicationRecord) -> StoreResult<()>;
     fn application(&self, tracking_number: &str) -> StoreResult<Option<ApplicationRecord>>;
+    /// The application whose tracking number, without its prefix and dashes, is `digits`.
+    fn application_by_digits(&self, digits: &str) -> StoreResult<Option<ApplicationRecord>>;
+    /// The latest application whose submission had `api::client_reference` = `reference`.
+    fn application_by_client_reference(&self, reference: &str) -> StoreResult<Option<ApplicationRecord>>;
     fn open_unemployment_registration(&self, id_number: &str) -> StoreResult<Option<ApplicationRecord>>;
     fn insert_face_image(&self, tracking_number: &str, nonce: &[u8], ciphertext: &[u8]) -> StoreResult<()>;
     fn face_image(&self, tracking_number: &str) -> StoreResult<Option<(Vec<u8>, Vec<u8>)>>;

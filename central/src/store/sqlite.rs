@@ -10,7 +10,10 @@ use super::*;
 use crate::api::{AuditRecord, TelemetryEvent};
 
 /// Migrations in order; never edit one that has shipped, append a new one.
-const MIGRATIONS: &[&str] = &[include_str!("../../migrations/0001_initial.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../migrations/0001_initial.sql"),
+    include_str!("../../migrations/0002_application_client_reference.sql"),
+];
 
 pub struct SqliteStore {
     conn: Mutex<Connection>,
@@ -111,8 +114,13 @@ fn application_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ApplicationRe
         device_id: r.get(4)?,
         submitted_at: r.get(5)?,
         deadline: r.get(6)?,
+        client_reference: r.get(7)?,
     })
 }
+
+/// Columns read by [`application_from_row`], in its order.
+const APPLICATION_COLS: &str =
+    "tracking_number, kind, status, id_number, device_id, submitted_at, deadline, client_reference";
 
 fn rfc3339(t: &time::OffsetDateTime) -> i64 {
     t.unix_timestamp()
@@ -345,8 +353,18 @@ impl Store for SqliteStore {
 
     fn insert_application(&self, a: &ApplicationRecord) -> StoreResult<()> {
         self.lock()?.execute(
-            "INSERT INTO applications(tracking_number, kind, status, id_number, device_id, submitted_at, deadline) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            params![a.tracking_number, a.kind, a.status, a.id_number, a.device_id, a.submitted_at, a.deadline],
+            "INSERT INTO applications(tracking_number, kind, status, id_number, device_id, submitted_at, deadline, client_reference)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![
+                a.tracking_number,
+                a.kind,
+                a.status,
+                a.id_number,
+                a.device_id,
+                a.submitted_at,
+                a.deadline,
+                a.client_reference
+            ],
         )?;
         Ok(())
     }
@@ -355,8 +373,37 @@ impl Store for SqliteStore {
         Ok(self
             .lock()?
             .query_row(
-                "SELECT tracking_number, kind, status, id_number, device_id, submitted_at, deadline FROM applications WHERE tracking_number = ?1",
+                &format!("SELECT {APPLICATION_COLS} FROM applications WHERE tracking_number = ?1"),
                 [tracking_number],
+                application_from_row,
+            )
+            .optional()?)
+    }
+
+    fn application_by_digits(&self, digits: &str) -> StoreResult<Option<ApplicationRecord>> {
+        Ok(self
+            .lock()?
+            .query_row(
+                &format!(
+                    "SELECT {APPLICATION_COLS} FROM applications \
+                     WHERE replace(substr(tracking_number, instr(tracking_number, '-') + 1), '-', '') = ?1 \
+                     ORDER BY submitted_at DESC LIMIT 1"
+                ),
+                [digits],
+                application_from_row,
+            )
+            .optional()?)
+    }
+
+    fn application_by_client_reference(&self, reference: &str) -> StoreResult<Option<ApplicationRecord>> {
+        Ok(self
+            .lock()?
+            .query_row(
+                &format!(
+                    "SELECT {APPLICATION_COLS} FROM applications WHERE client_reference = ?1 \
+                     ORDER BY submitted_at DESC LIMIT 1"
+                ),
+                [reference],
                 application_from_row,
             )
             .optional()?)
@@ -366,9 +413,11 @@ impl Store for SqliteStore {
         Ok(self
             .lock()?
             .query_row(
-                "SELECT tracking_number, kind, status, id_number, device_id, submitted_at, deadline FROM applications
+                &format!(
+                    "SELECT {APPLICATION_COLS} FROM applications
                  WHERE id_number = ?1 AND kind = 'unemployment_registration' AND status IN ('received', 'under_review', 'approved')
-                 ORDER BY submitted_at DESC LIMIT 1",
+                 ORDER BY submitted_at DESC LIMIT 1"
+                ),
                 [id_number],
                 application_from_row,
             )
@@ -641,6 +690,21 @@ mod tests {
         drop(s);
         let s = SqliteStore::open(&path).unwrap();
         assert_eq!(s.schema_version().unwrap(), MIGRATIONS.len());
+    }
+
+    #[test]
+    fn lookup_by_client_reference_uses_its_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = SqliteStore::open(&dir.path().join("c.db")).unwrap();
+        let c = s.lock().unwrap();
+        let plan: String = c
+            .query_row(
+                &format!("EXPLAIN QUERY PLAN SELECT {APPLICATION_COLS} FROM applications WHERE client_reference = ?1"),
+                ["1400782942772406"],
+                |r| r.get(3),
+            )
+            .unwrap();
+        assert!(plan.contains("applications_client_reference"), "{plan}");
     }
 
     #[test]

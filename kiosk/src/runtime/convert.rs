@@ -1,8 +1,9 @@
 //! Between the session core's types and the central API's wire types.
 
 use crate::session::{
-    ApplicationProgress, CertificateKind, Citizen, ContributionRecord, ContributionYear, Decision, Delivery, IdNumber,
-    IssuedCertificate, PersonName, RegistrationReason, Service, Submission,
+    ApplicationProgress, CertificateKind, CertificateMonth, CertificatePeriod, CertificateStatus, Citizen,
+    ContributionRecord, ContributionYear, Decision, Delivery, IdNumber, IssuedCertificate, MonthRange, PersonName,
+    RegistrationReason, Service, Submission, YearMonth,
 };
 use central::api;
 use time::OffsetDateTime;
@@ -14,10 +15,65 @@ fn code<T: serde::Serialize>(v: &T) -> String {
     }
 }
 
-/// The certificate request for the card holder: the last three calendar years up to
-/// the current month.
-pub fn certificate_request(citizen: &Citizen, kind: CertificateKind, today: OffsetDateTime) -> api::CertificateRequest {
-    let to = format!("{:04}-{:02}", today.year(), u8::from(today.month()));
+/// Certificates, receipts and the months they count are in China time.
+pub const CHINA_TIME: time::UtcOffset = match time::UtcOffset::from_hms(8, 0, 0) {
+    Ok(o) => o,
+    Err(_) => time::UtcOffset::UTC,
+};
+
+/// The earliest month the API accepts (`YYYY-MM` with a year from 1900).
+const API_FIRST_MONTH: YearMonth = YearMonth { year: 1900, month: 1 };
+
+/// People may work, and so contribute, from their 16th birthday.
+const WORKING_AGE: u16 = 16;
+
+/// The calendar month `at` falls in, China time.
+pub fn month_of(at: OffsetDateTime) -> YearMonth {
+    let local = at.to_offset(CHINA_TIME);
+    YearMonth { year: u16::try_from(local.year()).unwrap_or(0), month: u8::from(local.month()) }
+}
+
+/// The months a certificate over `period` covers: `LastMonths(n)` is the n months ending
+/// with the current month; `FullHistory` starts with the month the holder turned 16
+/// (birth date from the ID number), the earliest month anyone could have contributed.
+pub fn certificate_period(id_number: &IdNumber, period: CertificatePeriod, today: OffsetDateTime) -> MonthRange {
+    let to = month_of(today);
+    let from = match period {
+        CertificatePeriod::LastMonths(n) => to.plus(1 - i64::from(n.max(1))),
+        CertificatePeriod::FullHistory => match birth_month(id_number.expose()) {
+            Some(born) => born.plus(i64::from(WORKING_AGE) * 12),
+            None => {
+                tracing::warn!(id = %id_number.masked(), "no birth date in the ID number; full history from 1900");
+                API_FIRST_MONTH
+            }
+        },
+    };
+    MonthRange { from: from.clamp(API_FIRST_MONTH, to), to }
+}
+
+/// Year and month of birth from an 18-character resident ID number (digits 7..12).
+fn birth_month(id_number: &str) -> Option<YearMonth> {
+    let year = id_number.get(6..10)?.parse().ok()?;
+    let month = id_number.get(10..12)?.parse().ok()?;
+    YearMonth::new(year, month)
+}
+
+/// The certificate request for the card holder over the chosen period.
+pub fn certificate_request(
+    citizen: &Citizen,
+    kind: CertificateKind,
+    period: CertificatePeriod,
+    today: OffsetDateTime,
+) -> api::CertificateRequest {
+    certificate_request_for(citizen, kind, certificate_period(&citizen.id_number, period, today))
+}
+
+/// The certificate request for the card holder over `months`.
+pub fn certificate_request_for(
+    citizen: &Citizen,
+    kind: CertificateKind,
+    months: MonthRange,
+) -> api::CertificateRequest {
     api::CertificateRequest {
         kind: match kind {
             CertificateKind::Participation => api::CertificateKind::SocialInsuranceParticipation,
@@ -25,24 +81,83 @@ pub fn certificate_request(citizen: &Citizen, kind: CertificateKind, today: Offs
         },
         id_number: citizen.id_number.expose().to_owned(),
         name: citizen.name.expose().to_owned(),
-        period: api::Period { from: format!("{:04}-01", today.year() - 2), to },
+        period: api::Period { from: months.from.to_string(), to: months.to.to_string() },
     }
 }
 
+/// The months with a contribution, first to last, from the holder's history.
+pub fn contribution_span(history: &api::ContributionHistory) -> Option<MonthRange> {
+    let months = history.months.iter().filter_map(|m| YearMonth::parse(&m.month));
+    let (from, to) = months.fold(None, |span: Option<(YearMonth, YearMonth)>, m| match span {
+        None => Some((m, m)),
+        Some((a, b)) => Some((a.min(m), b.max(m))),
+    })?;
+    Some(MonthRange { from, to })
+}
+
+/// The certificate as the kiosk shows and prints it. The status comes from the rows
+/// alone; [`participation_status`] refines it with the holder's pension status.
 pub fn issued(certificate: &api::Certificate, citizen: &Citizen, kind: CertificateKind) -> IssuedCertificate {
     let b = &certificate.body;
-    let months = b.rows.len();
-    let mut rows = vec![format!("{} .. {}: {months} months", b.period.from, b.period.to)];
-    rows.extend(b.rows.iter().take(36).map(|r| format!("{} {} {:.2}", r.month, r.payer, r.amount_fen as f64 / 100.0)));
+    let period = match (YearMonth::parse(&b.period.from), YearMonth::parse(&b.period.to)) {
+        (Some(from), Some(to)) => MonthRange { from, to },
+        _ => {
+            // The server validates periods; this only guards against a broken peer.
+            tracing::warn!(number = %b.number, "certificate period is not YYYY-MM");
+            let m = month_of(b.issued_at);
+            MonthRange { from: m, to: m }
+        }
+    };
+    let mut rows: Vec<CertificateMonth> = b
+        .rows
+        .iter()
+        .filter_map(|r| {
+            let month = YearMonth::parse(&r.month)?;
+            Some(CertificateMonth { month, payer: r.payer.clone(), base_fen: r.base_fen, amount_fen: r.amount_fen })
+        })
+        .collect();
+    rows.sort_by_key(|r| r.month);
+    let status = match kind {
+        CertificateKind::PensionReceipt => CertificateStatus::ReceivingPension,
+        CertificateKind::Participation => participation_status(&rows, period, None),
+    };
     IssuedCertificate {
         number: b.number.clone(),
+        kind,
         holder: PersonName::new(b.holder.name.clone()),
         holder_id: IdNumber::new(citizen.id_number.expose()),
-        kind,
+        period,
+        months_covered: u32::try_from(rows.len()).unwrap_or(u32::MAX),
+        current_payer: rows.last().map(|r| r.payer.clone()),
+        status,
+        total_fen: rows.iter().map(|r| r.amount_fen).sum(),
         rows,
+        issued_on: b.issued_at.to_offset(CHINA_TIME).date(),
         verification_code: b.verification_code.clone(),
         verify_url: b.verify_url.clone(),
         signed: serde_json::to_value(certificate).unwrap_or_default(),
+    }
+}
+
+/// Participation status: retired people are "retired" (not "stopped"); otherwise
+/// contributing if the last paid month is the period's last or the one before (this
+/// month's contribution is usually posted next month).
+pub fn participation_status(
+    rows: &[CertificateMonth],
+    period: MonthRange,
+    history: Option<&api::ContributionHistory>,
+) -> CertificateStatus {
+    let last_ever = history.and_then(contribution_span).map(|s| s.to);
+    let last = rows.last().map(|r| r.month).or(last_ever);
+    match history.map(|h| h.pension_status) {
+        Some(api::PensionStatus::Receiving | api::PensionStatus::Suspended) => {
+            CertificateStatus::Retired { last: last_ever.or(last) }
+        }
+        _ => match last {
+            None => CertificateStatus::NoContributions,
+            Some(last) if last >= period.to.plus(-1) => CertificateStatus::Contributing,
+            Some(last) => CertificateStatus::Stopped { last },
+        },
     }
 }
 
@@ -53,6 +168,7 @@ pub fn contributions(history: &api::ContributionHistory) -> ContributionRecord {
         match years.last_mut() {
             Some(y) if y.year == year => {
                 y.months_paid = y.months_paid.saturating_add(1);
+                y.personal_fen += m.personal_fen.max(0) as u64;
                 y.base_fen = m.base_fen.max(0) as u64;
                 y.employer = m.employer.clone();
             }
@@ -60,6 +176,7 @@ pub fn contributions(history: &api::ContributionHistory) -> ContributionRecord {
                 year,
                 months_paid: 1,
                 base_fen: m.base_fen.max(0) as u64,
+                personal_fen: m.personal_fen.max(0) as u64,
                 employer: m.employer.clone(),
             }),
         }
@@ -68,11 +185,32 @@ pub fn contributions(history: &api::ContributionHistory) -> ContributionRecord {
 }
 
 pub fn progress(p: &api::ApplicationProgress) -> ApplicationProgress {
+    use ui::model::ApplicationStatus as S;
+    let date = |d: time::Date| ui::model::CalendarDate { year: d.year() as u16, month: d.month().into(), day: d.day() };
     ApplicationProgress {
         tracking: p.tracking_number.clone(),
-        status: code(&p.status),
-        deadline: Some(p.deadline.clone()),
+        service: match p.kind {
+            api::ApplicationKind::QualificationCheck => Service::Qualification,
+            api::ApplicationKind::UnemploymentRegistration => Service::Registration,
+            api::ApplicationKind::MonthlyCheckIn => Service::CheckIn,
+        },
+        status: match p.status {
+            api::ApplicationStatus::Received => S::Received,
+            api::ApplicationStatus::UnderReview => S::UnderReview,
+            api::ApplicationStatus::Approved | api::ApplicationStatus::Completed => S::Approved,
+            api::ApplicationStatus::Rejected => S::Rejected,
+        },
+        submitted_on: date(p.submitted_at.date()),
+        deadline: parse_date(&p.deadline).map(date),
     }
+}
+
+/// A `YYYY-MM-DD` date from the central service.
+fn parse_date(s: &str) -> Option<time::Date> {
+    let mut parts = s.splitn(3, '-').map(str::parse::<u32>);
+    let (Some(Ok(y)), Some(Ok(m)), Some(Ok(d))) = (parts.next(), parts.next(), parts.next()) else { return None };
+    let month = time::Month::try_from(u8::try_from(m).ok()?).ok()?;
+    time::Date::from_calendar_date(i32::try_from(y).ok()?, month, u8::try_from(d).ok()?).ok()
 }
 
 /// The API path and JSON body of a submission.
@@ -131,10 +269,11 @@ pub fn delivered(path: &str, body: &[u8]) -> Option<Delivery> {
     }
 }
 
-/// The local reference printed on a "queued" receipt: from the idempotency key.
+/// The reference printed on a "queued" receipt: `api::client_reference` of the outbox
+/// item's idempotency key (16 digits). Central stores the same value when the outbox
+/// delivers the item, so typing it into "application progress" finds the application.
 pub fn queued_reference(key: &str) -> String {
-    let hex: String = key.chars().filter(char::is_ascii_hexdigit).take(10).collect();
-    format!("Q-{}", hex.to_ascii_uppercase())
+    api::client_reference(key)
 }
 
 pub fn service_kind(s: Service) -> api::ServiceKind {
@@ -142,7 +281,7 @@ pub fn service_kind(s: Service) -> api::ServiceKind {
         Service::Certificate => api::ServiceKind::Certificate,
         Service::Qualification => api::ServiceKind::QualificationCheck,
         Service::Contributions => api::ServiceKind::Contributions,
-        Service::Unemployment => api::ServiceKind::Registration,
+        Service::Registration | Service::CheckIn => api::ServiceKind::Registration,
         Service::Progress => api::ServiceKind::ApplicationProgress,
     }
 }
@@ -165,7 +304,8 @@ pub fn rating(r: &crate::session::RatingRecord, boot_id: &str) -> Option<api::Ra
             R::TooSlow => api::RatingReason::TooSlow,
             R::HardToUse => api::RatingReason::HardToUse,
             R::DeviceProblem => api::RatingReason::DeviceProblem,
-            R::Other => api::RatingReason::Other,
+            R::UnclearInstructions => api::RatingReason::InformationUnclear,
+            R::ClearInstructions | R::Other => api::RatingReason::Other,
         })
         .collect();
     Some(api::RatingRequest {
@@ -174,4 +314,198 @@ pub fn rating(r: &crate::session::RatingRecord, boot_id: &str) -> Option<api::Ra
         grade,
         reasons,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    const PENSIONER: &str = "11010519491231002X";
+    const CENTENARIAN: &str = "440524188001010014";
+    const WORKER: &str = "450103199001010032";
+
+    fn ym(s: &str) -> YearMonth {
+        YearMonth::parse(s).unwrap()
+    }
+
+    #[test]
+    fn certificate_period_table() {
+        use CertificatePeriod::{FullHistory, LastMonths};
+        let table = [
+            (
+                "6 months ending this month",
+                WORKER,
+                LastMonths(6),
+                datetime!(2026-11-21 10:00 UTC),
+                "2026-06",
+                "2026-11",
+            ),
+            ("12 months", WORKER, LastMonths(12), datetime!(2026-11-21 10:00 UTC), "2025-12", "2026-11"),
+            ("36 months", WORKER, LastMonths(36), datetime!(2026-11-21 10:00 UTC), "2023-12", "2026-11"),
+            (
+                "January wraps to the year before",
+                WORKER,
+                LastMonths(6),
+                datetime!(2027-01-05 10:00 UTC),
+                "2026-08",
+                "2027-01",
+            ),
+            ("12 months from January", WORKER, LastMonths(12), datetime!(2027-01-05 10:00 UTC), "2026-02", "2027-01"),
+            ("one month", WORKER, LastMonths(1), datetime!(2026-03-01 10:00 UTC), "2026-03", "2026-03"),
+            (
+                "zero months means this month",
+                WORKER,
+                LastMonths(0),
+                datetime!(2026-03-01 10:00 UTC),
+                "2026-03",
+                "2026-03",
+            ),
+            // 31 Dec 20:00 UTC is already 1 January in China.
+            ("months are China time", WORKER, LastMonths(6), datetime!(2026-12-31 20:00 UTC), "2026-08", "2027-01"),
+            (
+                "full history from the 16th birthday",
+                WORKER,
+                FullHistory,
+                datetime!(2026-11-21 10:00 UTC),
+                "2006-01",
+                "2026-11",
+            ),
+            ("born in December", PENSIONER, FullHistory, datetime!(2026-11-21 10:00 UTC), "1965-12", "2026-11"),
+            (
+                "never before the API's 1900",
+                CENTENARIAN,
+                FullHistory,
+                datetime!(2026-11-21 10:00 UTC),
+                "1900-01",
+                "2026-11",
+            ),
+            ("unreadable birth date", "12345", FullHistory, datetime!(2026-11-21 10:00 UTC), "1900-01", "2026-11"),
+        ];
+        for (what, id, period, today, from, to) in table {
+            let got = certificate_period(&IdNumber::new(id), period, today);
+            assert_eq!(got, MonthRange { from: ym(from), to: ym(to) }, "{what}");
+            if let LastMonths(n) = period {
+                assert_eq!(got.len(), u32::from(n.max(1)), "{what}");
+            }
+        }
+    }
+
+    #[test]
+    fn certificate_request_carries_the_chosen_period() {
+        let citizen = Citizen::new(WORKER, "王伟");
+        let req = certificate_request(
+            &citizen,
+            CertificateKind::Participation,
+            CertificatePeriod::LastMonths(12),
+            datetime!(2026-11-21 10:00 UTC),
+        );
+        assert_eq!(req.period, api::Period { from: "2025-12".into(), to: "2026-11".into() });
+        assert_eq!(req.kind, api::CertificateKind::SocialInsuranceParticipation);
+    }
+
+    fn api_certificate(from: &str, to: &str, months: &[&str]) -> api::Certificate {
+        api::Certificate {
+            body: api::CertificateBody {
+                number: "SI1".into(),
+                kind: api::CertificateKind::SocialInsuranceParticipation,
+                holder: api::Holder { name: "王伟".into(), id_number_masked: "4501**********0032".into() },
+                period: api::Period { from: from.into(), to: to.into() },
+                rows: months
+                    .iter()
+                    .map(|m| api::CertificateRow {
+                        month: (*m).into(),
+                        payer: if *m < "2026-01" { "南宁市第一机械厂" } else { "南宁市公交集团" }.into(),
+                        base_fen: 500_000,
+                        amount_fen: 120_000,
+                    })
+                    .collect(),
+                issued_at: datetime!(2026-11-30 17:00 UTC),
+                verification_code: "K7Q2".into(),
+                verify_url: "https://c.example/verify/K7Q2".into(),
+            },
+            signature: api::CertificateSignature { algorithm: "Ed25519".into(), key_id: "k".into(), value: "v".into() },
+        }
+    }
+
+    #[test]
+    fn issued_certificate_counts_months_sums_money_and_names_the_current_payer() {
+        let citizen = Citizen::new(WORKER, "王伟");
+        let c = api_certificate("2025-09", "2026-11", &["2026-02", "2025-12", "2026-01", "2026-10"]);
+        let issued = issued(&c, &citizen, CertificateKind::Participation);
+        assert_eq!(issued.period, MonthRange { from: ym("2025-09"), to: ym("2026-11") });
+        assert_eq!(issued.months_covered, 4);
+        assert_eq!(issued.total_fen, 480_000);
+        assert_eq!(issued.rows.first().map(|r| r.month), Some(ym("2025-12")), "oldest first");
+        assert_eq!(issued.current_payer.as_deref(), Some("南宁市公交集团"));
+        assert_eq!(issued.status, CertificateStatus::Contributing);
+        assert_eq!(issued.issued_on, time::macros::date!(2026 - 12 - 01), "issue date in China time");
+        let shown = format!("{issued:?}");
+        assert!(!shown.contains("王伟") && !shown.contains(WORKER), "Debug masks the holder: {shown}");
+        assert!(!shown.contains("南宁"), "Debug leaves the rows out: {shown}");
+    }
+
+    #[test]
+    fn participation_status_table() {
+        let history = |status, months: &[&str]| api::ContributionHistory {
+            holder: api::Holder { name: "x".into(), id_number_masked: "x".into() },
+            pension_status: status,
+            total_months: months.len() as u32,
+            months: months
+                .iter()
+                .map(|m| api::ContributionMonth {
+                    month: (*m).into(),
+                    employer: "e".into(),
+                    base_fen: 1,
+                    personal_fen: 1,
+                    employer_fen: 1,
+                })
+                .collect(),
+        };
+        let rows = |months: &[&str]| -> Vec<CertificateMonth> {
+            months
+                .iter()
+                .map(|m| CertificateMonth { month: ym(m), payer: "e".into(), base_fen: 1, amount_fen: 1 })
+                .collect()
+        };
+        let period = MonthRange { from: ym("2026-06"), to: ym("2026-11") };
+        let retired = history(api::PensionStatus::Receiving, &["1995-01", "2009-12"]);
+        let worker = history(api::PensionStatus::Contributing, &["2012-01", "2026-10"]);
+        let table = [
+            ("paid up to last month", rows(&["2026-09", "2026-10"]), None, CertificateStatus::Contributing),
+            ("paid this month", rows(&["2026-11"]), Some(&worker), CertificateStatus::Contributing),
+            ("stopped in August", rows(&["2026-08"]), None, CertificateStatus::Stopped { last: ym("2026-08") }),
+            ("nothing at all", rows(&[]), None, CertificateStatus::NoContributions),
+            ("retired", rows(&[]), Some(&retired), CertificateStatus::Retired { last: Some(ym("2009-12")) }),
+            (
+                "retired, never paid",
+                rows(&[]),
+                Some(&history(api::PensionStatus::Receiving, &[])),
+                CertificateStatus::Retired { last: None },
+            ),
+        ];
+        for (what, rows, history, expected) in table {
+            assert_eq!(participation_status(&rows, period, history), expected, "{what}");
+        }
+    }
+
+    #[test]
+    fn contribution_span_is_first_to_last_paid_month() {
+        let h = api::ContributionHistory {
+            holder: api::Holder { name: "x".into(), id_number_masked: "x".into() },
+            pension_status: api::PensionStatus::Receiving,
+            total_months: 2,
+            months: ["2009-12", "1995-01", "bad"]
+                .iter()
+                .map(|m| api::ContributionMonth {
+                    month: (*m).into(),
+                    employer: "e".into(),
+                    base_fen: 1,
+                    personal_fen: 1,
+                    employer_fen: 1,
+                })
+                .collect(),
+        };
+        assert_eq!(contribution_span(&h), Some(MonthRange { from: ym("1995-01"), to: ym("2009-12") }));
+    }
 }

@@ -1,11 +1,14 @@
 //! The real receipt printer behind the runtime's `ReceiptPrinter` seam: print jobs
 //! become `printer::Document`s and run on the ESC/POS driver in a blocking thread.
 
-use super::{BoxFuture, ReceiptPrinter};
-use crate::session::{Decision, Delivery, PrintJob, Problem, Service};
+use super::{BoxFuture, ReceiptPrinter, convert};
+use crate::session::{
+    CertificateKind, Decision, Delivery, IssuedCertificate, PrintJob, Problem, Receipt, Service, yuan,
+};
 use printer::{Document, Printer, PrinterError, Transport};
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
+use time::OffsetDateTime;
 
 /// What a driver error means to the session core.
 pub fn problem(e: &PrinterError) -> Problem {
@@ -23,60 +26,164 @@ fn service_title(s: Service) -> &'static str {
         Service::Certificate => "社会保险参保证明",
         Service::Qualification => "养老待遇资格认证回执",
         Service::Contributions => "个人权益记录",
-        Service::Unemployment => "失业登记/签到回执",
+        Service::Registration => "失业登记回执",
+        Service::CheckIn => "失业签到回执",
         Service::Progress => "办理进度",
     }
 }
 
-/// The printed layout of a job (the printer crate's JSON document model).
-pub fn document(job: &PrintJob) -> Value {
+/// Monthly rows are printed one by one up to this many; longer histories by year.
+const MONTHLY_ROWS_MAX: usize = 12;
+
+/// What the printer adds to every printout: when and where it was printed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PrintStamp {
+    pub printed_at: OffsetDateTime,
+    /// The terminal's device id from enrollment, if known.
+    pub terminal_id: Option<String>,
+}
+
+impl PrintStamp {
+    /// Now, on this terminal.
+    pub fn now(terminal_id: Option<String>) -> Self {
+        Self { printed_at: OffsetDateTime::now_utc(), terminal_id }
+    }
+}
+
+/// `2026年11月21日`.
+fn date_zh(d: time::Date) -> String {
+    format!("{:04}年{:02}月{:02}日", d.year(), u8::from(d.month()), d.day())
+}
+
+/// `2026年11月21日 15:04:05`, China time.
+fn date_time_zh(at: OffsetDateTime) -> String {
+    let t = at.to_offset(convert::CHINA_TIME);
+    format!("{} {:02}:{:02}:{:02}", date_zh(t.date()), t.hour(), t.minute(), t.second())
+}
+
+fn row(label: &str, value: impl Into<String>) -> Value {
+    json!({"row": [label, value.into()]})
+}
+
+/// The monthly detail of a certificate, or one line per year (and payer) when long.
+fn certificate_detail(c: &IssuedCertificate, items: &mut Vec<Value>) {
+    let pension = c.kind == CertificateKind::PensionReceipt;
+    items.push(json!({"text": if pension { "发放明细" } else { "缴费明细" }, "bold": true}));
+    if c.rows.is_empty() {
+        items.push(json!({"text": if pension { "本期间无发放记录" } else { "本期间无缴费记录" }}));
+        return;
+    }
+    // (payer, when, amount) lines; the payer is printed above the first line it paid.
+    let lines: Vec<(String, String, String)> = if c.rows.len() <= MONTHLY_ROWS_MAX {
+        c.rows.iter().map(|r| (r.payer.clone(), r.month.zh(), yuan(r.amount_fen))).collect()
+    } else {
+        c.by_year()
+            .into_iter()
+            .map(|y| {
+                let when = if y.from == y.to {
+                    y.from.zh()
+                } else {
+                    format!("{:04}年{:02}-{:02}月", y.year, y.from.month, y.to.month)
+                };
+                (y.payer, when, format!("{} 个月  {}", y.months, yuan(y.amount_fen)))
+            })
+            .collect()
+    };
+    let mut payer: Option<&str> = None;
+    for (who, when, amount) in &lines {
+        if payer != Some(who.as_str()) {
+            items.push(json!({"text": who}));
+            payer = Some(who);
+        }
+        items.push(row(when, amount.clone()));
+    }
+    items.push(row("合计", yuan(c.total_fen)));
+}
+
+fn certificate(c: &IssuedCertificate, items: &mut Vec<Value>) {
+    let pension = c.kind == CertificateKind::PensionReceipt;
+    items.push(row("证明编号", c.number.clone()));
+    items.push(row("姓名", c.holder.expose()));
+    items.push(row("身份证号", c.holder_id.masked()));
+    items.push(row("证明期间", c.period.zh()));
+    items.push(row(if pension { "领取月数" } else { "缴费月数" }, format!("共 {} 个月", c.months_covered)));
+    items.push(row(if pension { "领取状态" } else { "参保状态" }, c.status.zh()));
+    if let Some(payer) = &c.current_payer {
+        items.push(row(if pension { "发放机构" } else { "参保单位" }, payer.clone()));
+    }
+    items.push(json!({"separator": "-"}));
+    certificate_detail(c, items);
+    items.push(json!({"separator": "-"}));
+    items.push(row("出具日期", date_zh(c.issued_on)));
+    items.push(row("验证码", c.verification_code.clone()));
+    items.push(json!({"qr": c.verify_url, "align": "center"}));
+    items.push(json!({"text": "扫描二维码或在核验网址输入验证码，可核验本证明真伪", "align": "center"}));
+    items.push(json!({"text": c.verify_url, "align": "center"}));
+}
+
+fn receipt(r: &Receipt, items: &mut Vec<Value>) {
+    if let Some(id) = &r.masked_id {
+        items.push(row("身份证号", id.clone()));
+    }
+    match &r.delivery {
+        Delivery::Submitted { tracking, decision } => {
+            let outcome = match (decision, r.service) {
+                (Decision::Approved, _) => "已通过",
+                (Decision::Rejected, _) => "未通过",
+                (Decision::PendingReview, _) => "待人工审核",
+                (Decision::Recorded, Service::CheckIn) => "已签到",
+                (Decision::Recorded, _) => "已登记",
+            };
+            items.push(row("办理状态", "已提交"));
+            items.push(row("办理结果", outcome));
+            items.push(row("受理编号", tracking.clone()));
+            items.push(json!({"barcode": tracking, "hri": "none"}));
+            items.push(json!({"text": tracking, "align": "center"}));
+            items.push(json!({"text": "凭受理编号可在任一自助终端查询办理进度", "align": "center"}));
+        }
+        Delivery::Queued { reference } => {
+            items.push(row("办理状态", "已保存，网络恢复后自动提交"));
+            items.push(row("本机参考号", reference.clone()));
+            items.push(json!({"barcode": reference, "hri": "none"}));
+            items.push(json!({"text": reference, "align": "center"}));
+            items.push(json!({"text": "无需重复办理；提交后可凭参考号查询", "align": "center"}));
+        }
+    }
+}
+
+/// The printed layout of a job (the printer crate's JSON document model). Every word
+/// on it is Chinese; only codes, numbers and the verify URL are ASCII.
+pub fn document(job: &PrintJob, stamp: &PrintStamp) -> Value {
     let title = |t: &str| json!({"text": t, "align": "center", "size": [2, 2]});
     let mut items = Vec::new();
     match job {
         PrintJob::Certificate(c) => {
-            items.push(title(service_title(Service::Certificate)));
-            items.push(json!({"row": ["证明编号", c.number]}));
-            items.push(json!({"row": ["姓名", c.holder.expose()]}));
-            items.push(json!({"row": ["身份证号", c.holder_id.masked()]}));
-            items.push(json!({"separator": "-"}));
-            items.extend(c.rows.iter().map(|r| json!({"text": r})));
-            items.push(json!({"separator": "-"}));
-            items.push(json!({"row": ["验证码", c.verification_code]}));
-            items.push(json!({"qr": c.verify_url, "align": "center"}));
+            items.push(title(match c.kind {
+                CertificateKind::Participation => service_title(Service::Certificate),
+                CertificateKind::PensionReceipt => "养老金领取证明",
+            }));
+            certificate(c, &mut items);
         }
         PrintJob::Contributions { holder, masked_id, record } => {
             items.push(title(service_title(Service::Contributions)));
-            items.push(json!({"row": ["姓名", holder.expose()]}));
-            items.push(json!({"row": ["身份证号", masked_id]}));
+            items.push(row("姓名", holder.expose()));
+            items.push(row("身份证号", masked_id.clone()));
+            items.push(json!({"separator": "-"}));
             for y in &record.years {
-                items.push(json!({"row": [y.year.to_string(), format!("{} 个月", y.months_paid)]}));
+                items.push(row(&format!("{}年", y.year), format!("缴费 {} 个月", y.months_paid)));
             }
+            let total: u32 = record.years.iter().map(|y| u32::from(y.months_paid)).sum();
+            items.push(row("累计缴费", format!("{total} 个月")));
         }
         PrintJob::Receipt(r) => {
             items.push(title(service_title(r.service)));
-            if let Some(id) = &r.masked_id {
-                items.push(json!({"row": ["身份证号", id]}));
-            }
-            match &r.delivery {
-                Delivery::Submitted { tracking, decision } => {
-                    let outcome = match decision {
-                        Decision::Approved => "认证通过 approved",
-                        Decision::Rejected => "未通过 rejected",
-                        Decision::PendingReview => "已受理,待审核 pending review",
-                        Decision::Recorded => "已受理 recorded",
-                    };
-                    items.push(json!({"row": ["状态", "已提交 submitted"]}));
-                    items.push(json!({"row": ["结果", outcome]}));
-                    items.push(json!({"row": ["受理编号", tracking]}));
-                    items.push(json!({"barcode": tracking}));
-                }
-                Delivery::Queued { reference } => {
-                    items.push(json!({"row": ["状态", "已排队 queued"]}));
-                    items.push(json!({"text": "网络恢复后自动提交 / sent when the network returns"}));
-                    items.push(json!({"row": ["参考号", reference]}));
-                }
-            }
+            receipt(r, &mut items);
         }
+    }
+    items.push(json!({"separator": "-"}));
+    items.push(row("打印时间", date_time_zh(stamp.printed_at)));
+    if let Some(id) = &stamp.terminal_id {
+        items.push(row("终端编号", id.clone()));
     }
     items.push(json!({"cut": "partial"}));
     json!({ "items": items })
@@ -85,19 +192,34 @@ pub fn document(job: &PrintJob) -> Value {
 /// An ESC/POS printer on any transport.
 pub struct DriverPrinter<T: Transport> {
     printer: Arc<Mutex<Printer<T>>>,
+    terminal_id: Option<String>,
 }
 
 impl<T: Transport> DriverPrinter<T> {
     pub fn new(printer: Printer<T>) -> Self {
-        Self { printer: Arc::new(Mutex::new(printer)) }
+        Self { printer: Arc::new(Mutex::new(printer)), terminal_id: None }
+    }
+    /// Prints the terminal's device id on every printout.
+    #[must_use]
+    pub fn with_terminal_id(mut self, id: impl Into<String>) -> Self {
+        self.terminal_id = Some(id.into());
+        self
+    }
+    /// The driver, shared with the status poll (`runtime::printer_health`).
+    pub fn driver(&self) -> Arc<Mutex<Printer<T>>> {
+        self.printer.clone()
     }
 }
 
 impl<T: Transport + Send + 'static> ReceiptPrinter for DriverPrinter<T> {
     fn print(&self, job: PrintJob) -> BoxFuture<Result<(), Problem>> {
         let printer = self.printer.clone();
+        let stamp = PrintStamp::now(self.terminal_id.clone());
         Box::pin(async move {
-            let doc = Document::from_json(&document(&job).to_string()).map_err(|e| Problem::Error(e.to_string()))?;
+            let doc = Document::from_json(&document(&job, &stamp).to_string()).map_err(|e| {
+                tracing::warn!(error = %e, "print job is not a valid document");
+                Problem::Error(e.to_string())
+            })?;
             let printed = tokio::task::spawn_blocking(move || {
                 let mut p = printer.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
                 p.print_job(&[doc]).map(|_| ()).map_err(|e| {
@@ -115,48 +237,206 @@ impl<T: Transport + Send + 'static> ReceiptPrinter for DriverPrinter<T> {
 mod tests {
     use super::*;
     use crate::session::{
-        CertificateKind, ContributionRecord, ContributionYear, IdNumber, IssuedCertificate, PersonName, Receipt,
+        CertificateMonth, CertificateStatus, ContributionRecord, ContributionYear, IdNumber, MonthRange, PersonName,
+        YearMonth,
     };
 
-    #[test]
-    fn every_print_job_is_a_valid_printer_document() {
-        let certificate = IssuedCertificate {
-            number: "SI-1".into(),
+    const TRACKING: &str = "QC-20261121-4QGF2Y";
+    const QUEUED: &str = "Q-3FA9C07B12";
+    const TERMINAL: &str = "T-450103-0007";
+
+    fn ym(s: &str) -> YearMonth {
+        YearMonth::parse(s).unwrap()
+    }
+
+    /// A certificate of `months` paid months ending 2026-10, as central would issue it.
+    fn certificate(kind: CertificateKind, months: i64) -> IssuedCertificate {
+        let to = ym("2026-10");
+        let rows: Vec<CertificateMonth> = (0..months)
+            .map(|i| CertificateMonth {
+                month: to.plus(i - months + 1),
+                payer: if i < months / 2 { "南宁市第一机械厂" } else { "南宁市公交集团" }.into(),
+                base_fen: 500_000,
+                amount_fen: 120_000,
+            })
+            .collect();
+        IssuedCertificate {
+            number: "SI20261121AB12CD34".into(),
+            kind,
             holder: PersonName::new("张秀英"),
             holder_id: IdNumber::new("11010519491231002X"),
-            kind: CertificateKind::Participation,
-            rows: vec!["2024-01 .. 2026-11: 0 months".into()],
-            verification_code: "ABC".into(),
-            verify_url: "https://c/verify/ABC".into(),
+            period: MonthRange { from: rows.first().map_or(to, |r| r.month), to: ym("2026-11") },
+            months_covered: rows.len() as u32,
+            current_payer: rows.last().map(|r| r.payer.clone()),
+            status: CertificateStatus::Contributing,
+            total_fen: rows.iter().map(|r| r.amount_fen).sum(),
+            rows,
+            issued_on: time::macros::date!(2026 - 11 - 21),
+            verification_code: "K7Q29XPA4M3B".into(),
+            verify_url: "https://si.example.gov.cn/verify/K7Q29XPA4M3B".into(),
             signed: Value::Null,
-        };
+        }
+    }
+
+    fn receipt(service: Service, delivery: Delivery) -> PrintJob {
+        PrintJob::Receipt(Receipt { service, masked_id: Some("1101**********002X".into()), delivery })
+    }
+
+    fn every_kind_of_job() -> Vec<PrintJob> {
         let record = ContributionRecord {
-            years: vec![ContributionYear { year: 2024, months_paid: 12, base_fen: 1, employer: "x".into() }],
+            years: vec![ContributionYear {
+                year: 2024,
+                months_paid: 12,
+                base_fen: 1,
+                personal_fen: 1,
+                employer: "x".into(),
+            }],
         };
-        let jobs = [
-            PrintJob::Certificate(certificate),
+        let submitted = |decision| Delivery::Submitted { tracking: TRACKING.into(), decision };
+        vec![
+            PrintJob::Certificate(certificate(CertificateKind::Participation, 5)),
+            PrintJob::Certificate(certificate(CertificateKind::Participation, 0)),
+            PrintJob::Certificate(certificate(CertificateKind::Participation, 180)),
+            PrintJob::Certificate(certificate(CertificateKind::PensionReceipt, 36)),
             PrintJob::Contributions {
                 holder: PersonName::new("王伟"), masked_id: "4501**********0032".into(), record
             },
-            PrintJob::Receipt(Receipt {
-                service: Service::Qualification,
-                masked_id: Some("1101**********002X".into()),
-                delivery: Delivery::Submitted {
-                    tracking: "QC-20261121-4QGF2Y".into(),
-                    decision: Decision::PendingReview,
-                },
-            }),
-            PrintJob::Receipt(Receipt {
-                service: Service::Unemployment,
-                masked_id: None,
-                delivery: Delivery::Queued { reference: "Q-1".into() },
-            }),
-        ];
-        for job in &jobs {
-            let json = document(job).to_string();
+            receipt(Service::Qualification, submitted(Decision::Approved)),
+            receipt(Service::Qualification, submitted(Decision::PendingReview)),
+            receipt(Service::Qualification, submitted(Decision::Rejected)),
+            receipt(Service::Registration, submitted(Decision::Recorded)),
+            receipt(Service::CheckIn, submitted(Decision::Recorded)),
+            receipt(Service::Registration, Delivery::Queued { reference: QUEUED.into() }),
+        ]
+    }
+
+    fn stamp() -> PrintStamp {
+        PrintStamp { printed_at: time::macros::datetime!(2026-11-21 07:04:05 UTC), terminal_id: Some(TERMINAL.into()) }
+    }
+
+    /// Every string a document prints (texts, both sides of rows, barcode payloads).
+    fn printed_strings(doc: &Value) -> Vec<String> {
+        let mut out = Vec::new();
+        for item in doc["items"].as_array().unwrap() {
+            for key in ["text", "barcode", "qr"] {
+                if let Some(t) = item[key].as_str() {
+                    out.push(t.to_owned());
+                }
+            }
+            if let Some(row) = item["row"].as_array() {
+                out.extend(row.iter().map(|v| v.as_str().unwrap().to_owned()));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn every_print_job_is_a_valid_printer_document() {
+        for job in &every_kind_of_job() {
+            let json = document(job, &stamp()).to_string();
             let doc = Document::from_json(&json).unwrap_or_else(|e| panic!("{e}: {json}"));
             assert!(!printer::encode(&doc, &printer::Profile::KIOSK_80, None).unwrap().is_empty());
         }
+    }
+
+    #[test]
+    fn printouts_have_no_english_words_only_codes_and_the_verify_url() {
+        let codes =
+            ["SI20261121AB12CD34", "K7Q29XPA4M3B", "https://si.example.gov.cn/verify/", TRACKING, QUEUED, TERMINAL];
+        for job in &every_kind_of_job() {
+            for s in printed_strings(&document(job, &stamp())) {
+                let rest = codes.iter().fold(s.clone(), |acc, code| acc.replace(code, ""));
+                assert!(!rest.chars().any(|c| c.is_ascii_alphabetic()), "English on paper: {s:?} in {job:?}");
+            }
+        }
+        // The check can fail: the old bilingual wording would be caught.
+        let rest = codes.iter().fold("已提交 submitted".to_owned(), |acc, code| acc.replace(code, ""));
+        assert!(rest.chars().any(|c| c.is_ascii_alphabetic()));
+    }
+
+    #[test]
+    fn every_printout_says_when_and_on_which_terminal() {
+        for job in &every_kind_of_job() {
+            let strings = printed_strings(&document(job, &stamp()));
+            assert!(strings.contains(&"2026年11月21日 15:04:05".to_owned()), "China time: {strings:?}");
+            assert!(strings.contains(&TERMINAL.to_owned()), "{strings:?}");
+        }
+        let unknown = PrintStamp { terminal_id: None, ..stamp() };
+        let job = receipt(Service::Registration, Delivery::Queued { reference: QUEUED.into() });
+        assert!(!printed_strings(&document(&job, &unknown)).iter().any(|s| s.contains("终端")));
+    }
+
+    #[test]
+    fn submitted_receipts_state_the_decision_and_carry_the_tracking_number_as_barcode_and_text() {
+        let table = [
+            (Service::Qualification, Decision::Approved, "已通过"),
+            (Service::Qualification, Decision::PendingReview, "待人工审核"),
+            (Service::Qualification, Decision::Rejected, "未通过"),
+            (Service::Registration, Decision::Recorded, "已登记"),
+            (Service::CheckIn, Decision::Recorded, "已签到"),
+        ];
+        for (service, decision, outcome) in table {
+            let doc =
+                document(&receipt(service, Delivery::Submitted { tracking: TRACKING.into(), decision }), &stamp());
+            let items = doc["items"].as_array().unwrap();
+            assert!(items.contains(&json!({"row": ["办理状态", "已提交"]})), "{doc}");
+            assert!(items.contains(&json!({"row": ["办理结果", outcome]})), "{doc}");
+            assert!(items.contains(&json!({"row": ["受理编号", TRACKING]})), "{doc}");
+            assert!(items.contains(&json!({"row": ["身份证号", "1101**********002X"]})), "{doc}");
+            let barcodes: Vec<_> = items.iter().filter_map(|i| i["barcode"].as_str()).collect();
+            assert_eq!(barcodes, [TRACKING]);
+        }
+    }
+
+    #[test]
+    fn queued_receipts_say_so_and_carry_the_local_reference_as_barcode() {
+        let doc = document(&receipt(Service::Registration, Delivery::Queued { reference: QUEUED.into() }), &stamp());
+        let items = doc["items"].as_array().unwrap();
+        assert!(items.contains(&json!({"row": ["办理状态", "已保存，网络恢复后自动提交"]})), "{doc}");
+        assert!(items.contains(&json!({"row": ["本机参考号", QUEUED]})), "{doc}");
+        assert!(!printed_strings(&doc).iter().any(|s| s.contains("已提交")), "{doc}");
+        let barcodes: Vec<_> = items.iter().filter_map(|i| i["barcode"].as_str()).collect();
+        assert_eq!(barcodes, [QUEUED]);
+    }
+
+    #[test]
+    fn certificate_states_period_count_status_and_payer_in_chinese() {
+        let doc = document(&PrintJob::Certificate(certificate(CertificateKind::Participation, 5)), &stamp());
+        let items = doc["items"].as_array().unwrap();
+        for expected in [
+            json!({"row": ["证明期间", "2026年06月 至 2026年11月"]}),
+            json!({"row": ["缴费月数", "共 5 个月"]}),
+            json!({"row": ["参保状态", "正常参保缴费"]}),
+            json!({"row": ["参保单位", "南宁市公交集团"]}),
+            json!({"row": ["2026年10月", "1,200.00 元"]}),
+            json!({"row": ["合计", "6,000.00 元"]}),
+            json!({"row": ["验证码", "K7Q29XPA4M3B"]}),
+            json!({"row": ["出具日期", "2026年11月21日"]}),
+            json!({"row": ["姓名", "张秀英"]}),
+            json!({"row": ["身份证号", "1101**********002X"]}),
+        ] {
+            assert!(items.contains(&expected), "missing {expected} in {doc}");
+        }
+        let qrs: Vec<_> = items.iter().filter_map(|i| i["qr"].as_str()).collect();
+        assert_eq!(qrs, ["https://si.example.gov.cn/verify/K7Q29XPA4M3B"]);
+        let pension = document(&PrintJob::Certificate(certificate(CertificateKind::PensionReceipt, 3)), &stamp());
+        assert_eq!(pension["items"][0]["text"], "养老金领取证明");
+        assert!(pension["items"].as_array().unwrap().contains(&json!({"row": ["领取月数", "共 3 个月"]})));
+    }
+
+    #[test]
+    fn long_histories_are_printed_by_year_not_by_month() {
+        let long = certificate(CertificateKind::Participation, 180);
+        let doc = document(&PrintJob::Certificate(long), &stamp());
+        let items = doc["items"].as_array().unwrap();
+        let month_rows = items.iter().filter(|i| i["row"][1].as_str().is_some_and(|v| v.ends_with(" 元"))).count();
+        // 15 calendar years plus one split where the payer changed, and the total.
+        assert!(month_rows <= 18, "{month_rows} money rows: {doc}");
+        assert!(items.contains(&json!({"row": ["2024年01-12月", "12 个月  14,400.00 元"]})), "{doc}");
+        assert!(items.contains(&json!({"row": ["缴费月数", "共 180 个月"]})), "{doc}");
+        assert!(items.contains(&json!({"row": ["合计", "216,000.00 元"]})), "{doc}");
+        let short = document(&PrintJob::Certificate(certificate(CertificateKind::Participation, 12)), &stamp());
+        assert!(short["items"].as_array().unwrap().contains(&json!({"row": ["2025年11月", "1,200.00 元"]})));
     }
 
     #[test]

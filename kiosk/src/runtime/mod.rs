@@ -3,9 +3,14 @@
 //! camera, audit trail). Devices and the screen are seams so that simulators, the
 //! real drivers and the Slint window plug in alike.
 
+pub mod camera;
+pub mod certificates;
+pub mod console;
 pub mod convert;
+pub mod devices;
 pub mod escpos_printer;
-pub mod simulated;
+pub mod printer_health;
+pub mod reader;
 pub mod supervise;
 pub mod systemd;
 pub mod telemetry;
@@ -28,6 +33,10 @@ pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 pub trait ScreenSink: Send + Sync + 'static {
     fn show(&self, screen: &Screen);
     fn countdown(&self, seconds_left: Option<u32>);
+    /// A downscaled camera preview frame during face capture (many a second).
+    fn frame(&self, frame: ui::model::Frame) {
+        let _ = frame;
+    }
 }
 
 /// The receipt printer as the runtime needs it.
@@ -35,9 +44,10 @@ pub trait ReceiptPrinter: Send + Sync + 'static {
     fn print(&self, job: PrintJob) -> BoxFuture<Result<(), Problem>>;
 }
 
-/// The camera: runs one capture, reporting hints and the result as events.
+/// The camera: runs one capture, reporting guidance (when it changes) and the result as
+/// events and preview frames to `screen`. Dropping the future ends the capture.
 pub trait FaceCamera: Send + Sync + 'static {
-    fn capture(&self, ticket: Ticket, events: mpsc::Sender<Event>) -> BoxFuture<()>;
+    fn capture(&self, ticket: Ticket, events: mpsc::Sender<Event>, screen: Arc<dyn ScreenSink>) -> BoxFuture<()>;
 }
 
 /// A screen sink that writes each screen to the log (no window).
@@ -158,14 +168,12 @@ impl Runtime {
                     tracing::error!(error = %e, "audit record could not be written");
                 }
             }
-            Effect::IssueCertificate { ticket, citizen, kind } => {
+            Effect::IssueCertificate { ticket, citizen, kind, period } => {
                 let central = w.central.clone();
                 self.reply(async move {
-                    let request = convert::certificate_request(&citizen, kind, time::OffsetDateTime::now_utc());
-                    let result = match central.issue_certificate(&request).await {
-                        Ok(c) => Ok(convert::issued(&c, &citizen, kind)),
-                        Err(e) => Err(failure(&e)),
-                    };
+                    let now = time::OffsetDateTime::now_utc();
+                    let result =
+                        certificates::issue(&central, &citizen, kind, period, now).await.map_err(|e| failure(&e));
                     Event::CertificateIssued { ticket, result }
                 });
             }
@@ -219,7 +227,7 @@ impl Runtime {
                 if let Some(old) = self.capture.take() {
                     old.abort();
                 }
-                let run = w.camera.capture(ticket, self.events_tx.clone());
+                let run = w.camera.capture(ticket, self.events_tx.clone(), w.screen.clone());
                 self.capture = Some(tokio::spawn(run));
             }
             Effect::StopCapture => {

@@ -7,6 +7,16 @@ use crate::session::{Device, Event, Health, Problem};
 use std::future::Future;
 use tokio::sync::mpsc;
 
+/// Aborts the running driver when the supervisor itself is dropped or aborted, so a
+/// driver never outlives the terminal that started it.
+struct AbortOnDrop(tokio::task::AbortHandle);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// Runs `driver` until it ends cleanly, restarting it after every failure. A driver
 /// reports `Health::Ok` itself once its device answers.
 pub async fn supervise<F, Fut>(device: Device, events: mpsc::Sender<Event>, backoff: Backoff, mut driver: F)
@@ -16,7 +26,9 @@ where
 {
     let mut failures = 0u32;
     loop {
-        let reason = match tokio::spawn(driver()).await {
+        let task = tokio::spawn(driver());
+        let _abort = AbortOnDrop(task.abort_handle());
+        let reason = match task.await {
             Ok(Ok(())) => return,
             Ok(Err(reason)) => reason,
             Err(join) if join.is_panic() => "driver panicked".to_owned(),
@@ -64,5 +76,24 @@ mod tests {
             reasons.push(r);
         }
         assert_eq!(reasons, ["serial port vanished", "driver panicked"]);
+    }
+
+    #[tokio::test]
+    async fn a_stopped_supervisor_takes_its_running_driver_with_it() {
+        let (tx, _rx) = mpsc::channel(1);
+        let (alive_tx, mut alive_rx) = mpsc::channel::<()>(1);
+        let backoff = Backoff { base: Duration::from_millis(1), cap: Duration::from_millis(5) };
+        let supervisor = tokio::spawn(supervise(Device::Camera, tx, backoff, move || {
+            let alive = alive_tx.clone();
+            async move {
+                let _ = alive.send(()).await;
+                std::future::pending::<()>().await;
+                Ok(())
+            }
+        }));
+        assert_eq!(alive_rx.recv().await, Some(()), "the driver runs");
+        supervisor.abort();
+        let ended = tokio::time::timeout(Duration::from_secs(30), alive_rx.recv()).await;
+        assert_eq!(ended, Ok(None), "every copy of the driver's sender is gone: the driver stopped");
     }
 }

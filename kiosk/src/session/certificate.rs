@@ -2,8 +2,8 @@
 //! runtime checks the signature, the citizen previews it and it is printed.
 
 use super::{
-    AuditRecord, CertificateKind, Ctx, Device, EndReason, Event, Failure, Intent, IssuedCertificate, Next, PrintJob,
-    Screen, Service, Ticket, Waiting,
+    AuditRecord, CertificateKind, CertificatePeriod, Ctx, Device, EndReason, Event, Failure, Intent, IssuedCertificate,
+    Next, PrintJob, Screen, Service, Ticket, Waiting,
 };
 
 #[derive(Debug)]
@@ -26,21 +26,28 @@ impl Step {
     }
 }
 
+const KINDS: [CertificateKind; 2] = [CertificateKind::Participation, CertificateKind::PensionReceipt];
+/// The periods offered; the central service answers for the months the person has.
+const PERIODS: [CertificatePeriod; 4] = [
+    CertificatePeriod::LastMonths(6),
+    CertificatePeriod::LastMonths(12),
+    CertificatePeriod::LastMonths(36),
+    CertificatePeriod::FullHistory,
+];
+
 pub(super) fn start(ctx: &mut Ctx<'_>) -> Step {
-    ctx.show(Screen::CertificateChoice {
-        kinds: vec![CertificateKind::Participation, CertificateKind::PensionReceipt],
-    });
+    ctx.show(Screen::CertificateChoice { kinds: KINDS.to_vec(), periods: PERIODS.to_vec() });
     Step::Choosing
 }
 
 pub(super) fn step(step: Step, ctx: &mut Ctx<'_>, event: &Event) -> Next {
     const SERVICE: Service = Service::Certificate;
     let next = match (step, event) {
-        (Step::Choosing, Event::Touch(Intent::ChooseCertificate(kind))) => {
+        (Step::Choosing, Event::Touch(Intent::ChooseCertificate { kind, period })) => {
             let Some(citizen) = ctx.citizen.cloned() else { return Next::End(EndReason::CardRemoved, None) };
             let ticket = ctx.ticket();
-            ctx.emit(super::Effect::IssueCertificate { ticket, citizen, kind: *kind });
-            ctx.show(Screen::Waiting(Waiting::IssuingCertificate));
+            ctx.emit(super::Effect::IssueCertificate { ticket, citizen, kind: *kind, period: *period });
+            ctx.show(Screen::Waiting { service: Service::Certificate, what: Waiting::IssuingCertificate });
             Step::Issuing(ticket)
         }
         (Step::Choosing | Step::Preview(_) | Step::Failed, Event::Touch(Intent::Back)) => return Next::Menu(None),
@@ -68,7 +75,7 @@ pub(super) fn step(step: Step, ctx: &mut Ctx<'_>, event: &Event) -> Next {
             None => {
                 let ticket = ctx.ticket();
                 ctx.emit(super::Effect::Print { ticket, job: PrintJob::Certificate(certificate) });
-                ctx.show(Screen::Waiting(Waiting::Printing));
+                ctx.show(Screen::Waiting { service: Service::Certificate, what: Waiting::Printing });
                 Step::Printing(ticket)
             }
         },

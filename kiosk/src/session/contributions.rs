@@ -28,8 +28,20 @@ pub(super) fn start(ctx: &mut Ctx<'_>) -> Step {
     if let Some(citizen) = ctx.citizen.cloned() {
         ctx.emit(super::Effect::FetchContributions { ticket, citizen });
     }
-    ctx.show(Screen::Waiting(Waiting::LoadingContributions));
+    ctx.show(Screen::Waiting { service: Service::Contributions, what: Waiting::LoadingContributions });
     Step::Loading(ticket)
+}
+
+/// The record on screen, for the card holder (whose card is still on the reader).
+fn show_record(ctx: &mut Ctx<'_>, record: &ContributionRecord) {
+    let Some(citizen) = ctx.citizen else { return };
+    let can_print = ctx.devices.unusable(Device::Printer);
+    ctx.show(Screen::Contributions {
+        holder: citizen.name.clone(),
+        masked_id: citizen.id_number.masked(),
+        record: record.clone(),
+        can_print,
+    });
 }
 
 pub(super) fn step(step: Step, ctx: &mut Ctx<'_>, event: &Event) -> Next {
@@ -37,8 +49,7 @@ pub(super) fn step(step: Step, ctx: &mut Ctx<'_>, event: &Event) -> Next {
     let next = match (step, event) {
         (Step::Loading(t), Event::ContributionsLoaded { ticket, result }) if t == *ticket => match result {
             Ok(record) => {
-                let can_print = ctx.devices.unusable(Device::Printer);
-                ctx.show(Screen::Contributions { record: record.clone(), can_print });
+                show_record(ctx, record);
                 Step::Viewing(record.clone())
             }
             Err(failure) => {
@@ -49,15 +60,14 @@ pub(super) fn step(step: Step, ctx: &mut Ctx<'_>, event: &Event) -> Next {
         (Step::Viewing(record), Event::Touch(Intent::Print)) => {
             let (Some(citizen), None) = (ctx.citizen, ctx.devices.unusable(Device::Printer)) else {
                 // The print button is disabled with the reason; a stale touch re-shows it.
-                let can_print = ctx.devices.unusable(Device::Printer);
-                ctx.show(Screen::Contributions { record: record.clone(), can_print });
+                show_record(ctx, &record);
                 return Next::Stay(super::Flow::Contributions(Step::Viewing(record)));
             };
             let job =
                 PrintJob::Contributions { holder: citizen.name.clone(), masked_id: citizen.id_number.masked(), record };
             let ticket = ctx.ticket();
             ctx.emit(super::Effect::Print { ticket, job });
-            ctx.show(Screen::Waiting(Waiting::Printing));
+            ctx.show(Screen::Waiting { service: Service::Contributions, what: Waiting::Printing });
             Step::Printing(ticket)
         }
         (Step::Viewing(_) | Step::Printed | Step::Failed, Event::Touch(Intent::Done)) => return Next::Rate(SERVICE),

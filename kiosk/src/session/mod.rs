@@ -34,11 +34,12 @@ mod unemployment;
 mod tests;
 
 pub use personal::{
-    Citizen, ContributionRecord, ContributionYear, FaceCapture, IdNumber, IssuedCertificate, PersonName, Phone, mask_id,
+    CertificateMonth, CertificateStatus, Citizen, ContributionRecord, ContributionYear, FaceCapture, IdNumber,
+    IssuedCertificate, MonthRange, PersonName, Phone, YearMonth, YearSummary, mask_id, yuan,
 };
 pub use screen::{
-    ApplicationProgress, CaptureHint, Decision, Delivery, Failure, FormError, LivenessChallenge, Notice, ReceiptState,
-    Screen, ServiceTile, Unavailable, Waiting,
+    ApplicationProgress, CaptureHint, Decision, Delivery, Failure, FormError, Notice, ReceiptState, Screen,
+    ServiceTile, Unavailable, Waiting,
 };
 
 pub use types::*;
@@ -68,6 +69,10 @@ struct Session {
 #[derive(Debug)]
 enum Flow {
     Menu,
+    /// A service was chosen on the start screen; waiting for the card.
+    AwaitingCard(Service),
+    /// "Is this you?" before `Service` starts.
+    ConfirmIdentity(Service),
     Certificate(certificate::Step),
     Qualification(qualification::Step),
     Contributions(contributions::Step),
@@ -163,7 +168,9 @@ impl State {
 impl Flow {
     fn holds_personal_data(&self) -> bool {
         match self {
-            Self::Menu | Self::Rating(_) | Self::Progress(_) => false,
+            Self::Menu | Self::AwaitingCard(_) | Self::ConfirmIdentity(_) | Self::Rating(_) | Self::Progress(_) => {
+                false
+            }
             Self::Certificate(s) => s.holds_personal_data(),
             Self::Qualification(s) => s.holds_personal_data(),
             Self::Contributions(s) => s.holds_personal_data(),
@@ -174,7 +181,7 @@ impl Flow {
     /// Committed flows finish when the card is removed; drafting ones end the session.
     fn survives_card_removal(&self) -> bool {
         match self {
-            Self::Menu => false,
+            Self::Menu | Self::AwaitingCard(_) | Self::ConfirmIdentity(_) => false,
             Self::Certificate(s) => s.committed(),
             Self::Qualification(s) => s.committed(),
             Self::Contributions(s) => s.committed(),
@@ -186,10 +193,11 @@ impl Flow {
     fn service(&self) -> Option<Service> {
         match self {
             Self::Menu | Self::Rating(_) => None,
+            Self::AwaitingCard(s) | Self::ConfirmIdentity(s) => Some(*s),
             Self::Certificate(_) => Some(Service::Certificate),
             Self::Qualification(_) => Some(Service::Qualification),
             Self::Contributions(_) => Some(Service::Contributions),
-            Self::Unemployment(_) => Some(Service::Unemployment),
+            Self::Unemployment(s) => Some(s.service()),
             Self::Progress(_) => Some(Service::Progress),
         }
     }
@@ -211,15 +219,7 @@ pub fn handle(state: &mut State, event: Event) -> Vec<Effect> {
         Event::DeviceHealth { device, health } => on_device(state, device, health, &mut out),
         Event::CardPlaced(citizen) => on_card(state, citizen, &mut out),
         Event::CardRemoved => on_card_removed(state, &mut out),
-        Event::CardUnreadable(reason) => {
-            out.push(Effect::Audit(AuditRecord::CardUnreadable { reason }));
-            if state.session.is_none() {
-                out.push(Effect::Show(Screen::Welcome {
-                    tiles: state.devices.tiles(),
-                    notice: Some(Notice::CardUnreadable),
-                }));
-            }
-        }
+        Event::CardRefused(problem) => on_card_refused(state, problem, &mut out),
         Event::Touch(intent) => on_touch(state, intent, &mut out),
         other => step_flow(state, &other, &mut out),
     }
@@ -285,6 +285,24 @@ fn on_device(state: &mut State, device: Device, health: Health, out: &mut Vec<Ef
 }
 
 fn on_card(state: &mut State, citizen: Citizen, out: &mut Vec<Effect>) {
+    // The card a citizen was asked for after choosing a service: confirm who they are.
+    if let Some(session) = state.session.as_mut()
+        && session.citizen.is_none()
+        && let Flow::AwaitingCard(service) = session.flow
+    {
+        let masked_id = citizen.id_number.masked();
+        out.push(Effect::Audit(AuditRecord::CardRead { session: session.serial, masked_id: masked_id.clone() }));
+        session.flow = Flow::ConfirmIdentity(service);
+        out.push(Effect::Show(Screen::Identity {
+            service,
+            holder: citizen.name.clone(),
+            masked_id: masked_id.clone(),
+        }));
+        session.citizen = Some(citizen);
+        session.masked_id = Some(masked_id);
+        note_input(state, out);
+        return;
+    }
     if let Some(session) = state.session.as_mut() {
         match &session.citizen {
             Some(current) if *current == citizen => {
@@ -306,6 +324,7 @@ fn on_card(state: &mut State, citizen: Citizen, out: &mut Vec<Effect>) {
     out.push(Effect::Audit(AuditRecord::CardRead { session: serial, masked_id: masked_id.clone() }));
     out.push(Effect::Show(Screen::Menu {
         holder: Some(citizen.name.clone()),
+        masked_id: Some(masked_id.clone()),
         tiles: state.devices.tiles(),
         notice: None,
     }));
@@ -319,8 +338,26 @@ fn on_card(state: &mut State, citizen: Citizen, out: &mut Vec<Effect>) {
     });
 }
 
+fn on_card_refused(state: &mut State, problem: CardProblem, out: &mut Vec<Effect>) {
+    out.push(Effect::Audit(AuditRecord::CardRefused { problem }));
+    match state.session.as_ref().map(|s| &s.flow) {
+        None => out
+            .push(Effect::Show(Screen::Welcome { tiles: state.devices.tiles(), notice: Some(Notice::Card(problem)) })),
+        Some(Flow::AwaitingCard(service)) => {
+            out.push(Effect::Show(Screen::PlaceCard { service: *service, problem: Some(problem) }));
+            note_input(state, out);
+        }
+        // Someone else's unusable card during a session changes nothing.
+        Some(_) => {}
+    }
+}
+
 fn on_card_removed(state: &mut State, out: &mut Vec<Effect>) {
-    let Some(session) = state.session.as_mut() else { return };
+    let Some(session) = state.session.as_mut() else {
+        // A refused card taken away (or one left after a session): clear the notice.
+        out.push(Effect::Show(Screen::Welcome { tiles: state.devices.tiles(), notice: None }));
+        return;
+    };
     if session.citizen.is_none() {
         return;
     }
@@ -337,33 +374,52 @@ fn on_card_removed(state: &mut State, out: &mut Vec<Effect>) {
 
 fn on_touch(state: &mut State, intent: Intent, out: &mut Vec<Effect>) {
     if state.session.is_none() {
-        match intent {
-            // Progress lookup needs no card: a session without a holder.
-            Intent::Choose(Service::Progress) => {
-                state.sessions_started += 1;
-                let serial = state.sessions_started;
-                out.push(Effect::Audit(AuditRecord::SessionStarted { session: serial }));
-                state.session = Some(Session {
-                    serial,
-                    citizen: None,
-                    masked_id: None,
-                    flow: Flow::Menu,
-                    last_input: state.now,
-                    countdown_shown: None,
-                });
-            }
-            _ => return,
+        // A service chosen on the start screen opens a session without a card holder:
+        // progress lookup needs none, the others ask for the card next.
+        let Intent::Choose(service) = intent else { return };
+        if state.devices.unavailable(service).is_some() {
+            out.push(Effect::Show(Screen::Welcome {
+                tiles: state.devices.tiles(),
+                notice: Some(Notice::ServiceBecameUnavailable),
+            }));
+            return;
+        }
+        state.sessions_started += 1;
+        let serial = state.sessions_started;
+        out.push(Effect::Audit(AuditRecord::SessionStarted { session: serial }));
+        let flow = if service.needs_card() { Flow::AwaitingCard(service) } else { Flow::Menu };
+        state.session = Some(Session {
+            serial,
+            citizen: None,
+            masked_id: None,
+            flow,
+            last_input: state.now,
+            countdown_shown: None,
+        });
+        if service.needs_card() {
+            out.push(Effect::Show(Screen::PlaceCard { service, problem: None }));
+            return;
         }
     }
     note_input(state, out);
     if intent == Intent::StillHere {
         return;
     }
-    let in_menu = state.session.as_ref().is_some_and(|s| matches!(s.flow, Flow::Menu));
-    if in_menu {
-        on_menu(state, intent, out);
-    } else {
-        step_flow(state, &Event::Touch(intent), out);
+    let Some(session) = state.session.as_ref() else { return };
+    match session.flow {
+        Flow::Menu => on_menu(state, intent, out),
+        Flow::AwaitingCard(_) => {
+            if matches!(intent, Intent::Back | Intent::Exit) {
+                end_session(state, EndReason::Finished, None, out);
+            }
+        }
+        Flow::ConfirmIdentity(service) => match intent {
+            Intent::Confirm => start_service(state, service, out),
+            Intent::Back => go_menu(state, None, out),
+            Intent::Exit => end_session(state, EndReason::Finished, Some(Notice::ThankYou), out),
+            _ => {}
+        },
+        _ => step_flow(state, &Event::Touch(intent), out),
     }
 }
 
@@ -380,9 +436,24 @@ fn on_menu(state: &mut State, intent: Intent, out: &mut Vec<Effect>) {
         return go_menu(state, Some(Notice::ServiceBecameUnavailable), out);
     }
     let Some(session) = state.session.as_mut() else { return };
-    if service != Service::Progress && session.citizen.is_none() {
-        return;
+    if !service.needs_card() {
+        return start_service(state, service, out);
     }
+    let Some(citizen) = &session.citizen else { return };
+    out.push(Effect::Show(Screen::Identity {
+        service,
+        holder: citizen.name.clone(),
+        masked_id: citizen.id_number.masked(),
+    }));
+    session.flow = Flow::ConfirmIdentity(service);
+}
+
+/// Starts `service`'s flow for the session (its identity check, if any, is done).
+fn start_service(state: &mut State, service: Service, out: &mut Vec<Effect>) {
+    if state.devices.unavailable(service).is_some() {
+        return go_menu(state, Some(Notice::ServiceBecameUnavailable), out);
+    }
+    let Some(session) = state.session.as_mut() else { return };
     out.push(Effect::Audit(AuditRecord::ServiceChosen { session: session.serial, service }));
     let mut ctx = Ctx {
         session: session.serial,
@@ -396,7 +467,8 @@ fn on_menu(state: &mut State, intent: Intent, out: &mut Vec<Effect>) {
         Service::Certificate => Flow::Certificate(certificate::start(&mut ctx)),
         Service::Qualification => Flow::Qualification(qualification::start(&mut ctx)),
         Service::Contributions => Flow::Contributions(contributions::start(&mut ctx)),
-        Service::Unemployment => Flow::Unemployment(unemployment::start(&mut ctx)),
+        Service::Registration => Flow::Unemployment(unemployment::start_registration(&mut ctx)),
+        Service::CheckIn => Flow::Unemployment(unemployment::start_check_in(&mut ctx)),
         Service::Progress => Flow::Progress(progress::start(&mut ctx)),
     };
 }
@@ -414,7 +486,7 @@ fn step_flow(state: &mut State, event: &Event, out: &mut Vec<Effect>) {
         out,
     };
     let next = match flow {
-        Flow::Menu => Next::Stay(Flow::Menu),
+        flow @ (Flow::Menu | Flow::AwaitingCard(_) | Flow::ConfirmIdentity(_)) => Next::Stay(flow),
         Flow::Certificate(s) => certificate::step(s, &mut ctx, event),
         Flow::Qualification(s) => qualification::step(s, &mut ctx, event),
         Flow::Contributions(s) => contributions::step(s, &mut ctx, event),
@@ -442,6 +514,7 @@ fn go_menu(state: &mut State, notice: Option<Notice>, out: &mut Vec<Effect>) {
             // A committed flow may have left only the masked id; the holder is back.
             out.push(Effect::Show(Screen::Menu {
                 holder: Some(citizen.name.clone()),
+                masked_id: Some(citizen.id_number.masked()),
                 tiles: state.devices.tiles(),
                 notice,
             }));

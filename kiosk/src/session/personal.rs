@@ -112,6 +112,8 @@ pub struct ContributionYear {
     pub months_paid: u8,
     /// Monthly contribution base in fen (1/100 yuan).
     pub base_fen: u64,
+    /// The person's own contributions over the year, in fen.
+    pub personal_fen: u64,
     pub employer: String,
 }
 
@@ -127,19 +129,223 @@ impl fmt::Debug for ContributionRecord {
     }
 }
 
+/// A calendar month (`2024-01`); the unit certificates and contributions count in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct YearMonth {
+    pub year: u16,
+    /// 1..=12.
+    pub month: u8,
+}
+
+impl YearMonth {
+    pub fn new(year: u16, month: u8) -> Option<Self> {
+        (1..=12).contains(&month).then_some(Self { year, month })
+    }
+    /// Reads the API's `YYYY-MM`.
+    pub fn parse(s: &str) -> Option<Self> {
+        let (y, m) = s.split_once('-')?;
+        if y.len() != 4 || m.len() != 2 {
+            return None;
+        }
+        Self::new(y.parse().ok()?, m.parse().ok()?)
+    }
+    /// Months since year 0, so that month arithmetic is integer arithmetic.
+    fn index(self) -> i64 {
+        i64::from(self.year) * 12 + i64::from(self.month) - 1
+    }
+    fn from_index(i: i64) -> Self {
+        let i = i.clamp(0, i64::from(u16::MAX) * 12 + 11);
+        Self { year: (i / 12) as u16, month: (i % 12 + 1) as u8 }
+    }
+    /// The month `n` months later (earlier when negative).
+    pub fn plus(self, n: i64) -> Self {
+        Self::from_index(self.index() + n)
+    }
+    /// Months from `self` to `later`, both included (0 if `later` is earlier).
+    pub fn months_through(self, later: Self) -> u32 {
+        u32::try_from(later.index() - self.index() + 1).unwrap_or(0)
+    }
+    /// `2024年01月`, as printed.
+    pub fn zh(self) -> String {
+        format!("{:04}年{:02}月", self.year, self.month)
+    }
+}
+
+/// The API form `YYYY-MM`.
+impl fmt::Display for YearMonth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:04}-{:02}", self.year, self.month)
+    }
+}
+
+/// An inclusive range of months.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MonthRange {
+    pub from: YearMonth,
+    pub to: YearMonth,
+}
+
+impl MonthRange {
+    /// Calendar months in the range.
+    pub fn len(self) -> u32 {
+        self.from.months_through(self.to)
+    }
+    pub fn is_empty(self) -> bool {
+        self.len() == 0
+    }
+    /// `2024年01月 至 2026年11月`.
+    pub fn zh(self) -> String {
+        format!("{} 至 {}", self.from.zh(), self.to.zh())
+    }
+}
+
+/// What the certificate says about the holder's insurance, derived from the rows (and,
+/// for participation, from the holder's pension status).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CertificateStatus {
+    /// Contributions are paid up to the end of the period (this month's may not be
+    /// posted yet): 正常参保缴费.
+    Contributing,
+    /// Contributions stopped before the end of the period: 已停止缴费, last paid month.
+    Stopped { last: YearMonth },
+    /// Retired and receiving a pension; contributions ended in `last` (if any): 已退休.
+    Retired { last: Option<YearMonth> },
+    /// No contribution in the period and none before it: 无缴费记录.
+    NoContributions,
+    /// Pension receipt certificate: the pension is being paid (正在领取养老金).
+    ReceivingPension,
+}
+
+impl CertificateStatus {
+    /// The status as printed on the certificate.
+    pub fn zh(self) -> String {
+        match self {
+            Self::Contributing => "正常参保缴费".into(),
+            Self::Stopped { last } => format!("已停止缴费（最后缴费 {}）", last.zh()),
+            Self::Retired { last: Some(last) } => format!("已退休（缴费至 {}）", last.zh()),
+            Self::Retired { last: None } => "已退休".into(),
+            Self::NoContributions => "无缴费记录".into(),
+            Self::ReceivingPension => "正在领取养老金".into(),
+        }
+    }
+}
+
+/// One month of a certificate: a contribution (participation) or a pension payment.
+#[derive(Clone, PartialEq, Eq)]
+pub struct CertificateMonth {
+    pub month: YearMonth,
+    /// Employer (participation) or paying office (pension).
+    pub payer: String,
+    /// Contribution base or pension amount, in fen (1/100 yuan).
+    pub base_fen: i64,
+    /// Paid that month, in fen.
+    pub amount_fen: i64,
+}
+
+impl fmt::Debug for CertificateMonth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "CertificateMonth({})", self.month)
+    }
+}
+
+/// Consecutive months of one year with the same payer: how long histories are printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct YearSummary {
+    pub year: u16,
+    pub from: YearMonth,
+    pub to: YearMonth,
+    /// Months with a row (gaps are not counted).
+    pub months: u32,
+    pub payer: String,
+    pub amount_fen: i64,
+}
+
+impl fmt::Debug for YearSummary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "YearSummary({} .. {}, {} months)", self.from, self.to, self.months)
+    }
+}
+
 /// A certificate issued by the central service whose signature the runtime checked.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// The preview and the printout are both formatted from these fields.
+#[derive(Clone, PartialEq, Eq)]
 pub struct IssuedCertificate {
     pub number: String,
+    pub kind: super::CertificateKind,
     pub holder: PersonName,
     pub holder_id: IdNumber,
-    pub kind: super::CertificateKind,
-    /// Lines of the certificate body (period, months, units), already in words.
-    pub rows: Vec<String>,
+    /// The months the certificate covers, as signed by the server.
+    pub period: MonthRange,
+    /// Months with a contribution (participation) or a pension payment, in the period.
+    pub months_covered: u32,
+    /// Employer or paying office of the latest month, if any.
+    pub current_payer: Option<String>,
+    pub status: CertificateStatus,
+    /// One per month, oldest first.
+    pub rows: Vec<CertificateMonth>,
+    /// Sum of `rows[..].amount_fen`.
+    pub total_fen: i64,
+    /// Issue date, China time.
+    pub issued_on: time::Date,
     pub verification_code: String,
     pub verify_url: String,
-    /// The raw signed JSON as received; the printer layout is built from it.
+    /// The raw signed JSON as received (holds the name in clear: never log it).
     pub signed: serde_json::Value,
+}
+
+impl IssuedCertificate {
+    /// The rows grouped into runs of one year and one payer, oldest first.
+    pub fn by_year(&self) -> Vec<YearSummary> {
+        let mut out: Vec<YearSummary> = Vec::new();
+        for r in &self.rows {
+            match out.last_mut() {
+                Some(s) if s.year == r.month.year && s.payer == r.payer => {
+                    s.to = r.month;
+                    s.months += 1;
+                    s.amount_fen += r.amount_fen;
+                }
+                _ => out.push(YearSummary {
+                    year: r.month.year,
+                    from: r.month,
+                    to: r.month,
+                    months: 1,
+                    payer: r.payer.clone(),
+                    amount_fen: r.amount_fen,
+                }),
+            }
+        }
+        out
+    }
+}
+
+impl fmt::Debug for IssuedCertificate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IssuedCertificate")
+            .field("number", &self.number)
+            .field("kind", &self.kind)
+            .field("holder", &self.holder)
+            .field("holder_id", &self.holder_id)
+            .field("period", &format_args!("{} .. {}", self.period.from, self.period.to))
+            .field("months_covered", &self.months_covered)
+            .field("status", &self.status)
+            .field("rows", &self.rows.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Money as printed: `1,234.56 元` (fen in, grouping by thousands).
+pub fn yuan(fen: i64) -> String {
+    let sign = if fen < 0 { "-" } else { "" };
+    let fen = fen.unsigned_abs();
+    let whole = (fen / 100).to_string();
+    let mut grouped = String::new();
+    for (i, c) in whole.chars().enumerate() {
+        if i > 0 && (whole.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    format!("{sign}{grouped}.{:02} 元", fen % 100)
 }
 
 #[cfg(test)]
@@ -157,5 +363,28 @@ mod tests {
         assert!(!shown.contains("三丰"), "{shown}");
         assert_eq!(format!("{:?}", Phone::parse("13812345678").unwrap()), "Phone(138****5678)");
         assert!(Phone::parse("1381234567").is_none());
+    }
+
+    #[test]
+    fn money_is_grouped_by_thousands_in_yuan() {
+        assert_eq!(yuan(0), "0.00 元");
+        assert_eq!(yuan(5), "0.05 元");
+        assert_eq!(yuan(123_456), "1,234.56 元");
+        assert_eq!(yuan(100_000_000), "1,000,000.00 元");
+        assert_eq!(yuan(-123_456), "-1,234.56 元");
+    }
+
+    #[test]
+    fn months_count_across_year_ends() {
+        let ym = |s| YearMonth::parse(s).unwrap();
+        assert_eq!(ym("2026-01").plus(-1), ym("2025-12"));
+        assert_eq!(ym("2025-12").plus(1), ym("2026-01"));
+        assert_eq!(ym("2024-01").months_through(ym("2026-11")), 35);
+        assert_eq!(ym("2026-11").months_through(ym("2024-01")), 0);
+        assert_eq!(ym("2024-07").zh(), "2024年07月");
+        assert_eq!(ym("2024-07").to_string(), "2024-07");
+        for bad in ["2024-13", "2024-00", "24-01", "2024-1", "abcd-ef", ""] {
+            assert_eq!(YearMonth::parse(bad), None, "{bad}");
+        }
     }
 }

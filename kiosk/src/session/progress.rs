@@ -29,7 +29,7 @@ pub(super) fn step(step: Step, ctx: &mut Ctx<'_>, event: &Event) -> Next {
             if valid_tracking(&tracking) {
                 let ticket = ctx.ticket();
                 ctx.emit(super::Effect::LookUpApplication { ticket, tracking });
-                ctx.show(Screen::Waiting(Waiting::LookingUpApplication));
+                ctx.show(Screen::Waiting { service: Service::Progress, what: Waiting::LookingUpApplication });
                 Step::LookingUp(ticket)
             } else {
                 ctx.show(Screen::TrackingEntry { typed: raw.clone(), error: Some(FormError::InvalidTracking) });

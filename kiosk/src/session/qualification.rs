@@ -39,7 +39,7 @@ pub(super) fn step(step: Step, ctx: &mut Ctx<'_>, event: &Event) -> Next {
                 let Some(citizen) = ctx.citizen.cloned() else { return Next::End(EndReason::CardRemoved, None) };
                 let ticket = ctx.ticket();
                 ctx.emit(super::Effect::Submit { ticket, submission: Submission::Qualification { citizen, face } });
-                Step::Outcome(receipt::submitting(ctx, ticket))
+                Step::Outcome(receipt::submitting(ctx, SERVICE, ticket))
             }
         },
         Step::Outcome(o) => match receipt::step(o, SERVICE, ctx, event) {

@@ -11,8 +11,8 @@ pub(super) enum Outcome {
 }
 
 /// Emits the submission effect's waiting screen; the caller has emitted `Effect::Submit`.
-pub(super) fn submitting(ctx: &mut Ctx<'_>, ticket: Ticket) -> Outcome {
-    ctx.show(Screen::Waiting(super::Waiting::Submitting));
+pub(super) fn submitting(ctx: &mut Ctx<'_>, service: Service, ticket: Ticket) -> Outcome {
+    ctx.show(Screen::Waiting { service, what: super::Waiting::Submitting });
     Outcome::Submitting(ticket)
 }
 

@@ -2,7 +2,7 @@
 //! variant per screen, mapped onto the `ui` crate's view model by the runtime.
 
 use super::personal::{ContributionRecord, IssuedCertificate, PersonName};
-use super::{CertificateKind, Device, Problem, Service};
+use super::{CardProblem, CertificateKind, CertificatePeriod, Device, Problem, Service};
 
 /// Why a service cannot be offered right now.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -24,7 +24,8 @@ pub enum Notice {
     CardRemoved,
     TimedOut,
     ThankYou,
-    CardUnreadable,
+    /// A card was placed on the start screen but cannot be used.
+    Card(CardProblem),
     ServiceBecameUnavailable,
 }
 
@@ -38,26 +39,13 @@ pub enum Waiting {
     LookingUpApplication,
 }
 
-/// Hints for face capture, as the camera reports them.
+/// Face capture guidance as the camera reports it: where the face should go, the
+/// seconds left (when the camera counts down) and the liveness step asked for now.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum CaptureHint {
-    NoFace,
-    MoveCloser,
-    MoveBack,
-    CenterFace,
-    HoldStill,
-    TooDark,
-    /// The liveness challenge: blink, turn the head, ...
-    Challenge(LivenessChallenge),
-    Done,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum LivenessChallenge {
-    Blink,
-    TurnLeft,
-    TurnRight,
-    Nod,
+pub struct CaptureHint {
+    pub guide: ui::model::FaceHint,
+    pub countdown: Option<u8>,
+    pub liveness: Option<ui::model::LivenessPrompt>,
 }
 
 /// Outcome of a submission as the receipt states it.
@@ -89,12 +77,15 @@ pub enum ReceiptState {
     ScreenOnly(Option<Problem>),
 }
 
-/// Progress of an earlier application.
+/// Progress of an earlier application (no personal data: found by tracking number).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ApplicationProgress {
     pub tracking: String,
-    pub status: String,
-    pub deadline: Option<String>,
+    pub service: Service,
+    pub status: ui::model::ApplicationStatus,
+    pub submitted_on: ui::model::CalendarDate,
+    /// When the office must have decided.
+    pub deadline: Option<ui::model::CalendarDate>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -107,12 +98,31 @@ pub enum Screen {
     /// The card was read: the holder's name (masked) and the menu.
     Menu {
         holder: Option<PersonName>,
+        /// The holder's ID number, masked (`1101**********002X`).
+        masked_id: Option<String>,
         tiles: Vec<ServiceTile>,
         notice: Option<Notice>,
     },
-    Waiting(Waiting),
+    /// A service was chosen before the card: "place your ID card", or why the card
+    /// just placed cannot be used.
+    PlaceCard {
+        service: Service,
+        problem: Option<CardProblem>,
+    },
+    /// "Is this you?" before a service starts for the card holder.
+    Identity {
+        service: Service,
+        holder: PersonName,
+        masked_id: String,
+    },
+    /// A spinner while `what` happens for `service`.
+    Waiting {
+        service: Service,
+        what: Waiting,
+    },
     CertificateChoice {
         kinds: Vec<CertificateKind>,
+        periods: Vec<CertificatePeriod>,
     },
     CertificatePreview {
         certificate: IssuedCertificate,
@@ -123,11 +133,10 @@ pub enum Screen {
         hint: Option<CaptureHint>,
     },
     Contributions {
+        holder: PersonName,
+        masked_id: String,
         record: ContributionRecord,
         can_print: Option<Unavailable>,
-    },
-    UnemploymentChoice {
-        check_in: Option<Unavailable>,
     },
     RegistrationForm {
         phone: String,

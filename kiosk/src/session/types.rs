@@ -19,21 +19,35 @@ pub enum Service {
     Certificate,
     Qualification,
     Contributions,
-    Unemployment,
+    /// 失业登记: the keypad form.
+    Registration,
+    /// 失业签到: the monthly check-in, by face.
+    CheckIn,
     Progress,
 }
 
 impl Service {
-    pub const ALL: [Service; 5] =
-        [Self::Certificate, Self::Qualification, Self::Contributions, Self::Unemployment, Self::Progress];
+    pub const ALL: [Service; 6] = [
+        Self::Certificate,
+        Self::Qualification,
+        Self::Contributions,
+        Self::Registration,
+        Self::CheckIn,
+        Self::Progress,
+    ];
+
+    /// Whether the service is for the card holder (progress lookup is not).
+    pub fn needs_card(self) -> bool {
+        self != Self::Progress
+    }
 
     /// The devices without which the service cannot be offered at all. Receipts are
     /// shown on screen when the printer is down, so only certificate printing needs it.
     pub fn needs(self) -> &'static [Device] {
         match self {
             Self::Certificate => &[Device::Reader, Device::Printer],
-            Self::Qualification => &[Device::Reader, Device::Camera],
-            Self::Contributions | Self::Unemployment => &[Device::Reader],
+            Self::Qualification | Self::CheckIn => &[Device::Reader, Device::Camera],
+            Self::Contributions | Self::Registration => &[Device::Reader],
             Self::Progress => &[],
         }
     }
@@ -124,6 +138,21 @@ pub enum CertificateKind {
     PensionReceipt,
 }
 
+/// How long a certificate covers; the citizen picks it with the kind.
+pub use ui::model::CertificatePeriod;
+
+/// Why a card placed on the reader cannot start a session.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CardProblem {
+    /// The reader could not read it (moved too soon, damaged, not a card).
+    Unreadable,
+    /// Read, but past its expiry date.
+    Expired,
+    /// Read, but not a resident ID card (or its number fails the check digit).
+    WrongType,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RegistrationReason {
@@ -149,8 +178,10 @@ pub enum Grade {
 pub enum RatingReason {
     Fast,
     EasyToUse,
+    ClearInstructions,
     TooSlow,
     HardToUse,
+    UnclearInstructions,
     DeviceProblem,
     Other,
 }
@@ -165,13 +196,16 @@ pub enum Intent {
     Exit,
     /// "I'm still here" on the idle countdown.
     StillHere,
-    ChooseCertificate(CertificateKind),
+    /// The screen's primary action ("this is me" on the identity check).
+    Confirm,
+    ChooseCertificate {
+        kind: CertificateKind,
+        period: CertificatePeriod,
+    },
     Print,
     /// Leave a result screen: on to the rating.
     Done,
     RetryCapture,
-    StartRegistration,
-    StartCheckIn,
     SubmitRegistration {
         phone: String,
         reason: Option<RegistrationReason>,
@@ -190,7 +224,8 @@ pub enum Event {
     Tick(Millis),
     CardPlaced(Citizen),
     CardRemoved,
-    CardUnreadable(String),
+    /// A card was put on the reader but cannot be used.
+    CardRefused(CardProblem),
     Touch(Intent),
     DeviceHealth {
         device: Device,
@@ -276,7 +311,7 @@ pub enum EndReason {
 pub enum AuditRecord {
     SessionStarted { session: u64 },
     CardRead { session: u64, masked_id: String },
-    CardUnreadable { reason: String },
+    CardRefused { problem: CardProblem },
     ServiceChosen { session: u64, service: Service },
     Submitted { session: u64, service: Service, delivered: bool, reference: String },
     SubmissionFailed { session: u64, service: Service, reason: String },
@@ -297,6 +332,7 @@ pub enum Effect {
         ticket: Ticket,
         citizen: Citizen,
         kind: CertificateKind,
+        period: CertificatePeriod,
     },
     FetchContributions {
         ticket: Ticket,

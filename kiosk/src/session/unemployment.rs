@@ -2,16 +2,13 @@
 
 use super::capture::{self, Capture, CaptureStep};
 use super::receipt::{self, Outcome};
-use super::{
-    Ctx, Device, EndReason, Event, FormError, Intent, Next, Phone, RegistrationReason, Screen, Service, Submission,
-};
+use super::{Ctx, EndReason, Event, FormError, Intent, Next, Phone, RegistrationReason, Screen, Service, Submission};
 
 #[derive(Debug)]
 pub(super) enum Step {
-    Choice,
     Form,
     CheckIn(Capture),
-    Outcome(Outcome),
+    Outcome(Service, Outcome),
 }
 
 impl Step {
@@ -20,23 +17,27 @@ impl Step {
         false
     }
     pub(super) fn committed(&self) -> bool {
-        matches!(self, Self::Outcome(Outcome::Submitting(_) | Outcome::Receipt { .. }))
+        matches!(self, Self::Outcome(_, Outcome::Submitting(_) | Outcome::Receipt { .. }))
     }
     pub(super) fn capturing(&self) -> bool {
         matches!(self, Self::CheckIn(Capture::Running(_)))
     }
+    pub(super) fn service(&self) -> Service {
+        match self {
+            Self::Form => Service::Registration,
+            Self::CheckIn(_) => Service::CheckIn,
+            Self::Outcome(service, _) => *service,
+        }
+    }
 }
 
-const SERVICE: Service = Service::Unemployment;
-
-fn show_choice(ctx: &mut Ctx<'_>) -> Step {
-    let check_in = ctx.devices.unusable(Device::Camera);
-    ctx.show(Screen::UnemploymentChoice { check_in });
-    Step::Choice
+pub(super) fn start_registration(ctx: &mut Ctx<'_>) -> Step {
+    ctx.show(Screen::RegistrationForm { phone: String::new(), error: None });
+    Step::Form
 }
 
-pub(super) fn start(ctx: &mut Ctx<'_>) -> Step {
-    show_choice(ctx)
+pub(super) fn start_check_in(ctx: &mut Ctx<'_>) -> Step {
+    Step::CheckIn(capture::start(ctx, Service::CheckIn))
 }
 
 fn validate(phone: &str, reason: Option<RegistrationReason>) -> Result<(Phone, RegistrationReason), FormError> {
@@ -46,22 +47,13 @@ fn validate(phone: &str, reason: Option<RegistrationReason>) -> Result<(Phone, R
 }
 
 pub(super) fn step(step: Step, ctx: &mut Ctx<'_>, event: &Event) -> Next {
-    let submit = |ctx: &mut Ctx<'_>, submission: Submission| {
+    let submit = |ctx: &mut Ctx<'_>, service: Service, submission: Submission| {
         let ticket = ctx.ticket();
         ctx.emit(super::Effect::Submit { ticket, submission });
-        Step::Outcome(receipt::submitting(ctx, ticket))
+        Step::Outcome(service, receipt::submitting(ctx, service, ticket))
     };
     let next = match (step, event) {
-        (Step::Choice, Event::Touch(Intent::StartRegistration)) => {
-            ctx.show(Screen::RegistrationForm { phone: String::new(), error: None });
-            Step::Form
-        }
-        (Step::Choice, Event::Touch(Intent::StartCheckIn)) => match ctx.devices.unusable(Device::Camera) {
-            Some(_) => show_choice(ctx),
-            None => Step::CheckIn(capture::start(ctx, SERVICE)),
-        },
-        (Step::Choice, Event::Touch(Intent::Back)) => return Next::Menu(None),
-        (Step::Form, Event::Touch(Intent::Back)) => show_choice(ctx),
+        (Step::Form, Event::Touch(Intent::Back)) => return Next::Menu(None),
         (Step::Form, Event::Touch(Intent::SubmitRegistration { phone, reason })) => match validate(phone, *reason) {
             Err(error) => {
                 ctx.show(Screen::RegistrationForm { phone: phone.clone(), error: Some(error) });
@@ -69,19 +61,19 @@ pub(super) fn step(step: Step, ctx: &mut Ctx<'_>, event: &Event) -> Next {
             }
             Ok((phone, reason)) => {
                 let Some(citizen) = ctx.citizen.cloned() else { return Next::End(EndReason::CardRemoved, None) };
-                submit(ctx, Submission::Registration { citizen, phone, reason })
+                submit(ctx, Service::Registration, Submission::Registration { citizen, phone, reason })
             }
         },
-        (Step::CheckIn(c), _) => match capture::step(c, SERVICE, ctx, event) {
+        (Step::CheckIn(c), _) => match capture::step(c, Service::CheckIn, ctx, event) {
             CaptureStep::Stay(c) => Step::CheckIn(c),
-            CaptureStep::Back => show_choice(ctx),
+            CaptureStep::Back => return Next::Menu(None),
             CaptureStep::Captured(face) => {
                 let Some(citizen) = ctx.citizen.cloned() else { return Next::End(EndReason::CardRemoved, None) };
-                submit(ctx, Submission::CheckIn { citizen, face })
+                submit(ctx, Service::CheckIn, Submission::CheckIn { citizen, face })
             }
         },
-        (Step::Outcome(o), _) => match receipt::step(o, SERVICE, ctx, event) {
-            Ok(o) => Step::Outcome(o),
+        (Step::Outcome(service, o), _) => match receipt::step(o, service, ctx, event) {
+            Ok(o) => Step::Outcome(service, o),
             Err(next) => return next,
         },
         (step, _) => step,

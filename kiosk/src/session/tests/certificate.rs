@@ -1,6 +1,7 @@
 //! Certificate printing, one row per way it can go.
 
 use super::*;
+use crate::session::{CertificateStatus, MonthRange, YearMonth};
 
 pub fn sample() -> IssuedCertificate {
     IssuedCertificate {
@@ -8,7 +9,13 @@ pub fn sample() -> IssuedCertificate {
         holder: PersonName::new(NAME),
         holder_id: IdNumber::new(ID),
         kind: CertificateKind::Participation,
-        rows: vec!["2019-01 .. 2026-10: 94 months".into()],
+        period: MonthRange { from: YearMonth { year: 2019, month: 1 }, to: YearMonth { year: 2026, month: 11 } },
+        months_covered: 94,
+        current_payer: Some("南宁市公交集团".into()),
+        status: CertificateStatus::Contributing,
+        rows: Vec::new(),
+        total_fen: 0,
+        issued_on: time::macros::date!(2026 - 11 - 21),
         verification_code: "7KQ2-9XPA".into(),
         verify_url: "https://central.example/verify/7KQ2-9XPA".into(),
         signed: serde_json::json!({}),
@@ -36,9 +43,15 @@ fn certificate_flow_table() {
     for (name, issued, then) in table {
         let mut k = Kiosk::start(Service::Certificate);
         assert!(matches!(k.screen(), Screen::CertificateChoice { .. }), "{name}");
-        k.touch(Intent::ChooseCertificate(CertificateKind::Participation));
+        k.touch(Intent::ChooseCertificate {
+            kind: CertificateKind::Participation,
+            period: CertificatePeriod::LastMonths(12),
+        });
         let ticket = k.ticket();
-        assert!(matches!(k.effects.last(), Some(Effect::Show(Screen::Waiting(Waiting::IssuingCertificate)))));
+        assert!(matches!(
+            k.effects.last(),
+            Some(Effect::Show(Screen::Waiting { service: Service::Certificate, what: Waiting::IssuingCertificate }))
+        ));
         assert!(k.effects.iter().any(|e| matches!(e, Effect::IssueCertificate { citizen, kind: CertificateKind::Participation, .. } if citizen.id_number.expose() == ID)));
         k.send(Event::CertificateIssued { ticket, result: issued });
         match then {
@@ -80,7 +93,10 @@ fn certificate_flow_table() {
 #[test]
 fn printer_failing_at_preview_disables_printing_with_the_reason() {
     let mut k = Kiosk::start(Service::Certificate);
-    k.touch(Intent::ChooseCertificate(CertificateKind::PensionReceipt));
+    k.touch(Intent::ChooseCertificate {
+        kind: CertificateKind::PensionReceipt,
+        period: CertificatePeriod::LastMonths(12),
+    });
     let ticket = k.ticket();
     k.send(Event::CertificateIssued { ticket, result: Ok(sample()) });
     k.device(Device::Printer, Some(Problem::CoverOpen));
@@ -92,7 +108,10 @@ fn printer_failing_at_preview_disables_printing_with_the_reason() {
 #[test]
 fn back_from_preview_returns_to_the_menu() {
     let mut k = Kiosk::start(Service::Certificate);
-    k.touch(Intent::ChooseCertificate(CertificateKind::Participation));
+    k.touch(Intent::ChooseCertificate {
+        kind: CertificateKind::Participation,
+        period: CertificatePeriod::LastMonths(12),
+    });
     let ticket = k.ticket();
     k.send(Event::CertificateIssued { ticket, result: Ok(sample()) });
     k.touch(Intent::Back);

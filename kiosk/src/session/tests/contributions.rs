@@ -9,6 +9,7 @@ pub fn sample() -> ContributionRecord {
                 year,
                 months_paid: 12,
                 base_fen: 650_000,
+                personal_fen: 624_000,
                 employer: "某某科技有限公司".into(),
             })
             .collect(),
@@ -28,11 +29,14 @@ fn contributions_flow_table() {
         let mut k = Kiosk::new();
         k.device(Device::Printer, printer.clone());
         k.card();
-        k.touch(Intent::Choose(Service::Contributions));
-        assert_eq!(k.screen(), &Screen::Waiting(Waiting::LoadingContributions));
+        k.choose(Service::Contributions);
+        assert_eq!(
+            k.screen(),
+            &Screen::Waiting { service: Service::Contributions, what: Waiting::LoadingContributions }
+        );
         let ticket = k.ticket();
         k.send(Event::ContributionsLoaded { ticket, result: Ok(sample()) });
-        let Screen::Contributions { record, can_print } = k.screen().clone() else { panic!("{name}") };
+        let Screen::Contributions { record, can_print, .. } = k.screen().clone() else { panic!("{name}") };
         assert_eq!(record.years.len(), 7);
         assert_eq!(can_print.is_some(), printer.is_some(), "{name}");
         if print {

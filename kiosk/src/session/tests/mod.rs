@@ -85,19 +85,32 @@ impl Kiosk {
         self.effects.iter().filter(|e| pred(e)).count()
     }
 
-    /// Card placed, service chosen.
+    /// Card placed, service chosen, identity confirmed.
     pub fn start(service: Service) -> Self {
         let mut k = Self::new();
         k.card();
-        k.touch(Intent::Choose(service));
+        k.choose(service);
         k
+    }
+
+    /// Chooses `service` from the menu and confirms the identity when it asks.
+    pub fn choose(&mut self, service: Service) {
+        self.touch(Intent::Choose(service));
+        if matches!(self.screen(), Screen::Identity { .. }) {
+            self.touch(Intent::Confirm);
+        }
     }
 
     /// Answers the pending capture with a face.
     pub fn capture_face(&mut self) {
         let ticket = self.ticket();
-        self.send(Event::CaptureHint { ticket, hint: CaptureHint::Challenge(LivenessChallenge::Blink) });
-        let face = FaceCapture { jpeg: vec![0xFF, 0xD8, 1, 2, 3], liveness: serde_json::json!({"blink": true}) };
+        let turn = CaptureHint {
+            guide: ui::model::FaceHint::Good,
+            countdown: None,
+            liveness: Some(ui::model::LivenessPrompt::TurnHeadLeft),
+        };
+        self.send(Event::CaptureHint { ticket, hint: turn });
+        let face = FaceCapture { jpeg: vec![0xFF, 0xD8, 1, 2, 3], liveness: serde_json::json!({"passed": true}) };
         self.send(Event::Captured { ticket, result: Ok(face) });
     }
 
@@ -124,7 +137,7 @@ pub(super) fn submitted(tracking: &str, decision: Decision) -> Delivery {
 fn start_screen_lists_every_service_available() {
     let k = Kiosk::new();
     let Screen::Welcome { tiles, notice: None } = k.screen() else { panic!("{:?}", k.screen()) };
-    assert_eq!(tiles.len(), 5);
+    assert_eq!(tiles.len(), 6);
     assert!(tiles.iter().all(|t| t.unavailable.is_none()));
 }
 
@@ -142,7 +155,7 @@ fn rating_follows_a_service_and_returns_to_the_menu() {
     let mut k = Kiosk::start(Service::Progress);
     k.touch(Intent::SubmitTracking("ab-123456".into()));
     let ticket = k.ticket();
-    let progress = ApplicationProgress { tracking: "AB-123456".into(), status: "in review".into(), deadline: None };
+    let progress = progress_of("AB-123456");
     k.send(Event::ApplicationFound { ticket, result: Ok(Some(progress)) });
     k.touch(Intent::Done);
     assert_eq!(k.screen(), &Screen::Rating { service: Service::Progress });
@@ -187,4 +200,16 @@ fn exit_from_the_menu_ends_the_session_and_forgets_the_person() {
     assert!(!k.state.holds_personal_data());
     assert!(k.ended_with(EndReason::Finished));
     assert!(matches!(k.screen(), Screen::Welcome { notice: Some(Notice::ThankYou), .. }));
+}
+
+/// A progress answer for the tests.
+pub(super) fn progress_of(tracking: &str) -> ApplicationProgress {
+    let day = |day| ui::model::CalendarDate { year: 2026, month: 11, day };
+    ApplicationProgress {
+        tracking: tracking.into(),
+        service: Service::Qualification,
+        status: ui::model::ApplicationStatus::UnderReview,
+        submitted_on: day(2),
+        deadline: Some(day(30)),
+    }
 }

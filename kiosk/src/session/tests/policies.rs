@@ -48,23 +48,29 @@ fn card_removal_policy_per_flow() {
         (
             "certificate choosing",
             |k| {
-                k.touch(Intent::Choose(Service::Certificate));
+                k.choose(Service::Certificate);
             },
             false,
         ),
         (
             "certificate issuing",
             |k| {
-                k.touch(Intent::Choose(Service::Certificate));
-                k.touch(Intent::ChooseCertificate(CertificateKind::Participation));
+                k.choose(Service::Certificate);
+                k.touch(Intent::ChooseCertificate {
+                    kind: CertificateKind::Participation,
+                    period: CertificatePeriod::LastMonths(12),
+                });
             },
             false,
         ),
         (
             "certificate printing",
             |k| {
-                k.touch(Intent::Choose(Service::Certificate));
-                k.touch(Intent::ChooseCertificate(CertificateKind::Participation));
+                k.choose(Service::Certificate);
+                k.touch(Intent::ChooseCertificate {
+                    kind: CertificateKind::Participation,
+                    period: CertificatePeriod::LastMonths(12),
+                });
                 let ticket = k.ticket();
                 k.send(Event::CertificateIssued { ticket, result: Ok(certificate::sample()) });
                 k.touch(Intent::Print);
@@ -74,14 +80,14 @@ fn card_removal_policy_per_flow() {
         (
             "qualification capturing",
             |k| {
-                k.touch(Intent::Choose(Service::Qualification));
+                k.choose(Service::Qualification);
             },
             false,
         ),
         (
             "qualification submitting",
             |k| {
-                k.touch(Intent::Choose(Service::Qualification));
+                k.choose(Service::Qualification);
                 k.capture_face();
             },
             true,
@@ -89,7 +95,7 @@ fn card_removal_policy_per_flow() {
         (
             "contributions viewing",
             |k| {
-                k.touch(Intent::Choose(Service::Contributions));
+                k.choose(Service::Contributions);
                 let ticket = k.ticket();
                 k.send(Event::ContributionsLoaded { ticket, result: Ok(contributions::sample()) });
             },
@@ -98,16 +104,14 @@ fn card_removal_policy_per_flow() {
         (
             "unemployment form",
             |k| {
-                k.touch(Intent::Choose(Service::Unemployment));
-                k.touch(Intent::StartRegistration);
+                k.choose(Service::Registration);
             },
             false,
         ),
         (
             "unemployment receipt",
             |k| {
-                k.touch(Intent::Choose(Service::Unemployment));
-                k.touch(Intent::StartRegistration);
+                k.choose(Service::Registration);
                 k.touch(Intent::SubmitRegistration {
                     phone: "13812345678".into(),
                     reason: Some(RegistrationReason::Resigned),
@@ -119,14 +123,14 @@ fn card_removal_policy_per_flow() {
         (
             "progress",
             |k| {
-                k.touch(Intent::Choose(Service::Progress));
+                k.choose(Service::Progress);
             },
             true,
         ),
         (
             "rating",
             |k| {
-                k.touch(Intent::Choose(Service::Progress));
+                k.choose(Service::Progress);
                 k.touch(Intent::SubmitTracking("AB123456".into()));
                 let ticket = k.ticket();
                 k.send(Event::ApplicationFound { ticket, result: Err(Failure::CentralUnavailable("down".into())) });
@@ -192,11 +196,11 @@ fn device_faults_disable_exactly_the_services_that_need_them() {
         (Device::Printer, Problem::PaperOut, vec![Certificate]),
         (Device::Printer, Problem::CoverOpen, vec![Certificate]),
         (Device::Printer, Problem::PaperNearEnd, vec![]),
-        (Device::Camera, Problem::Missing, vec![Qualification]),
+        (Device::Camera, Problem::Missing, vec![Qualification, CheckIn]),
         (
             Device::Reader,
             Problem::Error("SAM timeout".into()),
-            vec![Certificate, Qualification, Contributions, Unemployment],
+            vec![Certificate, Qualification, Contributions, Registration, CheckIn],
         ),
     ];
     for (device, problem, down) in table {
@@ -235,4 +239,69 @@ fn debug_of_the_state_never_shows_personal_data() {
     k.send(Event::ContributionsLoaded { ticket, result: Ok(contributions::sample()) });
     let shown = format!("{:?} {:?}", k.state, k.effects);
     assert!(!shown.contains(ID) && !shown.contains(NAME) && !shown.contains("某某科技"), "{shown}");
+}
+
+#[test]
+fn service_chosen_before_the_card_asks_for_it_then_confirms_identity() {
+    let mut k = Kiosk::new();
+    k.touch(Intent::Choose(Service::Contributions));
+    assert_eq!(k.screen(), &Screen::PlaceCard { service: Service::Contributions, problem: None });
+    assert!(!k.state.holds_personal_data());
+    k.send(Event::CardRefused(CardProblem::Expired));
+    assert_eq!(k.screen(), &Screen::PlaceCard { service: Service::Contributions, problem: Some(CardProblem::Expired) });
+    k.card();
+    let Screen::Identity { service, masked_id, .. } = k.screen() else { panic!("{:?}", k.screen()) };
+    assert_eq!((*service, masked_id.as_str()), (Service::Contributions, "1101**********002X"));
+    assert_eq!(k.count(|e| matches!(e, Effect::FetchContributions { .. })), 0, "nothing before confirmation");
+    k.touch(Intent::Confirm);
+    assert_eq!(k.count(|e| matches!(e, Effect::FetchContributions { .. })), 1);
+    assert_eq!(
+        k.audits().iter().filter(|a| matches!(a, AuditRecord::SessionStarted { .. })).count(),
+        1,
+        "choosing then placing the card is one session"
+    );
+}
+
+#[test]
+fn waiting_for_a_card_times_out_and_back_leaves() {
+    let mut k = Kiosk::new();
+    k.touch(Intent::Choose(Service::Certificate));
+    k.advance(75_000);
+    assert!(k.ended_with(EndReason::IdleTimeout));
+    assert!(matches!(k.screen(), Screen::Welcome { notice: Some(Notice::TimedOut), .. }));
+    k.touch(Intent::Choose(Service::Certificate));
+    k.touch(Intent::Back);
+    assert!(!k.state.in_session());
+}
+
+#[test]
+fn identity_check_back_returns_to_the_menu_and_card_removal_ends_it() {
+    let mut k = Kiosk::new();
+    k.card();
+    k.touch(Intent::Choose(Service::Registration));
+    assert!(matches!(k.screen(), Screen::Identity { service: Service::Registration, .. }));
+    k.touch(Intent::Back);
+    assert!(matches!(k.screen(), Screen::Menu { holder: Some(_), .. }));
+    k.touch(Intent::Choose(Service::Registration));
+    k.send(Event::CardRemoved);
+    assert!(k.ended_with(EndReason::CardRemoved));
+    assert!(!k.state.holds_personal_data());
+}
+
+#[test]
+fn an_unavailable_service_cannot_be_chosen_from_the_start_screen() {
+    let mut k = Kiosk::new();
+    k.device(Device::Camera, Some(Problem::Missing));
+    k.touch(Intent::Choose(Service::CheckIn));
+    assert!(matches!(k.screen(), Screen::Welcome { notice: Some(Notice::ServiceBecameUnavailable), .. }));
+    assert!(!k.state.in_session());
+}
+
+#[test]
+fn a_refused_card_on_the_start_screen_says_why_without_a_session() {
+    let mut k = Kiosk::new();
+    k.send(Event::CardRefused(CardProblem::WrongType));
+    assert!(matches!(k.screen(), Screen::Welcome { notice: Some(Notice::Card(CardProblem::WrongType)), .. }));
+    assert!(!k.state.in_session());
+    assert!(k.audits().contains(&&AuditRecord::CardRefused { problem: CardProblem::WrongType }));
 }

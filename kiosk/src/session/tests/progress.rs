@@ -4,11 +4,7 @@ use super::*;
 
 #[test]
 fn progress_flow_table() {
-    let found = ApplicationProgress {
-        tracking: "QC-12345678".into(),
-        status: "pending review".into(),
-        deadline: Some("2026-12-01".into()),
-    };
+    let found = progress_of("QC-12345678");
     type Reply = Option<Result<Option<ApplicationProgress>, Failure>>;
     type Row = (&'static str, &'static str, Reply, fn(&Screen) -> bool);
     let table: [Row; 4] = [
@@ -52,10 +48,7 @@ fn progress_without_card_ends_at_welcome_after_rating() {
     k.touch(Intent::Choose(Service::Progress));
     k.touch(Intent::SubmitTracking("AB123456".into()));
     let ticket = k.ticket();
-    k.send(Event::ApplicationFound {
-        ticket,
-        result: Ok(Some(ApplicationProgress { tracking: "AB123456".into(), status: "done".into(), deadline: None })),
-    });
+    k.send(Event::ApplicationFound { ticket, result: Ok(Some(progress_of("AB123456"))) });
     k.touch(Intent::Done);
     k.touch(Intent::Rate { grade: Grade::Neutral, reasons: vec![] });
     assert!(!k.state.in_session());

@@ -24,12 +24,14 @@ fn intent() -> impl Strategy<Value = Intent> {
         Just(Intent::Back),
         Just(Intent::Exit),
         Just(Intent::StillHere),
-        Just(Intent::ChooseCertificate(CertificateKind::Participation)),
+        Just(Intent::ChooseCertificate {
+            kind: CertificateKind::Participation,
+            period: CertificatePeriod::LastMonths(12)
+        }),
         Just(Intent::Print),
         Just(Intent::Done),
         Just(Intent::RetryCapture),
-        Just(Intent::StartRegistration),
-        Just(Intent::StartCheckIn),
+        Just(Intent::Confirm),
         prop::sample::select(vec!["13812345678", "123", ""])
             .prop_map(|p| Intent::SubmitRegistration { phone: p.into(), reason: Some(RegistrationReason::Dismissed) }),
         "[A-Z0-9-]{0,12}".prop_map(Intent::SubmitTracking),
@@ -70,9 +72,10 @@ fn answer(k: &Kiosk, pick: u8) -> Option<Event> {
             Effect::LookUpApplication { ticket, .. } => {
                 Event::ApplicationFound { ticket: *ticket, result: if fail { Err(failure.clone()) } else { Ok(None) } }
             }
-            Effect::StartCapture { ticket, .. } if pick % 3 == 0 => {
-                Event::CaptureHint { ticket: *ticket, hint: CaptureHint::HoldStill }
-            }
+            Effect::StartCapture { ticket, .. } if pick % 3 == 0 => Event::CaptureHint {
+                ticket: *ticket,
+                hint: CaptureHint { guide: ui::model::FaceHint::HoldStill, countdown: None, liveness: None },
+            },
             Effect::StartCapture { ticket, .. } => Event::Captured {
                 ticket: *ticket,
                 result: if fail {
@@ -111,7 +114,7 @@ proptest! {
                     Citizen::new("440524188001010014", "李四")
                 }),
                 Action::CardRemoved => Event::CardRemoved,
-                Action::CardUnreadable => Event::CardUnreadable("checksum".into()),
+                Action::CardUnreadable => Event::CardRefused(CardProblem::Unreadable),
                 Action::Touch(intent) => Event::Touch(intent),
                 Action::Device(device, problem) => Event::DeviceHealth { device, health: problem.map_or(Health::Ok, Health::Problem) },
                 Action::Wait(ms) => { k.now += ms; Event::Tick(k.now) }

@@ -1,6 +1,7 @@
 //! Pension qualification check: every outcome the receipt can state.
 
 use super::*;
+use ui::model::FaceHint;
 
 #[test]
 fn qualification_flow_table() {
@@ -32,7 +33,7 @@ fn qualification_flow_table() {
         };
         assert_eq!(citizen.id_number.expose(), ID);
         assert_eq!(face.jpeg[..2], [0xFF, 0xD8]);
-        assert_eq!(k.screen(), &Screen::Waiting(Waiting::Submitting));
+        assert_eq!(k.screen(), &Screen::Waiting { service: Service::Qualification, what: Waiting::Submitting });
         let delivery = delivery.unwrap();
         k.answer_submission(Ok(delivery.clone()));
         assert!(matches!(k.screen(), Screen::Receipt { receipt: ReceiptState::Printing, .. }), "{name}");
@@ -58,13 +59,15 @@ fn qualification_flow_table() {
 fn capture_guidance_failure_and_retry() {
     let mut k = Kiosk::start(Service::Qualification);
     let first = k.ticket();
-    k.send(Event::CaptureHint { ticket: first, hint: CaptureHint::MoveCloser });
-    assert_eq!(k.screen(), &Screen::Capture { service: Service::Qualification, hint: Some(CaptureHint::MoveCloser) });
+    let closer = CaptureHint { guide: FaceHint::MoveCloser, countdown: None, liveness: None };
+    k.send(Event::CaptureHint { ticket: first, hint: closer });
+    assert_eq!(k.screen(), &Screen::Capture { service: Service::Qualification, hint: Some(closer) });
     k.send(Event::Captured { ticket: first, result: Err("liveness challenge failed".into()) });
     assert!(matches!(k.screen(), Screen::Failed { reason: Failure::CaptureFailed(_), .. }));
     k.touch(Intent::RetryCapture);
     assert_ne!(k.ticket(), first, "a retry is a new capture");
-    k.send(Event::CaptureHint { ticket: first, hint: CaptureHint::TooDark });
+    let dark = CaptureHint { guide: FaceHint::TooDark, countdown: None, liveness: None };
+    k.send(Event::CaptureHint { ticket: first, hint: dark });
     assert_eq!(
         k.screen(),
         &Screen::Capture { service: Service::Qualification, hint: None },
@@ -79,7 +82,7 @@ fn printer_down_means_the_screen_is_the_receipt() {
     let mut k = Kiosk::new();
     k.device(Device::Printer, Some(Problem::PaperOut));
     k.card();
-    k.touch(Intent::Choose(Service::Qualification));
+    k.choose(Service::Qualification);
     k.capture_face();
     k.answer_submission(Ok(submitted("QC-9", Decision::Approved)));
     assert!(matches!(k.screen(), Screen::Receipt { receipt: ReceiptState::ScreenOnly(Some(Problem::PaperOut)), .. }));

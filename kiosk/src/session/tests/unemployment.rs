@@ -11,9 +11,7 @@ fn registration_form_validation_table() {
         (" 13812345678 ", Some(RegistrationReason::ContractEnded), None),
     ];
     for (phone, reason, error) in table {
-        let mut k = Kiosk::start(Service::Unemployment);
-        assert_eq!(k.screen(), &Screen::UnemploymentChoice { check_in: None });
-        k.touch(Intent::StartRegistration);
+        let mut k = Kiosk::start(Service::Registration);
         k.touch(Intent::SubmitRegistration { phone: phone.into(), reason });
         match error {
             Some(e) => {
@@ -35,7 +33,7 @@ fn registration_form_validation_table() {
                 k.answer_print(Ok(()));
                 assert!(matches!(k.screen(), Screen::Receipt { receipt: ReceiptState::Printed, .. }));
                 k.touch(Intent::Done);
-                assert_eq!(k.screen(), &Screen::Rating { service: Service::Unemployment });
+                assert_eq!(k.screen(), &Screen::Rating { service: Service::Registration });
             }
         }
     }
@@ -43,9 +41,8 @@ fn registration_form_validation_table() {
 
 #[test]
 fn monthly_check_in_by_face_is_queued_when_offline() {
-    let mut k = Kiosk::start(Service::Unemployment);
-    k.touch(Intent::StartCheckIn);
-    assert!(matches!(k.screen(), Screen::Capture { service: Service::Unemployment, .. }));
+    let mut k = Kiosk::start(Service::CheckIn);
+    assert!(matches!(k.screen(), Screen::Capture { service: Service::CheckIn, .. }));
     k.capture_face();
     assert!(k.effects.iter().any(|e| matches!(e, Effect::Submit { submission: Submission::CheckIn { .. }, .. })));
     k.answer_submission(Ok(Delivery::Queued { reference: "L-0001".into() }));
@@ -58,15 +55,11 @@ fn check_in_needs_the_camera_but_registration_does_not() {
     let mut k = Kiosk::new();
     k.device(Device::Camera, Some(Problem::Missing));
     k.card();
-    k.touch(Intent::Choose(Service::Unemployment));
-    assert_eq!(
-        k.screen(),
-        &Screen::UnemploymentChoice {
-            check_in: Some(Unavailable { device: Device::Camera, problem: Problem::Missing })
-        }
-    );
-    k.touch(Intent::StartCheckIn);
+    let Screen::Menu { tiles, .. } = k.screen() else { panic!() };
+    let check_in = tiles.iter().find(|t| t.service == Service::CheckIn).unwrap();
+    assert_eq!(check_in.unavailable, Some(Unavailable { device: Device::Camera, problem: Problem::Missing }));
+    k.touch(Intent::Choose(Service::CheckIn));
     assert_eq!(k.count(|e| matches!(e, Effect::StartCapture { .. })), 0);
-    k.touch(Intent::StartRegistration);
+    k.choose(Service::Registration);
     assert!(matches!(k.screen(), Screen::RegistrationForm { .. }));
 }

@@ -1,0 +1,254 @@
+//! The presenter: turns the session core's screens into the `ui` crate's view model and
+//! the window's intents into core events. The core decides what happens; the presenter
+//! decides how it looks and holds what is being typed or picked before it is confirmed
+//! (keypad digits, chips, the chosen grade), which it forgets whenever the core moves on.
+
+mod mapping;
+#[cfg(test)]
+mod tests;
+
+use crate::session::{Event, Intent as CoreIntent, Screen as CoreScreen};
+use ui::model::{
+    CertificateKind, CertificatePeriod, IdleCountdown, Intent, Language, LocalTime, RatingGrade, RatingReason, Screen,
+    TextSize, UnemploymentReason, View,
+};
+
+/// Digits of a mainland mobile number.
+const PHONE_LEN: u8 = 11;
+/// Digits typed for a tracking number (date + serial, see `central::service`).
+const TRACKING_MAX: u8 = 20;
+
+/// What the window shows, built from the core's last screen plus the drafts.
+#[derive(Debug, Default)]
+pub struct Presenter {
+    /// The terminal's configured start language; every new citizen starts in it.
+    home_language: Language,
+    language: Language,
+    text_size: TextSize,
+    screen: Option<CoreScreen>,
+    idle: Option<u32>,
+    drafts: Drafts,
+}
+
+/// Picks and keypad input not yet confirmed. The phone number is personal data: it is
+/// dropped with everything else when the core shows a new form or the start screen.
+#[derive(Debug, Default, PartialEq)]
+struct Drafts {
+    kind: Option<CertificateKind>,
+    period: Option<CertificatePeriod>,
+    phone: String,
+    reason: Option<UnemploymentReason>,
+    tracking: String,
+    grade: Option<RatingGrade>,
+    rating_reasons: Vec<RatingReason>,
+    /// "Try again" after a refused card: show the plain prompt until the next card.
+    card_problem_dismissed: bool,
+}
+
+impl Presenter {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A presenter whose citizens start in `language`.
+    pub fn with_language(language: Language) -> Self {
+        Self { home_language: language, language, ..Self::default() }
+    }
+
+    /// The core showed `screen` (an `Effect::Show`).
+    pub fn show(&mut self, screen: CoreScreen) {
+        let fresh = |d: &mut Drafts| *d = Drafts::default();
+        match &screen {
+            // A finished session: the next person starts in the terminal's language.
+            CoreScreen::Welcome { .. } => {
+                if !matches!(self.screen, None | Some(CoreScreen::Welcome { .. })) {
+                    self.language = self.home_language;
+                    self.text_size = TextSize::default();
+                }
+                fresh(&mut self.drafts);
+            }
+            CoreScreen::CertificateChoice { .. } | CoreScreen::Rating { .. } | CoreScreen::PlaceCard { .. } => {
+                fresh(&mut self.drafts)
+            }
+            // A rejected form keeps what was typed so it can be corrected.
+            CoreScreen::RegistrationForm { error: None, .. } | CoreScreen::TrackingEntry { error: None, .. } => {
+                fresh(&mut self.drafts)
+            }
+            _ => {}
+        }
+        self.screen = Some(screen);
+    }
+
+    /// The idle countdown overlay (`Effect::Countdown`).
+    pub fn countdown(&mut self, seconds_left: Option<u32>) {
+        self.idle = seconds_left;
+    }
+
+    /// A touch on the window. Returns the events for the core; every intent also
+    /// changes what is drawn, so the caller redraws with [`Presenter::view`].
+    pub fn intent(&mut self, intent: Intent) -> Vec<Event> {
+        let touch = |i: CoreIntent| vec![Event::Touch(i)];
+        // Local changes still tell the core the citizen is there (idle clock).
+        let here = || vec![Event::Touch(CoreIntent::StillHere)];
+        let d = &mut self.drafts;
+        match intent {
+            Intent::ToggleLanguage => {
+                self.language = self.language.toggled();
+                here()
+            }
+            Intent::ToggleLargeText => {
+                self.text_size = self.text_size.toggled();
+                here()
+            }
+            Intent::StillHere => here(),
+            Intent::ChooseService(s) => touch(CoreIntent::Choose(mapping::core_service(s))),
+            Intent::Back => touch(CoreIntent::Back),
+            Intent::Cancel => touch(CoreIntent::Exit),
+            Intent::Print => touch(CoreIntent::Print),
+            Intent::SkipRating => touch(CoreIntent::SkipRating),
+            Intent::Retry => match &self.screen {
+                Some(CoreScreen::PlaceCard { .. }) => {
+                    d.card_problem_dismissed = true;
+                    here()
+                }
+                Some(CoreScreen::Failed { .. }) => touch(CoreIntent::RetryCapture),
+                _ => here(),
+            },
+            Intent::KeypadDigit(n) => {
+                let digit = char::from(b'0' + n.min(9));
+                match &self.screen {
+                    Some(CoreScreen::RegistrationForm { .. }) if d.phone.len() < usize::from(PHONE_LEN) => {
+                        d.phone.push(digit)
+                    }
+                    Some(CoreScreen::TrackingEntry { .. }) if d.tracking.len() < usize::from(TRACKING_MAX) => {
+                        d.tracking.push(digit)
+                    }
+                    _ => {}
+                }
+                here()
+            }
+            Intent::KeypadBackspace | Intent::KeypadClear => {
+                let field = match &self.screen {
+                    Some(CoreScreen::RegistrationForm { .. }) => Some(&mut d.phone),
+                    Some(CoreScreen::TrackingEntry { .. }) => Some(&mut d.tracking),
+                    _ => None,
+                };
+                if let Some(field) = field {
+                    if intent == Intent::KeypadClear {
+                        field.clear();
+                    } else {
+                        field.pop();
+                    }
+                }
+                here()
+            }
+            Intent::PickCertificateKind(k) => {
+                d.kind = Some(k);
+                here()
+            }
+            Intent::PickCertificatePeriod(p) => {
+                d.period = Some(p);
+                here()
+            }
+            Intent::PickUnemploymentReason(r) => {
+                d.reason = Some(r);
+                here()
+            }
+            Intent::Rate(grade) => {
+                if d.grade != Some(grade) {
+                    d.grade = Some(grade);
+                    // Reasons belong to a grade's side (praise or complaint).
+                    let offered = mapping::rating_reasons(grade);
+                    d.rating_reasons.retain(|r| offered.contains(r));
+                }
+                here()
+            }
+            Intent::ToggleRatingReason(r) => {
+                match d.rating_reasons.iter().position(|x| *x == r) {
+                    Some(i) => {
+                        d.rating_reasons.remove(i);
+                    }
+                    None => d.rating_reasons.push(r),
+                }
+                here()
+            }
+            Intent::Confirm => self.confirm(),
+            // The technician screens are not reachable from a citizen session; the
+            // maintenance entry is handled by provisioning, not by this presenter.
+            Intent::MaintenanceGesture | Intent::SelfTest(_) | Intent::ExitMaintenance => Vec::new(),
+        }
+    }
+
+    /// The screen's primary action, completed with the drafts.
+    fn confirm(&mut self) -> Vec<Event> {
+        let d = &self.drafts;
+        let intent = match &self.screen {
+            Some(CoreScreen::Identity { .. }) => CoreIntent::Confirm,
+            Some(CoreScreen::CertificateChoice { .. }) => match (d.kind, d.period) {
+                (Some(kind), Some(period)) => {
+                    CoreIntent::ChooseCertificate { kind: mapping::core_certificate_kind(kind), period }
+                }
+                _ => CoreIntent::StillHere,
+            },
+            Some(CoreScreen::CertificatePreview { .. }) => CoreIntent::Print,
+            Some(CoreScreen::RegistrationForm { .. }) => CoreIntent::SubmitRegistration {
+                phone: d.phone.clone(),
+                reason: d.reason.map(mapping::core_registration_reason),
+            },
+            Some(CoreScreen::TrackingEntry { .. }) => CoreIntent::SubmitTracking(d.tracking.clone()),
+            Some(CoreScreen::Rating { .. }) => match d.grade {
+                Some(grade) => CoreIntent::Rate {
+                    grade: mapping::core_grade(grade),
+                    reasons: d.rating_reasons.iter().map(|r| mapping::core_rating_reason(*r)).collect(),
+                },
+                None => CoreIntent::StillHere,
+            },
+            Some(
+                CoreScreen::Receipt { .. }
+                | CoreScreen::Printed { .. }
+                | CoreScreen::Failed { .. }
+                | CoreScreen::Progress(_)
+                | CoreScreen::Contributions { .. },
+            ) => CoreIntent::Done,
+            _ => CoreIntent::StillHere,
+        };
+        vec![Event::Touch(intent)]
+    }
+
+    /// The view for the window, with `now` for the clock on the start screen.
+    pub fn view(&self, now: LocalTime) -> View {
+        let screen = match &self.screen {
+            Some(s) => mapping::screen(s, &self.drafts, self.language, now),
+            None => Screen::default(),
+        };
+        View {
+            screen,
+            language: self.language,
+            text_size: self.text_size,
+            idle: self.idle.map(|s| IdleCountdown { seconds_left: u8::try_from(s).unwrap_or(u8::MAX) }),
+        }
+    }
+
+    /// True while a draft holds something the citizen typed (for the property tests).
+    pub fn holds_drafts(&self) -> bool {
+        self.drafts != Drafts::default()
+    }
+}
+
+/// The wall-clock time for the start screen, in China Standard Time (UTC+8, no daylight
+/// saving): the whole country shares it, and the process's time zone setting, which
+/// cannot be read safely in a multi-threaded process, does not matter.
+pub fn local_time(now: time::OffsetDateTime) -> LocalTime {
+    let china = time::UtcOffset::from_hms(8, 0, 0).unwrap_or(time::UtcOffset::UTC);
+    let t = now.to_offset(china);
+    LocalTime {
+        date: ui::model::CalendarDate {
+            year: u16::try_from(t.year()).unwrap_or(0),
+            month: t.month().into(),
+            day: t.day(),
+        },
+        hour: t.hour(),
+        minute: t.minute(),
+        weekday: t.weekday().number_from_monday(),
+    }
+}

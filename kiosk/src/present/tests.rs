@@ -1,0 +1,269 @@
+//! The presenter driven together with the real session core: window intents in, core
+//! effects applied, the resulting view checked.
+
+use super::*;
+use crate::session::{Citizen, Effect, SessionTiming, State, handle};
+use ui::model::{CardError, CardReadState, HomeNotice, InputError, Service};
+
+const ID: &str = "11010519491231002X";
+const NAME: &str = "张三丰";
+
+struct Rig {
+    state: State,
+    presenter: Presenter,
+    effects: Vec<Effect>,
+    now: u64,
+}
+
+impl Rig {
+    fn new() -> Self {
+        let state = State::new(SessionTiming { idle_after: 60_000, countdown: 15_000 });
+        let start = state.start();
+        let mut rig = Self { state, presenter: Presenter::new(), effects: Vec::new(), now: 0 };
+        rig.apply(start);
+        rig
+    }
+    fn apply(&mut self, effects: Vec<Effect>) {
+        for e in effects {
+            match &e {
+                Effect::Show(s) => self.presenter.show(s.clone()),
+                Effect::Countdown(c) => self.presenter.countdown(*c),
+                _ => {}
+            }
+            self.effects.push(e);
+        }
+    }
+    fn event(&mut self, e: Event) {
+        let out = handle(&mut self.state, e);
+        self.apply(out);
+    }
+    fn tap(&mut self, i: Intent) {
+        for e in self.presenter.intent(i) {
+            self.event(e);
+        }
+    }
+    fn card(&mut self) {
+        self.event(Event::CardPlaced(Citizen::new(ID, NAME)));
+    }
+    fn wait(&mut self, ms: u64) {
+        self.now += ms;
+        self.event(Event::Tick(self.now));
+    }
+    fn screen(&self) -> Screen {
+        self.presenter.view(LocalTime::default()).screen
+    }
+    fn digits(&mut self, digits: &str) {
+        for d in digits.bytes() {
+            self.tap(Intent::KeypadDigit(d - b'0'));
+        }
+    }
+}
+
+#[test]
+fn service_first_asks_for_the_card_then_confirms_the_masked_identity() {
+    let mut k = Rig::new();
+    assert!(matches!(k.screen(), Screen::Home { holder: None, .. }));
+    k.tap(Intent::ChooseService(Service::Certificate));
+    assert_eq!(k.screen(), Screen::CardReading { service: Service::Certificate, state: CardReadState::WaitingForCard });
+    k.card();
+    let Screen::IdentityConfirm { service, identity } = k.screen() else { panic!("{:?}", k.screen()) };
+    assert_eq!(service, Service::Certificate);
+    assert_eq!(identity.id_number, "1101**********002X");
+    assert!(!identity.name.contains("三丰"), "name is masked: {}", identity.name);
+    k.tap(Intent::Confirm);
+    assert!(matches!(k.screen(), Screen::CertificateChoice { can_continue: false, .. }));
+}
+
+#[test]
+fn card_first_greets_the_holder_on_home_and_cancel_ends_the_session() {
+    let mut k = Rig::new();
+    k.card();
+    let Screen::Home { holder: Some(holder), .. } = k.screen() else { panic!("{:?}", k.screen()) };
+    assert_eq!(holder.id_number, "1101**********002X");
+    k.tap(Intent::ChooseService(Service::ContributionRecord));
+    assert!(matches!(k.screen(), Screen::IdentityConfirm { service: Service::ContributionRecord, .. }));
+    k.tap(Intent::Back);
+    assert!(matches!(k.screen(), Screen::Home { holder: Some(_), .. }));
+    k.tap(Intent::Cancel);
+    assert!(matches!(k.screen(), Screen::Home { holder: None, notice: Some(HomeNotice::ThankYou), .. }));
+    assert!(!k.state.in_session());
+}
+
+#[test]
+fn certificate_kind_and_period_picked_then_confirmed_reach_the_core() {
+    let mut k = Rig::new();
+    k.card();
+    k.tap(Intent::ChooseService(Service::Certificate));
+    k.tap(Intent::Confirm);
+    k.tap(Intent::Confirm); // nothing picked yet: ignored
+    assert!(!k.effects.iter().any(|e| matches!(e, Effect::IssueCertificate { .. })));
+    k.tap(Intent::PickCertificateKind(CertificateKind::Pension));
+    k.tap(Intent::PickCertificatePeriod(CertificatePeriod::LastMonths(12)));
+    let Screen::CertificateChoice { selected_kind, selected_period, can_continue, .. } = k.screen() else {
+        panic!("{:?}", k.screen())
+    };
+    assert_eq!(
+        (selected_kind, selected_period, can_continue),
+        (Some(CertificateKind::Pension), Some(CertificatePeriod::LastMonths(12)), true)
+    );
+    k.tap(Intent::Confirm);
+    let issued = k.effects.iter().find_map(|e| match e {
+        Effect::IssueCertificate { kind, period, .. } => Some((*kind, *period)),
+        _ => None,
+    });
+    assert_eq!(issued, Some((crate::session::CertificateKind::PensionReceipt, CertificatePeriod::LastMonths(12))));
+    assert!(matches!(k.screen(), Screen::Waiting { activity: ui::model::Activity::IssuingCertificate, .. }));
+}
+
+#[test]
+fn registration_phone_is_typed_on_the_keypad_and_forgotten_with_the_session() {
+    let mut k = Rig::new();
+    k.card();
+    k.tap(Intent::ChooseService(Service::UnemploymentRegistration));
+    k.tap(Intent::Confirm);
+    k.digits("1380013800099"); // two digits too many: the field stops at 11
+    k.tap(Intent::KeypadBackspace);
+    k.tap(Intent::PickUnemploymentReason(UnemploymentReason::ContractEnded));
+    let Screen::RegistrationForm { phone, can_submit, .. } = k.screen() else { panic!("{:?}", k.screen()) };
+    assert_eq!(phone.value, "1380013800");
+    assert!(!can_submit, "ten digits are not a phone number");
+    k.digits("1");
+    k.tap(Intent::Confirm);
+    let submitted = k.effects.iter().any(|e| {
+        matches!(e, Effect::Submit { submission: crate::session::Submission::Registration { phone, .. }, .. }
+            if phone.expose() == "13800138001")
+    });
+    assert!(submitted, "the typed number was submitted");
+    // Walk away: the countdown, then the session and the draft are gone.
+    k.wait(61_000);
+    assert!(k.presenter.view(LocalTime::default()).idle.is_some());
+    k.wait(15_000);
+    assert!(!k.state.in_session());
+    assert!(!k.presenter.holds_drafts());
+    assert!(matches!(k.screen(), Screen::Home { notice: Some(HomeNotice::SessionTimedOut), .. }));
+}
+
+#[test]
+fn an_invalid_phone_keeps_the_digits_and_shows_the_error() {
+    let mut k = Rig::new();
+    k.card();
+    k.tap(Intent::ChooseService(Service::UnemploymentRegistration));
+    k.tap(Intent::Confirm);
+    k.digits("00000000000");
+    k.tap(Intent::PickUnemploymentReason(UnemploymentReason::Other));
+    k.tap(Intent::Confirm);
+    let Screen::RegistrationForm { phone, .. } = k.screen() else { panic!("{:?}", k.screen()) };
+    assert_eq!(phone.error, Some(InputError::InvalidPhone));
+    assert_eq!(phone.value, "00000000000", "kept for correction");
+    k.tap(Intent::KeypadClear);
+    let Screen::RegistrationForm { phone, .. } = k.screen() else { panic!() };
+    assert_eq!(phone.value, "");
+}
+
+#[test]
+fn tracking_number_typed_without_a_card_is_looked_up() {
+    let mut k = Rig::new();
+    k.tap(Intent::ChooseService(Service::ApplicationProgress));
+    assert!(matches!(k.screen(), Screen::ProgressLookup { can_submit: false, .. }));
+    k.digits("20261121483920");
+    k.tap(Intent::Confirm);
+    let looked_up = k.effects.iter().find_map(|e| match e {
+        Effect::LookUpApplication { tracking, .. } => Some(tracking.clone()),
+        _ => None,
+    });
+    assert_eq!(looked_up.as_deref(), Some("20261121483920"));
+}
+
+#[test]
+fn rating_reasons_follow_the_grade_and_are_sent_with_it() {
+    let mut k = Rig::new();
+    k.card();
+    k.tap(Intent::ChooseService(Service::ContributionRecord));
+    k.tap(Intent::Confirm);
+    let ticket = k
+        .effects
+        .iter()
+        .rev()
+        .find_map(|e| if let Effect::FetchContributions { ticket, .. } = e { Some(*ticket) } else { None })
+        .unwrap();
+    k.event(Event::ContributionsLoaded { ticket, result: Ok(Default::default()) });
+    assert!(matches!(k.screen(), Screen::ContributionRecord { .. }), "{:?}", k.screen());
+    k.tap(Intent::Confirm);
+    assert!(matches!(k.screen(), Screen::Rating { selected: None, .. }), "{:?}", k.screen());
+    k.tap(Intent::Rate(RatingGrade::Satisfied));
+    k.tap(Intent::ToggleRatingReason(RatingReason::Fast));
+    k.tap(Intent::Rate(RatingGrade::Dissatisfied));
+    let Screen::Rating { selected_reasons, reasons, .. } = k.screen() else { panic!() };
+    assert!(selected_reasons.is_empty(), "praise dropped when the grade turned to a complaint");
+    assert!(reasons.contains(&RatingReason::TooSlow));
+    k.tap(Intent::ToggleRatingReason(RatingReason::TooSlow));
+    k.tap(Intent::Confirm);
+    let rated = k.effects.iter().find_map(|e| match e {
+        Effect::SubmitRating(r) => Some((r.grade, r.reasons.clone())),
+        _ => None,
+    });
+    assert_eq!(rated, Some((Some(crate::session::Grade::Dissatisfied), vec![crate::session::RatingReason::TooSlow])));
+}
+
+#[test]
+fn a_refused_card_shows_why_and_retry_returns_to_the_prompt() {
+    let mut k = Rig::new();
+    k.tap(Intent::ChooseService(Service::QualificationCheck));
+    k.event(Event::CardRefused(crate::session::CardProblem::Expired));
+    assert_eq!(
+        k.screen(),
+        Screen::CardReading { service: Service::QualificationCheck, state: CardReadState::Failed(CardError::Expired) }
+    );
+    k.tap(Intent::Retry);
+    assert!(matches!(k.screen(), Screen::CardReading { state: CardReadState::WaitingForCard, .. }));
+    k.tap(Intent::Cancel);
+    assert!(!k.state.in_session());
+}
+
+#[test]
+fn a_refused_card_on_the_start_screen_is_a_notice_until_it_is_taken_away() {
+    let mut k = Rig::new();
+    k.event(Event::CardRefused(crate::session::CardProblem::WrongType));
+    let Screen::Home { notice, holder: None, .. } = k.screen() else { panic!("{:?}", k.screen()) };
+    assert_eq!(notice, Some(HomeNotice::CardRefused(CardError::WrongCardType)));
+    k.event(Event::CardRemoved);
+    assert!(matches!(k.screen(), Screen::Home { notice: None, .. }));
+}
+
+#[test]
+fn language_and_text_size_reset_for_the_next_citizen() {
+    let mut k = Rig::new();
+    k.tap(Intent::ToggleLanguage);
+    k.tap(Intent::ToggleLargeText);
+    let view = k.presenter.view(LocalTime::default());
+    assert_eq!((view.language, view.text_size), (Language::En, TextSize::Large));
+    k.card();
+    assert_eq!(k.presenter.view(LocalTime::default()).language, Language::En, "kept within the session");
+    k.event(Event::CardRemoved);
+    let view = k.presenter.view(LocalTime::default());
+    assert_eq!((view.language, view.text_size), (Language::ZhCn, TextSize::Normal));
+}
+
+#[test]
+fn a_device_fault_shows_the_reason_on_the_tile() {
+    let mut k = Rig::new();
+    k.event(Event::DeviceHealth {
+        device: crate::session::Device::Printer,
+        health: crate::session::Health::Problem(crate::session::Problem::PaperOut),
+    });
+    let Screen::Home { tiles, .. } = k.screen() else { panic!() };
+    let certificate = tiles.iter().find(|t| t.service == Service::Certificate).unwrap();
+    assert_eq!(
+        certificate.availability,
+        ui::model::Availability::Unavailable(ui::model::UnavailableReason::PrinterOutOfPaper)
+    );
+    let progress = tiles.iter().find(|t| t.service == Service::ApplicationProgress).unwrap();
+    assert_eq!(progress.availability, ui::model::Availability::Available);
+}
+
+#[test]
+fn china_time_is_utc_plus_eight() {
+    let t = time::macros::datetime!(2026-11-21 23:30 UTC);
+    let local = local_time(t);
+    assert_eq!((local.date.day, local.hour, local.minute, local.weekday), (22, 7, 30, 7));
+}

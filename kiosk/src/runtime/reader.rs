@@ -1,0 +1,271 @@
+//! The ID card reader under supervision: `idcard::watch` polls the SAM on its own thread
+//! and its events become session events here, where cards are checked for expiry and type.
+
+use super::supervise::supervise;
+use crate::outbox::backoff::Backoff;
+use crate::session::{CardProblem, Citizen, Device, Event, Health, Problem};
+use idcard::sim::{CardFileError, SimCard, SimConfig, SimControl, Simulator};
+use idcard::watch::FaultKind;
+use idcard::{Card, CardDate, CardType, ReaderConfig, ReaderEvent, Transport, WatchHandle};
+use std::io;
+use std::sync::Arc;
+use tokio::sync::mpsc;
+
+/// Opens (and after an unplug, reopens) the link to the reader.
+pub type ReaderOpener = Arc<dyn Fn() -> io::Result<Box<dyn Transport + Send>> + Send + Sync>;
+
+/// The synthetic cards of `--simulate` and the end-to-end tests: the central service's
+/// synthetic people plus cards the terminal must refuse.
+pub const KIOSK_CARDS: &str = include_str!("../../testdata/cards.toml");
+
+/// Labels of [`KIOSK_CARDS`], to place them with `SimControl::place`.
+pub mod cards {
+    /// 11010519491231002X, approved pensioner.
+    pub const APPROVED_PENSIONER: &str = "approved-pensioner";
+    /// 440524188001010014, pending review.
+    pub const REVIEW_PENSIONER: &str = "review-pensioner";
+    /// 450103199001010032, a worker.
+    pub const WORKER: &str = "worker";
+    pub const EXPIRED: &str = "expired";
+    /// A foreign permanent resident's card: not a resident ID card.
+    pub const FOREIGNER: &str = "foreigner";
+    /// A resident card whose ID number fails its check digit.
+    pub const BAD_CHECK_DIGIT: &str = "bad-check-digit";
+}
+
+/// Today's date where the terminal stands. Every kiosk this serves is in China, which
+/// keeps one time zone (UTC+8) and no daylight saving; the process-wide local offset
+/// cannot be read safely from a multi-threaded program.
+pub fn today() -> CardDate {
+    let now = time::OffsetDateTime::now_utc().to_offset(time::macros::offset!(+8));
+    CardDate::new(now.year().clamp(1800, 9999) as u16, now.month() as u8, now.day()).unwrap_or(CardDate {
+        year: 2000,
+        month: 1,
+        day: 1,
+    })
+}
+
+/// Why a card that was read cannot start a session, if it cannot.
+pub fn refusal(card: &Card, today: CardDate) -> Option<CardProblem> {
+    if card.card_type != CardType::Resident || !card.id_number_valid() {
+        return Some(CardProblem::WrongType);
+    }
+    match card.valid_until {
+        Some(expiry) if expiry.is_expired_on(today) => Some(CardProblem::Expired),
+        Some(_) => None,
+        // The expiry date did not parse: the card cannot be checked, so it is not used.
+        None => Some(CardProblem::Unreadable),
+    }
+}
+
+/// What a reader event means to the session core (`None`: nothing it needs to know).
+pub fn session_event(event: ReaderEvent, today: CardDate) -> Option<Event> {
+    Some(match event {
+        ReaderEvent::Connected { .. } | ReaderEvent::ReaderRecovered { .. } => {
+            Event::DeviceHealth { device: Device::Reader, health: Health::Ok }
+        }
+        ReaderEvent::CardPresented(card) => match refusal(&card, today) {
+            Some(problem) => {
+                tracing::info!(?card, ?problem, "card refused");
+                Event::CardRefused(problem)
+            }
+            None => {
+                tracing::info!(?card, "card read");
+                Event::CardPlaced(Citizen::new(&card.id_number, &card.name))
+            }
+        },
+        ReaderEvent::CardRemoved => Event::CardRemoved,
+        ReaderEvent::CardReadFailed { error } => {
+            tracing::info!(%error, "card could not be read");
+            Event::CardRefused(CardProblem::Unreadable)
+        }
+        ReaderEvent::ReaderFault { fault, detail } => {
+            tracing::warn!(?fault, %detail, "card reader fault");
+            let problem = match fault {
+                FaultKind::LinkLost | FaultKind::NoReply => Problem::Missing,
+                FaultKind::Sam => Problem::Error(format!("SAM: {detail}")),
+            };
+            Event::DeviceHealth { device: Device::Reader, health: Health::Problem(problem) }
+        }
+    })
+}
+
+/// Stops the polling thread off the async workers (stopping waits for its current command).
+struct StopOnDrop(Option<WatchHandle>);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        if let Some(handle) = self.0.take() {
+            match tokio::runtime::Handle::try_current() {
+                Ok(rt) => drop(rt.spawn_blocking(move || handle.stop())),
+                Err(_) => handle.stop(),
+            }
+        }
+    }
+}
+
+/// Runs the polling task and forwards its events until the runtime goes away (`Ok`) or
+/// the polling thread dies (`Err`, so that the supervisor restarts it).
+pub async fn run(opener: ReaderOpener, config: ReaderConfig, events: mpsc::Sender<Event>) -> Result<(), String> {
+    let (handle, mut rx) = idcard::watch(move || opener(), config);
+    let _stop = StopOnDrop(Some(handle));
+    loop {
+        tokio::select! {
+            event = rx.recv() => {
+                let Some(event) = event else { return Err("card reader polling thread ended".into()) };
+                if let Some(event) = session_event(event, today())
+                    && events.send(event).await.is_err()
+                {
+                    return Ok(());
+                }
+            }
+            () = events.closed() => return Ok(()),
+        }
+    }
+}
+
+/// The reader task under `supervise`: restarted with backoff if it ever dies.
+pub fn spawn(
+    opener: ReaderOpener,
+    config: ReaderConfig,
+    events: mpsc::Sender<Event>,
+    backoff: Backoff,
+) -> tokio::task::JoinHandle<()> {
+    let sink = events.clone();
+    tokio::spawn(supervise(Device::Reader, events, backoff, move || run(opener.clone(), config.clone(), sink.clone())))
+}
+
+/// The reader of `--simulate` and the tests: idcard's byte-exact simulator on an
+/// in-memory line paced at the configured baud rate. Dropping it unplugs the reader.
+#[derive(Debug)]
+pub struct SimulatedReader {
+    simulator: Simulator,
+}
+
+impl SimulatedReader {
+    pub fn new(cards: Vec<SimCard>, config: SimConfig) -> Self {
+        Self { simulator: Simulator::new(cards, config) }
+    }
+
+    /// Loaded with [`KIOSK_CARDS`].
+    pub fn with_kiosk_cards(config: SimConfig) -> Result<Self, CardFileError> {
+        Ok(Self::new(idcard::sim::load_cards(KIOSK_CARDS)?, config))
+    }
+
+    /// Places and removes cards, injects faults, unplugs the reader.
+    pub fn control(&self) -> SimControl {
+        self.simulator.control()
+    }
+
+    /// Connects the driver to the simulator (fails while it is "unplugged").
+    pub fn opener(&self) -> ReaderOpener {
+        let control = self.simulator.control();
+        Arc::new(move || control.connect().map(|end| Box::new(end) as Box<dyn Transport + Send>))
+    }
+}
+
+/// The production reader: a serial port.
+pub fn serial_opener(path: String, baud: u32) -> ReaderOpener {
+    Arc::new(move || idcard::SerialTransport::open(&path, baud).map(|t| Box::new(t) as Box<dyn Transport + Send>))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn card(label: &str) -> Card {
+        let cards = idcard::sim::load_cards(KIOSK_CARDS).unwrap();
+        let sim = cards.into_iter().find(|c| c.label == label).unwrap();
+        Card::parse(&sim.text_block(), sim.photo(), None).unwrap()
+    }
+
+    const TODAY: CardDate = CardDate { year: 2026, month: 11, day: 21 };
+
+    #[test]
+    fn kiosk_cards_carry_the_central_services_people_with_valid_numbers() {
+        for (label, id, name) in [
+            (
+                cards::APPROVED_PENSIONER,
+                central::registry::APPROVED_PENSIONER_ID,
+                central::registry::APPROVED_PENSIONER_NAME,
+            ),
+            (cards::REVIEW_PENSIONER, central::registry::REVIEW_PENSIONER_ID, central::registry::REVIEW_PENSIONER_NAME),
+            (cards::WORKER, central::registry::WORKER_ID, central::registry::WORKER_NAME),
+        ] {
+            let c = card(label);
+            assert_eq!((c.id_number.as_str(), c.name.as_str()), (id, name), "{label}");
+            assert_eq!(refusal(&c, TODAY), None, "{label} is usable");
+        }
+    }
+
+    #[test]
+    fn expired_foreign_and_bad_check_digit_cards_are_refused_with_the_reason() {
+        assert_eq!(refusal(&card(cards::EXPIRED), TODAY), Some(CardProblem::Expired));
+        assert_eq!(refusal(&card(cards::FOREIGNER), TODAY), Some(CardProblem::WrongType));
+        assert_eq!(refusal(&card(cards::BAD_CHECK_DIGIT), TODAY), Some(CardProblem::WrongType));
+        let expired = card(cards::EXPIRED);
+        let day_before = CardDate { year: 2020, month: 1, day: 1 };
+        assert_eq!(refusal(&expired, day_before), None, "valid until its expiry date");
+    }
+
+    #[test]
+    fn reader_events_become_session_events() {
+        let placed = session_event(ReaderEvent::CardPresented(Box::new(card(cards::WORKER))), TODAY);
+        assert_eq!(placed, Some(Event::CardPlaced(Citizen::new(central::registry::WORKER_ID, "王伟"))));
+        let refused = session_event(ReaderEvent::CardPresented(Box::new(card(cards::EXPIRED))), TODAY);
+        assert_eq!(refused, Some(Event::CardRefused(CardProblem::Expired)));
+        let failed = session_event(ReaderEvent::CardReadFailed { error: "41".into() }, TODAY);
+        assert_eq!(failed, Some(Event::CardRefused(CardProblem::Unreadable)));
+        assert_eq!(session_event(ReaderEvent::CardRemoved, TODAY), Some(Event::CardRemoved));
+        let fault = ReaderEvent::ReaderFault { fault: FaultKind::LinkLost, detail: "gone".into() };
+        assert_eq!(
+            session_event(fault, TODAY),
+            Some(Event::DeviceHealth { device: Device::Reader, health: Health::Problem(Problem::Missing) })
+        );
+        assert_eq!(
+            session_event(ReaderEvent::ReaderRecovered { sam_id: None }, TODAY),
+            Some(Event::DeviceHealth { device: Device::Reader, health: Health::Ok })
+        );
+    }
+
+    /// The next event that is not the reader saying it is fine.
+    async fn next(rx: &mut mpsc::Receiver<Event>) -> Event {
+        loop {
+            let e = tokio::time::timeout(Duration::from_secs(30), rx.recv()).await.unwrap().unwrap();
+            if !matches!(e, Event::DeviceHealth { health: Health::Ok, .. }) {
+                return e;
+            }
+        }
+    }
+
+    /// The real polling task against the simulator: place, refuse, remove, unplug, return.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn watch_task_reports_cards_and_an_unplugged_reader() {
+        let reader = SimulatedReader::with_kiosk_cards(SimConfig::default()).unwrap();
+        let control = reader.control();
+        let (tx, mut rx) = mpsc::channel(64);
+        let config = ReaderConfig {
+            poll_interval: Duration::from_millis(20),
+            reconnect_interval: Duration::from_millis(50),
+            ..ReaderConfig::default()
+        };
+        let backoff = Backoff { base: Duration::from_millis(10), cap: Duration::from_millis(50) };
+        let task = spawn(reader.opener(), config, tx, backoff);
+        control.place(cards::APPROVED_PENSIONER);
+        assert_eq!(
+            next(&mut rx).await,
+            Event::CardPlaced(Citizen::new(central::registry::APPROVED_PENSIONER_ID, "张秀英"))
+        );
+        control.remove();
+        assert_eq!(next(&mut rx).await, Event::CardRemoved);
+        control.place(cards::FOREIGNER);
+        assert_eq!(next(&mut rx).await, Event::CardRefused(CardProblem::WrongType));
+        control.vanish();
+        assert!(matches!(
+            next(&mut rx).await,
+            Event::CardRemoved | Event::DeviceHealth { device: Device::Reader, health: Health::Problem(_) }
+        ));
+        task.abort();
+    }
+}

@@ -1,0 +1,139 @@
+//! The Slint window as the runtime's screen: a `ScreenSink` that presents the core's
+//! screens through the [`Presenter`], and a thread that turns the window's intents
+//! into core events. The window itself lives on the main thread (`ui::KioskWindow`).
+
+use crate::present::{Presenter, local_time};
+use crate::runtime::ScreenSink;
+use crate::session::{Event, Screen};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+use tokio::sync::mpsc;
+use ui::{Intent, KioskHandle};
+
+/// How often the start screen's clock is redrawn when nothing else happens.
+const CLOCK_REFRESH: Duration = Duration::from_secs(20);
+
+/// Shows the core's screens in the window. Cloneable; every clone shares the presenter.
+#[derive(Clone)]
+pub struct WindowScreens {
+    presenter: Arc<Mutex<Presenter>>,
+    handle: KioskHandle,
+}
+
+impl std::fmt::Debug for WindowScreens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("WindowScreens")
+    }
+}
+
+impl WindowScreens {
+    pub fn new(handle: KioskHandle, language: ui::Language) -> Self {
+        Self { presenter: Arc::new(Mutex::new(Presenter::with_language(language))), handle }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Presenter> {
+        self.presenter.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Sends the current view. Called with the presenter locked so that views reach the
+    /// window in the order they were made.
+    fn redraw(&self, presenter: &Presenter) {
+        let view = presenter.view(local_time(time::OffsetDateTime::now_utc()));
+        if let Err(e) = self.handle.show(view) {
+            tracing::warn!(error = %e, "the window is gone; view not shown");
+        }
+    }
+
+    /// Runs until the window's intent channel closes (the window was dropped): each
+    /// intent goes through the presenter, its events to the core, and the window is
+    /// redrawn. Blocking: run it on its own thread.
+    pub fn forward_intents(&self, intents: std::sync::mpsc::Receiver<Intent>, events: mpsc::Sender<Event>) {
+        loop {
+            let intent = match intents.recv_timeout(CLOCK_REFRESH) {
+                Ok(intent) => intent,
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                    let presenter = self.lock();
+                    self.redraw(&presenter);
+                    continue;
+                }
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return,
+            };
+            let out = {
+                let mut presenter = self.lock();
+                let out = presenter.intent(intent);
+                self.redraw(&presenter);
+                out
+            };
+            for event in out {
+                if events.blocking_send(event).is_err() {
+                    tracing::info!("the runtime stopped; intents are no longer forwarded");
+                    return;
+                }
+            }
+        }
+    }
+}
+
+impl ScreenSink for WindowScreens {
+    fn show(&self, screen: &Screen) {
+        let mut presenter = self.lock();
+        presenter.show(screen.clone());
+        self.redraw(&presenter);
+    }
+
+    fn countdown(&self, seconds_left: Option<u32>) {
+        let mut presenter = self.lock();
+        presenter.countdown(seconds_left);
+        self.redraw(&presenter);
+    }
+
+    /// Straight to the window (the 30 fps path); the presenter is not involved.
+    fn frame(&self, frame: ui::model::Frame) {
+        if let Err(e) = self.handle.show_frame(frame) {
+            tracing::debug!(error = %e, "camera frame not shown: the window is gone");
+        }
+    }
+}
+
+/// Where the terminal's screens go.
+pub enum Frontend {
+    /// No display: every screen is written to the log.
+    Log,
+    /// The Slint window, with the channel its intents arrive on.
+    Window { screens: WindowScreens, intents: std::sync::mpsc::Receiver<Intent> },
+}
+
+impl std::fmt::Debug for Frontend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Log => "Frontend::Log",
+            Self::Window { .. } => "Frontend::Window",
+        })
+    }
+}
+
+impl Frontend {
+    /// The runtime's screen sink for this frontend.
+    pub fn sink(&self) -> Arc<dyn ScreenSink> {
+        match self {
+            Self::Log => Arc::new(crate::runtime::LoggedScreens),
+            Self::Window { screens, .. } => Arc::new(screens.clone()),
+        }
+    }
+
+    /// Starts forwarding the window's touches to the running terminal's `events`.
+    pub fn connect(self, events: mpsc::Sender<Event>) {
+        if let Self::Window { screens, intents } = self {
+            let spawned = std::thread::Builder::new()
+                .name("ui-intents".into())
+                .spawn(move || screens.forward_intents(intents, events));
+            if let Err(e) = spawned {
+                tracing::error!(error = %e, "cannot start the intent thread: the touchscreen will not respond");
+            }
+        }
+    }
+
+    pub fn is_window(&self) -> bool {
+        matches!(self, Self::Window { .. })
+    }
+}
