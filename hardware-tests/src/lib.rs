@@ -237,7 +237,10 @@ impl Rig {
         })
         .await?;
         let supervision = Supervision {
-            backoff: kiosk::outbox::backoff::Backoff { base: Duration::from_millis(50), cap: Duration::from_millis(500) },
+            backoff: kiosk::outbox::backoff::Backoff {
+                base: Duration::from_millis(50),
+                cap: Duration::from_millis(500),
+            },
             reader: ReaderConfig { poll_interval: Duration::from_millis(50), ..ReaderConfig::default() },
             printer_poll: Duration::from_millis(100),
             camera_probe: Duration::from_millis(500),

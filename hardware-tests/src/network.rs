@@ -19,10 +19,14 @@ enum Mode {
     /// Open connections dropped, new ones closed as soon as they are accepted.
     Down,
     /// Armed: a connection forwards `after` terminal bytes (counted from arming), then the link goes down.
-    CutMidRequest { after: usize },
+    CutMidRequest {
+        after: usize,
+    },
     /// Armed: once a connection forwarded `after` terminal bytes (counted from arming), the central
     /// service's bytes on it are held back until the link is cut.
-    HoldAnswers { after: usize },
+    HoldAnswers {
+        after: usize,
+    },
 }
 
 #[derive(Clone, Copy, Debug)]

@@ -43,7 +43,8 @@ async fn qualification_check_approved_and_pending_review() {
     let approved = qualification(&rig, APPROVED_PENSIONER_ID, APPROVED_PENSIONER_NAME).await;
     assert!(matches!(approved, Delivery::Submitted { decision: Decision::Approved, .. }), "{approved:?}");
     // The camera guided the citizen through the head turn on the way.
-    let captures = rig.screens.wait_for(0, |s| matches!(s, Screen::Capture { hint: Some(h), .. } if h.liveness.is_some())).await;
+    let captures =
+        rig.screens.wait_for(0, |s| matches!(s, Screen::Capture { hint: Some(h), .. } if h.liveness.is_some())).await;
     assert!(matches!(captures, Screen::Capture { service: Service::Qualification, .. }));
     rig.touch(Intent::Done).await;
     rig.touch(Intent::Rate { grade: kiosk::session::Grade::VerySatisfied, reasons: vec![] }).await;
@@ -142,7 +143,10 @@ async fn expired_and_foreign_cards_are_refused_on_the_start_screen() {
         let mark = rig.screens.count();
         rig.reader.place_label(label);
         let refused = rig.screens.wait_for(mark, |s| matches!(s, Screen::Welcome { notice: Some(_), .. })).await;
-        assert!(matches!(refused, Screen::Welcome { notice: Some(Notice::Card(p)), .. } if p == problem), "{refused:?}");
+        assert!(
+            matches!(refused, Screen::Welcome { notice: Some(Notice::Card(p)), .. } if p == problem),
+            "{refused:?}"
+        );
         rig.reader.remove().await;
     }
 }
@@ -153,10 +157,8 @@ async fn expired_and_foreign_cards_are_refused_on_the_start_screen() {
 async fn unplugged_reader_disables_card_services_until_it_is_back() {
     let rig = Rig::start().await.unwrap();
     rig.reader.control.vanish();
-    let Screen::Welcome { tiles, .. } = rig
-        .screens
-        .wait_for(0, |s| matches!(s, Screen::Welcome { tiles, .. } if down(tiles).len() > 1))
-        .await
+    let Screen::Welcome { tiles, .. } =
+        rig.screens.wait_for(0, |s| matches!(s, Screen::Welcome { tiles, .. } if down(tiles).len() > 1)).await
     else {
         unreachable!()
     };

@@ -1,5 +1,7 @@
 //! The network dying in the middle of a submission: the citizen leaves with a "queued"
 //! receipt, and the terminal's outbox later delivers the application exactly once.
+// Helpers of a test crate: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use central::registry::{APPROVED_PENSIONER_ID, APPROVED_PENSIONER_NAME};
 use hardware_tests::Rig;
@@ -11,7 +13,7 @@ use std::time::Duration;
 
 /// Terminal bytes on one connection after which the link misbehaves: far above what
 /// telemetry sends in a test (a few KiB), far below a qualification check carrying its
-/// face photo (about 120 KiB), so only the submission trips it.
+/// face photo (about 100 KiB on the wire), so only the submission trips it.
 const LARGE_REQUEST: usize = 48 * 1024;
 
 /// Generous limit for "must not hang" waits.
@@ -105,10 +107,19 @@ async fn delivered_once(rig: &Rig, settled: &Mutex<Vec<Settled>>, key: &str, bef
         (application.kind.as_str(), application.id_number.as_str(), application.device_id.as_str()),
         ("qualification_check", APPROVED_PENSIONER_ID, rig.device_id.as_str())
     );
+    // Central stored it under the key the terminal kept, so the queued receipt finds it.
+    assert_eq!(application.client_reference, Some(central::api::client_reference(key)));
+    let by_receipt = rig.central.store().application_by_client_reference(&queued_reference(key)).unwrap();
+    assert_eq!(by_receipt.map(|a| a.tracking_number), Some(tracking.clone()));
 
     // The same key throughout: it failed, then was accepted once, with the body recorded.
-    let attempts: Vec<Attempt> =
-        settled.lock().unwrap().iter().filter(|s| s.key == key).map(|s| s.attempt.clone()).collect();
+    // (The outbox records the delivery before it announces it.)
+    let attempts = eventually("the accepted delivery announced", || {
+        let attempts: Vec<Attempt> =
+            settled.lock().unwrap().iter().filter(|s| s.key == key).map(|s| s.attempt.clone()).collect();
+        attempts.iter().any(|a| matches!(a, Attempt::Accepted { .. })).then_some(attempts)
+    })
+    .await;
     let accepted: Vec<_> = attempts.iter().filter(|a| matches!(a, Attempt::Accepted { .. })).collect();
     assert_eq!(accepted, [&Attempt::Accepted { status, body }], "{attempts:?}");
     assert!(matches!(attempts.last(), Some(Attempt::Accepted { .. })), "{attempts:?}");

@@ -1,6 +1,8 @@
 //! Printouts on real (virtual) paper: the kiosk prints through the ESC/POS driver to the
 //! virtual printer. Tests read the paper as a scanner would (QR with rqrr, CODE128 with
 //! rxing) and the text the driver sent as the printer decodes it.
+// Test helpers: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::panic)]
 
 use central::registry::{
     APPROVED_PENSIONER_ID, APPROVED_PENSIONER_NAME, REVIEW_PENSIONER_ID, REVIEW_PENSIONER_NAME, WORKER_ID, WORKER_NAME,
@@ -94,9 +96,6 @@ impl PaperRig {
         let rig = Rig::start_with(Some(Arc::new(driver))).await.unwrap();
         Self { rig, paper, wire }
     }
-    fn printouts(&self) -> Vec<Printout> {
-        printouts(&self.wire.lock().unwrap())
-    }
 }
 
 /// Card on the reader, service chosen and identity confirmed.
@@ -179,9 +178,10 @@ async fn pensioner_certificate_counts_contribution_years_and_its_png_qr_is_confi
     assert!(text.has("1101**********002X") && !text.has(APPROVED_PENSIONER_ID), "{text:#?}");
     assert!(text.lines.len() < 60, "15 years are summarised, not 180 monthly lines: {}", text.lines.len());
     text.assert_no_english(&[
+        // The URL first: it contains the verification code.
+        &certificate.verify_url,
         &certificate.number,
         &certificate.verification_code,
-        &certificate.verify_url,
         "1101**********002X",
         TERMINAL_ID,
     ]);
@@ -246,7 +246,7 @@ async fn submitted_receipt_carries_the_tracking_number_as_code128_and_says_pendi
     assert!(contains_glyphs(&receipts[0], &row_glyphs("待人工审核")));
 
     let text = printouts(&wire.lock().unwrap()).remove(0);
-    assert_eq!(text.barcodes, [tracking.clone()]);
+    assert_eq!(text.barcodes, std::slice::from_ref(&tracking));
     assert!(text.has(&tracking), "and as text: {text:#?}");
     assert!(text.has("已提交") && text.has("待人工审核"), "{text:#?}");
     assert!(text.has("4405**********0014") && !text.has(REVIEW_PENSIONER_ID), "{text:#?}");
@@ -280,7 +280,6 @@ async fn queued_receipt_says_saved_and_its_code128_carries_the_local_reference()
 }
 
 /// A row value as the same printer draws it: printed alone, cropped to its ink.
-#[allow(clippy::unwrap_used)] // test helper: a failure here is a failed test
 fn row_glyphs(value: &str) -> image::GrayImage {
     let vp = VirtualPrinter::new(Profile::KIOSK_80);
     let control = vp.control();

@@ -206,7 +206,7 @@ fn failure(service: Service, reason: &Failure) -> Screen {
         Failure::DeviceFailed(u) => unavailable(unavailable_reason(u)),
         // Nothing could be stored (disk full): a technician has to come.
         Failure::NotStored(_) => unavailable(UnavailableReason::Maintenance),
-        Failure::BadSignature => failed(FailureReason::Refused),
+        Failure::BadSignature | Failure::Refused(_) => failed(FailureReason::Refused),
         Failure::CaptureFailed(why) if why.contains("liveness") => failed(FailureReason::LivenessFailed),
         Failure::CaptureFailed(_) => failed(FailureReason::FaceNotMatched),
     }

@@ -267,3 +267,25 @@ fn china_time_is_utc_plus_eight() {
     let local = local_time(t);
     assert_eq!((local.date.day, local.hour, local.minute, local.weekday), (22, 7, 30, 7));
 }
+
+#[test]
+fn a_refusal_sends_the_citizen_to_a_counter_and_an_outage_says_the_service_is_down() {
+    use crate::session::{Failure, Screen as Core, Service as S};
+    let table = [
+        (Failure::Refused("no pension".into()), "refused"),
+        (Failure::BadSignature, "refused"),
+        (Failure::CentralUnavailable("timeout".into()), "offline"),
+        (Failure::NotStored("disk full".into()), "maintenance"),
+    ];
+    for (reason, expected) in table {
+        let mut p = Presenter::new();
+        p.show(Core::Failed { service: S::Certificate, reason: reason.clone() });
+        let shown = match p.view(LocalTime::default()).screen {
+            Screen::Result { kind: ui::model::ResultKind::Failed(ui::model::FailureReason::Refused), .. } => "refused",
+            Screen::Unavailable { reason: ui::model::UnavailableReason::CentralOffline, .. } => "offline",
+            Screen::Unavailable { reason: ui::model::UnavailableReason::Maintenance, .. } => "maintenance",
+            other => panic!("{reason:?}: {other:?}"),
+        };
+        assert_eq!(shown, expected, "{reason:?}");
+    }
+}

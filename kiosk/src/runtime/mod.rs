@@ -97,6 +97,8 @@ impl std::fmt::Debug for Runtime {
 fn failure(e: &CentralError) -> Failure {
     match e {
         CentralError::BadSignature(_) => Failure::BadSignature,
+        // A decision about the person, not an outage.
+        CentralError::Problem { status: 404 | 409 | 422, title, .. } => Failure::Refused(title.clone()),
         other => Failure::CentralUnavailable(other.to_string()),
     }
 }
@@ -211,7 +213,7 @@ impl Runtime {
                             None => Err(Failure::CentralUnavailable("unreadable answer".into())),
                         },
                         Ok((_, Some(Attempt::Rejected { status, .. }))) => {
-                            Err(Failure::CentralUnavailable(format!("refused (HTTP {status})")))
+                            Err(Failure::Refused(format!("HTTP {status}")))
                         }
                         Ok((key, _)) => Ok(Delivery::Queued { reference: convert::queued_reference(&key) }),
                     };
@@ -251,5 +253,22 @@ impl Runtime {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refusal_is_told_apart_from_an_outage() {
+        let problem = |status| CentralError::Problem { status, title: "not eligible".into(), kind: None };
+        for status in [404, 409, 422] {
+            assert_eq!(failure(&problem(status)), Failure::Refused("not eligible".into()), "{status}");
+        }
+        for status in [401, 429, 500, 503] {
+            assert!(matches!(failure(&problem(status)), Failure::CentralUnavailable(_)), "{status}");
+        }
+        assert!(matches!(failure(&CentralError::Unreachable("timeout".into())), Failure::CentralUnavailable(_)));
     }
 }

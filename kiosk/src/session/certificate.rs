@@ -10,7 +10,8 @@ use super::{
 pub(super) enum Step {
     Choosing,
     Issuing(Ticket),
-    Preview(IssuedCertificate),
+    // Boxed: the certificate is large and the other steps are a ticket at most.
+    Preview(Box<IssuedCertificate>),
     Printing(Ticket),
     Printed,
     Failed,
@@ -54,7 +55,7 @@ pub(super) fn step(step: Step, ctx: &mut Ctx<'_>, event: &Event) -> Next {
         (Step::Issuing(t), Event::CertificateIssued { ticket, result }) if t == *ticket => match result {
             Ok(certificate) => {
                 ctx.show(Screen::CertificatePreview { certificate: certificate.clone() });
-                Step::Preview(certificate.clone())
+                Step::Preview(Box::new(certificate.clone()))
             }
             Err(failure) => {
                 if *failure == Failure::BadSignature {
@@ -74,7 +75,7 @@ pub(super) fn step(step: Step, ctx: &mut Ctx<'_>, event: &Event) -> Next {
             }
             None => {
                 let ticket = ctx.ticket();
-                ctx.emit(super::Effect::Print { ticket, job: PrintJob::Certificate(certificate) });
+                ctx.emit(super::Effect::Print { ticket, job: PrintJob::Certificate(*certificate) });
                 ctx.show(Screen::Waiting { service: Service::Certificate, what: Waiting::Printing });
                 Step::Printing(ticket)
             }

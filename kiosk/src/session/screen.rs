@@ -182,6 +182,9 @@ pub enum FormError {
 pub enum Failure {
     /// The central service could not be reached or answered with an error.
     CentralUnavailable(String),
+    /// The central service answered, and said no (not eligible, unknown person, a
+    /// registration already open): the citizen is sent to a counter, not told to retry.
+    Refused(String),
     /// The certificate's server signature did not verify: never printed.
     BadSignature,
     DeviceFailed(Unavailable),
