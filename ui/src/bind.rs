@@ -101,6 +101,9 @@ pub(crate) fn apply(ui: &g::KioskWindow, view: &View) {
             vm.set_printout(printout(*p));
         }
         Screen::FaceCapture { service: s, hint: h, countdown, liveness: l, frame } => {
+            // A new guidance line must not blank the live preview: without a frame in the
+            // view, the one `show_frame` last drew stays, unless the capture just began.
+            let continuing = vm.get_screen() == g::ScreenId::FaceCapture;
             vm.set_screen(g::ScreenId::FaceCapture);
             vm.set_service(service(*s));
             vm.set_hint(hint(*h));
@@ -108,6 +111,7 @@ pub(crate) fn apply(ui: &g::KioskWindow, view: &View) {
             vm.set_liveness(l.map_or(g::LivenessId::None, liveness));
             match frame {
                 Some(f) => set_frame(&vm, f),
+                None if continuing => {}
                 None => vm.set_has_frame(false),
             }
         }

@@ -117,8 +117,9 @@ pub enum Screen {
     /// Printed: "take your receipt / certificate".
     TakeReceipt { printout: Printout },
     /// Face capture with live preview, guidance from the camera's hint code, countdown
-    /// and liveness challenge. The preview may also be updated alone at 30 fps with
-    /// `KioskHandle::show_frame`.
+    /// and liveness challenge. The preview is normally updated alone at 30 fps with
+    /// `KioskHandle::show_frame`; `frame: None` keeps the last one while this screen
+    /// stays up, and a capture screen shown after another screen starts blank.
     FaceCapture {
         service: Service,
         hint: FaceHint,

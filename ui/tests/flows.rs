@@ -327,6 +327,25 @@ fn face_capture_shows_preview_guidance_countdown_and_liveness_prompt() {
 }
 
 #[test]
+fn new_guidance_keeps_the_live_preview_and_a_new_capture_starts_blank() {
+    let kiosk = Kiosk::english();
+    // What the runtime sends: guidance only, the frames come through show_frame.
+    let mut guidance = screen("face-guidance");
+    if let Screen::FaceCapture { frame, .. } = &mut guidance {
+        *frame = None;
+    }
+    kiosk.show(guidance.clone());
+    assert!(kiosk.find("Camera preview").is_empty(), "no frame yet");
+    kiosk.window.show_frame(&synthetic_frame(1));
+    assert!(kiosk.shows("Camera preview"));
+    kiosk.show(guidance.clone());
+    assert!(kiosk.shows("Camera preview"), "a guidance update blanked the preview");
+    kiosk.show(screen("home"));
+    kiosk.show(guidance);
+    assert!(kiosk.find("Camera preview").is_empty(), "the next capture starts without the last face");
+}
+
+#[test]
 fn a_blurry_frame_gets_its_own_guidance_in_both_languages() {
     let blurry = Screen::FaceCapture {
         service: Service::QualificationCheck,

@@ -160,6 +160,17 @@ fn preview_rows(c: &IssuedCertificate, lang: Language) -> Vec<PreviewRow> {
     rows
 }
 
+/// The period the certificate really covers, in the words of the choice screen: a
+/// retired person's participation certificate covers their paying years, not the last
+/// months they chose, and the title must not say otherwise.
+fn covered_period(c: &IssuedCertificate, now: LocalTime) -> CertificatePeriod {
+    let ends_now = c.period.to.year == now.date.year && c.period.to.month == now.date.month;
+    match u8::try_from(c.period.len()) {
+        Ok(months) if ends_now => CertificatePeriod::LastMonths(months),
+        _ => CertificatePeriod::FullHistory,
+    }
+}
+
 fn status_en(s: CertificateStatus) -> String {
     match s {
         CertificateStatus::Contributing => "Contributing".into(),
@@ -269,7 +280,7 @@ pub(super) fn screen(screen: &CoreScreen, d: &Drafts, lang: Language, now: Local
         },
         CoreScreen::CertificatePreview { certificate } => Screen::CertificatePreview {
             kind: ui_certificate_kind(certificate.kind),
-            period: d.period.unwrap_or(CertificatePeriod::FullHistory),
+            period: covered_period(certificate, now),
             rows: preview_rows(certificate, lang),
         },
         CoreScreen::Capture { service, hint } => Screen::FaceCapture {

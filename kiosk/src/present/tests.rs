@@ -289,3 +289,62 @@ fn a_refusal_sends_the_citizen_to_a_counter_and_an_outage_says_the_service_is_do
         assert_eq!(shown, expected, "{reason:?}");
     }
 }
+
+fn certificate(
+    from: (u16, u8),
+    to: (u16, u8),
+    status: crate::session::CertificateStatus,
+) -> crate::session::IssuedCertificate {
+    use crate::session::{IdNumber, MonthRange, PersonName, YearMonth};
+    crate::session::IssuedCertificate {
+        number: "SI-2026-000001".into(),
+        kind: crate::session::CertificateKind::Participation,
+        holder: PersonName::new(NAME),
+        holder_id: IdNumber::new(ID),
+        period: MonthRange {
+            from: YearMonth { year: from.0, month: from.1 },
+            to: YearMonth { year: to.0, month: to.1 },
+        },
+        months_covered: 180,
+        current_payer: Some("南宁市第一机械厂".into()),
+        status,
+        rows: Vec::new(),
+        total_fen: 0,
+        issued_on: time::macros::date!(2026 - 11 - 21),
+        verification_code: "SBSTH8WEUKNL".into(),
+        verify_url: "https://central.example/verify/SBSTH8WEUKNL".into(),
+        signed: serde_json::json!({}),
+    }
+}
+
+#[test]
+fn the_preview_names_the_period_the_certificate_really_covers() {
+    use crate::session::{CertificateStatus, Screen as Core, YearMonth};
+    let now = LocalTime { date: ui::model::CalendarDate { year: 2026, month: 11, day: 21 }, ..LocalTime::default() };
+    let table = [
+        (
+            "last twelve months",
+            certificate((2025, 12), (2026, 11), CertificateStatus::Contributing),
+            CertificatePeriod::LastMonths(12),
+        ),
+        (
+            "a pensioner's paying years, whatever was picked",
+            certificate(
+                (1995, 1),
+                (2009, 12),
+                CertificateStatus::Retired { last: Some(YearMonth { year: 2009, month: 12 }) },
+            ),
+            CertificatePeriod::FullHistory,
+        ),
+    ];
+    for (name, c, expected) in table {
+        let mut p = Presenter::with_language(Language::En);
+        p.show(Core::CertificatePreview { certificate: c });
+        let Screen::CertificatePreview { period, rows, .. } = p.view(now).screen else { panic!("{name}") };
+        assert_eq!(period, expected, "{name}");
+        let value = |f| rows.iter().find(|r| r.field == f).map(|r| r.value.clone()).unwrap_or_default();
+        assert_eq!(value(ui::model::PreviewField::IdNumber), "1101**********002X", "{name}");
+        assert!(!value(ui::model::PreviewField::Name).contains("三丰"), "{name}: the name is masked");
+        assert!(value(ui::model::PreviewField::Status).is_ascii(), "{name}: English status in English");
+    }
+}
