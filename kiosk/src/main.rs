@@ -64,7 +64,9 @@ fn humantime_secs(s: &str) -> Result<u64, String> {
 }
 
 fn main() -> ExitCode {
+    // Logs to stderr: stdout is the simulator console's (`--simulate`).
     tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .init();
     let cli = Cli::parse();
@@ -109,6 +111,8 @@ fn run_terminal(cli: &Cli, config: Config, rt: tokio::runtime::Runtime) -> anyho
         };
     };
     let quit = window.handle();
+    let stopped = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stopping = stopped.clone();
     let terminal = std::thread::Builder::new().name("terminal".into()).spawn(move || {
         let result = if simulate {
             rt.block_on(simulate::run(config, run_for, script, frontend))
@@ -116,13 +120,21 @@ fn run_terminal(cli: &Cli, config: Config, rt: tokio::runtime::Runtime) -> anyho
             rt.block_on(simulate::run_production(config, frontend))
         };
         // The terminal stopped (Ctrl-C, --run-for, an error): close the window too.
+        stopping.store(true, std::sync::atomic::Ordering::SeqCst);
         if let Err(e) = quit.quit() {
             tracing::debug!(error = %e, "window already closed");
         }
         result
     })?;
-    if let Err(e) = window.run() {
-        tracing::error!(error = %e, "the window failed");
+    let shown = window.run();
+    if !stopped.load(std::sync::atomic::Ordering::SeqCst) {
+        // The window went away on its own (the display died, or it was closed on a
+        // desktop). Exiting is safe: everything submitted is already in the outbox on
+        // disk, and under systemd the service is restarted.
+        return match shown {
+            Err(e) => Err(anyhow::anyhow!("the window failed: {e}")),
+            Ok(()) => Ok(ExitCode::SUCCESS),
+        };
     }
     terminal.join().map_err(|_| anyhow::anyhow!("the terminal thread panicked"))?
 }

@@ -51,7 +51,9 @@ pub(super) fn step(step: Step, ctx: &mut Ctx<'_>, event: &Event) -> Next {
             ctx.show(Screen::Waiting { service: Service::Certificate, what: Waiting::IssuingCertificate });
             Step::Issuing(ticket)
         }
-        (Step::Choosing | Step::Preview(_) | Step::Failed, Event::Touch(Intent::Back)) => return Next::Menu(None),
+        (Step::Choosing | Step::Issuing(_) | Step::Preview(_) | Step::Failed, Event::Touch(Intent::Back)) => {
+            return Next::Menu(None);
+        }
         (Step::Issuing(t), Event::CertificateIssued { ticket, result }) if t == *ticket => match result {
             Ok(certificate) => {
                 ctx.show(Screen::CertificatePreview { certificate: certificate.clone() });

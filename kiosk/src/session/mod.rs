@@ -16,7 +16,12 @@
 //! | progress, rating | needs no card: unaffected | — |
 //!
 //! In a committed flow the card holder's identity is dropped at once; only what the
-//! receipt still needs (a masked id) stays until the flow ends.
+//! receipt still needs (a masked id) stays until the flow ends. "Exit" follows the same
+//! line: it ends a drafting flow at once, and is not offered while something is in flight.
+//!
+//! # Entry
+//! A service may be chosen before the card (the screen then asks for it) or after it;
+//! either way "is this you?" (masked name and number) comes before the flow starts.
 
 mod capture;
 mod certificate;
@@ -187,6 +192,19 @@ impl Flow {
             Self::Contributions(s) => s.committed(),
             Self::Unemployment(s) => s.committed(),
             Self::Progress(_) | Self::Rating(_) => true,
+        }
+    }
+
+    /// Whether "exit" may end the session here: nothing has left the terminal yet, so
+    /// nothing is abandoned half way (a committed flow finishes, then offers the rating).
+    fn may_leave(&self) -> bool {
+        match self {
+            Self::Certificate(s) => !s.committed(),
+            Self::Qualification(s) => !s.committed(),
+            Self::Contributions(s) => !s.committed(),
+            Self::Unemployment(s) => !s.committed(),
+            Self::Progress(_) => true,
+            Self::Menu | Self::AwaitingCard(_) | Self::ConfirmIdentity(_) | Self::Rating(_) => false,
         }
     }
 
@@ -419,6 +437,10 @@ fn on_touch(state: &mut State, intent: Intent, out: &mut Vec<Effect>) {
             Intent::Exit => end_session(state, EndReason::Finished, Some(Notice::ThankYou), out),
             _ => {}
         },
+        // "Exit" on a flow that has sent nothing yet: the citizen leaves, nothing is kept.
+        ref flow if intent == Intent::Exit && flow.may_leave() => {
+            end_session(state, EndReason::Finished, Some(Notice::ThankYou), out)
+        }
         _ => step_flow(state, &Event::Touch(intent), out),
     }
 }

@@ -51,7 +51,8 @@ pub(super) fn step(step: Step, ctx: &mut Ctx<'_>, event: &Event) -> Next {
             }
         },
         (Step::Shown | Step::Failed, Event::Touch(Intent::Done)) => return Next::Rate(SERVICE),
-        (Step::Entry | Step::Failed, Event::Touch(Intent::Back)) => return Next::Menu(None),
+        // Leaving while the answer is on its way: the late reply's ticket matches nothing.
+        (Step::Entry | Step::Failed | Step::LookingUp(_), Event::Touch(Intent::Back)) => return Next::Menu(None),
         (step, _) => step,
     };
     Next::Stay(super::Flow::Progress(next))

@@ -305,3 +305,59 @@ fn a_refused_card_on_the_start_screen_says_why_without_a_session() {
     assert!(!k.state.in_session());
     assert!(k.audits().contains(&&AuditRecord::CardRefused { problem: CardProblem::WrongType }));
 }
+
+#[test]
+fn exit_leaves_a_drafting_flow_but_never_abandons_a_committed_one() {
+    type Setup = fn(&mut Kiosk);
+    let table: Vec<(&str, Setup, bool)> = vec![
+        ("certificate choice", |k| k.choose(Service::Certificate), true),
+        (
+            "certificate being issued",
+            |k| {
+                k.choose(Service::Certificate);
+                k.touch(Intent::ChooseCertificate {
+                    kind: CertificateKind::Participation,
+                    period: CertificatePeriod::LastMonths(12),
+                });
+            },
+            true,
+        ),
+        ("face capture", |k| k.choose(Service::Qualification), true),
+        ("registration form", |k| k.choose(Service::Registration), true),
+        (
+            "submission in flight",
+            |k| {
+                k.choose(Service::Qualification);
+                k.capture_face();
+            },
+            false,
+        ),
+    ];
+    for (name, setup, leaves) in table {
+        let mut k = Kiosk::new();
+        k.card();
+        setup(&mut k);
+        let capturing = k.state.session.as_ref().is_some_and(|s| s.flow.capturing());
+        let out = k.touch(Intent::Exit);
+        assert_eq!(!k.state.in_session(), leaves, "{name}");
+        if leaves {
+            assert!(k.ended_with(EndReason::Finished), "{name}");
+            assert!(!k.state.holds_personal_data(), "{name}");
+            assert_eq!(out.contains(&Effect::StopCapture), capturing, "{name}: the camera stops with the session");
+        }
+    }
+}
+
+#[test]
+fn back_while_waiting_for_an_answer_returns_and_the_late_answer_is_ignored() {
+    let mut k = Kiosk::start(Service::Certificate);
+    k.touch(Intent::ChooseCertificate {
+        kind: CertificateKind::Participation,
+        period: CertificatePeriod::LastMonths(6),
+    });
+    let ticket = k.ticket();
+    k.touch(Intent::Back);
+    assert!(matches!(k.screen(), Screen::Menu { .. }));
+    k.send(Event::CertificateIssued { ticket, result: Ok(certificate::sample()) });
+    assert!(matches!(k.screen(), Screen::Menu { .. }), "the late certificate is not shown");
+}
