@@ -229,7 +229,7 @@ impl Presenter {
         }
     }
 
-    /// True while a draft holds something the citizen typed (for the property tests).
+    /// True while a draft holds something the citizen typed or picked.
     pub fn holds_drafts(&self) -> bool {
         self.drafts != Drafts::default()
     }
