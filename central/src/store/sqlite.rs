@@ -26,6 +26,20 @@ impl std::fmt::Debug for SqliteStore {
 }
 
 impl SqliteStore {
+    /// The most recent application matching `condition` (one `?1` parameter).
+    fn newest_application(&self, condition: &str, value: &str) -> StoreResult<Option<ApplicationRecord>> {
+        Ok(self
+            .lock()?
+            .query_row(
+                &format!(
+                    "SELECT {APPLICATION_COLS} FROM applications WHERE {condition} ORDER BY submitted_at DESC LIMIT 1"
+                ),
+                [value],
+                application_from_row,
+            )
+            .optional()?)
+    }
+
     /// Opens (creating if needed) the database at `path` and applies migrations.
     pub fn open(path: &Path) -> StoreResult<Self> {
         let conn = Connection::open(path)?;
@@ -370,43 +384,19 @@ impl Store for SqliteStore {
     }
 
     fn application(&self, tracking_number: &str) -> StoreResult<Option<ApplicationRecord>> {
-        Ok(self
-            .lock()?
-            .query_row(
-                &format!("SELECT {APPLICATION_COLS} FROM applications WHERE tracking_number = ?1"),
-                [tracking_number],
-                application_from_row,
-            )
-            .optional()?)
+        self.newest_application("tracking_number = ?1", tracking_number)
     }
 
     fn application_by_digits(&self, digits: &str) -> StoreResult<Option<ApplicationRecord>> {
-        Ok(self
-            .lock()?
-            .query_row(
-                &format!(
-                    "SELECT {APPLICATION_COLS} FROM applications \
-                     WHERE replace(substr(tracking_number, instr(tracking_number, '-') + 1), '-', '') = ?1 \
-                     ORDER BY submitted_at DESC LIMIT 1"
-                ),
-                [digits],
-                application_from_row,
-            )
-            .optional()?)
+        // Not indexed (an expression over the column): fine for the reference service.
+        self.newest_application(
+            "replace(substr(tracking_number, instr(tracking_number, '-') + 1), '-', '') = ?1",
+            digits,
+        )
     }
 
     fn application_by_client_reference(&self, reference: &str) -> StoreResult<Option<ApplicationRecord>> {
-        Ok(self
-            .lock()?
-            .query_row(
-                &format!(
-                    "SELECT {APPLICATION_COLS} FROM applications WHERE client_reference = ?1 \
-                     ORDER BY submitted_at DESC LIMIT 1"
-                ),
-                [reference],
-                application_from_row,
-            )
-            .optional()?)
+        self.newest_application("client_reference = ?1", reference)
     }
 
     fn open_unemployment_registration(&self, id_number: &str) -> StoreResult<Option<ApplicationRecord>> {

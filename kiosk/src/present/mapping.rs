@@ -223,6 +223,15 @@ fn failure(service: Service, reason: &Failure) -> Screen {
     }
 }
 
+/// What comes out of the printer for `service`.
+fn printout(service: Service) -> Printout {
+    match service {
+        Service::Certificate => Printout::Certificate,
+        Service::ContributionRecord => Printout::ContributionRecord,
+        _ => Printout::Receipt,
+    }
+}
+
 fn keypad(value: &str, max_len: u8, error: Option<InputError>) -> KeypadField {
     KeypadField { value: value.to_owned(), max_len, error }
 }
@@ -255,15 +264,8 @@ pub(super) fn screen(screen: &CoreScreen, d: &Drafts, lang: Language, now: Local
         CoreScreen::Waiting { service, what } => {
             let service = ui_service(*service);
             let activity = match what {
-                Waiting::Printing => {
-                    let printout = match service {
-                        Service::ContributionRecord => Printout::ContributionRecord,
-                        Service::Certificate => Printout::Certificate,
-                        _ => Printout::Receipt,
-                    };
-                    // The driver reports no progress within a job: the bar starts empty.
-                    return Screen::Printing { printout, percent: 0 };
-                }
+                // The driver reports no progress within a job: the bar starts empty.
+                Waiting::Printing => return Screen::Printing { printout: printout(service), percent: 0 },
                 Waiting::IssuingCertificate => Activity::IssuingCertificate,
                 Waiting::Submitting => Activity::Submitting,
                 Waiting::LoadingContributions => Activity::LoadingRecord,
@@ -333,13 +335,7 @@ pub(super) fn screen(screen: &CoreScreen, d: &Drafts, lang: Language, now: Local
         },
         CoreScreen::Receipt { service, delivery: dl, receipt } => delivery(ui_service(*service), dl, receipt),
         CoreScreen::Printed { service, result } => match result {
-            Ok(()) => Screen::TakeReceipt {
-                printout: match service {
-                    core::Service::Certificate => Printout::Certificate,
-                    core::Service::Contributions => Printout::ContributionRecord,
-                    _ => Printout::Receipt,
-                },
-            },
+            Ok(()) => Screen::TakeReceipt { printout: printout(ui_service(*service)) },
             Err(p) => Screen::Result {
                 service: ui_service(*service),
                 kind: ResultKind::Failed(FailureReason::PrinterFault),
