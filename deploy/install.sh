@@ -13,4 +13,5 @@ install -m 0644 deploy/kiosk.service /etc/systemd/system/kiosk.service
 udevadm control --reload-rules && udevadm trigger
 systemctl daemon-reload
 echo "installed; enroll with: kiosk --config /etc/kiosk/kiosk.toml enroll --token <one-time token> --ca <ca.pem>"
+echo "set the technician PIN: read -s pin; echo \"\$pin\" | kiosk maintenance-pin >> /etc/kiosk/kiosk.toml"
 echo "then: systemctl enable --now kiosk"

@@ -132,7 +132,7 @@ pub async fn enroll(
             let scope = format!("enroll:{}", token_hash(&token));
             let device_id = format!("KT-{}", random_code(10));
             http::idempotent(&state, &scope, &key, &hash, || {
-                http::json_reply(StatusCode::CREATED, &issue(&state, &req, &device_id, Some(&token)))
+                http::json_reply(StatusCode::CREATED, &issue(&state, &req, &device_id, Some(&token))).into()
             })
         }
         None => {
@@ -143,7 +143,7 @@ pub async fn enroll(
             };
             let scope = format!("renew:{device_id}");
             http::idempotent(&state, &scope, &key, &hash, || {
-                http::json_reply(StatusCode::CREATED, &issue(&state, &req, &device_id, None))
+                http::json_reply(StatusCode::CREATED, &issue(&state, &req, &device_id, None)).into()
             })
         }
     }

@@ -19,8 +19,8 @@ use sha2::Digest as _;
 use crate::api::{self, Problem, ProblemType};
 use crate::pki::PeerIdentity;
 use crate::service::{self, ApiError};
-use crate::state::{AppState, Counters};
-use crate::store::{IdempotencyBegin, StoredResponse};
+use crate::state::{AppState, Counters, Tally};
+use crate::store::{IdempotencyBegin, NewRecord, StoredResponse};
 
 pub type Shared = Arc<AppState>;
 
@@ -98,6 +98,35 @@ pub fn json_reply<T: Serialize>(status: StatusCode, value: &Result<T, ApiError>)
                 body: serde_json::to_vec(&p).unwrap_or_default(),
             }
         }
+    }
+}
+
+/// A call's reply with the rows and tally that become real only if the reply is recorded.
+#[derive(Debug)]
+pub struct Completed {
+    pub reply: StoredResponse,
+    pub records: Vec<NewRecord>,
+    pub tally: Option<Tally>,
+}
+
+impl From<StoredResponse> for Completed {
+    fn from(reply: StoredResponse) -> Self {
+        Self { reply, records: Vec::new(), tally: None }
+    }
+}
+
+/// What a terminal's state-changing call returns.
+type Submission<T> = Result<service::Submitted<T>, ApiError>;
+
+/// A submission's reply; a problem carries no records.
+fn submission_reply<T: Serialize>(status: StatusCode, result: Submission<T>) -> Completed {
+    match result {
+        Ok(s) => Completed {
+            reply: json_reply(status, &Ok::<_, ApiError>(s.response)),
+            records: s.records,
+            tally: Some(s.tally),
+        },
+        Err(e) => json_reply::<T>(status, &Err(e)).into(),
     }
 }
 
@@ -190,14 +219,11 @@ pub fn request_hash(method: &Method, path: &str, body: &[u8]) -> String {
 
 /// Runs `work` at most once per `(scope, key)`: replays the stored response for the
 /// same request, 422 for a different one, 409 while the first is in flight.
-/// Server faults (5xx) are not stored, so a retry with the same key runs again.
-pub fn idempotent(
-    state: &AppState,
-    scope: &str,
-    key: &str,
-    hash: &str,
-    work: impl FnOnce() -> StoredResponse,
-) -> Response {
+/// The work's records and its response are committed in one transaction, and counted
+/// only after that. Server faults (5xx) are not stored, so a retry with the same key
+/// runs again; a crash before the commit leaves nothing but a reservation that a retry
+/// takes over once stale.
+pub fn idempotent(state: &AppState, scope: &str, key: &str, hash: &str, work: impl FnOnce() -> Completed) -> Response {
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     match state.store.idempotency_begin(scope, key, hash, now, now - IN_FLIGHT_STALE_S) {
         Err(e) => problem_response(&error_problem(&ApiError::Store(e))),
@@ -213,20 +239,43 @@ pub fn idempotent(
             stored_to_response(stored, true)
         }
         Ok(IdempotencyBegin::Reserved) => {
-            let reply = work();
-            let kept = if reply.status >= 500 {
-                state.store.idempotency_abandon(scope, key)
+            let done = work();
+            let reply = if done.reply.status >= 500 {
+                abandon(state, scope, key);
+                done.reply
             } else {
-                state.store.idempotency_finish(scope, key, &reply)
+                match state.store.idempotency_commit(scope, key, &done.records, &done.reply) {
+                    Ok(None) => {
+                        if let Some(tally) = done.tally {
+                            Counters::bump(state.counters.counter(tally));
+                        }
+                        done.reply
+                    }
+                    Ok(Some(earlier)) => {
+                        // A retry took over this (stale) reservation and finished first.
+                        tracing::warn!(scope, "a retry finished first; sending its response");
+                        Counters::bump(&state.counters.idempotent_replays);
+                        return stored_to_response(earlier, true);
+                    }
+                    Err(e) => {
+                        abandon(state, scope, key);
+                        json_reply::<()>(StatusCode::INTERNAL_SERVER_ERROR, &Err(ApiError::Store(e)))
+                    }
+                }
             };
-            if let Err(e) = kept {
-                tracing::error!(error = %e, "could not record idempotent response");
-            }
             if reply.status >= 400 {
                 Counters::bump(&state.counters.problems);
             }
             stored_to_response(reply, false)
         }
+    }
+}
+
+/// Releases a reservation whose work failed, so a retry runs at once. If this fails too,
+/// the reservation goes stale and a retry takes it over later.
+fn abandon(state: &AppState, scope: &str, key: &str) {
+    if let Err(e) = state.store.idempotency_abandon(scope, key) {
+        tracing::error!(error = %e, scope, "could not release an idempotency reservation");
     }
 }
 
@@ -240,7 +289,7 @@ async fn terminal_post<Req: DeserializeOwned + Send + 'static, Resp: Serialize>(
     path: &str,
     limit: usize,
     success: StatusCode,
-    work: impl FnOnce(&AppState, &service::Caller<'_>, &Req) -> Result<Resp, ApiError> + Send + 'static,
+    work: impl FnOnce(&AppState, &service::Caller<'_>, &Req) -> Submission<Resp> + Send + 'static,
 ) -> Response {
     let peer = peer.map(|p| p.0).unwrap_or_default();
     let device_id = match require_device(state, &peer) {
@@ -260,7 +309,7 @@ async fn terminal_post<Req: DeserializeOwned + Send + 'static, Resp: Serialize>(
     let state = state.clone();
     tokio::task::spawn_blocking(move || {
         let caller = service::Caller { device_id: &device_id, idempotency_key: &key };
-        idempotent(&state, &device_id, &key, &hash, || json_reply(success, &work(&state, &caller, &req)))
+        idempotent(&state, &device_id, &key, &hash, || submission_reply(success, work(&state, &caller, &req)))
     })
     .await
     .unwrap_or_else(|e| {

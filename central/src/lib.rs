@@ -6,6 +6,7 @@
 //! start the server in-process with [`start`]; the `central` binary wraps the same.
 
 pub mod api;
+pub mod calendar;
 pub mod config;
 pub mod enroll;
 mod http;

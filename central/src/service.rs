@@ -14,8 +14,9 @@ use rand::Rng as _;
 use time::{Date, Duration, OffsetDateTime};
 
 use crate::api::*;
-use crate::state::{AppState, Counters};
-use crate::store::{ApplicationRecord, Person, StoreError};
+use crate::calendar::{china_date, china_month, next_month, ymd};
+use crate::state::{AppState, Tally};
+use crate::store::{ApplicationRecord, NewRecord, Person, StoreError};
 
 /// A failed call: either a problem the client caused or a server fault.
 #[derive(Debug, thiserror::Error)]
@@ -43,6 +44,15 @@ impl From<FieldError> for ApiError {
     }
 }
 
+/// What a state-changing call produced. Its records are written, and its tally counted,
+/// only when they commit together with the call's idempotency outcome.
+#[derive(Debug)]
+pub struct Submitted<T> {
+    pub response: T,
+    pub records: Vec<NewRecord>,
+    pub tally: Tally,
+}
+
 /// Who sent a state-changing call: the enrolled device and the call's `Idempotency-Key`.
 #[derive(Debug, Clone, Copy)]
 pub struct Caller<'a> {
@@ -63,26 +73,37 @@ fn now_seconds() -> OffsetDateTime {
     now.replace_nanosecond(0).unwrap_or(now)
 }
 
-fn ymd(d: Date) -> String {
-    format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
-}
-
-/// `QC-20261121-483920`: kind, date, six random digits. Digits only after the prefix, so
-/// a citizen can type it on a terminal's numeric keypad (`20261121483920`).
+/// `QC-20261121-483920`: kind, China date, six random digits. Digits only after the
+/// prefix, so a citizen can type it on a terminal's numeric keypad (`20261121483920`).
 fn tracking_number(prefix: &str, at: OffsetDateTime) -> String {
     let mut rng = rand::rng();
-    format!("{prefix}-{}-{:06}", ymd(at.date()).replace('-', ""), rng.random_range(0..1_000_000u32))
+    format!("{prefix}-{}-{:06}", ymd(china_date(at)).replace('-', ""), rng.random_range(0..1_000_000u32))
 }
 
-/// Current month as `YYYY-MM`.
-fn this_month(at: OffsetDateTime) -> String {
-    format!("{:04}-{:02}", at.year(), u8::from(at.month()))
+/// The date `days` after the China date of `at`, as `YYYY-MM-DD`.
+fn deadline(at: OffsetDateTime, days: i64) -> String {
+    ymd(china_date(at) + Duration::days(days))
 }
 
-fn next_month(ym: &str) -> Option<String> {
-    let y: i32 = ym.get(..4)?.parse().ok()?;
-    let m: u32 = ym.get(5..)?.parse().ok()?;
-    Some(if m == 12 { format!("{:04}-01", y + 1) } else { format!("{y:04}-{:02}", m + 1) })
+/// Pension payments within `period` from the first pension month up to the current
+/// month in China at `now` (a payment month is paid once it has begun there).
+fn pension_rows(person: &Person, since: &str, period: &Period, now: OffsetDateTime) -> Vec<CertificateRow> {
+    let last = china_month(now);
+    let mut month = since.max(period.from.as_str()).to_owned();
+    let mut rows = Vec::new();
+    while month <= period.to && month <= last {
+        rows.push(CertificateRow {
+            month: month.clone(),
+            payer: "南宁市社会保险事业管理局".to_owned(),
+            base_fen: person.pension_fen,
+            amount_fen: person.pension_fen,
+        });
+        match next_month(&month) {
+            Some(next) => month = next,
+            None => break,
+        }
+    }
+    rows
 }
 
 fn find_person(state: &AppState, id_number: &str, name: &str) -> Result<Person, ApiError> {
@@ -100,7 +121,7 @@ pub fn issue_certificate(
     state: &AppState,
     caller: &Caller<'_>,
     req: &CertificateRequest,
-) -> Result<Certificate, ApiError> {
+) -> Result<Submitted<Certificate>, ApiError> {
     req.validate()?;
     let device_id = caller.device_id;
     let person = find_person(state, &req.id_number, &req.name)?;
@@ -121,28 +142,13 @@ pub fn issue_certificate(
             let Some(since) = person.pension_since.clone().filter(|_| person.pension_status == "receiving") else {
                 return Err(ApiError::field("kind", "the card holder does not receive a pension"));
             };
-            let last = this_month(OffsetDateTime::now_utc());
-            let mut month = since.max(req.period.from.clone());
-            let mut rows = Vec::new();
-            while month <= req.period.to && month <= last {
-                rows.push(CertificateRow {
-                    month: month.clone(),
-                    payer: "南宁市社会保险事业管理局".to_owned(),
-                    base_fen: person.pension_fen,
-                    amount_fen: person.pension_fen,
-                });
-                match next_month(&month) {
-                    Some(next) => month = next,
-                    None => break,
-                }
-            }
-            rows
+            pension_rows(&person, &since, &req.period, OffsetDateTime::now_utc())
         }
     };
     let issued_at = now_seconds();
     let code = random_code(12);
     let body = CertificateBody {
-        number: format!("SI{}{}", ymd(issued_at.date()).replace('-', ""), random_code(8)),
+        number: format!("SI{}{}", ymd(china_date(issued_at)).replace('-', ""), random_code(8)),
         kind: req.kind,
         holder: Holder { name: person.name.clone(), id_number_masked: mask_id_number(&person.id_number) },
         period: req.period.clone(),
@@ -161,10 +167,15 @@ pub fn issue_certificate(
         },
     };
     let json = serde_json::to_string(&certificate).map_err(|e| ApiError::Internal(e.to_string()))?;
-    state.store.insert_certificate(&certificate.body.number, &code, device_id, &json, issued_at.unix_timestamp())?;
-    Counters::bump(&state.counters.certificates);
+    let record = NewRecord::Certificate {
+        number: certificate.body.number.clone(),
+        code,
+        device_id: device_id.to_owned(),
+        json,
+        issued_at: issued_at.unix_timestamp(),
+    };
     tracing::info!(device_id, number = %certificate.body.number, holder = %certificate.body.holder.id_number_masked, "certificate issued");
-    Ok(certificate)
+    Ok(Submitted { response: certificate, records: vec![record], tally: Tally::Certificates })
 }
 
 /// Looks a certificate up by its verification code and re-checks its signature.
@@ -190,7 +201,7 @@ pub fn qualification_check(
     state: &AppState,
     caller: &Caller<'_>,
     req: &QualificationCheckRequest,
-) -> Result<QualificationCheckResponse, ApiError> {
+) -> Result<Submitted<QualificationCheckResponse>, ApiError> {
     req.validate()?;
     let device_id = caller.device_id;
     let jpeg = base64::engine::general_purpose::STANDARD
@@ -212,7 +223,7 @@ pub fn qualification_check(
         Some(_) if !req.liveness.passed || req.liveness.score < 0.5 => {
             (QualificationOutcome::PendingReview, "liveness_not_passed")
         }
-        Some(p) if age_on(&p.birth_date, now.date()).is_some_and(|a| a >= 100) => {
+        Some(p) if age_on(&p.birth_date, china_date(now)).is_some_and(|a| a >= 100) => {
             (QualificationOutcome::PendingReview, "age_review")
         }
         Some(_) => (QualificationOutcome::Approved, ""),
@@ -224,32 +235,35 @@ pub fn qualification_check(
         .face_cipher
         .encrypt((&nonce).into(), Payload { msg: &jpeg, aad: tracking.as_bytes() })
         .map_err(|_| ApiError::Internal("face encryption failed".into()))?;
-    state.store.insert_face_image(&tracking, &nonce, &ciphertext)?;
-    let status = match outcome {
-        QualificationOutcome::Approved => ("approved", &state.counters.qualification_approved),
-        QualificationOutcome::Rejected => ("rejected", &state.counters.qualification_rejected),
-        QualificationOutcome::PendingReview => ("under_review", &state.counters.qualification_pending),
+    let (status, tally) = match outcome {
+        QualificationOutcome::Approved => ("approved", Tally::QualificationApproved),
+        QualificationOutcome::Rejected => ("rejected", Tally::QualificationRejected),
+        QualificationOutcome::PendingReview => ("under_review", Tally::QualificationPending),
     };
-    Counters::bump(status.1);
-    state.store.insert_application(&ApplicationRecord {
-        tracking_number: tracking.clone(),
-        kind: "qualification_check".into(),
-        status: status.0.into(),
-        id_number: req.id_number.clone(),
-        device_id: device_id.to_owned(),
-        submitted_at: now.unix_timestamp(),
-        deadline: ymd((now + Duration::days(20)).date()),
-        client_reference: Some(client_reference(caller.idempotency_key)),
-    })?;
+    let records = vec![
+        NewRecord::FaceImage { tracking_number: tracking.clone(), nonce: nonce.to_vec(), ciphertext },
+        NewRecord::Application(ApplicationRecord {
+            tracking_number: tracking.clone(),
+            kind: "qualification_check".into(),
+            status: status.into(),
+            id_number: req.id_number.clone(),
+            device_id: device_id.to_owned(),
+            submitted_at: now.unix_timestamp(),
+            deadline: deadline(now, 20),
+            client_reference: Some(client_reference(caller.idempotency_key)),
+        }),
+    ];
     tracing::info!(device_id, tracking, holder = %mask_id_number(&req.id_number), ?outcome, reason, "qualification check");
+    let today = china_date(now);
     let valid_until = (outcome == QualificationOutcome::Approved)
-        .then(|| format!("{:04}-{:02}", now.year() + 1, u8::from(now.month())));
-    Ok(QualificationCheckResponse {
+        .then(|| format!("{:04}-{:02}", today.year() + 1, u8::from(today.month())));
+    let response = QualificationCheckResponse {
         tracking_number: tracking,
         outcome,
         reason: (!reason.is_empty()).then(|| reason.to_owned()),
         valid_until,
-    })
+    };
+    Ok(Submitted { response, records, tally })
 }
 
 /// Decrypts a stored face image (for reviewers and tests).
@@ -301,7 +315,7 @@ pub fn register(
     state: &AppState,
     caller: &Caller<'_>,
     req: &RegistrationRequest,
-) -> Result<RegistrationReceipt, ApiError> {
+) -> Result<Submitted<RegistrationReceipt>, ApiError> {
     req.validate()?;
     let device_id = caller.device_id;
     let person = find_person(state, &req.id_number, &req.name)?;
@@ -331,23 +345,20 @@ pub fn register(
         }
     };
     let tracking = tracking_number(prefix, now);
-    state.store.insert_application(&ApplicationRecord {
+    let record = NewRecord::Application(ApplicationRecord {
         tracking_number: tracking.clone(),
         kind: kind.into(),
         status: status.into(),
         id_number: person.id_number.clone(),
         device_id: device_id.to_owned(),
         submitted_at: now.unix_timestamp(),
-        deadline: ymd((now + Duration::days(deadline_days)).date()),
+        deadline: deadline(now, deadline_days),
         client_reference: Some(client_reference(caller.idempotency_key)),
-    })?;
-    Counters::bump(&state.counters.registrations);
+    });
     tracing::info!(device_id, tracking, kind, holder = %mask_id_number(&person.id_number), "registration");
-    Ok(RegistrationReceipt {
-        tracking_number: tracking,
-        kind: req.kind,
-        next_check_in_due: ymd((now + Duration::days(30)).date()),
-    })
+    let response =
+        RegistrationReceipt { tracking_number: tracking, kind: req.kind, next_check_in_due: deadline(now, 30) };
+    Ok(Submitted { response, records: vec![record], tally: Tally::Registrations })
 }
 
 /// `GET /v1/applications/{tracking}`: by tracking number, by its digits alone, or by the
@@ -384,20 +395,23 @@ pub fn application(state: &AppState, tracking: &str) -> Result<ApplicationProgre
         kind,
         status,
         submitted_at,
-        overdue: open && app.deadline < ymd(OffsetDateTime::now_utc().date()),
+        overdue: open && app.deadline < ymd(china_date(OffsetDateTime::now_utc())),
         deadline: app.deadline,
     })
 }
 
 /// `POST /v1/ratings`
-pub fn rate(state: &AppState, caller: &Caller<'_>, req: &RatingRequest) -> Result<RatingReceipt, ApiError> {
+pub fn rate(_: &AppState, caller: &Caller<'_>, req: &RatingRequest) -> Result<Submitted<RatingReceipt>, ApiError> {
     req.validate()?;
-    let device_id = caller.device_id;
     let rating_id = format!("R-{}", uuid::Uuid::new_v4().simple());
     let json = serde_json::to_string(req).map_err(|e| ApiError::Internal(e.to_string()))?;
-    state.store.insert_rating(&rating_id, device_id, &json, OffsetDateTime::now_utc().unix_timestamp())?;
-    Counters::bump(&state.counters.ratings);
-    Ok(RatingReceipt { rating_id })
+    let record = NewRecord::Rating {
+        rating_id: rating_id.clone(),
+        device_id: caller.device_id.to_owned(),
+        json,
+        at: OffsetDateTime::now_utc().unix_timestamp(),
+    };
+    Ok(Submitted { response: RatingReceipt { rating_id }, records: vec![record], tally: Tally::Ratings })
 }
 
 #[cfg(test)]
@@ -411,9 +425,48 @@ mod tests {
         assert_eq!(age_on("1880-01-01", on), Some(146));
     }
 
+    fn pensioner(since: &str) -> Person {
+        Person {
+            id_number: crate::registry::APPROVED_PENSIONER_ID.into(),
+            name: crate::registry::APPROVED_PENSIONER_NAME.into(),
+            birth_date: "1949-12-31".into(),
+            pension_status: "receiving".into(),
+            pension_fen: 350_000,
+            pension_since: Some(since.into()),
+        }
+    }
+
+    fn months(rows: &[CertificateRow]) -> Vec<&str> {
+        rows.iter().map(|r| r.month.as_str()).collect()
+    }
+
     #[test]
-    fn next_month_rolls_the_year() {
-        assert_eq!(next_month("2024-12").as_deref(), Some("2025-01"));
-        assert_eq!(next_month("2024-03").as_deref(), Some("2024-04"));
+    fn pension_months_run_to_the_china_month_in_the_first_hours_of_its_first_day() {
+        let p = pensioner("2009-12");
+        let year = Period { from: "2026-01".into(), to: "2026-12".into() };
+        // 2026-12-01 01:00 China time, still 30 November in UTC: December is paid.
+        let rows = pension_rows(&p, "2009-12", &year, time::macros::datetime!(2026-12-01 01:00 +8));
+        assert_eq!(rows.len(), 12, "{:?}", months(&rows));
+        assert_eq!(months(&rows).last(), Some(&"2026-12"));
+        assert!(rows.iter().all(|r| r.amount_fen == 350_000));
+        // One second before China midnight, December has not begun.
+        let rows = pension_rows(&p, "2009-12", &year, time::macros::datetime!(2026-11-30 15:59:59 UTC));
+        assert_eq!(months(&rows).last(), Some(&"2026-11"));
+        assert_eq!(rows.len(), 11);
+    }
+
+    #[test]
+    fn pension_months_start_at_the_later_of_the_period_and_the_first_pension_month() {
+        let p = pensioner("2026-03");
+        let period = Period { from: "2026-01".into(), to: "2026-05".into() };
+        let rows = pension_rows(&p, "2026-03", &period, time::macros::datetime!(2026-12-01 01:00 +8));
+        assert_eq!(months(&rows), ["2026-03", "2026-04", "2026-05"]);
+    }
+
+    #[test]
+    fn tracking_numbers_and_deadlines_carry_the_china_date() {
+        let at = time::macros::datetime!(2026-11-30 17:00 UTC);
+        assert!(tracking_number("QC", at).starts_with("QC-20261201-"));
+        assert_eq!(deadline(at, 20), "2026-12-21");
     }
 }

@@ -28,9 +28,31 @@ pub struct Counters {
     pub problems: AtomicU64,
 }
 
+/// The counter a committed state-changing call adds one to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tally {
+    Certificates,
+    QualificationApproved,
+    QualificationRejected,
+    QualificationPending,
+    Registrations,
+    Ratings,
+}
+
 impl Counters {
     pub fn bump(counter: &AtomicU64) {
         counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn counter(&self, tally: Tally) -> &AtomicU64 {
+        match tally {
+            Tally::Certificates => &self.certificates,
+            Tally::QualificationApproved => &self.qualification_approved,
+            Tally::QualificationRejected => &self.qualification_rejected,
+            Tally::QualificationPending => &self.qualification_pending,
+            Tally::Registrations => &self.registrations,
+            Tally::Ratings => &self.ratings,
+        }
     }
 }
 

@@ -155,7 +155,7 @@ pub async fn ingest(
     };
     let hash = http::request_hash(&Method::POST, api::paths::TELEMETRY, &raw);
     http::idempotent(&state, &device_id, &key, &hash, || {
-        http::json_reply(StatusCode::OK, &ingest_batch(&state, &device_id, &batch))
+        http::json_reply(StatusCode::OK, &ingest_batch(&state, &device_id, &batch)).into()
     })
 }
 

@@ -22,6 +22,8 @@ pub use network::{MidRequestCut, NetworkLink};
 #[derive(Default)]
 pub struct ScreenRecorder {
     screens: Mutex<Vec<Screen>>,
+    /// Every percent the printing bar was given, in order.
+    printing: Mutex<Vec<u8>>,
     changed: Notify,
 }
 
@@ -31,6 +33,9 @@ impl ScreenSink for ScreenRecorder {
         self.changed.notify_waiters();
     }
     fn countdown(&self, _: Option<u32>) {}
+    fn printing(&self, percent: u8) {
+        self.printing.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(percent);
+    }
 }
 
 impl ScreenRecorder {
@@ -60,6 +65,10 @@ impl ScreenRecorder {
     }
     pub fn count(&self) -> usize {
         self.screens.lock().unwrap_or_else(std::sync::PoisonError::into_inner).len()
+    }
+    /// The percents the printing bar showed so far, in order.
+    pub fn printing_percents(&self) -> Vec<u8> {
+        self.printing.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
     }
 }
 
@@ -136,6 +145,9 @@ impl ReceiptPrinter for PaperTrail {
             result
         })
     }
+    fn expected_duration(&self, job: &PrintJob) -> Option<Duration> {
+        self.inner.expected_duration(job)
+    }
 }
 
 /// A print job as plain text, for assertions.
@@ -167,8 +179,12 @@ pub fn render(job: &PrintJob) -> String {
             };
             format!("RECEIPT {:?} {}\n{what}", r.service, r.masked_id.as_deref().unwrap_or(""))
         }
+        PrintJob::TestPage => "TEST PAGE".into(),
     }
 }
+
+/// The technician PIN of every rig's terminal.
+pub const RIG_PIN: &str = "246810";
 
 pub struct Rig {
     pub central: central::RunningServer,
@@ -234,6 +250,7 @@ impl Rig {
             screen: screens.clone(),
             printer: Arc::new(trail.clone()),
             camera: Arc::new(sim.camera.clone()),
+            maintenance_pin: Some(kiosk::config::hash_pin(RIG_PIN)?),
         })
         .await?;
         let supervision = Supervision {

@@ -7,9 +7,10 @@ use central::registry::{APPROVED_PENSIONER_ID, APPROVED_PENSIONER_NAME};
 use hardware_tests::Rig;
 use kiosk::outbox::sender::{Attempt, Settled};
 use kiosk::runtime::convert::{delivered, queued_reference};
-use kiosk::session::{Delivery, Intent, ReceiptState, Screen, Service};
+use kiosk::session::{ApplicationProgress, Delivery, Intent, ReceiptState, Screen, Service};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use ui::model::ApplicationStatus;
 
 /// Terminal bytes on one connection after which the link misbehaves: far above what
 /// telemetry sends in a test (a few KiB), far below a qualification check carrying its
@@ -126,6 +127,28 @@ async fn delivered_once(rig: &Rig, settled: &Mutex<Vec<Settled>>, key: &str, bef
     tracking
 }
 
+/// From a finished service (receipt or progress screen) past the rating to the menu,
+/// then "track an application" with `number`, as the citizen types it.
+async fn look_up(rig: &Rig, number: &str) -> ApplicationProgress {
+    let mark = rig.screens.count();
+    rig.touch(Intent::Done).await;
+    rig.screens.wait_for(mark, |s| matches!(s, Screen::Rating { .. })).await;
+    rig.touch(Intent::SkipRating).await;
+    rig.screens.wait_for(mark, |s| matches!(s, Screen::Menu { .. })).await;
+    let mark = rig.screens.count();
+    rig.touch(Intent::Choose(Service::Progress)).await;
+    rig.screens.wait_for(mark, |s| matches!(s, Screen::TrackingEntry { .. })).await;
+    rig.touch(Intent::SubmitTracking(number.into())).await;
+    let found = rig
+        .screens
+        .wait_for(mark, |s| {
+            matches!(s, Screen::Progress(_) | Screen::Failed { .. } | Screen::TrackingEntry { error: Some(_), .. })
+        })
+        .await;
+    let Screen::Progress(progress) = found else { panic!("{number} not found: {found:?}") };
+    progress
+}
+
 /// Central's `central_idempotent_replays_total`, read straight from the service.
 async fn idempotent_replays(rig: &Rig) -> u64 {
     let ca = reqwest::Certificate::from_pem(rig.central.ca_pem().as_bytes()).unwrap();
@@ -155,9 +178,18 @@ async fn cut_while_sending_gives_a_queued_receipt_and_the_retry_delivers_once() 
     assert_pending(&rig, &key);
     // Half a request is not an application.
     assert_eq!(applications(&rig), before, "a cut-off request must not be stored");
+    // The citizen tracks the receipt's reference while the network is still down:
+    // the terminal answers from its outbox instead of "not found".
+    let held = look_up(&rig, &reference).await;
+    assert_eq!((held.service, held.status), (Service::Qualification, ApplicationStatus::Queued));
+    assert_eq!(held.tracking, reference);
 
     rig.link.restore();
-    delivered_once(&rig, &settled, &key, before).await;
+    let tracking = delivered_once(&rig, &settled, &key, before).await;
+    // Once delivered, the same reference is answered by the central service.
+    let sent = look_up(&rig, &reference).await;
+    assert_eq!(sent.tracking, tracking);
+    assert_ne!(sent.status, ApplicationStatus::Queued);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -73,6 +73,7 @@ async fn main() -> anyhow::Result<()> {
         screen: Arc::new(Clock(tx)),
         printer: sim.printer.clone(),
         camera: Arc::new(sim.camera.clone()),
+        maintenance_pin: None,
     })
     .await?;
     let devices = sim.start(&terminal.events, &Supervision::default());

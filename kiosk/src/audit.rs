@@ -95,6 +95,14 @@ pub fn describe(record: &AuditRecord) -> (String, Option<String>, String) {
         AuditRecord::DeviceFault { device, problem: p } => (format!("device.{}", code(device)), None, problem(p)),
         AuditRecord::CertificateRejected { .. } => ("certificate.rejected".into(), None, "bad_signature".into()),
         AuditRecord::SessionEnded { reason, .. } => ("session.ended".into(), None, end(reason)),
+        AuditRecord::MaintenanceEntered => ("maintenance.entered".into(), None, "ok".into()),
+        AuditRecord::MaintenancePinRefused { locked_out } => {
+            ("maintenance.pin".into(), None, if *locked_out { "locked_out" } else { "refused" }.into())
+        }
+        AuditRecord::SelfTest { subject, passed } => {
+            (format!("self_test.{}", code(subject)), None, if *passed { "passed" } else { "failed" }.into())
+        }
+        AuditRecord::MaintenanceLeft { by } => ("maintenance.left".into(), None, code(by)),
     }
 }
 
@@ -366,6 +374,19 @@ mod tests {
         }
         for reason in [EndReason::Finished, EndReason::IdleTimeout, EndReason::CardRemoved, EndReason::OtherCard] {
             records.push(AuditRecord::SessionEnded { session: 1, reason });
+        }
+        use crate::session::maintenance::{LeftBy, TestSubject};
+        records.push(AuditRecord::MaintenanceEntered);
+        for locked_out in [false, true] {
+            records.push(AuditRecord::MaintenancePinRefused { locked_out });
+        }
+        for subject in TestSubject::ALL {
+            for passed in [false, true] {
+                records.push(AuditRecord::SelfTest { subject, passed });
+            }
+        }
+        for by in [LeftBy::Technician, LeftBy::IdleTimeout, LeftBy::Citizen] {
+            records.push(AuditRecord::MaintenanceLeft { by });
         }
         let at = OffsetDateTime::from_unix_timestamp(1_790_000_000).unwrap();
         for record in &records {

@@ -259,6 +259,23 @@ impl CentralClient {
         resp.json().await.map(Some).map_err(|e| CentralError::Malformed(e.to_string()))
     }
 
+    /// Sends a telemetry batch now, outside the outbox: the technician's network check
+    /// (DNS, TLS with the device certificate, the service answering) in one request.
+    pub async fn send_telemetry(&self, batch: &api::TelemetryBatch) -> Result<(), CentralError> {
+        let resp = self
+            .http
+            .post(self.url(api::paths::TELEMETRY))
+            .header(api::IDEMPOTENCY_KEY_HEADER, uuid::Uuid::new_v4().to_string())
+            .json(batch)
+            .send()
+            .await
+            .map_err(unreachable)?;
+        if !resp.status().is_success() {
+            return Err(problem_of(resp).await);
+        }
+        Ok(())
+    }
+
     /// One attempt at an outbox item, classified for the sender.
     pub async fn post_item(&self, item: &OutboxItem) -> Attempt {
         let sent = self

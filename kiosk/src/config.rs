@@ -30,6 +30,50 @@ pub struct Config {
     pub telemetry: TelemetrySection,
     #[serde(default)]
     pub devices: DevicesSection,
+    #[serde(default)]
+    pub maintenance: MaintenanceSection,
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct MaintenanceSection {
+    /// Argon2 hash (PHC string) of the technician PIN, made by `kiosk maintenance-pin`.
+    /// Absent: the hidden gesture does nothing.
+    pub pin_hash: Option<String>,
+    /// No touch for this long on the technician screens returns to the start screen.
+    pub idle_timeout_s: u64,
+    /// How long the PIN pad stays locked after five wrong PINs.
+    pub lockout_min: u64,
+}
+
+impl Default for MaintenanceSection {
+    fn default() -> Self {
+        Self { pin_hash: None, idle_timeout_s: 120, lockout_min: 15 }
+    }
+}
+
+/// Digits in a technician PIN (the pad shows this many places).
+pub const PIN_DIGITS: usize = 6;
+
+/// The argon2 PHC hash of a technician PIN, for `maintenance.pin_hash`.
+pub fn hash_pin(pin: &str) -> Result<String, ConfigError> {
+    use argon2::password_hash::{PasswordHasher as _, SaltString};
+    if pin.len() != PIN_DIGITS || !pin.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(ConfigError::Invalid {
+            key: "maintenance.pin_hash",
+            problem: format!("a PIN is {PIN_DIGITS} digits"),
+        });
+    }
+    let invalid =
+        |e: argon2::password_hash::Error| ConfigError::Invalid { key: "maintenance.pin_hash", problem: e.to_string() };
+    let salt = SaltString::encode_b64(&rand::random::<[u8; 16]>()).map_err(invalid)?;
+    argon2::Argon2::default().hash_password(pin.as_bytes(), &salt).map(|h| h.to_string()).map_err(invalid)
+}
+
+/// Whether `pin` matches `hash` (a PHC string that `Config` validated).
+pub fn pin_matches(pin: &str, hash: &str) -> bool {
+    use argon2::password_hash::{PasswordHash, PasswordVerifier as _};
+    PasswordHash::new(hash).is_ok_and(|h| argon2::Argon2::default().verify_password(pin.as_bytes(), &h).is_ok())
 }
 
 #[derive(Clone, Debug, Deserialize, PartialEq)]
@@ -118,8 +162,11 @@ pub struct DevicesSection {
     pub reader_port: Option<PathBuf>,
     /// Its baud rate (SAM modules ship at 115200; some are set to 9600).
     pub reader_baud: u32,
-    /// Receipt printer: a USB printer-class node (`/dev/usb/lp0`) or `tcp://host:9100`.
+    /// Receipt printer: a USB printer-class node (`/dev/usb/lp0`), `tcp://host:9100`, or
+    /// a serial port (`/dev/ttyUSB1`, then with `printer_baud`).
     pub printer: Option<String>,
+    /// Line speed of a printer on a serial port; absent for USB and TCP printers.
+    pub printer_baud: Option<u32>,
     /// Paper width profile of the printer: `58mm` or `80mm`.
     pub printer_profile: Option<String>,
     /// Camera device, e.g. `/dev/video0`.
@@ -128,7 +175,14 @@ pub struct DevicesSection {
 
 impl Default for DevicesSection {
     fn default() -> Self {
-        Self { reader_port: None, reader_baud: 115_200, printer: None, printer_profile: None, camera: None }
+        Self {
+            reader_port: None,
+            reader_baud: 115_200,
+            printer: None,
+            printer_baud: None,
+            printer_profile: None,
+            camera: None,
+        }
     }
 }
 
@@ -185,8 +239,34 @@ impl Config {
                 return bad("telemetry.metrics_listen", "must be a loopback address (nothing listens publicly)");
             }
         }
-        if !matches!(self.devices.reader_baud, 9600 | 19_200 | 38_400 | 57_600 | 115_200) {
-            return bad("devices.reader_baud", "must be 9600, 19200, 38400, 57600 or 115200");
+        const BAUDS: &str = "must be 9600, 19200, 38400, 57600 or 115200";
+        let serial_speed = |b: u32| matches!(b, 9600 | 19_200 | 38_400 | 57_600 | 115_200);
+        if !serial_speed(self.devices.reader_baud) {
+            return bad("devices.reader_baud", BAUDS);
+        }
+        match (self.devices.printer.as_deref(), self.devices.printer_baud) {
+            (_, Some(b)) if !serial_speed(b) => return bad("devices.printer_baud", BAUDS),
+            (Some(p), Some(_)) if p.starts_with("tcp://") || p.starts_with("/dev/usb/") => {
+                return bad("devices.printer_baud", "only for a printer on a serial port, not USB or TCP");
+            }
+            (None, Some(_)) => return bad("devices.printer_baud", "set devices.printer (the serial port) too"),
+            // A serial line opened without its speed prints garbage, or nothing.
+            (Some(p), None) if p.starts_with("/dev/tty") => {
+                return bad("devices.printer_baud", "a printer on a serial port needs its line speed (e.g. 9600)");
+            }
+            _ => {}
+        }
+        if let Some(hash) = &self.maintenance.pin_hash {
+            match argon2::password_hash::PasswordHash::new(hash) {
+                Ok(h) if h.algorithm.as_str().starts_with("argon2") => {}
+                _ => return bad("maintenance.pin_hash", "must be an argon2 hash made by `kiosk maintenance-pin`"),
+            }
+        }
+        if !(30..=3600).contains(&self.maintenance.idle_timeout_s) {
+            return bad("maintenance.idle_timeout_s", "must be between 30 and 3600 seconds");
+        }
+        if !(1..=24 * 60).contains(&self.maintenance.lockout_min) {
+            return bad("maintenance.lockout_min", "must be between 1 and 1440 minutes");
         }
         if let Some(p) = &self.devices.printer_profile {
             if !matches!(p.as_str(), "58mm" | "80mm") {
@@ -205,6 +285,7 @@ impl Config {
             outbox: OutboxSection::default(),
             telemetry: TelemetrySection::default(),
             devices: DevicesSection::default(),
+            maintenance: MaintenanceSection::default(),
         }
     }
 
@@ -226,6 +307,8 @@ impl Config {
         crate::session::SessionTiming {
             idle_after: self.session.idle_timeout_s * 1000,
             countdown: self.session.countdown_s * 1000,
+            maintenance_idle: self.maintenance.idle_timeout_s * 1000,
+            pin_lockout: self.maintenance.lockout_min * 60_000,
         }
     }
 }
@@ -253,8 +336,24 @@ mod tests {
     /// (config text, words the error must contain)
     #[test]
     fn every_error_names_the_key_and_the_problem() {
-        let table: [(&str, &[&str]); 11] = [
+        let table: [(&str, &[&str]); 15] = [
+            (
+                "[terminal]\ndata_dir = \"/k\"\n[maintenance]\npin_hash = \"123456\"\n",
+                &["maintenance.pin_hash", "kiosk maintenance-pin"],
+            ),
+            (
+                "[terminal]\ndata_dir = \"/k\"\n[maintenance]\nlockout_min = 0\n",
+                &["maintenance.lockout_min", "between"],
+            ),
             ("[terminal]\ndata_dir = \"/k\"\n[devices]\nreader_baud = 12345\n", &["devices.reader_baud", "115200"]),
+            (
+                "[terminal]\ndata_dir = \"/k\"\n[devices]\nprinter = \"/dev/ttyUSB1\"\n",
+                &["devices.printer_baud", "serial port"],
+            ),
+            (
+                "[terminal]\ndata_dir = \"/k\"\n[devices]\nprinter = \"tcp://10.0.0.9:9100\"\nprinter_baud = 9600\n",
+                &["devices.printer_baud", "not USB or TCP"],
+            ),
             ("[terminal]\ndata_dir = \"/k\"\nlanguage_typo = \"zh\"\n", &["language_typo", "unknown field"]),
             ("[terminal]\ndata_dir = \"/k\"\n[outbox]\nmax_mb = \"big\"\n", &["max_mb", "invalid type"]),
             (
@@ -280,6 +379,37 @@ mod tests {
             for w in words {
                 assert!(err.contains(w), "{text:?}: {err:?} lacks {w:?}");
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod pin_tests {
+    use super::*;
+
+    #[test]
+    fn a_hashed_pin_matches_itself_only_and_passes_validation() {
+        let hash = hash_pin("246810").unwrap();
+        assert!(hash.starts_with("$argon2"), "{hash}");
+        assert!(pin_matches("246810", &hash));
+        assert!(!pin_matches("246811", &hash));
+        assert!(!pin_matches("", &hash));
+        let text = format!("[terminal]\ndata_dir = \"/k\"\n[maintenance]\npin_hash = \"{hash}\"\n");
+        assert_eq!(Config::parse(&text, "t").unwrap().maintenance.pin_hash.as_deref(), Some(hash.as_str()));
+    }
+
+    #[test]
+    fn the_pin_line_appended_to_the_example_configuration_lands_in_its_maintenance_table() {
+        let hash = hash_pin("135790").unwrap();
+        let text = format!("{}pin_hash = \"{hash}\"\n", include_str!("../kiosk.example.toml"));
+        let c = Config::parse(&text, "kiosk.toml").unwrap();
+        assert!(pin_matches("135790", c.maintenance.pin_hash.as_deref().unwrap()));
+    }
+
+    #[test]
+    fn pins_that_are_not_six_digits_are_refused() {
+        for pin in ["", "12345", "1234567", "12345a", "１２３４５６"] {
+            assert!(hash_pin(pin).is_err(), "{pin:?}");
         }
     }
 }

@@ -43,6 +43,9 @@ enum Command {
         #[command(subcommand)]
         action: AuditAction,
     },
+    /// Reads a 6-digit technician PIN on standard input and prints the `pin_hash` line
+    /// for the configuration's `[maintenance]` table (argon2; the PIN itself is not kept).
+    MaintenancePin,
     /// Enroll this terminal with a one-time token from the central service.
     Enroll {
         #[arg(long)]
@@ -88,11 +91,15 @@ fn load_config(cli: &Cli) -> anyhow::Result<Config> {
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    if let Some(Command::MaintenancePin) = cli.command {
+        return maintenance_pin();
+    }
     let config = load_config(&cli)?;
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     match &cli.command {
         Some(Command::Audit { action: AuditAction::Verify }) => audit_verify(&config),
         Some(Command::Enroll { token, ca }) => rt.block_on(simulate::enroll(&config, token, ca)),
+        Some(Command::MaintenancePin) => maintenance_pin(),
         None => run_terminal(&cli, config, rt),
     }
 }
@@ -165,6 +172,15 @@ fn open_window(config: &Config, fullscreen: bool) -> Option<(ui::KioskWindow, Fr
             None
         }
     }
+}
+
+fn maintenance_pin() -> anyhow::Result<ExitCode> {
+    let mut pin = String::new();
+    std::io::stdin().read_line(&mut pin)?;
+    let hash = kiosk::config::hash_pin(pin.trim())?;
+    // A bare key: appended to kiosk.example.toml it lands in `[maintenance]`, its last table.
+    println!("pin_hash = \"{hash}\"");
+    Ok(ExitCode::SUCCESS)
 }
 
 fn audit_verify(config: &Config) -> anyhow::Result<ExitCode> {

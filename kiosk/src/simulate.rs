@@ -9,6 +9,7 @@ use kiosk::runtime::console::Controls;
 use kiosk::runtime::devices::{self, SimulatedDevices, Supervision};
 use kiosk::runtime::escpos_printer::DriverPrinter;
 use kiosk::runtime::reader::{self, cards};
+use kiosk::session::maintenance::{Pin, TestSubject};
 use kiosk::session::{CertificateKind, CertificatePeriod, Event, Grade, Intent, Service};
 use kiosk::terminal::{self, TerminalOptions};
 use kiosk::window::Frontend;
@@ -60,11 +61,13 @@ pub async fn run_production(config: Config, frontend: Frontend) -> anyhow::Resul
         Some("58mm") => printer::Profile::CLONE_58,
         _ => printer::Profile::KIOSK_80,
     };
-    let link = devices::Reopening::new(move || devices::open_printer(&printer_target));
+    let printer_baud = d.printer_baud;
+    let link = devices::Reopening::new(move || devices::open_printer(&printer_target, printer_baud));
     let printer =
         Arc::new(DriverPrinter::new(printer::Printer::new(link, profile)).with_terminal_id(&identity.device_id));
     let camera = DriverCamera::v4l(camera_device.display().to_string());
     let screen = frontend.sink();
+    frontend.set_terminal_id(&identity.device_id);
     let terminal = terminal::start(options(&config, url, identity, printer.clone(), camera.clone(), screen)).await?;
     frontend.connect(terminal.events.clone());
     let reader = reader::serial_opener(reader_port.display().to_string(), d.reader_baud);
@@ -98,12 +101,25 @@ fn options(
         screen,
         printer,
         camera: Arc::new(camera),
+        maintenance_pin: config.maintenance.pin_hash.clone(),
     }
 }
 
 /// `kiosk --simulate`: screens go to `frontend`; with `script`, a scripted citizen walks
 /// through the services; the simulator console reads commands from standard input.
-pub async fn run(config: Config, run_for: Option<u64>, script: bool, frontend: Frontend) -> anyhow::Result<ExitCode> {
+/// The technician PIN of a simulated terminal without one configured.
+const DEMO_PIN: &str = "246810";
+
+pub async fn run(
+    mut config: Config,
+    run_for: Option<u64>,
+    script: bool,
+    frontend: Frontend,
+) -> anyhow::Result<ExitCode> {
+    if config.maintenance.pin_hash.is_none() {
+        config.maintenance.pin_hash = Some(kiosk::config::hash_pin(DEMO_PIN)?);
+        tracing::info!("simulator: five taps on the top-left corner, then PIN {DEMO_PIN}, open the maintenance screen");
+    }
     let data_dir = config.terminal.data_dir.clone();
     std::fs::create_dir_all(&data_dir)?;
     let mut central_server = None;
@@ -140,6 +156,7 @@ pub async fn run(config: Config, run_for: Option<u64>, script: bool, frontend: F
     let sam = SimConfig { sam_delay: Duration::from_millis(400), ..SimConfig::default() };
     let sim = SimulatedDevices::new(sam, Duration::from_millis(100))?;
     let screen = frontend.sink();
+    frontend.set_terminal_id(&identity.device_id);
     let terminal =
         terminal::start(options(&config, url, identity, sim.printer.clone(), sim.camera.clone(), screen)).await?;
     frontend.connect(terminal.events.clone());
@@ -219,6 +236,23 @@ async fn demo_citizen(
     reader.place(cards::EXPIRED);
     pause().await;
     reader.remove();
+    // A technician's visit: the hidden gesture, the PIN, a test page, a test card.
+    let visit = [
+        touch(Intent::Maintenance),
+        touch(Intent::SubmitPin(Pin::new(DEMO_PIN))),
+        touch(Intent::SelfTest(TestSubject::Printer)),
+        touch(Intent::SelfTest(TestSubject::Reader)),
+    ];
+    for step in visit {
+        pause().await;
+        let _ = events.send(step).await;
+    }
+    pause().await;
+    reader.place(cards::WORKER);
+    pause().await;
+    reader.remove();
+    pause().await;
+    let _ = events.send(touch(Intent::ExitMaintenance)).await;
     let saved = std::fs::create_dir_all(&receipts)
         .map_err(|e| e.to_string())
         .and_then(|()| paper.save_pngs(&receipts).map_err(|e| e.to_string()));

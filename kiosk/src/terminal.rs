@@ -29,6 +29,8 @@ pub struct TerminalOptions {
     pub screen: Arc<dyn ScreenSink>,
     pub printer: Arc<dyn ReceiptPrinter>,
     pub camera: Arc<dyn FaceCamera>,
+    /// `maintenance.pin_hash`.
+    pub maintenance_pin: Option<String>,
 }
 
 /// A terminal running on the current tokio runtime.
@@ -73,6 +75,7 @@ pub async fn start(o: TerminalOptions) -> anyhow::Result<Terminal> {
         metrics: metrics.clone(),
         submit_wait: o.submit_wait,
         boot_id: uuid::Uuid::new_v4().simple().to_string()[..12].to_owned(),
+        maintenance_pin: o.maintenance_pin.map(Arc::from),
     };
     let runtime = Runtime::new(o.timing, wiring);
     let events = runtime.events();

@@ -87,6 +87,12 @@ impl ScreenSink for WindowScreens {
         self.redraw(&presenter);
     }
 
+    fn printing(&self, percent: u8) {
+        let mut presenter = self.lock();
+        presenter.printing(percent);
+        self.redraw(&presenter);
+    }
+
     /// Straight to the window (the 30 fps path); the presenter is not involved.
     fn frame(&self, frame: ui::model::Frame) {
         if let Err(e) = self.handle.show_frame(frame) {
@@ -130,6 +136,13 @@ impl Frontend {
             if let Err(e) = spawned {
                 tracing::error!(error = %e, "cannot start the intent thread: the touchscreen will not respond");
             }
+        }
+    }
+
+    /// The enrolled device id, for the maintenance screen.
+    pub fn set_terminal_id(&self, id: &str) {
+        if let Self::Window { screens, .. } = self {
+            screens.lock().set_terminal_id(id);
         }
     }
 

@@ -202,13 +202,61 @@ pub(crate) fn apply(ui: &g::KioskWindow, view: &View) {
             vm.set_screen(g::ScreenId::Maintenance);
             vm.set_terminal_id(terminal_id.as_str().into());
             vm.set_software_version(software_version.as_str().into());
-            vm.set_devices(model(devices.iter().map(|d| g::DeviceRow {
-                device: device(d.device),
-                ok: d.problem.is_none(),
-                problem: d.problem.map_or(g::ReasonId::None, reason),
-            })));
+            vm.set_devices(model(devices.iter().map(device_row)));
         }
     }
+}
+
+fn device_row(d: &DeviceHealth) -> g::DeviceRow {
+    let mut row = g::DeviceRow {
+        device: device(d.device),
+        ok: d.problem.is_none(),
+        problem: d.problem.map_or(g::ReasonId::None, reason),
+        test: g::TestId::None,
+        test_reason: g::ReasonId::None,
+        card_error: g::CardErrorId::Unreadable,
+        masked_id: SharedString::new(),
+        millis: 0,
+    };
+    let Some(test) = &d.test else { return row };
+    row.test = match test {
+        SelfTest::Running => g::TestId::Running,
+        SelfTest::PlaceCard => g::TestId::PlaceCard,
+        SelfTest::CardRead { masked_id } => {
+            row.masked_id = masked_for_display(masked_id).into();
+            g::TestId::CardRead
+        }
+        SelfTest::CardRefused(e) => {
+            row.card_error = card_error(*e);
+            g::TestId::CardRefused
+        }
+        SelfTest::TestPagePrinted => g::TestId::TestPagePrinted,
+        SelfTest::CameraWorks => g::TestId::CameraWorks,
+        SelfTest::CentralAnswered { millis } => {
+            row.millis = i32::try_from(*millis).unwrap_or(i32::MAX);
+            g::TestId::CentralAnswered
+        }
+        SelfTest::Failed(r) => {
+            row.test_reason = reason(*r);
+            g::TestId::Failed
+        }
+    };
+    row
+}
+
+/// The card number as the maintenance screen may show it: the first and last four
+/// characters, every other one starred. The runtime sends it masked already, which this
+/// leaves as it is; anything else (a full ID number by mistake) is masked here, because
+/// the screen must never show one. Four characters or fewer are starred entirely.
+pub(crate) fn masked_for_display(id: &str) -> String {
+    let chars: Vec<char> = id.chars().collect();
+    let keep = |i: usize| chars.len() > 8 && (i < 4 || i >= chars.len() - 4);
+    let shown: String = chars.iter().enumerate().map(|(i, &c)| if keep(i) { c } else { '*' }).collect();
+    if shown != id {
+        // never log the number itself
+        tracing::warn!(chars = chars.len(), "self-test card number was not masked; masked it for the screen");
+    }
+    shown
 }
 
 /// Replaces only the camera preview image (the 30 fps path).
@@ -392,7 +440,7 @@ one_to_one!(
     g::UReason,
     [ContractEnded, Dismissed, Resigned, EmployerClosed, Other]
 );
-one_to_one!(status, status_from, ApplicationStatus, g::AppStatus, [Received, UnderReview, Approved, Rejected]);
+one_to_one!(status, status_from, ApplicationStatus, g::AppStatus, [Received, UnderReview, Approved, Rejected, Queued]);
 one_to_one!(
     grade,
     grade_from,
@@ -415,6 +463,7 @@ one_to_one!(
     [IssuingCertificate, Submitting, LoadingRecord, LookingUpApplication]
 );
 one_to_one!(device, device_from, Device, g::DeviceId, [CardReader, Printer, Camera, Network]);
+one_to_one!(card_error, card_error_from, CardError, g::CardErrorId, [Unreadable, Expired, WrongCardType, Invalid]);
 
 fn reason(r: UnavailableReason) -> g::ReasonId {
     match r {
@@ -489,6 +538,38 @@ mod tests {
         for p in [CertificatePeriod::LastMonths(6), CertificatePeriod::LastMonths(36), CertificatePeriod::FullHistory] {
             assert_eq!(period_from_months(period_months(p)), p);
         }
+    }
+
+    #[test]
+    fn a_masked_card_number_is_shown_as_given_and_a_full_one_never() {
+        assert_eq!(masked_for_display("1101**********002X"), "1101**********002X");
+        assert_eq!(masked_for_display("11010519491231002X"), "1101**********002X");
+        assert_eq!(masked_for_display("450103900101003"), "4501*******1003");
+        assert_eq!(masked_for_display("12345678"), "********");
+        assert_eq!(masked_for_display(""), "");
+    }
+
+    #[test]
+    fn each_self_test_finding_fills_only_its_own_fields() {
+        let health = |test| DeviceHealth { device: Device::CardReader, problem: None, test };
+        let row = device_row(&health(None));
+        assert_eq!((row.test, row.ok), (g::TestId::None, true));
+        let row = device_row(&health(Some(SelfTest::CardRead { masked_id: "11010519491231002X".into() })));
+        assert_eq!((row.test, row.masked_id.as_str()), (g::TestId::CardRead, "1101**********002X"));
+        let row = device_row(&health(Some(SelfTest::CardRefused(CardError::Expired))));
+        assert_eq!((row.test, row.card_error), (g::TestId::CardRefused, g::CardErrorId::Expired));
+        let row = device_row(&health(Some(SelfTest::CentralAnswered { millis: u32::MAX })));
+        assert_eq!((row.test, row.millis), (g::TestId::CentralAnswered, i32::MAX));
+        let failed = DeviceHealth {
+            device: Device::Printer,
+            problem: Some(UnavailableReason::PrinterOutOfPaper),
+            test: Some(SelfTest::Failed(UnavailableReason::PrinterFault)),
+        };
+        let row = device_row(&failed);
+        assert_eq!(
+            (row.ok, row.problem, row.test, row.test_reason),
+            (false, g::ReasonId::PrinterOutOfPaper, g::TestId::Failed, g::ReasonId::PrinterFault)
+        );
     }
 
     #[test]

@@ -191,6 +191,18 @@ pub fn sample_screens() -> Vec<(&'static str, Screen)> {
                 deadline: Some(CalendarDate { year: 2026, month: 11, day: 28 }),
             },
         ),
+        // Saved while the network was down; looked up on the same terminal before it was
+        // sent. Sixteen digits without spaces: the local reference on a "queued" receipt.
+        (
+            "progress-status-queued",
+            S::ProgressStatus {
+                tracking_number: "3908215578120466".into(),
+                service: Service::UnemploymentRegistration,
+                status: ApplicationStatus::Queued,
+                submitted_on: CalendarDate { year: 2026, month: 11, day: 21 },
+                deadline: None,
+            },
+        ),
         (
             "result-submitted",
             S::Result {
@@ -255,24 +267,54 @@ pub fn sample_screens() -> Vec<(&'static str, Screen)> {
             S::Unavailable { service: Some(Service::Certificate), reason: UnavailableReason::PrinterOutOfPaper },
         ),
         ("unavailable-terminal", S::Unavailable { service: None, reason: UnavailableReason::CardReaderFault }),
+        // eight digits, the longest PIN the dots are laid out for
         (
             "maintenance-pin",
-            S::MaintenancePin { entered: 3, length: 6, error: Some(PinError::WrongPin { attempts_left: 2 }) },
+            S::MaintenancePin { entered: 3, length: 8, error: Some(PinError::WrongPin { attempts_left: 2 }) },
         ),
         (
             "maintenance",
-            S::Maintenance {
-                terminal_id: "KSK-0042".into(),
-                software_version: "0.1.0".into(),
-                devices: vec![
-                    DeviceHealth { device: Device::CardReader, problem: None },
-                    DeviceHealth { device: Device::Printer, problem: Some(UnavailableReason::PrinterOutOfPaper) },
-                    DeviceHealth { device: Device::Camera, problem: None },
-                    DeviceHealth { device: Device::Network, problem: None },
-                ],
-            },
+            maintenance(vec![
+                (Device::CardReader, None, SelfTest::CardRead { masked_id: identity().id_number }),
+                (
+                    Device::Printer,
+                    Some(UnavailableReason::PrinterOutOfPaper),
+                    SelfTest::Failed(UnavailableReason::PrinterOutOfPaper),
+                ),
+                (Device::Camera, None, SelfTest::CameraWorks),
+                (Device::Network, None, SelfTest::CentralAnswered { millis: 42 }),
+            ]),
+        ),
+        (
+            "maintenance-testing",
+            maintenance(vec![
+                (Device::CardReader, None, SelfTest::CardRefused(CardError::Invalid)),
+                (Device::Printer, None, SelfTest::Running),
+                (
+                    Device::Camera,
+                    Some(UnavailableReason::CameraUnavailable),
+                    SelfTest::Failed(UnavailableReason::CameraUnavailable),
+                ),
+                (
+                    Device::Network,
+                    Some(UnavailableReason::CentralOffline),
+                    SelfTest::Failed(UnavailableReason::CentralOffline),
+                ),
+            ]),
         ),
     ]
+}
+
+/// The maintenance screen of terminal KSK-0042 with one self-test finding per device.
+fn maintenance(devices: Vec<(Device, Option<UnavailableReason>, SelfTest)>) -> Screen {
+    Screen::Maintenance {
+        terminal_id: "KSK-0042".into(),
+        software_version: "0.1.0".into(),
+        devices: devices
+            .into_iter()
+            .map(|(device, problem, test)| DeviceHealth { device, problem, test: Some(test) })
+            .collect(),
+    }
 }
 
 /// The sample screens plus the idle overlay, as views in `language` and `text_size`.

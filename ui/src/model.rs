@@ -143,6 +143,7 @@ pub enum Screen {
         tracking_number: String,
         service: Service,
         status: ApplicationStatus,
+        /// The day it was submitted, or for `ApplicationStatus::Queued` the day it was saved.
         submitted_on: CalendarDate,
         deadline: Option<CalendarDate>,
     },
@@ -462,6 +463,8 @@ pub enum ApplicationStatus {
     UnderReview,
     Approved,
     Rejected,
+    /// Saved on this terminal and not yet sent (the network was down); it is sent by itself when the network is back.
+    Queued,
 }
 
 /// How a service ended.
@@ -539,11 +542,34 @@ pub enum Device {
     Network,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeviceHealth {
     pub device: Device,
     /// `None` when the device works.
     pub problem: Option<UnavailableReason>,
+    /// What the last self-test from this screen found; `None` before the first.
+    pub test: Option<SelfTest>,
+}
+
+/// A self-test's progress and finding, shown under the device's state on the maintenance screen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SelfTest {
+    /// Started; waiting for the device.
+    Running,
+    /// The reader works: place a (test) card on it to read one.
+    PlaceCard,
+    /// A card was read; only its masked number is shown (`1101**********002X`).
+    CardRead { masked_id: String },
+    /// A card was placed but cannot be used, and why.
+    CardRefused(CardError),
+    /// The test page came out of the printer.
+    TestPagePrinted,
+    /// The camera delivers analysed frames.
+    CameraWorks,
+    /// The central service answered, in this many milliseconds.
+    CentralAnswered { millis: u32 },
+    /// The test failed, and why.
+    Failed(UnavailableReason),
 }
 
 /// Everything a person at the screen can do. Sent on the intent channel; the runtime

@@ -1,81 +1,16 @@
 //! Every flow driven through Slint's testing backend by accessible labels: the test
 //! shows a view, taps what a person would tap, and checks the intents that come out
-//! and the text on screen.
+//! and the text on screen. Application progress has its own file, progress.rs; both use
+//! the harness in common/.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::sync::mpsc::Receiver;
+mod common;
 
-use i_slint_backend_testing::{AccessibleRole, ElementHandle, ElementRoot};
-use slint::platform::PointerEventButton;
-use ui::gallery::{sample_screens, sample_views, synthetic_frame};
+use common::{Kiosk, screen};
+use i_slint_backend_testing::{AccessibleRole, ElementRoot};
+use ui::gallery::{sample_views, synthetic_frame};
 use ui::*;
-
-struct Kiosk {
-    window: KioskWindow,
-    intents: Receiver<Intent>,
-    language: Language,
-}
-
-impl Kiosk {
-    fn new(language: Language, orientation: Orientation) -> Self {
-        i_slint_backend_testing::init_no_event_loop();
-        let (window, intents) = KioskWindow::new(orientation).unwrap();
-        Self { window, intents, language }
-    }
-
-    fn english() -> Self {
-        Self::new(Language::En, Orientation::Landscape)
-    }
-
-    fn show(&self, screen: Screen) {
-        self.window.apply(&View { screen, language: self.language, ..View::default() });
-    }
-
-    fn find(&self, label: &str) -> Vec<ElementHandle> {
-        ElementHandle::find_by_accessible_label(self.window.component(), label).collect()
-    }
-
-    fn shows(&self, label: &str) -> bool {
-        self.find(label).iter().any(|e| e.is_valid() && e.computed_opacity() > 0.0)
-    }
-
-    /// The buttons and checkable chips carrying `label`.
-    fn controls(&self, label: &str) -> Vec<ElementHandle> {
-        let actionable = [AccessibleRole::Button, AccessibleRole::Checkbox];
-        self.find(label).into_iter().filter(|e| e.accessible_role().is_some_and(|r| actionable.contains(&r))).collect()
-    }
-
-    fn control(&self, label: &str) -> ElementHandle {
-        let found = self.controls(label);
-        assert!(!found.is_empty(), "no control labelled {label:?} on screen");
-        found[0].clone()
-    }
-
-    /// The value announced by the element labelled `label` (keypad fields, progress).
-    fn value_of(&self, label: &str) -> String {
-        let found = self.find(label).into_iter().find_map(|e| e.accessible_value());
-        found.unwrap_or_else(|| panic!("nothing labelled {label:?} with a value")).to_string()
-    }
-
-    /// Activates the control the way a screen reader does.
-    fn tap(&self, label: &str) {
-        self.control(label).invoke_accessible_default_action();
-    }
-
-    /// A real pointer press + release at the control's centre.
-    fn touch(&self, label: &str) {
-        self.control(label).mock_single_click(PointerEventButton::Left);
-    }
-
-    fn intents(&self) -> Vec<Intent> {
-        self.intents.try_iter().collect()
-    }
-}
-
-fn screen(name: &str) -> Screen {
-    sample_screens().into_iter().find(|(n, _)| *n == name).map(|(_, s)| s).unwrap()
-}
 
 #[test]
 fn chinese_is_the_default_and_the_toggle_asks_for_english() {
@@ -411,28 +346,6 @@ fn registration_form_takes_digits_from_the_keypad_and_a_reason() {
 }
 
 #[test]
-fn progress_lookup_by_tracking_number_then_status() {
-    let kiosk = Kiosk::english();
-    kiosk.show(screen("progress-lookup"));
-    assert!(kiosk.shows("Type the tracking number printed on your receipt."));
-    kiosk.touch("7");
-    kiosk.tap("Look up");
-    assert_eq!(kiosk.intents(), vec![Intent::KeypadDigit(7), Intent::Confirm]);
-    kiosk.show(Screen::ProgressLookup {
-        tracking: KeypadField { value: "1".into(), max_len: 16, error: Some(InputError::TrackingNumberNotFound) },
-        can_submit: false,
-    });
-    assert!(kiosk.shows("No application has that tracking number"));
-
-    kiosk.show(screen("progress-status"));
-    assert!(kiosk.shows("2026 1121 0042 17"));
-    assert!(kiosk.shows("Under review"));
-    assert!(kiosk.shows("2026-11-28"));
-    kiosk.tap("Done");
-    assert_eq!(kiosk.intents(), vec![Intent::Confirm]);
-}
-
-#[test]
 fn results_tell_submitted_from_queued_and_show_the_tracking_number() {
     let kiosk = Kiosk::english();
     kiosk.show(screen("result-submitted"));
@@ -517,15 +430,87 @@ fn five_taps_on_the_emblem_open_maintenance_then_pin_and_self_tests() {
     kiosk.show(screen("maintenance-pin"));
     assert!(kiosk.shows("Wrong PIN. 2 attempts left."));
     assert_eq!(kiosk.value_of("PIN"), "3");
+    let pin = kiosk.find("PIN").into_iter().find_map(|e| e.accessible_description()).unwrap();
+    assert_eq!(pin, "3 of 8 digits");
     kiosk.tap("5");
     kiosk.tap("Enter");
     assert_eq!(kiosk.intents(), vec![Intent::KeypadDigit(5), Intent::Confirm]);
 
     kiosk.show(screen("maintenance"));
     assert!(kiosk.shows("Terminal KSK-0042 · version 0.1.0"));
+    for finding in [
+        "Card read: 1101**********002X",
+        "Test failed: The printer is out of paper",
+        "Camera works",
+        "Central service answered in 42 ms",
+    ] {
+        assert!(kiosk.shows(finding), "self-test line {finding:?}");
+    }
     kiosk.tap("Test Receipt printer");
     kiosk.tap("Exit maintenance");
     assert_eq!(kiosk.intents(), vec![Intent::SelfTest(Device::Printer), Intent::ExitMaintenance]);
+}
+
+fn maintenance(devices: Vec<(Device, Option<SelfTest>)>) -> Screen {
+    Screen::Maintenance {
+        terminal_id: "KSK-0042".into(),
+        software_version: "0.1.0".into(),
+        devices: devices.into_iter().map(|(device, test)| DeviceHealth { device, problem: None, test }).collect(),
+    }
+}
+
+#[test]
+fn a_running_self_test_is_announced_and_its_button_waits_until_it_reports() {
+    let kiosk = Kiosk::english();
+    let before = vec![(Device::CardReader, None), (Device::Printer, None)];
+    kiosk.show(maintenance(before));
+    assert!(!kiosk.shows("Testing…"), "no test line before the first test");
+    kiosk.tap("Test ID card reader");
+    assert_eq!(kiosk.intents(), vec![Intent::SelfTest(Device::CardReader)]);
+
+    kiosk.show(maintenance(vec![(Device::CardReader, Some(SelfTest::Running)), (Device::Printer, None)]));
+    assert!(kiosk.shows("Testing…"));
+    assert_eq!(kiosk.control("Test ID card reader").accessible_enabled(), Some(false));
+    assert_eq!(kiosk.control("Test Receipt printer").accessible_enabled(), Some(true));
+    kiosk.tap("Test ID card reader");
+    kiosk.touch("Test ID card reader");
+    assert_eq!(kiosk.intents(), vec![], "a running test is not started again");
+    kiosk.tap("Test Receipt printer");
+    assert_eq!(kiosk.intents(), vec![Intent::SelfTest(Device::Printer)], "other devices can be tested meanwhile");
+
+    kiosk.show(maintenance(vec![
+        (Device::CardReader, Some(SelfTest::PlaceCard)),
+        (Device::Printer, Some(SelfTest::TestPagePrinted)),
+    ]));
+    assert!(kiosk.shows("Place an ID card on the reader"));
+    assert!(kiosk.shows("Test page printed"));
+    assert!(!kiosk.shows("Testing…"));
+    assert_eq!(kiosk.control("Test ID card reader").accessible_enabled(), Some(true));
+    kiosk.show(maintenance(vec![(Device::CardReader, Some(SelfTest::CardRefused(CardError::Expired)))]));
+    assert!(kiosk.shows("Card not usable: the ID card has expired"));
+}
+
+#[test]
+fn self_test_lines_are_in_chinese_by_default() {
+    let kiosk = Kiosk::new(Language::ZhCn, Orientation::Portrait);
+    kiosk.show(screen("maintenance"));
+    for finding in ["读卡成功：1101**********002X", "检测未通过：打印机缺纸", "摄像头工作正常", "中心服务应答 42 毫秒"]
+    {
+        assert!(kiosk.shows(finding), "self-test line {finding:?}");
+    }
+    kiosk.show(screen("maintenance-testing"));
+    assert!(kiosk.shows("正在检测…"));
+    assert!(kiosk.shows("卡无法使用：校验未通过"));
+    assert_eq!(kiosk.control("测试凭条打印机").accessible_enabled(), Some(false));
+}
+
+#[test]
+fn a_card_number_that_arrives_unmasked_is_masked_on_screen() {
+    let kiosk = Kiosk::english();
+    let read = SelfTest::CardRead { masked_id: "11010519491231002X".into() };
+    kiosk.show(maintenance(vec![(Device::CardReader, Some(read))]));
+    assert!(kiosk.shows("Card read: 1101**********002X"));
+    assert!(!kiosk.shows("Card read: 11010519491231002X"));
 }
 
 /// 15 mm on the largest panel we target (21.5", 1920x1080: about 4.03 px/mm).

@@ -63,7 +63,7 @@ pub enum IdempotencyBegin {
 }
 
 /// A person of the (synthetic) citizen registry.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Person {
     pub id_number: String,
     pub name: String,
@@ -77,6 +77,18 @@ pub struct Person {
     pub pension_since: Option<String>,
 }
 
+/// Masks the ID number and leaves out name and birth date.
+impl std::fmt::Debug for Person {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Person")
+            .field("id_number", &crate::api::mask_id_number(&self.id_number))
+            .field("pension_status", &self.pension_status)
+            .field("pension_fen", &self.pension_fen)
+            .field("pension_since", &self.pension_since)
+            .finish_non_exhaustive()
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ContributionRecord {
     pub month: String,
@@ -86,7 +98,7 @@ pub struct ContributionRecord {
     pub employer_fen: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct ApplicationRecord {
     pub tracking_number: String,
     /// snake_case of `api::ApplicationKind`
@@ -100,6 +112,49 @@ pub struct ApplicationRecord {
     pub deadline: String,
     /// `api::client_reference` of the submission's Idempotency-Key (none before migration 2).
     pub client_reference: Option<String>,
+}
+
+/// Masks the applicant's ID number: records reach logs and test failure messages.
+impl std::fmt::Debug for ApplicationRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApplicationRecord")
+            .field("tracking_number", &self.tracking_number)
+            .field("kind", &self.kind)
+            .field("status", &self.status)
+            .field("id_number", &crate::api::mask_id_number(&self.id_number))
+            .field("device_id", &self.device_id)
+            .field("submitted_at", &self.submitted_at)
+            .field("deadline", &self.deadline)
+            .field("client_reference", &self.client_reference)
+            .finish()
+    }
+}
+
+/// A row a state-changing call adds; see [`Store::idempotency_commit`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NewRecord {
+    /// A signed certificate (JSON of `api::Certificate`) and its verification code.
+    Certificate {
+        number: String,
+        code: String,
+        device_id: String,
+        json: String,
+        issued_at: i64,
+    },
+    Application(ApplicationRecord),
+    /// A face image, encrypted with the tracking number bound as associated data.
+    FaceImage {
+        tracking_number: String,
+        nonce: Vec<u8>,
+        ciphertext: Vec<u8>,
+    },
+    /// A rating (JSON of `api::RatingRequest`).
+    Rating {
+        rating_id: String,
+        device_id: String,
+        json: String,
+        at: i64,
+    },
 }
 
 /// Latest known state of one terminal, joined with its enrollment.
@@ -183,7 +238,17 @@ pub trait Store: Send + Sync + 'static {
         now: i64,
         stale_before: i64,
     ) -> StoreResult<IdempotencyBegin>;
-    fn idempotency_finish(&self, scope: &str, key: &str, response: &StoredResponse) -> StoreResult<()>;
+    /// Writes `records` and marks the in-flight `(scope, key)` done with `response`, all
+    /// in one transaction: after a crash either both happened or neither did. When
+    /// another attempt under the same key already finished (it took over a stale
+    /// reservation), nothing is written and its stored response is returned instead.
+    fn idempotency_commit(
+        &self,
+        scope: &str,
+        key: &str,
+        records: &[NewRecord],
+        response: &StoredResponse,
+    ) -> StoreResult<Option<StoredResponse>>;
     fn idempotency_abandon(&self, scope: &str, key: &str) -> StoreResult<()>;
     fn idempotency_purge(&self, created_before: i64) -> StoreResult<usize>;
 
@@ -195,26 +260,15 @@ pub trait Store: Send + Sync + 'static {
     /// Any people matching `pension_status`, for tests and demos.
     fn sample_people(&self, pension_status: &str, limit: u32) -> StoreResult<Vec<Person>>;
 
-    // documents
-    fn insert_certificate(
-        &self,
-        number: &str,
-        code: &str,
-        device_id: &str,
-        json: &str,
-        issued_at: i64,
-    ) -> StoreResult<()>;
+    // documents (written through `idempotency_commit`)
     fn certificate_by_code(&self, code: &str) -> StoreResult<Option<String>>;
-    fn insert_application(&self, app: &ApplicationRecord) -> StoreResult<()>;
     fn application(&self, tracking_number: &str) -> StoreResult<Option<ApplicationRecord>>;
     /// The application whose tracking number, without its prefix and dashes, is `digits`.
     fn application_by_digits(&self, digits: &str) -> StoreResult<Option<ApplicationRecord>>;
     /// The latest application whose submission had `api::client_reference` = `reference`.
     fn application_by_client_reference(&self, reference: &str) -> StoreResult<Option<ApplicationRecord>>;
     fn open_unemployment_registration(&self, id_number: &str) -> StoreResult<Option<ApplicationRecord>>;
-    fn insert_face_image(&self, tracking_number: &str, nonce: &[u8], ciphertext: &[u8]) -> StoreResult<()>;
     fn face_image(&self, tracking_number: &str) -> StoreResult<Option<(Vec<u8>, Vec<u8>)>>;
-    fn insert_rating(&self, rating_id: &str, device_id: &str, json: &str, at: i64) -> StoreResult<()>;
     fn activity_counts(&self) -> StoreResult<ActivityCounts>;
 
     // telemetry

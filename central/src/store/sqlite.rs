@@ -6,6 +6,8 @@ use std::sync::{Mutex, MutexGuard};
 
 use rusqlite::{Connection, OptionalExtension, params};
 
+mod idempotency;
+
 use super::*;
 use crate::api::{AuditRecord, TelemetryEvent};
 
@@ -13,6 +15,7 @@ use crate::api::{AuditRecord, TelemetryEvent};
 const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0001_initial.sql"),
     include_str!("../../migrations/0002_application_client_reference.sql"),
+    include_str!("../../migrations/0003_application_tracking_digits.sql"),
 ];
 
 pub struct SqliteStore {
@@ -28,16 +31,7 @@ impl std::fmt::Debug for SqliteStore {
 impl SqliteStore {
     /// The most recent application matching `condition` (one `?1` parameter).
     fn newest_application(&self, condition: &str, value: &str) -> StoreResult<Option<ApplicationRecord>> {
-        Ok(self
-            .lock()?
-            .query_row(
-                &format!(
-                    "SELECT {APPLICATION_COLS} FROM applications WHERE {condition} ORDER BY submitted_at DESC LIMIT 1"
-                ),
-                [value],
-                application_from_row,
-            )
-            .optional()?)
+        Ok(self.lock()?.query_row(&newest_application_sql(condition), [value], application_from_row).optional()?)
     }
 
     /// Opens (creating if needed) the database at `path` and applies migrations.
@@ -77,9 +71,6 @@ impl SqliteStore {
         self.conn.lock().map_err(|_| StoreError::Poisoned)
     }
 }
-
-/// request_hash, state, created_at, status, content_type, body
-type IdempotencyRow = (String, String, i64, Option<i64>, Option<String>, Option<Vec<u8>>);
 
 fn device_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DeviceRecord> {
     Ok(DeviceRecord {
@@ -131,6 +122,15 @@ fn application_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ApplicationRe
         client_reference: r.get(7)?,
     })
 }
+
+fn newest_application_sql(condition: &str) -> String {
+    format!("SELECT {APPLICATION_COLS} FROM applications WHERE {condition} ORDER BY submitted_at DESC LIMIT 1")
+}
+
+/// Conditions of the three application lookups; each has its own index.
+const BY_TRACKING_NUMBER: &str = "tracking_number = ?1";
+const BY_TRACKING_DIGITS: &str = "tracking_digits = ?1";
+const BY_CLIENT_REFERENCE: &str = "client_reference = ?1";
 
 /// Columns read by [`application_from_row`], in its order.
 const APPLICATION_COLS: &str =
@@ -208,62 +208,25 @@ impl Store for SqliteStore {
         now: i64,
         stale_before: i64,
     ) -> StoreResult<IdempotencyBegin> {
-        let c = self.lock()?;
-        let inserted = c.execute(
-            "INSERT OR IGNORE INTO idempotency(scope, key, request_hash, state, created_at) VALUES (?1, ?2, ?3, 'in_flight', ?4)",
-            params![scope, key, request_hash, now],
-        )?;
-        if inserted == 1 {
-            return Ok(IdempotencyBegin::Reserved);
-        }
-        let (hash, state, created, status, ctype, body): IdempotencyRow = c.query_row(
-            "SELECT request_hash, state, created_at, status, content_type, body FROM idempotency WHERE scope = ?1 AND key = ?2",
-            params![scope, key],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
-        )?;
-        if hash != request_hash {
-            return Ok(IdempotencyBegin::DifferentRequest);
-        }
-        if state == "in_flight" {
-            if created < stale_before {
-                c.execute(
-                    "UPDATE idempotency SET created_at = ?3 WHERE scope = ?1 AND key = ?2",
-                    params![scope, key, now],
-                )?;
-                return Ok(IdempotencyBegin::Reserved);
-            }
-            return Ok(IdempotencyBegin::InFlight);
-        }
-        match (status, ctype, body) {
-            (Some(status), Some(content_type), Some(body)) => Ok(IdempotencyBegin::Replay(StoredResponse {
-                status: u16::try_from(status).map_err(|_| StoreError::Corrupt("stored status".into()))?,
-                content_type,
-                body,
-            })),
-            _ => Err(StoreError::Corrupt(format!("idempotency record {scope}/{key} done without response"))),
-        }
+        idempotency::begin(&*self.lock()?, scope, key, request_hash, now, stale_before)
     }
 
-    fn idempotency_finish(&self, scope: &str, key: &str, r: &StoredResponse) -> StoreResult<()> {
-        self.lock()?.execute(
-            "UPDATE idempotency SET state = 'done', status = ?3, content_type = ?4, body = ?5 WHERE scope = ?1 AND key = ?2",
-            params![scope, key, r.status, r.content_type, r.body],
-        )?;
-        Ok(())
+    fn idempotency_commit(
+        &self,
+        scope: &str,
+        key: &str,
+        records: &[NewRecord],
+        response: &StoredResponse,
+    ) -> StoreResult<Option<StoredResponse>> {
+        idempotency::commit(&mut *self.lock()?, scope, key, records, response)
     }
 
     fn idempotency_abandon(&self, scope: &str, key: &str) -> StoreResult<()> {
-        self.lock()?.execute(
-            "DELETE FROM idempotency WHERE scope = ?1 AND key = ?2 AND state = 'in_flight'",
-            params![scope, key],
-        )?;
-        Ok(())
+        idempotency::abandon(&*self.lock()?, scope, key)
     }
 
     fn idempotency_purge(&self, created_before: i64) -> StoreResult<usize> {
-        Ok(self
-            .lock()?
-            .execute("DELETE FROM idempotency WHERE created_at < ?1 AND state = 'done'", [created_before])?)
+        idempotency::purge(&*self.lock()?, created_before)
     }
 
     fn registry_is_empty(&self) -> StoreResult<bool> {
@@ -343,21 +306,6 @@ impl Store for SqliteStore {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    fn insert_certificate(
-        &self,
-        number: &str,
-        code: &str,
-        device_id: &str,
-        json: &str,
-        issued_at: i64,
-    ) -> StoreResult<()> {
-        self.lock()?.execute(
-            "INSERT INTO certificates(number, verification_code, device_id, document, issued_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![number, code, device_id, json, issued_at],
-        )?;
-        Ok(())
-    }
-
     fn certificate_by_code(&self, code: &str) -> StoreResult<Option<String>> {
         Ok(self
             .lock()?
@@ -365,38 +313,16 @@ impl Store for SqliteStore {
             .optional()?)
     }
 
-    fn insert_application(&self, a: &ApplicationRecord) -> StoreResult<()> {
-        self.lock()?.execute(
-            "INSERT INTO applications(tracking_number, kind, status, id_number, device_id, submitted_at, deadline, client_reference)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            params![
-                a.tracking_number,
-                a.kind,
-                a.status,
-                a.id_number,
-                a.device_id,
-                a.submitted_at,
-                a.deadline,
-                a.client_reference
-            ],
-        )?;
-        Ok(())
-    }
-
     fn application(&self, tracking_number: &str) -> StoreResult<Option<ApplicationRecord>> {
-        self.newest_application("tracking_number = ?1", tracking_number)
+        self.newest_application(BY_TRACKING_NUMBER, tracking_number)
     }
 
     fn application_by_digits(&self, digits: &str) -> StoreResult<Option<ApplicationRecord>> {
-        // Not indexed (an expression over the column): fine for the reference service.
-        self.newest_application(
-            "replace(substr(tracking_number, instr(tracking_number, '-') + 1), '-', '') = ?1",
-            digits,
-        )
+        self.newest_application(BY_TRACKING_DIGITS, digits)
     }
 
     fn application_by_client_reference(&self, reference: &str) -> StoreResult<Option<ApplicationRecord>> {
-        self.newest_application("client_reference = ?1", reference)
+        self.newest_application(BY_CLIENT_REFERENCE, reference)
     }
 
     fn open_unemployment_registration(&self, id_number: &str) -> StoreResult<Option<ApplicationRecord>> {
@@ -414,14 +340,6 @@ impl Store for SqliteStore {
             .optional()?)
     }
 
-    fn insert_face_image(&self, tracking_number: &str, nonce: &[u8], ciphertext: &[u8]) -> StoreResult<()> {
-        self.lock()?.execute(
-            "INSERT INTO face_images(tracking_number, nonce, ciphertext) VALUES (?1, ?2, ?3)",
-            params![tracking_number, nonce, ciphertext],
-        )?;
-        Ok(())
-    }
-
     fn face_image(&self, tracking_number: &str) -> StoreResult<Option<(Vec<u8>, Vec<u8>)>> {
         Ok(self
             .lock()?
@@ -429,14 +347,6 @@ impl Store for SqliteStore {
                 Ok((r.get(0)?, r.get(1)?))
             })
             .optional()?)
-    }
-
-    fn insert_rating(&self, rating_id: &str, device_id: &str, json: &str, at: i64) -> StoreResult<()> {
-        self.lock()?.execute(
-            "INSERT INTO ratings(rating_id, device_id, document, created_at) VALUES (?1, ?2, ?3, ?4)",
-            params![rating_id, device_id, json, at],
-        )?;
-        Ok(())
     }
 
     fn activity_counts(&self) -> StoreResult<ActivityCounts> {
@@ -683,18 +593,60 @@ mod tests {
     }
 
     #[test]
-    fn lookup_by_client_reference_uses_its_index() {
+    fn debug_of_stored_people_and_applications_masks_personal_data() {
+        let app = ApplicationRecord {
+            tracking_number: "UR-20261126-000001".into(),
+            kind: "unemployment_registration".into(),
+            status: "received".into(),
+            id_number: "450103199001010032".into(),
+            device_id: "KT-1".into(),
+            submitted_at: 0,
+            deadline: "2026-12-11".into(),
+            client_reference: None,
+        };
+        let shown = format!("{:?}", NewRecord::Application(app));
+        assert!(shown.contains("4501**********0032") && !shown.contains("450103199001010032"), "{shown}");
+        let (person, _) = crate::registry::generate(3).remove(2);
+        let shown = format!("{person:?}");
+        assert!(shown.contains("4501**********0032") && !shown.contains(&person.name), "{shown}");
+        assert!(!shown.contains("450103199001010032") && !shown.contains(&person.birth_date), "{shown}");
+    }
+
+    /// The query plan of one application lookup, all detail lines joined.
+    fn plan(s: &SqliteStore, condition: &str) -> String {
+        let c = s.lock().unwrap();
+        let mut q = c.prepare(&format!("EXPLAIN QUERY PLAN {}", newest_application_sql(condition))).unwrap();
+        let rows = q.query_map(["20261121483920"], |r| r.get::<_, String>(3)).unwrap();
+        rows.collect::<Result<Vec<_>, _>>().unwrap().join("; ")
+    }
+
+    #[test]
+    fn every_application_lookup_searches_an_index_instead_of_scanning() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = SqliteStore::open(&dir.path().join("c.db")).unwrap();
+        for (condition, index) in [
+            (BY_TRACKING_NUMBER, "sqlite_autoindex_applications_1"),
+            (BY_TRACKING_DIGITS, "applications_tracking_digits"),
+            (BY_CLIENT_REFERENCE, "applications_client_reference"),
+        ] {
+            let plan = plan(&s, condition);
+            assert!(plan.contains(&format!("SEARCH applications USING INDEX {index}")), "{condition}: {plan}");
+            assert!(!plan.contains("SCAN applications"), "{condition}: {plan}");
+        }
+    }
+
+    #[test]
+    fn tracking_digits_agree_with_the_migration_backfill() {
         let dir = tempfile::tempdir().unwrap();
         let s = SqliteStore::open(&dir.path().join("c.db")).unwrap();
         let c = s.lock().unwrap();
-        let plan: String = c
-            .query_row(
-                &format!("EXPLAIN QUERY PLAN SELECT {APPLICATION_COLS} FROM applications WHERE client_reference = ?1"),
-                ["1400782942772406"],
-                |r| r.get(3),
-            )
-            .unwrap();
-        assert!(plan.contains("applications_client_reference"), "{plan}");
+        for tracking in ["QC-20261121-483920", "UR-20261101-000001", "20261121483920", "X-1-2-3"] {
+            let backfill: String = c
+                .query_row("SELECT replace(substr(?1, instr(?1, '-') + 1), '-', '')", [tracking], |r| r.get(0))
+                .unwrap();
+            assert_eq!(idempotency::tracking_digits(tracking), backfill, "{tracking}");
+        }
+        assert_eq!(idempotency::tracking_digits("QC-20261121-483920"), "20261121483920");
     }
 
     #[test]
@@ -705,7 +657,7 @@ mod tests {
         assert_eq!(s.idempotency_begin("d", "k", "h", 101, 0).unwrap(), IdempotencyBegin::InFlight);
         assert_eq!(s.idempotency_begin("d", "k", "other", 101, 0).unwrap(), IdempotencyBegin::DifferentRequest);
         let r = StoredResponse { status: 201, content_type: "application/json".into(), body: b"{}".to_vec() };
-        s.idempotency_finish("d", "k", &r).unwrap();
+        assert_eq!(s.idempotency_commit("d", "k", &[], &r).unwrap(), None);
         assert_eq!(s.idempotency_begin("d", "k", "h", 102, 0).unwrap(), IdempotencyBegin::Replay(r));
         // An abandoned in-flight reservation is taken over once stale.
         assert_eq!(s.idempotency_begin("d", "k2", "h", 100, 0).unwrap(), IdempotencyBegin::Reserved);

@@ -41,7 +41,8 @@ pub struct Profile {
     pub native_code128: bool,
     /// `GS ( L` graphics.
     pub graphics_gs_paren_l: bool,
-    /// Typical print speed, for estimating how long a job takes.
+    /// Typical print speed in mm/s (the model's rated speed for text), for estimating how
+    /// long a job takes: [`crate::estimate`], the kiosk's printing bar, the bench table.
     pub speed_mm_per_s: u32,
     pub default_mode: Mode,
 }

@@ -168,3 +168,33 @@ fn tall_raster_receipts_go_in_bands_that_join_without_a_seam() {
     assert!((0..3000).all(|y| paper.get_pixel(10, y).0[0] == 0), "every row of the bar is black");
     assert_eq!(paper.get_pixel(10, 3000).0[0], 255);
 }
+
+/// The estimate may be off by this share of the printed length (it mirrors the layout,
+/// so in practice it is exact; the slack is for rounding in future layout changes).
+const ESTIMATE_TOLERANCE: f64 = 0.02;
+
+#[test]
+fn the_paper_length_estimate_matches_what_the_virtual_printer_prints_on_every_model() {
+    let doc = certificate();
+    for profile in Profile::ALL {
+        let estimate = printer::estimate(&doc, &profile).unwrap();
+        for mode in [Mode::Native, Mode::Raster] {
+            let printed: u32 = print(&doc, profile.clone(), mode).iter().map(image::GrayImage::height).sum();
+            let off = (f64::from(estimate.dots) - f64::from(printed)).abs() / f64::from(printed);
+            eprintln!(
+                "{} {mode:?}: estimate {} dots ({:.1} mm, {:.2} s), printed {printed} dots ({:.1} mm)",
+                profile.name,
+                estimate.dots,
+                estimate.mm,
+                estimate.duration.as_secs_f64(),
+                f64::from(printed) / profile.dots_per_mm()
+            );
+            assert!(off <= ESTIMATE_TOLERANCE, "{} {mode:?}: {estimate:?} vs {printed} dots printed", profile.name);
+        }
+    }
+    // The estimate follows the document: ten more blank lines, ten more lines of paper.
+    let mut longer = doc.clone();
+    longer.items.insert(0, printer::Item::Feed(printer::document::Feed { feed: 10 }));
+    let (long, short) = (printer::estimate(&longer, &Profile::KIOSK_80), printer::estimate(&doc, &Profile::KIOSK_80));
+    assert_eq!(long.unwrap().dots, short.unwrap().dots + 10 * 30, "ten blank lines of 30 dots");
+}

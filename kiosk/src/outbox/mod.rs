@@ -106,6 +106,18 @@ pub struct OutboxStats {
     pub dropped_total: u64,
 }
 
+/// A submission the terminal still holds, found by the reference on its "queued" receipt.
+#[derive(Debug)]
+pub struct HeldSubmission {
+    /// The API path it goes to (which service).
+    pub path: String,
+    pub created_ms: i64,
+    /// `false`: still waiting to be sent; `true`: the central service refused it.
+    pub refused: bool,
+    /// The request body, opened: the caller reads what it needs and drops it.
+    pub body: Vec<u8>,
+}
+
 pub struct Outbox {
     conn: Connection,
     sealer: Sealer,
@@ -282,6 +294,37 @@ impl Outbox {
             rejected_total: count("rejected")?,
             dropped_total: count("dropped")?,
         })
+    }
+
+    /// The submission whose "queued" receipt carries `reference` (`api::client_reference`
+    /// of its key), while this terminal still holds it: waiting to be sent, or refused.
+    /// Delivered ones are the central service's to answer for. Scans the held
+    /// submissions, which an outage leaves at a few hundred at most.
+    pub fn held_submission(&self, reference: &str) -> Result<Option<HeldSubmission>, OutboxError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT idempotency_key, path, created_ms, state, sealed FROM outbox
+             WHERE kind = 'submission' AND state IN ('pending', 'rejected')",
+        )?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let key: String = r.get(0)?;
+            if central::api::client_reference(&key) != reference {
+                continue;
+            }
+            let state: String = r.get(3)?;
+            // A refused item's body was deleted with its answer: nothing to open.
+            let body = match r.get::<_, Option<Vec<u8>>>(4)? {
+                Some(sealed) => self.sealer.open(&sealed, key.as_bytes())?,
+                None => Vec::new(),
+            };
+            return Ok(Some(HeldSubmission {
+                path: r.get(1)?,
+                created_ms: r.get(2)?,
+                refused: state == "rejected",
+                body,
+            }));
+        }
+        Ok(None)
     }
 
     /// The raw sealed bytes of an item, for tests that check encryption at rest.

@@ -141,3 +141,27 @@ async fn sender_retries_until_accepted_and_reports_submitted_or_queued() {
     stop.notify_waiters();
     task.abort();
 }
+
+#[test]
+fn a_queued_receipts_reference_finds_its_submission_until_it_is_delivered() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut outbox = open(dir.path(), Limits::default());
+    let rating = outbox.enqueue(ItemKind::Rating, "/v1/ratings", b"{}", 5).unwrap();
+    let first = outbox.enqueue(ItemKind::Submission, "/v1/registrations", br#"{"kind":"unemployment"}"#, 7).unwrap();
+    let second = outbox.enqueue(ItemKind::Submission, "/v1/qualification-checks", FACE, 9).unwrap();
+    let reference = |key: &str| central::api::client_reference(key);
+
+    let held = outbox.held_submission(&reference(&second)).unwrap().unwrap();
+    assert_eq!((held.path.as_str(), held.created_ms, held.refused), ("/v1/qualification-checks", 9, false));
+    assert_eq!(held.body, FACE);
+    assert!(outbox.held_submission(&reference(&rating)).unwrap().is_none(), "only submissions have receipts");
+    assert!(outbox.held_submission("0000000000000000").unwrap().is_none());
+
+    let items = outbox.due(10, 10).unwrap();
+    let id = |key: &str| items.iter().find(|i| i.key == key).unwrap().id;
+    outbox.delivered(id(&first), 201, b"{}").unwrap();
+    outbox.rejected(id(&second), 422, b"{}").unwrap();
+    assert!(outbox.held_submission(&reference(&first)).unwrap().is_none(), "delivered: central answers for it");
+    let refused = outbox.held_submission(&reference(&second)).unwrap().unwrap();
+    assert!(refused.refused && refused.body.is_empty(), "refused, and its body (a face) is gone");
+}

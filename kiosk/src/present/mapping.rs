@@ -91,7 +91,7 @@ pub(super) fn rating_reasons(grade: RatingGrade) -> Vec<RatingReason> {
     }
 }
 
-fn unavailable_reason(u: &Unavailable) -> UnavailableReason {
+pub(super) fn unavailable_reason(u: &Unavailable) -> UnavailableReason {
     match (u.device, &u.problem) {
         (Device::Printer, Problem::PaperOut) => UnavailableReason::PrinterOutOfPaper,
         (Device::Printer, _) => UnavailableReason::PrinterFault,
@@ -127,7 +127,7 @@ fn home_notice(n: Option<Notice>) -> Option<HomeNotice> {
     }
 }
 
-fn card_error(p: CardProblem) -> CardError {
+pub(super) fn card_error(p: CardProblem) -> CardError {
     match p {
         CardProblem::Unreadable => CardError::Unreadable,
         CardProblem::Expired => CardError::Expired,
@@ -237,7 +237,7 @@ fn keypad(value: &str, max_len: u8, error: Option<InputError>) -> KeypadField {
 }
 
 /// The view-model screen for the core's `screen`, completed with the drafts.
-pub(super) fn screen(screen: &CoreScreen, d: &Drafts, lang: Language, now: LocalTime) -> Screen {
+pub(super) fn screen(screen: &CoreScreen, d: &Drafts, lang: Language, now: LocalTime, terminal_id: &str) -> Screen {
     match screen {
         CoreScreen::Welcome { tiles: t, notice } => {
             Screen::Home { now, tiles: tiles(t), holder: None, notice: home_notice(*notice) }
@@ -350,6 +350,8 @@ pub(super) fn screen(screen: &CoreScreen, d: &Drafts, lang: Language, now: Local
             reasons: d.grade.map(rating_reasons).unwrap_or_default(),
             selected_reasons: d.rating_reasons.clone(),
         },
+        CoreScreen::MaintenancePin { error } => super::maintenance::pin_pad(*error, &d.pin),
+        CoreScreen::Maintenance(tests) => super::maintenance::overview(tests, terminal_id),
     }
 }
 

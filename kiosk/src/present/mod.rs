@@ -3,10 +3,13 @@
 //! decides how it looks and holds what is being typed or picked before it is confirmed
 //! (keypad digits, chips, the chosen grade), which it forgets whenever the core moves on.
 
+mod maintenance;
 mod mapping;
 #[cfg(test)]
 mod tests;
 
+use crate::config::PIN_DIGITS;
+use crate::session::maintenance::Pin;
 use crate::session::{Event, Intent as CoreIntent, Screen as CoreScreen};
 use ui::model::{
     CertificateKind, CertificatePeriod, IdleCountdown, Intent, Language, LocalTime, RatingGrade, RatingReason, Screen,
@@ -28,6 +31,10 @@ pub struct Presenter {
     screen: Option<CoreScreen>,
     idle: Option<u32>,
     drafts: Drafts,
+    /// This terminal's device id, for the maintenance screen.
+    terminal_id: String,
+    /// The printing bar's percent; it belongs to the screen it was reported on.
+    printing: u8,
 }
 
 /// Picks and keypad input not yet confirmed. The phone number is personal data: it is
@@ -43,6 +50,8 @@ struct Drafts {
     rating_reasons: Vec<RatingReason>,
     /// "Try again" after a refused card: show the plain prompt until the next card.
     card_problem_dismissed: bool,
+    /// A technician PIN being typed; dropped whenever the core shows a screen.
+    pin: Pin,
 }
 
 impl Presenter {
@@ -55,8 +64,14 @@ impl Presenter {
         Self { home_language: language, language, ..Self::default() }
     }
 
+    /// Names the terminal on the maintenance screen (known once it is enrolled).
+    pub fn set_terminal_id(&mut self, id: impl Into<String>) {
+        self.terminal_id = id.into();
+    }
+
     /// The core showed `screen` (an `Effect::Show`).
     pub fn show(&mut self, screen: CoreScreen) {
+        self.printing = 0;
         let fresh = |d: &mut Drafts| *d = Drafts::default();
         match &screen {
             // A finished session: the next person starts in the terminal's language.
@@ -67,9 +82,11 @@ impl Presenter {
                 }
                 fresh(&mut self.drafts);
             }
-            CoreScreen::CertificateChoice { .. } | CoreScreen::Rating { .. } | CoreScreen::PlaceCard { .. } => {
-                fresh(&mut self.drafts)
-            }
+            CoreScreen::CertificateChoice { .. }
+            | CoreScreen::Rating { .. }
+            | CoreScreen::PlaceCard { .. }
+            | CoreScreen::MaintenancePin { .. }
+            | CoreScreen::Maintenance(_) => fresh(&mut self.drafts),
             // A rejected form keeps what was typed so it can be corrected.
             CoreScreen::RegistrationForm { error: None, .. } | CoreScreen::TrackingEntry { error: None, .. } => {
                 fresh(&mut self.drafts)
@@ -82,6 +99,11 @@ impl Presenter {
     /// The idle countdown overlay (`Effect::Countdown`).
     pub fn countdown(&mut self, seconds_left: Option<u32>) {
         self.idle = seconds_left;
+    }
+
+    /// How far the printout on the printing screen got (`ScreenSink::printing`).
+    pub fn printing(&mut self, percent: u8) {
+        self.printing = percent.min(100);
     }
 
     /// A touch on the window. Returns the events for the core; every intent also
@@ -123,7 +145,18 @@ impl Presenter {
                     Some(CoreScreen::TrackingEntry { .. }) if d.tracking.len() < usize::from(TRACKING_MAX) => {
                         d.tracking.push(digit)
                     }
+                    Some(CoreScreen::MaintenancePin { .. }) if d.pin.len() < PIN_DIGITS => d.pin.push(digit),
                     _ => {}
+                }
+                here()
+            }
+            Intent::KeypadBackspace | Intent::KeypadClear
+                if matches!(self.screen, Some(CoreScreen::MaintenancePin { .. })) =>
+            {
+                if intent == Intent::KeypadClear {
+                    d.pin.clear();
+                } else {
+                    d.pin.pop();
                 }
                 here()
             }
@@ -173,9 +206,10 @@ impl Presenter {
                 here()
             }
             Intent::Confirm => self.confirm(),
-            // The technician screens are not reachable from a citizen session; the
-            // maintenance entry is handled by provisioning, not by this presenter.
-            Intent::MaintenanceGesture | Intent::SelfTest(_) | Intent::ExitMaintenance => Vec::new(),
+            // The core opens the PIN pad only from the start screen with nobody in session.
+            Intent::MaintenanceGesture => touch(CoreIntent::Maintenance),
+            Intent::SelfTest(device) => touch(CoreIntent::SelfTest(maintenance::core_subject(device))),
+            Intent::ExitMaintenance => touch(CoreIntent::ExitMaintenance),
         }
     }
 
@@ -196,6 +230,7 @@ impl Presenter {
                 reason: d.reason.map(mapping::core_registration_reason),
             },
             Some(CoreScreen::TrackingEntry { .. }) => CoreIntent::SubmitTracking(d.tracking.clone()),
+            Some(CoreScreen::MaintenancePin { .. }) if !d.pin.is_empty() => CoreIntent::SubmitPin(d.pin.clone()),
             Some(CoreScreen::Rating { .. }) => match d.grade {
                 Some(grade) => CoreIntent::Rate {
                     grade: mapping::core_grade(grade),
@@ -217,10 +252,13 @@ impl Presenter {
 
     /// The view for the window, with `now` for the clock on the start screen.
     pub fn view(&self, now: LocalTime) -> View {
-        let screen = match &self.screen {
-            Some(s) => mapping::screen(s, &self.drafts, self.language, now),
+        let mut screen = match &self.screen {
+            Some(s) => mapping::screen(s, &self.drafts, self.language, now, &self.terminal_id),
             None => Screen::default(),
         };
+        if let Screen::Printing { percent, .. } = &mut screen {
+            *percent = self.printing;
+        }
         View {
             screen,
             language: self.language,

@@ -1,6 +1,8 @@
 //! The presenter driven together with the real session core: window intents in, core
 //! effects applied, the resulting view checked.
 
+mod maintenance;
+
 use super::*;
 use crate::session::{Citizen, Effect, SessionTiming, State, handle};
 use ui::model::{CardError, CardReadState, HomeNotice, InputError, Service};
@@ -17,7 +19,7 @@ struct Rig {
 
 impl Rig {
     fn new() -> Self {
-        let state = State::new(SessionTiming { idle_after: 60_000, countdown: 15_000 });
+        let state = State::new(SessionTiming { idle_after: 60_000, countdown: 15_000, ..SessionTiming::default() });
         let start = state.start();
         let mut rig = Self { state, presenter: Presenter::new(), effects: Vec::new(), now: 0 };
         rig.apply(start);
@@ -347,4 +349,24 @@ fn the_preview_names_the_period_the_certificate_really_covers() {
         assert!(!value(ui::model::PreviewField::Name).contains("三丰"), "{name}: the name is masked");
         assert!(value(ui::model::PreviewField::Status).is_ascii(), "{name}: English status in English");
     }
+}
+
+#[test]
+fn the_printing_bar_shows_the_reported_percent_and_starts_over_with_each_screen() {
+    use crate::session::{Screen as Core, Service as S, Waiting};
+    let printing = || Core::Waiting { service: S::Certificate, what: Waiting::Printing };
+    let percent = |p: &Presenter| match p.view(LocalTime::default()).screen {
+        Screen::Printing { percent, .. } => percent,
+        other => panic!("not the printing screen: {other:?}"),
+    };
+    let mut p = Presenter::new();
+    p.show(printing());
+    assert_eq!(percent(&p), 0);
+    p.printing(40);
+    assert_eq!(percent(&p), 40);
+    p.printing(100);
+    assert_eq!(percent(&p), 100, "the printer confirmed");
+    p.show(Core::Printed { service: S::Certificate, result: Ok(()) });
+    p.show(printing());
+    assert_eq!(percent(&p), 0, "the next printout starts at 0, not where the last one ended");
 }

@@ -200,8 +200,43 @@ pub fn progress(p: &api::ApplicationProgress) -> ApplicationProgress {
             api::ApplicationStatus::Approved | api::ApplicationStatus::Completed => S::Approved,
             api::ApplicationStatus::Rejected => S::Rejected,
         },
-        submitted_on: date(p.submitted_at.date()),
+        // The date the citizen saw on the receipt: China's, not UTC's.
+        submitted_on: date(p.submitted_at.to_offset(CHINA_TIME).date()),
         deadline: parse_date(&p.deadline).map(date),
+    }
+}
+
+/// The progress of a submission this terminal still holds (its receipt said "queued"):
+/// not sent yet, or refused by the central service when it was sent.
+pub fn held_progress(reference: &str, held: &crate::outbox::HeldSubmission) -> ApplicationProgress {
+    use ui::model::ApplicationStatus as S;
+    let saved = OffsetDateTime::from_unix_timestamp(held.created_ms.div_euclid(1000))
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+        .to_offset(CHINA_TIME)
+        .date();
+    let service = if held.path == api::paths::QUALIFICATION_CHECKS {
+        Service::Qualification
+    } else {
+        // Registration and check-in share a path; the body says which (and only that
+        // field is read from it).
+        let kind = serde_json::from_slice::<serde_json::Value>(&held.body)
+            .ok()
+            .and_then(|v| serde_json::from_value::<api::RegistrationKind>(v.get("kind")?.clone()).ok());
+        match kind {
+            Some(api::RegistrationKind::MonthlyCheckIn) => Service::CheckIn,
+            _ => Service::Registration,
+        }
+    };
+    ApplicationProgress {
+        tracking: reference.to_owned(),
+        service,
+        status: if held.refused { S::Rejected } else { S::Queued },
+        submitted_on: ui::model::CalendarDate {
+            year: u16::try_from(saved.year()).unwrap_or(0),
+            month: saved.month().into(),
+            day: saved.day(),
+        },
+        deadline: None,
     }
 }
 
@@ -507,5 +542,30 @@ mod tests {
                 .collect(),
         };
         assert_eq!(contribution_span(&h), Some(MonthRange { from: ym("1995-01"), to: ym("2009-12") }));
+    }
+
+    #[test]
+    fn a_held_submission_is_shown_as_queued_or_refused_under_its_service_on_its_china_date() {
+        use crate::outbox::HeldSubmission;
+        use ui::model::{ApplicationStatus, CalendarDate};
+        // 2026-11-20 23:30 UTC is already the 21st in China.
+        let created_ms = datetime!(2026-11-20 23:30 UTC).unix_timestamp() * 1000;
+        let held = |path: &str, body: &[u8], refused| HeldSubmission {
+            path: path.into(),
+            created_ms,
+            refused,
+            body: body.to_vec(),
+        };
+        let check_in = held(api::paths::REGISTRATIONS, br#"{"kind":"monthly_check_in","id_number":"x"}"#, false);
+        let p = held_progress("3908215578120466", &check_in);
+        assert_eq!((p.service, p.status), (Service::CheckIn, ApplicationStatus::Queued));
+        assert_eq!(p.submitted_on, CalendarDate { year: 2026, month: 11, day: 21 });
+        assert_eq!((p.tracking.as_str(), p.deadline), ("3908215578120466", None));
+        let registration = held(api::paths::REGISTRATIONS, br#"{"kind":"unemployment"}"#, false);
+        assert_eq!(held_progress("1", &registration).service, Service::Registration);
+        // A refused item's body is gone; it still reads as refused.
+        let refused = held(api::paths::QUALIFICATION_CHECKS, b"", true);
+        let p = held_progress("1", &refused);
+        assert_eq!((p.service, p.status), (Service::Qualification, ApplicationStatus::Rejected));
     }
 }

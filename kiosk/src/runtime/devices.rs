@@ -113,11 +113,13 @@ impl SimulatedDevices {
     }
 }
 
-/// Opens the production printer: `tcp://host:port`, or a USB printer-class node.
-pub fn open_printer(target: &str) -> Result<Box<dyn Transport>, TransportError> {
-    match target.strip_prefix("tcp://") {
-        Some(addr) => Ok(Box::new(printer::TcpTransport::connect(addr)?)),
-        None => Ok(Box::new(printer::UsbLpTransport::open(std::path::Path::new(target))?)),
+/// Opens the production printer: `tcp://host:port`, a serial port at `baud`, or a USB
+/// printer-class node.
+pub fn open_printer(target: &str, baud: Option<u32>) -> Result<Box<dyn Transport>, TransportError> {
+    match (target.strip_prefix("tcp://"), baud) {
+        (Some(addr), _) => Ok(Box::new(printer::TcpTransport::connect(addr)?)),
+        (None, Some(baud)) => Ok(Box::new(printer::SerialTransport::open(target, baud)?)),
+        (None, None) => Ok(Box::new(printer::UsbLpTransport::open(std::path::Path::new(target))?)),
     }
 }
 

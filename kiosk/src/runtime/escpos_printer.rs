@@ -5,9 +5,10 @@ use super::{BoxFuture, ReceiptPrinter, convert};
 use crate::session::{
     CertificateKind, Decision, Delivery, IssuedCertificate, PrintJob, Problem, Receipt, Service, yuan,
 };
-use printer::{Document, Printer, PrinterError, Transport};
+use printer::{Document, Printer, PrinterError, Profile, Transport};
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 use time::OffsetDateTime;
 
 /// What a driver error means to the session core.
@@ -179,6 +180,12 @@ pub fn document(job: &PrintJob, stamp: &PrintStamp) -> Value {
             items.push(title(service_title(r.service)));
             receipt(r, &mut items);
         }
+        PrintJob::TestPage => {
+            items.push(title("打印机自检"));
+            items.push(json!({"text": "本页由维护人员在维护界面打印，用于检查打印、切纸与条码。", "align": "center"}));
+            items.push(json!({"barcode": "0123456789", "hri": "none"}));
+            items.push(json!({"qr": "https://example.invalid/self-test", "align": "center"}));
+        }
     }
     items.push(json!({"separator": "-"}));
     items.push(row("打印时间", date_time_zh(stamp.printed_at)));
@@ -192,12 +199,15 @@ pub fn document(job: &PrintJob, stamp: &PrintStamp) -> Value {
 /// An ESC/POS printer on any transport.
 pub struct DriverPrinter<T: Transport> {
     printer: Arc<Mutex<Printer<T>>>,
+    /// The model, kept outside the lock so estimates never wait for a status poll.
+    profile: Profile,
     terminal_id: Option<String>,
 }
 
 impl<T: Transport> DriverPrinter<T> {
     pub fn new(printer: Printer<T>) -> Self {
-        Self { printer: Arc::new(Mutex::new(printer)), terminal_id: None }
+        let profile = printer.profile().clone();
+        Self { printer: Arc::new(Mutex::new(printer)), profile, terminal_id: None }
     }
     /// Prints the terminal's device id on every printout.
     #[must_use]
@@ -230,6 +240,14 @@ impl<T: Transport + Send + 'static> ReceiptPrinter for DriverPrinter<T> {
             .await;
             printed.unwrap_or_else(|e| Err(Problem::Error(e.to_string())))
         })
+    }
+
+    /// The printout's paper length at the model's print speed (`printer::estimate`).
+    fn expected_duration(&self, job: &PrintJob) -> Option<Duration> {
+        // The stamp's time does not change the layout's length.
+        let json = document(job, &PrintStamp::now(self.terminal_id.clone())).to_string();
+        let estimate = Document::from_json(&json).and_then(|doc| printer::estimate(&doc, &self.profile));
+        estimate.map(|e| e.duration).map_err(|e| tracing::debug!(error = %e, "no print time estimate")).ok()
     }
 }
 
@@ -452,5 +470,33 @@ mod tests {
         assert_eq!(problem(&PrinterError::CoverOpen), Problem::CoverOpen);
         assert_eq!(problem(&PrinterError::CutterJamMidJob { unfinished_receipt: 1 }), Problem::CutterError);
         assert_eq!(problem(&PrinterError::NoAnswer), Problem::Missing);
+    }
+
+    /// The estimate may be off by this share of the printed time (it mirrors the layout).
+    const ESTIMATE_TOLERANCE: f64 = 0.02;
+
+    #[tokio::test]
+    async fn the_print_time_estimate_is_the_printed_paper_at_the_models_speed() {
+        use printer::virtual_printer::VirtualPrinter;
+        for profile in printer::Profile::ALL {
+            let vp = VirtualPrinter::new(profile.clone());
+            let driver = DriverPrinter::new(Printer::new(vp.link(), profile.clone())).with_terminal_id(TERMINAL);
+            for (months, job) in
+                [5, 180].map(|m| (m, PrintJob::Certificate(certificate(CertificateKind::Participation, m))))
+            {
+                let expected = driver.expected_duration(&job).unwrap();
+                driver.print(job).await.unwrap();
+                let dots: u32 = vp.control().take_receipts().iter().map(image::GrayImage::height).sum();
+                let mm = f64::from(dots) / profile.dots_per_mm();
+                let printed = mm / f64::from(profile.speed_mm_per_s);
+                eprintln!(
+                    "{} certificate of {months} months: estimate {:.3} s, printed {dots} dots = {mm:.1} mm = {printed:.3} s",
+                    profile.name,
+                    expected.as_secs_f64()
+                );
+                let off = (expected.as_secs_f64() - printed).abs() / printed;
+                assert!(off <= ESTIMATE_TOLERANCE, "{}: {expected:?} vs {printed} s", profile.name);
+            }
+        }
     }
 }

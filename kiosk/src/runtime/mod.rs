@@ -9,6 +9,7 @@ pub mod console;
 pub mod convert;
 pub mod devices;
 pub mod escpos_printer;
+pub mod print_progress;
 pub mod printer_health;
 pub mod reader;
 pub mod supervise;
@@ -37,11 +38,22 @@ pub trait ScreenSink: Send + Sync + 'static {
     fn frame(&self, frame: ui::model::Frame) {
         let _ = frame;
     }
+    /// How far the printout on the printing screen got (0..=100; 100 once the printer
+    /// confirmed it). An estimate while it runs: see [`print_progress`].
+    fn printing(&self, percent: u8) {
+        let _ = percent;
+    }
 }
 
 /// The receipt printer as the runtime needs it.
 pub trait ReceiptPrinter: Send + Sync + 'static {
     fn print(&self, job: PrintJob) -> BoxFuture<Result<(), Problem>>;
+    /// How long `job` should take to come out (its paper at the printer's speed), for
+    /// the printing bar; None when unknown, and the bar then waits for the printer.
+    fn expected_duration(&self, job: &PrintJob) -> Option<Duration> {
+        let _ = job;
+        None
+    }
 }
 
 /// The camera: runs one capture, reporting guidance (when it changes) and the result as
@@ -77,7 +89,12 @@ pub struct Wiring {
     pub submit_wait: Duration,
     /// Distinguishes this run's session numbers in ratings sent to central.
     pub boot_id: String,
+    /// Argon2 hash of the technician PIN (`maintenance.pin_hash`); `None`: no maintenance entry.
+    pub maintenance_pin: Option<Arc<str>>,
 }
+
+/// How long the camera self-test waits for analysed frames.
+const CAMERA_TEST_LIMIT: Duration = Duration::from_secs(8);
 
 pub struct Runtime {
     state: State,
@@ -106,7 +123,11 @@ fn failure(e: &CentralError) -> Failure {
 impl Runtime {
     pub fn new(timing: session::SessionTiming, wiring: Wiring) -> Self {
         let (events_tx, events_rx) = mpsc::channel(256);
-        Self { state: State::new(timing), wiring, events_tx, events_rx, capture: None, started: Instant::now() }
+        let mut state = State::new(timing);
+        if wiring.maintenance_pin.is_some() {
+            state = state.with_maintenance();
+        }
+        Self { state, wiring, events_tx, events_rx, capture: None, started: Instant::now() }
     }
 
     /// Devices and the UI send their events here.
@@ -191,7 +212,20 @@ impl Runtime {
             }
             Effect::LookUpApplication { ticket, tracking } => {
                 let central = w.central.clone();
+                let outbox = w.outbox.clone();
                 self.reply(async move {
+                    // A "queued" receipt's reference: this terminal may still hold the
+                    // submission, and the central service cannot know it yet.
+                    if central::api::is_client_reference(&tracking) {
+                        match outbox.lock().held_submission(&tracking) {
+                            Ok(Some(held)) => {
+                                let progress = convert::held_progress(&tracking, &held);
+                                return Event::ApplicationFound { ticket, result: Ok(Some(progress)) };
+                            }
+                            Ok(None) => {}
+                            Err(e) => tracing::warn!(error = %e, "outbox unreadable; asking the central service"),
+                        }
+                    }
                     let result = central.application(&tracking).await;
                     Event::ApplicationFound {
                         ticket,
@@ -222,8 +256,10 @@ impl Runtime {
                 });
             }
             Effect::Print { ticket, job } => {
-                let printer = w.printer.clone();
-                self.reply(async move { Event::Printed { ticket, result: printer.print(job).await } });
+                let (printer, screen) = (w.printer.clone(), w.screen.clone());
+                self.reply(async move {
+                    Event::Printed { ticket, result: print_progress::print(&*printer, &*screen, job).await }
+                });
             }
             Effect::StartCapture { ticket, .. } => {
                 if let Some(old) = self.capture.take() {
@@ -236,6 +272,49 @@ impl Runtime {
                 if let Some(task) = self.capture.take() {
                     task.abort();
                 }
+            }
+            Effect::CheckPin { ticket, pin } => {
+                let hash = w.maintenance_pin.clone();
+                self.reply(async move {
+                    // Argon2 is slow on purpose: off the core's thread.
+                    let accepted = tokio::task::spawn_blocking(move || {
+                        hash.is_some_and(|h| crate::config::pin_matches(pin.expose(), &h))
+                    })
+                    .await
+                    .unwrap_or(false);
+                    if !accepted {
+                        tracing::warn!("maintenance: wrong technician PIN");
+                    }
+                    Event::PinChecked { ticket, accepted }
+                });
+            }
+            Effect::CheckCentral { ticket } => {
+                let central = w.central.clone();
+                let hb = w.metrics.heartbeat(&w.outbox, 0, 0);
+                self.reply(async move {
+                    let started = Instant::now();
+                    let batch = central::api::TelemetryBatch { heartbeat: Some(hb), events: vec![], audit: vec![] };
+                    let result = match central.send_telemetry(&batch).await {
+                        Ok(()) => Ok(u32::try_from(started.elapsed().as_millis()).unwrap_or(u32::MAX)),
+                        Err(e) => {
+                            tracing::warn!(error = %e, "maintenance: central service check failed");
+                            Err(e.to_string())
+                        }
+                    };
+                    Event::CentralChecked { ticket, result }
+                });
+            }
+            Effect::TestCamera { ticket } => {
+                if let Some(old) = self.capture.take() {
+                    old.abort();
+                }
+                let (tx, rx) = mpsc::channel(16);
+                let run = w.camera.capture(ticket, tx, w.screen.clone());
+                let events = self.events_tx.clone();
+                self.capture = Some(tokio::spawn(async move {
+                    let result = camera_test(run, rx).await;
+                    let _ = events.send(Event::CameraTested { ticket, result }).await;
+                }));
             }
             Effect::SubmitRating(record) => {
                 if let Some(request) = convert::rating(&record, &w.boot_id) {
@@ -254,6 +333,23 @@ impl Runtime {
             }
         }
     }
+}
+
+/// Runs a capture until the camera reports analysed frames (any guidance or a
+/// capture), then drops it; a camera that says nothing within the limit fails.
+async fn camera_test(run: BoxFuture<()>, mut reports: mpsc::Receiver<Event>) -> Result<(), Problem> {
+    let first = async {
+        tokio::pin!(run);
+        tokio::select! {
+            report = reports.recv() => match report {
+                Some(Event::CaptureHint { .. } | Event::Captured { result: Ok(_), .. }) => Ok(()),
+                Some(Event::Captured { result: Err(why), .. }) => Err(Problem::Error(why)),
+                _ => Err(Problem::Missing),
+            },
+            () = &mut run => Err(Problem::Missing),
+        }
+    };
+    tokio::time::timeout(CAMERA_TEST_LIMIT, first).await.unwrap_or(Err(Problem::Missing))
 }
 
 #[cfg(test)]

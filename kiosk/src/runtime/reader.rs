@@ -80,7 +80,19 @@ pub fn session_event(event: ReaderEvent, today: CardDate) -> Option<Event> {
             Event::CardRefused(CardProblem::Unreadable)
         }
         ReaderEvent::ReaderFault { fault, detail } => {
-            tracing::warn!(?fault, %detail, "card reader fault");
+            // Said so that the technician at the terminal knows what to check first.
+            let check = match fault {
+                FaultKind::LinkLost => {
+                    "the reader's port cannot be opened: is it plugged in, and is `devices.reader_port` its device (see deploy/99-kiosk-devices.rules)?"
+                }
+                FaultKind::NoReply => {
+                    "something is on `devices.reader_port` but no ID card reader answers: another device on that port, or `devices.reader_baud` not the SAM's speed (usually 115200)"
+                }
+                FaultKind::Sam => {
+                    "the reader answers but its SAM module keeps failing: power-cycle the reader; if it persists, replace the SAM"
+                }
+            };
+            tracing::warn!(?fault, %detail, check, "card reader fault");
             let problem = match fault {
                 FaultKind::LinkLost | FaultKind::NoReply => Problem::Missing,
                 FaultKind::Sam => Problem::Error(format!("SAM: {detail}")),

@@ -151,7 +151,7 @@ impl Metrics {
         out
     }
 
-    fn heartbeat(&self, outbox: &OutboxHandle, sessions: u32, failures: u32) -> api::Heartbeat {
+    pub(crate) fn heartbeat(&self, outbox: &OutboxHandle, sessions: u32, failures: u32) -> api::Heartbeat {
         let d = self.devices();
         let stats = outbox.lock().stats().unwrap_or_default();
         api::Heartbeat {
@@ -186,15 +186,26 @@ fn now_utc() -> time::OffsetDateTime {
     now.replace_nanosecond(0).unwrap_or(now)
 }
 
-/// Device faults and recoveries become telemetry events right away (alerts).
+/// Device faults and recoveries, and technicians at the terminal, become telemetry
+/// events right away: operations see an alert, or who is working on which terminal.
 pub fn event_for(record: &AuditRecord, outbox: &OutboxHandle) {
-    let AuditRecord::DeviceFault { device, problem } = record else { return };
-    let (_, _, outcome) = crate::audit::describe(record);
-    let device = convert_device(*device);
-    let (kind, severity) = match problem {
-        None => (format!("{device}.ok"), api::Severity::Info),
-        Some(Problem::PaperNearEnd) => (format!("{device}.near_end"), api::Severity::Warning),
-        Some(_) => (format!("{device}.{outcome}"), api::Severity::Error),
+    let (kind, severity) = match record {
+        AuditRecord::DeviceFault { device, problem } => {
+            let (_, _, outcome) = crate::audit::describe(record);
+            let device = convert_device(*device);
+            match problem {
+                None => (format!("{device}.ok"), api::Severity::Info),
+                Some(Problem::PaperNearEnd) => (format!("{device}.near_end"), api::Severity::Warning),
+                Some(_) => (format!("{device}.{outcome}"), api::Severity::Error),
+            }
+        }
+        AuditRecord::MaintenanceEntered => ("maintenance.entered".to_owned(), api::Severity::Info),
+        AuditRecord::MaintenanceLeft { .. } => ("maintenance.left".to_owned(), api::Severity::Info),
+        // Someone is guessing the technician PIN.
+        AuditRecord::MaintenancePinRefused { locked_out: true } => {
+            ("maintenance.pin_locked_out".to_owned(), api::Severity::Warning)
+        }
+        _ => return,
     };
     let batch = api::TelemetryBatch {
         heartbeat: None,

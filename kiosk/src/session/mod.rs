@@ -26,6 +26,7 @@
 mod capture;
 mod certificate;
 mod contributions;
+pub mod maintenance;
 mod personal;
 mod progress;
 mod qualification;
@@ -58,6 +59,10 @@ pub struct State {
     next_ticket: u64,
     sessions_started: u64,
     session: Option<Session>,
+    /// Whether a technician PIN is configured; without one the gesture does nothing.
+    maintenance_allowed: bool,
+    maintenance: Option<maintenance::Maintenance>,
+    pin_guard: maintenance::PinGuard,
 }
 
 #[derive(Debug)]
@@ -146,7 +151,29 @@ impl Ctx<'_> {
 
 impl State {
     pub fn new(timing: SessionTiming) -> Self {
-        Self { timing, now: 0, devices: Devices::default(), next_ticket: 0, sessions_started: 0, session: None }
+        Self {
+            timing,
+            now: 0,
+            devices: Devices::default(),
+            next_ticket: 0,
+            sessions_started: 0,
+            session: None,
+            maintenance_allowed: false,
+            maintenance: None,
+            pin_guard: maintenance::PinGuard::default(),
+        }
+    }
+
+    /// Lets the hidden gesture open the technician PIN pad (a PIN is configured).
+    #[must_use]
+    pub fn with_maintenance(mut self) -> Self {
+        self.maintenance_allowed = true;
+        self
+    }
+
+    /// True while the PIN pad or the maintenance screen is up.
+    pub fn in_maintenance(&self) -> bool {
+        self.maintenance.is_some()
     }
 
     /// The effects that put the terminal on its start screen.
@@ -232,7 +259,12 @@ impl Flow {
 /// Feeds one event to the core and returns what the runtime must do.
 pub fn handle(state: &mut State, event: Event) -> Vec<Effect> {
     let mut out = Vec::new();
+    if state.maintenance.is_some() {
+        maintenance::handle(state, event, &mut out);
+        return out;
+    }
     match event {
+        Event::Touch(Intent::Maintenance) => maintenance::open(state, &mut out),
         Event::Tick(now) => on_tick(state, now, &mut out),
         Event::DeviceHealth { device, health } => on_device(state, device, health, &mut out),
         Event::CardPlaced(citizen) => on_card(state, citizen, &mut out),

@@ -1,6 +1,7 @@
 //! What the session core asks the touchscreen to show: plain data snapshots, one
 //! variant per screen, mapped onto the `ui` crate's view model by the runtime.
 
+use super::maintenance::{PinRefusal, SelfTests};
 use super::personal::{ContributionRecord, IssuedCertificate, PersonName};
 use super::{CardProblem, CertificateKind, CertificatePeriod, Device, Problem, Service};
 
@@ -166,6 +167,12 @@ pub enum Screen {
     Rating {
         service: Service,
     },
+    /// The technician PIN pad, with why the last PIN was refused.
+    MaintenancePin {
+        error: Option<PinRefusal>,
+    },
+    /// The maintenance screen: device health and self-test findings.
+    Maintenance(SelfTests),
 }
 
 /// Why a form was not accepted.

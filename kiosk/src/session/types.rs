@@ -1,6 +1,7 @@
 //! The vocabulary of the session core: services, devices and their health, events in,
 //! effects out, and the audit records the core asks the runtime to write.
 
+use super::maintenance::{LeftBy, Pin, TestSubject};
 use super::personal::{Citizen, ContributionRecord, FaceCapture, IssuedCertificate, PersonName, Phone};
 use super::screen::{ApplicationProgress, CaptureHint, Delivery, Failure, Screen, ServiceTile, Unavailable};
 use serde::{Deserialize, Serialize};
@@ -216,6 +217,12 @@ pub enum Intent {
         reasons: Vec<RatingReason>,
     },
     SkipRating,
+    /// The hidden maintenance gesture (start screen only).
+    Maintenance,
+    /// A technician's PIN from the PIN pad.
+    SubmitPin(Pin),
+    SelfTest(TestSubject),
+    ExitMaintenance,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -260,6 +267,21 @@ pub enum Event {
         ticket: Ticket,
         result: Result<(), Problem>,
     },
+    /// The runtime's verdict on a technician PIN.
+    PinChecked {
+        ticket: Ticket,
+        accepted: bool,
+    },
+    /// A camera self-test: analysed frames arrived, or why not.
+    CameraTested {
+        ticket: Ticket,
+        result: Result<(), Problem>,
+    },
+    /// A check of the central service: its answer time in milliseconds, or why none.
+    CentralChecked {
+        ticket: Ticket,
+        result: Result<u32, String>,
+    },
 }
 
 /// Something for a submission to the central service, via the outbox.
@@ -281,8 +303,14 @@ pub struct Receipt {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PrintJob {
     Certificate(IssuedCertificate),
-    Contributions { holder: PersonName, masked_id: String, record: ContributionRecord },
+    Contributions {
+        holder: PersonName,
+        masked_id: String,
+        record: ContributionRecord,
+    },
     Receipt(Receipt),
+    /// A technician's printer self-test from the maintenance screen: no personal data.
+    TestPage,
 }
 
 /// A rating, sent to the central service through the outbox.
@@ -309,17 +337,67 @@ pub enum EndReason {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum AuditRecord {
-    SessionStarted { session: u64 },
-    CardRead { session: u64, masked_id: String },
-    CardRefused { problem: CardProblem },
-    ServiceChosen { session: u64, service: Service },
-    Submitted { session: u64, service: Service, delivered: bool, reference: String },
-    SubmissionFailed { session: u64, service: Service, reason: String },
-    PrintResult { session: u64, service: Service, ok: bool, problem: Option<Problem> },
-    Rated { session: u64, service: Service, grade: Option<Grade> },
-    DeviceFault { device: Device, problem: Option<Problem> },
-    CertificateRejected { session: u64, reason: String },
-    SessionEnded { session: u64, reason: EndReason },
+    SessionStarted {
+        session: u64,
+    },
+    CardRead {
+        session: u64,
+        masked_id: String,
+    },
+    CardRefused {
+        problem: CardProblem,
+    },
+    ServiceChosen {
+        session: u64,
+        service: Service,
+    },
+    Submitted {
+        session: u64,
+        service: Service,
+        delivered: bool,
+        reference: String,
+    },
+    SubmissionFailed {
+        session: u64,
+        service: Service,
+        reason: String,
+    },
+    PrintResult {
+        session: u64,
+        service: Service,
+        ok: bool,
+        problem: Option<Problem>,
+    },
+    Rated {
+        session: u64,
+        service: Service,
+        grade: Option<Grade>,
+    },
+    DeviceFault {
+        device: Device,
+        problem: Option<Problem>,
+    },
+    CertificateRejected {
+        session: u64,
+        reason: String,
+    },
+    SessionEnded {
+        session: u64,
+        reason: EndReason,
+    },
+    /// A technician's PIN opened the maintenance screen.
+    MaintenanceEntered,
+    /// A wrong technician PIN; `locked_out` when it locked the pad.
+    MaintenancePinRefused {
+        locked_out: bool,
+    },
+    SelfTest {
+        subject: TestSubject,
+        passed: bool,
+    },
+    MaintenanceLeft {
+        by: LeftBy,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -356,6 +434,19 @@ pub enum Effect {
         job: PrintJob,
     },
     SubmitRating(RatingRecord),
+    /// Check a technician PIN against the configured hash; answer `Event::PinChecked`.
+    CheckPin {
+        ticket: Ticket,
+        pin: Pin,
+    },
+    /// Run the camera until analysed frames arrive (or a time limit); answer `Event::CameraTested`.
+    TestCamera {
+        ticket: Ticket,
+    },
+    /// Send the central service a heartbeat now; answer `Event::CentralChecked`.
+    CheckCentral {
+        ticket: Ticket,
+    },
 }
 
 /// Timing of the session; the defaults suit a hall kiosk.
@@ -365,10 +456,14 @@ pub struct SessionTiming {
     pub idle_after: Millis,
     /// The countdown's length; at zero the session is wiped.
     pub countdown: Millis,
+    /// No touch for this long on the PIN pad or maintenance screen returns to the start screen.
+    pub maintenance_idle: Millis,
+    /// How long the PIN pad stays locked after too many wrong PINs.
+    pub pin_lockout: Millis,
 }
 
 impl Default for SessionTiming {
     fn default() -> Self {
-        Self { idle_after: 60_000, countdown: 15_000 }
+        Self { idle_after: 60_000, countdown: 15_000, maintenance_idle: 120_000, pin_lockout: 15 * 60_000 }
     }
 }

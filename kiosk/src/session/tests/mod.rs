@@ -2,6 +2,7 @@
 
 mod certificate;
 mod contributions;
+mod maintenance;
 mod policies;
 mod progress;
 mod properties;
@@ -22,7 +23,7 @@ pub(super) struct Kiosk {
 
 impl Kiosk {
     pub fn new() -> Self {
-        let state = State::new(SessionTiming { idle_after: 60_000, countdown: 15_000 });
+        let state = State::new(SessionTiming { idle_after: 60_000, countdown: 15_000, ..SessionTiming::default() });
         let effects = state.start();
         Self { state, now: 0, effects }
     }

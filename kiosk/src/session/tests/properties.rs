@@ -1,7 +1,9 @@
 //! Random event sequences: the core never panics, always returns to the start screen
 //! after the idle timeout, and never holds personal data once a session has ended.
+//! The technician's gesture, PINs and self-tests are in the mix.
 
 use super::*;
+use crate::session::maintenance::{Pin, TestSubject};
 use proptest::prelude::*;
 
 #[derive(Clone, Debug)]
@@ -37,6 +39,10 @@ fn intent() -> impl Strategy<Value = Intent> {
         "[A-Z0-9-]{0,12}".prop_map(Intent::SubmitTracking),
         grade.prop_map(|grade| Intent::Rate { grade, reasons: vec![RatingReason::Other] }),
         Just(Intent::SkipRating),
+        Just(Intent::Maintenance),
+        Just(Intent::SubmitPin(Pin::new("246810"))),
+        prop::sample::select(TestSubject::ALL.to_vec()).prop_map(Intent::SelfTest),
+        Just(Intent::ExitMaintenance),
     ]
 }
 
@@ -95,6 +101,13 @@ fn answer(k: &Kiosk, pick: u8) -> Option<Event> {
             Effect::Print { ticket, .. } => {
                 Event::Printed { ticket: *ticket, result: if fail { Err(Problem::PaperOut) } else { Ok(()) } }
             }
+            Effect::CheckPin { ticket, .. } => Event::PinChecked { ticket: *ticket, accepted: pick % 2 == 0 },
+            Effect::TestCamera { ticket } => {
+                Event::CameraTested { ticket: *ticket, result: if fail { Err(Problem::Missing) } else { Ok(()) } }
+            }
+            Effect::CheckCentral { ticket } => {
+                Event::CentralChecked { ticket: *ticket, result: if fail { Err("cut".into()) } else { Ok(12) } }
+            }
             _ => return None,
         })
     })
@@ -106,6 +119,7 @@ proptest! {
     #[test]
     fn random_sessions_end_clean(actions in prop::collection::vec(action(), 0..80)) {
         let mut k = Kiosk::new();
+        k.state = State::new(SessionTiming::default()).with_maintenance();
         for action in actions {
             let event = match action {
                 Action::Card(first) => Event::CardPlaced(if first {
@@ -132,9 +146,11 @@ proptest! {
             let shown = format!("{:?}", k.state);
             prop_assert!(!shown.contains(ID) && !shown.contains(NAME) && !shown.contains("李四"));
         }
-        // Nobody touches anything for the whole idle period plus the countdown.
-        k.advance(60_000 + 15_000);
+        // Nobody touches anything for the whole idle period plus the countdown (or the
+        // technician screens' longer idle limit).
+        k.advance(120_000);
         prop_assert!(!k.state.in_session(), "still in a session after the idle timeout");
+        prop_assert!(!k.state.in_maintenance(), "still on a technician screen after its idle timeout");
         prop_assert!(!k.state.holds_personal_data());
         prop_assert!(matches!(k.screen(), Screen::Welcome { .. }), "not on the start screen");
     }

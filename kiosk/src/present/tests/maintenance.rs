@@ -1,0 +1,111 @@
+//! The technician screens through the presenter and the real core: the PIN is typed
+//! on the window's keypad, never shown, and the self-test findings reach the view.
+
+use super::*;
+use crate::session::maintenance::TestSubject;
+use crate::session::{Device as CoreDevice, Health, Problem};
+use ui::model::{Device, PinError, SelfTest, UnavailableReason};
+
+fn technician_rig() -> Rig {
+    let mut rig = Rig::new();
+    rig.state = State::new(SessionTiming::default()).with_maintenance();
+    rig.presenter.set_terminal_id("KSK-0042");
+    rig
+}
+
+/// Answers the newest `CheckPin` and returns the PIN it carried.
+fn answer_pin(rig: &mut Rig, accepted: bool) -> String {
+    let (ticket, pin) = rig
+        .effects
+        .iter()
+        .rev()
+        .find_map(|e| match e {
+            Effect::CheckPin { ticket, pin } => Some((*ticket, pin.expose().to_owned())),
+            _ => None,
+        })
+        .expect("the PIN was sent for checking");
+    rig.event(Event::PinChecked { ticket, accepted });
+    pin
+}
+
+fn pin_pad(rig: &Rig) -> (u8, u8, Option<PinError>) {
+    match rig.screen() {
+        Screen::MaintenancePin { entered, length, error } => (entered, length, error),
+        other => panic!("not the PIN pad: {other:?}"),
+    }
+}
+
+fn devices(rig: &Rig) -> Vec<ui::model::DeviceHealth> {
+    match rig.screen() {
+        Screen::Maintenance { terminal_id, devices, .. } => {
+            assert_eq!(terminal_id, "KSK-0042");
+            devices
+        }
+        other => panic!("not the maintenance screen: {other:?}"),
+    }
+}
+
+#[test]
+fn the_pin_is_typed_on_the_keypad_shown_as_dots_and_sent_once_for_checking() {
+    let mut rig = technician_rig();
+    rig.tap(Intent::MaintenanceGesture);
+    assert_eq!(pin_pad(&rig), (0, 6, None));
+    rig.digits("2468109");
+    assert_eq!(pin_pad(&rig).0, 6, "at most six digits");
+    rig.tap(Intent::KeypadBackspace);
+    rig.digits("0");
+    assert!(!format!("{:?}", rig.presenter).contains("246810"), "the PIN never reaches a Debug line");
+    rig.tap(Intent::Confirm);
+    assert_eq!(answer_pin(&mut rig, false), "246810");
+    // Refused: the pad is empty again and says how many tries are left.
+    assert_eq!(pin_pad(&rig), (0, 6, Some(PinError::WrongPin { attempts_left: 4 })));
+    rig.digits("13");
+    rig.tap(Intent::KeypadClear);
+    assert_eq!(pin_pad(&rig).0, 0);
+}
+
+#[test]
+fn self_tests_are_started_from_the_device_rows_and_their_findings_drawn() {
+    let mut rig = technician_rig();
+    rig.event(Event::DeviceHealth { device: CoreDevice::Printer, health: Health::Problem(Problem::PaperOut) });
+    rig.tap(Intent::MaintenanceGesture);
+    rig.digits("246810");
+    rig.tap(Intent::Confirm);
+    answer_pin(&mut rig, true);
+    let rows = devices(&rig);
+    let order: Vec<Device> = rows.iter().map(|d| d.device).collect();
+    assert_eq!(order, [Device::CardReader, Device::Printer, Device::Camera, Device::Network]);
+    assert_eq!(rows[1].problem, Some(UnavailableReason::PrinterOutOfPaper));
+    assert_eq!(rows[3].test, Some(SelfTest::Running), "the network check starts by itself");
+    let central = rig
+        .effects
+        .iter()
+        .find_map(|e| if let Effect::CheckCentral { ticket } = e { Some(*ticket) } else { None })
+        .unwrap();
+    rig.event(Event::CentralChecked { ticket: central, result: Err("refused".into()) });
+    let rows = devices(&rig);
+    assert_eq!(rows[3].problem, Some(UnavailableReason::CentralOffline));
+    assert_eq!(rows[3].test, Some(SelfTest::Failed(UnavailableReason::CentralOffline)));
+
+    rig.tap(Intent::SelfTest(Device::CardReader));
+    assert_eq!(devices(&rig)[0].test, Some(SelfTest::PlaceCard));
+    rig.card();
+    assert_eq!(devices(&rig)[0].test, Some(SelfTest::CardRead { masked_id: "1101**********002X".into() }));
+    rig.tap(Intent::SelfTest(Device::Network));
+    assert!(matches!(rig.effects.last(), Some(Effect::Show(_))));
+    assert_eq!(
+        rig.effects.iter().filter(|e| matches!(e, Effect::CheckCentral { .. })).count(),
+        2,
+        "the Network row's button checks the central service again"
+    );
+    rig.tap(Intent::ExitMaintenance);
+    assert!(matches!(rig.screen(), Screen::Home { .. }));
+    assert!(!rig.state.in_maintenance());
+}
+
+#[test]
+fn every_test_subject_has_a_row_on_the_screen_and_back() {
+    for subject in TestSubject::ALL {
+        assert_eq!(super::super::maintenance::core_subject(super::super::maintenance::ui_device(subject)), subject);
+    }
+}

@@ -1,0 +1,15 @@
+//! `kiosk-provision`: finds which kiosk device (ID card reader, receipt printer, camera) is
+//! on which port at which speed, and checks a kiosk's `[devices]` configuration against it.
+//!
+//! Layers: [`classify`] (sans-IO: probe frames and reply classification), [`probe`] (one
+//! port, through the drivers' own transports), [`discover`] (candidate ports), [`detect`]
+//! and [`check`] (the two commands).
+
+pub mod check;
+pub mod classify;
+pub mod detect;
+pub mod discover;
+pub mod probe;
+
+pub use classify::{Answer, Paper, ReaderAnswer, classify_printer_reply, classify_reader_reply};
+pub use probe::{Finding, Timings};
