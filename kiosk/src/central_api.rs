@@ -203,20 +203,27 @@ impl CentralClient {
         format!("{}{}", self.base, path)
     }
 
-    /// Issues a certificate and checks its server signature; an unsigned or forged
-    /// certificate is an error, so it can never reach the printer.
-    pub async fn issue_certificate(&self, request: &api::CertificateRequest) -> Result<api::Certificate, CentralError> {
+    /// POSTs `body` as JSON under a fresh idempotency key (a call nobody retries with
+    /// the same key); an answer other than 2xx becomes its problem document.
+    async fn post_once(&self, path: &str, body: &impl serde::Serialize) -> Result<reqwest::Response, CentralError> {
         let resp = self
             .http
-            .post(self.url(api::paths::CERTIFICATES))
+            .post(self.url(path))
             .header(api::IDEMPOTENCY_KEY_HEADER, uuid::Uuid::new_v4().to_string())
-            .json(request)
+            .json(body)
             .send()
             .await
             .map_err(unreachable)?;
         if !resp.status().is_success() {
             return Err(problem_of(resp).await);
         }
+        Ok(resp)
+    }
+
+    /// Issues a certificate and checks its server signature; an unsigned or forged
+    /// certificate is an error, so it can never reach the printer.
+    pub async fn issue_certificate(&self, request: &api::CertificateRequest) -> Result<api::Certificate, CentralError> {
+        let resp = self.post_once(api::paths::CERTIFICATES, request).await?;
         let certificate: api::Certificate = resp.json().await.map_err(|e| CentralError::Malformed(e.to_string()))?;
         self.check_signature(&certificate)?;
         Ok(certificate)
@@ -262,18 +269,7 @@ impl CentralClient {
     /// Sends a telemetry batch now, outside the outbox: the technician's network check
     /// (DNS, TLS with the device certificate, the service answering) in one request.
     pub async fn send_telemetry(&self, batch: &api::TelemetryBatch) -> Result<(), CentralError> {
-        let resp = self
-            .http
-            .post(self.url(api::paths::TELEMETRY))
-            .header(api::IDEMPOTENCY_KEY_HEADER, uuid::Uuid::new_v4().to_string())
-            .json(batch)
-            .send()
-            .await
-            .map_err(unreachable)?;
-        if !resp.status().is_success() {
-            return Err(problem_of(resp).await);
-        }
-        Ok(())
+        self.post_once(api::paths::TELEMETRY, batch).await.map(drop)
     }
 
     /// One attempt at an outbox item, classified for the sender.
