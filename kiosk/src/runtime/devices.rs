@@ -190,4 +190,23 @@ mod tests {
         assert_eq!(printer.health(), printer::Health::Ok, "plugged in: answers");
         assert_eq!(attempts.load(Ordering::SeqCst), 2);
     }
+
+    #[test]
+    fn a_printer_on_a_serial_port_is_opened_at_its_configured_line_speed_and_prints() {
+        let vp = VirtualPrinter::new(Profile::KIOSK_80);
+        let paper = vp.control();
+        let server = vp.serve_pty().unwrap();
+        let path = server.path().display().to_string();
+        let target = path.clone();
+        let mut printer = Printer::new(Reopening::new(move || open_printer(&target, Some(9600))), Profile::KIOSK_80);
+        assert_eq!(printer.health(), printer::Health::Ok);
+        // The serial driver set a line speed on the port (Linux: termios2, `BOTHER`); a
+        // port opened as a plain file keeps the pseudo-terminal's default speed.
+        let port = std::fs::File::open(&path).unwrap();
+        let flags = nix::sys::termios::tcgetattr(&port).unwrap().control_flags.bits();
+        assert_eq!(flags & nix::libc::CBAUD, nix::libc::BOTHER, "line speed not set by the serial driver");
+        let doc = printer::Document::from_json(r#"{"items":[{"text":"ok"},{"cut":"partial"}]}"#).unwrap();
+        printer.print_job(&[doc]).unwrap();
+        assert_eq!(paper.receipts().len(), 1, "the receipt came out");
+    }
 }
