@@ -154,7 +154,7 @@ pub async fn run(
     // SAM that takes as long as a real one, the ESC/POS driver on the virtual printer
     // (receipts saved as PNG), a capture session on a synthetic head turn at 10 frames/s.
     let sam = SimConfig { sam_delay: Duration::from_millis(400), ..SimConfig::default() };
-    let sim = SimulatedDevices::new(sam, Duration::from_millis(100))?;
+    let sim = SimulatedDevices::for_terminal(sam, Duration::from_millis(100), &identity.device_id)?;
     let screen = frontend.sink();
     frontend.set_terminal_id(&identity.device_id);
     let terminal =

@@ -95,9 +95,22 @@ impl SimulatedDevices {
     /// `sam` sets the simulated reader's baud rate and SAM delay; the camera yields a
     /// picture every `camera_pace`.
     pub fn new(sam: SimConfig, camera_pace: Duration) -> anyhow::Result<Self> {
+        Self::build(sam, camera_pace, None)
+    }
+
+    /// As [`SimulatedDevices::new`], with `terminal_id` printed on every printout.
+    pub fn for_terminal(sam: SimConfig, camera_pace: Duration, terminal_id: &str) -> anyhow::Result<Self> {
+        Self::build(sam, camera_pace, Some(terminal_id))
+    }
+
+    fn build(sam: SimConfig, camera_pace: Duration, terminal_id: Option<&str>) -> anyhow::Result<Self> {
         let reader = SimulatedReader::with_kiosk_cards(sam)?;
         let vp = VirtualPrinter::new(Profile::KIOSK_80);
-        let printer = Arc::new(DriverPrinter::new(Printer::new(vp.link(), Profile::KIOSK_80)));
+        let mut driver = DriverPrinter::new(Printer::new(vp.link(), Profile::KIOSK_80));
+        if let Some(id) = terminal_id {
+            driver = driver.with_terminal_id(id);
+        }
+        let printer = Arc::new(driver);
         Ok(Self {
             reader,
             printer,
