@@ -147,7 +147,9 @@ fn receipt(r: &Receipt, items: &mut Vec<Value>) {
             items.push(row("本机参考号", reference.clone()));
             items.push(json!({"barcode": reference, "hri": "none"}));
             items.push(json!({"text": reference, "align": "center"}));
-            items.push(json!({"text": "无需重复办理；提交后可凭参考号查询", "align": "center"}));
+            items.push(
+                json!({"text": "无需重复办理。可凭参考号在本机查询，提交后在任一终端均可查询", "align": "center"}),
+            );
         }
     }
 }
@@ -388,7 +390,7 @@ mod tests {
         }
         let unknown = PrintStamp { terminal_id: None, ..stamp() };
         let job = receipt(Service::Registration, Delivery::Queued { reference: QUEUED.into() });
-        assert!(!printed_strings(&document(&job, &unknown)).iter().any(|s| s.contains("终端")));
+        assert!(!printed_strings(&document(&job, &unknown)).iter().any(|s| s.contains("终端编号")));
     }
 
     #[test]
@@ -420,6 +422,8 @@ mod tests {
         assert!(items.contains(&json!({"row": ["办理状态", "已保存，网络恢复后自动提交"]})), "{doc}");
         assert!(items.contains(&json!({"row": ["本机参考号", QUEUED]})), "{doc}");
         assert!(!printed_strings(&doc).iter().any(|s| s.contains("已提交")), "{doc}");
+        // This terminal answers for the reference at once (its outbox); others once sent.
+        assert!(printed_strings(&doc).iter().any(|s| s.contains("可凭参考号在本机查询")), "{doc}");
         let barcodes: Vec<_> = items.iter().filter_map(|i| i["barcode"].as_str()).collect();
         assert_eq!(barcodes, [QUEUED]);
     }
