@@ -31,6 +31,7 @@ fn progress_lookup_by_tracking_number_then_status() {
     assert!(kiosk.shows("2026 1121 0042 17"));
     assert!(kiosk.shows("Under review"));
     assert!(kiosk.shows("Submitted on"));
+    assert!(kiosk.shows("Tracking number"));
     assert!(kiosk.shows("2026-11-28"));
     // the queued explanation belongs to queued items only
     assert!(!kiosk.shows(QUEUED_WHY_EN));
@@ -44,6 +45,9 @@ fn a_queued_application_says_it_is_saved_here_and_sent_by_itself_in_english() {
     let kiosk = Kiosk::english();
     kiosk.show(screen("progress-status-queued"));
     assert!(kiosk.shows("3908215578120466"));
+    // named as on the queued receipt: no tracking number exists yet
+    assert!(kiosk.shows("Local reference"));
+    assert!(!kiosk.shows("Tracking number"));
     assert!(kiosk.shows(QUEUED_EN));
     assert!(kiosk.shows(QUEUED_WHY_EN));
     // not submitted yet: the date is the day it was saved, and there is no deadline
@@ -62,6 +66,7 @@ fn a_queued_application_says_it_is_saved_here_and_sent_by_itself_in_chinese() {
     kiosk.show(screen("progress-status-queued"));
     assert!(kiosk.shows("3908215578120466"));
     assert!(kiosk.shows(QUEUED_ZH));
+    assert!(kiosk.shows("本机参考号"));
     assert!(kiosk.shows(QUEUED_WHY_ZH));
     assert!(kiosk.shows("保存日期"));
     assert!(kiosk.shows("2026年11月21日"));
