@@ -12,8 +12,8 @@ use crate::api::{self, EnrollRequest, EnrollResponse, ProblemType, TerminalConfi
 use crate::http::{self, Shared};
 use crate::pki::{PeerIdentity, PkiError};
 use crate::service::{ApiError, random_code};
-use crate::state::{AppState, Counters};
-use crate::store::{DeviceRecord, Store, StoreResult, TokenUse};
+use crate::state::{AppState, Tally};
+use crate::store::{DeviceRecord, NewRecord, Store, StoreResult, TokenUse};
 
 /// Hash under which a token is stored (the token itself is never stored).
 pub fn token_hash(token: &str) -> String {
@@ -42,12 +42,15 @@ fn csr_problem(e: PkiError) -> ApiError {
     }
 }
 
+/// Signs the CSR and answers; the token's use and the device record are returned as rows
+/// for the idempotent commit, so that a crash cannot spend a token without enrolling its
+/// device (the technician would need a new token) or enroll one twice.
 fn issue(
     state: &AppState,
     req: &EnrollRequest,
     device_id: &str,
     token: Option<&str>,
-) -> Result<EnrollResponse, ApiError> {
+) -> Result<(EnrollResponse, Vec<NewRecord>), ApiError> {
     let now = OffsetDateTime::now_utc();
     let validity = time::Duration::try_from(state.config.device_certificate_validity)
         .map_err(|e| ApiError::Internal(e.to_string()))?;
@@ -56,10 +59,15 @@ fn issue(
         .ca
         .sign_device_csr(&req.csr_pem, device_id, now - time::Duration::minutes(5), now + validity)
         .map_err(csr_problem)?;
+    let mut records = Vec::new();
     if let Some(token) = token {
         let refused = |kind, detail: &str| Err(ApiError::problem(kind, detail));
-        match state.store.consume_token(&token_hash(token), now.unix_timestamp(), device_id)? {
-            TokenUse::Accepted => {}
+        match state.store.token_status(&token_hash(token), now.unix_timestamp())? {
+            TokenUse::Accepted => records.push(NewRecord::TokenUse {
+                token_hash: token_hash(token),
+                device_id: device_id.to_owned(),
+                at: now.unix_timestamp(),
+            }),
             TokenUse::Unknown => {
                 return refused(
                     ProblemType::EnrollmentTokenInvalid,
@@ -80,7 +88,7 @@ fn issue(
             }
         }
     }
-    state.store.upsert_device(&DeviceRecord {
+    records.push(NewRecord::Device(DeviceRecord {
         device_id: device_id.to_owned(),
         hostname: req.inventory.hostname.clone(),
         software_version: req.inventory.software_version.clone(),
@@ -89,10 +97,9 @@ fn issue(
         cert_serial: serial,
         cert_not_after: (now + validity).unix_timestamp(),
         revoked_at: None,
-    })?;
-    Counters::bump(&state.counters.enrollments);
+    }));
     tracing::info!(device_id, renewal = token.is_none(), hostname = %req.inventory.hostname, "device certificate issued");
-    Ok(EnrollResponse {
+    let response = EnrollResponse {
         device_id: device_id.to_owned(),
         certificate_pem,
         ca_pem: state.ca.ca_pem().to_owned(),
@@ -104,7 +111,20 @@ fn issue(
             ),
             verify_base_url: state.verify_base_url.clone(),
         },
-    })
+    };
+    Ok((response, records))
+}
+
+/// The reply with the rows that become real only if it is recorded.
+fn completed(result: Result<(EnrollResponse, Vec<NewRecord>), ApiError>) -> http::Completed {
+    match result {
+        Ok((response, records)) => http::Completed {
+            reply: http::json_reply(StatusCode::CREATED, &Ok::<_, ApiError>(response)),
+            records,
+            tally: Some(Tally::Enrollments),
+        },
+        Err(e) => http::json_reply::<EnrollResponse>(StatusCode::CREATED, &Err(e)).into(),
+    }
 }
 
 /// `POST /v1/enroll`
@@ -131,9 +151,7 @@ pub async fn enroll(
         Some(token) => {
             let scope = format!("enroll:{}", token_hash(&token));
             let device_id = format!("KT-{}", random_code(10));
-            http::idempotent(&state, &scope, &key, &hash, || {
-                http::json_reply(StatusCode::CREATED, &issue(&state, &req, &device_id, Some(&token))).into()
-            })
+            http::idempotent(&state, &scope, &key, &hash, || completed(issue(&state, &req, &device_id, Some(&token))))
         }
         None => {
             // Renewal: the current certificate proves who is asking.
@@ -142,9 +160,7 @@ pub async fn enroll(
                 Err(r) => return r,
             };
             let scope = format!("renew:{device_id}");
-            http::idempotent(&state, &scope, &key, &hash, || {
-                http::json_reply(StatusCode::CREATED, &issue(&state, &req, &device_id, None)).into()
-            })
+            http::idempotent(&state, &scope, &key, &hash, || completed(issue(&state, &req, &device_id, None)))
         }
     }
 }

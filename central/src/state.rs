@@ -37,6 +37,7 @@ pub enum Tally {
     QualificationPending,
     Registrations,
     Ratings,
+    Enrollments,
 }
 
 impl Counters {
@@ -52,6 +53,7 @@ impl Counters {
             Tally::QualificationPending => &self.qualification_pending,
             Tally::Registrations => &self.registrations,
             Tally::Ratings => &self.ratings,
+            Tally::Enrollments => &self.enrollments,
         }
     }
 }

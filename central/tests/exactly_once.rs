@@ -136,3 +136,42 @@ async fn a_qualification_check_whose_outcome_was_not_recorded_is_neither_stored_
     assert_eq!(count(&db, "applications"), 1);
     assert_eq!(approved_count(&rig).await, "1");
 }
+
+/// A technician's enrollment whose device record cannot be written (a crash there looks
+/// the same) leaves the one-time token unspent, so the same request enrolls on retry.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_enrollment_whose_device_was_not_recorded_keeps_the_token_for_the_retry() {
+    let rig = start().await;
+    let db = rusqlite::Connection::open(rig.dir.path().join("central.db")).unwrap();
+    db.execute_batch(
+        "CREATE TRIGGER fail_device BEFORE INSERT ON devices
+         BEGIN SELECT RAISE(ABORT, 'injected fault: device not recorded'); END;",
+    )
+    .unwrap();
+    let token = rig.server.create_enrollment_token(std::time::Duration::from_secs(600)).unwrap();
+    let (_, csr) = key_and_csr();
+    let request = enroll_request(Some(token.clone()), csr);
+    let send = |key: String| {
+        let (http, url, request) = (rig.anonymous(), rig.url(paths::ENROLL), request.clone());
+        async move { http.post(url).header("Idempotency-Key", key).json(&request).send().await.unwrap() }
+    };
+    let used_by = || -> Option<String> {
+        db.query_row("SELECT device_id FROM enrollment_tokens", [], |r| r.get::<_, Option<String>>(0)).unwrap()
+    };
+    let key = uuid::Uuid::new_v4().to_string();
+
+    let (status, p) = problem(send(key.clone()).await).await;
+    assert_eq!((status, p.kind()), (500, Some(ProblemType::Internal)));
+    assert_eq!(count(&db, "devices"), 0);
+    assert_eq!(used_by(), None, "the token is still the technician's");
+
+    db.execute_batch("DROP TRIGGER fail_device").unwrap();
+    let resp = send(key).await;
+    assert_eq!(resp.status(), 201);
+    let enrolled: EnrollResponse = resp.json().await.unwrap();
+    assert_eq!(count(&db, "devices"), 1);
+    assert_eq!(used_by(), Some(enrolled.device_id), "spent by the device it enrolled");
+    // Spent now: any other request with it is refused.
+    let (status, p) = problem(send(uuid::Uuid::new_v4().to_string()).await).await;
+    assert_eq!((status, p.kind()), (401, Some(ProblemType::EnrollmentTokenUsed)), "{p:?}");
+}

@@ -16,6 +16,9 @@ pub enum StoreError {
     Corrupt(String),
     #[error("database lock poisoned by an earlier panic")]
     Poisoned,
+    /// A write that was valid when checked no longer is (a race with another request).
+    #[error("conflicting write: {0}")]
+    Conflict(String),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -155,6 +158,15 @@ pub enum NewRecord {
         json: String,
         at: i64,
     },
+    /// An enrollment token spent by `device_id`: fails the commit if it was used or
+    /// expired since it was checked.
+    TokenUse {
+        token_hash: String,
+        device_id: String,
+        at: i64,
+    },
+    /// A device enrolled or renewed.
+    Device(DeviceRecord),
 }
 
 /// Latest known state of one terminal, joined with its enrollment.
@@ -223,6 +235,9 @@ pub trait Store: Send + Sync + 'static {
     fn insert_token(&self, token_hash: &str, created_at: i64, expires_at: i64) -> StoreResult<()>;
     /// Marks the token used by `device_id` if it is known, unexpired and unused.
     fn consume_token(&self, token_hash: &str, now: i64, device_id: &str) -> StoreResult<TokenUse>;
+    /// What `consume_token` would answer, without using the token (enrollment uses it in
+    /// its commit, [`NewRecord::TokenUse`], together with the device record).
+    fn token_status(&self, token_hash: &str, now: i64) -> StoreResult<TokenUse>;
     fn upsert_device(&self, device: &DeviceRecord) -> StoreResult<()>;
     fn device(&self, device_id: &str) -> StoreResult<Option<DeviceRecord>>;
     fn revoke_device(&self, device_id: &str, now: i64) -> StoreResult<bool>;

@@ -6,6 +6,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use rusqlite::{Connection, OptionalExtension, params};
 
+mod enrollment;
 mod idempotency;
 
 use super::*;
@@ -151,34 +152,18 @@ impl Store for SqliteStore {
 
     fn consume_token(&self, token_hash: &str, now: i64, device_id: &str) -> StoreResult<TokenUse> {
         let c = self.lock()?;
-        let row: Option<(i64, Option<i64>)> = c
-            .query_row("SELECT expires_at, used_at FROM enrollment_tokens WHERE token_hash = ?1", [token_hash], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
-            .optional()?;
-        Ok(match row {
-            None => TokenUse::Unknown,
-            Some((_, Some(_))) => TokenUse::AlreadyUsed,
-            Some((expires, None)) if expires <= now => TokenUse::Expired,
-            Some(_) => {
-                let n = c.execute(
-                    "UPDATE enrollment_tokens SET used_at = ?2, device_id = ?3 WHERE token_hash = ?1 AND used_at IS NULL",
-                    params![token_hash, now, device_id],
-                )?;
-                if n == 1 { TokenUse::Accepted } else { TokenUse::AlreadyUsed }
-            }
+        Ok(match enrollment::token_status(&c, token_hash, now)? {
+            TokenUse::Accepted if !enrollment::spend_token(&c, token_hash, now, device_id)? => TokenUse::AlreadyUsed,
+            status => status,
         })
     }
 
+    fn token_status(&self, token_hash: &str, now: i64) -> StoreResult<TokenUse> {
+        enrollment::token_status(&*self.lock()?, token_hash, now)
+    }
+
     fn upsert_device(&self, d: &DeviceRecord) -> StoreResult<()> {
-        self.lock()?.execute(
-            "INSERT INTO devices(device_id, hostname, software_version, inventory, enrolled_at, cert_serial, cert_not_after, revoked_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-             ON CONFLICT(device_id) DO UPDATE SET hostname = ?2, software_version = ?3, inventory = ?4,
-               cert_serial = ?6, cert_not_after = ?7, revoked_at = ?8",
-            params![d.device_id, d.hostname, d.software_version, d.inventory_json, d.enrolled_at, d.cert_serial, d.cert_not_after, d.revoked_at],
-        )?;
-        Ok(())
+        enrollment::upsert_device(&*self.lock()?, d)
     }
 
     fn device(&self, device_id: &str) -> StoreResult<Option<DeviceRecord>> {

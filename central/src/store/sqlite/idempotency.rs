@@ -135,6 +135,13 @@ fn insert(c: &Connection, record: &NewRecord) -> StoreResult<()> {
             "INSERT INTO ratings(rating_id, device_id, document, created_at) VALUES (?1, ?2, ?3, ?4)",
             params![rating_id, device_id, json, at],
         ),
+        NewRecord::TokenUse { token_hash, device_id, at } => {
+            if !super::enrollment::spend_token(c, token_hash, *at, device_id)? {
+                return Err(StoreError::Conflict("the enrollment token was used or expired meanwhile".into()));
+            }
+            return Ok(());
+        }
+        NewRecord::Device(d) => return super::enrollment::upsert_device(c, d),
     }?;
     Ok(())
 }
