@@ -226,18 +226,15 @@ pub fn probe_printer_serial(path: &str, baud: u32, timeout: Duration) -> Result<
 /// [`PRINTER_BAUDS`]. At most [`Timings::serial_port_bound`] plus open/close time.
 pub fn probe_serial_port(path: &str, timings: &Timings) -> Finding {
     let mut first_unknown = None;
-    for baud in READER_BAUDS {
-        match probe_reader(path, baud, timings.reader) {
-            Err(e) => return e.into(),
-            Ok(answer @ (Answer::Reader(_) | Answer::Printer(_))) => return Finding::from_answer(answer, Some(baud)),
-            Ok(answer @ Answer::Unknown { .. }) => {
-                first_unknown.get_or_insert(Finding::from_answer(answer, Some(baud)));
-            }
-            Ok(Answer::Silent) => {}
-        }
-    }
-    for baud in PRINTER_BAUDS {
-        match probe_printer_serial(path, baud, timings.printer) {
+    let reader = READER_BAUDS.iter().map(|&baud| (baud, true));
+    let printer = PRINTER_BAUDS.iter().map(|&baud| (baud, false));
+    for (baud, for_reader) in reader.chain(printer) {
+        let answer = if for_reader {
+            probe_reader(path, baud, timings.reader)
+        } else {
+            probe_printer_serial(path, baud, timings.printer)
+        };
+        match answer {
             Err(e) => return e.into(),
             Ok(answer @ (Answer::Reader(_) | Answer::Printer(_))) => return Finding::from_answer(answer, Some(baud)),
             Ok(answer @ Answer::Unknown { .. }) => {

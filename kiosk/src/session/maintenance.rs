@@ -176,14 +176,9 @@ pub(super) fn handle(state: &mut State, event: Event, out: &mut Vec<Effect>) {
             }
         }
         Event::DeviceHealth { device, health } => {
-            let slot = state.devices.slot(device);
-            if *slot != health {
-                *slot = health.clone();
-                let problem = match health {
-                    super::Health::Ok => None,
-                    super::Health::Problem(p) => Some(p),
-                };
-                out.push(Effect::Audit(AuditRecord::DeviceFault { device, problem }));
+            // Health changed: redraw the maintenance screen, not the start screen.
+            let changed = super::record_health(state, device, health, out);
+            if changed {
                 show(state, out);
             }
         }

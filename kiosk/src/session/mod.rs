@@ -302,10 +302,11 @@ fn note_input(state: &mut State, out: &mut Vec<Effect>) {
     }
 }
 
-fn on_device(state: &mut State, device: Device, health: Health, out: &mut Vec<Effect>) {
+/// Records a device's new health (and audits the change); false when nothing changed.
+fn record_health(state: &mut State, device: Device, health: Health, out: &mut Vec<Effect>) -> bool {
     let slot = state.devices.slot(device);
     if *slot == health {
-        return;
+        return false;
     }
     *slot = health.clone();
     let problem = match health {
@@ -313,6 +314,13 @@ fn on_device(state: &mut State, device: Device, health: Health, out: &mut Vec<Ef
         Health::Problem(p) => Some(p),
     };
     out.push(Effect::Audit(AuditRecord::DeviceFault { device, problem }));
+    true
+}
+
+fn on_device(state: &mut State, device: Device, health: Health, out: &mut Vec<Effect>) {
+    if !record_health(state, device, health, out) {
+        return;
+    }
     let Some(session) = state.session.as_mut() else {
         out.push(Effect::Show(Screen::Welcome { tiles: state.devices.tiles(), notice: None }));
         return;
