@@ -1,20 +1,9 @@
-//! The calendar citizens and the registry live in: China Standard Time (UTC+8, no
-//! daylight saving), so a day or month starts at local midnight, not UTC midnight.
+//! The calendar citizens and the registry live in: China time, from the contract (the
+//! one definition terminal and central share), and the month arithmetic the reference
+//! registry needs on `YYYY-MM` strings.
 
-use time::{Date, OffsetDateTime, UtcOffset};
-
-/// China Standard Time; central's own, it must not depend on the kiosk's copy.
-pub const CHINA_TIME: UtcOffset = time::macros::offset!(+8);
-
-/// The calendar day in China at instant `at`.
-pub fn china_date(at: OffsetDateTime) -> Date {
-    at.to_offset(CHINA_TIME).date()
-}
-
-/// `YYYY-MM-DD`
-pub fn ymd(d: Date) -> String {
-    format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
-}
+pub use contract::china_time::{CHINA_TIME, china_date, ymd};
+use time::OffsetDateTime;
 
 /// The month in China at instant `at`, as `YYYY-MM`.
 pub fn china_month(at: OffsetDateTime) -> String {

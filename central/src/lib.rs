@@ -2,10 +2,11 @@
 //! idempotent submissions, reference business logic on a synthetic registry), fleet
 //! telemetry with alerts and Prometheus metrics, and the operations dashboard.
 //!
-//! Terminals use [`api`] (wire types, signature check). Tests and small deployments
-//! start the server in-process with [`start`]; the `central` binary wraps the same.
+//! The wire types are the `contract` crate's (here also as [`api`]); terminals depend on
+//! that crate, not on this one. Tests and small deployments start the server
+//! in-process with [`start`]; the `central` binary wraps the same.
 
-pub mod api;
+pub use contract as api;
 pub mod calendar;
 pub mod config;
 pub mod enroll;

@@ -10,7 +10,8 @@
 
 use rand::{Rng, SeedableRng, rngs::StdRng};
 
-use crate::api::id_check_digit;
+use crate::api::Insurance;
+use crate::api::idnumber::check_digit as id_check_digit;
 use crate::store::{ContributionRecord, Person};
 
 /// Pensioner whose qualification check is approved (liveness passed).
@@ -34,7 +35,7 @@ const EMPLOYERS: [&str; 6] = [
     "青秀区教育局",
     "邕江纺织有限公司",
     "南宁市公交集团",
-    "灵活就业人员",
+    FLEXIBLE_WORKER,
 ];
 /// Region codes of the generated ID numbers (Nanning districts and a few others).
 const REGIONS: [&str; 6] = ["450102", "450103", "450105", "450107", "110105", "440524"];
@@ -47,6 +48,28 @@ pub fn make_id_number(region: &str, year: i32, month: u32, day: u32, seq: u32) -
     let first17 = format!("{region}{year:04}{month:02}{day:02}{seq:03}");
     let check = id_check_digit(&first17).unwrap_or('0');
     format!("{first17}{check}")
+}
+
+/// The employer name of people who insure themselves (灵活就业): they pay pension and
+/// medical insurance only; unemployment and work-injury insurance come with a job.
+pub const FLEXIBLE_WORKER: &str = "灵活就业人员";
+
+/// What one month's contribution paid into `insurance` (employer and personal shares
+/// together, in fen), or `None` when that insurance was not paid that month. Rates are
+/// the reference service's: pension 8 % + 16 %, medical 2 % + 7 %, unemployment
+/// 0.5 % + 0.5 %, work injury 0.4 % (employer only); a flexible worker pays 20 % for
+/// pension and 9 % for medical insurance alone.
+pub fn contribution_to(insurance: Insurance, month: &ContributionRecord) -> Option<i64> {
+    let per_mille = match (insurance, month.employer == FLEXIBLE_WORKER) {
+        (Insurance::Pension, true) => 200,
+        (Insurance::Medical, true) => 90,
+        (Insurance::Unemployment | Insurance::WorkInjury, true) => return None,
+        (Insurance::Pension, false) => 240,
+        (Insurance::Medical, false) => 90,
+        (Insurance::Unemployment, false) => 10,
+        (Insurance::WorkInjury, false) => 4,
+    };
+    Some(month.base_fen * per_mille / 1000)
 }
 
 /// Generates `size` people (the fixed ones first) with their contribution months.

@@ -126,24 +126,25 @@ pub fn issue_certificate(
     let device_id = caller.device_id;
     let person = find_person(state, &req.id_number, &req.name)?;
     let rows = match req.kind {
-        CertificateKind::SocialInsuranceParticipation => state
-            .store
-            .contributions(&person.id_number)?
-            .into_iter()
-            .filter(|c| c.month >= req.period.from && c.month <= req.period.to)
-            .map(|c| CertificateRow {
-                month: c.month,
-                payer: c.employer,
-                base_fen: c.base_fen,
-                amount_fen: c.personal_fen + c.employer_fen,
-            })
-            .collect(),
         CertificateKind::PensionReceipt => {
             let Some(since) = person.pension_since.clone().filter(|_| person.pension_status == "receiving") else {
                 return Err(ApiError::field("kind", "the card holder does not receive a pension"));
             };
             pension_rows(&person, &since, &req.period, OffsetDateTime::now_utc())
         }
+        participation => state
+            .store
+            .contributions(&person.id_number)?
+            .into_iter()
+            .filter(|c| c.month >= req.period.from && c.month <= req.period.to)
+            .filter_map(|c| {
+                let amount_fen = match participation.insurance() {
+                    None => c.personal_fen + c.employer_fen,
+                    Some(insurance) => crate::registry::contribution_to(insurance, &c)?,
+                };
+                Some(CertificateRow { month: c.month, payer: c.employer, base_fen: c.base_fen, amount_fen })
+            })
+            .collect(),
     };
     let issued_at = now_seconds();
     let code = random_code(12);
@@ -251,6 +252,7 @@ pub fn qualification_check(
             submitted_at: now.unix_timestamp(),
             deadline: deadline(now, 20),
             client_reference: Some(client_reference(caller.idempotency_key)),
+            reason: None,
         }),
     ];
     tracing::info!(device_id, tracking, holder = %mask_id_number(&req.id_number), ?outcome, reason, "qualification check");
@@ -354,6 +356,8 @@ pub fn register(
         submitted_at: now.unix_timestamp(),
         deadline: deadline(now, deadline_days),
         client_reference: Some(client_reference(caller.idempotency_key)),
+        // Only an unemployment registration says why the job ended.
+        reason: req.reason.filter(|_| req.kind == RegistrationKind::Unemployment).map(|r| r.code().to_owned()),
     });
     tracing::info!(device_id, tracking, kind, holder = %mask_id_number(&person.id_number), "registration");
     let response =

@@ -11,8 +11,7 @@ use common::*;
 
 fn face_jpeg() -> String {
     let bytes =
-        std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/testdata/faces/grace_hopper_512x512.jpg"))
-            .unwrap();
+        std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/faces/grace_hopper_512x512.jpg")).unwrap();
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
@@ -26,6 +25,7 @@ fn qualification(id: &str, name: &str, face: String, passed: bool) -> Qualificat
             score: if passed { 0.93 } else { 0.2 },
             passed,
             frames: 40,
+            ..Default::default()
         },
         captured_at: time::OffsetDateTime::now_utc(),
     }
@@ -36,7 +36,7 @@ async fn a_certificate_is_signed_over_its_canonical_body_and_verifiable_in_publi
     let rig = start().await;
     let t = rig.enroll().await;
     let req = CertificateRequest {
-        kind: CertificateKind::SocialInsuranceParticipation,
+        kind: CertificateKind::AllInsurances,
         id_number: WORKER_ID.into(),
         name: WORKER_NAME.into(),
         period: Period { from: "2024-01".into(), to: "2024-06".into() },
@@ -129,7 +129,7 @@ async fn qualification_outcomes_follow_the_documented_rules() {
 async fn a_face_that_is_not_a_jpeg_is_refused() {
     let rig = start().await;
     let t = rig.enroll().await;
-    let png = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/testdata/faces/astronaut.png")).unwrap();
+    let png = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/faces/astronaut.png")).unwrap();
     let mut fake = vec![0xFF, 0xD8, 0xFF, 0xE0];
     fake.extend_from_slice(b"not really a jpeg at all");
     for (i, bytes) in [png, fake].into_iter().enumerate() {
@@ -176,7 +176,7 @@ async fn unemployment_registration_then_monthly_check_in() {
     assert_eq!((status, p.kind()), (422, Some(ProblemType::NoOpenRegistration)));
     req.kind = RegistrationKind::Unemployment;
     req.phone = Some("13800138000".into());
-    req.reason = Some("contract_ended".into());
+    req.reason = Some(UnemploymentReason::EmployerClosed);
     let resp = t.post(&rig, "/v1/registrations", "r1", &req).await;
     assert_eq!(resp.status(), 201);
     let receipt: RegistrationReceipt = resp.json().await.unwrap();
@@ -193,6 +193,9 @@ async fn unemployment_registration_then_monthly_check_in() {
         (progress.kind, progress.status),
         (ApplicationKind::UnemploymentRegistration, ApplicationStatus::Received)
     );
+    // The reason chosen on the form is stored as the citizen chose it.
+    let stored = rig.server.store().application(&receipt.tracking_number).unwrap().unwrap();
+    assert_eq!(stored.reason.as_deref(), Some("employer_closed"));
     assert!(progress.deadline > time::OffsetDateTime::now_utc().date().to_string());
     // Typed on a numeric keypad: the digits alone find the same application.
     let digits: String = receipt.tracking_number.chars().filter(char::is_ascii_digit).collect();
@@ -213,7 +216,7 @@ async fn ratings_are_validated_and_recorded() {
     let t = rig.enroll().await;
     let mut r = RatingRequest {
         session_id: "sess-1".into(),
-        service: ServiceKind::Certificate,
+        service: Service::Certificate,
         grade: 6,
         reasons: vec![RatingReason::Fast],
     };

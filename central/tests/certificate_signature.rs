@@ -29,7 +29,7 @@ fn body_strategy() -> impl Strategy<Value = CertificateBody> {
     )
         .prop_map(|(number, name, rows, t, code)| CertificateBody {
             number,
-            kind: CertificateKind::SocialInsuranceParticipation,
+            kind: CertificateKind::AllInsurances,
             holder: Holder { name, id_number_masked: "1101**********002X".into() },
             period: Period { from: "2020-01".into(), to: "2024-12".into() },
             rows: rows

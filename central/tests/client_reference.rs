@@ -13,8 +13,7 @@ use common::*;
 
 fn face_jpeg() -> String {
     let bytes =
-        std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/testdata/faces/grace_hopper_512x512.jpg"))
-            .unwrap();
+        std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/faces/grace_hopper_512x512.jpg")).unwrap();
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
@@ -23,7 +22,13 @@ fn qualification_check() -> QualificationCheckRequest {
         id_number: APPROVED_PENSIONER_ID.into(),
         name: APPROVED_PENSIONER_NAME.into(),
         face_jpeg: face_jpeg(),
-        liveness: LivenessEvidence { method: "blink".into(), score: 0.93, passed: true, frames: 40 },
+        liveness: LivenessEvidence {
+            method: "blink".into(),
+            score: 0.93,
+            passed: true,
+            frames: 40,
+            ..Default::default()
+        },
         captured_at: time::OffsetDateTime::now_utc(),
     }
 }
@@ -34,7 +39,7 @@ fn unemployment() -> RegistrationRequest {
         id_number: WORKER_ID.into(),
         name: WORKER_NAME.into(),
         phone: Some("13800138000".into()),
-        reason: Some("contract_ended".into()),
+        reason: Some(UnemploymentReason::ContractEnded),
     }
 }
 
@@ -110,7 +115,7 @@ async fn a_version_1_database_is_migrated_in_place_and_keeps_its_applications() 
         .unwrap()
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 3);
+    assert_eq!(version, 4, "every migration since version 1 applied");
 
     let t = rig.enroll().await;
     // The old row is still there, by tracking number and by its digits (backfilled by

@@ -33,6 +33,7 @@ fn application(tracking: &str) -> NewRecord {
         submitted_at: 1_795_000_000,
         deadline: "2026-12-16".into(),
         client_reference: Some(client_reference("k")),
+        reason: None,
     })
 }
 
@@ -84,13 +85,18 @@ fn a_slow_attempt_that_lost_its_lease_commits_nothing_and_gets_the_retrys_respon
 
 fn qualification_check() -> QualificationCheckRequest {
     let face =
-        std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/testdata/faces/grace_hopper_512x512.jpg"))
-            .unwrap();
+        std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/faces/grace_hopper_512x512.jpg")).unwrap();
     QualificationCheckRequest {
         id_number: APPROVED_PENSIONER_ID.into(),
         name: APPROVED_PENSIONER_NAME.into(),
         face_jpeg: base64::engine::general_purpose::STANDARD.encode(face),
-        liveness: LivenessEvidence { method: "blink".into(), score: 0.93, passed: true, frames: 40 },
+        liveness: LivenessEvidence {
+            method: "blink".into(),
+            score: 0.93,
+            passed: true,
+            frames: 40,
+            ..Default::default()
+        },
         captured_at: time::OffsetDateTime::now_utc(),
     }
 }

@@ -10,7 +10,7 @@ use common::*;
 
 fn request(from: &str) -> CertificateRequest {
     CertificateRequest {
-        kind: CertificateKind::SocialInsuranceParticipation,
+        kind: CertificateKind::AllInsurances,
         id_number: WORKER_ID.into(),
         name: WORKER_NAME.into(),
         period: Period { from: from.into(), to: "2024-12".into() },

@@ -139,7 +139,7 @@ async fn the_dashboard_needs_a_login_and_shows_no_citizen_data() {
     rig.server.add_user("ops", "correct horse battery").unwrap();
     let t = rig.enroll().await;
     let cert = CertificateRequest {
-        kind: CertificateKind::SocialInsuranceParticipation,
+        kind: CertificateKind::AllInsurances,
         id_number: central::registry::WORKER_ID.into(),
         name: central::registry::WORKER_NAME.into(),
         period: Period { from: "2024-01".into(), to: "2024-02".into() },

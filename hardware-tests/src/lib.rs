@@ -1,16 +1,15 @@
 //! A test rig for end-to-end tests: the reference central service over TLS, an
 //! enrolled terminal whose reader, printer and camera are the real drivers on their
-//! simulators (under supervision, as in `kiosk --simulate`), a screen recorder, and a
-//! TCP proxy between terminal and central that can cut the network.
+//! simulators (under supervision, started by the `simulation` crate as the demo starts
+//! them), a screen recorder, and a TCP proxy between terminal and central that can cut
+//! the network.
 
-use idcard::ReaderConfig;
-use idcard::sim::{SimCard, SimConfig, SimControl};
-use kiosk::central_api::{CentralClient, Timeouts};
-use kiosk::runtime::devices::{DeviceTasks, SimulatedDevices, Supervision};
+use idcard::sim::{SimCard, SimControl};
 use kiosk::runtime::{BoxFuture, ReceiptPrinter, ScreenSink};
-use kiosk::session::{Event, Intent, PrintJob, Problem, Screen, SessionTiming};
-use kiosk::terminal::{self, Terminal, TerminalOptions};
+use kiosk::terminal::Terminal;
 use printer::virtual_printer::PrinterControl;
+use session::{Event, Intent, PrintJob, Problem, Screen};
+use simulation::{DeviceSettings, ReferenceCentral, SimulatedTerminal, TerminalSetup};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -80,11 +79,11 @@ pub struct CardSlot {
 }
 
 impl CardSlot {
-    /// Places the card of the person with this ID number: the kiosk's synthetic card
-    /// (`kiosk/testdata/cards.toml`) when there is one, else a resident card made for
-    /// them (birth date and gender taken from the number).
+    /// Places the card of the person with this ID number: the simulator's synthetic card
+    /// (`simulation/testdata/cards.toml`) when there is one, else a resident card made
+    /// for them (birth date and gender taken from the number).
     pub async fn place(&self, id_number: &str, name: &str) {
-        let cards = idcard::sim::load_cards(kiosk::runtime::reader::KIOSK_CARDS).unwrap_or_default();
+        let cards = idcard::sim::load_cards(simulation::CARDS).unwrap_or_default();
         let card = match cards.into_iter().find(|c| c.id_number == id_number && c.name == name) {
             Some(card) => Ok(card),
             None => resident_card(id_number, name),
@@ -95,7 +94,7 @@ impl CardSlot {
         }
     }
 
-    /// Places a card of `kiosk/testdata/cards.toml` by label (`kiosk::runtime::reader::cards`).
+    /// Places a card of `simulation/testdata/cards.toml` by label (`simulation::cards`).
     pub fn place_label(&self, label: &str) {
         assert!(self.control.place(label), "no card labelled {label:?}");
     }
@@ -119,67 +118,42 @@ fn resident_card(id_number: &str, name: &str) -> Result<SimCard, idcard::sim::Ca
     Ok(cards.remove(0))
 }
 
-/// Keeps a text account of every job the printer took, then passes it on.
-#[derive(Clone)]
-pub struct PaperTrail {
+/// Keeps an account of every job the printer took (what the paper says), then passes
+/// it on.
+struct PaperTrail {
     inner: Arc<dyn ReceiptPrinter>,
-    printed: Arc<Mutex<Vec<String>>>,
+    printed: Printed,
 }
 
-impl PaperTrail {
-    /// Texts of the jobs printed so far (failed jobs are not listed).
+/// What came out of the printer, as text.
+#[derive(Clone, Default)]
+pub struct Printed(Arc<Mutex<Vec<String>>>);
+
+impl Printed {
+    /// The printouts that came out so far, each as the lines it prints (the strings of
+    /// its document, joined by newlines); failed jobs are not listed.
     pub fn printed(&self) -> Vec<String> {
-        self.printed.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
     }
 }
 
 impl ReceiptPrinter for PaperTrail {
-    fn print(&self, job: PrintJob) -> BoxFuture<Result<(), Problem>> {
+    fn layout(&self, job: &PrintJob) -> printer::Document {
+        self.inner.layout(job)
+    }
+    fn print(&self, doc: printer::Document) -> BoxFuture<Result<(), Problem>> {
         let (inner, printed) = (self.inner.clone(), self.printed.clone());
         Box::pin(async move {
-            let text = render(&job);
-            let result = inner.print(job).await;
+            let text = doc.strings().join("\n");
+            let result = inner.print(doc).await;
             if result.is_ok() {
-                printed.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(text);
+                printed.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(text);
             }
             result
         })
     }
-    fn expected_duration(&self, job: &PrintJob) -> Option<Duration> {
-        self.inner.expected_duration(job)
-    }
-}
-
-/// A print job as plain text, for assertions.
-pub fn render(job: &PrintJob) -> String {
-    match job {
-        PrintJob::Certificate(c) => format!(
-            "CERTIFICATE {}\nholder: {}\n{} .. {}: {} months\nverify: {} ({})",
-            c.number,
-            c.holder.expose(),
-            c.period.from,
-            c.period.to,
-            c.months_covered,
-            c.verify_url,
-            c.verification_code
-        ),
-        PrintJob::Contributions { holder, masked_id, record } => {
-            let years: Vec<String> =
-                record.years.iter().map(|y| format!("{} {} months", y.year, y.months_paid)).collect();
-            format!("CONTRIBUTIONS {} {}\n{}", holder.expose(), masked_id, years.join("\n"))
-        }
-        PrintJob::Receipt(r) => {
-            let what = match &r.delivery {
-                kiosk::session::Delivery::Submitted { tracking, decision } => {
-                    format!("SUBMITTED tracking {tracking} ({decision:?})")
-                }
-                kiosk::session::Delivery::Queued { reference } => {
-                    format!("QUEUED reference {reference}: will be sent when the network returns")
-                }
-            };
-            format!("RECEIPT {:?} {}\n{what}", r.service, r.masked_id.as_deref().unwrap_or(""))
-        }
-        PrintJob::TestPage => "TEST PAGE".into(),
+    fn expected_duration(&self, doc: &printer::Document) -> Option<Duration> {
+        self.inner.expected_duration(doc)
     }
 }
 
@@ -191,17 +165,22 @@ pub struct Rig {
     pub terminal: Terminal,
     pub screens: Arc<ScreenRecorder>,
     /// What was printed, as text (the paper itself: `paper`).
-    pub printer: PaperTrail,
+    pub printer: Printed,
     /// The virtual printer behind the ESC/POS driver: run out of paper, open the cover,
     /// read the receipts as pictures. (Unused when `start_with` was given a printer.)
     pub paper: PrinterControl,
     pub reader: CardSlot,
     pub link: NetworkLink,
     pub device_id: String,
-    _devices: DeviceTasks,
-    _simulators: SimulatedDevices,
+    _simulated: SimulatedDevicesGuard,
     _dir: tempfile::TempDir,
 }
+
+/// Keeps the simulated devices and their tasks alive for the rig's life.
+struct SimulatedDevicesGuard(
+    #[allow(dead_code)] simulation::SimulatedDevices,
+    #[allow(dead_code)] kiosk::runtime::devices::DeviceTasks,
+);
 
 impl Rig {
     pub async fn start() -> anyhow::Result<Self> {
@@ -212,74 +191,55 @@ impl Rig {
     /// on a virtual printer (whose status is still polled).
     pub async fn start_with(printer: Option<Arc<dyn ReceiptPrinter>>) -> anyhow::Result<Self> {
         let dir = tempfile::tempdir()?;
-        let mut config = central::ServerConfig::new(dir.path().join("central"));
-        config.listen = "127.0.0.1:0".parse()?;
-        config.registry_size = 20;
-        let central = central::start(config).await?;
-        let link = NetworkLink::start(central.local_addr()).await?;
+        let central = ReferenceCentral::start(&dir.path().join("central"), 20).await?;
+        let link = NetworkLink::start(central.server.local_addr()).await?;
         let url = format!("https://127.0.0.1:{}", link.addr.port());
-        let timeouts = Timeouts { connect: Duration::from_secs(2), request: Duration::from_secs(5) };
-        let token = central.create_enrollment_token(Duration::from_secs(600))?;
-        let inventory = central::api::HardwareInventory {
-            hostname: "e2e".into(),
-            software_version: "test".into(),
-            devices: vec![],
-        };
-        let identity = CentralClient::enroll(&url, &central.ca_pem(), &token, inventory, timeouts).await?;
+        let identity = central.enroll(&url, "e2e").await?;
         let device_id = identity.device_id.clone();
         let screens = Arc::new(ScreenRecorder::default());
-        // The reader at full wire speed with an instant SAM; the camera as fast as the
-        // face analysis goes.
-        let sim = SimulatedDevices::new(SimConfig::default(), Duration::ZERO)?;
-        let jobs: Arc<dyn ReceiptPrinter> = printer.unwrap_or_else(|| sim.printer.clone());
-        let trail = PaperTrail { inner: jobs, printed: Arc::default() };
-        let terminal = terminal::start(TerminalOptions {
-            data_dir: dir.path().join("kiosk"),
-            central_url: url,
-            identity,
-            timeouts,
-            timing: SessionTiming::default(),
-            submit_wait: Duration::from_secs(3),
-            heartbeat: Duration::from_secs(2),
-            backoff: kiosk::outbox::backoff::Backoff {
-                base: Duration::from_millis(50),
-                cap: Duration::from_millis(500),
-            },
-            limits: kiosk::outbox::Limits::default(),
-            metrics_listen: None,
-            screen: screens.clone(),
-            printer: Arc::new(trail.clone()),
-            camera: Arc::new(sim.camera.clone()),
-            maintenance_pin: Some(kiosk::config::hash_pin(RIG_PIN)?),
+        let options = simulation::test_options(&dir.path().join("kiosk"), url, identity, screens.clone(), RIG_PIN)?;
+        // The jobs pass through the paper trail on their way to the printer.
+        let printed = Printed::default();
+        let trail = printed.clone();
+        let wrap = move |simulated: Arc<dyn ReceiptPrinter>| -> Arc<dyn ReceiptPrinter> {
+            Arc::new(PaperTrail { inner: printer.unwrap_or(simulated), printed: trail })
+        };
+        let sim = SimulatedTerminal::start(TerminalSetup {
+            options,
+            devices: DeviceSettings::default(),
+            supervision: simulation::quick_supervision(),
+            wrap_printer: Some(Box::new(wrap)),
         })
         .await?;
-        let supervision = Supervision {
-            backoff: kiosk::outbox::backoff::Backoff {
-                base: Duration::from_millis(50),
-                cap: Duration::from_millis(500),
-            },
-            reader: ReaderConfig { poll_interval: Duration::from_millis(50), ..ReaderConfig::default() },
-            printer_poll: Duration::from_millis(100),
-            camera_probe: Duration::from_millis(500),
-        };
-        let devices = sim.start(&terminal.events, &supervision);
-        let reader = CardSlot { control: sim.reader.control() };
+        let SimulatedTerminal { terminal, devices, tasks } = sim;
+        let reader = CardSlot { control: devices.reader.control() };
         Ok(Self {
-            central,
+            central: central.server,
             terminal,
             screens,
-            printer: trail,
-            paper: sim.paper.clone(),
+            printer: printed,
+            paper: devices.paper.clone(),
             reader,
             link,
             device_id,
-            _devices: devices,
-            _simulators: sim,
+            _simulated: SimulatedDevicesGuard(devices, tasks),
             _dir: dir,
         })
     }
 
     pub async fn touch(&self, intent: Intent) {
         let _ = self.terminal.events.send(Event::Touch(intent)).await;
+    }
+
+    /// The person's card on the reader, `service` chosen and their identity confirmed;
+    /// returns the count of screens shown before, to wait for what comes next.
+    pub async fn begin(&self, id: &str, name: &str, service: session::Service) -> usize {
+        let mark = self.screens.count();
+        self.reader.place(id, name).await;
+        self.screens.wait_for(mark, |s| matches!(s, Screen::Menu { .. })).await;
+        self.touch(Intent::Choose(service)).await;
+        self.screens.wait_for(mark, |s| matches!(s, Screen::Identity { .. })).await;
+        self.touch(Intent::Confirm).await;
+        mark
     }
 }

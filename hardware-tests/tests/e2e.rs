@@ -5,26 +5,15 @@ use central::registry::{
     APPROVED_PENSIONER_ID, APPROVED_PENSIONER_NAME, REVIEW_PENSIONER_ID, REVIEW_PENSIONER_NAME, WORKER_ID, WORKER_NAME,
 };
 use hardware_tests::Rig;
-use kiosk::runtime::reader::cards;
-use kiosk::session::{
+use session::{
     CardProblem, CertificateKind, CertificatePeriod, Decision, Delivery, Device, Intent, Notice, Problem, ReceiptState,
     Screen, Service, ServiceTile,
 };
+use simulation::cards;
 use std::time::Duration;
 
-/// Card on the reader, `service` chosen and the identity confirmed.
-async fn begin(rig: &Rig, id: &str, name: &str, service: Service) -> usize {
-    let mark = rig.screens.count();
-    rig.reader.place(id, name).await;
-    rig.screens.wait_for(mark, |s| matches!(s, Screen::Menu { .. })).await;
-    rig.touch(Intent::Choose(service)).await;
-    rig.screens.wait_for(mark, |s| matches!(s, Screen::Identity { .. })).await;
-    rig.touch(Intent::Confirm).await;
-    mark
-}
-
 async fn qualification(rig: &Rig, id: &str, name: &str) -> Delivery {
-    let mark = begin(rig, id, name, Service::Qualification).await;
+    let mark = rig.begin(id, name, Service::QualificationCheck).await;
     let Screen::Receipt { delivery, .. } =
         rig.screens.wait_for(mark, |s| matches!(s, Screen::Receipt { receipt: ReceiptState::Printed, .. })).await
     else {
@@ -45,9 +34,9 @@ async fn qualification_check_approved_and_pending_review() {
     // The camera guided the citizen through the head turn on the way.
     let captures =
         rig.screens.wait_for(0, |s| matches!(s, Screen::Capture { hint: Some(h), .. } if h.liveness.is_some())).await;
-    assert!(matches!(captures, Screen::Capture { service: Service::Qualification, .. }));
+    assert!(matches!(captures, Screen::Capture { service: Service::QualificationCheck, .. }));
     rig.touch(Intent::Done).await;
-    rig.touch(Intent::Rate { grade: kiosk::session::Grade::VerySatisfied, reasons: vec![] }).await;
+    rig.touch(Intent::Rate { grade: session::RatingGrade::VerySatisfied, reasons: vec![] }).await;
     rig.touch(Intent::Exit).await;
     rig.reader.remove().await;
     let review = qualification(&rig, REVIEW_PENSIONER_ID, REVIEW_PENSIONER_NAME).await;
@@ -61,10 +50,10 @@ async fn qualification_check_approved_and_pending_review() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn certificate_printed_with_the_name_and_a_verify_url_central_confirms() {
     let rig = Rig::start().await.unwrap();
-    let mark = begin(&rig, APPROVED_PENSIONER_ID, APPROVED_PENSIONER_NAME, Service::Certificate).await;
+    let mark = rig.begin(APPROVED_PENSIONER_ID, APPROVED_PENSIONER_NAME, Service::Certificate).await;
     rig.screens.wait_for(mark, |s| matches!(s, Screen::CertificateChoice { .. })).await;
     rig.touch(Intent::ChooseCertificate {
-        kind: CertificateKind::Participation,
+        kind: CertificateKind::AllInsurances,
         period: CertificatePeriod::LastMonths(12),
     })
     .await;
@@ -104,11 +93,11 @@ async fn printer_out_of_paper_disables_certificates_only_and_alerts_central() {
         Some((Device::Printer, Problem::PaperOut))
     );
     // Another service still works end to end; its receipt is the screen.
-    let mark = begin(&rig, WORKER_ID, WORKER_NAME, Service::Registration).await;
+    let mark = rig.begin(WORKER_ID, WORKER_NAME, Service::UnemploymentRegistration).await;
     rig.screens.wait_for(mark, |s| matches!(s, Screen::RegistrationForm { .. })).await;
     rig.touch(Intent::SubmitRegistration {
         phone: "13812345678".into(),
-        reason: Some(kiosk::session::RegistrationReason::Resigned),
+        reason: Some(session::UnemploymentReason::Resigned),
     })
     .await;
     let receipt = rig.screens.wait_for(mark, |s| matches!(s, Screen::Receipt { .. })).await;
@@ -162,11 +151,50 @@ async fn unplugged_reader_disables_card_services_until_it_is_back() {
     else {
         unreachable!()
     };
-    let needs_card: Vec<Service> = Service::ALL.into_iter().filter(|s| s.needs_card()).collect();
+    let needs_card: Vec<Service> = Service::ALL.into_iter().filter(|s| session::needs_card(*s)).collect();
     assert_eq!(down(&tiles), needs_card, "only progress lookup works without a reader");
     let mark = rig.screens.count();
     rig.reader.control.reappear();
     rig.screens.wait_for(mark, |s| matches!(s, Screen::Welcome { tiles, .. } if down(tiles).is_empty())).await;
-    begin(&rig, WORKER_ID, WORKER_NAME, Service::Contributions).await;
+    rig.begin(WORKER_ID, WORKER_NAME, Service::ContributionRecord).await;
     rig.screens.wait_for(0, |s| matches!(s, Screen::Contributions { .. })).await;
+}
+
+/// Every reason a citizen can pick on the registration form (through the presenter, as
+/// the window sends it) is the reason central stores with the application.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_unemployment_reason_picked_on_screen_is_stored_by_central_unchanged() {
+    let rig = Rig::start().await.unwrap();
+    // People in work (a pensioner cannot register), one per reason.
+    let workers: Vec<_> = central::registry::generate(20)
+        .into_iter()
+        .map(|(person, _)| person)
+        .filter(|p| p.pension_status == "contributing")
+        .collect();
+    let reasons = session::UnemploymentReason::ALL;
+    assert!(workers.len() >= reasons.len(), "{} people in work", workers.len());
+    for (person, reason) in workers.iter().zip(reasons) {
+        let mark = rig.begin(&person.id_number, &person.name, Service::UnemploymentRegistration).await;
+        let form = rig.screens.wait_for(mark, |s| matches!(s, Screen::RegistrationForm { .. })).await;
+        let mut presenter = kiosk::present::Presenter::new();
+        presenter.show(form);
+        for digit in [1, 3, 8, 1, 2, 3, 4, 5, 6, 7, 8] {
+            presenter.intent(ui::Intent::KeypadDigit(digit));
+        }
+        presenter.intent(ui::Intent::PickUnemploymentReason(reason));
+        for event in presenter.intent(ui::Intent::Confirm) {
+            rig.terminal.events.send(event).await.unwrap();
+        }
+        let Screen::Receipt { delivery: Delivery::Submitted { tracking, .. }, .. } =
+            rig.screens.wait_for(mark, |s| matches!(s, Screen::Receipt { receipt: ReceiptState::Printed, .. })).await
+        else {
+            panic!("{reason:?}: not submitted")
+        };
+        let stored = rig.central.store().application(&tracking).unwrap().unwrap();
+        assert_eq!(stored.reason.as_deref(), Some(reason.code()), "{reason:?}");
+        rig.touch(Intent::Done).await;
+        rig.touch(Intent::SkipRating).await;
+        rig.touch(Intent::Exit).await;
+        rig.reader.remove().await;
+    }
 }

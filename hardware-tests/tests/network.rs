@@ -7,7 +7,7 @@ use central::registry::{APPROVED_PENSIONER_ID, APPROVED_PENSIONER_NAME};
 use hardware_tests::Rig;
 use kiosk::outbox::sender::{Attempt, Settled};
 use kiosk::runtime::convert::{delivered, queued_reference};
-use kiosk::session::{ApplicationProgress, Delivery, Intent, ReceiptState, Screen, Service};
+use session::{ApplicationProgress, Delivery, Intent, ReceiptState, Screen, Service};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use ui::model::ApplicationStatus;
@@ -49,7 +49,7 @@ async fn eventually<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
 async fn up_to_confirmation(rig: &Rig) {
     rig.reader.place(APPROVED_PENSIONER_ID, APPROVED_PENSIONER_NAME).await;
     rig.screens.wait_for(0, |s| matches!(s, Screen::Menu { .. })).await;
-    rig.touch(Intent::Choose(Service::Qualification)).await;
+    rig.touch(Intent::Choose(Service::QualificationCheck)).await;
     rig.screens.wait_for(0, |s| matches!(s, Screen::Identity { .. })).await;
 }
 
@@ -62,7 +62,7 @@ async fn queued_receipt(rig: &Rig) -> String {
     };
     let Delivery::Queued { reference } = delivery else { panic!("expected a queued receipt, got {delivery:?}") };
     let printed = rig.printer.printed();
-    assert!(printed.iter().any(|r| r.contains("QUEUED") && r.contains(&reference)), "{printed:?}");
+    assert!(printed.iter().any(|r| r.contains("已保存，网络恢复后自动提交") && r.contains(&reference)), "{printed:?}");
     reference
 }
 
@@ -100,7 +100,7 @@ async fn delivered_once(rig: &Rig, settled: &Mutex<Vec<Settled>>, key: &str, bef
 
     let (status, body) = rig.terminal.outbox.lock().response(key).unwrap().expect("delivered under the receipt's key");
     assert!((200..300).contains(&status), "HTTP {status}");
-    let Some(Delivery::Submitted { tracking, .. }) = delivered(central::api::paths::QUALIFICATION_CHECKS, &body) else {
+    let Some(Delivery::Submitted { tracking, .. }) = delivered(contract::paths::QUALIFICATION_CHECKS, &body) else {
         panic!("recorded answer unreadable: {}", String::from_utf8_lossy(&body))
     };
     let application = rig.central.store().application(&tracking).unwrap().expect("central knows the tracking number");
@@ -109,7 +109,7 @@ async fn delivered_once(rig: &Rig, settled: &Mutex<Vec<Settled>>, key: &str, bef
         ("qualification_check", APPROVED_PENSIONER_ID, rig.device_id.as_str())
     );
     // Central stored it under the key the terminal kept, so the queued receipt finds it.
-    assert_eq!(application.client_reference, Some(central::api::client_reference(key)));
+    assert_eq!(application.client_reference, Some(contract::client_reference(key)));
     let by_receipt = rig.central.store().application_by_client_reference(&queued_reference(key)).unwrap();
     assert_eq!(by_receipt.map(|a| a.tracking_number), Some(tracking.clone()));
 
@@ -136,7 +136,7 @@ async fn look_up(rig: &Rig, number: &str) -> ApplicationProgress {
     rig.touch(Intent::SkipRating).await;
     rig.screens.wait_for(mark, |s| matches!(s, Screen::Menu { .. })).await;
     let mark = rig.screens.count();
-    rig.touch(Intent::Choose(Service::Progress)).await;
+    rig.touch(Intent::Choose(Service::ApplicationProgress)).await;
     rig.screens.wait_for(mark, |s| matches!(s, Screen::TrackingEntry { .. })).await;
     rig.touch(Intent::SubmitTracking(number.into())).await;
     let found = rig
@@ -153,7 +153,7 @@ async fn look_up(rig: &Rig, number: &str) -> ApplicationProgress {
 async fn idempotent_replays(rig: &Rig) -> u64 {
     let ca = reqwest::Certificate::from_pem(rig.central.ca_pem().as_bytes()).unwrap();
     let http = reqwest::Client::builder().add_root_certificate(ca).build().unwrap();
-    let url = format!("https://127.0.0.1:{}{}", rig.central.local_addr().port(), central::api::paths::METRICS);
+    let url = format!("https://127.0.0.1:{}{}", rig.central.local_addr().port(), contract::paths::METRICS);
     let text = http.get(url).send().await.unwrap().error_for_status().unwrap().text().await.unwrap();
     text.lines()
         .find_map(|l| l.strip_prefix("central_idempotent_replays_total "))
@@ -181,7 +181,7 @@ async fn cut_while_sending_gives_a_queued_receipt_and_the_retry_delivers_once() 
     // The citizen tracks the receipt's reference while the network is still down:
     // the terminal answers from its outbox instead of "not found".
     let held = look_up(&rig, &reference).await;
-    assert_eq!((held.service, held.status), (Service::Qualification, ApplicationStatus::Queued));
+    assert_eq!((held.service, held.status), (Service::QualificationCheck, ApplicationStatus::Queued));
     assert_eq!(held.tracking, reference);
 
     rig.link.restore();

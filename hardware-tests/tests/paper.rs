@@ -9,13 +9,13 @@ use central::registry::{
 };
 use hardware_tests::Rig;
 use kiosk::runtime::escpos_printer::DriverPrinter;
-use kiosk::session::{
+use printer::virtual_printer::parser::{Command, StreamParser};
+use printer::virtual_printer::{PrinterControl, VirtualLink, VirtualPrinter};
+use printer::{Link, LinkError, Printer, Profile};
+use session::{
     CertificateKind, CertificatePeriod, CertificateStatus, Decision, Delivery, Intent, IssuedCertificate, ReceiptState,
     Screen, Service, YearMonth,
 };
-use printer::virtual_printer::parser::{Command, StreamParser};
-use printer::virtual_printer::{PrinterControl, VirtualLink, VirtualPrinter};
-use printer::{Printer, Profile, Transport, TransportError};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -27,13 +27,13 @@ struct Wire {
     sent: Arc<Mutex<Vec<u8>>>,
 }
 
-impl Transport for Wire {
-    fn write_all(&mut self, bytes: &[u8]) -> Result<(), TransportError> {
+impl Link for Wire {
+    fn send(&mut self, bytes: &[u8]) -> Result<(), LinkError> {
         self.sent.lock().unwrap().extend_from_slice(bytes);
-        self.link.write_all(bytes)
+        self.link.send(bytes)
     }
-    fn read(&mut self, buf: &mut [u8], timeout: Duration) -> Result<usize, TransportError> {
-        self.link.read(buf, timeout)
+    fn recv(&mut self, buf: &mut [u8], timeout: Duration) -> Result<usize, LinkError> {
+        self.link.recv(buf, timeout)
     }
 }
 
@@ -98,16 +98,6 @@ impl PaperRig {
     }
 }
 
-/// Card on the reader, service chosen and identity confirmed.
-async fn begin(rig: &Rig, id: &str, name: &str, service: Service) {
-    let mark = rig.screens.count();
-    rig.reader.place(id, name).await;
-    rig.screens.wait_for(mark, |s| matches!(s, Screen::Menu { .. })).await;
-    rig.touch(Intent::Choose(service)).await;
-    rig.screens.wait_for(mark, |s| matches!(s, Screen::Identity { .. })).await;
-    rig.touch(Intent::Confirm).await;
-}
-
 /// From the menu with a card on the reader: the certificate preview, or the failure.
 async fn preview(rig: &Rig, kind: CertificateKind, period: CertificatePeriod) -> Result<IssuedCertificate, Screen> {
     let mark = rig.screens.count();
@@ -153,7 +143,7 @@ async fn pensioner_certificate_counts_contribution_years_and_its_png_qr_is_confi
     place(&rig, APPROVED_PENSIONER_ID, APPROVED_PENSIONER_NAME).await;
     // She retired in 2009: the last 36 months hold no contribution, so the
     // certificate covers the years she paid rather than saying "0 months".
-    let certificate = preview(&rig, CertificateKind::Participation, CertificatePeriod::LastMonths(36)).await.unwrap();
+    let certificate = preview(&rig, CertificateKind::AllInsurances, CertificatePeriod::LastMonths(36)).await.unwrap();
     assert_eq!(certificate.months_covered, 180, "1995-01 .. 2009-12");
     assert_eq!((certificate.period.from, certificate.period.to), (ym("1995-01"), ym("2009-12")));
     assert_eq!(certificate.status, CertificateStatus::Retired { last: Some(ym("2009-12")) });
@@ -204,7 +194,7 @@ async fn each_certificate_kind_covers_what_each_person_expects() {
     assert_eq!(pension.status, CertificateStatus::ReceivingPension);
     assert!(pension.current_payer.is_some() && pension.total_fen > 0);
     back_to_menu(&rig).await;
-    let full = preview(&rig, CertificateKind::Participation, CertificatePeriod::FullHistory).await.unwrap();
+    let full = preview(&rig, CertificateKind::AllInsurances, CertificatePeriod::FullHistory).await.unwrap();
     assert_eq!(full.period.from, ym("1965-12"), "from her 16th birthday");
     assert_eq!(full.months_covered, 180);
     back_to_menu(&rig).await;
@@ -212,11 +202,11 @@ async fn each_certificate_kind_covers_what_each_person_expects() {
     rig.reader.remove().await;
 
     place(&rig, WORKER_ID, WORKER_NAME).await;
-    let worker = preview(&rig, CertificateKind::Participation, CertificatePeriod::FullHistory).await.unwrap();
+    let worker = preview(&rig, CertificateKind::AllInsurances, CertificatePeriod::FullHistory).await.unwrap();
     assert_eq!((worker.period.from, worker.months_covered), (ym("2006-01"), 178), "2012-01 .. 2026-10");
     assert!(worker.current_payer.is_some());
     back_to_menu(&rig).await;
-    let recent = preview(&rig, CertificateKind::Participation, CertificatePeriod::LastMonths(6)).await.unwrap();
+    let recent = preview(&rig, CertificateKind::AllInsurances, CertificatePeriod::LastMonths(6)).await.unwrap();
     assert!(recent.months_covered > 0 && recent.months_covered <= 6, "{recent:?}");
     back_to_menu(&rig).await;
     let refused = preview(&rig, CertificateKind::PensionReceipt, CertificatePeriod::LastMonths(6)).await;
@@ -233,7 +223,7 @@ async fn each_certificate_kind_covers_what_each_person_expects() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn submitted_receipt_carries_the_tracking_number_as_code128_and_says_pending_review() {
     let PaperRig { rig, paper, wire } = PaperRig::start().await;
-    begin(&rig, REVIEW_PENSIONER_ID, REVIEW_PENSIONER_NAME, Service::Qualification).await;
+    rig.begin(REVIEW_PENSIONER_ID, REVIEW_PENSIONER_NAME, Service::QualificationCheck).await;
     let Screen::Receipt { delivery, .. } =
         rig.screens.wait_for(0, |s| matches!(s, Screen::Receipt { receipt: ReceiptState::Printed, .. })).await
     else {
@@ -258,11 +248,11 @@ async fn submitted_receipt_carries_the_tracking_number_as_code128_and_says_pendi
 async fn queued_receipt_says_saved_and_its_code128_carries_the_local_reference() {
     let PaperRig { rig, paper, wire } = PaperRig::start().await;
     rig.link.cut();
-    begin(&rig, WORKER_ID, WORKER_NAME, Service::Registration).await;
+    rig.begin(WORKER_ID, WORKER_NAME, Service::UnemploymentRegistration).await;
     rig.screens.wait_for(0, |s| matches!(s, Screen::RegistrationForm { .. })).await;
     rig.touch(Intent::SubmitRegistration {
         phone: "13812345678".into(),
-        reason: Some(kiosk::session::RegistrationReason::Resigned),
+        reason: Some(session::UnemploymentReason::Resigned),
     })
     .await;
     let Screen::Receipt { delivery, .. } =
@@ -307,4 +297,68 @@ fn contains_glyphs(hay: &image::GrayImage, needle: &image::GrayImage) -> bool {
             })
         })
     })
+}
+
+/// The citizen's pick on the choice screen, through the presenter as the window sends it.
+async fn pick_on_screen(rig: &Rig, kind: CertificateKind, period: CertificatePeriod) {
+    let mark = rig.screens.count();
+    rig.touch(Intent::Choose(Service::Certificate)).await;
+    rig.screens.wait_for(mark, |s| matches!(s, Screen::Identity { .. })).await;
+    rig.touch(Intent::Confirm).await;
+    let choice = rig.screens.wait_for(mark, |s| matches!(s, Screen::CertificateChoice { .. })).await;
+    let mut presenter = kiosk::present::Presenter::new();
+    presenter.show(choice);
+    let offered = presenter.view(ui::LocalTime::default());
+    let ui::model::Screen::CertificateChoice { kinds, .. } = &offered.screen else { panic!("{offered:?}") };
+    assert!(kinds.contains(&kind), "{kind:?} is offered on screen: {kinds:?}");
+    presenter.intent(ui::Intent::PickCertificateKind(kind));
+    presenter.intent(ui::Intent::PickCertificatePeriod(period));
+    for event in presenter.intent(ui::Intent::Confirm) {
+        rig.terminal.events.send(event).await.unwrap();
+    }
+}
+
+/// Picked on screen, the kind is what central signs and stores and what the paper's
+/// title says, for every kind a citizen can pick.
+async fn certificate_kind_reaches_central_and_paper(kind: CertificateKind) {
+    let PaperRig { rig, paper: _, wire } = PaperRig::start().await;
+    let (id, name) = if kind == CertificateKind::PensionReceipt {
+        (APPROVED_PENSIONER_ID, APPROVED_PENSIONER_NAME)
+    } else {
+        (WORKER_ID, WORKER_NAME)
+    };
+    place(&rig, id, name).await;
+    pick_on_screen(&rig, kind, CertificatePeriod::LastMonths(12)).await;
+    let Screen::CertificatePreview { certificate } =
+        rig.screens.wait_for(0, |s| matches!(s, Screen::CertificatePreview { .. } | Screen::Failed { .. })).await
+    else {
+        panic!("{kind:?} was not issued")
+    };
+    assert_eq!(certificate.kind, kind);
+    let stored = rig.central.store().certificate_by_code(&certificate.verification_code).unwrap().unwrap();
+    let stored: contract::Certificate = serde_json::from_str(&stored).unwrap();
+    assert_eq!(stored.body.kind, kind, "central signed and stored the kind that was picked");
+    rig.touch(Intent::Print).await;
+    let printed = rig.screens.wait_for(0, |s| matches!(s, Screen::Printed { .. })).await;
+    assert!(matches!(printed, Screen::Printed { result: Ok(()), .. }), "{printed:?}");
+    let text = printouts(&wire.lock().unwrap()).remove(0);
+    assert_eq!(text.lines.first().map(String::as_str), Some(kind.title_zh()), "{text:#?}");
+}
+
+macro_rules! certificate_kind_tests {
+    ($($test:ident: $kind:ident,)*) => {$(
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $test() {
+            certificate_kind_reaches_central_and_paper(CertificateKind::$kind).await;
+        }
+    )*};
+}
+
+certificate_kind_tests! {
+    all_insurances_certificate_picked_on_screen_reaches_central_and_paper: AllInsurances,
+    pension_insurance_certificate_picked_on_screen_reaches_central_and_paper: PensionInsurance,
+    medical_insurance_certificate_picked_on_screen_reaches_central_and_paper: MedicalInsurance,
+    unemployment_insurance_certificate_picked_on_screen_reaches_central_and_paper: UnemploymentInsurance,
+    work_injury_insurance_certificate_picked_on_screen_reaches_central_and_paper: WorkInjuryInsurance,
+    pension_receipt_picked_on_screen_reaches_central_and_paper: PensionReceipt,
 }

@@ -7,9 +7,9 @@
 use central::registry::{WORKER_ID, WORKER_NAME};
 use hardware_tests::Rig;
 use kiosk::runtime::escpos_printer::DriverPrinter;
-use kiosk::session::{CertificateKind, CertificatePeriod, Intent, Problem, Screen, Service};
 use printer::virtual_printer::{PrinterControl, VirtualPrinter};
 use printer::{Printer, Profile};
+use session::{CertificateKind, CertificatePeriod, Intent, Problem, Screen, Service};
 use std::sync::Arc;
 
 /// Slow enough that the certificate takes over a second on the wire, so the bar has time
@@ -33,7 +33,7 @@ async fn print_certificate(rig: &Rig) -> Screen {
     rig.screens.wait_for(0, |s| matches!(s, Screen::Identity { .. })).await;
     rig.touch(Intent::Confirm).await;
     rig.screens.wait_for(0, |s| matches!(s, Screen::CertificateChoice { .. })).await;
-    let (kind, period) = (CertificateKind::Participation, CertificatePeriod::LastMonths(12));
+    let (kind, period) = (CertificateKind::AllInsurances, CertificatePeriod::LastMonths(12));
     rig.touch(Intent::ChooseCertificate { kind, period }).await;
     rig.screens.wait_for(0, |s| matches!(s, Screen::CertificatePreview { .. })).await;
     rig.touch(Intent::Print).await;

@@ -2,8 +2,8 @@
 //! an edited or deleted record is detected by [`AuditLog::verify`]; records are
 //! shipped to the central service in batches through the outbox.
 
-use crate::session::{AuditRecord, EndReason, Grade, Health, Problem};
 use rusqlite::{Connection, OptionalExtension as _, params};
+use session::{AuditRecord, EndReason, Health, Problem, RatingGrade};
 use sha2::{Digest as _, Sha256};
 use std::path::Path;
 use time::OffsetDateTime;
@@ -77,7 +77,7 @@ pub fn describe(record: &AuditRecord) -> (String, Option<String>, String) {
     fn problem(p: &Option<Problem>) -> String {
         p.as_ref().map_or("ok".into(), code)
     }
-    let grade = |g: &Option<Grade>| g.as_ref().map_or("skipped".into(), code);
+    let grade = |g: &Option<RatingGrade>| g.as_ref().map_or("skipped".into(), code);
     let end = |r: &EndReason| code(r);
     match record {
         AuditRecord::SessionStarted { session } => ("session.started".into(), None, format!("s{session}")),
@@ -111,7 +111,7 @@ pub fn health_code(h: &Health) -> String {
     match h {
         Health::Ok => "ok".into(),
         Health::Problem(p) => {
-            describe(&AuditRecord::DeviceFault { device: crate::session::Device::Reader, problem: Some(p.clone()) }).2
+            describe(&AuditRecord::DeviceFault { device: session::Device::Reader, problem: Some(p.clone()) }).2
         }
     }
 }
@@ -255,7 +255,7 @@ impl AuditLog {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::session::{Device, Service};
+    use session::{Device, Service};
 
     fn log_with(n: u64) -> (tempfile::TempDir, AuditLog) {
         let dir = tempfile::tempdir().unwrap();
@@ -338,12 +338,12 @@ mod tests {
     /// record, with every code it can carry, must pass the API's own validation.
     #[test]
     fn every_record_passes_the_central_services_validation() {
-        use crate::session::CardProblem;
+        use session::CardProblem;
         let mut records = vec![
             AuditRecord::SessionStarted { session: 1 },
             AuditRecord::CardRead { session: 1, masked_id: "1101**********002X".into() },
             AuditRecord::CertificateRejected { session: 1, reason: "bad signature".into() },
-            AuditRecord::SubmissionFailed { session: 1, service: Service::CheckIn, reason: "x".into() },
+            AuditRecord::SubmissionFailed { session: 1, service: Service::UnemploymentCheckIn, reason: "x".into() },
         ];
         for problem in [CardProblem::Unreadable, CardProblem::Expired, CardProblem::WrongType] {
             records.push(AuditRecord::CardRefused { problem });
@@ -353,7 +353,7 @@ mod tests {
             for delivered in [true, false] {
                 records.push(AuditRecord::Submitted { session: 1, service, delivered, reference: "QC-1".into() });
             }
-            for grade in [None, Some(Grade::VerySatisfied), Some(Grade::VeryDissatisfied)] {
+            for grade in [None, Some(RatingGrade::VerySatisfied), Some(RatingGrade::VeryDissatisfied)] {
                 records.push(AuditRecord::Rated { session: 1, service, grade });
             }
         }
@@ -375,7 +375,7 @@ mod tests {
         for reason in [EndReason::Finished, EndReason::IdleTimeout, EndReason::CardRemoved, EndReason::OtherCard] {
             records.push(AuditRecord::SessionEnded { session: 1, reason });
         }
-        use crate::session::maintenance::{LeftBy, TestSubject};
+        use session::maintenance::{LeftBy, TestSubject};
         records.push(AuditRecord::MaintenanceEntered);
         for locked_out in [false, true] {
             records.push(AuditRecord::MaintenancePinRefused { locked_out });
@@ -391,10 +391,10 @@ mod tests {
         let at = OffsetDateTime::from_unix_timestamp(1_790_000_000).unwrap();
         for record in &records {
             let (action, subject_masked, outcome) = describe(record);
-            let batch = central::api::TelemetryBatch {
+            let batch = contract::TelemetryBatch {
                 heartbeat: None,
                 events: vec![],
-                audit: vec![central::api::AuditRecord {
+                audit: vec![contract::AuditRecord {
                     seq: 1,
                     at,
                     action,

@@ -4,7 +4,7 @@
 
 use crate::outbox::OutboxItem;
 use crate::outbox::sender::{Attempt, Deliver};
-use central::api;
+use contract as api;
 use rustls::pki_types::pem::PemObject as _;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use std::sync::Arc;
@@ -26,8 +26,8 @@ pub enum CentralError {
     Enrollment(String),
 }
 
-/// The terminal's TLS identity, as written at enrollment.
-#[derive(Clone)]
+/// The terminal's TLS identity, as written at enrollment (`identity.json`).
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
 pub struct DeviceIdentity {
     pub device_id: String,
     pub certificate_pem: String,
@@ -51,13 +51,10 @@ impl DeviceIdentity {
     pub fn save(&self, dir: &std::path::Path) -> std::io::Result<()> {
         use std::io::Write as _;
         use std::os::unix::fs::OpenOptionsExt as _;
-        let json = serde_json::json!({
-            "device_id": self.device_id, "certificate_pem": self.certificate_pem, "key_pem": self.key_pem,
-            "ca_pem": self.ca_pem, "signing_key": self.signing_key, "verify_base_url": self.verify_base_url,
-        });
+        let json = serde_json::to_vec(self).map_err(std::io::Error::other)?;
         let tmp = dir.join("identity.json.tmp");
         let mut f = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp)?;
-        f.write_all(json.to_string().as_bytes())?;
+        f.write_all(&json)?;
         f.sync_all()?;
         std::fs::rename(tmp, dir.join(Self::FILE))
     }
@@ -68,21 +65,10 @@ impl DeviceIdentity {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(e),
         };
-        let v: serde_json::Value = serde_json::from_str(&text).map_err(std::io::Error::other)?;
-        let s = |k: &str| {
-            v.get(k)
-                .and_then(|x| x.as_str())
-                .map(str::to_owned)
-                .ok_or_else(|| std::io::Error::other(format!("identity.json lacks {k}")))
-        };
-        Ok(Some(Self {
-            device_id: s("device_id")?,
-            certificate_pem: s("certificate_pem")?,
-            key_pem: s("key_pem")?,
-            ca_pem: s("ca_pem")?,
-            signing_key: s("signing_key")?,
-            verify_base_url: s("verify_base_url")?,
-        }))
+        // serde names the missing or mistyped key in its message.
+        let identity = serde_json::from_str(&text)
+            .map_err(|e| std::io::Error::other(format!("{}: {e}", dir.join(Self::FILE).display())))?;
+        Ok(Some(identity))
     }
 }
 

@@ -112,7 +112,7 @@ impl Default for SessionSection {
 #[derive(Clone, Debug, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct CentralSection {
-    /// `https://...`; absent: `--simulate` runs the reference central in-process.
+    /// `https://...`; absent: `kiosk-simulate` runs the reference central in-process.
     pub url: Option<String>,
     pub connect_timeout_s: u64,
     pub request_timeout_s: u64,
@@ -276,7 +276,7 @@ impl Config {
         Ok(())
     }
 
-    /// A configuration for `--simulate` when none is given.
+    /// A configuration for `kiosk-simulate` when none is given.
     pub fn simulated(data_dir: PathBuf) -> Self {
         Self {
             terminal: TerminalSection { data_dir, language: default_language(), orientation: default_orientation() },
@@ -303,8 +303,8 @@ impl Config {
         }
     }
 
-    pub fn session_timing(&self) -> crate::session::SessionTiming {
-        crate::session::SessionTiming {
+    pub fn session_timing(&self) -> session::SessionTiming {
+        session::SessionTiming {
             idle_after: self.session.idle_timeout_s * 1000,
             countdown: self.session.countdown_s * 1000,
             maintenance_idle: self.maintenance.idle_timeout_s * 1000,

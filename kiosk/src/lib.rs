@@ -1,11 +1,18 @@
-//! The terminal runtime: session core, service flows, outbox, audit trail, telemetry, device supervision.
+//! The terminal runtime: the adapters around the pure session core (the `session`
+//! crate). Each is written once, at its edge: device drivers -> core events
+//! (`runtime::{reader, camera, printer_health}`), core effects -> the ESC/POS printer
+//! (`runtime::escpos_printer`), the central service (`central_api`, `runtime::convert`)
+//! and the outbox, core screens -> the Slint window (`present`, `window`). `app` runs it
+//! all as a program; `terminal::start` wires one terminal.
 
+pub mod app;
 pub mod audit;
 pub mod central_api;
 pub mod config;
 pub mod outbox;
+#[cfg(feature = "window")]
 pub mod present;
 pub mod runtime;
-pub mod session;
 pub mod terminal;
+#[cfg(feature = "window")]
 pub mod window;

@@ -1,34 +1,20 @@
-//! `kiosk`: the self-service terminal runtime. Reads like a table of contents: parse
-//! the command line, load the configuration, then run, simulate, enroll or verify.
+//! `kiosk`: the self-service terminal runtime on real hardware. Reads like a table of
+//! contents: parse the command line, load the configuration, then run, enroll, verify
+//! the audit trail or make a PIN hash. (Every device simulated, with the reference
+//! central service alongside: `kiosk-simulate`, in the `simulation` crate.)
 
 use clap::{Parser, Subcommand};
+use kiosk::app::{self, WindowChoice};
 use kiosk::config::Config;
-use kiosk::window::{Frontend, WindowScreens};
 use std::path::PathBuf;
 use std::process::ExitCode;
-
-mod simulate;
 
 #[derive(Parser, Debug)]
 #[command(name = "kiosk", version, about = "Self-service kiosk runtime")]
 struct Cli {
     /// Configuration file (see kiosk/kiosk.example.toml).
-    #[arg(long, global = true)]
-    config: Option<PathBuf>,
-    /// Every device simulated in-process; without a central URL, the reference
-    /// central service runs alongside and the terminal enrolls itself.
-    #[arg(long)]
-    simulate: bool,
-    /// With --simulate: how long to run before exiting (default: until Ctrl-C).
-    #[arg(long, value_parser = humantime_secs)]
-    run_for: Option<u64>,
-    /// With --simulate: no scripted citizen (an idle terminal, for measurements).
-    #[arg(long)]
-    no_demo: bool,
-    /// With --simulate and a window: also run the scripted citizen (the default without
-    /// a window).
-    #[arg(long)]
-    demo_script: bool,
+    #[arg(long, global = true, default_value = "/etc/kiosk/kiosk.toml")]
+    config: PathBuf,
     /// No window even when a display is available: screens go to the log.
     #[arg(long)]
     headless: bool,
@@ -62,18 +48,13 @@ enum AuditAction {
     Verify,
 }
 
-fn humantime_secs(s: &str) -> Result<u64, String> {
-    s.trim_end_matches('s').parse().map_err(|_| format!("{s:?} is not a number of seconds"))
-}
-
 fn main() -> ExitCode {
-    // Logs to stderr: stdout is the simulator console's (`--simulate`).
+    // Logs to stderr, like every tool of the project.
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .init();
-    let cli = Cli::parse();
-    match run(cli) {
+    match run(Cli::parse()) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("kiosk: {e:#}");
@@ -82,94 +63,20 @@ fn main() -> ExitCode {
     }
 }
 
-fn load_config(cli: &Cli) -> anyhow::Result<Config> {
-    match &cli.config {
-        Some(path) => Ok(Config::load(path)?),
-        None if cli.simulate => Ok(Config::simulated(std::env::temp_dir().join("kiosk-simulate"))),
-        None => anyhow::bail!("no configuration: pass --config /etc/kiosk/kiosk.toml (or --simulate)"),
-    }
-}
-
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     if let Some(Command::MaintenancePin) = cli.command {
         return maintenance_pin();
     }
-    let config = load_config(&cli)?;
+    let config = Config::load(&cli.config)?;
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     match &cli.command {
         Some(Command::Audit { action: AuditAction::Verify }) => audit_verify(&config),
-        Some(Command::Enroll { token, ca }) => rt.block_on(simulate::enroll(&config, token, ca)),
+        Some(Command::Enroll { token, ca }) => rt.block_on(app::enroll(&config, token, ca)),
         Some(Command::MaintenancePin) => maintenance_pin(),
-        None => run_terminal(&cli, config, rt),
-    }
-}
-
-/// The terminal itself: the Slint window on this (main) thread when a display is
-/// there, the tokio runtime with the core and the devices on a second thread.
-fn run_terminal(cli: &Cli, config: Config, rt: tokio::runtime::Runtime) -> anyhow::Result<ExitCode> {
-    let window = if cli.headless { None } else { open_window(&config, !cli.simulate) };
-    let (simulate, run_for) = (cli.simulate, cli.run_for);
-    let script = !cli.no_demo && (cli.demo_script || window.is_none());
-    let Some((window, frontend)) = window else {
-        return if simulate {
-            rt.block_on(simulate::run(config, run_for, script, Frontend::Log))
-        } else {
-            rt.block_on(simulate::run_production(config, Frontend::Log))
-        };
-    };
-    let quit = window.handle();
-    let stopped = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let stopping = stopped.clone();
-    let terminal = std::thread::Builder::new().name("terminal".into()).spawn(move || {
-        let result = if simulate {
-            rt.block_on(simulate::run(config, run_for, script, frontend))
-        } else {
-            rt.block_on(simulate::run_production(config, frontend))
-        };
-        // The terminal stopped (Ctrl-C, --run-for, an error): close the window too.
-        stopping.store(true, std::sync::atomic::Ordering::SeqCst);
-        if let Err(e) = quit.quit() {
-            tracing::debug!(error = %e, "window already closed");
-        }
-        result
-    })?;
-    let shown = window.run();
-    if !stopped.load(std::sync::atomic::Ordering::SeqCst) {
-        // The window went away on its own (the display died, or it was closed on a
-        // desktop). Exiting is safe: everything submitted is already in the outbox on
-        // disk, and under systemd the service is restarted.
-        return match shown {
-            Err(e) => Err(anyhow::anyhow!("the window failed: {e}")),
-            Ok(()) => Ok(ExitCode::SUCCESS),
-        };
-    }
-    terminal.join().map_err(|_| anyhow::anyhow!("the terminal thread panicked"))?
-}
-
-/// The kiosk window, or `None` (with the reason logged) when there is no display.
-fn open_window(config: &Config, fullscreen: bool) -> Option<(ui::KioskWindow, Frontend)> {
-    if std::env::var_os("DISPLAY").is_none() && std::env::var_os("WAYLAND_DISPLAY").is_none() {
-        tracing::info!("no display (DISPLAY is unset): running without a window, screens go to the log");
-        return None;
-    }
-    let orientation = match config.terminal.orientation.as_str() {
-        "portrait" => ui::Orientation::Portrait,
-        _ => ui::Orientation::Landscape,
-    };
-    let language = match config.terminal.language.as_str() {
-        "en" => ui::Language::En,
-        _ => ui::Language::ZhCn,
-    };
-    match ui::KioskWindow::new(orientation) {
-        Ok((window, intents)) => {
-            // Full screen on a real terminal; a normal window for the simulator demo.
-            window.set_fullscreen(fullscreen);
-            let screens = WindowScreens::new(window.handle(), language);
-            Some((window, Frontend::Window { screens, intents }))
-        }
-        Err(e) => {
-            tracing::warn!(error = %e, "cannot open the window: running without one, screens go to the log");
-            None
+        None => {
+            let choice = WindowChoice { headless: cli.headless, fullscreen: true };
+            let settings = config.clone();
+            app::run(&config, choice, rt, move |frontend| app::run_production(settings, frontend))
         }
     }
 }

@@ -8,7 +8,7 @@ use crate::outbox::sender::{self, OutboxHandle};
 use crate::outbox::{Limits, Outbox};
 use crate::runtime::telemetry::{self, Metrics};
 use crate::runtime::{FaceCamera, ReceiptPrinter, Runtime, ScreenSink, Wiring};
-use crate::session::{Event, SessionTiming};
+use session::{Event, SessionTiming};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};

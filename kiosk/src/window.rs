@@ -4,7 +4,7 @@
 
 use crate::present::{Presenter, local_time};
 use crate::runtime::ScreenSink;
-use crate::session::{Event, Screen};
+use session::{Event, Screen};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -29,6 +29,11 @@ impl std::fmt::Debug for WindowScreens {
 impl WindowScreens {
     pub fn new(handle: KioskHandle, language: ui::Language) -> Self {
         Self { presenter: Arc::new(Mutex::new(Presenter::with_language(language))), handle }
+    }
+
+    /// Names the terminal on the maintenance screen (known once it is enrolled).
+    pub fn set_terminal_id(&self, id: &str) {
+        self.lock().set_terminal_id(id);
     }
 
     fn lock(&self) -> MutexGuard<'_, Presenter> {
@@ -94,59 +99,10 @@ impl ScreenSink for WindowScreens {
     }
 
     /// Straight to the window (the 30 fps path); the presenter is not involved.
-    fn frame(&self, frame: ui::model::Frame) {
+    fn frame(&self, preview: camera::Preview) {
+        let frame = ui::model::Frame { width: preview.width, height: preview.height, rgb: preview.rgb };
         if let Err(e) = self.handle.show_frame(frame) {
             tracing::debug!(error = %e, "camera frame not shown: the window is gone");
         }
-    }
-}
-
-/// Where the terminal's screens go.
-pub enum Frontend {
-    /// No display: every screen is written to the log.
-    Log,
-    /// The Slint window, with the channel its intents arrive on.
-    Window { screens: WindowScreens, intents: std::sync::mpsc::Receiver<Intent> },
-}
-
-impl std::fmt::Debug for Frontend {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Self::Log => "Frontend::Log",
-            Self::Window { .. } => "Frontend::Window",
-        })
-    }
-}
-
-impl Frontend {
-    /// The runtime's screen sink for this frontend.
-    pub fn sink(&self) -> Arc<dyn ScreenSink> {
-        match self {
-            Self::Log => Arc::new(crate::runtime::LoggedScreens),
-            Self::Window { screens, .. } => Arc::new(screens.clone()),
-        }
-    }
-
-    /// Starts forwarding the window's touches to the running terminal's `events`.
-    pub fn connect(self, events: mpsc::Sender<Event>) {
-        if let Self::Window { screens, intents } = self {
-            let spawned = std::thread::Builder::new()
-                .name("ui-intents".into())
-                .spawn(move || screens.forward_intents(intents, events));
-            if let Err(e) = spawned {
-                tracing::error!(error = %e, "cannot start the intent thread: the touchscreen will not respond");
-            }
-        }
-    }
-
-    /// The enrolled device id, for the maintenance screen.
-    pub fn set_terminal_id(&self, id: &str) {
-        if let Self::Window { screens, .. } = self {
-            screens.lock().set_terminal_id(id);
-        }
-    }
-
-    pub fn is_window(&self) -> bool {
-        matches!(self, Self::Window { .. })
     }
 }

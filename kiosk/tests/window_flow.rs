@@ -7,7 +7,7 @@
 
 use i_slint_backend_testing::{AccessibleRole, ElementHandle};
 use kiosk::present::Presenter;
-use kiosk::session::{self, Citizen, Delivery, Effect, Event, SessionTiming, State};
+use session::{self, Citizen, Delivery, Effect, Event, SessionTiming, State};
 use std::sync::mpsc::Receiver;
 use ui::{Intent, KioskWindow, Language, LocalTime, Orientation};
 
@@ -96,7 +96,7 @@ fn a_citizen_registers_as_unemployed_by_touch_and_rates_the_service() {
     });
     let (ticket, phone) = submitted.expect("the registration was submitted");
     assert_eq!(phone, "13800138000");
-    // The 16-digit reference a queued receipt carries (`central::api::client_reference`).
+    // The 16-digit reference a queued receipt carries (`contract::client_reference`).
     t.event(Event::Submitted { ticket, result: Ok(Delivery::Queued { reference: "1400782942772406".into() }) });
     assert!(t.shows("1400782942772406"), "the queued reference is on screen");
     t.tap("Continue");
@@ -105,7 +105,7 @@ fn a_citizen_registers_as_unemployed_by_touch_and_rates_the_service() {
     assert!(
         t.effects
             .iter()
-            .any(|e| matches!(e, Effect::SubmitRating(r) if r.grade == Some(session::Grade::VerySatisfied)))
+            .any(|e| matches!(e, Effect::SubmitRating(r) if r.grade == Some(session::RatingGrade::VerySatisfied)))
     );
     t.tap("Finish and take your card");
     assert!(!t.core.in_session());

@@ -2,7 +2,7 @@
 //! on which port at which speed, and checks a kiosk's `[devices]` configuration against it.
 //!
 //! Layers: [`classify`] (sans-IO: probe frames and reply classification), [`probe`] (one
-//! port, through the drivers' own transports), [`discover`] (candidate ports), [`detect`]
+//! port, through the drivers' links), [`discover`] (candidate ports), [`detect`]
 //! and [`check`] (the two commands).
 
 pub mod check;

@@ -1,9 +1,9 @@
-//! Probing one port: opens it with the drivers' own transports at each candidate speed,
+//! Probing one port: opens it with the drivers' own links at each candidate speed,
 //! sends only the probe frames, and collects the reply for a bounded time.
 
 use std::time::{Duration, Instant};
 
-use idcard::Transport as _;
+use device_link::{Link, LinkError, SerialLink};
 use serde::Serialize;
 
 use crate::classify::{self, Answer, Paper};
@@ -141,8 +141,9 @@ pub enum ProbeError {
 }
 
 impl ProbeError {
-    fn open(port: &str, e: impl std::fmt::Display) -> ProbeError {
-        let reason = e.to_string();
+    fn open(port: &str, e: LinkError) -> ProbeError {
+        // The port is named where the finding is printed; only the reason is kept.
+        let reason = e.reason();
         tracing::info!(port, error = %reason, "cannot open port");
         // The kiosk holds its reader port exclusively while it runs.
         let busy = reason.contains("busy") || reason.contains("lock");
@@ -185,9 +186,9 @@ fn collect(
     Ok(classify(&got))
 }
 
-/// One reader attempt: `12 FF` at `baud` through the idcard driver's serial transport.
+/// One reader attempt: `12 FF` at `baud` through the serial link the idcard driver uses.
 pub fn probe_reader(path: &str, baud: u32, timeout: Duration) -> Result<Answer, ProbeError> {
-    let mut link = idcard::SerialTransport::open(path, baud).map_err(|e| ProbeError::open(path, e))?;
+    let mut link = SerialLink::open(path, baud).map_err(|e| ProbeError::open(path, e))?;
     link.discard_input().map_err(ProbeError::io)?;
     link.send(&classify::reader_probe()).map_err(ProbeError::io)?;
     let answer = collect(|buf, t| link.recv(buf, t).map_err(ProbeError::io), classify::classify_reader_reply, timeout)?;
@@ -195,14 +196,14 @@ pub fn probe_reader(path: &str, baud: u32, timeout: Duration) -> Result<Answer, 
     Ok(answer)
 }
 
-/// One printer attempt over any printer transport: `DLE EOT 1..4`. Something answered
+/// One printer attempt over any printer link: `DLE EOT 1..4`. Something answered
 /// but not fully is asked once more: a printer in GB18030 mode takes the last byte of the
 /// reader probe (`EE`) as the first half of a character and swallows our first `DLE`.
-fn probe_printer_on(link: &mut dyn printer::Transport, timeout: Duration) -> Result<Answer, ProbeError> {
-    let ask = |link: &mut dyn printer::Transport| {
-        link.drain_input().map_err(ProbeError::io)?;
-        link.write_all(&classify::PRINTER_PROBE).map_err(ProbeError::io)?;
-        collect(|buf, t| link.read(buf, t).map_err(ProbeError::io), classify::classify_printer_reply, timeout)
+fn probe_printer_on(link: &mut dyn Link, timeout: Duration) -> Result<Answer, ProbeError> {
+    let ask = |link: &mut dyn Link| {
+        link.discard_input().map_err(ProbeError::io)?;
+        link.send(&classify::PRINTER_PROBE).map_err(ProbeError::io)?;
+        collect(|buf, t| link.recv(buf, t).map_err(ProbeError::io), classify::classify_printer_reply, timeout)
     };
     let first = ask(link)?;
     if !matches!(first, Answer::Unknown { .. }) {
@@ -212,11 +213,12 @@ fn probe_printer_on(link: &mut dyn printer::Transport, timeout: Duration) -> Res
     Ok(if second.is_final() { second } else { first })
 }
 
-/// One printer attempt on a serial port at `baud`, through the printer driver's transport.
+/// One printer attempt on a serial port at `baud`, through the serial link the printer
+/// driver uses.
 pub fn probe_printer_serial(path: &str, baud: u32, timeout: Duration) -> Result<Answer, ProbeError> {
     let write_timeout = Duration::from_millis(500);
-    let mut link = printer::SerialTransport::open_with(path, baud, serialport::FlowControl::None, write_timeout)
-        .map_err(|e| ProbeError::open(path, e))?;
+    let mut link =
+        SerialLink::open(path, baud).map_err(|e| ProbeError::open(path, e))?.with_write_timeout(write_timeout);
     let answer = probe_printer_on(&mut link, timeout)?;
     tracing::debug!(port = path, baud, ?answer, "printer probe");
     Ok(answer)
@@ -248,8 +250,8 @@ pub fn probe_serial_port(path: &str, timings: &Timings) -> Finding {
 
 /// A USB printer-class node, opened the way the kiosk opens it.
 pub fn probe_usb_printer(path: &str, timings: &Timings) -> Finding {
-    let opened = printer::UsbLpTransport::open(std::path::Path::new(path))
-        .map(|t| t.with_write_timeout(Duration::from_millis(500)));
+    let opened =
+        printer::UsbLpLink::open(std::path::Path::new(path)).map(|t| t.with_write_timeout(Duration::from_millis(500)));
     match opened {
         Err(e) => ProbeError::open(path, e).into(),
         Ok(mut link) => match probe_printer_on(&mut link, timings.printer) {
@@ -262,7 +264,7 @@ pub fn probe_usb_printer(path: &str, timings: &Timings) -> Finding {
 /// A network printer, `tcp://host:9100`, connected the way the kiosk connects.
 pub fn probe_tcp_printer(target: &str, timings: &Timings) -> Finding {
     let addr = target.strip_prefix("tcp://").unwrap_or(target);
-    match printer::TcpTransport::connect(addr) {
+    match printer::TcpLink::connect(addr) {
         Err(e) => ProbeError::open(target, e).into(),
         Ok(mut link) => match probe_printer_on(&mut link, timings.printer) {
             Ok(answer) => Finding::from_answer(answer, None),

@@ -249,12 +249,11 @@ fn device_row(d: &DeviceHealth) -> g::DeviceRow {
 /// leaves as it is; anything else (a full ID number by mistake) is masked here, because
 /// the screen must never show one. Four characters or fewer are starred entirely.
 pub(crate) fn masked_for_display(id: &str) -> String {
-    let chars: Vec<char> = id.chars().collect();
-    let keep = |i: usize| chars.len() > 8 && (i < 4 || i >= chars.len() - 4);
-    let shown: String = chars.iter().enumerate().map(|(i, &c)| if keep(i) { c } else { '*' }).collect();
+    // The one masking rule (the contract's), which leaves a masked number as it is.
+    let shown = session::mask_id(id);
     if shown != id {
         // never log the number itself
-        tracing::warn!(chars = chars.len(), "self-test card number was not masked; masked it for the screen");
+        tracing::warn!(chars = id.chars().count(), "self-test card number was not masked; masked it for the screen");
     }
     shown
 }
@@ -320,22 +319,20 @@ pub(crate) fn long_date(lang: Language, t: &LocalTime) -> String {
         "November",
         "December",
     ];
-    let wd = usize::from(t.weekday.clamp(1, 7) - 1);
-    let d = &t.date;
+    let d = t.date;
+    let wd = usize::from(d.weekday().number_days_from_monday());
+    let month = u8::from(d.month());
     match lang {
-        Language::ZhCn => format!("{}年{}月{}日 {}", d.year, d.month, d.day, ZH_DAYS[wd]),
-        Language::En => {
-            let month = EN_MONTHS[usize::from(d.month.clamp(1, 12) - 1)];
-            format!("{}, {} {} {}", EN_DAYS[wd], d.day, month, d.year)
-        }
+        Language::ZhCn => format!("{}年{}月{}日 {}", d.year(), month, d.day(), ZH_DAYS[wd]),
+        Language::En => format!("{}, {} {} {}", EN_DAYS[wd], d.day(), EN_MONTHS[usize::from(month - 1)], d.year()),
     }
 }
 
 /// "2026年11月21日" / "2026-11-21".
-pub(crate) fn short_date(lang: Language, d: &CalendarDate) -> String {
+pub(crate) fn short_date(lang: Language, d: &time::Date) -> String {
     match lang {
-        Language::ZhCn => format!("{}年{}月{}日", d.year, d.month, d.day),
-        Language::En => format!("{:04}-{:02}-{:02}", d.year, d.month, d.day),
+        Language::ZhCn => format!("{}年{}月{}日", d.year(), u8::from(d.month()), d.day()),
+        Language::En => format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day()),
     }
 }
 
@@ -403,7 +400,7 @@ one_to_one!(
     cert_kind_from,
     CertificateKind,
     g::CertKind,
-    [AllInsurances, Pension, Medical, Unemployment, WorkInjury]
+    [AllInsurances, PensionInsurance, MedicalInsurance, UnemploymentInsurance, WorkInjuryInsurance, PensionReceipt]
 );
 one_to_one!(
     preview_field,
@@ -440,7 +437,13 @@ one_to_one!(
     g::UReason,
     [ContractEnded, Dismissed, Resigned, EmployerClosed, Other]
 );
-one_to_one!(status, status_from, ApplicationStatus, g::AppStatus, [Received, UnderReview, Approved, Rejected, Queued]);
+one_to_one!(
+    status,
+    status_from,
+    ApplicationStatus,
+    g::AppStatus,
+    [Received, UnderReview, Approved, Rejected, Completed, Queued]
+);
 one_to_one!(
     grade,
     grade_from,
@@ -453,7 +456,7 @@ one_to_one!(
     rreason_from,
     RatingReason,
     g::RReason,
-    [Fast, EasyToUse, ClearInstructions, TooSlow, HardToUse, DeviceProblem, UnclearInstructions]
+    [Fast, EasyToUse, ClearInstructions, TooSlow, HardToUse, DeviceProblem, UnclearInstructions, Other]
 );
 one_to_one!(
     activity,
@@ -525,12 +528,12 @@ mod tests {
 
     #[test]
     fn dates_follow_the_language() {
-        let t = LocalTime { date: CalendarDate { year: 2026, month: 11, day: 21 }, hour: 9, minute: 5, weekday: 6 };
+        let t = LocalTime { date: time::macros::date!(2026 - 11 - 21), hour: 9, minute: 5 };
         assert_eq!(long_date(Language::ZhCn, &t), "2026年11月21日 星期六");
         assert_eq!(long_date(Language::En, &t), "Saturday, 21 November 2026");
-        // out-of-range input from outside never panics
-        let bad = LocalTime { date: CalendarDate { year: 0, month: 0, day: 0 }, hour: 0, minute: 0, weekday: 0 };
-        assert!(long_date(Language::En, &bad).starts_with("Monday"));
+        // the weekday is the date's own (a Sunday is the last of the week's names)
+        let sunday = LocalTime { date: time::macros::date!(2026 - 11 - 22), hour: 0, minute: 0 };
+        assert_eq!(long_date(Language::ZhCn, &sunday), "2026年11月22日 星期日");
     }
 
     #[test]

@@ -25,7 +25,7 @@ pub fn synthetic_frame(t: u32) -> Frame {
 }
 
 fn now() -> LocalTime {
-    LocalTime { date: CalendarDate { year: 2026, month: 11, day: 21 }, hour: 9, minute: 41, weekday: 6 }
+    LocalTime { date: time::macros::date!(2026 - 11 - 21), hour: 9, minute: 41 }
 }
 
 fn identity() -> MaskedIdentity {
@@ -63,6 +63,7 @@ pub fn sample_screens() -> Vec<(&'static str, Screen)> {
             months_paid: months_paid(y),
             base_fen: 420_000 + u64::from(y - 2015) * 28_000,
             personal_fen: (420_000 + u64::from(y - 2015) * 28_000) * 8 / 100 * u64::from(months_paid(y)),
+            employer: "北京某某科技有限公司".into(),
         })
         .collect();
     let home = |tiles: &Vec<ServiceTile>, holder: Option<MaskedIdentity>, notice| S::Home {
@@ -94,14 +95,8 @@ pub fn sample_screens() -> Vec<(&'static str, Screen)> {
         (
             "certificate-choice",
             S::CertificateChoice {
-                kinds: vec![
-                    CertificateKind::AllInsurances,
-                    CertificateKind::Pension,
-                    CertificateKind::Medical,
-                    CertificateKind::Unemployment,
-                    CertificateKind::WorkInjury,
-                ],
-                selected_kind: Some(CertificateKind::Pension),
+                kinds: CertificateKind::ALL.to_vec(),
+                selected_kind: Some(CertificateKind::PensionInsurance),
                 periods: vec![
                     CertificatePeriod::LastMonths(6),
                     CertificatePeriod::LastMonths(12),
@@ -115,7 +110,7 @@ pub fn sample_screens() -> Vec<(&'static str, Screen)> {
         (
             "certificate-preview",
             S::CertificatePreview {
-                kind: CertificateKind::Pension,
+                kind: CertificateKind::PensionInsurance,
                 period: CertificatePeriod::LastMonths(12),
                 rows: vec![
                     PreviewRow { field: PreviewField::Name, value: "王*明".into() },
@@ -187,8 +182,8 @@ pub fn sample_screens() -> Vec<(&'static str, Screen)> {
                 tracking_number: "2026 1121 0042 17".into(),
                 service: Service::UnemploymentRegistration,
                 status: ApplicationStatus::UnderReview,
-                submitted_on: CalendarDate { year: 2026, month: 11, day: 18 },
-                deadline: Some(CalendarDate { year: 2026, month: 11, day: 28 }),
+                submitted_on: time::macros::date!(2026 - 11 - 18),
+                deadline: Some(time::macros::date!(2026 - 11 - 28)),
             },
         ),
         // Saved while the network was down; looked up on the same terminal before it was
@@ -199,7 +194,7 @@ pub fn sample_screens() -> Vec<(&'static str, Screen)> {
                 tracking_number: "3908215578120466".into(),
                 service: Service::UnemploymentRegistration,
                 status: ApplicationStatus::Queued,
-                submitted_on: CalendarDate { year: 2026, month: 11, day: 21 },
+                submitted_on: time::macros::date!(2026 - 11 - 21),
                 deadline: None,
             },
         ),

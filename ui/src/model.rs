@@ -1,11 +1,18 @@
 //! The typed view model: plain Rust data the runtime builds for every screen, and the
-//! intents the screen sends back. No Slint types here, so the session core can produce
-//! and test these without a window.
+//! intents the screen sends back. No Slint types here, so the presenter can produce and
+//! test these without a window. The words inside (services, certificate kinds, reasons,
+//! grades, face hints) are the session core's vocabulary, used as they are: the screens
+//! are this crate's own, the meanings are not.
 //!
 //! Personal data arrives already masked (`MaskedIdentity`); the UI shows what it is given
 //! and keeps nothing once the next `View` replaces it.
 
 use std::fmt;
+
+pub use session::{
+    ApplicationStatus, CertificateKind, CertificatePeriod, ContributionYear, FaceHint, LivenessPrompt, RatingGrade,
+    RatingReason, Service, UnemploymentReason,
+};
 
 /// Everything the window shows at one moment: one screen plus the cross-cutting state
 /// (language, text size, the idle countdown overlay). The runtime owns all of it and
@@ -144,8 +151,8 @@ pub enum Screen {
         service: Service,
         status: ApplicationStatus,
         /// The day it was submitted, or for `ApplicationStatus::Queued` the day it was saved.
-        submitted_on: CalendarDate,
-        deadline: Option<CalendarDate>,
+        submitted_on: time::Date,
+        deadline: Option<time::Date>,
     },
     /// How a service ended, with the tracking number when there is one, and what
     /// became of the receipt that carries it.
@@ -225,49 +232,19 @@ pub enum ReceiptNote {
     NotPrinted(UnavailableReason),
 }
 
-/// Wall-clock time as the runtime read it (the UI never reads the clock).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// Wall-clock time as the runtime read it, China time (the UI never reads the clock).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LocalTime {
-    pub date: CalendarDate,
+    pub date: time::Date,
     pub hour: u8,
     pub minute: u8,
-    /// 1 = Monday ... 7 = Sunday.
-    pub weekday: u8,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct CalendarDate {
-    pub year: u16,
-    pub month: u8,
-    pub day: u8,
-}
-
-/// The self-service items offered on the home screen.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Service {
-    /// 参保证明打印
-    Certificate,
-    /// 养老待遇资格认证
-    QualificationCheck,
-    /// 个人权益记录
-    ContributionRecord,
-    /// 失业登记
-    UnemploymentRegistration,
-    /// 失业签到 (monthly, by face)
-    UnemploymentCheckIn,
-    /// 办理进度查询
-    ApplicationProgress,
-}
-
-impl Service {
-    pub const ALL: [Service; 6] = [
-        Service::Certificate,
-        Service::QualificationCheck,
-        Service::ContributionRecord,
-        Service::UnemploymentRegistration,
-        Service::UnemploymentCheckIn,
-        Service::ApplicationProgress,
-    ];
+impl Default for LocalTime {
+    /// The epoch: a clock that has not been set yet.
+    fn default() -> Self {
+        Self { date: time::OffsetDateTime::UNIX_EPOCH.date(), hour: 0, minute: 0 }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -329,24 +306,6 @@ pub struct MaskedIdentity {
     pub id_number: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum CertificateKind {
-    /// 综合参保证明 (all insurances)
-    AllInsurances,
-    Pension,
-    Medical,
-    Unemployment,
-    WorkInjury,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum CertificatePeriod {
-    /// The last n months (e.g. 6, 12, 36).
-    LastMonths(u8),
-    /// Every month ever insured.
-    FullHistory,
-}
-
 /// One labelled line of the certificate preview.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PreviewRow {
@@ -374,34 +333,6 @@ pub enum Printout {
     Receipt,
 }
 
-/// Guidance derived from the camera's hint code for the current frame.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum FaceHint {
-    NoFace,
-    MultipleFaces,
-    MoveCloser,
-    MoveBack,
-    MoveLeft,
-    MoveRight,
-    LookStraight,
-    TooDark,
-    TooBright,
-    /// The picture is not sharp (camera hint code `blurry`).
-    Blurry,
-    HoldStill,
-    /// Face found and well placed.
-    Good,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum LivenessPrompt {
-    Blink,
-    TurnHeadLeft,
-    TurnHeadRight,
-    OpenMouth,
-    Nod,
-}
-
 /// One camera preview frame: tightly packed RGB8, row-major, `width * height * 3` bytes.
 /// Its Debug never prints the pixels (a face is personal data).
 #[derive(Clone, PartialEq, Eq)]
@@ -415,18 +346,6 @@ impl fmt::Debug for Frame {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "Frame({}x{}, {} bytes)", self.width, self.height, self.rgb.len())
     }
-}
-
-/// One year of the contribution record.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ContributionYear {
-    pub year: u16,
-    /// Months with a contribution (0..=12).
-    pub months_paid: u8,
-    /// Monthly contribution base, in fen (0.01 yuan).
-    pub base_fen: u64,
-    /// The person's own contributions over the year, in fen.
-    pub personal_fen: u64,
 }
 
 /// A numeric field typed on the on-screen keypad.
@@ -446,25 +365,6 @@ pub enum InputError {
     InvalidTrackingNumber,
     /// No application has that tracking number.
     TrackingNumberNotFound,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum UnemploymentReason {
-    ContractEnded,
-    Dismissed,
-    Resigned,
-    EmployerClosed,
-    Other,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ApplicationStatus {
-    Received,
-    UnderReview,
-    Approved,
-    Rejected,
-    /// Saved on this terminal and not yet sent (the network was down); it is sent by itself when the network is back.
-    Queued,
 }
 
 /// How a service ended.
@@ -490,37 +390,6 @@ pub enum FailureReason {
     PrinterFault,
     /// The central service refused (e.g. not eligible); visit a counter.
     Refused,
-}
-
-/// 好差评 grades, best first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum RatingGrade {
-    VerySatisfied,
-    Satisfied,
-    Neutral,
-    Dissatisfied,
-    VeryDissatisfied,
-}
-
-impl RatingGrade {
-    pub const ALL: [RatingGrade; 5] = [
-        RatingGrade::VerySatisfied,
-        RatingGrade::Satisfied,
-        RatingGrade::Neutral,
-        RatingGrade::Dissatisfied,
-        RatingGrade::VeryDissatisfied,
-    ];
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum RatingReason {
-    Fast,
-    EasyToUse,
-    ClearInstructions,
-    TooSlow,
-    HardToUse,
-    DeviceProblem,
-    UnclearInstructions,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

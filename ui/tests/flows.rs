@@ -199,7 +199,7 @@ fn certificate_flow_confirms_identity_picks_kind_and_period_previews_and_prints(
     let Screen::CertificateChoice { kinds, periods, .. } = screen("certificate-choice") else { unreachable!() };
     kiosk.show(Screen::CertificateChoice {
         kinds,
-        selected_kind: Some(CertificateKind::Pension),
+        selected_kind: Some(CertificateKind::PensionInsurance),
         periods,
         selected_period: None,
         can_continue: false,
@@ -214,7 +214,7 @@ fn certificate_flow_confirms_identity_picks_kind_and_period_previews_and_prints(
     assert_eq!(
         kiosk.intents(),
         vec![
-            Intent::PickCertificateKind(CertificateKind::Medical),
+            Intent::PickCertificateKind(CertificateKind::MedicalInsurance),
             Intent::PickCertificatePeriod(CertificatePeriod::LastMonths(36)),
             Intent::PickCertificatePeriod(CertificatePeriod::FullHistory),
         ]

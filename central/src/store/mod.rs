@@ -115,6 +115,9 @@ pub struct ApplicationRecord {
     pub deadline: String,
     /// `api::client_reference` of the submission's Idempotency-Key (none before migration 2).
     pub client_reference: Option<String>,
+    /// Why the last job ended (unemployment registrations): snake_case of
+    /// `api::UnemploymentReason`, as the terminal sent it (none before migration 4).
+    pub reason: Option<String>,
 }
 
 /// Masks the applicant's ID number: records reach logs and test failure messages.
@@ -129,6 +132,7 @@ impl std::fmt::Debug for ApplicationRecord {
             .field("submitted_at", &self.submitted_at)
             .field("deadline", &self.deadline)
             .field("client_reference", &self.client_reference)
+            .field("reason", &self.reason)
             .finish()
     }
 }

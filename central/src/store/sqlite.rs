@@ -17,6 +17,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0001_initial.sql"),
     include_str!("../../migrations/0002_application_client_reference.sql"),
     include_str!("../../migrations/0003_application_tracking_digits.sql"),
+    include_str!("../../migrations/0004_application_reason.sql"),
 ];
 
 pub struct SqliteStore {
@@ -121,6 +122,7 @@ fn application_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ApplicationRe
         submitted_at: r.get(5)?,
         deadline: r.get(6)?,
         client_reference: r.get(7)?,
+        reason: r.get(8)?,
     })
 }
 
@@ -135,7 +137,7 @@ const BY_CLIENT_REFERENCE: &str = "client_reference = ?1";
 
 /// Columns read by [`application_from_row`], in its order.
 const APPLICATION_COLS: &str =
-    "tracking_number, kind, status, id_number, device_id, submitted_at, deadline, client_reference";
+    "tracking_number, kind, status, id_number, device_id, submitted_at, deadline, client_reference, reason";
 
 fn rfc3339(t: &time::OffsetDateTime) -> i64 {
     t.unix_timestamp()
@@ -588,6 +590,7 @@ mod tests {
             submitted_at: 0,
             deadline: "2026-12-11".into(),
             client_reference: None,
+            reason: None,
         };
         let shown = format!("{:?}", NewRecord::Application(app));
         assert!(shown.contains("4501**********0032") && !shown.contains("450103199001010032"), "{shown}");

@@ -6,7 +6,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use image::{Rgb, RgbImage, imageops};
 
 fn frame(w: u32, h: u32) -> Frame {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/testdata/faces");
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/faces");
     let face = image::open(format!("{dir}/grace_hopper_512x512.jpg")).unwrap().to_rgb8();
     let s = imageops::resize(&face, h * 9 / 10, h * 9 / 10, imageops::FilterType::Triangle);
     let mut c = RgbImage::from_pixel(w, h, Rgb([96, 104, 112]));

@@ -2,7 +2,7 @@
 //!
 //! Frames come from a [`FrameSource`] (a V4L2 camera through nokhwa, image files, or a
 //! synthetic script), usually behind a [`WatchedCamera`] so a hung read never hangs the
-//! kiosk. A [`CaptureSession`] is fed frames and time and returns guidance; its
+//! kiosk; a lost camera is reopened through the drivers' shared [`device_link::Reopening`]. A [`CaptureSession`] is fed frames and time and returns guidance; its
 //! `finish` gives one 3:4 JPEG portrait plus liveness evidence.
 
 mod analysis;
@@ -25,7 +25,7 @@ pub use liveness::{LivenessChallenge, LivenessConfig, LivenessEvidence, Liveness
 pub use session::{
     CaptureConfig, CaptureOutcome, CaptureProgress, CaptureSession, Preview, encode_within, portrait_crop,
 };
-pub use source::{FrameSource, ImageSource, SyntheticSource, SyntheticStep};
+pub use source::{FrameSource, ImageSource, SyntheticSource, SyntheticStep, head_turn};
 #[cfg(feature = "v4l")]
 pub use v4l::{NokhwaSource, device_index, list_cameras};
 pub use watchdog::{CameraEvent, SourceOpener, WatchdogConfig, WatchedCamera};
@@ -57,6 +57,21 @@ pub enum CaptureError {
     NoAcceptableFrame { last_hints: Vec<Hint> },
     #[error("camera support (feature v4l) is not built in")]
     Unsupported,
+}
+
+/// A camera that is missing, unplugged, hung or failing in its driver is gone and must be
+/// reopened; a bad frame, the end of a file source, or a face-analysis error is not.
+impl device_link::DeviceError for CaptureError {
+    fn is_gone(&self) -> bool {
+        matches!(
+            self,
+            CaptureError::NoCamera { .. }
+                | CaptureError::Disconnected { .. }
+                | CaptureError::Stalled { .. }
+                | CaptureError::Io { .. }
+                | CaptureError::Backend(_)
+        )
+    }
 }
 
 /// A camera the system knows.

@@ -53,12 +53,19 @@ impl Default for CaptureConfig {
 }
 
 /// A small RGB picture for the screen, with the face box in its coordinates.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Preview {
     pub width: u32,
     pub height: u32,
     pub rgb: Vec<u8>,
     pub face_box: Option<[f32; 4]>,
+}
+
+/// Never the pixels: they are a face.
+impl std::fmt::Debug for Preview {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Preview({}x{}, face {:?})", self.width, self.height, self.face_box)
+    }
 }
 
 /// What the UI shows after each frame.

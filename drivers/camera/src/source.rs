@@ -141,6 +141,28 @@ impl SyntheticSource {
     }
 }
 
+/// A person doing the head-turn challenge, faked from one flat portrait: looking at the
+/// camera, turning their head left, then right, then looking back (ten pictures). The
+/// middle of the face (nose, eyes) around `nose` slides sideways by up to 70 px while
+/// the outline stays, as when a head rotates. Used by the simulated camera and tests.
+pub fn head_turn(portrait: &image::RgbImage, nose: (f32, f32)) -> Vec<SyntheticStep> {
+    [0.0, 0.0, 0.0, -70.0, -70.0, -70.0, 70.0, 70.0, 70.0, 0.0]
+        .into_iter()
+        .map(|shift| SyntheticStep::Picture(turned(portrait, nose, shift)))
+        .collect()
+}
+
+fn turned(src: &image::RgbImage, (cx, cy): (f32, f32), shift: f32) -> image::RgbImage {
+    let sigma = 40.0f32;
+    let (w, h) = src.dimensions();
+    image::RgbImage::from_fn(w, h, |x, y| {
+        let (dx, dy) = (x as f32 - cx, y as f32 - cy);
+        let d = shift * (-(dx * dx + dy * dy) / (2.0 * sigma * sigma)).exp();
+        let sx = (x as f32 - d).round().clamp(0.0, (w - 1) as f32) as u32;
+        *src.get_pixel(sx, y)
+    })
+}
+
 impl FrameSource for SyntheticSource {
     fn next_frame(&mut self) -> Result<Frame, CaptureError> {
         loop {

@@ -1,12 +1,15 @@
 //! Runs a frame source on its own thread behind a watchdog: a stalled or failed read is
-//! reported as `Offline` within the stall timeout, and the source is reopened until it
-//! comes back. The kiosk only ever waits on a channel with a timeout.
+//! reported as `Offline` within the stall timeout, and the source is reopened (through
+//! the drivers' shared [`Reopening`]) until it comes back. The owner only ever waits on a
+//! channel with a timeout.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError, sync_channel};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
+
+use device_link::{DeviceError, Reopening};
 
 use crate::{CaptureError, Frame, FrameSource};
 
@@ -112,8 +115,12 @@ impl FrameSource for WatchedCamera {
 impl Drop for WatchedCamera {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
+        // Hang up first, so a supervisor waiting to hand over a frame stops waiting.
+        let (_, closed) = sync_channel(0);
+        drop(std::mem::replace(&mut self.events, closed));
         if let Some(h) = self.supervisor.take() {
-            // The supervisor only ever waits in short timed slices, so this join is bounded.
+            // Bounded: the supervisor waits in short slices, and at most the stall timeout
+            // for its reader to close the camera (so the camera is free when this returns).
             let _ = h.join();
         }
     }
@@ -147,7 +154,7 @@ fn supervise(
             std::thread::Builder::new()
                 .name(format!("camera-reader {name}"))
                 .spawn(move || {
-                    read_frames(&opener, &tx, &cancel);
+                    read_frames(opener, config.reopen_interval, &tx, &cancel);
                     done.store(true, Ordering::SeqCst);
                 })
                 .is_ok()
@@ -157,47 +164,72 @@ fn supervise(
             sleep_unless_stopped(config.reopen_interval, &stop);
             continue;
         }
-        let mut last_frame = Instant::now();
+        // The reader reopens a lost camera itself; this loop only watches it and ends
+        // when it hangs (a read or an open that never returns) or stops.
+        let mut last_heard = Instant::now();
         let reason = loop {
             if stop.load(Ordering::SeqCst) {
-                cancel.store(true, Ordering::SeqCst);
-                return;
+                break None;
             }
             match rx.recv_timeout(slice) {
                 Ok(ReaderMsg::Frame(f)) => {
-                    last_frame = Instant::now();
                     if online != Some(true) {
                         online = Some(true);
                         tracing::info!(camera = %name, "camera online");
                         if events.send(CameraEvent::Online).is_err() {
-                            cancel.store(true, Ordering::SeqCst);
-                            return;
+                            break None;
                         }
                     }
-                    match events.try_send(CameraEvent::Frame(f)) {
-                        // A slow consumer loses frames, never the camera.
-                        Ok(()) | Err(TrySendError::Full(_)) => {}
-                        Err(TrySendError::Disconnected(_)) => {
-                            cancel.store(true, Ordering::SeqCst);
-                            return;
-                        }
+                    // Every frame reaches the owner: a slow consumer slows the reads (as
+                    // reading the camera directly would), it never loses a frame.
+                    if events.send(CameraEvent::Frame(f)).is_err() {
+                        break None;
                     }
+                    // Time spent waiting for the consumer is not the camera stalling.
+                    last_heard = Instant::now();
                 }
                 Ok(ReaderMsg::Failed(CaptureError::EndOfStream)) => {
                     let _ = events.send(CameraEvent::Ended);
-                    return;
+                    break None;
                 }
-                Ok(ReaderMsg::Failed(e)) => break e.to_string(),
-                Err(RecvTimeoutError::Timeout) => {
-                    if last_frame.elapsed() >= config.stall_timeout {
-                        abandoned.push(Arc::clone(&done));
-                        break format!("no frame for {} ms", config.stall_timeout.as_millis());
+                Ok(ReaderMsg::Failed(e)) if !e.is_gone() => {
+                    // A bad frame from a camera that is still there: skip it. A camera
+                    // that only sends bad frames is caught as a stall.
+                    tracing::warn!(camera = %name, error = %e, "bad camera frame skipped");
+                }
+                Ok(ReaderMsg::Failed(e)) => {
+                    last_heard = Instant::now();
+                    if online != Some(false) {
+                        online = Some(false);
+                        let reason = e.to_string();
+                        tracing::warn!(camera = %name, %reason, "camera offline, will reopen");
+                        if events.send(CameraEvent::Offline { reason }).is_err() {
+                            break None;
+                        }
                     }
                 }
-                Err(RecvTimeoutError::Disconnected) => break "capture thread ended".to_owned(),
+                Err(RecvTimeoutError::Timeout) => {
+                    // While offline the reader is quiet between open attempts.
+                    let patience = match online {
+                        Some(false) => config.stall_timeout + config.reopen_interval,
+                        _ => config.stall_timeout,
+                    };
+                    if last_heard.elapsed() >= patience {
+                        abandoned.push(Arc::clone(&done));
+                        break Some(format!("no frame for {} ms", config.stall_timeout.as_millis()));
+                    }
+                }
+                Err(RecvTimeoutError::Disconnected) => break Some("capture thread ended".to_owned()),
             }
         };
         cancel.store(true, Ordering::SeqCst);
+        let Some(reason) = reason else {
+            // Stopped, or nobody listens: let the reader close the camera before the owner
+            // (who may open it again at once) goes on. Bounded: a hung reader is left.
+            drop(rx);
+            wait_until_set(&done, config.stall_timeout);
+            return;
+        };
         if online != Some(false) {
             online = Some(false);
             tracing::warn!(camera = %name, %reason, "camera offline, will reopen");
@@ -209,29 +241,43 @@ fn supervise(
     }
 }
 
-fn read_frames(opener: &Mutex<SourceOpener>, tx: &SyncSender<ReaderMsg>, cancel: &AtomicBool) {
-    let opened = match opener.lock() {
+/// The reader thread: reads frames through a [`Reopening`] source, which is reopened
+/// (at most every `reopen_interval`) after the camera was lost, until cancelled.
+fn read_frames(
+    opener: Arc<Mutex<SourceOpener>>,
+    reopen_interval: Duration,
+    tx: &SyncSender<ReaderMsg>,
+    cancel: &AtomicBool,
+) {
+    let mut camera: Reopening<Box<dyn FrameSource>, CaptureError> = Reopening::new(move || match opener.lock() {
         Ok(mut open) => open(),
         Err(_) => Err(CaptureError::Backend("camera opener poisoned by an earlier panic".into())),
-    };
-    let mut source = match opened {
-        Ok(s) => s,
-        Err(e) => {
-            let _ = tx.send(ReaderMsg::Failed(e));
+    })
+    .with_reopen_delay(reopen_interval);
+    while !cancel.load(Ordering::SeqCst) {
+        sleep_unless_stopped(camera.until_next_open(), cancel);
+        if cancel.load(Ordering::SeqCst) {
             return;
         }
-    };
-    while !cancel.load(Ordering::SeqCst) {
-        let msg = match source.next_frame() {
+        let msg = match camera.with(|source| source.next_frame()) {
             Ok(f) => ReaderMsg::Frame(f),
-            Err(e) => {
-                let _ = tx.send(ReaderMsg::Failed(e));
+            Err(CaptureError::EndOfStream) => {
+                let _ = tx.send(ReaderMsg::Failed(CaptureError::EndOfStream));
                 return;
             }
+            Err(e) => ReaderMsg::Failed(e),
         };
         if cancel.load(Ordering::SeqCst) || tx.send(msg).is_err() {
             return;
         }
+    }
+}
+
+/// Waits (bounded by `limit`) until `flag` is set.
+fn wait_until_set(flag: &AtomicBool, limit: Duration) {
+    let end = Instant::now() + limit;
+    while !flag.load(Ordering::SeqCst) && Instant::now() < end {
+        std::thread::sleep(Duration::from_millis(5));
     }
 }
 

@@ -186,6 +186,69 @@ fn finite_source_ends_the_watched_stream() {
     assert!(matches!(cam.next_frame(), Err(CaptureError::EndOfStream)));
 }
 
+#[test]
+fn a_slow_consumer_gets_every_frame_in_order() {
+    let pictures: Vec<SyntheticStep> = (0..8).map(|_| SyntheticStep::Picture(picture())).collect();
+    let mut cam = WatchedCamera::start(
+        "slow-consumer",
+        Box::new(move || Ok(Box::new(SyntheticSource::new(pictures.clone())) as Box<dyn FrameSource>)),
+        WatchdogConfig { stall_timeout: Duration::from_millis(300), reopen_interval: Duration::from_millis(100) },
+    );
+    let mut sequences = Vec::new();
+    loop {
+        match cam.next_frame() {
+            Ok(frame) => sequences.push(frame.sequence),
+            Err(CaptureError::EndOfStream) => break,
+            Err(e) => panic!("{e}"),
+        }
+        // Slower than the stall timeout: waiting for the consumer is not a stall.
+        std::thread::sleep(Duration::from_millis(if sequences.len() == 2 { 500 } else { 20 }));
+    }
+    assert_eq!(sequences, (0..8).collect::<Vec<u64>>());
+}
+
+/// Yields a picture, a corrupt frame, then pictures: a camera with a USB hiccup.
+struct Hiccup(u64);
+
+impl FrameSource for Hiccup {
+    fn next_frame(&mut self) -> Result<camera::Frame, CaptureError> {
+        self.0 += 1;
+        std::thread::sleep(Duration::from_millis(10));
+        match self.0 {
+            2 => Err(CaptureError::Decode("corrupt MJPEG frame".into())),
+            n => Ok(camera::Frame::new(picture(), n, Duration::ZERO)),
+        }
+    }
+    fn describe(&self) -> String {
+        "hiccup".into()
+    }
+}
+
+#[test]
+fn a_bad_frame_is_skipped_without_reopening_the_camera() {
+    let opens = Arc::new(AtomicU32::new(0));
+    let opens2 = Arc::clone(&opens);
+    let cam = WatchedCamera::start(
+        "hiccup",
+        Box::new(move || {
+            opens2.fetch_add(1, Ordering::SeqCst);
+            Ok(Box::new(Hiccup(0)) as Box<dyn FrameSource>)
+        }),
+        WatchdogConfig { stall_timeout: Duration::from_millis(500), reopen_interval: Duration::from_millis(50) },
+    );
+    let mut frames = Vec::new();
+    let start = Instant::now();
+    while frames.len() < 3 && start.elapsed() < Duration::from_secs(20) {
+        match cam.next_event(Duration::from_millis(100)) {
+            Some(CameraEvent::Frame(f)) => frames.push(f.sequence),
+            Some(CameraEvent::Offline { reason }) => panic!("went offline: {reason}"),
+            _ => {}
+        }
+    }
+    assert_eq!(frames, [1, 3, 4], "the corrupt frame is left out");
+    assert_eq!(opens.load(Ordering::SeqCst), 1, "the camera was never reopened");
+}
+
 proptest::proptest! {
     #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
     #[test]

@@ -4,7 +4,7 @@
 use image::{Rgb, RgbImage, imageops};
 
 pub fn faces_dir() -> String {
-    concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/testdata/faces").to_owned()
+    concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/faces").to_owned()
 }
 
 pub fn grace() -> RgbImage {

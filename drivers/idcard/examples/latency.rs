@@ -7,7 +7,7 @@
 use std::time::{Duration, Instant};
 
 use idcard::sim::{SimConfig, Simulator, load_cards, wire_time};
-use idcard::{ReadOptions, ReaderConfig, ReaderEvent, Transport};
+use idcard::{Link, ReadOptions, ReaderConfig, ReaderEvent};
 
 fn main() {
     let runs: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(30);
@@ -21,7 +21,7 @@ fn main() {
         let control = sim.control();
         let opener = {
             let control = control.clone();
-            move || control.connect().map(|t| Box::new(t) as Box<dyn Transport + Send>)
+            move || control.connect().map(|t| Box::new(t) as Box<dyn Link>)
         };
         let config = ReaderConfig {
             poll_interval: Duration::from_millis(50),

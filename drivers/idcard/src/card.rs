@@ -468,34 +468,15 @@ impl Card {
             }
             return problems;
         }
-        if chars.len() != 18 {
-            return vec![IdNumberProblem::WrongLength { found: chars.len() }];
-        }
-        let first17: String = chars[..17].iter().collect();
-        let last = chars[17];
-        let Some(expected) = idnumber::check_digit(&first17) else {
-            return vec![IdNumberProblem::BadCharacters];
+        let sex = match self.gender {
+            Gender::Male => Some(idnumber::Sex::Male),
+            Gender::Female => Some(idnumber::Sex::Female),
+            Gender::Unknown | Gender::Unstated => None,
         };
-        if !(last.is_ascii_digit() || last == 'X') {
-            return vec![IdNumberProblem::BadCharacters];
-        }
-        if expected != last {
-            problems.push(IdNumberProblem::CheckDigit { expected, found: last });
-        }
-        match CardDate::parse_compact(&first17[6..14]) {
-            None => problems.push(IdNumberProblem::BirthDateInvalid),
-            Some(d) if self.birth_date.is_some_and(|b| b != d) => problems.push(IdNumberProblem::BirthDateMismatch),
-            Some(_) => {}
-        }
-        let odd = chars[16].to_digit(10).is_some_and(|d| d % 2 == 1);
-        let mismatch = match self.gender {
-            Gender::Male => !odd,
-            Gender::Female => odd,
-            Gender::Unknown | Gender::Unstated => false,
-        };
-        if mismatch {
-            problems.push(IdNumberProblem::GenderMismatch);
-        }
+        let birth = self.birth_date.and_then(|b| {
+            time::Date::from_calendar_date(i32::from(b.year), time::Month::try_from(b.month).ok()?, b.day).ok()
+        });
+        problems.extend(idnumber::resident_number_problems(id, birth, sex));
         problems
     }
 }

@@ -14,8 +14,8 @@ use idcard::frame::{CardBlocks, decode_all};
 use idcard::json::card_json;
 use idcard::sim::{Fault, SimConfig, Simulator, load_cards};
 use idcard::{
-    Card, CardReader, Expiry, PhotoDecoder, ReadOptions, ReaderConfig, ReaderError, ReaderEvent, Reply,
-    SerialTransport, Status, Transport, VendorPhotoDecoder, mask_id_number, mask_name,
+    Card, CardReader, Expiry, Link, PhotoDecoder, ReadOptions, ReaderConfig, ReaderError, ReaderEvent, Reply,
+    SerialLink, Status, VendorPhotoDecoder, mask_id_number, mask_name,
 };
 
 #[derive(Parser)]
@@ -121,13 +121,14 @@ fn main() -> ExitCode {
     }
 }
 
-fn open_port(port: &str, baud: u32) -> Result<SerialTransport, Failure> {
-    SerialTransport::open(port, baud).map_err(|e| {
+fn open_port(port: &str, baud: u32) -> Result<SerialLink, Failure> {
+    SerialLink::open(port, baud).map_err(|e| {
         Failure(
             3,
             format!(
-                "cannot open {port}: {e}: check the device path (ls /dev/ttyUSB* /dev/ttyACM*), \
-                 that the reader is plugged in, and that you may use it (group dialout)"
+                "cannot open {port}: {}: check the device path (ls /dev/ttyUSB* /dev/ttyACM*), \
+                 that the reader is plugged in, and that you may use it (group dialout)",
+                e.reason()
             ),
         )
     })
@@ -157,9 +158,9 @@ fn read(
         Some(path) => Some(VendorPhotoDecoder::load(path, "unpack").map_err(|e| Failure(1, e.to_string()))?),
         None => None,
     };
-    let transport = open_port(port, baud)?;
+    let link = open_port(port, baud)?;
     let options = ReadOptions { fingerprint, newest_address: true };
-    let mut reader = CardReader::new(transport).with_options(options);
+    let mut reader = CardReader::new(link).with_options(options);
     if let Err(e) = reader.sam_status() {
         if !e.is_sam_fault() || reader.reset_sam().and_then(|()| reader.sam_status()).is_err() {
             return Err(not_answering(port, baud, &e));
@@ -235,7 +236,7 @@ fn print_card(card: &Card, json: bool, reveal: bool) {
 
 fn watch(port: &str, baud: u32, poll_ms: u64, json: bool, reveal: bool) -> Result<(), Failure> {
     let path = port.to_string();
-    let opener = move || SerialTransport::open(&path, baud).map(|t| Box::new(t) as Box<dyn Transport + Send>);
+    let opener = move || SerialLink::open(&path, baud).map(|link| Box::new(link) as Box<dyn Link>);
     let config = ReaderConfig { poll_interval: Duration::from_millis(poll_ms), ..ReaderConfig::default() };
     let (_handle, mut events) = idcard::watch(opener, config);
     while let Some(event) = events.blocking_recv() {

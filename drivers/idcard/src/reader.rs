@@ -1,13 +1,12 @@
-//! The blocking card reader: sends commands over a [`Transport`], waits for replies
+//! The blocking card reader: sends commands over a [`Link`], waits for replies
 //! with per-command timeouts, and turns the find -> select -> read exchange into a [`Card`].
 
 use std::fmt;
-use std::io;
 use std::time::{Duration, Instant};
 
 use crate::card::{Card, CardParseError, NEWEST_ADDRESS_LEN};
 use crate::frame::{CardBlocks, Command, Decoder, FrameError, LayoutError, Reply, Status};
-use crate::transport::Transport;
+use crate::{Link, LinkError};
 
 /// How long to wait for each kind of reply.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -59,7 +58,7 @@ impl fmt::Debug for SamId {
 #[derive(Debug, thiserror::Error)]
 pub enum ReaderError {
     #[error("the reader link is gone ({0}): check the USB cable; the driver reconnects by itself")]
-    LinkLost(#[source] io::Error),
+    LinkLost(#[source] LinkError),
     #[error("no reply to {command:?} within {timeout:?}: check the cable, the reader's power and the baud rate")]
     NoReply { command: Command, timeout: Duration },
     #[error("garbled reply to {command:?}: {error}")]
@@ -85,25 +84,25 @@ impl ReaderError {
     }
 }
 
-/// A reader on a transport. Blocking; one command at a time.
-pub struct CardReader<T: Transport> {
-    transport: T,
+/// A reader on a link. Blocking; one command at a time.
+pub struct CardReader<T: Link> {
+    link: T,
     decoder: Decoder,
     timeouts: Timeouts,
     options: ReadOptions,
     buf: Vec<u8>,
 }
 
-impl<T: Transport> fmt::Debug for CardReader<T> {
+impl<T: Link> fmt::Debug for CardReader<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CardReader").field("timeouts", &self.timeouts).field("options", &self.options).finish()
     }
 }
 
-impl<T: Transport> CardReader<T> {
-    pub fn new(transport: T) -> Self {
+impl<T: Link> CardReader<T> {
+    pub fn new(link: T) -> Self {
         CardReader {
-            transport,
+            link,
             decoder: Decoder::new(),
             timeouts: Timeouts::default(),
             options: ReadOptions::default(),
@@ -118,15 +117,15 @@ impl<T: Transport> CardReader<T> {
         self.options = options;
         self
     }
-    pub fn into_transport(self) -> T {
-        self.transport
+    pub fn into_link(self) -> T {
+        self.link
     }
 
     /// Sends one command and waits for its reply frame.
     pub fn transact(&mut self, command: Command, timeout: Duration) -> Result<Reply, ReaderError> {
         self.decoder.clear();
-        self.transport.discard_input().map_err(ReaderError::LinkLost)?;
-        self.transport.send(&command.encode()).map_err(ReaderError::LinkLost)?;
+        self.link.discard_input().map_err(ReaderError::LinkLost)?;
+        self.link.send(&command.encode()).map_err(ReaderError::LinkLost)?;
         let deadline = Instant::now() + timeout;
         loop {
             while let Some(event) = self.decoder.next_event() {
@@ -153,7 +152,7 @@ impl<T: Transport> CardReader<T> {
                 }
                 return Err(ReaderError::NoReply { command, timeout });
             }
-            let n = self.transport.recv(&mut self.buf, deadline - now).map_err(ReaderError::LinkLost)?;
+            let n = self.link.recv(&mut self.buf, deadline - now).map_err(ReaderError::LinkLost)?;
             self.decoder.push(&self.buf[..n]);
         }
     }

@@ -1,27 +1,31 @@
 //! The polling task: owns a reader on a dedicated thread, polls for cards and turns
 //! what happens into [`ReaderEvent`]s on a tokio channel. Recovers from unplugged
-//! ports and failing SAMs by itself; sleeps (no CPU) between polls.
+//! ports (reopened through [`Reopening`]) and failing SAMs by itself; sleeps (no CPU)
+//! between polls.
 
-use std::io;
 use std::sync::mpsc as std_mpsc;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use device_link::Reopening;
 use tokio::sync::mpsc;
 
 use crate::card::Card;
 use crate::reader::{CardReader, ReadOptions, ReaderError, SamId, Timeouts};
-use crate::transport::Transport;
+use crate::{Link, LinkError};
 
 /// Opens (or reopens, after an unplug) the link to the reader.
-pub type Opener = Box<dyn FnMut() -> io::Result<Box<dyn Transport + Send>> + Send>;
+pub type Opener = Box<dyn FnMut() -> Result<Box<dyn Link>, LinkError> + Send>;
+
+/// A reader over the port that the task's [`Reopening`] holds open.
+type PortReader<'a> = CardReader<&'a mut Box<dyn Link>>;
 
 #[derive(Clone, Debug)]
 pub struct ReaderConfig {
     /// Time between polls; vendors advise no faster than 300 ms.
     pub poll_interval: Duration,
-    /// Time between attempts to reopen a lost port.
+    /// Time between losing the port (or failing to open it) and the next attempt to open it.
     pub reconnect_interval: Duration,
     pub timeouts: Timeouts,
     pub options: ReadOptions,
@@ -117,7 +121,7 @@ impl Drop for WatchHandle {
 /// after every loss of the link. Events arrive on the returned tokio channel.
 pub fn watch<F>(opener: F, config: ReaderConfig) -> (WatchHandle, mpsc::Receiver<ReaderEvent>)
 where
-    F: FnMut() -> io::Result<Box<dyn Transport + Send>> + Send + 'static,
+    F: FnMut() -> Result<Box<dyn Link>, LinkError> + Send + 'static,
 {
     let (tx, rx) = mpsc::channel(config.channel_capacity.max(1));
     let (stop_tx, stop_rx) = std_mpsc::channel();
@@ -148,34 +152,39 @@ struct PollTask {
 struct Stopped;
 
 impl PollTask {
-    fn run<F>(mut self, mut opener: F)
+    fn run<F>(mut self, opener: F)
     where
-        F: FnMut() -> io::Result<Box<dyn Transport + Send>>,
+        F: FnMut() -> Result<Box<dyn Link>, LinkError> + Send + 'static,
     {
+        let mut port = Reopening::new(opener).with_reopen_delay(self.config.reconnect_interval);
         let mut ever_connected = false;
         loop {
-            let reader = match opener() {
-                Ok(t) => CardReader::new(t).with_timeouts(self.config.timeouts).with_options(self.config.options),
+            // Waited out here rather than inside `get`, so that a stop request is heard.
+            if self.sleep(port.until_next_open()).is_err() {
+                return;
+            }
+            let link = match port.get() {
+                Ok(link) => link,
                 Err(e) => {
-                    if self.fault(FaultKind::LinkLost, format!("cannot open the reader port: {e}")).is_err()
-                        || self.sleep(self.config.reconnect_interval).is_err()
-                    {
+                    if self.fault(FaultKind::LinkLost, format!("cannot open the reader port: {e}")).is_err() {
                         return;
                     }
                     continue;
                 }
             };
-            if self.session(reader, &mut ever_connected).is_err() {
-                return;
-            }
-            if self.sleep(self.config.reconnect_interval).is_err() {
+            let reader = CardReader::new(link).with_timeouts(self.config.timeouts).with_options(self.config.options);
+            let ended = self.session(reader, &mut ever_connected);
+            // A session ends when the link is lost or the reader stopped answering on it:
+            // either way the port is closed and opened afresh after `reconnect_interval`.
+            port.close();
+            if ended.is_err() {
                 return;
             }
         }
     }
 
     /// One connection's life: handshake, then poll until the link fails.
-    fn session(&mut self, mut reader: CardReader<Box<dyn Transport + Send>>, ever: &mut bool) -> Result<(), Stopped> {
+    fn session(&mut self, mut reader: PortReader<'_>, ever: &mut bool) -> Result<(), Stopped> {
         if let Err(e) = self.handshake(&mut reader) {
             let kind = if matches!(e, ReaderError::LinkLost(_)) { FaultKind::LinkLost } else { FaultKind::NoReply };
             return self.fault(kind, e.to_string());
@@ -233,7 +242,7 @@ impl PollTask {
         }
     }
 
-    fn handshake(&mut self, reader: &mut CardReader<Box<dyn Transport + Send>>) -> Result<(), ReaderError> {
+    fn handshake(&mut self, reader: &mut PortReader<'_>) -> Result<(), ReaderError> {
         match reader.sam_status() {
             Err(e) if e.is_sam_fault() => reader.reset_sam().and_then(|()| reader.sam_status()),
             other => other,
@@ -243,7 +252,7 @@ impl PollTask {
     /// One poll: find; read a new card; notice removal.
     fn poll(
         &mut self,
-        reader: &mut CardReader<Box<dyn Transport + Send>>,
+        reader: &mut PortReader<'_>,
         field: &mut Field,
         read_failures: &mut u32,
     ) -> Result<(), ReaderError> {
@@ -319,5 +328,5 @@ impl PollTask {
 
 /// The listener went away mid-poll: surface it as a lost link so the loop unwinds.
 fn stopped_error() -> ReaderError {
-    ReaderError::LinkLost(io::Error::other("event receiver dropped"))
+    ReaderError::LinkLost(LinkError::Io(std::io::Error::other("event receiver dropped")))
 }

@@ -6,7 +6,7 @@
 use std::time::{Duration, Instant};
 
 use idcard::sim::{Fault, SimCard, SimConfig, Simulator, load_cards};
-use idcard::{CardReader, CardType, ReadOptions, ReaderError, SerialTransport, Status, Timeouts, pipe};
+use idcard::{CardReader, CardType, ReadOptions, ReaderError, SerialLink, Status, Timeouts, pipe};
 
 fn cards() -> Vec<SimCard> {
     let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/cards.toml")).unwrap();
@@ -173,12 +173,12 @@ fn vanished_port_is_a_lost_link_and_reconnects_after_return() {
 }
 
 #[test]
-fn reads_a_card_over_a_pseudo_terminal_with_the_serial_transport() {
+fn reads_a_card_over_a_pseudo_terminal_with_the_serial_link() {
     let sim = Simulator::new(cards(), SimConfig::default());
     sim.control().place("foreigner-2017");
     let dir = tempfile::tempdir().unwrap();
     let server = sim.serve_pty(&dir.path().join("ttySIM")).unwrap();
-    let port = SerialTransport::open(server.path().to_str().unwrap(), 115_200).unwrap();
+    let port = SerialLink::open(server.path().to_str().unwrap(), 115_200).unwrap();
     let mut reader = CardReader::new(port);
     reader.sam_status().unwrap();
     let card = reader.read_card().unwrap();
@@ -194,7 +194,7 @@ fn pty_port_vanishing_takes_the_path_away_and_brings_it_back() {
     let dir = tempfile::tempdir().unwrap();
     let server = sim.serve_pty(&dir.path().join("ttySIM")).unwrap();
     let path = server.path().to_str().unwrap().to_string();
-    let mut reader = CardReader::new(SerialTransport::open(&path, 115_200).unwrap()).with_timeouts(TEST_TIMEOUTS);
+    let mut reader = CardReader::new(SerialLink::open(&path, 115_200).unwrap()).with_timeouts(TEST_TIMEOUTS);
     reader.sam_status().unwrap();
     control.vanish();
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -205,7 +205,7 @@ fn pty_port_vanishing_takes_the_path_away_and_brings_it_back() {
     assert!(reader.sam_status().is_err());
     control.reappear();
     let reopened = loop {
-        if let Ok(t) = SerialTransport::open(&path, 115_200) {
+        if let Ok(t) = SerialLink::open(&path, 115_200) {
             break t;
         }
         assert!(Instant::now() < deadline, "path never came back");

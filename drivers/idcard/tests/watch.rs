@@ -3,12 +3,11 @@
 
 #![allow(clippy::unwrap_used, clippy::panic)] // test helpers may fail loudly
 
-use std::io;
 use std::time::Duration;
 
 use idcard::sim::{Fault, SimConfig, SimControl, Simulator, load_cards};
 use idcard::watch::FaultKind;
-use idcard::{ReaderConfig, ReaderEvent, Timeouts, Transport, WatchHandle};
+use idcard::{Link, LinkError, ReaderConfig, ReaderEvent, Timeouts, WatchHandle};
 use tokio::sync::mpsc::Receiver;
 
 fn sim() -> Simulator {
@@ -25,8 +24,8 @@ fn config() -> ReaderConfig {
     }
 }
 
-fn opener(control: SimControl) -> impl FnMut() -> io::Result<Box<dyn Transport + Send>> + Send + 'static {
-    move || control.connect().map(|t| Box::new(t) as Box<dyn Transport + Send>)
+fn opener(control: SimControl) -> impl FnMut() -> Result<Box<dyn Link>, LinkError> + Send + 'static {
+    move || control.connect().map(|t| Box::new(t) as Box<dyn Link>)
 }
 
 fn start(sim: &Simulator) -> (WatchHandle, Receiver<ReaderEvent>) {

@@ -168,7 +168,80 @@ pub enum DocumentError {
     Qr { len: usize, reason: String },
 }
 
+/// Typed construction, for programs that lay receipts out in code (the terminal):
+/// the same items the JSON form writes, with that form's defaults.
+impl Item {
+    /// A left-aligned paragraph.
+    pub fn text(text: impl Into<String>) -> Self {
+        Item::Text(Text { text: text.into(), align: Align::Left, bold: false, underline: false, size: one_by_one() })
+    }
+    /// A centred paragraph.
+    pub fn centered(text: impl Into<String>) -> Self {
+        Item::Text(Text { align: Align::Center, ..Self::plain(text) })
+    }
+    /// A bold left-aligned paragraph.
+    pub fn bold(text: impl Into<String>) -> Self {
+        Item::Text(Text { bold: true, ..Self::plain(text) })
+    }
+    /// A centred heading at double width and height.
+    pub fn title(text: impl Into<String>) -> Self {
+        Item::Text(Text { align: Align::Center, size: [2, 2], ..Self::plain(text) })
+    }
+    fn plain(text: impl Into<String>) -> Text {
+        Text { text: text.into(), align: Align::Left, bold: false, underline: false, size: one_by_one() }
+    }
+    /// Label on the left, value on the right.
+    pub fn row(label: impl Into<String>, value: impl Into<String>) -> Self {
+        Item::Row(Row { row: [label.into(), value.into()], bold: false })
+    }
+    /// A full-width line of `c`.
+    pub fn separator(c: char) -> Self {
+        Item::Separator(Separator { separator: c.to_string() })
+    }
+    /// A centred QR code at the default module size and error correction.
+    pub fn qr(data: impl Into<String>) -> Self {
+        Item::Qr(Qr { qr: data.into(), module: default_module(), ec: QrEc::default(), align: center() })
+    }
+    /// A centred CODE128 barcode with no human-readable line (print the text yourself
+    /// where it reads best).
+    pub fn barcode(data: impl Into<String>) -> Self {
+        Item::Barcode(Barcode {
+            barcode: data.into(),
+            symbology: Symbology::Code128,
+            height: default_bar_height(),
+            hri: Hri::None,
+            module_width: default_bar_module(),
+            align: center(),
+        })
+    }
+    /// Feed past the cutter and cut partially.
+    pub fn cut() -> Self {
+        Item::Cut(CutItem { cut: Cut::Partial })
+    }
+    /// The strings this item puts on paper (texts, both sides of a row, barcode and QR
+    /// payloads), for tests and logs that check what a receipt says.
+    pub fn strings(&self) -> Vec<&str> {
+        match self {
+            Item::Text(t) => vec![t.text.as_str()],
+            Item::Row(r) => vec![r.row[0].as_str(), r.row[1].as_str()],
+            Item::Qr(q) => vec![q.qr.as_str()],
+            Item::Barcode(b) => vec![b.barcode.as_str()],
+            Item::Separator(_) | Item::Image(_) | Item::Feed(_) | Item::Cut(_) => vec![],
+        }
+    }
+}
+
 impl Document {
+    /// A document of `items`.
+    pub fn new(items: Vec<Item>) -> Self {
+        Self { items, base_dir: None }
+    }
+
+    /// Every string the document puts on paper, in order (see [`Item::strings`]).
+    pub fn strings(&self) -> Vec<&str> {
+        self.items.iter().flat_map(Item::strings).collect()
+    }
+
     /// Parses the JSON form.
     pub fn from_json(json: &str) -> Result<Self, DocumentError> {
         Ok(serde_json::from_str(json)?)
@@ -346,5 +419,39 @@ mod tests {
     fn latin_text_wraps_at_spaces() {
         assert_eq!(wrap("hello big world", 9), ["hello big", "world"]);
         assert_eq!(wrap("中文字符测试", 5), ["中文", "字符", "测试"]);
+    }
+
+    #[test]
+    fn typed_items_are_the_json_forms_items() {
+        let typed = Document::new(vec![
+            Item::title("标题"),
+            Item::centered("居中"),
+            Item::bold("粗体"),
+            Item::text("左"),
+            Item::row("姓名", "张秀英"),
+            Item::separator('-'),
+            Item::qr("https://example.invalid/v/1"),
+            Item::barcode("QC-20261121-000001"),
+            Item::cut(),
+        ]);
+        let json = Document::from_json(
+            r#"{"items":[
+                {"text":"标题","align":"center","size":[2,2]},
+                {"text":"居中","align":"center"},
+                {"text":"粗体","bold":true},
+                {"text":"左"},
+                {"row":["姓名","张秀英"]},
+                {"separator":"-"},
+                {"qr":"https://example.invalid/v/1","align":"center"},
+                {"barcode":"QC-20261121-000001","hri":"none"},
+                {"cut":"partial"}
+            ]}"#,
+        )
+        .unwrap();
+        assert_eq!(typed, json);
+        assert_eq!(
+            typed.strings(),
+            ["标题", "居中", "粗体", "左", "姓名", "张秀英", "https://example.invalid/v/1", "QC-20261121-000001"]
+        );
     }
 }

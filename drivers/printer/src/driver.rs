@@ -1,5 +1,5 @@
 //! The printer driver: status you can trust, preflight, jobs confirmed receipt by receipt
-//! with `GS r 1`, and recovery. Generic over the [`Transport`] it is given.
+//! with `GS r 1`, and recovery. Generic over the [`Link`] it is given.
 
 use std::time::{Duration, Instant};
 
@@ -9,7 +9,8 @@ use crate::document::{Document, DocumentError};
 use crate::escpos;
 use crate::profile::{Mode, Profile};
 use crate::status::{Expect, Health, Incoming, PrinterFlags, StatusReader, StatusReport};
-use crate::transport::{LP_PAPER_EMPTY, Transport, TransportError};
+use crate::usb_lp::LP_PAPER_EMPTY;
+use device_link::{Link, LinkError};
 
 /// Why a job did not print (or did not finish). Each says what a technician should do.
 #[derive(Debug, thiserror::Error)]
@@ -37,7 +38,7 @@ pub enum PrinterError {
     #[error("document cannot be printed: {0}")]
     Document(#[from] DocumentError),
     #[error("link to the printer failed: {0}")]
-    Transport(#[from] TransportError),
+    Link(#[from] LinkError),
 }
 
 impl PrinterError {
@@ -92,25 +93,19 @@ impl Default for PrinterOptions {
     }
 }
 
-/// A receipt printer on some transport.
+/// A receipt printer on some link.
 #[derive(Debug)]
-pub struct Printer<T: Transport> {
-    transport: T,
+pub struct Printer<T: Link> {
+    link: T,
     profile: Profile,
     options: PrinterOptions,
     reader: StatusReader,
     last_status_back: Option<PrinterFlags>,
 }
 
-impl<T: Transport> Printer<T> {
-    pub fn new(transport: T, profile: Profile) -> Self {
-        Self {
-            transport,
-            profile,
-            options: PrinterOptions::default(),
-            reader: StatusReader::new(),
-            last_status_back: None,
-        }
+impl<T: Link> Printer<T> {
+    pub fn new(link: T, profile: Profile) -> Self {
+        Self { link, profile, options: PrinterOptions::default(), reader: StatusReader::new(), last_status_back: None }
     }
 
     pub fn with_options(mut self, options: PrinterOptions) -> Self {
@@ -127,19 +122,19 @@ impl<T: Transport> Printer<T> {
         &self.profile
     }
 
-    pub fn transport_mut(&mut self) -> &mut T {
-        &mut self.transport
+    pub fn link_mut(&mut self) -> &mut T {
+        &mut self.link
     }
 
-    pub fn into_transport(self) -> T {
-        self.transport
+    pub fn into_link(self) -> T {
+        self.link
     }
 
     /// Reads once (up to `timeout`), sorting what came in. Status back packets update
     /// `last_status_back`; stray bytes are logged and dropped.
-    fn read_incoming(&mut self, expect: Expect, timeout: Duration) -> Result<Vec<Incoming>, TransportError> {
+    fn read_incoming(&mut self, expect: Expect, timeout: Duration) -> Result<Vec<Incoming>, LinkError> {
         let mut buf = [0u8; 64];
-        let n = self.transport.read(&mut buf, timeout)?;
+        let n = self.link.recv(&mut buf, timeout)?;
         let mut out = Vec::new();
         for inc in self.reader.push_all(&buf[..n], expect) {
             match inc {
@@ -152,7 +147,7 @@ impl<T: Transport> Printer<T> {
         Ok(out)
     }
 
-    fn wait_for(&mut self, expect: Expect, timeout: Duration) -> Result<Option<u8>, TransportError> {
+    fn wait_for(&mut self, expect: Expect, timeout: Duration) -> Result<Option<u8>, LinkError> {
         let deadline = Instant::now() + timeout;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -170,20 +165,21 @@ impl<T: Transport> Printer<T> {
         }
     }
 
-    /// Asks `DLE EOT 1..4` one at a time after draining stale input. Never fails on a
-    /// silent printer: unanswered requests leave the report's health `Unknown`.
+    /// Asks `DLE EOT 1..4` one at a time after discarding stale input (late answers to
+    /// earlier requests). Never fails on a silent printer: unanswered requests leave the
+    /// report's health `Unknown`.
     pub fn status(&mut self) -> Result<StatusReport, PrinterError> {
-        self.transport.drain_input()?;
+        self.link.discard_input()?;
         self.reader = StatusReader::new();
         let mut report = StatusReport::default();
         for n in 1..=4u8 {
-            self.transport.write_all(&escpos::status_request(n))?;
+            self.link.send(&escpos::status_request(n))?;
             if let Some(b) = self.wait_for(Expect::Realtime, self.options.status_timeout)? {
                 report.answered[usize::from(n - 1)] = report.flags.apply_realtime(n, b);
                 report.raw[usize::from(n - 1)] = b;
             }
         }
-        if let Some(ps) = self.transport.port_status() {
+        if let Some(ps) = self.link.port_status() {
             if ps & LP_PAPER_EMPTY != 0 {
                 report.flags.paper_end = true;
             }
@@ -240,13 +236,13 @@ impl<T: Transport> Printer<T> {
             docs.iter().map(|d| crate::encode::encode(d, &self.profile, Some(mode))).collect::<Result<Vec<_>, _>>()?;
         let report = self.preflight()?;
         self.last_status_back = None;
-        self.transport.write_all(&escpos::auto_status_back(0x0E))?;
+        self.link.send(&escpos::auto_status_back(0x0E))?;
         let mut bytes_sent = 3;
         for (i, bytes) in encoded.iter().enumerate() {
             for chunk in bytes.chunks(self.options.chunk.max(16)) {
-                match self.transport.write_all(chunk) {
+                match self.link.send(chunk) {
                     Ok(()) => bytes_sent += chunk.len(),
-                    Err(TransportError::WriteTimeout(_)) => return Err(self.interrupted(i)),
+                    Err(LinkError::WriteTimeout(_)) => return Err(self.interrupted(i)),
                     Err(e) => return Err(e.into()),
                 }
                 self.read_incoming(Expect::Nothing, Duration::ZERO)?;
@@ -254,14 +250,14 @@ impl<T: Transport> Printer<T> {
                     return Err(self.interrupted(i));
                 }
             }
-            self.transport.write_all(&escpos::transmit_paper_status())?;
+            self.link.send(&escpos::transmit_paper_status())?;
             bytes_sent += 3;
             if !self.confirm(bytes.len())? {
                 return Err(self.interrupted(i));
             }
             tracing::info!(receipt = i, bytes = bytes.len(), "receipt printed and confirmed");
         }
-        self.transport.write_all(&escpos::auto_status_back(0))?;
+        self.link.send(&escpos::auto_status_back(0))?;
         bytes_sent += 3;
         Ok(JobReport {
             receipts: docs.len(),
@@ -316,7 +312,7 @@ impl<T: Transport> Printer<T> {
     /// (the rest of the interrupted job) instead of discarding it. Only for callers that
     /// will not reprint; most should use [`Printer::recover`].
     pub fn resume(&mut self) -> Result<StatusReport, PrinterError> {
-        self.transport.write_all(&escpos::realtime_recover(false))?;
+        self.link.send(&escpos::realtime_recover(false))?;
         self.last_status_back = None;
         self.preflight()
     }
@@ -324,8 +320,8 @@ impl<T: Transport> Printer<T> {
     /// After the cause is fixed (paper loaded, cover closed, cutter cleared): clears the
     /// printer's buffers with `DLE ENQ 2`, re-initialises it and checks it is ready.
     pub fn recover(&mut self) -> Result<StatusReport, PrinterError> {
-        self.transport.write_all(&escpos::realtime_recover(true))?;
-        self.transport.write_all(&escpos::init())?;
+        self.link.send(&escpos::realtime_recover(true))?;
+        self.link.send(&escpos::init())?;
         self.last_status_back = None;
         self.preflight()
     }

@@ -1,5 +1,5 @@
 //! Sans-IO ESC/POS encoder: each function returns the exact bytes of one command.
-//! Byte values come from `shared/design/escpos.md`; nothing here touches a port.
+//! Byte values come from `docs/protocols/escpos.md`; nothing here touches a port.
 
 /// ESC, GS, FS, DLE control bytes.
 pub const ESC: u8 = 0x1B;

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use common::{CERT_QR, certificate, decode_qr};
 use printer::virtual_printer::{VirtualLink, VirtualPrinter};
-use printer::{Document, Health, Printer, PrinterError, PrinterOptions, Profile, Transport, TransportError};
+use printer::{Document, Health, Link, LinkError, Printer, PrinterError, PrinterOptions, Profile};
 
 fn fast() -> PrinterOptions {
     PrinterOptions {
@@ -75,11 +75,11 @@ fn near_end_is_a_warning_not_a_refusal() {
 /// A link to a printer that is switched off: bytes go nowhere, nothing comes back.
 struct DeadLink;
 
-impl Transport for DeadLink {
-    fn write_all(&mut self, _: &[u8]) -> Result<(), TransportError> {
+impl Link for DeadLink {
+    fn send(&mut self, _: &[u8]) -> Result<(), LinkError> {
         Ok(())
     }
-    fn read(&mut self, _: &mut [u8], timeout: Duration) -> Result<usize, TransportError> {
+    fn recv(&mut self, _: &mut [u8], timeout: Duration) -> Result<usize, LinkError> {
         std::thread::sleep(timeout.min(Duration::from_millis(50)));
         Ok(0)
     }
@@ -160,12 +160,12 @@ struct NoisyLink {
     noise: Vec<u8>,
 }
 
-impl Transport for NoisyLink {
-    fn write_all(&mut self, bytes: &[u8]) -> Result<(), TransportError> {
-        self.inner.write_all(bytes)
+impl Link for NoisyLink {
+    fn send(&mut self, bytes: &[u8]) -> Result<(), LinkError> {
+        self.inner.send(bytes)
     }
-    fn read(&mut self, buf: &mut [u8], timeout: Duration) -> Result<usize, TransportError> {
-        let n = self.inner.read(buf, timeout)?;
+    fn recv(&mut self, buf: &mut [u8], timeout: Duration) -> Result<usize, LinkError> {
+        let n = self.inner.recv(buf, timeout)?;
         if n > 0 && !self.noise.is_empty() && buf.len() > n {
             // Stray bytes in front of every reply (0xFF noise, a stray 0x16 status byte).
             let stray = self.noise.remove(0);
@@ -175,8 +175,8 @@ impl Transport for NoisyLink {
         }
         Ok(n)
     }
-    fn drain_input(&mut self) -> Result<usize, TransportError> {
-        Ok(0) // keep the noise in the stream so the reader has to cope with it
+    fn discard_input(&mut self) -> Result<(), LinkError> {
+        Ok(()) // keep the noise in the stream so the reader has to cope with it
     }
 }
 
@@ -195,7 +195,7 @@ fn stale_replies_are_drained_before_asking() {
     let (vp, mut p) = kiosk();
     // An earlier program asked for status and left: its paper-end answer is stale.
     vp.control().paper_out();
-    p.transport_mut().write_all(&[0x10, 0x04, 0x04, 0x10, 0x04, 0x02]).unwrap();
+    p.link_mut().send(&[0x10, 0x04, 0x04, 0x10, 0x04, 0x02]).unwrap();
     vp.control().refill_paper();
     assert_eq!(p.preflight().unwrap().health(), Health::Ok);
 }

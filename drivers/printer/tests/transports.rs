@@ -1,4 +1,4 @@
-//! The real transports against the virtual printer served on a pseudo-terminal and TCP.
+//! The real links against the virtual printer served on a pseudo-terminal and TCP.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -8,13 +8,13 @@ use std::time::Duration;
 
 use common::{CERT_QR, certificate, decode_qr};
 use printer::virtual_printer::VirtualPrinter;
-use printer::{Health, Printer, Profile, SerialTransport, TcpTransport, Transport, TransportError, UsbLpTransport};
+use printer::{Health, Link, LinkError, Printer, Profile, SerialLink, TcpLink, UsbLpLink};
 
 #[test]
-fn serial_transport_prints_through_a_pty() {
+fn serial_link_prints_through_a_pty() {
     let vp = VirtualPrinter::new(Profile::KIOSK_80);
     let server = vp.serve_pty().unwrap();
-    let link = SerialTransport::open(&server.path().to_string_lossy(), 115_200).unwrap();
+    let link = SerialLink::open(&server.path().to_string_lossy(), 115_200).unwrap();
     let mut p = Printer::new(link, Profile::KIOSK_80);
     assert_eq!(p.preflight().unwrap().health(), Health::Ok);
     p.print(&certificate()).unwrap();
@@ -28,27 +28,27 @@ fn serial_status_reports_paper_out_from_the_pty_printer() {
     let vp = VirtualPrinter::new(Profile::CLONE_58);
     let server = vp.serve_pty().unwrap();
     vp.control().paper_out();
-    let link = SerialTransport::open(&server.path().to_string_lossy(), 9600).unwrap();
+    let link = SerialLink::open(&server.path().to_string_lossy(), 9600).unwrap();
     let mut p = Printer::new(link, Profile::CLONE_58);
     assert_eq!(p.health(), Health::PaperOut);
 }
 
 #[test]
-fn tcp_transport_prints_to_a_network_printer() {
+fn tcp_link_prints_to_a_network_printer() {
     let vp = VirtualPrinter::new(Profile::EPSON_80);
     let server = vp.serve_tcp("127.0.0.1:0").unwrap();
-    let link = TcpTransport::connect(&server.local_addr().to_string()).unwrap();
+    let link = TcpLink::connect(&server.local_addr().to_string()).unwrap();
     let mut p = Printer::new(link, Profile::EPSON_80);
     p.print(&certificate()).unwrap();
     assert_eq!(decode_qr(&vp.control().receipts()[0]), [CERT_QR]);
 }
 
 #[test]
-fn usb_lp_transport_moves_bytes_and_reads_replies() {
+fn usb_lp_link_moves_bytes_and_reads_replies() {
     // A pty stands in for /dev/usb/lp0: same open/poll/read/write path, no LPGETSTATUS.
     let vp = VirtualPrinter::new(Profile::KIOSK_80);
     let server = vp.serve_pty().unwrap();
-    let mut link = UsbLpTransport::open(server.path()).unwrap();
+    let mut link = UsbLpLink::open(server.path()).unwrap();
     assert_eq!(link.port_status(), None);
     let mut p = Printer::new(link, Profile::KIOSK_80);
     p.print(&certificate()).unwrap();
@@ -60,14 +60,14 @@ fn usb_lp_write_times_out_when_the_printer_stops_taking_data() {
     // Nobody reads the other side: the kernel buffer fills and the write must give up.
     let pty = nix::pty::openpty(None, None).unwrap();
     let path = nix::unistd::ttyname(&pty.slave).unwrap();
-    let mut link = UsbLpTransport::open(&path).unwrap().with_write_timeout(Duration::from_millis(300));
-    let err = link.write_all(&vec![b'x'; 1 << 20]).unwrap_err();
-    assert!(matches!(err, TransportError::WriteTimeout(_)), "{err}");
+    let mut link = UsbLpLink::open(&path).unwrap().with_write_timeout(Duration::from_millis(300));
+    let err = link.send(&vec![b'x'; 1 << 20]).unwrap_err();
+    assert!(matches!(err, LinkError::WriteTimeout(_)), "{err}");
     drop(pty);
 }
 
 #[test]
 fn usb_lp_open_names_the_missing_device() {
-    let err = UsbLpTransport::open(std::path::Path::new("/dev/usb/lp-nonexistent")).unwrap_err();
+    let err = UsbLpLink::open(std::path::Path::new("/dev/usb/lp-nonexistent")).unwrap_err();
     assert!(err.to_string().contains("/dev/usb/lp-nonexistent"), "{err}");
 }

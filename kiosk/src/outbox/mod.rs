@@ -308,7 +308,7 @@ impl Outbox {
         let mut rows = stmt.query([])?;
         while let Some(r) = rows.next()? {
             let key: String = r.get(0)?;
-            if central::api::client_reference(&key) != reference {
+            if contract::client_reference(&key) != reference {
                 continue;
             }
             let state: String = r.get(3)?;

@@ -149,7 +149,7 @@ fn a_queued_receipts_reference_finds_its_submission_until_it_is_delivered() {
     let rating = outbox.enqueue(ItemKind::Rating, "/v1/ratings", b"{}", 5).unwrap();
     let first = outbox.enqueue(ItemKind::Submission, "/v1/registrations", br#"{"kind":"unemployment"}"#, 7).unwrap();
     let second = outbox.enqueue(ItemKind::Submission, "/v1/qualification-checks", FACE, 9).unwrap();
-    let reference = |key: &str| central::api::client_reference(key);
+    let reference = |key: &str| contract::client_reference(key);
 
     let held = outbox.held_submission(&reference(&second)).unwrap().unwrap();
     assert_eq!((held.path.as_str(), held.created_ms, held.refused), ("/v1/qualification-checks", 9, false));

@@ -3,8 +3,8 @@
 
 use super::mapping::{card_error, unavailable_reason};
 use crate::config::PIN_DIGITS;
-use crate::session::maintenance::{Finding, Pin, PinRefusal, SelfTests, TestSubject};
-use crate::session::{Device as CoreDevice, Problem, Unavailable};
+use session::maintenance::{Finding, Pin, PinRefusal, SelfTests, TestSubject};
+use session::{Device as CoreDevice, Problem, Unavailable};
 use ui::model::{Device, DeviceHealth, PinError, Screen, SelfTest, UnavailableReason};
 
 pub(super) fn pin_pad(error: Option<PinRefusal>, typed: &Pin) -> Screen {

@@ -1,95 +1,15 @@
-//! One function per direction between the session core's vocabulary and the `ui`
-//! crate's: services, kinds, reasons, and every core screen to a view-model screen.
+//! The one place the session core's screens meet the `ui` crate's: every core screen
+//! (with the presenter's drafts) becomes a view-model screen. The two screen
+//! vocabularies differ on purpose (what happens vs how it is drawn); the words inside
+//! them (services, kinds, reasons, grades, hints, statuses) are the same types on both
+//! sides, so nothing is translated and nothing can be lost.
 
 use super::{Drafts, PHONE_LEN, TRACKING_MAX};
-use crate::session::{
+use session::{
     self as core, CardProblem, CertificateStatus, Decision, Delivery, Device, Failure, FormError, IssuedCertificate,
     Notice, Problem, ReceiptState, Screen as CoreScreen, Unavailable, Waiting,
 };
 use ui::model::*;
-
-pub(super) fn ui_service(s: core::Service) -> Service {
-    match s {
-        core::Service::Certificate => Service::Certificate,
-        core::Service::Qualification => Service::QualificationCheck,
-        core::Service::Contributions => Service::ContributionRecord,
-        core::Service::Registration => Service::UnemploymentRegistration,
-        core::Service::CheckIn => Service::UnemploymentCheckIn,
-        core::Service::Progress => Service::ApplicationProgress,
-    }
-}
-
-pub(super) fn core_service(s: Service) -> core::Service {
-    match s {
-        Service::Certificate => core::Service::Certificate,
-        Service::QualificationCheck => core::Service::Qualification,
-        Service::ContributionRecord => core::Service::Contributions,
-        Service::UnemploymentRegistration => core::Service::Registration,
-        Service::UnemploymentCheckIn => core::Service::CheckIn,
-        Service::ApplicationProgress => core::Service::Progress,
-    }
-}
-
-/// The two certificates the central service issues, shown as the ui's kinds.
-fn ui_certificate_kind(k: core::CertificateKind) -> CertificateKind {
-    match k {
-        core::CertificateKind::Participation => CertificateKind::AllInsurances,
-        core::CertificateKind::PensionReceipt => CertificateKind::Pension,
-    }
-}
-
-pub(super) fn core_certificate_kind(k: CertificateKind) -> core::CertificateKind {
-    match k {
-        CertificateKind::Pension => core::CertificateKind::PensionReceipt,
-        // Only the kinds the core offered can be picked; the others are one certificate.
-        CertificateKind::AllInsurances
-        | CertificateKind::Medical
-        | CertificateKind::Unemployment
-        | CertificateKind::WorkInjury => core::CertificateKind::Participation,
-    }
-}
-
-pub(super) fn core_registration_reason(r: UnemploymentReason) -> core::RegistrationReason {
-    match r {
-        UnemploymentReason::ContractEnded => core::RegistrationReason::ContractEnded,
-        UnemploymentReason::Dismissed | UnemploymentReason::EmployerClosed => core::RegistrationReason::Dismissed,
-        UnemploymentReason::Resigned => core::RegistrationReason::Resigned,
-        UnemploymentReason::Other => core::RegistrationReason::Other,
-    }
-}
-
-pub(super) fn core_grade(g: RatingGrade) -> core::Grade {
-    match g {
-        RatingGrade::VerySatisfied => core::Grade::VerySatisfied,
-        RatingGrade::Satisfied => core::Grade::Satisfied,
-        RatingGrade::Neutral => core::Grade::Neutral,
-        RatingGrade::Dissatisfied => core::Grade::Dissatisfied,
-        RatingGrade::VeryDissatisfied => core::Grade::VeryDissatisfied,
-    }
-}
-
-pub(super) fn core_rating_reason(r: RatingReason) -> core::RatingReason {
-    match r {
-        RatingReason::Fast => core::RatingReason::Fast,
-        RatingReason::EasyToUse => core::RatingReason::EasyToUse,
-        RatingReason::ClearInstructions => core::RatingReason::ClearInstructions,
-        RatingReason::TooSlow => core::RatingReason::TooSlow,
-        RatingReason::HardToUse => core::RatingReason::HardToUse,
-        RatingReason::DeviceProblem => core::RatingReason::DeviceProblem,
-        RatingReason::UnclearInstructions => core::RatingReason::UnclearInstructions,
-    }
-}
-
-/// Praise chips for the good grades, complaint chips for the others.
-pub(super) fn rating_reasons(grade: RatingGrade) -> Vec<RatingReason> {
-    use RatingReason as R;
-    match grade {
-        RatingGrade::VerySatisfied | RatingGrade::Satisfied => vec![R::Fast, R::EasyToUse, R::ClearInstructions],
-        RatingGrade::Neutral | RatingGrade::Dissatisfied | RatingGrade::VeryDissatisfied => {
-            vec![R::TooSlow, R::HardToUse, R::UnclearInstructions, R::DeviceProblem]
-        }
-    }
-}
 
 pub(super) fn unavailable_reason(u: &Unavailable) -> UnavailableReason {
     match (u.device, &u.problem) {
@@ -108,7 +28,7 @@ fn tiles(tiles: &[core::ServiceTile]) -> Vec<ServiceTile> {
     tiles
         .iter()
         .map(|t| ServiceTile {
-            service: ui_service(t.service),
+            service: t.service,
             availability: match &t.unavailable {
                 None => Availability::Available,
                 Some(u) => Availability::Unavailable(unavailable_reason(u)),
@@ -139,12 +59,7 @@ pub(super) fn card_error(p: CardProblem) -> CardError {
 fn preview_rows(c: &IssuedCertificate, lang: Language) -> Vec<PreviewRow> {
     let zh = lang == Language::ZhCn;
     let row = |field, value: String| PreviewRow { field, value };
-    let kind = match (c.kind, zh) {
-        (core::CertificateKind::Participation, true) => "社会保险参保证明",
-        (core::CertificateKind::Participation, false) => "Social insurance participation",
-        (core::CertificateKind::PensionReceipt, true) => "养老金领取证明",
-        (core::CertificateKind::PensionReceipt, false) => "Pension receipt",
-    };
+    let kind = if zh { c.kind.title_zh() } else { c.kind.title_en() };
     let mut rows = vec![
         row(PreviewField::Name, c.holder.masked()),
         row(PreviewField::IdNumber, c.holder_id.masked()),
@@ -164,7 +79,7 @@ fn preview_rows(c: &IssuedCertificate, lang: Language) -> Vec<PreviewRow> {
 /// retired person's participation certificate covers their paying years, not the last
 /// months they chose, and the title must not say otherwise.
 fn covered_period(c: &IssuedCertificate, now: LocalTime) -> CertificatePeriod {
-    let ends_now = c.period.to.year == now.date.year && c.period.to.month == now.date.month;
+    let ends_now = i32::from(c.period.to.year) == now.date.year() && c.period.to.month == u8::from(now.date.month());
     match u8::try_from(c.period.len()) {
         Ok(months) if ends_now => CertificatePeriod::LastMonths(months),
         _ => CertificatePeriod::FullHistory,
@@ -251,18 +166,18 @@ pub(super) fn screen(screen: &CoreScreen, d: &Drafts, lang: Language, now: Local
             notice: home_notice(*notice),
         },
         CoreScreen::PlaceCard { service, problem } => Screen::CardReading {
-            service: ui_service(*service),
+            service: *service,
             state: match problem {
                 Some(p) if !d.card_problem_dismissed => CardReadState::Failed(card_error(*p)),
                 _ => CardReadState::WaitingForCard,
             },
         },
         CoreScreen::Identity { service, holder, masked_id } => Screen::IdentityConfirm {
-            service: ui_service(*service),
+            service: *service,
             identity: MaskedIdentity { name: holder.masked(), id_number: masked_id.clone() },
         },
         CoreScreen::Waiting { service, what } => {
-            let service = ui_service(*service);
+            let service = *service;
             let activity = match what {
                 // The driver reports no progress within a job: the bar starts empty.
                 Waiting::Printing => return Screen::Printing { printout: printout(service), percent: 0 },
@@ -274,35 +189,26 @@ pub(super) fn screen(screen: &CoreScreen, d: &Drafts, lang: Language, now: Local
             Screen::Waiting { service, activity }
         }
         CoreScreen::CertificateChoice { kinds, periods } => Screen::CertificateChoice {
-            kinds: kinds.iter().map(|k| ui_certificate_kind(*k)).collect(),
+            kinds: kinds.clone(),
             selected_kind: d.kind,
             periods: periods.clone(),
             selected_period: d.period,
             can_continue: d.kind.is_some() && d.period.is_some(),
         },
         CoreScreen::CertificatePreview { certificate } => Screen::CertificatePreview {
-            kind: ui_certificate_kind(certificate.kind),
+            kind: certificate.kind,
             period: covered_period(certificate, now),
             rows: preview_rows(certificate, lang),
         },
         CoreScreen::Capture { service, hint } => Screen::FaceCapture {
-            service: ui_service(*service),
+            service: *service,
             hint: hint.as_ref().map_or(FaceHint::NoFace, |h| h.guide),
             countdown: hint.as_ref().and_then(|h| h.countdown),
             liveness: hint.as_ref().and_then(|h| h.liveness),
             frame: None,
         },
         CoreScreen::Contributions { holder, masked_id, record, can_print } => {
-            let years: Vec<ContributionYear> = record
-                .years
-                .iter()
-                .map(|y| ContributionYear {
-                    year: y.year,
-                    months_paid: y.months_paid,
-                    base_fen: y.base_fen,
-                    personal_fen: y.personal_fen,
-                })
-                .collect();
+            let years = record.years.clone();
             Screen::ContributionRecord {
                 identity: MaskedIdentity { name: holder.masked(), id_number: masked_id.clone() },
                 total_months: years.iter().map(|y| u32::from(y.months_paid)).sum(),
@@ -312,13 +218,7 @@ pub(super) fn screen(screen: &CoreScreen, d: &Drafts, lang: Language, now: Local
         }
         CoreScreen::RegistrationForm { error, .. } => Screen::RegistrationForm {
             phone: keypad(&d.phone, PHONE_LEN, error.and_then(form_error)),
-            reasons: vec![
-                UnemploymentReason::ContractEnded,
-                UnemploymentReason::Dismissed,
-                UnemploymentReason::EmployerClosed,
-                UnemploymentReason::Resigned,
-                UnemploymentReason::Other,
-            ],
+            reasons: UnemploymentReason::ALL.to_vec(),
             selected_reason: d.reason,
             can_submit: d.phone.len() == usize::from(PHONE_LEN) && d.reason.is_some(),
         },
@@ -328,26 +228,26 @@ pub(super) fn screen(screen: &CoreScreen, d: &Drafts, lang: Language, now: Local
         },
         CoreScreen::Progress(p) => Screen::ProgressStatus {
             tracking_number: p.tracking.clone(),
-            service: ui_service(p.service),
+            service: p.service,
             status: p.status,
             submitted_on: p.submitted_on,
             deadline: p.deadline,
         },
-        CoreScreen::Receipt { service, delivery: dl, receipt } => delivery(ui_service(*service), dl, receipt),
+        CoreScreen::Receipt { service, delivery: dl, receipt } => delivery(*service, dl, receipt),
         CoreScreen::Printed { service, result } => match result {
-            Ok(()) => Screen::TakeReceipt { printout: printout(ui_service(*service)) },
+            Ok(()) => Screen::TakeReceipt { printout: printout(*service) },
             Err(p) => Screen::Result {
-                service: ui_service(*service),
+                service: *service,
                 kind: ResultKind::Failed(FailureReason::PrinterFault),
                 tracking_number: None,
                 receipt: ReceiptNote::NotPrinted(printer_reason(p)),
             },
         },
-        CoreScreen::Failed { service, reason } => failure(ui_service(*service), reason),
+        CoreScreen::Failed { service, reason } => failure(*service, reason),
         CoreScreen::Rating { service } => Screen::Rating {
-            service: ui_service(*service),
+            service: *service,
             selected: d.grade,
-            reasons: d.grade.map(rating_reasons).unwrap_or_default(),
+            reasons: d.grade.map(|g| g.reasons().to_vec()).unwrap_or_default(),
             selected_reasons: d.rating_reasons.clone(),
         },
         CoreScreen::MaintenancePin { error } => super::maintenance::pin_pad(*error, &d.pin),

@@ -9,8 +9,8 @@ mod mapping;
 mod tests;
 
 use crate::config::PIN_DIGITS;
-use crate::session::maintenance::Pin;
-use crate::session::{Event, Intent as CoreIntent, Screen as CoreScreen};
+use session::maintenance::Pin;
+use session::{Event, Intent as CoreIntent, Screen as CoreScreen};
 use ui::model::{
     CertificateKind, CertificatePeriod, IdleCountdown, Intent, Language, LocalTime, RatingGrade, RatingReason, Screen,
     TextSize, UnemploymentReason, View,
@@ -123,7 +123,7 @@ impl Presenter {
                 here()
             }
             Intent::StillHere => here(),
-            Intent::ChooseService(s) => touch(CoreIntent::Choose(mapping::core_service(s))),
+            Intent::ChooseService(s) => touch(CoreIntent::Choose(s)),
             Intent::Back => touch(CoreIntent::Back),
             Intent::Cancel => touch(CoreIntent::Exit),
             Intent::Print => touch(CoreIntent::Print),
@@ -191,7 +191,7 @@ impl Presenter {
                 if d.grade != Some(grade) {
                     d.grade = Some(grade);
                     // Reasons belong to a grade's side (praise or complaint).
-                    let offered = mapping::rating_reasons(grade);
+                    let offered = grade.reasons();
                     d.rating_reasons.retain(|r| offered.contains(r));
                 }
                 here()
@@ -219,23 +219,17 @@ impl Presenter {
         let intent = match &self.screen {
             Some(CoreScreen::Identity { .. }) => CoreIntent::Confirm,
             Some(CoreScreen::CertificateChoice { .. }) => match (d.kind, d.period) {
-                (Some(kind), Some(period)) => {
-                    CoreIntent::ChooseCertificate { kind: mapping::core_certificate_kind(kind), period }
-                }
+                (Some(kind), Some(period)) => CoreIntent::ChooseCertificate { kind, period },
                 _ => CoreIntent::StillHere,
             },
             Some(CoreScreen::CertificatePreview { .. }) => CoreIntent::Print,
-            Some(CoreScreen::RegistrationForm { .. }) => CoreIntent::SubmitRegistration {
-                phone: d.phone.clone(),
-                reason: d.reason.map(mapping::core_registration_reason),
-            },
+            Some(CoreScreen::RegistrationForm { .. }) => {
+                CoreIntent::SubmitRegistration { phone: d.phone.clone(), reason: d.reason }
+            }
             Some(CoreScreen::TrackingEntry { .. }) => CoreIntent::SubmitTracking(d.tracking.clone()),
             Some(CoreScreen::MaintenancePin { .. }) if !d.pin.is_empty() => CoreIntent::SubmitPin(d.pin.clone()),
             Some(CoreScreen::Rating { .. }) => match d.grade {
-                Some(grade) => CoreIntent::Rate {
-                    grade: mapping::core_grade(grade),
-                    reasons: d.rating_reasons.iter().map(|r| mapping::core_rating_reason(*r)).collect(),
-                },
+                Some(grade) => CoreIntent::Rate { grade, reasons: d.rating_reasons.clone() },
                 None => CoreIntent::StillHere,
             },
             Some(
@@ -273,20 +267,8 @@ impl Presenter {
     }
 }
 
-/// The wall-clock time for the start screen, in China Standard Time (UTC+8, no daylight
-/// saving): the whole country shares it, and the process's time zone setting, which
-/// cannot be read safely in a multi-threaded process, does not matter.
+/// The wall-clock time for the start screen, China time.
 pub fn local_time(now: time::OffsetDateTime) -> LocalTime {
-    let china = time::UtcOffset::from_hms(8, 0, 0).unwrap_or(time::UtcOffset::UTC);
-    let t = now.to_offset(china);
-    LocalTime {
-        date: ui::model::CalendarDate {
-            year: u16::try_from(t.year()).unwrap_or(0),
-            month: t.month().into(),
-            day: t.day(),
-        },
-        hour: t.hour(),
-        minute: t.minute(),
-        weekday: t.weekday().number_from_monday(),
-    }
+    let t = contract::china_time::in_china(now);
+    LocalTime { date: t.date(), hour: t.hour(), minute: t.minute() }
 }

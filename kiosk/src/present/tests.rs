@@ -4,7 +4,7 @@
 mod maintenance;
 
 use super::*;
-use crate::session::{Citizen, Effect, SessionTiming, State, handle};
+use session::{Citizen, Effect, SessionTiming, State, handle};
 use ui::model::{CardError, CardReadState, HomeNotice, InputError, Service};
 
 const ID: &str = "11010519491231002X";
@@ -99,21 +99,22 @@ fn certificate_kind_and_period_picked_then_confirmed_reach_the_core() {
     k.tap(Intent::Confirm);
     k.tap(Intent::Confirm); // nothing picked yet: ignored
     assert!(!k.effects.iter().any(|e| matches!(e, Effect::IssueCertificate { .. })));
-    k.tap(Intent::PickCertificateKind(CertificateKind::Pension));
+    k.tap(Intent::PickCertificateKind(CertificateKind::PensionInsurance));
     k.tap(Intent::PickCertificatePeriod(CertificatePeriod::LastMonths(12)));
     let Screen::CertificateChoice { selected_kind, selected_period, can_continue, .. } = k.screen() else {
         panic!("{:?}", k.screen())
     };
     assert_eq!(
         (selected_kind, selected_period, can_continue),
-        (Some(CertificateKind::Pension), Some(CertificatePeriod::LastMonths(12)), true)
+        (Some(CertificateKind::PensionInsurance), Some(CertificatePeriod::LastMonths(12)), true)
     );
     k.tap(Intent::Confirm);
     let issued = k.effects.iter().find_map(|e| match e {
         Effect::IssueCertificate { kind, period, .. } => Some((*kind, *period)),
         _ => None,
     });
-    assert_eq!(issued, Some((crate::session::CertificateKind::PensionReceipt, CertificatePeriod::LastMonths(12))));
+    // The kind picked on screen is the kind asked for (it used to become another one).
+    assert_eq!(issued, Some((session::CertificateKind::PensionInsurance, CertificatePeriod::LastMonths(12))));
     assert!(matches!(k.screen(), Screen::Waiting { activity: ui::model::Activity::IssuingCertificate, .. }));
 }
 
@@ -132,7 +133,7 @@ fn registration_phone_is_typed_on_the_keypad_and_forgotten_with_the_session() {
     k.digits("1");
     k.tap(Intent::Confirm);
     let submitted = k.effects.iter().any(|e| {
-        matches!(e, Effect::Submit { submission: crate::session::Submission::Registration { phone, .. }, .. }
+        matches!(e, Effect::Submit { submission: session::Submission::Registration { phone, .. }, .. }
             if phone.expose() == "13800138001")
     });
     assert!(submitted, "the typed number was submitted");
@@ -204,14 +205,14 @@ fn rating_reasons_follow_the_grade_and_are_sent_with_it() {
         Effect::SubmitRating(r) => Some((r.grade, r.reasons.clone())),
         _ => None,
     });
-    assert_eq!(rated, Some((Some(crate::session::Grade::Dissatisfied), vec![crate::session::RatingReason::TooSlow])));
+    assert_eq!(rated, Some((Some(session::RatingGrade::Dissatisfied), vec![session::RatingReason::TooSlow])));
 }
 
 #[test]
 fn a_refused_card_shows_why_and_retry_returns_to_the_prompt() {
     let mut k = Rig::new();
     k.tap(Intent::ChooseService(Service::QualificationCheck));
-    k.event(Event::CardRefused(crate::session::CardProblem::Expired));
+    k.event(Event::CardRefused(session::CardProblem::Expired));
     assert_eq!(
         k.screen(),
         Screen::CardReading { service: Service::QualificationCheck, state: CardReadState::Failed(CardError::Expired) }
@@ -225,7 +226,7 @@ fn a_refused_card_shows_why_and_retry_returns_to_the_prompt() {
 #[test]
 fn a_refused_card_on_the_start_screen_is_a_notice_until_it_is_taken_away() {
     let mut k = Rig::new();
-    k.event(Event::CardRefused(crate::session::CardProblem::WrongType));
+    k.event(Event::CardRefused(session::CardProblem::WrongType));
     let Screen::Home { notice, holder: None, .. } = k.screen() else { panic!("{:?}", k.screen()) };
     assert_eq!(notice, Some(HomeNotice::CardRefused(CardError::WrongCardType)));
     k.event(Event::CardRemoved);
@@ -250,8 +251,8 @@ fn language_and_text_size_reset_for_the_next_citizen() {
 fn a_device_fault_shows_the_reason_on_the_tile() {
     let mut k = Rig::new();
     k.event(Event::DeviceHealth {
-        device: crate::session::Device::Printer,
-        health: crate::session::Health::Problem(crate::session::Problem::PaperOut),
+        device: session::Device::Printer,
+        health: session::Health::Problem(session::Problem::PaperOut),
     });
     let Screen::Home { tiles, .. } = k.screen() else { panic!() };
     let certificate = tiles.iter().find(|t| t.service == Service::Certificate).unwrap();
@@ -267,12 +268,12 @@ fn a_device_fault_shows_the_reason_on_the_tile() {
 fn china_time_is_utc_plus_eight() {
     let t = time::macros::datetime!(2026-11-21 23:30 UTC);
     let local = local_time(t);
-    assert_eq!((local.date.day, local.hour, local.minute, local.weekday), (22, 7, 30, 7));
+    assert_eq!((local.date.day(), local.hour, local.minute, local.date.weekday()), (22, 7, 30, time::Weekday::Sunday));
 }
 
 #[test]
 fn a_refusal_sends_the_citizen_to_a_counter_and_an_outage_says_the_service_is_down() {
-    use crate::session::{Failure, Screen as Core, Service as S};
+    use session::{Failure, Screen as Core, Service as S};
     let table = [
         (Failure::Refused("no pension".into()), "refused"),
         (Failure::BadSignature, "refused"),
@@ -292,15 +293,11 @@ fn a_refusal_sends_the_citizen_to_a_counter_and_an_outage_says_the_service_is_do
     }
 }
 
-fn certificate(
-    from: (u16, u8),
-    to: (u16, u8),
-    status: crate::session::CertificateStatus,
-) -> crate::session::IssuedCertificate {
-    use crate::session::{IdNumber, MonthRange, PersonName, YearMonth};
-    crate::session::IssuedCertificate {
+fn certificate(from: (u16, u8), to: (u16, u8), status: session::CertificateStatus) -> session::IssuedCertificate {
+    use session::{IdNumber, MonthRange, PersonName, YearMonth};
+    session::IssuedCertificate {
         number: "SI-2026-000001".into(),
-        kind: crate::session::CertificateKind::Participation,
+        kind: session::CertificateKind::AllInsurances,
         holder: PersonName::new(NAME),
         holder_id: IdNumber::new(ID),
         period: MonthRange {
@@ -315,14 +312,13 @@ fn certificate(
         issued_on: time::macros::date!(2026 - 11 - 21),
         verification_code: "SBSTH8WEUKNL".into(),
         verify_url: "https://central.example/verify/SBSTH8WEUKNL".into(),
-        signed: serde_json::json!({}),
     }
 }
 
 #[test]
 fn the_preview_names_the_period_the_certificate_really_covers() {
-    use crate::session::{CertificateStatus, Screen as Core, YearMonth};
-    let now = LocalTime { date: ui::model::CalendarDate { year: 2026, month: 11, day: 21 }, ..LocalTime::default() };
+    use session::{CertificateStatus, Screen as Core, YearMonth};
+    let now = LocalTime { date: time::macros::date!(2026 - 11 - 21), ..LocalTime::default() };
     let table = [
         (
             "last twelve months",
@@ -353,7 +349,7 @@ fn the_preview_names_the_period_the_certificate_really_covers() {
 
 #[test]
 fn the_printing_bar_shows_the_reported_percent_and_starts_over_with_each_screen() {
-    use crate::session::{Screen as Core, Service as S, Waiting};
+    use session::{Screen as Core, Service as S, Waiting};
     let printing = || Core::Waiting { service: S::Certificate, what: Waiting::Printing };
     let percent = |p: &Presenter| match p.view(LocalTime::default()).screen {
         Screen::Printing { percent, .. } => percent,

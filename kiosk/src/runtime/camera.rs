@@ -1,25 +1,25 @@
 //! The camera behind the runtime's `FaceCamera` seam: a `camera::CaptureSession` with the
-//! head-turn challenge runs on a blocking thread; guidance reaches the core when it
-//! changes, preview frames go to the screen, and the portrait ends the capture.
+//! head-turn challenge runs on a blocking thread over the camera crate's watchdog
+//! (`WatchedCamera`), so a hung or unplugged camera ends the capture instead of hanging it;
+//! guidance reaches the core when it changes, preview frames go to the screen, and the
+//! portrait ends the capture.
 
 use super::{BoxFuture, FaceCamera, ScreenSink};
-use crate::session::{CaptureHint, Device, Event, FaceCapture, Health, Problem, Ticket};
 use camera::{
-    CaptureConfig, CaptureError, CaptureOutcome, CaptureProgress, CaptureSession, FrameAnalysis, FrameSource, Hint,
-    LivenessChallenge, SyntheticSource, SyntheticStep,
+    CameraEvent, CaptureConfig, CaptureError, CaptureOutcome, CaptureProgress, CaptureSession, FrameAnalysis,
+    FrameSource, Hint, LivenessChallenge, WatchdogConfig, WatchedCamera,
 };
+use session::{CaptureHint, Device, Event, FaceCapture, FaceHint, Health, LivenessPrompt, Problem, Ticket};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
-use ui::model::{FaceHint, LivenessPrompt};
 
-/// Opens the frame source for one capture (called on the capture's own thread).
+/// Opens the frame source for a capture or a probe (called on the thread that reads it).
 pub type SourceOpener = Arc<dyn Fn() -> Result<Box<dyn FrameSource>, CaptureError> + Send + Sync>;
 
-/// The synthetic test portrait the simulated camera "sees".
-pub const TEST_FACE: &str =
-    concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/testdata/faces/grace_hopper_512x512.jpg");
+/// How often a capture looks up from waiting for a frame to see whether it was cancelled.
+const CANCEL_CHECK: Duration = Duration::from_millis(100);
 
 /// The camera's guidance code for the current frame as the screen words it. Left and
 /// right are the citizen's own: a face on the right of the camera's picture belongs to
@@ -65,20 +65,42 @@ pub fn capture_config() -> CaptureConfig {
     CaptureConfig { liveness: LivenessChallenge::Turn, ..CaptureConfig::default() }
 }
 
-/// What goes to the central service as liveness evidence (`central::api::LivenessEvidence`
-/// keys, plus the camera's own account of the challenge).
-fn evidence(outcome: &CaptureOutcome) -> serde_json::Value {
+/// The camera's account of the liveness challenge, whole, as the central service
+/// receives it: the one place camera evidence becomes contract evidence.
+pub fn evidence(outcome: &CaptureOutcome) -> contract::LivenessEvidence {
     let l = &outcome.liveness;
-    let steps = l.steps.iter().filter(|(p, _)| *p != camera::LivenessPrompt::Done).count();
-    serde_json::json!({
-        "method": "head_turn",
-        "score": (steps as f64 / 3.0).min(1.0),
-        "passed": l.passed,
-        "frames": l.frames_observed,
-        "continuity_breaks": l.continuity_breaks,
-        "summary": l.summary,
-        "portrait_score": outcome.score,
-    })
+    let steps: Vec<contract::LivenessStep> = l
+        .steps
+        .iter()
+        .filter(|(p, _)| *p != camera::LivenessPrompt::Done)
+        .map(|(p, at)| contract::LivenessStep {
+            step: match p {
+                camera::LivenessPrompt::LookAtCamera => "look_at_camera",
+                camera::LivenessPrompt::TurnLeft => "turn_left",
+                camera::LivenessPrompt::TurnRight => "turn_right",
+                camera::LivenessPrompt::Done => "done",
+            }
+            .to_owned(),
+            at_ms: u64::try_from(at.as_millis()).unwrap_or(u64::MAX),
+        })
+        .collect();
+    contract::LivenessEvidence {
+        method: match l.challenge {
+            LivenessChallenge::Turn => "head_turn",
+            LivenessChallenge::None => "none",
+        }
+        .to_owned(),
+        // The turn challenge has three steps: look, turn left, turn right.
+        score: (steps.len() as f64 / 3.0).min(1.0),
+        passed: l.passed,
+        frames: l.frames_observed,
+        max_left_yaw_deg: l.max_left_yaw_deg,
+        max_right_yaw_deg: l.max_right_yaw_deg,
+        steps,
+        continuity_breaks: l.continuity_breaks,
+        summary: l.summary.chars().take(200).collect(),
+        portrait_score: Some(outcome.score),
+    }
 }
 
 /// A real capture session over any frame source.
@@ -86,6 +108,8 @@ fn evidence(outcome: &CaptureOutcome) -> serde_json::Value {
 pub struct DriverCamera {
     open: SourceOpener,
     config: CaptureConfig,
+    /// How long a capture waits for a frame before it calls the camera gone.
+    watchdog: WatchdogConfig,
     /// Last health reported, so a probe knows whether the camera needs looking at.
     faulted: Arc<AtomicBool>,
     /// Held by the running capture: a new one waits for a cancelled one to let go of
@@ -101,27 +125,19 @@ impl std::fmt::Debug for DriverCamera {
 
 impl DriverCamera {
     pub fn new(open: SourceOpener, config: CaptureConfig) -> Self {
-        Self { open, config, faulted: Arc::new(AtomicBool::new(false)), busy: Arc::new(Mutex::new(())) }
+        Self {
+            open,
+            config,
+            watchdog: WatchdogConfig::default(),
+            faulted: Arc::new(AtomicBool::new(false)),
+            busy: Arc::new(Mutex::new(())),
+        }
     }
 
     /// The production camera (V4L2 through nokhwa): `device` is an index or a path.
     pub fn v4l(device: String) -> Self {
         let request = camera::CameraRequest { device, ..camera::CameraRequest::default() };
         Self::new(Arc::new(move || camera::open_camera(&request)), capture_config())
-    }
-
-    /// The simulated camera: the test portrait looking at the camera, turning its head
-    /// left, then right, then looking back, one picture every `pace`.
-    pub fn simulated(pace: Duration) -> std::io::Result<Self> {
-        let face = image::open(TEST_FACE).map_err(std::io::Error::other)?.to_rgb8();
-        let script: Vec<SyntheticStep> = [0.0, 0.0, 0.0, -70.0, -70.0, -70.0, 70.0, 70.0, 70.0, 0.0]
-            .into_iter()
-            .map(|shift| SyntheticStep::Picture(turned(&face, shift)))
-            .collect();
-        let open: SourceOpener = Arc::new(move || {
-            Ok(Box::new(SyntheticSource::new(script.clone()).repeating(true).paced(pace)) as Box<dyn FrameSource>)
-        });
-        Ok(Self::new(open, capture_config()))
     }
 
     /// Opens the source once to see whether the camera is there; reports a change.
@@ -172,14 +188,28 @@ impl DriverCamera {
         if cancel.load(Ordering::SeqCst) {
             return;
         }
-        let mut source = match (self.open)() {
-            Ok(source) => source,
-            Err(e) => {
-                tracing::warn!(error = %e, "camera could not be opened");
-                self.report(events, Health::Problem(Problem::Missing));
-                return fail("camera not available");
+        let open = Arc::clone(&self.open);
+        let camera = WatchedCamera::start("camera", Box::new(move || open()), self.watchdog);
+        // The camera is there once it delivers a frame (or ends: a source with no frames).
+        let mut ended = false;
+        loop {
+            if cancel.load(Ordering::SeqCst) {
+                return;
             }
-        };
+            match camera.next_event(CANCEL_CHECK) {
+                Some(CameraEvent::Online | CameraEvent::Frame(_)) => break,
+                Some(CameraEvent::Ended) => {
+                    ended = true;
+                    break;
+                }
+                Some(CameraEvent::Offline { reason }) => {
+                    tracing::warn!(%reason, "camera could not be opened");
+                    self.report(events, Health::Problem(Problem::Missing));
+                    return fail("camera not available");
+                }
+                None => {}
+            }
+        }
         self.report(events, Health::Ok);
         let mut session = match CaptureSession::new(self.config.clone()) {
             Ok(s) => s,
@@ -191,21 +221,22 @@ impl DriverCamera {
         };
         let started = Instant::now();
         let mut shown: Option<CaptureHint> = None;
-        while started.elapsed() < self.config.duration {
+        while !ended && started.elapsed() < self.config.duration {
             if cancel.load(Ordering::SeqCst) {
                 return;
             }
-            let progress = match source.next_frame() {
-                Ok(frame) => session.push(frame, started.elapsed()),
-                Err(CaptureError::EndOfStream) => break,
-                Err(e) => {
-                    tracing::warn!(error = %e, source = %source.describe(), "camera failed during capture");
+            let progress = match camera.next_event(CANCEL_CHECK) {
+                Some(CameraEvent::Frame(frame)) => session.push(frame, started.elapsed()),
+                Some(CameraEvent::Online) | None => continue,
+                Some(CameraEvent::Ended) => break,
+                // Unplugged, failing or hung (no frame within the watchdog's stall timeout).
+                Some(CameraEvent::Offline { reason }) => {
+                    tracing::warn!(%reason, "camera failed during capture");
                     self.report(events, Health::Problem(Problem::Missing));
                     return fail("the camera stopped working");
                 }
             };
-            let p = &progress.preview;
-            screen.frame(ui::model::Frame { width: p.width, height: p.height, rgb: p.rgb.clone() });
+            screen.frame(progress.preview.clone());
             let hint = guidance(&progress);
             if shown != Some(hint) {
                 shown = Some(hint);
@@ -261,19 +292,6 @@ impl FaceCamera for DriverCamera {
             drop(guard);
         })
     }
-}
-
-/// Fakes a head turn on a flat portrait: the middle of the face (nose, eyes) slides
-/// sideways by up to `shift` px while the outline stays, as when a head rotates.
-fn turned(src: &image::RgbImage, shift: f32) -> image::RgbImage {
-    let (cx, cy, sigma) = (273.0f32, 206.0f32, 40.0f32); // the test portrait's nose
-    let (w, h) = src.dimensions();
-    image::RgbImage::from_fn(w, h, |x, y| {
-        let (dx, dy) = (x as f32 - cx, y as f32 - cy);
-        let d = shift * (-(dx * dx + dy * dy) / (2.0 * sigma * sigma)).exp();
-        let sx = (x as f32 - d).round().clamp(0.0, (w - 1) as f32) as u32;
-        *src.get_pixel(sx, y)
-    })
 }
 
 #[cfg(test)]

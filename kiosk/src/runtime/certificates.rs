@@ -3,7 +3,7 @@
 
 use super::convert;
 use crate::central_api::{CentralClient, CentralError};
-use crate::session::{CertificateKind, CertificatePeriod, Citizen, IssuedCertificate};
+use session::{CertificateKind, CertificatePeriod, Citizen, IssuedCertificate};
 use time::OffsetDateTime;
 
 /// Asks central for the certificate and reads it for the screen and the printer.
@@ -22,7 +22,7 @@ pub async fn issue(
     let chosen = convert::certificate_period(&citizen.id_number, period, now);
     if kind == CertificateKind::PensionReceipt {
         let certificate = central.issue_certificate(&convert::certificate_request_for(citizen, kind, chosen)).await?;
-        return Ok(convert::issued(&certificate, citizen, kind));
+        return signed_as_asked(convert::issued(&certificate, citizen), kind);
     }
     let history = match central.contributions(citizen.id_number.expose()).await {
         Ok(h) => Some(h),
@@ -37,7 +37,19 @@ pub async fn issue(
         _ => chosen,
     };
     let certificate = central.issue_certificate(&convert::certificate_request_for(citizen, kind, months)).await?;
-    let mut issued = convert::issued(&certificate, citizen, kind);
-    issued.status = convert::participation_status(&issued.rows, issued.period, history.as_ref());
+    let mut issued = signed_as_asked(convert::issued(&certificate, citizen), kind)?;
+    // The history lists months of any insurance: it speaks for a certificate of all of
+    // them (and for pension insurance, which everyone insured pays), not for one.
+    let history_counts = matches!(kind, CertificateKind::AllInsurances | CertificateKind::PensionInsurance);
+    issued.status = convert::participation_status_with(&issued.rows, issued.period, history.as_ref(), history_counts);
     Ok(issued)
+}
+
+/// A certificate of another kind than the one asked for is never shown or printed.
+fn signed_as_asked(issued: IssuedCertificate, asked: CertificateKind) -> Result<IssuedCertificate, CentralError> {
+    if issued.kind == asked {
+        Ok(issued)
+    } else {
+        Err(CentralError::Malformed(format!("asked for a {asked:?} certificate, was given a {:?}", issued.kind)))
+    }
 }

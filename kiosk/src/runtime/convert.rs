@@ -1,25 +1,16 @@
-//! Between the session core's types and the central API's wire types.
+//! Between the session core and the contract's wire messages: the one place requests
+//! are built from the core's effects and answers become the core's events. The words
+//! (service, certificate kind, reason, grade) are the same types on both sides; what is
+//! converted here is structure (months, rows, dates, the liveness evidence as sent).
 
-use crate::session::{
-    ApplicationProgress, CertificateKind, CertificateMonth, CertificatePeriod, CertificateStatus, Citizen,
-    ContributionRecord, ContributionYear, Decision, Delivery, IdNumber, IssuedCertificate, MonthRange, PersonName,
-    RegistrationReason, Service, Submission, YearMonth,
+use contract as api;
+use contract::china_time::{china_date, in_china, parse_ymd};
+use session::{
+    ApplicationProgress, ApplicationStatus, CertificateKind, CertificateMonth, CertificatePeriod, CertificateStatus,
+    Citizen, ContributionRecord, ContributionYear, Decision, Delivery, IdNumber, IssuedCertificate, MonthRange,
+    PersonName, Service, Submission, YearMonth,
 };
-use central::api;
 use time::OffsetDateTime;
-
-fn code<T: serde::Serialize>(v: &T) -> String {
-    match serde_json::to_value(v) {
-        Ok(serde_json::Value::String(s)) => s,
-        _ => "other".into(),
-    }
-}
-
-/// Certificates, receipts and the months they count are in China time.
-pub const CHINA_TIME: time::UtcOffset = match time::UtcOffset::from_hms(8, 0, 0) {
-    Ok(o) => o,
-    Err(_) => time::UtcOffset::UTC,
-};
 
 /// The earliest month the API accepts (`YYYY-MM` with a year from 1900).
 const API_FIRST_MONTH: YearMonth = YearMonth { year: 1900, month: 1 };
@@ -29,7 +20,7 @@ const WORKING_AGE: u16 = 16;
 
 /// The calendar month `at` falls in, China time.
 pub fn month_of(at: OffsetDateTime) -> YearMonth {
-    let local = at.to_offset(CHINA_TIME);
+    let local = in_china(at);
     YearMonth { year: u16::try_from(local.year()).unwrap_or(0), month: u8::from(local.month()) }
 }
 
@@ -75,10 +66,7 @@ pub fn certificate_request_for(
     months: MonthRange,
 ) -> api::CertificateRequest {
     api::CertificateRequest {
-        kind: match kind {
-            CertificateKind::Participation => api::CertificateKind::SocialInsuranceParticipation,
-            CertificateKind::PensionReceipt => api::CertificateKind::PensionReceipt,
-        },
+        kind,
         id_number: citizen.id_number.expose().to_owned(),
         name: citizen.name.expose().to_owned(),
         period: api::Period { from: months.from.to_string(), to: months.to.to_string() },
@@ -95,9 +83,10 @@ pub fn contribution_span(history: &api::ContributionHistory) -> Option<MonthRang
     Some(MonthRange { from, to })
 }
 
-/// The certificate as the kiosk shows and prints it. The status comes from the rows
-/// alone; [`participation_status`] refines it with the holder's pension status.
-pub fn issued(certificate: &api::Certificate, citizen: &Citizen, kind: CertificateKind) -> IssuedCertificate {
+/// The certificate as the kiosk shows and prints it, of the kind the server signed. The
+/// status comes from the rows alone; [`participation_status`] refines it with the
+/// holder's pension status.
+pub fn issued(certificate: &api::Certificate, citizen: &Citizen) -> IssuedCertificate {
     let b = &certificate.body;
     let period = match (YearMonth::parse(&b.period.from), YearMonth::parse(&b.period.to)) {
         (Some(from), Some(to)) => MonthRange { from, to },
@@ -117,13 +106,13 @@ pub fn issued(certificate: &api::Certificate, citizen: &Citizen, kind: Certifica
         })
         .collect();
     rows.sort_by_key(|r| r.month);
-    let status = match kind {
+    let status = match b.kind {
         CertificateKind::PensionReceipt => CertificateStatus::ReceivingPension,
-        CertificateKind::Participation => participation_status(&rows, period, None),
+        _ => participation_status(&rows, period, None),
     };
     IssuedCertificate {
         number: b.number.clone(),
-        kind,
+        kind: b.kind,
         holder: PersonName::new(b.holder.name.clone()),
         holder_id: IdNumber::new(citizen.id_number.expose()),
         period,
@@ -132,10 +121,9 @@ pub fn issued(certificate: &api::Certificate, citizen: &Citizen, kind: Certifica
         status,
         total_fen: rows.iter().map(|r| r.amount_fen).sum(),
         rows,
-        issued_on: b.issued_at.to_offset(CHINA_TIME).date(),
+        issued_on: china_date(b.issued_at),
         verification_code: b.verification_code.clone(),
         verify_url: b.verify_url.clone(),
-        signed: serde_json::to_value(certificate).unwrap_or_default(),
     }
 }
 
@@ -147,7 +135,19 @@ pub fn participation_status(
     period: MonthRange,
     history: Option<&api::ContributionHistory>,
 ) -> CertificateStatus {
-    let last_ever = history.and_then(contribution_span).map(|s| s.to);
+    participation_status_with(rows, period, history, true)
+}
+
+/// As [`participation_status`]; with `history_counts` false the history's months do not
+/// stand in for missing rows (a certificate of one insurance: months in the history may
+/// have paid other insurances only).
+pub fn participation_status_with(
+    rows: &[CertificateMonth],
+    period: MonthRange,
+    history: Option<&api::ContributionHistory>,
+    history_counts: bool,
+) -> CertificateStatus {
+    let last_ever = history.filter(|_| history_counts).and_then(contribution_span).map(|s| s.to);
     let last = rows.last().map(|r| r.month).or(last_ever);
     match history.map(|h| h.pension_status) {
         Some(api::PensionStatus::Receiving | api::PensionStatus::Suspended) => {
@@ -185,67 +185,45 @@ pub fn contributions(history: &api::ContributionHistory) -> ContributionRecord {
 }
 
 pub fn progress(p: &api::ApplicationProgress) -> ApplicationProgress {
-    use ui::model::ApplicationStatus as S;
-    let date = |d: time::Date| ui::model::CalendarDate { year: d.year() as u16, month: d.month().into(), day: d.day() };
     ApplicationProgress {
         tracking: p.tracking_number.clone(),
-        service: match p.kind {
-            api::ApplicationKind::QualificationCheck => Service::Qualification,
-            api::ApplicationKind::UnemploymentRegistration => Service::Registration,
-            api::ApplicationKind::MonthlyCheckIn => Service::CheckIn,
-        },
+        service: p.kind.service(),
         status: match p.status {
-            api::ApplicationStatus::Received => S::Received,
-            api::ApplicationStatus::UnderReview => S::UnderReview,
-            api::ApplicationStatus::Approved | api::ApplicationStatus::Completed => S::Approved,
-            api::ApplicationStatus::Rejected => S::Rejected,
+            api::ApplicationStatus::Received => ApplicationStatus::Received,
+            api::ApplicationStatus::UnderReview => ApplicationStatus::UnderReview,
+            api::ApplicationStatus::Approved => ApplicationStatus::Approved,
+            api::ApplicationStatus::Rejected => ApplicationStatus::Rejected,
+            api::ApplicationStatus::Completed => ApplicationStatus::Completed,
         },
         // The date the citizen saw on the receipt: China's, not UTC's.
-        submitted_on: date(p.submitted_at.to_offset(CHINA_TIME).date()),
-        deadline: parse_date(&p.deadline).map(date),
+        submitted_on: china_date(p.submitted_at),
+        deadline: parse_ymd(&p.deadline),
     }
 }
 
 /// The progress of a submission this terminal still holds (its receipt said "queued"):
 /// not sent yet, or refused by the central service when it was sent.
 pub fn held_progress(reference: &str, held: &crate::outbox::HeldSubmission) -> ApplicationProgress {
-    use ui::model::ApplicationStatus as S;
-    let saved = OffsetDateTime::from_unix_timestamp(held.created_ms.div_euclid(1000))
-        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
-        .to_offset(CHINA_TIME)
-        .date();
+    let saved = china_date(
+        OffsetDateTime::from_unix_timestamp(held.created_ms.div_euclid(1000)).unwrap_or(OffsetDateTime::UNIX_EPOCH),
+    );
     let service = if held.path == api::paths::QUALIFICATION_CHECKS {
-        Service::Qualification
+        Service::QualificationCheck
     } else {
         // Registration and check-in share a path; the body says which (and only that
         // field is read from it).
         let kind = serde_json::from_slice::<serde_json::Value>(&held.body)
             .ok()
             .and_then(|v| serde_json::from_value::<api::RegistrationKind>(v.get("kind")?.clone()).ok());
-        match kind {
-            Some(api::RegistrationKind::MonthlyCheckIn) => Service::CheckIn,
-            _ => Service::Registration,
-        }
+        kind.map_or(Service::UnemploymentRegistration, api::RegistrationKind::service)
     };
     ApplicationProgress {
         tracking: reference.to_owned(),
         service,
-        status: if held.refused { S::Rejected } else { S::Queued },
-        submitted_on: ui::model::CalendarDate {
-            year: u16::try_from(saved.year()).unwrap_or(0),
-            month: saved.month().into(),
-            day: saved.day(),
-        },
+        status: if held.refused { ApplicationStatus::Rejected } else { ApplicationStatus::Queued },
+        submitted_on: saved,
         deadline: None,
     }
-}
-
-/// A `YYYY-MM-DD` date from the central service.
-fn parse_date(s: &str) -> Option<time::Date> {
-    let mut parts = s.splitn(3, '-').map(str::parse::<u32>);
-    let (Some(Ok(y)), Some(Ok(m)), Some(Ok(d))) = (parts.next(), parts.next(), parts.next()) else { return None };
-    let month = time::Month::try_from(u8::try_from(m).ok()?).ok()?;
-    time::Date::from_calendar_date(i32::try_from(y).ok()?, month, u8::try_from(d).ok()?).ok()
 }
 
 /// The API path and JSON body of a submission.
@@ -253,17 +231,11 @@ pub fn submission(s: &Submission, now: OffsetDateTime) -> (&'static str, Vec<u8>
     use base64::Engine as _;
     let body = match s {
         Submission::Qualification { citizen, face } => {
-            let l = &face.liveness;
             let request = api::QualificationCheckRequest {
                 id_number: citizen.id_number.expose().to_owned(),
                 name: citizen.name.expose().to_owned(),
                 face_jpeg: base64::engine::general_purpose::STANDARD.encode(&face.jpeg),
-                liveness: api::LivenessEvidence {
-                    method: l.get("method").and_then(|v| v.as_str()).unwrap_or("blink").to_owned(),
-                    score: l.get("score").and_then(|v| v.as_f64()).unwrap_or(0.0),
-                    passed: l.get("passed").and_then(|v| v.as_bool()).unwrap_or(false),
-                    frames: l.get("frames").and_then(|v| v.as_u64()).unwrap_or(0) as u32,
-                },
+                liveness: face.liveness.clone(),
                 captured_at: now.replace_nanosecond(0).unwrap_or(now),
             };
             return (api::paths::QUALIFICATION_CHECKS, serde_json::to_vec(&request).unwrap_or_default());
@@ -273,7 +245,7 @@ pub fn submission(s: &Submission, now: OffsetDateTime) -> (&'static str, Vec<u8>
             id_number: citizen.id_number.expose().to_owned(),
             name: citizen.name.expose().to_owned(),
             phone: Some(phone.expose().to_owned()),
-            reason: Some(code::<RegistrationReason>(reason)),
+            reason: Some(*reason),
         },
         // The check-in's face proved presence with the liveness challenge; the v1
         // API does not take the image, so it is dropped here.
@@ -311,43 +283,13 @@ pub fn queued_reference(key: &str) -> String {
     api::client_reference(key)
 }
 
-pub fn service_kind(s: Service) -> api::ServiceKind {
-    match s {
-        Service::Certificate => api::ServiceKind::Certificate,
-        Service::Qualification => api::ServiceKind::QualificationCheck,
-        Service::Contributions => api::ServiceKind::Contributions,
-        Service::Registration | Service::CheckIn => api::ServiceKind::Registration,
-        Service::Progress => api::ServiceKind::ApplicationProgress,
-    }
-}
-
-pub fn rating(r: &crate::session::RatingRecord, boot_id: &str) -> Option<api::RatingRequest> {
-    use crate::session::{Grade, RatingReason as R};
-    let grade = match r.grade? {
-        Grade::VerySatisfied => 5,
-        Grade::Satisfied => 4,
-        Grade::Neutral => 3,
-        Grade::Dissatisfied => 2,
-        Grade::VeryDissatisfied => 1,
-    };
-    let reasons = r
-        .reasons
-        .iter()
-        .map(|x| match x {
-            R::Fast => api::RatingReason::Fast,
-            R::EasyToUse => api::RatingReason::EasyToUse,
-            R::TooSlow => api::RatingReason::TooSlow,
-            R::HardToUse => api::RatingReason::HardToUse,
-            R::DeviceProblem => api::RatingReason::DeviceProblem,
-            R::UnclearInstructions => api::RatingReason::InformationUnclear,
-            R::ClearInstructions | R::Other => api::RatingReason::Other,
-        })
-        .collect();
+/// A citizen's rating as sent; `None` for a skipped rating (nothing to send).
+pub fn rating(r: &session::RatingRecord, boot_id: &str) -> Option<api::RatingRequest> {
     Some(api::RatingRequest {
         session_id: format!("{boot_id}-{}", r.session),
-        service: service_kind(r.service),
-        grade,
-        reasons,
+        service: r.service,
+        grade: r.grade?.score(),
+        reasons: r.reasons.clone(),
     })
 }
 
@@ -431,19 +373,19 @@ mod tests {
         let citizen = Citizen::new(WORKER, "王伟");
         let req = certificate_request(
             &citizen,
-            CertificateKind::Participation,
+            CertificateKind::AllInsurances,
             CertificatePeriod::LastMonths(12),
             datetime!(2026-11-21 10:00 UTC),
         );
         assert_eq!(req.period, api::Period { from: "2025-12".into(), to: "2026-11".into() });
-        assert_eq!(req.kind, api::CertificateKind::SocialInsuranceParticipation);
+        assert_eq!(req.kind, api::CertificateKind::AllInsurances);
     }
 
     fn api_certificate(from: &str, to: &str, months: &[&str]) -> api::Certificate {
         api::Certificate {
             body: api::CertificateBody {
                 number: "SI1".into(),
-                kind: api::CertificateKind::SocialInsuranceParticipation,
+                kind: api::CertificateKind::AllInsurances,
                 holder: api::Holder { name: "王伟".into(), id_number_masked: "4501**********0032".into() },
                 period: api::Period { from: from.into(), to: to.into() },
                 rows: months
@@ -467,7 +409,7 @@ mod tests {
     fn issued_certificate_counts_months_sums_money_and_names_the_current_payer() {
         let citizen = Citizen::new(WORKER, "王伟");
         let c = api_certificate("2025-09", "2026-11", &["2026-02", "2025-12", "2026-01", "2026-10"]);
-        let issued = issued(&c, &citizen, CertificateKind::Participation);
+        let issued = issued(&c, &citizen);
         assert_eq!(issued.period, MonthRange { from: ym("2025-09"), to: ym("2026-11") });
         assert_eq!(issued.months_covered, 4);
         assert_eq!(issued.total_fen, 480_000);
@@ -547,7 +489,7 @@ mod tests {
     #[test]
     fn a_held_submission_is_shown_as_queued_or_refused_under_its_service_on_its_china_date() {
         use crate::outbox::HeldSubmission;
-        use ui::model::{ApplicationStatus, CalendarDate};
+        use session::ApplicationStatus;
         // 2026-11-20 23:30 UTC is already the 21st in China.
         let created_ms = datetime!(2026-11-20 23:30 UTC).unix_timestamp() * 1000;
         let held = |path: &str, body: &[u8], refused| HeldSubmission {
@@ -558,14 +500,14 @@ mod tests {
         };
         let check_in = held(api::paths::REGISTRATIONS, br#"{"kind":"monthly_check_in","id_number":"x"}"#, false);
         let p = held_progress("3908215578120466", &check_in);
-        assert_eq!((p.service, p.status), (Service::CheckIn, ApplicationStatus::Queued));
-        assert_eq!(p.submitted_on, CalendarDate { year: 2026, month: 11, day: 21 });
+        assert_eq!((p.service, p.status), (Service::UnemploymentCheckIn, ApplicationStatus::Queued));
+        assert_eq!(p.submitted_on, time::macros::date!(2026 - 11 - 21));
         assert_eq!((p.tracking.as_str(), p.deadline), ("3908215578120466", None));
         let registration = held(api::paths::REGISTRATIONS, br#"{"kind":"unemployment"}"#, false);
-        assert_eq!(held_progress("1", &registration).service, Service::Registration);
+        assert_eq!(held_progress("1", &registration).service, Service::UnemploymentRegistration);
         // A refused item's body is gone; it still reads as refused.
         let refused = held(api::paths::QUALIFICATION_CHECKS, b"", true);
         let p = held_progress("1", &refused);
-        assert_eq!((p.service, p.status), (Service::Qualification, ApplicationStatus::Rejected));
+        assert_eq!((p.service, p.status), (Service::QualificationCheck, ApplicationStatus::Rejected));
     }
 }

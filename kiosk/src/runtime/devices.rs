@@ -1,18 +1,15 @@
-//! The terminal's devices as one set: the real drivers on their simulators (`--simulate`,
-//! end-to-end tests) or on the configured hardware, each watched under supervision.
+//! The terminal's devices as one set, each watched under supervision: the real drivers
+//! on the configured hardware, or (from the `simulation` crate) on their simulators.
 
 use super::camera::DriverCamera;
 use super::escpos_printer::DriverPrinter;
-use super::reader::{ReaderOpener, SimulatedReader};
+use super::reader::ReaderOpener;
 use super::supervise::supervise;
 use super::{printer_health, reader};
 use crate::outbox::backoff::Backoff;
-use crate::session::{Device, Event};
+use device_link::{Link, LinkError};
 use idcard::ReaderConfig;
-use idcard::sim::SimConfig;
-use printer::virtual_printer::{PrinterControl, VirtualLink, VirtualPrinter};
-use printer::{Printer, Profile, Transport, TransportError};
-use std::sync::Arc;
+use session::{Device, Event};
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -54,7 +51,7 @@ impl Drop for DeviceTasks {
 
 /// Starts the card reader task and the printer and camera health watches, each under
 /// `supervise`, all reporting to the runtime's `events`.
-pub fn start<T: Transport + Send + 'static>(
+pub fn start<T: Link + 'static>(
     events: &mpsc::Sender<Event>,
     reader_opener: ReaderOpener,
     printer: &DriverPrinter<T>,
@@ -73,114 +70,28 @@ pub fn start<T: Transport + Send + 'static>(
     DeviceTasks(tasks)
 }
 
-/// Every device simulated, each behind its real driver: idcard's simulator on a paced
-/// in-memory line, the ESC/POS driver on the virtual printer, a capture session on a
-/// synthetic head turn of the test portrait.
-pub struct SimulatedDevices {
-    pub reader: SimulatedReader,
-    pub printer: Arc<DriverPrinter<VirtualLink>>,
-    /// The virtual printer's paper: receipts as pictures, paper out, cover open.
-    pub paper: PrinterControl,
-    pub camera: DriverCamera,
-    _virtual_printer: VirtualPrinter,
-}
-
-impl std::fmt::Debug for SimulatedDevices {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SimulatedDevices").field("reader", &self.reader).finish_non_exhaustive()
-    }
-}
-
-impl SimulatedDevices {
-    /// `sam` sets the simulated reader's baud rate and SAM delay; the camera yields a
-    /// picture every `camera_pace`.
-    pub fn new(sam: SimConfig, camera_pace: Duration) -> anyhow::Result<Self> {
-        Self::build(sam, camera_pace, None)
-    }
-
-    /// As [`SimulatedDevices::new`], with `terminal_id` printed on every printout.
-    pub fn for_terminal(sam: SimConfig, camera_pace: Duration, terminal_id: &str) -> anyhow::Result<Self> {
-        Self::build(sam, camera_pace, Some(terminal_id))
-    }
-
-    fn build(sam: SimConfig, camera_pace: Duration, terminal_id: Option<&str>) -> anyhow::Result<Self> {
-        let reader = SimulatedReader::with_kiosk_cards(sam)?;
-        let vp = VirtualPrinter::new(Profile::KIOSK_80);
-        let mut driver = DriverPrinter::new(Printer::new(vp.link(), Profile::KIOSK_80));
-        if let Some(id) = terminal_id {
-            driver = driver.with_terminal_id(id);
-        }
-        let printer = Arc::new(driver);
-        Ok(Self {
-            reader,
-            printer,
-            paper: vp.control(),
-            camera: DriverCamera::simulated(camera_pace)?,
-            _virtual_printer: vp,
-        })
-    }
-
-    /// Starts the supervised device tasks against these simulators.
-    pub fn start(&self, events: &mpsc::Sender<Event>, s: &Supervision) -> DeviceTasks {
-        start(events, self.reader.opener(), &self.printer, &self.camera, s)
-    }
-}
+/// A printer link that opens on first use and again after it broke, so a printer that
+/// is unplugged (or off at boot) is reported missing, then works once it is back:
+/// `Reopening::new(move || open_printer(&target, baud))`. The drivers' one reconnect
+/// mechanism, as the reader's polling task and the camera's watchdog use it.
+pub use device_link::Reopening;
 
 /// Opens the production printer: `tcp://host:port`, a serial port at `baud`, or a USB
 /// printer-class node.
-pub fn open_printer(target: &str, baud: Option<u32>) -> Result<Box<dyn Transport>, TransportError> {
+pub fn open_printer(target: &str, baud: Option<u32>) -> Result<Box<dyn Link>, LinkError> {
     match (target.strip_prefix("tcp://"), baud) {
-        (Some(addr), _) => Ok(Box::new(printer::TcpTransport::connect(addr)?)),
-        (None, Some(baud)) => Ok(Box::new(printer::SerialTransport::open(target, baud)?)),
-        (None, None) => Ok(Box::new(printer::UsbLpTransport::open(std::path::Path::new(target))?)),
-    }
-}
-
-type LinkOpener = Box<dyn Fn() -> Result<Box<dyn Transport>, TransportError> + Send>;
-
-/// A printer link that opens on first use and again after it broke, so a printer that
-/// is unplugged (or off at boot) is reported missing, then works once it is back.
-pub struct Reopening {
-    open: LinkOpener,
-    link: Option<Box<dyn Transport>>,
-}
-
-impl Reopening {
-    pub fn new(open: impl Fn() -> Result<Box<dyn Transport>, TransportError> + Send + 'static) -> Self {
-        Self { open: Box::new(open), link: None }
-    }
-
-    fn with<R>(
-        &mut self,
-        op: impl FnOnce(&mut dyn Transport) -> Result<R, TransportError>,
-    ) -> Result<R, TransportError> {
-        let link = match &mut self.link {
-            Some(link) => link,
-            None => self.link.insert((self.open)()?),
-        };
-        let result = op(link.as_mut());
-        if matches!(result, Err(TransportError::Closed | TransportError::Io(_))) {
-            self.link = None;
-        }
-        result
-    }
-}
-
-impl Transport for Reopening {
-    fn write_all(&mut self, bytes: &[u8]) -> Result<(), TransportError> {
-        self.with(|l| l.write_all(bytes))
-    }
-    fn read(&mut self, buf: &mut [u8], timeout: Duration) -> Result<usize, TransportError> {
-        self.with(|l| l.read(buf, timeout))
-    }
-    fn port_status(&mut self) -> Option<u8> {
-        self.link.as_mut().and_then(|l| l.port_status())
+        (Some(addr), _) => Ok(Box::new(printer::TcpLink::connect(addr)?)),
+        (None, Some(baud)) => Ok(Box::new(printer::SerialLink::open(target, baud)?)),
+        (None, None) => Ok(Box::new(printer::UsbLpLink::open(std::path::Path::new(target))?)),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use printer::virtual_printer::VirtualPrinter;
+    use printer::{Printer, Profile};
+    use std::sync::Arc;
     use std::sync::atomic::{AtomicU32, Ordering};
 
     #[test]
@@ -192,10 +103,10 @@ mod tests {
         let mut printer = Printer::new(
             Reopening::new(move || {
                 if counter.fetch_add(1, Ordering::SeqCst) == 0 {
-                    return Err(TransportError::Open { target: "/dev/usb/lp0".into(), reason: "unplugged".into() });
+                    return Err(LinkError::Open { target: "/dev/usb/lp0".into(), reason: "unplugged".into() });
                 }
-                let l = link.lock().unwrap().take().ok_or(TransportError::Closed)?;
-                Ok(Box::new(l) as Box<dyn Transport>)
+                let l = link.lock().unwrap().take().ok_or(LinkError::Closed)?;
+                Ok(Box::new(l) as Box<dyn Link>)
             }),
             Profile::KIOSK_80,
         );

@@ -1,12 +1,12 @@
-//! The real receipt printer behind the runtime's `ReceiptPrinter` seam: print jobs
-//! become `printer::Document`s and run on the ESC/POS driver in a blocking thread.
+//! The real receipt printer behind the runtime's `ReceiptPrinter` seam, and the one
+//! place print jobs are laid out: [`document`] turns the core's `PrintJob` into a typed
+//! `printer::Document` (every word on it Chinese), which is estimated and printed as
+//! built, on the ESC/POS driver in a blocking thread.
 
-use super::{BoxFuture, ReceiptPrinter, convert};
-use crate::session::{
-    CertificateKind, Decision, Delivery, IssuedCertificate, PrintJob, Problem, Receipt, Service, yuan,
-};
-use printer::{Document, Printer, PrinterError, Profile, Transport};
-use serde_json::{Value, json};
+use super::{BoxFuture, ReceiptPrinter};
+use contract::china_time::{date_time_zh, date_zh};
+use printer::{Document, Item, Link, Printer, PrinterError, Profile};
+use session::{Decision, Delivery, IssuedCertificate, PrintJob, Problem, Receipt, Service, yuan};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use time::OffsetDateTime;
@@ -17,19 +17,20 @@ pub fn problem(e: &PrinterError) -> Problem {
         PrinterError::PaperEnd | PrinterError::PaperOutMidJob { .. } => Problem::PaperOut,
         PrinterError::CoverOpen | PrinterError::CoverOpenMidJob { .. } => Problem::CoverOpen,
         PrinterError::CutterJam | PrinterError::CutterJamMidJob { .. } => Problem::CutterError,
-        PrinterError::NoAnswer | PrinterError::Transport(_) => Problem::Missing,
+        PrinterError::NoAnswer | PrinterError::Link(_) => Problem::Missing,
         other => Problem::Error(other.to_string()),
     }
 }
 
-fn service_title(s: Service) -> &'static str {
+/// The heading of a service's receipt or record.
+fn receipt_title(s: Service) -> &'static str {
     match s {
         Service::Certificate => "社会保险参保证明",
-        Service::Qualification => "养老待遇资格认证回执",
-        Service::Contributions => "个人权益记录",
-        Service::Registration => "失业登记回执",
-        Service::CheckIn => "失业签到回执",
-        Service::Progress => "办理进度",
+        Service::QualificationCheck => "养老待遇资格认证回执",
+        Service::ContributionRecord => "个人权益记录",
+        Service::UnemploymentRegistration => "失业登记回执",
+        Service::UnemploymentCheckIn => "失业签到回执",
+        Service::ApplicationProgress => "办理进度",
     }
 }
 
@@ -51,27 +52,12 @@ impl PrintStamp {
     }
 }
 
-/// `2026年11月21日`.
-fn date_zh(d: time::Date) -> String {
-    format!("{:04}年{:02}月{:02}日", d.year(), u8::from(d.month()), d.day())
-}
-
-/// `2026年11月21日 15:04:05`, China time.
-fn date_time_zh(at: OffsetDateTime) -> String {
-    let t = at.to_offset(convert::CHINA_TIME);
-    format!("{} {:02}:{:02}:{:02}", date_zh(t.date()), t.hour(), t.minute(), t.second())
-}
-
-fn row(label: &str, value: impl Into<String>) -> Value {
-    json!({"row": [label, value.into()]})
-}
-
 /// The monthly detail of a certificate, or one line per year (and payer) when long.
-fn certificate_detail(c: &IssuedCertificate, items: &mut Vec<Value>) {
-    let pension = c.kind == CertificateKind::PensionReceipt;
-    items.push(json!({"text": if pension { "发放明细" } else { "缴费明细" }, "bold": true}));
+fn certificate_detail(c: &IssuedCertificate, items: &mut Vec<Item>) {
+    let pension = c.kind.is_pension_receipt();
+    items.push(Item::bold(if pension { "发放明细" } else { "缴费明细" }));
     if c.rows.is_empty() {
-        items.push(json!({"text": if pension { "本期间无发放记录" } else { "本期间无缴费记录" }}));
+        items.push(Item::text(if pension { "本期间无发放记录" } else { "本期间无缴费记录" }));
         return;
     }
     // (payer, when, amount) lines; the payer is printed above the first line it paid.
@@ -93,38 +79,38 @@ fn certificate_detail(c: &IssuedCertificate, items: &mut Vec<Value>) {
     let mut payer: Option<&str> = None;
     for (who, when, amount) in &lines {
         if payer != Some(who.as_str()) {
-            items.push(json!({"text": who}));
+            items.push(Item::text(who.as_str()));
             payer = Some(who);
         }
-        items.push(row(when, amount.clone()));
+        items.push(Item::row(when.as_str(), amount.as_str()));
     }
-    items.push(row("合计", yuan(c.total_fen)));
+    items.push(Item::row("合计", yuan(c.total_fen)));
 }
 
-fn certificate(c: &IssuedCertificate, items: &mut Vec<Value>) {
-    let pension = c.kind == CertificateKind::PensionReceipt;
-    items.push(row("证明编号", c.number.clone()));
-    items.push(row("姓名", c.holder.expose()));
-    items.push(row("身份证号", c.holder_id.masked()));
-    items.push(row("证明期间", c.period.zh()));
-    items.push(row(if pension { "领取月数" } else { "缴费月数" }, format!("共 {} 个月", c.months_covered)));
-    items.push(row(if pension { "领取状态" } else { "参保状态" }, c.status.zh()));
+fn certificate(c: &IssuedCertificate, items: &mut Vec<Item>) {
+    let pension = c.kind.is_pension_receipt();
+    items.push(Item::row("证明编号", c.number.as_str()));
+    items.push(Item::row("姓名", c.holder.expose()));
+    items.push(Item::row("身份证号", c.holder_id.masked()));
+    items.push(Item::row("证明期间", c.period.zh()));
+    items.push(Item::row(if pension { "领取月数" } else { "缴费月数" }, format!("共 {} 个月", c.months_covered)));
+    items.push(Item::row(if pension { "领取状态" } else { "参保状态" }, c.status.zh()));
     if let Some(payer) = &c.current_payer {
-        items.push(row(if pension { "发放机构" } else { "参保单位" }, payer.clone()));
+        items.push(Item::row(if pension { "发放机构" } else { "参保单位" }, payer.as_str()));
     }
-    items.push(json!({"separator": "-"}));
+    items.push(Item::separator('-'));
     certificate_detail(c, items);
-    items.push(json!({"separator": "-"}));
-    items.push(row("出具日期", date_zh(c.issued_on)));
-    items.push(row("验证码", c.verification_code.clone()));
-    items.push(json!({"qr": c.verify_url, "align": "center"}));
-    items.push(json!({"text": "扫码或在核验网址输入验证码，核验真伪", "align": "center"}));
-    items.push(json!({"text": c.verify_url, "align": "center"}));
+    items.push(Item::separator('-'));
+    items.push(Item::row("出具日期", date_zh(c.issued_on)));
+    items.push(Item::row("验证码", c.verification_code.as_str()));
+    items.push(Item::qr(c.verify_url.as_str()));
+    items.push(Item::centered("扫码或在核验网址输入验证码，核验真伪"));
+    items.push(Item::centered(c.verify_url.as_str()));
 }
 
-fn receipt(r: &Receipt, items: &mut Vec<Value>) {
+fn receipt(r: &Receipt, items: &mut Vec<Item>) {
     if let Some(id) = &r.masked_id {
-        items.push(row("身份证号", id.clone()));
+        items.push(Item::row("身份证号", id.as_str()));
     }
     match &r.delivery {
         Delivery::Submitted { tracking, decision } => {
@@ -132,81 +118,75 @@ fn receipt(r: &Receipt, items: &mut Vec<Value>) {
                 (Decision::Approved, _) => "已通过",
                 (Decision::Rejected, _) => "未通过",
                 (Decision::PendingReview, _) => "待人工审核",
-                (Decision::Recorded, Service::CheckIn) => "已签到",
+                (Decision::Recorded, Service::UnemploymentCheckIn) => "已签到",
                 (Decision::Recorded, _) => "已登记",
             };
-            items.push(row("办理状态", "已提交"));
-            items.push(row("办理结果", outcome));
-            items.push(row("受理编号", tracking.clone()));
-            items.push(json!({"barcode": tracking, "hri": "none"}));
-            items.push(json!({"text": tracking, "align": "center"}));
-            items.push(json!({"text": "凭受理编号可在任一自助终端查询办理进度", "align": "center"}));
+            items.push(Item::row("办理状态", "已提交"));
+            items.push(Item::row("办理结果", outcome));
+            items.push(Item::row("受理编号", tracking.as_str()));
+            items.push(Item::barcode(tracking.as_str()));
+            items.push(Item::centered(tracking.as_str()));
+            items.push(Item::centered("凭受理编号可在任一自助终端查询办理进度"));
         }
         Delivery::Queued { reference } => {
-            items.push(row("办理状态", "已保存，网络恢复后自动提交"));
-            items.push(row("本机参考号", reference.clone()));
-            items.push(json!({"barcode": reference, "hri": "none"}));
-            items.push(json!({"text": reference, "align": "center"}));
-            items.push(
-                json!({"text": "无需重复办理。可凭参考号在本机查询，提交后在任一终端均可查询", "align": "center"}),
-            );
+            items.push(Item::row("办理状态", "已保存，网络恢复后自动提交"));
+            items.push(Item::row("本机参考号", reference.as_str()));
+            items.push(Item::barcode(reference.as_str()));
+            items.push(Item::centered(reference.as_str()));
+            items.push(Item::centered("无需重复办理。可凭参考号在本机查询，提交后在任一终端均可查询"));
         }
     }
 }
 
-/// The printed layout of a job (the printer crate's JSON document model). Every word
-/// on it is Chinese; only codes, numbers and the verify URL are ASCII.
-pub fn document(job: &PrintJob, stamp: &PrintStamp) -> Value {
-    let title = |t: &str| json!({"text": t, "align": "center", "size": [2, 2]});
+/// The printed layout of a job. Every word on it is Chinese; only codes, numbers and the
+/// verify URL are ASCII. A certificate's title is its kind's, as signed by the server.
+pub fn document(job: &PrintJob, stamp: &PrintStamp) -> Document {
     let mut items = Vec::new();
     match job {
         PrintJob::Certificate(c) => {
-            items.push(title(match c.kind {
-                CertificateKind::Participation => service_title(Service::Certificate),
-                CertificateKind::PensionReceipt => "养老金领取证明",
-            }));
+            items.push(Item::title(c.kind.title_zh()));
             certificate(c, &mut items);
         }
         PrintJob::Contributions { holder, masked_id, record } => {
-            items.push(title(service_title(Service::Contributions)));
-            items.push(row("姓名", holder.expose()));
-            items.push(row("身份证号", masked_id.clone()));
-            items.push(json!({"separator": "-"}));
+            items.push(Item::title(receipt_title(Service::ContributionRecord)));
+            items.push(Item::row("姓名", holder.expose()));
+            items.push(Item::row("身份证号", masked_id.as_str()));
+            items.push(Item::separator('-'));
             for y in &record.years {
-                items.push(row(&format!("{}年", y.year), format!("缴费 {} 个月", y.months_paid)));
+                items.push(Item::row(format!("{}年", y.year), format!("缴费 {} 个月", y.months_paid)));
             }
             let total: u32 = record.years.iter().map(|y| u32::from(y.months_paid)).sum();
-            items.push(row("累计缴费", format!("{total} 个月")));
+            items.push(Item::row("累计缴费", format!("{total} 个月")));
         }
         PrintJob::Receipt(r) => {
-            items.push(title(service_title(r.service)));
+            items.push(Item::title(receipt_title(r.service)));
             receipt(r, &mut items);
         }
         PrintJob::TestPage => {
-            items.push(title("打印机自检"));
-            items.push(json!({"text": "本页由维护人员在维护界面打印，用于检查打印、切纸与条码。", "align": "center"}));
-            items.push(json!({"barcode": "0123456789", "hri": "none"}));
-            items.push(json!({"qr": "https://example.invalid/self-test", "align": "center"}));
+            items.push(Item::title("打印机自检"));
+            items.push(Item::centered("本页由维护人员在维护界面打印，用于检查打印、切纸与条码。"));
+            items.push(Item::barcode("0123456789"));
+            items.push(Item::qr("https://example.invalid/self-test"));
         }
     }
-    items.push(json!({"separator": "-"}));
-    items.push(row("打印时间", date_time_zh(stamp.printed_at)));
+    items.push(Item::separator('-'));
+    items.push(Item::row("打印时间", date_time_zh(stamp.printed_at)));
     if let Some(id) = &stamp.terminal_id {
-        items.push(row("终端编号", id.clone()));
+        items.push(Item::row("终端编号", id.as_str()));
     }
-    items.push(json!({"cut": "partial"}));
-    json!({ "items": items })
+    items.push(Item::cut());
+    Document::new(items)
 }
 
-/// An ESC/POS printer on any transport.
-pub struct DriverPrinter<T: Transport> {
+/// An ESC/POS printer on any link.
+pub struct DriverPrinter<T: Link> {
     printer: Arc<Mutex<Printer<T>>>,
     /// The model, kept outside the lock so estimates never wait for a status poll.
     profile: Profile,
     terminal_id: Option<String>,
 }
 
-impl<T: Transport> DriverPrinter<T> {
+impl<T: Link> DriverPrinter<T> {
     pub fn new(printer: Printer<T>) -> Self {
         let profile = printer.profile().clone();
         Self { printer: Arc::new(Mutex::new(printer)), profile, terminal_id: None }
@@ -223,15 +203,14 @@ impl<T: Transport> DriverPrinter<T> {
     }
 }
 
-impl<T: Transport + Send + 'static> ReceiptPrinter for DriverPrinter<T> {
-    fn print(&self, job: PrintJob) -> BoxFuture<Result<(), Problem>> {
+impl<T: Link + 'static> ReceiptPrinter for DriverPrinter<T> {
+    fn layout(&self, job: &PrintJob) -> Document {
+        document(job, &PrintStamp::now(self.terminal_id.clone()))
+    }
+
+    fn print(&self, doc: Document) -> BoxFuture<Result<(), Problem>> {
         let printer = self.printer.clone();
-        let stamp = PrintStamp::now(self.terminal_id.clone());
         Box::pin(async move {
-            let doc = Document::from_json(&document(&job, &stamp).to_string()).map_err(|e| {
-                tracing::warn!(error = %e, "print job is not a valid document");
-                Problem::Error(e.to_string())
-            })?;
             let printed = tokio::task::spawn_blocking(move || {
                 let mut p = printer.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
                 p.print_job(&[doc]).map(|_| ()).map_err(|e| {
@@ -245,10 +224,8 @@ impl<T: Transport + Send + 'static> ReceiptPrinter for DriverPrinter<T> {
     }
 
     /// The printout's paper length at the model's print speed (`printer::estimate`).
-    fn expected_duration(&self, job: &PrintJob) -> Option<Duration> {
-        // The stamp's time does not change the layout's length.
-        let json = document(job, &PrintStamp::now(self.terminal_id.clone())).to_string();
-        let estimate = Document::from_json(&json).and_then(|doc| printer::estimate(&doc, &self.profile));
+    fn expected_duration(&self, doc: &Document) -> Option<Duration> {
+        let estimate = printer::estimate(doc, &self.profile);
         estimate.map(|e| e.duration).map_err(|e| tracing::debug!(error = %e, "no print time estimate")).ok()
     }
 }
@@ -256,9 +233,9 @@ impl<T: Transport + Send + 'static> ReceiptPrinter for DriverPrinter<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::session::{
-        CertificateMonth, CertificateStatus, ContributionRecord, ContributionYear, IdNumber, MonthRange, PersonName,
-        YearMonth,
+    use session::{
+        CertificateKind, CertificateMonth, CertificateStatus, ContributionRecord, ContributionYear, IdNumber,
+        MonthRange, PersonName, YearMonth,
     };
 
     const TRACKING: &str = "QC-20261121-4QGF2Y";
@@ -294,7 +271,6 @@ mod tests {
             issued_on: time::macros::date!(2026 - 11 - 21),
             verification_code: "K7Q29XPA4M3B".into(),
             verify_url: "https://si.example.gov.cn/verify/K7Q29XPA4M3B".into(),
-            signed: Value::Null,
         }
     }
 
@@ -314,19 +290,19 @@ mod tests {
         };
         let submitted = |decision| Delivery::Submitted { tracking: TRACKING.into(), decision };
         vec![
-            PrintJob::Certificate(certificate(CertificateKind::Participation, 5)),
-            PrintJob::Certificate(certificate(CertificateKind::Participation, 0)),
-            PrintJob::Certificate(certificate(CertificateKind::Participation, 180)),
+            PrintJob::Certificate(certificate(CertificateKind::AllInsurances, 5)),
+            PrintJob::Certificate(certificate(CertificateKind::AllInsurances, 0)),
+            PrintJob::Certificate(certificate(CertificateKind::AllInsurances, 180)),
             PrintJob::Certificate(certificate(CertificateKind::PensionReceipt, 36)),
             PrintJob::Contributions {
                 holder: PersonName::new("王伟"), masked_id: "4501**********0032".into(), record
             },
-            receipt(Service::Qualification, submitted(Decision::Approved)),
-            receipt(Service::Qualification, submitted(Decision::PendingReview)),
-            receipt(Service::Qualification, submitted(Decision::Rejected)),
-            receipt(Service::Registration, submitted(Decision::Recorded)),
-            receipt(Service::CheckIn, submitted(Decision::Recorded)),
-            receipt(Service::Registration, Delivery::Queued { reference: QUEUED.into() }),
+            receipt(Service::QualificationCheck, submitted(Decision::Approved)),
+            receipt(Service::QualificationCheck, submitted(Decision::PendingReview)),
+            receipt(Service::QualificationCheck, submitted(Decision::Rejected)),
+            receipt(Service::UnemploymentRegistration, submitted(Decision::Recorded)),
+            receipt(Service::UnemploymentCheckIn, submitted(Decision::Recorded)),
+            receipt(Service::UnemploymentRegistration, Delivery::Queued { reference: QUEUED.into() }),
         ]
     }
 
@@ -334,27 +310,23 @@ mod tests {
         PrintStamp { printed_at: time::macros::datetime!(2026-11-21 07:04:05 UTC), terminal_id: Some(TERMINAL.into()) }
     }
 
-    /// Every string a document prints (texts, both sides of rows, barcode payloads).
-    fn printed_strings(doc: &Value) -> Vec<String> {
-        let mut out = Vec::new();
-        for item in doc["items"].as_array().unwrap() {
-            for key in ["text", "barcode", "qr"] {
-                if let Some(t) = item[key].as_str() {
-                    out.push(t.to_owned());
-                }
-            }
-            if let Some(row) = item["row"].as_array() {
-                out.extend(row.iter().map(|v| v.as_str().unwrap().to_owned()));
-            }
-        }
-        out
+    fn printed_strings(doc: &Document) -> Vec<String> {
+        doc.strings().into_iter().map(str::to_owned).collect()
+    }
+
+    fn barcodes(doc: &Document) -> Vec<&str> {
+        doc.items
+            .iter()
+            .filter_map(|i| if let Item::Barcode(b) = i { Some(b.barcode.as_str()) } else { None })
+            .collect()
     }
 
     #[test]
     fn every_print_job_is_a_valid_printer_document() {
         for job in &every_kind_of_job() {
-            let json = document(job, &stamp()).to_string();
-            let doc = Document::from_json(&json).unwrap_or_else(|e| panic!("{e}: {json}"));
+            let doc = document(job, &stamp());
+            // The JSON form reads back as the same document: nothing typed is lost in it.
+            assert_eq!(Document::from_json(&doc.to_json()).unwrap(), doc);
             assert!(!printer::encode(&doc, &printer::Profile::KIOSK_80, None).unwrap().is_empty());
         }
     }
@@ -389,83 +361,93 @@ mod tests {
             assert!(strings.contains(&TERMINAL.to_owned()), "{strings:?}");
         }
         let unknown = PrintStamp { terminal_id: None, ..stamp() };
-        let job = receipt(Service::Registration, Delivery::Queued { reference: QUEUED.into() });
+        let job = receipt(Service::UnemploymentRegistration, Delivery::Queued { reference: QUEUED.into() });
         assert!(!printed_strings(&document(&job, &unknown)).iter().any(|s| s.contains("终端编号")));
     }
 
     #[test]
     fn submitted_receipts_state_the_decision_and_carry_the_tracking_number_as_barcode_and_text() {
         let table = [
-            (Service::Qualification, Decision::Approved, "已通过"),
-            (Service::Qualification, Decision::PendingReview, "待人工审核"),
-            (Service::Qualification, Decision::Rejected, "未通过"),
-            (Service::Registration, Decision::Recorded, "已登记"),
-            (Service::CheckIn, Decision::Recorded, "已签到"),
+            (Service::QualificationCheck, Decision::Approved, "已通过"),
+            (Service::QualificationCheck, Decision::PendingReview, "待人工审核"),
+            (Service::QualificationCheck, Decision::Rejected, "未通过"),
+            (Service::UnemploymentRegistration, Decision::Recorded, "已登记"),
+            (Service::UnemploymentCheckIn, Decision::Recorded, "已签到"),
         ];
         for (service, decision, outcome) in table {
             let doc =
                 document(&receipt(service, Delivery::Submitted { tracking: TRACKING.into(), decision }), &stamp());
-            let items = doc["items"].as_array().unwrap();
-            assert!(items.contains(&json!({"row": ["办理状态", "已提交"]})), "{doc}");
-            assert!(items.contains(&json!({"row": ["办理结果", outcome]})), "{doc}");
-            assert!(items.contains(&json!({"row": ["受理编号", TRACKING]})), "{doc}");
-            assert!(items.contains(&json!({"row": ["身份证号", "1101**********002X"]})), "{doc}");
-            let barcodes: Vec<_> = items.iter().filter_map(|i| i["barcode"].as_str()).collect();
-            assert_eq!(barcodes, [TRACKING]);
+            let items = &doc.items;
+            assert!(items.contains(&Item::row("办理状态", "已提交")), "{doc:?}");
+            assert!(items.contains(&Item::row("办理结果", outcome)), "{doc:?}");
+            assert!(items.contains(&Item::row("受理编号", TRACKING)), "{doc:?}");
+            assert!(items.contains(&Item::row("身份证号", "1101**********002X")), "{doc:?}");
+            assert_eq!(barcodes(&doc), [TRACKING]);
         }
     }
 
     #[test]
     fn queued_receipts_say_so_and_carry_the_local_reference_as_barcode() {
-        let doc = document(&receipt(Service::Registration, Delivery::Queued { reference: QUEUED.into() }), &stamp());
-        let items = doc["items"].as_array().unwrap();
-        assert!(items.contains(&json!({"row": ["办理状态", "已保存，网络恢复后自动提交"]})), "{doc}");
-        assert!(items.contains(&json!({"row": ["本机参考号", QUEUED]})), "{doc}");
-        assert!(!printed_strings(&doc).iter().any(|s| s.contains("已提交")), "{doc}");
+        let doc = document(
+            &receipt(Service::UnemploymentRegistration, Delivery::Queued { reference: QUEUED.into() }),
+            &stamp(),
+        );
+        let items = &doc.items;
+        assert!(items.contains(&Item::row("办理状态", "已保存，网络恢复后自动提交")), "{doc:?}");
+        assert!(items.contains(&Item::row("本机参考号", QUEUED)), "{doc:?}");
+        assert!(!printed_strings(&doc).iter().any(|s| s.contains("已提交")), "{doc:?}");
         // This terminal answers for the reference at once (its outbox); others once sent.
-        assert!(printed_strings(&doc).iter().any(|s| s.contains("可凭参考号在本机查询")), "{doc}");
-        let barcodes: Vec<_> = items.iter().filter_map(|i| i["barcode"].as_str()).collect();
-        assert_eq!(barcodes, [QUEUED]);
+        assert!(printed_strings(&doc).iter().any(|s| s.contains("可凭参考号在本机查询")), "{doc:?}");
+        assert_eq!(barcodes(&doc), [QUEUED]);
     }
 
     #[test]
     fn certificate_states_period_count_status_and_payer_in_chinese() {
-        let doc = document(&PrintJob::Certificate(certificate(CertificateKind::Participation, 5)), &stamp());
-        let items = doc["items"].as_array().unwrap();
+        let doc = document(&PrintJob::Certificate(certificate(CertificateKind::AllInsurances, 5)), &stamp());
+        let items = &doc.items;
         for expected in [
-            json!({"row": ["证明期间", "2026年06月 至 2026年11月"]}),
-            json!({"row": ["缴费月数", "共 5 个月"]}),
-            json!({"row": ["参保状态", "正常参保缴费"]}),
-            json!({"row": ["参保单位", "南宁市公交集团"]}),
-            json!({"row": ["2026年10月", "1,200.00 元"]}),
-            json!({"row": ["合计", "6,000.00 元"]}),
-            json!({"row": ["验证码", "K7Q29XPA4M3B"]}),
-            json!({"row": ["出具日期", "2026年11月21日"]}),
-            json!({"row": ["姓名", "张秀英"]}),
-            json!({"row": ["身份证号", "1101**********002X"]}),
+            Item::row("证明期间", "2026年06月 至 2026年11月"),
+            Item::row("缴费月数", "共 5 个月"),
+            Item::row("参保状态", "正常参保缴费"),
+            Item::row("参保单位", "南宁市公交集团"),
+            Item::row("2026年10月", "1,200.00 元"),
+            Item::row("合计", "6,000.00 元"),
+            Item::row("验证码", "K7Q29XPA4M3B"),
+            Item::row("出具日期", "2026年11月21日"),
+            Item::row("姓名", "张秀英"),
+            Item::row("身份证号", "1101**********002X"),
         ] {
-            assert!(items.contains(&expected), "missing {expected} in {doc}");
+            assert!(items.contains(&expected), "missing {expected:?} in {doc:?}");
         }
-        let qrs: Vec<_> = items.iter().filter_map(|i| i["qr"].as_str()).collect();
+        let qrs: Vec<_> =
+            items.iter().filter_map(|i| if let Item::Qr(q) = i { Some(q.qr.as_str()) } else { None }).collect();
         assert_eq!(qrs, ["https://si.example.gov.cn/verify/K7Q29XPA4M3B"]);
         let pension = document(&PrintJob::Certificate(certificate(CertificateKind::PensionReceipt, 3)), &stamp());
-        assert_eq!(pension["items"][0]["text"], "养老金领取证明");
-        assert!(pension["items"].as_array().unwrap().contains(&json!({"row": ["领取月数", "共 3 个月"]})));
+        assert_eq!(pension.items[0], Item::title("养老金领取证明"));
+        assert!(pension.items.contains(&Item::row("领取月数", "共 3 个月")));
+    }
+
+    #[test]
+    fn every_certificate_kind_is_printed_under_its_own_title() {
+        for kind in CertificateKind::ALL {
+            let doc = document(&PrintJob::Certificate(certificate(kind, 3)), &stamp());
+            assert_eq!(doc.items[0], Item::title(kind.title_zh()), "{kind:?}");
+        }
     }
 
     #[test]
     fn long_histories_are_printed_by_year_not_by_month() {
-        let long = certificate(CertificateKind::Participation, 180);
+        let long = certificate(CertificateKind::AllInsurances, 180);
         let doc = document(&PrintJob::Certificate(long), &stamp());
-        let items = doc["items"].as_array().unwrap();
-        let month_rows = items.iter().filter(|i| i["row"][1].as_str().is_some_and(|v| v.ends_with(" 元"))).count();
+        let items = &doc.items;
+        let month_rows = items.iter().filter(|i| matches!(i, Item::Row(r) if r.row[1].ends_with(" 元"))).count();
         // 15 calendar years plus one split where the payer changed, and the total.
-        assert!(month_rows <= 18, "{month_rows} money rows: {doc}");
-        assert!(items.contains(&json!({"row": ["2024年01-12月", "12 个月  14,400.00 元"]})), "{doc}");
-        assert!(items.contains(&json!({"row": ["缴费月数", "共 180 个月"]})), "{doc}");
-        assert!(items.contains(&json!({"row": ["合计", "216,000.00 元"]})), "{doc}");
-        let short = document(&PrintJob::Certificate(certificate(CertificateKind::Participation, 12)), &stamp());
-        assert!(short["items"].as_array().unwrap().contains(&json!({"row": ["2025年11月", "1,200.00 元"]})));
+        assert!(month_rows <= 18, "{month_rows} money rows: {doc:?}");
+        assert!(items.contains(&Item::row("2024年01-12月", "12 个月  14,400.00 元")), "{doc:?}");
+        assert!(items.contains(&Item::row("缴费月数", "共 180 个月")), "{doc:?}");
+        assert!(items.contains(&Item::row("合计", "216,000.00 元")), "{doc:?}");
+        let short = document(&PrintJob::Certificate(certificate(CertificateKind::AllInsurances, 12)), &stamp());
+        assert!(short.items.contains(&Item::row("2025年11月", "1,200.00 元")));
     }
 
     #[test]
@@ -486,10 +468,11 @@ mod tests {
             let vp = VirtualPrinter::new(profile.clone());
             let driver = DriverPrinter::new(Printer::new(vp.link(), profile.clone())).with_terminal_id(TERMINAL);
             for (months, job) in
-                [5, 180].map(|m| (m, PrintJob::Certificate(certificate(CertificateKind::Participation, m))))
+                [5, 180].map(|m| (m, PrintJob::Certificate(certificate(CertificateKind::AllInsurances, m))))
             {
-                let expected = driver.expected_duration(&job).unwrap();
-                driver.print(job).await.unwrap();
+                let doc = driver.layout(&job);
+                let expected = driver.expected_duration(&doc).unwrap();
+                driver.print(doc).await.unwrap();
                 let dots: u32 = vp.control().take_receipts().iter().map(image::GrayImage::height).sum();
                 let mm = f64::from(dots) / profile.dots_per_mm();
                 let printed = mm / f64::from(profile.speed_mm_per_s);

@@ -5,7 +5,6 @@
 
 pub mod camera;
 pub mod certificates;
-pub mod console;
 pub mod convert;
 pub mod devices;
 pub mod escpos_printer;
@@ -20,7 +19,7 @@ use crate::audit::AuditLog;
 use crate::central_api::{CentralClient, CentralError};
 use crate::outbox::ItemKind;
 use crate::outbox::sender::{Attempt, OutboxHandle};
-use crate::session::{self, Delivery, Effect, Event, Failure, PrintJob, Problem, Screen, State, Ticket};
+use session::{self, Delivery, Effect, Event, Failure, PrintJob, Problem, Screen, State, Ticket};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
@@ -35,8 +34,8 @@ pub trait ScreenSink: Send + Sync + 'static {
     fn show(&self, screen: &Screen);
     fn countdown(&self, seconds_left: Option<u32>);
     /// A downscaled camera preview frame during face capture (many a second).
-    fn frame(&self, frame: ui::model::Frame) {
-        let _ = frame;
+    fn frame(&self, preview: ::camera::Preview) {
+        let _ = preview;
     }
     /// How far the printout on the printing screen got (0..=100; 100 once the printer
     /// confirmed it). An estimate while it runs: see [`print_progress`].
@@ -45,13 +44,16 @@ pub trait ScreenSink: Send + Sync + 'static {
     }
 }
 
-/// The receipt printer as the runtime needs it.
+/// The receipt printer as the runtime needs it. A job is laid out once; the same
+/// document is estimated (for the printing bar) and printed.
 pub trait ReceiptPrinter: Send + Sync + 'static {
-    fn print(&self, job: PrintJob) -> BoxFuture<Result<(), Problem>>;
-    /// How long `job` should take to come out (its paper at the printer's speed), for
+    /// The printed document of `job` (see [`escpos_printer::document`]).
+    fn layout(&self, job: &PrintJob) -> printer::Document;
+    fn print(&self, doc: printer::Document) -> BoxFuture<Result<(), Problem>>;
+    /// How long `doc` should take to come out (its paper at the printer's speed), for
     /// the printing bar; None when unknown, and the bar then waits for the printer.
-    fn expected_duration(&self, job: &PrintJob) -> Option<Duration> {
-        let _ = job;
+    fn expected_duration(&self, doc: &printer::Document) -> Option<Duration> {
+        let _ = doc;
         None
     }
 }
@@ -216,7 +218,7 @@ impl Runtime {
                 self.reply(async move {
                     // A "queued" receipt's reference: this terminal may still hold the
                     // submission, and the central service cannot know it yet.
-                    if central::api::is_client_reference(&tracking) {
+                    if contract::is_client_reference(&tracking) {
                         match outbox.lock().held_submission(&tracking) {
                             Ok(Some(held)) => {
                                 let progress = convert::held_progress(&tracking, &held);
@@ -293,7 +295,7 @@ impl Runtime {
                 let hb = w.metrics.heartbeat(&w.outbox, 0, 0);
                 self.reply(async move {
                     let started = Instant::now();
-                    let batch = central::api::TelemetryBatch { heartbeat: Some(hb), events: vec![], audit: vec![] };
+                    let batch = contract::TelemetryBatch { heartbeat: Some(hb), events: vec![], audit: vec![] };
                     let result = match central.send_telemetry(&batch).await {
                         Ok(()) => Ok(u32::try_from(started.elapsed().as_millis()).unwrap_or(u32::MAX)),
                         Err(e) => {
@@ -321,7 +323,7 @@ impl Runtime {
                     let body = serde_json::to_vec(&request).unwrap_or_default();
                     let enqueued = w.outbox.lock().enqueue(
                         ItemKind::Rating,
-                        central::api::paths::RATINGS,
+                        contract::paths::RATINGS,
                         &body,
                         crate::outbox::sender::now_ms(),
                     );

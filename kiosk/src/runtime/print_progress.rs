@@ -2,7 +2,7 @@
 //! at the printer's speed, held below 100 % until the printer confirms the printout.
 
 use super::{ReceiptPrinter, ScreenSink};
-use crate::session::{PrintJob, Problem};
+use session::{PrintJob, Problem};
 use std::future::Future;
 use std::time::Duration;
 
@@ -58,8 +58,10 @@ pub async fn track(
 /// (certificates, contribution records) when the printer can tell how long it takes.
 pub async fn print(printer: &dyn ReceiptPrinter, screen: &dyn ScreenSink, job: PrintJob) -> Result<(), Problem> {
     let shows_bar = matches!(job, PrintJob::Certificate(_) | PrintJob::Contributions { .. });
-    let expected = if shows_bar { printer.expected_duration(&job) } else { None };
-    let printing = printer.print(job);
+    let doc = printer.layout(&job);
+    drop(job);
+    let expected = if shows_bar { printer.expected_duration(&doc) } else { None };
+    let printing = printer.print(doc);
     match expected {
         Some(expected) => track(printing, expected, STEP, |p| screen.printing(p)).await,
         None => printing.await,

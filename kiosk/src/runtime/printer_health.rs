@@ -2,8 +2,8 @@
 //! driver tells the session core when paper, cover or link change, so services that
 //! need paper are disabled (and enabled again) without anyone else noticing first.
 
-use crate::session::{Device, Event, Health, Problem};
-use printer::{Printer, Transport};
+use printer::{Link, Printer};
+use session::{Device, Event, Health, Problem};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -23,7 +23,7 @@ pub fn health(status: printer::Health) -> Health {
 
 /// Reads the status once, after any job in progress. A printer holding after a fixed
 /// fault (offline, waiting for recovery) is recovered so that it prints again.
-pub async fn status<T: Transport + Send + 'static>(printer: Arc<Mutex<Printer<T>>>) -> Result<Health, String> {
+pub async fn status<T: Link + 'static>(printer: Arc<Mutex<Printer<T>>>) -> Result<Health, String> {
     tokio::task::spawn_blocking(move || {
         let mut p = printer.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut status = p.health();
@@ -38,7 +38,7 @@ pub async fn status<T: Transport + Send + 'static>(printer: Arc<Mutex<Printer<T>
 
 /// Polls every `interval` and reports each change to the core until the runtime goes
 /// away. Run it under `supervise`.
-pub async fn watch<T: Transport + Send + 'static>(
+pub async fn watch<T: Link + 'static>(
     printer: Arc<Mutex<Printer<T>>>,
     interval: Duration,
     events: mpsc::Sender<Event>,

@@ -3,41 +3,19 @@
 
 use super::supervise::supervise;
 use crate::outbox::backoff::Backoff;
-use crate::session::{CardProblem, Citizen, Device, Event, Health, Problem};
-use idcard::sim::{CardFileError, SimCard, SimConfig, SimControl, Simulator};
+use device_link::{Link, LinkError};
 use idcard::watch::FaultKind;
-use idcard::{Card, CardDate, CardType, ReaderConfig, ReaderEvent, Transport, WatchHandle};
-use std::io;
+use idcard::{Card, CardDate, CardType, ReaderConfig, ReaderEvent, WatchHandle};
+use session::{CardProblem, Citizen, Device, Event, Health, Problem};
 use std::sync::Arc;
 use tokio::sync::mpsc;
 
 /// Opens (and after an unplug, reopens) the link to the reader.
-pub type ReaderOpener = Arc<dyn Fn() -> io::Result<Box<dyn Transport + Send>> + Send + Sync>;
+pub type ReaderOpener = Arc<dyn Fn() -> Result<Box<dyn Link>, LinkError> + Send + Sync>;
 
-/// The synthetic cards of `--simulate` and the end-to-end tests: the central service's
-/// synthetic people plus cards the terminal must refuse.
-pub const KIOSK_CARDS: &str = include_str!("../../testdata/cards.toml");
-
-/// Labels of [`KIOSK_CARDS`], to place them with `SimControl::place`.
-pub mod cards {
-    /// 11010519491231002X, approved pensioner.
-    pub const APPROVED_PENSIONER: &str = "approved-pensioner";
-    /// 440524188001010014, pending review.
-    pub const REVIEW_PENSIONER: &str = "review-pensioner";
-    /// 450103199001010032, a worker.
-    pub const WORKER: &str = "worker";
-    pub const EXPIRED: &str = "expired";
-    /// A foreign permanent resident's card: not a resident ID card.
-    pub const FOREIGNER: &str = "foreigner";
-    /// A resident card whose ID number fails its check digit.
-    pub const BAD_CHECK_DIGIT: &str = "bad-check-digit";
-}
-
-/// Today's date where the terminal stands. Every kiosk this serves is in China, which
-/// keeps one time zone (UTC+8) and no daylight saving; the process-wide local offset
-/// cannot be read safely from a multi-threaded program.
+/// Today's date where the terminal stands (China time), as the card's dates count.
 pub fn today() -> CardDate {
-    let now = time::OffsetDateTime::now_utc().to_offset(time::macros::offset!(+8));
+    let now = contract::china_time::china_date(time::OffsetDateTime::now_utc());
     CardDate::new(now.year().clamp(1800, 9999) as u16, now.month() as u8, now.day()).unwrap_or(CardDate {
         year: 2000,
         month: 1,
@@ -147,38 +125,9 @@ pub fn spawn(
     tokio::spawn(supervise(Device::Reader, events, backoff, move || run(opener.clone(), config.clone(), sink.clone())))
 }
 
-/// The reader of `--simulate` and the tests: idcard's byte-exact simulator on an
-/// in-memory line paced at the configured baud rate. Dropping it unplugs the reader.
-#[derive(Debug)]
-pub struct SimulatedReader {
-    simulator: Simulator,
-}
-
-impl SimulatedReader {
-    pub fn new(cards: Vec<SimCard>, config: SimConfig) -> Self {
-        Self { simulator: Simulator::new(cards, config) }
-    }
-
-    /// Loaded with [`KIOSK_CARDS`].
-    pub fn with_kiosk_cards(config: SimConfig) -> Result<Self, CardFileError> {
-        Ok(Self::new(idcard::sim::load_cards(KIOSK_CARDS)?, config))
-    }
-
-    /// Places and removes cards, injects faults, unplugs the reader.
-    pub fn control(&self) -> SimControl {
-        self.simulator.control()
-    }
-
-    /// Connects the driver to the simulator (fails while it is "unplugged").
-    pub fn opener(&self) -> ReaderOpener {
-        let control = self.simulator.control();
-        Arc::new(move || control.connect().map(|end| Box::new(end) as Box<dyn Transport + Send>))
-    }
-}
-
 /// The production reader: a serial port.
 pub fn serial_opener(path: String, baud: u32) -> ReaderOpener {
-    Arc::new(move || idcard::SerialTransport::open(&path, baud).map(|t| Box::new(t) as Box<dyn Transport + Send>))
+    Arc::new(move || idcard::SerialLink::open(&path, baud).map(|link| Box::new(link) as Box<dyn Link>))
 }
 
 #[cfg(test)]
@@ -186,8 +135,13 @@ mod tests {
     use super::*;
     use std::time::Duration;
 
+    /// The simulator's synthetic cards (the central service's people and cards to refuse).
+    const CARDS: &str = include_str!("../../../simulation/testdata/cards.toml");
+    const WORKER_ID: &str = "450103199001010032";
+    const PENSIONER_ID: &str = "11010519491231002X";
+
     fn card(label: &str) -> Card {
-        let cards = idcard::sim::load_cards(KIOSK_CARDS).unwrap();
+        let cards = idcard::sim::load_cards(CARDS).unwrap();
         let sim = cards.into_iter().find(|c| c.label == label).unwrap();
         Card::parse(&sim.text_block(), sim.photo(), None).unwrap()
     }
@@ -195,37 +149,27 @@ mod tests {
     const TODAY: CardDate = CardDate { year: 2026, month: 11, day: 21 };
 
     #[test]
-    fn kiosk_cards_carry_the_central_services_people_with_valid_numbers() {
-        for (label, id, name) in [
-            (
-                cards::APPROVED_PENSIONER,
-                central::registry::APPROVED_PENSIONER_ID,
-                central::registry::APPROVED_PENSIONER_NAME,
-            ),
-            (cards::REVIEW_PENSIONER, central::registry::REVIEW_PENSIONER_ID, central::registry::REVIEW_PENSIONER_NAME),
-            (cards::WORKER, central::registry::WORKER_ID, central::registry::WORKER_NAME),
-        ] {
-            let c = card(label);
-            assert_eq!((c.id_number.as_str(), c.name.as_str()), (id, name), "{label}");
-            assert_eq!(refusal(&c, TODAY), None, "{label} is usable");
+    fn the_central_services_people_are_usable_cards() {
+        for label in ["approved-pensioner", "review-pensioner", "worker"] {
+            assert_eq!(refusal(&card(label), TODAY), None, "{label} is usable");
         }
     }
 
     #[test]
     fn expired_foreign_and_bad_check_digit_cards_are_refused_with_the_reason() {
-        assert_eq!(refusal(&card(cards::EXPIRED), TODAY), Some(CardProblem::Expired));
-        assert_eq!(refusal(&card(cards::FOREIGNER), TODAY), Some(CardProblem::WrongType));
-        assert_eq!(refusal(&card(cards::BAD_CHECK_DIGIT), TODAY), Some(CardProblem::WrongType));
-        let expired = card(cards::EXPIRED);
+        assert_eq!(refusal(&card("expired"), TODAY), Some(CardProblem::Expired));
+        assert_eq!(refusal(&card("foreigner"), TODAY), Some(CardProblem::WrongType));
+        assert_eq!(refusal(&card("bad-check-digit"), TODAY), Some(CardProblem::WrongType));
+        let expired = card("expired");
         let day_before = CardDate { year: 2020, month: 1, day: 1 };
         assert_eq!(refusal(&expired, day_before), None, "valid until its expiry date");
     }
 
     #[test]
     fn reader_events_become_session_events() {
-        let placed = session_event(ReaderEvent::CardPresented(Box::new(card(cards::WORKER))), TODAY);
-        assert_eq!(placed, Some(Event::CardPlaced(Citizen::new(central::registry::WORKER_ID, "王伟"))));
-        let refused = session_event(ReaderEvent::CardPresented(Box::new(card(cards::EXPIRED))), TODAY);
+        let placed = session_event(ReaderEvent::CardPresented(Box::new(card("worker"))), TODAY);
+        assert_eq!(placed, Some(Event::CardPlaced(Citizen::new(WORKER_ID, "王伟"))));
+        let refused = session_event(ReaderEvent::CardPresented(Box::new(card("expired"))), TODAY);
         assert_eq!(refused, Some(Event::CardRefused(CardProblem::Expired)));
         let failed = session_event(ReaderEvent::CardReadFailed { error: "41".into() }, TODAY);
         assert_eq!(failed, Some(Event::CardRefused(CardProblem::Unreadable)));
@@ -254,8 +198,10 @@ mod tests {
     /// The real polling task against the simulator: place, refuse, remove, unplug, return.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn watch_task_reports_cards_and_an_unplugged_reader() {
-        let reader = SimulatedReader::with_kiosk_cards(SimConfig::default()).unwrap();
-        let control = reader.control();
+        let simulator = idcard::sim::Simulator::new(idcard::sim::load_cards(CARDS).unwrap(), Default::default());
+        let control = simulator.control();
+        let connect = simulator.control();
+        let opener: ReaderOpener = Arc::new(move || connect.connect().map(|end| Box::new(end) as Box<dyn Link>));
         let (tx, mut rx) = mpsc::channel(64);
         let config = ReaderConfig {
             poll_interval: Duration::from_millis(20),
@@ -263,15 +209,12 @@ mod tests {
             ..ReaderConfig::default()
         };
         let backoff = Backoff { base: Duration::from_millis(10), cap: Duration::from_millis(50) };
-        let task = spawn(reader.opener(), config, tx, backoff);
-        control.place(cards::APPROVED_PENSIONER);
-        assert_eq!(
-            next(&mut rx).await,
-            Event::CardPlaced(Citizen::new(central::registry::APPROVED_PENSIONER_ID, "张秀英"))
-        );
+        let task = spawn(opener, config, tx, backoff);
+        control.place("approved-pensioner");
+        assert_eq!(next(&mut rx).await, Event::CardPlaced(Citizen::new(PENSIONER_ID, "张秀英")));
         control.remove();
         assert_eq!(next(&mut rx).await, Event::CardRemoved);
-        control.place(cards::FOREIGNER);
+        control.place("foreigner");
         assert_eq!(next(&mut rx).await, Event::CardRefused(CardProblem::WrongType));
         control.vanish();
         assert!(matches!(

@@ -3,7 +3,7 @@
 //! telemetry, and it is restarted with backoff.
 
 use crate::outbox::backoff::Backoff;
-use crate::session::{Device, Event, Health, Problem};
+use session::{Device, Event, Health, Problem};
 use std::future::Future;
 use tokio::sync::mpsc;
 

@@ -4,8 +4,8 @@
 use crate::audit::AuditLog;
 use crate::outbox::ItemKind;
 use crate::outbox::sender::{OutboxHandle, now_ms};
-use crate::session::{AuditRecord, Delivery, Device, Devices, Failure, Health, Problem};
-use central::api;
+use contract as api;
+use session::{AuditRecord, Delivery, Device, Devices, Failure, Health, Problem};
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};

@@ -1,17 +1,12 @@
-//! Real devices (the idcard simulator, the virtual printer) on real pseudo-terminals that
-//! behave like a serial line at a fixed speed: bytes sent at another speed are lost to
-//! framing errors on both sides, as on a real UART.
+//! Real devices (the idcard simulator, the virtual printer) on real pseudo-terminals (the
+//! drivers' shared pty server) that behave like a serial line at a fixed speed: bytes
+//! sent at another speed are lost to framing errors on both sides, as on a real UART.
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::io::{Read, Write};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::thread::JoinHandle;
 use std::time::Duration;
 
-use serialport::SerialPort as _;
-use serialport::TTYPort;
+use device_link::{Link as _, PtyServer};
 
 /// The SAM id the simulated readers report (hex, as `detect` prints it).
 pub const SAM_HEX: &str = "05012026112153494D2D53414D2D3031";
@@ -40,11 +35,9 @@ impl SimReader {
 
 impl Device for SimReader {
     fn take_in(&mut self, bytes: &[u8]) {
-        use idcard::Transport as _;
         let _ = self.link.send(bytes);
     }
     fn give_out(&mut self) -> Vec<u8> {
-        use idcard::Transport as _;
         let mut buf = [0u8; 512];
         let n = self.link.recv(&mut buf, Duration::ZERO).unwrap_or(0);
         buf[..n].to_vec()
@@ -66,13 +59,11 @@ impl VirtualPrinterDevice {
 
 impl Device for VirtualPrinterDevice {
     fn take_in(&mut self, bytes: &[u8]) {
-        use printer::Transport as _;
-        let _ = self.link.write_all(bytes);
+        let _ = self.link.send(bytes);
     }
     fn give_out(&mut self) -> Vec<u8> {
-        use printer::Transport as _;
         let mut buf = [0u8; 512];
-        let n = self.link.read(&mut buf, Duration::ZERO).unwrap_or(0);
+        let n = self.link.recv(&mut buf, Duration::ZERO).unwrap_or(0);
         buf[..n].to_vec()
     }
 }
@@ -103,54 +94,31 @@ impl Device for Echo {
 /// A device on a pseudo-terminal whose far end runs at `baud`. Stops when dropped.
 pub struct Line {
     path: String,
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
+    _server: PtyServer,
 }
 
 impl Line {
     pub fn serve(mut device: impl Device, baud: u32) -> Line {
-        let (mut master, slave) = TTYPort::pair().unwrap();
-        let path = slave.name().unwrap();
-        master.set_timeout(Duration::from_millis(5)).unwrap();
-        let stop = Arc::new(AtomicBool::new(false));
-        let stop2 = stop.clone();
-        let thread = std::thread::spawn(move || {
-            // The slave stays open here so its settings (the host's speed) can be read.
-            let slave = slave;
+        let server = PtyServer::start("line", move |pty| {
             let mut buf = [0u8; 1024];
-            while !stop2.load(Ordering::SeqCst) {
-                let n = match master.read(&mut buf) {
-                    Ok(n) => n,
-                    Err(e) if e.kind() == std::io::ErrorKind::TimedOut => 0,
-                    Err(_) => {
-                        std::thread::sleep(Duration::from_millis(5));
-                        0
-                    }
-                };
-                // Termios is per terminal, so any fd on the slave sees what the host set.
-                let in_step = slave.baud_rate().is_ok_and(|b| b == baud);
-                if n > 0 && in_step {
+            // Ends when the server stops (the line is dropped).
+            while let Ok(n) = pty.recv(&mut buf, Duration::from_millis(5)) {
+                // The device end sees the speed the host set on its end of the terminal.
+                if n > 0 && pty.host_baud() == Some(baud) {
                     device.take_in(&buf[..n]);
                 }
                 let out = device.give_out();
-                if !out.is_empty() && slave.baud_rate().is_ok_and(|b| b == baud) {
-                    let _ = master.write_all(&out);
+                if !out.is_empty() && pty.host_baud() == Some(baud) {
+                    let _ = pty.send(&out);
                 }
             }
-        });
-        Line { path, stop, thread: Some(thread) }
+        })
+        .unwrap();
+        let path = server.path().to_str().unwrap().to_owned();
+        Line { path, _server: server }
     }
 
     pub fn path(&self) -> &str {
         &self.path
-    }
-}
-
-impl Drop for Line {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
     }
 }

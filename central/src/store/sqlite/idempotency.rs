@@ -113,8 +113,8 @@ fn insert(c: &Connection, record: &NewRecord) -> StoreResult<()> {
         ),
         NewRecord::Application(a) => c.execute(
             "INSERT INTO applications(tracking_number, kind, status, id_number, device_id, submitted_at, deadline,
-                                      client_reference, tracking_digits)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                                      client_reference, tracking_digits, reason)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             params![
                 a.tracking_number,
                 a.kind,
@@ -124,7 +124,8 @@ fn insert(c: &Connection, record: &NewRecord) -> StoreResult<()> {
                 a.submitted_at,
                 a.deadline,
                 a.client_reference,
-                tracking_digits(&a.tracking_number)
+                tracking_digits(&a.tracking_number),
+                a.reason
             ],
         ),
         NewRecord::FaceImage { tracking_number, nonce, ciphertext } => c.execute(

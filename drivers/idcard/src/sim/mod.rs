@@ -6,18 +6,17 @@
 //! while it lies there, which is how the driver notices removal.
 
 mod cards;
-mod pty;
 
-use std::io;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 pub use cards::{CardFileError, SimCard, load_cards};
-pub use pty::PtyServer;
+/// The pseudo-terminal server [`Simulator::serve_pty`] returns (the drivers' shared one).
+pub use device_link::PtyServer;
 
 use crate::frame::{BaudRate, CardBlocks, Command, Decoder, FrameError, Reply, Status};
-use crate::transport::{PipeEnd, Transport, pipe};
+use crate::{Link, LinkError, PipeEnd, pipe};
 
 /// Link speed and SAM behaviour.
 #[derive(Clone, Debug)]
@@ -128,9 +127,21 @@ impl Simulator {
         self.control.clone()
     }
 
-    /// Serves the simulator on a pseudo-terminal reachable at the symlink `link`.
-    pub fn serve_pty(&self, link: &std::path::Path) -> io::Result<PtyServer> {
-        PtyServer::start(self.control.clone(), link)
+    /// Serves the simulator on a pseudo-terminal reachable at the symlink `link`, so the
+    /// driver opens it like `/dev/ttyUSB0`. While the reader has vanished the symlink is
+    /// gone and the pty hung up; it comes back (a fresh pty) when the reader reappears.
+    pub fn serve_pty(&self, link: &std::path::Path) -> Result<PtyServer, LinkError> {
+        let (presence, device) = (self.control.clone(), self.control.clone());
+        PtyServer::start_pluggable(
+            link,
+            "idcard-sim-pty",
+            // A dropped simulator is not plugged back in (it would hang up at once, forever).
+            move || !presence.is_vanished() && !presence.shared.stopped.load(Ordering::SeqCst),
+            move |pty| {
+                let generation = device.generation();
+                device.serve_until(pty, generation);
+            },
+        )
     }
 }
 
@@ -146,16 +157,19 @@ impl SimControl {
     }
 
     /// Connects an in-memory host end (fails while the port has vanished).
-    pub fn connect(&self) -> io::Result<PipeEnd> {
+    pub fn connect(&self) -> Result<PipeEnd, LinkError> {
         if self.lock().vanished {
-            return Err(io::Error::new(io::ErrorKind::NotFound, "simulated reader port is unplugged"));
+            return Err(LinkError::Open {
+                target: "the simulated reader".into(),
+                reason: "its port is unplugged".into(),
+            });
         }
         let (host, mut device) = pipe();
         let control = self.clone();
         let generation = self.shared.generation.load(Ordering::SeqCst);
         std::thread::Builder::new()
             .name("idcard-sim".into())
-            .spawn(move || control.serve_until(&mut device, generation, &AtomicBool::new(false)))?;
+            .spawn(move || control.serve_until(&mut device, generation))?;
         Ok(host)
     }
 
@@ -218,14 +232,12 @@ impl SimControl {
         self.shared.generation.load(Ordering::SeqCst)
     }
 
-    /// The device loop: reads requests, answers them, until the link or generation ends.
-    fn serve_until(&self, link: &mut dyn Transport, generation: u64, stop: &AtomicBool) {
+    /// The device loop: reads requests, answers them, until the link or generation ends
+    /// (a pty server that stops fails the link, which ends the loop too).
+    fn serve_until(&self, link: &mut dyn Link, generation: u64) {
         let mut decoder = Decoder::new();
         let mut buf = [0u8; 512];
-        while !self.shared.stopped.load(Ordering::SeqCst)
-            && !stop.load(Ordering::SeqCst)
-            && self.generation() == generation
-        {
+        while !self.shared.stopped.load(Ordering::SeqCst) && self.generation() == generation {
             let n = match link.recv(&mut buf, Duration::from_millis(20)) {
                 Ok(n) => n,
                 Err(_) => return,
@@ -279,7 +291,7 @@ impl SimControl {
     }
 
     /// Sends in small chunks, each when its last bit would arrive at the configured baud.
-    fn send_paced(&self, link: &mut dyn Transport, bytes: &[u8]) -> io::Result<()> {
+    fn send_paced(&self, link: &mut dyn Link, bytes: &[u8]) -> Result<(), LinkError> {
         const CHUNK: usize = 32;
         let start = Instant::now();
         let mut sent = 0;
@@ -287,7 +299,7 @@ impl SimControl {
             sent += chunk.len();
             self.pace(sent, start);
             if self.generation_changed_or_stopped() {
-                return Err(io::Error::new(io::ErrorKind::BrokenPipe, "simulated port vanished"));
+                return Err(LinkError::Closed);
             }
             link.send(chunk)?;
         }

@@ -6,7 +6,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
 use printer::virtual_printer::VirtualPrinter;
-use printer::{Document, Mode, Printer, Profile, SerialTransport, TcpTransport, Transport, UsbLpTransport};
+use printer::{Document, Link, Mode, Printer, Profile, SerialLink, TcpLink, UsbLpLink};
 
 #[derive(Parser)]
 #[command(name = "receipt", about = "ESC/POS receipt printer tool: print, status, encode, render, emulate")]
@@ -30,7 +30,7 @@ struct Target {
 }
 
 #[derive(Args)]
-struct Link {
+struct LinkArgs {
     #[command(flatten)]
     target: Target,
     /// Serial speed
@@ -44,7 +44,7 @@ enum Command {
     Print {
         doc: PathBuf,
         #[command(flatten)]
-        link: Link,
+        link: LinkArgs,
         #[arg(long, default_value = "kiosk-80")]
         profile: String,
         #[arg(long)]
@@ -53,7 +53,7 @@ enum Command {
     /// Ask the printer for its status (DLE EOT 1..4).
     Status {
         #[command(flatten)]
-        link: Link,
+        link: LinkArgs,
         #[arg(long, default_value = "kiosk-80")]
         profile: String,
         #[arg(long)]
@@ -101,12 +101,12 @@ fn profile(name: &str) -> Result<Profile> {
     Profile::by_name(name).with_context(|| format!("unknown profile {name:?} (kiosk-80, clone-58, epson-80)"))
 }
 
-fn open(link: &Link) -> Result<Box<dyn Transport>> {
+fn open(link: &LinkArgs) -> Result<Box<dyn Link>> {
     let t = &link.target;
     Ok(match (&t.port, &t.usb, &t.tcp) {
-        (Some(p), _, _) => Box::new(SerialTransport::open(p, link.baud)?),
-        (_, Some(u), _) => Box::new(UsbLpTransport::open(u)?),
-        (_, _, Some(a)) => Box::new(TcpTransport::connect(a)?),
+        (Some(p), _, _) => Box::new(SerialLink::open(p, link.baud)?),
+        (_, Some(u), _) => Box::new(UsbLpLink::open(u)?),
+        (_, _, Some(a)) => Box::new(TcpLink::connect(a)?),
         _ => bail!("give --port, --usb or --tcp"),
     })
 }

@@ -1,6 +1,6 @@
 //! A virtual ESC/POS printer: parses any stream, prints it onto paper at true dot
 //! resolution (one picture per cut), answers status and injects faults. Usable in-process
-//! as a [`Transport`], or served on a pseudo-terminal or TCP port.
+//! as a [`Link`], or served on a pseudo-terminal or TCP port.
 
 pub mod engine;
 pub mod parser;
@@ -12,12 +12,14 @@ use std::time::{Duration, Instant};
 
 use image::GrayImage;
 
+/// The pseudo-terminal server [`VirtualPrinter::serve_pty`] returns (the drivers' shared one).
+pub use device_link::PtyServer;
 pub use engine::{Engine, Faults};
-pub use serve::{PtyServer, TcpServer};
+pub use serve::TcpServer;
 
 use crate::profile::Profile;
 use crate::status::PrinterFlags;
-use crate::transport::{Transport, TransportError};
+use device_link::{Link, LinkError};
 
 #[derive(Debug)]
 struct Shared {
@@ -63,7 +65,7 @@ impl VirtualPrinter {
     }
 
     /// Serves the printer on a new pseudo-terminal; the path is the slave to open.
-    pub fn serve_pty(&self) -> std::io::Result<PtyServer> {
+    pub fn serve_pty(&self) -> Result<PtyServer, LinkError> {
         serve::serve_pty(self.shared.clone())
     }
 
@@ -196,14 +198,14 @@ impl PrinterControl {
     }
 }
 
-/// In-memory link to a virtual printer: a [`Transport`] with optional serial timing.
+/// In-memory link to a virtual printer: a [`Link`] with optional serial timing.
 #[derive(Debug, Clone)]
 pub struct VirtualLink {
     shared: Arc<Shared>,
 }
 
-impl Transport for VirtualLink {
-    fn write_all(&mut self, bytes: &[u8]) -> Result<(), TransportError> {
+impl Link for VirtualLink {
+    fn send(&mut self, bytes: &[u8]) -> Result<(), LinkError> {
         let baud = self.shared.lock().faults.baud;
         if let Some(baud) = baud.filter(|&b| b > 0) {
             // 10 bits a byte on the wire; feed in slices so status requests interleave.
@@ -219,7 +221,7 @@ impl Transport for VirtualLink {
         Ok(())
     }
 
-    fn read(&mut self, buf: &mut [u8], timeout: Duration) -> Result<usize, TransportError> {
+    fn recv(&mut self, buf: &mut [u8], timeout: Duration) -> Result<usize, LinkError> {
         let deadline = Instant::now() + timeout;
         let mut e = self.shared.lock();
         loop {

@@ -1,14 +1,14 @@
-//! Serving a virtual printer on a pseudo-terminal (stands in for a serial port) or on a
-//! TCP port (stands in for a network printer on 9100).
+//! Serving a virtual printer on a pseudo-terminal (stands in for a serial port; the
+//! drivers' shared [`PtyServer`]) or on a TCP port (stands in for a network printer on 9100).
 
 use std::io::{Read, Write};
 use std::net::TcpListener;
-use std::os::fd::{AsFd, OwnedFd};
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
+
+use device_link::{Link, LinkError, PtyDevice, PtyServer};
 
 use super::Shared;
 
@@ -28,77 +28,25 @@ fn take_replies(shared: &Shared) -> Vec<u8> {
     std::mem::take(&mut shared.lock().replies)
 }
 
-/// A virtual printer on a pseudo-terminal. Dropping it stops serving.
-#[derive(Debug)]
-pub struct PtyServer {
-    path: PathBuf,
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
+/// Serves the printer on a new pseudo-terminal (the drivers' shared [`PtyServer`]).
+pub(super) fn serve_pty(shared: Arc<Shared>) -> Result<PtyServer, LinkError> {
+    PtyServer::start("virtual-printer-pty", move |device| serve_device(&shared, device))
 }
 
-impl PtyServer {
-    /// The terminal to open as the printer's serial port.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-}
-
-impl Drop for PtyServer {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-pub(super) fn serve_pty(shared: Arc<Shared>) -> std::io::Result<PtyServer> {
-    use nix::sys::termios::{SetArg, cfmakeraw, tcgetattr, tcsetattr};
-    let pty = nix::pty::openpty(None, None).map_err(std::io::Error::from)?;
-    let mut t = tcgetattr(&pty.slave).map_err(std::io::Error::from)?;
-    cfmakeraw(&mut t);
-    tcsetattr(&pty.slave, SetArg::TCSANOW, &t).map_err(std::io::Error::from)?;
-    let path = nix::unistd::ttyname(&pty.slave).map_err(std::io::Error::from)?;
-    let stop = Arc::new(AtomicBool::new(false));
-    let stop2 = stop.clone();
-    let master = pty.master;
-    // The slave stays open here too, so the master does not see a hang-up between
-    // clients.
-    let slave = pty.slave;
-    let thread = std::thread::Builder::new().name("virtual-printer-pty".into()).spawn(move || {
-        let _slave = slave;
-        pty_loop(&shared, &master, &stop2);
-    })?;
-    Ok(PtyServer { path, stop, thread: Some(thread) })
-}
-
-fn pty_loop(shared: &Shared, master: &OwnedFd, stop: &AtomicBool) {
-    use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+/// Answers what comes in on the pty until the server stops.
+fn serve_device(shared: &Shared, device: &mut PtyDevice) {
     let mut buf = [0u8; 4096];
-    while !stop.load(Ordering::Relaxed) {
-        let mut fds = [PollFd::new(master.as_fd(), PollFlags::POLLIN)];
-        let ready = poll(&mut fds, PollTimeout::from(20u16)).unwrap_or(0);
-        let mut replies = if ready > 0 {
-            match nix::unistd::read(master, &mut buf) {
-                Ok(n) if n > 0 => exchange(shared, &buf[..n]),
-                Ok(_) | Err(nix::errno::Errno::EAGAIN | nix::errno::Errno::EINTR) => Vec::new(),
-                Err(e) => {
-                    tracing::debug!(error = %e, "pty read failed");
-                    std::thread::sleep(Duration::from_millis(20));
-                    Vec::new()
-                }
-            }
-        } else {
-            Vec::new()
+    loop {
+        let mut replies = match device.recv(&mut buf, Duration::from_millis(20)) {
+            Ok(0) => Vec::new(),
+            Ok(n) => exchange(shared, &buf[..n]),
+            // Only a stopping server fails the device end.
+            Err(_) => return,
         };
         // Status back packets caused by injected faults go out too.
         replies.extend(take_replies(shared));
-        let mut rest = &replies[..];
-        while !rest.is_empty() {
-            match nix::unistd::write(master, rest) {
-                Ok(n) => rest = &rest[n..],
-                Err(_) => break,
-            }
+        if !replies.is_empty() && device.send(&replies).is_err() {
+            return;
         }
     }
 }

@@ -2,8 +2,8 @@
 //! on the window's keypad, never shown, and the self-test findings reach the view.
 
 use super::*;
-use crate::session::maintenance::TestSubject;
-use crate::session::{Device as CoreDevice, Health, Problem};
+use session::maintenance::TestSubject;
+use session::{Device as CoreDevice, Health, Problem};
 use ui::model::{Device, PinError, SelfTest, UnavailableReason};
 
 fn technician_rig() -> Rig {

@@ -2,7 +2,12 @@
 //! sessions over synthetic sources end in a portrait, a refusal or a camera fault.
 
 use super::*;
+use camera::{SyntheticSource, SyntheticStep};
 use std::sync::Mutex as StdMutex;
+
+/// The Grace Hopper portrait of `testdata/faces` (public domain) and where its nose is.
+const TEST_FACE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/faces/grace_hopper_512x512.jpg");
+const TEST_NOSE: (f32, f32) = (273.0, 206.0);
 
 /// Every hint the camera crate can give. The match has no wildcard, so a new camera
 /// hint fails to compile here until it is listed (and then the table test covers it).
@@ -86,12 +91,12 @@ fn every_camera_hint_code_has_its_screen_hint() {
 
 /// A screen that keeps the preview frames it is sent.
 #[derive(Default)]
-struct Preview(StdMutex<Vec<ui::model::Frame>>);
+struct Preview(StdMutex<Vec<camera::Preview>>);
 
 impl ScreenSink for Preview {
-    fn show(&self, _: &crate::session::Screen) {}
+    fn show(&self, _: &session::Screen) {}
     fn countdown(&self, _: Option<u32>) {}
-    fn frame(&self, frame: ui::model::Frame) {
+    fn frame(&self, frame: camera::Preview) {
         self.0.lock().unwrap().push(frame);
     }
 }
@@ -110,7 +115,11 @@ async fn capture(camera: &DriverCamera) -> (Vec<Event>, Arc<Preview>) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn simulated_head_turn_gives_a_portrait_with_passed_liveness() {
-    let camera = DriverCamera::simulated(Duration::ZERO).unwrap();
+    let face = image::open(TEST_FACE).unwrap().to_rgb8();
+    let script = camera::head_turn(&face, TEST_NOSE);
+    let open: SourceOpener =
+        Arc::new(move || Ok(Box::new(SyntheticSource::new(script.clone()).repeating(true)) as Box<dyn FrameSource>));
+    let camera = DriverCamera::new(open, capture_config());
     let (events, screen) = capture(&camera).await;
     let hints: Vec<CaptureHint> = events
         .iter()
@@ -126,8 +135,13 @@ async fn simulated_head_turn_gives_a_portrait_with_passed_liveness() {
         panic!("no portrait: {:?}", events.last())
     };
     assert_eq!(&face.jpeg[..2], &[0xFF, 0xD8], "a JPEG");
-    assert_eq!(face.liveness["method"], "head_turn");
-    assert_eq!(face.liveness["passed"], true);
+    // The camera's whole account of the challenge travels with the portrait.
+    let l = &face.liveness;
+    assert_eq!((l.method.as_str(), l.passed, l.score), ("head_turn", true, 1.0), "{l:?}");
+    let steps: Vec<&str> = l.steps.iter().map(|s| s.step.as_str()).collect();
+    assert_eq!(steps, ["look_at_camera", "turn_left", "turn_right"], "{l:?}");
+    assert!(l.frames >= 3 && l.max_left_yaw_deg.is_some() && l.max_right_yaw_deg.is_some(), "{l:?}");
+    assert!(!l.summary.is_empty() && l.portrait_score.is_some_and(|s| s > 0.0), "{l:?}");
     let frames = screen.0.lock().unwrap();
     assert!(!frames.is_empty(), "preview frames reach the screen");
     assert!(frames.iter().all(|f| f.width == 160 && f.rgb.len() == (f.width * f.height * 3) as usize));

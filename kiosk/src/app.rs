@@ -1,0 +1,268 @@
+//! Running a terminal as a program: the Slint window on the main thread (when there is
+//! a display) and the tokio runtime with the core and the devices on a second thread;
+//! the production device set from `[devices]`; enrollment. `kiosk` (production) and
+//! `kiosk-simulate` (every device simulated) both start their terminals through here.
+
+use crate::central_api::{CentralClient, DeviceIdentity, Timeouts};
+use crate::config::Config;
+use crate::runtime::camera::DriverCamera;
+use crate::runtime::devices::{self, Supervision};
+use crate::runtime::escpos_printer::DriverPrinter;
+use crate::runtime::{FaceCamera, ReceiptPrinter, ScreenSink, reader};
+use crate::terminal::{self, TerminalOptions};
+use session::Event;
+use std::future::Future;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// Where the terminal's screens go.
+pub enum Frontend {
+    /// No display: every screen is written to the log.
+    Log,
+    /// The Slint window, with the channel its intents arrive on.
+    #[cfg(feature = "window")]
+    Window { screens: crate::window::WindowScreens, intents: std::sync::mpsc::Receiver<ui::Intent> },
+}
+
+impl std::fmt::Debug for Frontend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Log => "Frontend::Log",
+            #[cfg(feature = "window")]
+            Self::Window { .. } => "Frontend::Window",
+        })
+    }
+}
+
+impl Frontend {
+    /// The runtime's screen sink for this frontend.
+    pub fn sink(&self) -> Arc<dyn ScreenSink> {
+        match self {
+            Self::Log => Arc::new(crate::runtime::LoggedScreens),
+            #[cfg(feature = "window")]
+            Self::Window { screens, .. } => Arc::new(screens.clone()),
+        }
+    }
+
+    /// Starts forwarding the window's touches to the running terminal's `events`.
+    pub fn connect(self, events: mpsc::Sender<Event>) {
+        #[cfg(feature = "window")]
+        if let Self::Window { screens, intents } = self {
+            let spawned = std::thread::Builder::new()
+                .name("ui-intents".into())
+                .spawn(move || screens.forward_intents(intents, events));
+            if let Err(e) = spawned {
+                tracing::error!(error = %e, "cannot start the intent thread: the touchscreen will not respond");
+            }
+        }
+        #[cfg(not(feature = "window"))]
+        let _ = (self, events);
+    }
+
+    /// The enrolled device id, for the maintenance screen.
+    pub fn set_terminal_id(&self, id: &str) {
+        #[cfg(feature = "window")]
+        if let Self::Window { screens, .. } = self {
+            screens.set_terminal_id(id);
+        }
+        #[cfg(not(feature = "window"))]
+        let _ = id;
+    }
+
+    pub fn is_window(&self) -> bool {
+        !matches!(self, Self::Log)
+    }
+}
+
+/// How the window is wanted.
+#[derive(Clone, Copy, Debug)]
+pub struct WindowChoice {
+    /// No window even when a display is there: screens go to the log.
+    pub headless: bool,
+    /// Full screen (a real terminal) or a normal window (the simulator demo).
+    pub fullscreen: bool,
+}
+
+/// Runs `terminal` (which starts a terminal showing its screens on the frontend it is
+/// given, and returns when it stops) with the Slint window on this thread when there is
+/// a display, and on `rt` on a second thread. Without a display, on `rt` here.
+pub fn run<F, Fut>(
+    config: &Config,
+    choice: WindowChoice,
+    rt: tokio::runtime::Runtime,
+    terminal: F,
+) -> anyhow::Result<ExitCode>
+where
+    F: FnOnce(Frontend) -> Fut + Send + 'static,
+    Fut: Future<Output = anyhow::Result<ExitCode>>,
+{
+    #[cfg(feature = "window")]
+    if !choice.headless
+        && let Some((window, frontend)) = open_window(config, choice.fullscreen)
+    {
+        return run_beside_window(window, frontend, rt, terminal);
+    }
+    let _ = (config, choice);
+    rt.block_on(terminal(Frontend::Log))
+}
+
+#[cfg(feature = "window")]
+fn run_beside_window<F, Fut>(
+    window: ui::KioskWindow,
+    frontend: Frontend,
+    rt: tokio::runtime::Runtime,
+    terminal: F,
+) -> anyhow::Result<ExitCode>
+where
+    F: FnOnce(Frontend) -> Fut + Send + 'static,
+    Fut: Future<Output = anyhow::Result<ExitCode>>,
+{
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let quit = window.handle();
+    let stopped = Arc::new(AtomicBool::new(false));
+    let stopping = stopped.clone();
+    let thread = std::thread::Builder::new().name("terminal".into()).spawn(move || {
+        let result = rt.block_on(terminal(frontend));
+        // The terminal stopped (Ctrl-C, a time limit, an error): close the window too.
+        stopping.store(true, Ordering::SeqCst);
+        if let Err(e) = quit.quit() {
+            tracing::debug!(error = %e, "window already closed");
+        }
+        result
+    })?;
+    let shown = window.run();
+    if !stopped.load(Ordering::SeqCst) {
+        // The window went away on its own (the display died, or it was closed on a
+        // desktop). Exiting is safe: everything submitted is already in the outbox on
+        // disk, and under systemd the service is restarted.
+        return match shown {
+            Err(e) => Err(anyhow::anyhow!("the window failed: {e}")),
+            Ok(()) => Ok(ExitCode::SUCCESS),
+        };
+    }
+    thread.join().map_err(|_| anyhow::anyhow!("the terminal thread panicked"))?
+}
+
+/// The kiosk window, or `None` (with the reason logged) when there is no display.
+#[cfg(feature = "window")]
+fn open_window(config: &Config, fullscreen: bool) -> Option<(ui::KioskWindow, Frontend)> {
+    if std::env::var_os("DISPLAY").is_none() && std::env::var_os("WAYLAND_DISPLAY").is_none() {
+        tracing::info!("no display (DISPLAY is unset): running without a window, screens go to the log");
+        return None;
+    }
+    let orientation = match config.terminal.orientation.as_str() {
+        "portrait" => ui::Orientation::Portrait,
+        _ => ui::Orientation::Landscape,
+    };
+    let language = match config.terminal.language.as_str() {
+        "en" => ui::Language::En,
+        _ => ui::Language::ZhCn,
+    };
+    match ui::KioskWindow::new(orientation) {
+        Ok((window, intents)) => {
+            window.set_fullscreen(fullscreen);
+            let screens = crate::window::WindowScreens::new(window.handle(), language);
+            Some((window, Frontend::Window { screens, intents }))
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot open the window: running without one, screens go to the log");
+            None
+        }
+    }
+}
+
+/// The central service's timeouts from the configuration.
+pub fn timeouts(config: &Config) -> Timeouts {
+    Timeouts {
+        connect: Duration::from_secs(config.central.connect_timeout_s),
+        request: Duration::from_secs(config.central.request_timeout_s),
+    }
+}
+
+/// What this terminal says it is at enrollment.
+pub fn inventory() -> contract::HardwareInventory {
+    let hostname =
+        std::fs::read_to_string("/etc/hostname").map(|h| h.trim().to_owned()).unwrap_or_else(|_| "kiosk".into());
+    contract::HardwareInventory { hostname, software_version: env!("CARGO_PKG_VERSION").into(), devices: vec![] }
+}
+
+/// `kiosk enroll`: a one-time token and a locally generated key become this terminal's
+/// device certificate, saved in the data directory.
+pub async fn enroll(config: &Config, token: &str, ca: &std::path::Path) -> anyhow::Result<ExitCode> {
+    let url = config
+        .central
+        .url
+        .as_deref()
+        .ok_or_else(|| anyhow::anyhow!("configuration key `central.url` is needed to enroll"))?;
+    let ca_pem = std::fs::read_to_string(ca)?;
+    let identity = CentralClient::enroll(url, &ca_pem, token, inventory(), timeouts(config)).await?;
+    std::fs::create_dir_all(&config.terminal.data_dir)?;
+    identity.save(&config.terminal.data_dir)?;
+    println!("enrolled as {}", identity.device_id);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The terminal's options from its configuration, with the devices and screen given.
+pub fn options(
+    config: &Config,
+    central_url: String,
+    identity: DeviceIdentity,
+    printer: Arc<dyn ReceiptPrinter>,
+    camera: Arc<dyn FaceCamera>,
+    screen: Arc<dyn ScreenSink>,
+) -> TerminalOptions {
+    TerminalOptions {
+        data_dir: config.terminal.data_dir.clone(),
+        central_url,
+        identity,
+        timeouts: timeouts(config),
+        timing: config.session_timing(),
+        submit_wait: Duration::from_secs(config.central.submit_wait_s),
+        heartbeat: Duration::from_secs(config.telemetry.heartbeat_s),
+        backoff: config.backoff(),
+        limits: config.outbox_limits(),
+        metrics_listen: config.telemetry.metrics_listen,
+        screen,
+        printer,
+        camera,
+        maintenance_pin: config.maintenance.pin_hash.clone(),
+    }
+}
+
+/// The terminal on real hardware: the card reader on its serial port, the receipt
+/// printer on USB, serial or TCP, the camera through V4L2, each under supervision.
+/// Runs until Ctrl-C (systemd's stop).
+pub async fn run_production(config: Config, frontend: Frontend) -> anyhow::Result<ExitCode> {
+    let key = |k: &str| anyhow::anyhow!("configuration key `{k}` is needed to run against real devices");
+    let data_dir = config.terminal.data_dir.clone();
+    let url = config.central.url.clone().ok_or_else(|| key("central.url"))?;
+    let identity = DeviceIdentity::load(&data_dir)?
+        .ok_or_else(|| anyhow::anyhow!("not enrolled: run `kiosk enroll --token ... --ca ...` first"))?;
+    let d = &config.devices;
+    let reader_port = d.reader_port.as_ref().ok_or_else(|| key("devices.reader_port"))?;
+    let printer_target = d.printer.clone().ok_or_else(|| key("devices.printer"))?;
+    let camera_device = d.camera.as_ref().ok_or_else(|| key("devices.camera"))?;
+    let profile = match d.printer_profile.as_deref() {
+        Some("58mm") => printer::Profile::CLONE_58,
+        _ => printer::Profile::KIOSK_80,
+    };
+    let printer_baud = d.printer_baud;
+    let link = devices::Reopening::new(move || devices::open_printer(&printer_target, printer_baud));
+    let printer =
+        Arc::new(DriverPrinter::new(printer::Printer::new(link, profile)).with_terminal_id(&identity.device_id));
+    let camera = DriverCamera::v4l(camera_device.display().to_string());
+    let screen = frontend.sink();
+    frontend.set_terminal_id(&identity.device_id);
+    let camera_seam: Arc<dyn FaceCamera> = Arc::new(camera.clone());
+    let terminal = terminal::start(options(&config, url, identity, printer.clone(), camera_seam, screen)).await?;
+    frontend.connect(terminal.events.clone());
+    let reader = reader::serial_opener(reader_port.display().to_string(), d.reader_baud);
+    let supervision = Supervision { backoff: config.backoff(), ..Supervision::default() };
+    let devices = devices::start(&terminal.events, reader, &printer, &camera, &supervision);
+    let _ = tokio::signal::ctrl_c().await;
+    drop(devices);
+    terminal.shutdown().await;
+    Ok(ExitCode::SUCCESS)
+}

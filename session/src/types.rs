@@ -1,0 +1,412 @@
+//! The vocabulary of the session core: services, devices and their health, events in,
+//! effects out, and the audit records the core asks the runtime to write.
+
+use super::maintenance::{LeftBy, Pin, TestSubject};
+use super::personal::{Citizen, ContributionRecord, FaceCapture, IssuedCertificate, PersonName, Phone};
+use super::screen::{ApplicationProgress, CaptureHint, Delivery, Failure, Screen, ServiceTile, Unavailable};
+use serde::{Deserialize, Serialize};
+
+/// Monotonic milliseconds since the runtime started.
+pub type Millis = u64;
+
+/// Correlates a request effect with the event that answers it, so that a late reply
+/// for an ended session can never reach the next person's screen.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Ticket(pub u64);
+
+pub use contract::{CertificateKind, RatingGrade, RatingReason, Service, UnemploymentReason};
+
+/// Whether `service` is for the card holder (an application's progress is not: anyone
+/// holding the receipt may look it up).
+pub fn needs_card(service: Service) -> bool {
+    service != Service::ApplicationProgress
+}
+
+/// The devices without which `service` cannot be offered at all. Receipts are shown on
+/// screen when the printer is down, so only certificate printing needs it.
+pub fn devices_needed(service: Service) -> &'static [Device] {
+    match service {
+        Service::Certificate => &[Device::Reader, Device::Printer],
+        Service::QualificationCheck | Service::UnemploymentCheckIn => &[Device::Reader, Device::Camera],
+        Service::ContributionRecord | Service::UnemploymentRegistration => &[Device::Reader],
+        Service::ApplicationProgress => &[],
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Device {
+    Reader,
+    Camera,
+    Printer,
+}
+
+/// A device problem. `PaperNearEnd` is a warning: the printer still prints.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Problem {
+    PaperNearEnd,
+    PaperOut,
+    CoverOpen,
+    CutterError,
+    Missing,
+    Error(String),
+}
+
+impl Problem {
+    pub fn disables(&self) -> bool {
+        !matches!(self, Self::PaperNearEnd)
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Health {
+    #[default]
+    Ok,
+    Problem(Problem),
+}
+
+/// Current health of every device, as the supervisor reports it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Devices {
+    pub reader: Health,
+    pub camera: Health,
+    pub printer: Health,
+}
+
+impl Devices {
+    pub(super) fn slot(&mut self, device: Device) -> &mut Health {
+        match device {
+            Device::Reader => &mut self.reader,
+            Device::Camera => &mut self.camera,
+            Device::Printer => &mut self.printer,
+        }
+    }
+
+    pub fn health(&self, device: Device) -> &Health {
+        match device {
+            Device::Reader => &self.reader,
+            Device::Camera => &self.camera,
+            Device::Printer => &self.printer,
+        }
+    }
+
+    /// Why `device` cannot be used, if it cannot.
+    pub fn unusable(&self, device: Device) -> Option<Unavailable> {
+        match self.health(device) {
+            Health::Problem(p) if p.disables() => Some(Unavailable { device, problem: p.clone() }),
+            _ => None,
+        }
+    }
+
+    pub fn unavailable(&self, service: Service) -> Option<Unavailable> {
+        devices_needed(service).iter().find_map(|d| self.unusable(*d))
+    }
+
+    pub fn tiles(&self) -> Vec<ServiceTile> {
+        Service::ALL.iter().map(|s| ServiceTile { service: *s, unavailable: self.unavailable(*s) }).collect()
+    }
+}
+
+/// How long a certificate covers; the citizen picks it with the kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CertificatePeriod {
+    /// The last n months (e.g. 6, 12, 36), this month included.
+    LastMonths(u8),
+    /// Every month ever insured.
+    FullHistory,
+}
+
+/// Why a card placed on the reader cannot start a session.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CardProblem {
+    /// The reader could not read it (moved too soon, damaged, not a card).
+    Unreadable,
+    /// Read, but past its expiry date.
+    Expired,
+    /// Read, but not a resident ID card (or its number fails the check digit).
+    WrongType,
+}
+
+/// What the citizen touched. The UI sends these; the core decides what they mean.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Intent {
+    Choose(Service),
+    /// Back to the menu from a flow's first step (or to the start screen without a card).
+    Back,
+    /// End the session now ("finish" on the menu).
+    Exit,
+    /// "I'm still here" on the idle countdown.
+    StillHere,
+    /// The screen's primary action ("this is me" on the identity check).
+    Confirm,
+    ChooseCertificate {
+        kind: CertificateKind,
+        period: CertificatePeriod,
+    },
+    Print,
+    /// Leave a result screen: on to the rating.
+    Done,
+    RetryCapture,
+    SubmitRegistration {
+        phone: String,
+        reason: Option<UnemploymentReason>,
+    },
+    SubmitTracking(String),
+    Rate {
+        grade: RatingGrade,
+        reasons: Vec<RatingReason>,
+    },
+    SkipRating,
+    /// The hidden maintenance gesture (start screen only).
+    Maintenance,
+    /// A technician's PIN from the PIN pad.
+    SubmitPin(Pin),
+    SelfTest(TestSubject),
+    ExitMaintenance,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Event {
+    /// Monotonic time; the only way time enters the core.
+    Tick(Millis),
+    CardPlaced(Citizen),
+    CardRemoved,
+    /// A card was put on the reader but cannot be used.
+    CardRefused(CardProblem),
+    Touch(Intent),
+    DeviceHealth {
+        device: Device,
+        health: Health,
+    },
+    CaptureHint {
+        ticket: Ticket,
+        hint: CaptureHint,
+    },
+    Captured {
+        ticket: Ticket,
+        result: Result<FaceCapture, String>,
+    },
+    CertificateIssued {
+        ticket: Ticket,
+        result: Result<IssuedCertificate, Failure>,
+    },
+    ContributionsLoaded {
+        ticket: Ticket,
+        result: Result<ContributionRecord, Failure>,
+    },
+    /// `Ok(None)`: no application with that tracking number.
+    ApplicationFound {
+        ticket: Ticket,
+        result: Result<Option<ApplicationProgress>, Failure>,
+    },
+    Submitted {
+        ticket: Ticket,
+        result: Result<Delivery, Failure>,
+    },
+    Printed {
+        ticket: Ticket,
+        result: Result<(), Problem>,
+    },
+    /// The runtime's verdict on a technician PIN.
+    PinChecked {
+        ticket: Ticket,
+        accepted: bool,
+    },
+    /// A camera self-test: analysed frames arrived, or why not.
+    CameraTested {
+        ticket: Ticket,
+        result: Result<(), Problem>,
+    },
+    /// A check of the central service: its answer time in milliseconds, or why none.
+    CentralChecked {
+        ticket: Ticket,
+        result: Result<u32, String>,
+    },
+}
+
+/// Something for a submission to the central service, via the outbox.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Submission {
+    Qualification { citizen: Citizen, face: FaceCapture },
+    Registration { citizen: Citizen, phone: Phone, reason: UnemploymentReason },
+    CheckIn { citizen: Citizen, face: FaceCapture },
+}
+
+/// A receipt for a submission; carries only a masked id.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Receipt {
+    pub service: Service,
+    pub masked_id: Option<String>,
+    pub delivery: Delivery,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PrintJob {
+    Certificate(IssuedCertificate),
+    Contributions {
+        holder: PersonName,
+        masked_id: String,
+        record: ContributionRecord,
+    },
+    Receipt(Receipt),
+    /// A technician's printer self-test from the maintenance screen: no personal data.
+    TestPage,
+}
+
+/// A rating, sent to the central service through the outbox.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RatingRecord {
+    pub session: u64,
+    pub service: Service,
+    /// `None`: the citizen skipped the rating.
+    pub grade: Option<RatingGrade>,
+    pub reasons: Vec<RatingReason>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EndReason {
+    Finished,
+    IdleTimeout,
+    CardRemoved,
+    /// Another card was placed: the previous holder's session ends first.
+    OtherCard,
+}
+
+/// One audit-trail entry. Never carries personal data in clear.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum AuditRecord {
+    SessionStarted {
+        session: u64,
+    },
+    CardRead {
+        session: u64,
+        masked_id: String,
+    },
+    CardRefused {
+        problem: CardProblem,
+    },
+    ServiceChosen {
+        session: u64,
+        service: Service,
+    },
+    Submitted {
+        session: u64,
+        service: Service,
+        delivered: bool,
+        reference: String,
+    },
+    SubmissionFailed {
+        session: u64,
+        service: Service,
+        reason: String,
+    },
+    PrintResult {
+        session: u64,
+        service: Service,
+        ok: bool,
+        problem: Option<Problem>,
+    },
+    Rated {
+        session: u64,
+        service: Service,
+        grade: Option<RatingGrade>,
+    },
+    DeviceFault {
+        device: Device,
+        problem: Option<Problem>,
+    },
+    CertificateRejected {
+        session: u64,
+        reason: String,
+    },
+    SessionEnded {
+        session: u64,
+        reason: EndReason,
+    },
+    /// A technician's PIN opened the maintenance screen.
+    MaintenanceEntered,
+    /// A wrong technician PIN; `locked_out` when it locked the pad.
+    MaintenancePinRefused {
+        locked_out: bool,
+    },
+    SelfTest {
+        subject: TestSubject,
+        passed: bool,
+    },
+    MaintenanceLeft {
+        by: LeftBy,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Effect {
+    Show(Screen),
+    /// The idle countdown overlay: seconds left, or `None` to hide it.
+    Countdown(Option<u32>),
+    Audit(AuditRecord),
+    IssueCertificate {
+        ticket: Ticket,
+        citizen: Citizen,
+        kind: CertificateKind,
+        period: CertificatePeriod,
+    },
+    FetchContributions {
+        ticket: Ticket,
+        citizen: Citizen,
+    },
+    LookUpApplication {
+        ticket: Ticket,
+        tracking: String,
+    },
+    StartCapture {
+        ticket: Ticket,
+        service: Service,
+    },
+    StopCapture,
+    Submit {
+        ticket: Ticket,
+        submission: Submission,
+    },
+    Print {
+        ticket: Ticket,
+        job: PrintJob,
+    },
+    SubmitRating(RatingRecord),
+    /// Check a technician PIN against the configured hash; answer `Event::PinChecked`.
+    CheckPin {
+        ticket: Ticket,
+        pin: Pin,
+    },
+    /// Run the camera until analysed frames arrive (or a time limit); answer `Event::CameraTested`.
+    TestCamera {
+        ticket: Ticket,
+    },
+    /// Send the central service a heartbeat now; answer `Event::CentralChecked`.
+    CheckCentral {
+        ticket: Ticket,
+    },
+}
+
+/// Timing of the session; the defaults suit a hall kiosk.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionTiming {
+    /// No touch for this long shows the countdown.
+    pub idle_after: Millis,
+    /// The countdown's length; at zero the session is wiped.
+    pub countdown: Millis,
+    /// No touch for this long on the PIN pad or maintenance screen returns to the start screen.
+    pub maintenance_idle: Millis,
+    /// How long the PIN pad stays locked after too many wrong PINs.
+    pub pin_lockout: Millis,
+}
+
+impl Default for SessionTiming {
+    fn default() -> Self {
+        Self { idle_after: 60_000, countdown: 15_000, maintenance_idle: 120_000, pin_lockout: 15 * 60_000 }
+    }
+}
