@@ -132,6 +132,10 @@ async fn run_fleet(args: &Args, n: usize) -> Row {
     let mut child = std::process::Command::new(&args.central)
         .args(["--data-dir", &dir.path().display().to_string(), "serve", "--listen", &format!("127.0.0.1:{port}")])
         .args(["--heartbeat-interval", &format!("{}s", args.interval.as_secs())])
+        // Every terminal connects before the first heartbeat is sent, minutes for 10,000:
+        // give those connections the time, which the header timeout would not.
+        .args(["--header-timeout", "3600s", "--idle-timeout", &format!("{}s", args.interval.as_secs() * 3)])
+        .args(["--max-connections", &(n + 64).to_string()])
         .env("RUST_LOG", "warn")
         .spawn()
         .expect("start central (build it with cargo build --release -p central)");

@@ -32,6 +32,88 @@ pub struct ServerConfig {
     pub dashboard_refresh: Duration,
     /// People in the synthetic registry created at first start.
     pub registry_size: u32,
+    /// A new connection must complete its TLS handshake and first request headers, and a
+    /// request that has begun must complete its headers, within this.
+    pub header_timeout: Duration,
+    /// A kept-alive connection with no request is closed after this. Longer than the
+    /// terminals' heartbeat interval, so their connection is reused.
+    pub idle_timeout: Duration,
+    /// A request body must have arrived whole within this of its headers (408 if not).
+    pub body_timeout: Duration,
+    /// Most connections open at once; at the cap the longest-idle one is closed to admit
+    /// a new one. `None`: the open-file limit less a reserve, at most 16,384.
+    pub max_connections: Option<usize>,
+    /// Ops dashboard logins: throttles and the Argon2 pool.
+    pub login: LoginLimits,
+    /// Registry lookups (contributions, application progress) per terminal.
+    pub lookups_per_terminal: Rate,
+    /// First enrollments (anonymous, with a token) per client address.
+    pub enrollments_per_address: Rate,
+    /// The key that encrypts stored face images. `None`: `face-images.key` in `data_dir`,
+    /// beside the database, which a copy of the data directory then decrypts (logged at
+    /// start); production keeps it elsewhere (see deploy/README.md).
+    pub face_key: Option<PathBuf>,
+    /// How long personal data and fleet records are kept.
+    pub retention: Retention,
+    /// How often the retention sweep runs.
+    pub retention_interval: Duration,
+}
+
+/// A sustained rate with a burst: `burst` calls at once, then `per_minute` a minute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rate {
+    pub per_minute: u32,
+    pub burst: u32,
+}
+
+/// Ops dashboard login limits: Argon2 costs 19 MiB and tens of milliseconds a try.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoginLimits {
+    /// Attempts per client address (IPv6: per /64).
+    pub per_address: Rate,
+    /// Attempts per user name typed, known or not.
+    pub per_user: Rate,
+    /// Threads that run Argon2, apart from the threads that serve terminals.
+    pub workers: usize,
+    /// Attempts waiting for a worker; more are refused with 429 at once.
+    pub queue: usize,
+}
+
+/// How long records are kept; the retention sweep deletes or masks what is older.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retention {
+    /// Face images of decided (approved or rejected) qualification checks, after the decision.
+    pub faces_after_decision: Duration,
+    /// Face images of checks still under review (the reviewer needs them until then).
+    pub faces_undecided: Duration,
+    /// Issued certificate documents (holder's name, contribution rows); their
+    /// verification page answers "not found" afterwards.
+    pub certificates: Duration,
+    /// Raw ID numbers of decided or completed applications, after submission; the
+    /// masked number is kept. Open unemployment registrations keep theirs while open.
+    pub id_numbers_after_decision: Duration,
+    /// Who looked up whom in the registry (masked).
+    pub registry_access: Duration,
+    /// Telemetry events, cleared alerts and hourly figures.
+    pub telemetry: Duration,
+    /// Terminals' audit records.
+    pub audit: Duration,
+}
+
+const DAY: Duration = Duration::from_secs(86_400);
+
+impl Default for Retention {
+    fn default() -> Self {
+        Self {
+            faces_after_decision: Duration::ZERO,
+            faces_undecided: 90 * DAY,
+            certificates: 365 * DAY,
+            id_numbers_after_decision: 365 * DAY,
+            registry_access: 180 * DAY,
+            telemetry: 90 * DAY,
+            audit: 365 * DAY,
+        }
+    }
 }
 
 impl ServerConfig {
@@ -49,6 +131,21 @@ impl ServerConfig {
             idempotency_retention: Duration::from_secs(72 * 3600),
             dashboard_refresh: Duration::from_secs(5),
             registry_size: 300,
+            header_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(75),
+            body_timeout: Duration::from_secs(60),
+            max_connections: None,
+            login: LoginLimits {
+                per_address: Rate { per_minute: 10, burst: 10 },
+                per_user: Rate { per_minute: 5, burst: 5 },
+                workers: 1,
+                queue: 4,
+            },
+            lookups_per_terminal: Rate { per_minute: 10, burst: 20 },
+            enrollments_per_address: Rate { per_minute: 10, burst: 20 },
+            face_key: None,
+            retention: Retention::default(),
+            retention_interval: Duration::from_secs(3600),
         }
     }
 
@@ -91,6 +188,40 @@ impl ServerConfig {
         }
         if self.dashboard_refresh < Duration::from_secs(1) {
             return bad("dashboard_refresh", "must be at least 1 s".into());
+        }
+        for (setting, value) in [
+            ("header_timeout", self.header_timeout),
+            ("idle_timeout", self.idle_timeout),
+            ("body_timeout", self.body_timeout),
+        ] {
+            if value < Duration::from_millis(100) || value > Duration::from_secs(3600) {
+                return bad(setting, "must be between 100 ms and 1 h".into());
+            }
+        }
+        if self.max_connections.is_some_and(|n| n < 8) {
+            return bad("max_connections", "must be at least 8".into());
+        }
+        for (setting, rate) in [
+            ("login.per_address", self.login.per_address),
+            ("login.per_user", self.login.per_user),
+            ("lookups_per_terminal", self.lookups_per_terminal),
+            ("enrollments_per_address", self.enrollments_per_address),
+        ] {
+            if rate.per_minute == 0 || rate.burst == 0 {
+                return bad(setting, "per_minute and burst must be at least 1".into());
+            }
+        }
+        if !(1..=64).contains(&self.login.workers) {
+            return bad("login.workers", "must be 1..=64 threads".into());
+        }
+        if self.login.queue > 10_000 {
+            return bad("login.queue", "must be at most 10000".into());
+        }
+        if self.face_key.as_ref().is_some_and(|p| p.as_os_str().is_empty()) {
+            return bad("face_key", "must not be empty".into());
+        }
+        if self.retention_interval < Duration::from_secs(1) {
+            return bad("retention_interval", "must be at least 1 s".into());
         }
         Ok(())
     }

@@ -1,5 +1,6 @@
-//! The HTTP surface: routes, problem documents, body limits, per-route client
-//! certificate enforcement and the idempotency wrapper around state-changing calls.
+//! The HTTP surface: routes, problem documents, body limits and deadlines, per-route
+//! client certificate enforcement (the current certificate of a device not revoked),
+//! per-terminal lookup throttles and the idempotency wrapper around state-changing calls.
 
 // Early-return refusals are whole HTTP responses; boxing them buys nothing here.
 #![allow(clippy::result_large_err)]
@@ -17,10 +18,11 @@ use serde::de::DeserializeOwned;
 use sha2::Digest as _;
 
 use crate::api::{self, Problem, ProblemType};
+use crate::connections::BodyReadError;
 use crate::pki::PeerIdentity;
 use crate::service::{self, ApiError};
 use crate::state::{AppState, Counters, Tally};
-use crate::store::{IdempotencyBegin, NewRecord, StoredResponse};
+use crate::store::{IdempotencyBegin, NewRecord, RegistryAccess, StoreError, StoredResponse};
 
 pub type Shared = Arc<AppState>;
 
@@ -63,6 +65,13 @@ pub fn problem_response(p: &Problem) -> Response {
     (status, [(header::CONTENT_TYPE, api::PROBLEM_CONTENT_TYPE)], body).into_response()
 }
 
+/// 429 with `Retry-After` (whole seconds, rounded up).
+pub fn too_many_requests(detail: impl Into<String>, wait: std::time::Duration) -> Response {
+    let mut resp = problem_response(&ProblemType::TooManyRequests.problem(detail));
+    resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(crate::throttle::retry_after_seconds(wait)));
+    resp
+}
+
 /// Turns an error into its problem document; server faults are logged, not leaked.
 pub fn error_problem(e: &ApiError) -> Problem {
     match e {
@@ -70,6 +79,10 @@ pub fn error_problem(e: &ApiError) -> Problem {
             let mut p = kind.problem(detail.clone());
             p.field = field.clone();
             p
+        }
+        ApiError::Store(StoreError::DeviceNotCurrent(detail)) => {
+            tracing::warn!(detail, "refused a call from a device revoked or renewed while it was handled");
+            ProblemType::DeviceNotAllowed.problem(detail.clone())
         }
         ApiError::Store(err) => {
             tracing::error!(error = %err, "storage failure");
@@ -142,16 +155,41 @@ pub fn stored_to_response(r: StoredResponse, replayed: bool) -> Response {
     resp
 }
 
-/// The enrolled, non-revoked device on the other end, or the refusal to send.
-pub fn require_device(state: &AppState, peer: &PeerIdentity) -> Result<String, Response> {
-    let Some(device_id) = &peer.device_id else {
+/// An enrolled device, not revoked, presenting its current certificate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CurrentDevice {
+    pub device_id: String,
+    /// Serial (hex) of the certificate presented, which is the device's current one.
+    pub cert_serial: String,
+}
+
+impl CurrentDevice {
+    /// The record that makes a commit fail if this device was revoked or renewed since.
+    pub fn still_current(&self) -> NewRecord {
+        NewRecord::RequireCurrentDevice { device_id: self.device_id.clone(), cert_serial: self.cert_serial.clone() }
+    }
+}
+
+/// The enrolled, non-revoked device on the other end with its current certificate (not
+/// one a renewal replaced), or the refusal to send.
+pub fn require_device(state: &AppState, peer: &PeerIdentity) -> Result<CurrentDevice, Response> {
+    let (Some(device_id), Some(serial)) = (&peer.device_id, &peer.serial) else {
         return Err(problem_response(
             &ProblemType::ClientCertificateRequired
                 .problem("this call needs mutual TLS with a device certificate from the fleet CA"),
         ));
     };
     match state.store.device(device_id) {
-        Ok(Some(d)) if d.revoked_at.is_none() => Ok(device_id.clone()),
+        Ok(Some(d)) if d.revoked_at.is_none() && d.cert_serial == *serial => {
+            Ok(CurrentDevice { device_id: device_id.clone(), cert_serial: serial.clone() })
+        }
+        Ok(Some(d)) if d.revoked_at.is_none() => {
+            tracing::warn!(device_id, "refused a certificate that a renewal replaced");
+            Err(problem_response(
+                &ProblemType::DeviceNotAllowed
+                    .problem("this certificate has been replaced by a renewal; use the device's current certificate"),
+            ))
+        }
         Ok(Some(_)) => {
             tracing::warn!(device_id, "refused revoked device");
             Err(problem_response(&ProblemType::DeviceNotAllowed.problem("this device has been revoked")))
@@ -194,8 +232,17 @@ pub async fn json_body<T: DeserializeOwned>(
     if !is_json {
         return Err(problem_response(&ProblemType::UnsupportedMediaType.problem("send application/json")));
     }
-    let bytes = axum::body::to_bytes(body, limit).await.map_err(|_| {
-        problem_response(&ProblemType::PayloadTooLarge.problem(format!("request body over {limit} bytes")))
+    let bytes = axum::body::to_bytes(body, limit).await.map_err(|e| {
+        if BodyReadError::is_too_slow(&e) {
+            let mut resp = problem_response(
+                &ProblemType::RequestTimeout.problem("the request body did not arrive in time; send it again"),
+            );
+            // The rest of that body may still come: the connection cannot carry another request.
+            resp.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+            resp
+        } else {
+            problem_response(&ProblemType::PayloadTooLarge.problem(format!("request body over {limit} bytes")))
+        }
     })?;
     match serde_json::from_slice::<T>(&bytes) {
         Ok(v) => Ok((v, bytes.to_vec())),
@@ -224,6 +271,27 @@ pub fn request_hash(method: &Method, path: &str, body: &[u8]) -> String {
 /// runs again; a crash before the commit leaves nothing but a reservation that a retry
 /// takes over once stale.
 pub fn idempotent(state: &AppState, scope: &str, key: &str, hash: &str, work: impl FnOnce() -> Completed) -> Response {
+    idempotent_keeping(state, scope, key, hash, Keep::Problems, work)
+}
+
+/// Which outcomes [`idempotent_keeping`] stores for replay.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Keep {
+    /// Successes and the client's problems (4xx): a retry gets the same answer.
+    Problems,
+    /// Successes only: problems of an anonymous caller must not leave a row each.
+    SuccessesOnly,
+}
+
+/// [`idempotent`], storing the outcomes `keep` says.
+pub fn idempotent_keeping(
+    state: &AppState,
+    scope: &str,
+    key: &str,
+    hash: &str,
+    keep: Keep,
+    work: impl FnOnce() -> Completed,
+) -> Response {
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     match state.store.idempotency_begin(scope, key, hash, now, now - IN_FLIGHT_STALE_S) {
         Err(e) => problem_response(&error_problem(&ApiError::Store(e))),
@@ -240,7 +308,11 @@ pub fn idempotent(state: &AppState, scope: &str, key: &str, hash: &str, work: im
         }
         Ok(IdempotencyBegin::Reserved) => {
             let done = work();
-            let reply = if done.reply.status >= 500 {
+            let not_kept = match keep {
+                Keep::Problems => 500,
+                Keep::SuccessesOnly => 400,
+            };
+            let reply = if done.reply.status >= not_kept {
                 abandon(state, scope, key);
                 done.reply
             } else {
@@ -292,7 +364,7 @@ async fn terminal_post<Req: DeserializeOwned + Send + 'static, Resp: Serialize>(
     work: impl FnOnce(&AppState, &service::Caller<'_>, &Req) -> Submission<Resp> + Send + 'static,
 ) -> Response {
     let peer = peer.map(|p| p.0).unwrap_or_default();
-    let device_id = match require_device(state, &peer) {
+    let device = match require_device(state, &peer) {
         Ok(d) => d,
         Err(r) => return r,
     };
@@ -308,8 +380,14 @@ async fn terminal_post<Req: DeserializeOwned + Send + 'static, Resp: Serialize>(
     // SQLite calls and JPEG decoding block; keep them off the async worker threads.
     let state = state.clone();
     tokio::task::spawn_blocking(move || {
-        let caller = service::Caller { device_id: &device_id, idempotency_key: &key };
-        idempotent(&state, &device_id, &key, &hash, || submission_reply(success, work(&state, &caller, &req)))
+        let device_id = device.device_id.as_str();
+        let caller = service::Caller { device_id, idempotency_key: &key };
+        idempotent(&state, device_id, &key, &hash, || {
+            let mut done = submission_reply(success, work(&state, &caller, &req));
+            // Checked in the commit: a revocation that lands meanwhile wins.
+            done.records.insert(0, device.still_current());
+            done
+        })
     })
     .await
     .unwrap_or_else(|e| {
@@ -389,25 +467,91 @@ fn json_or_problem<T: Serialize>(r: Result<T, ApiError>) -> Response {
     stored_to_response(json_reply(StatusCode::OK, &r), false)
 }
 
+/// A header's value as text, or the 400 that says it is missing or not ASCII.
+fn header_text<'a>(headers: &'a HeaderMap, name: &str, what: &str) -> Result<&'a str, Response> {
+    let Some(value) = headers.get(name) else {
+        return Err(problem_response(&ProblemType::MalformedRequest.problem(format!("{name} header missing: {what}"))));
+    };
+    value
+        .to_str()
+        .map_err(|_| problem_response(&ProblemType::MalformedRequest.problem(format!("{name} is not ASCII: {what}"))))
+}
+
+/// Counts a registry lookup against the terminal's rate: the 429 to send when over it.
+fn throttle_lookup(state: &AppState, device_id: &str) -> Result<(), Response> {
+    state.throttles.lookups_by_terminal.check(&device_id.to_owned()).map_err(|wait| {
+        Counters::bump(&state.counters.lookups_throttled);
+        if state.throttles.may_warn(&format!("lookups:{device_id}")) {
+            tracing::warn!(device_id, retry_after_s = wait.as_secs(), "registry lookups throttled for this terminal");
+        }
+        too_many_requests(
+            "this terminal looks up the registry faster than a queue of citizens can; try again later",
+            wait,
+        )
+    })
+}
+
+/// `GET /v1/contributions`: needs the ID number and the name read from the card (the
+/// name proves the card is there); every lookup is kept in the access log, masked.
 async fn contributions(
     State(state): State<Shared>,
     peer: Option<axum::Extension<PeerIdentity>>,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(r) = require_device(&state, &peer.map(|p| p.0).unwrap_or_default()) {
-        return r;
-    }
-    let Some(holder) = headers.get(api::CARD_HOLDER_HEADER) else {
-        return problem_response(
-            &ProblemType::MalformedRequest.problem(format!("{} header missing", api::CARD_HOLDER_HEADER)),
-        );
+    let device = match require_device(&state, &peer.map(|p| p.0).unwrap_or_default()) {
+        Ok(d) => d,
+        Err(r) => return r,
     };
-    let Ok(holder) = holder.to_str() else {
-        return problem_response(
-            &ProblemType::MalformedRequest.problem(format!("{} is not ASCII", api::CARD_HOLDER_HEADER)),
-        );
+    let id_number = match header_text(&headers, api::CARD_HOLDER_HEADER, "send the ID number read from the card") {
+        Ok(v) => v.to_owned(),
+        Err(r) => return r,
     };
-    json_or_problem(service::contributions(&state, holder))
+    let name = match header_text(
+        &headers,
+        api::CARD_HOLDER_NAME_HEADER,
+        "send the name read from the card, UTF-8 percent-encoded",
+    ) {
+        Ok(v) => match api::decode_header_text(v) {
+            Some(name) => name,
+            None => {
+                return problem_response(&ProblemType::MalformedRequest.problem(format!(
+                    "{} must be the name as UTF-8, percent-encoded (e.g. %E5%BC%A0%E7%A7%80%E8%8B%B1)",
+                    api::CARD_HOLDER_NAME_HEADER
+                )));
+            }
+        },
+        Err(r) => return r,
+    };
+    let state = state.clone();
+    tokio::task::spawn_blocking(move || {
+        let access = |outcome: &str| RegistryAccess {
+            at: time::OffsetDateTime::now_utc().unix_timestamp(),
+            device_id: device.device_id.clone(),
+            subject_masked: api::mask_id_number(&id_number),
+            purpose: "contributions".into(),
+            outcome: outcome.into(),
+        };
+        // A throttled attempt shows nobody anything; the warning and the counter record
+        // it, and a flood of them does not grow the access log.
+        if let Err(refused) = throttle_lookup(&state, &device.device_id) {
+            return refused;
+        }
+        let result = service::contributions(&state, &id_number, &name);
+        match (record_access(&state, &access(service::lookup_outcome(&result))), result) {
+            // Nobody's history is shown without a record of who was shown it.
+            (Err(e), Ok(_)) => problem_response(&error_problem(&ApiError::Store(e))),
+            (_, result) => json_or_problem(result),
+        }
+    })
+    .await
+    .unwrap_or_else(|e| problem_response(&error_problem(&ApiError::Internal(e.to_string()))))
+}
+
+/// Keeps one lookup in the access log.
+fn record_access(state: &AppState, access: &RegistryAccess) -> Result<(), StoreError> {
+    state.store.record_registry_access(access).inspect_err(|e| {
+        tracing::error!(error = %e, device_id = access.device_id, "registry lookup not written to the access log");
+    })
 }
 
 async fn application(
@@ -415,8 +559,12 @@ async fn application(
     peer: Option<axum::Extension<PeerIdentity>>,
     Path(tracking): Path<String>,
 ) -> Response {
-    if let Err(r) = require_device(&state, &peer.map(|p| p.0).unwrap_or_default()) {
-        return r;
+    let device = match require_device(&state, &peer.map(|p| p.0).unwrap_or_default()) {
+        Ok(d) => d,
+        Err(r) => return r,
+    };
+    if let Err(refused) = throttle_lookup(&state, &device.device_id) {
+        return refused;
     }
     json_or_problem(service::application(&state, &tracking))
 }

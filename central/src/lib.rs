@@ -9,18 +9,23 @@
 pub use contract as api;
 pub mod calendar;
 pub mod config;
+pub mod connections;
 pub mod enroll;
 mod http;
 pub mod ops;
+pub mod password;
 pub mod pki;
 pub mod registry;
+pub mod retention;
 pub mod server;
 pub mod service;
 mod state;
 pub mod store;
 pub mod telemetry;
+pub mod throttle;
+pub mod tracking;
 
-pub use config::{ConfigError, ServerConfig};
+pub use config::{ConfigError, LoginLimits, Rate, Retention, ServerConfig};
 pub use server::{RunningServer, StartError, start};
 
 /// Hash that binds an `Idempotency-Key` to one exact request (method, path, body);

@@ -21,31 +21,12 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Serve the API, /verify, /metrics and the /ops dashboard over HTTPS.
-    Serve {
-        #[arg(long, default_value = "0.0.0.0:8443")]
-        listen: String,
-        /// Heartbeat interval handed to terminals, e.g. 30s.
-        #[arg(long, default_value = "30s", value_parser = parse_duration)]
-        heartbeat_interval: Duration,
-        /// Missed heartbeats before a terminal counts as offline.
-        #[arg(long, default_value_t = 3)]
-        offline_after_missed: u32,
-        /// Outbox age that raises a backlog alert, e.g. 15m.
-        #[arg(long, default_value = "15m", value_parser = parse_duration)]
-        backlog_alert_age: Duration,
-        /// How often offline terminals are looked for, e.g. 5s.
-        #[arg(long, default_value = "5s", value_parser = parse_duration)]
-        sweep_interval: Duration,
-        /// How often dashboard pages refresh, e.g. 5s.
-        #[arg(long, default_value = "5s", value_parser = parse_duration)]
-        dashboard_refresh: Duration,
-        /// Public https:// base URL used in verification QR codes.
-        #[arg(long)]
-        public_url: Option<String>,
-        /// Extra DNS name or IP for the server certificate (first start only).
-        #[arg(long = "server-name")]
-        server_names: Vec<String>,
-    },
+    Serve(Box<ServeArgs>),
+    /// Print the bearer token `GET /metrics` needs (created on first use).
+    MetricsToken,
+    /// Create the face image key at PATH (mode 0600) unless it exists; give it to
+    /// `serve --face-key PATH`.
+    FaceKey { path: PathBuf },
     /// Enrollment tokens.
     Token {
         #[command(subcommand)]
@@ -61,6 +42,74 @@ enum Command {
         #[command(subcommand)]
         command: DeviceCommand,
     },
+}
+
+#[derive(Debug, clap::Args)]
+struct ServeArgs {
+    #[arg(long, default_value = "0.0.0.0:8443")]
+    listen: String,
+    /// Heartbeat interval handed to terminals, e.g. 30s.
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    heartbeat_interval: Duration,
+    /// Missed heartbeats before a terminal counts as offline.
+    #[arg(long, default_value_t = 3)]
+    offline_after_missed: u32,
+    /// Outbox age that raises a backlog alert, e.g. 15m.
+    #[arg(long, default_value = "15m", value_parser = parse_duration)]
+    backlog_alert_age: Duration,
+    /// How often offline terminals are looked for, e.g. 5s.
+    #[arg(long, default_value = "5s", value_parser = parse_duration)]
+    sweep_interval: Duration,
+    /// How often dashboard pages refresh, e.g. 5s.
+    #[arg(long, default_value = "5s", value_parser = parse_duration)]
+    dashboard_refresh: Duration,
+    /// Public https:// base URL used in verification QR codes.
+    #[arg(long)]
+    public_url: Option<String>,
+    /// Extra DNS name or IP for the server certificate (first start only).
+    #[arg(long = "server-name")]
+    server_names: Vec<String>,
+    /// Most connections open at once (default: the open-file limit less 128, at most 16384).
+    #[arg(long)]
+    max_connections: Option<usize>,
+    /// Time for a connection's TLS handshake and first request headers, and for any
+    /// request's headers once begun.
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    header_timeout: Duration,
+    /// Time a kept-alive connection may wait for its next request.
+    #[arg(long, default_value = "75s", value_parser = parse_duration)]
+    idle_timeout: Duration,
+    /// Time for a request body to arrive whole.
+    #[arg(long, default_value = "60s", value_parser = parse_duration)]
+    body_timeout: Duration,
+    /// Registry lookups (contributions, application progress) a terminal may make a
+    /// minute; twice as many at once.
+    #[arg(long, default_value_t = 10)]
+    lookups_per_minute: u32,
+    /// The face image key, kept outside the data directory (default: beside the database).
+    #[arg(long)]
+    face_key: Option<PathBuf>,
+    /// Face images of decided qualification checks are deleted this long after the decision.
+    #[arg(long, default_value = "0d", value_parser = parse_retention)]
+    keep_faces_after_decision: Duration,
+    /// Face images of checks still under review are deleted after this.
+    #[arg(long, default_value = "90d", value_parser = parse_retention)]
+    keep_faces_undecided: Duration,
+    /// Issued certificate documents are deleted after this (their verify page then says not found).
+    #[arg(long, default_value = "365d", value_parser = parse_retention)]
+    keep_certificates: Duration,
+    /// Raw ID numbers of finished applications are masked this long after submission.
+    #[arg(long, default_value = "365d", value_parser = parse_retention)]
+    keep_id_numbers: Duration,
+    /// The registry access log (who looked up whom) is kept this long.
+    #[arg(long, default_value = "180d", value_parser = parse_retention)]
+    keep_registry_access: Duration,
+    /// Telemetry events, cleared alerts and hourly figures are kept this long.
+    #[arg(long, default_value = "90d", value_parser = parse_retention)]
+    keep_telemetry: Duration,
+    /// Terminals' audit records are kept this long.
+    #[arg(long, default_value = "365d", value_parser = parse_retention)]
+    keep_audit: Duration,
 }
 
 #[derive(Debug, Subcommand)]
@@ -83,6 +132,37 @@ enum UserCommand {
 enum DeviceCommand {
     /// Revoke a device: its certificate is refused from now on.
     Revoke { device_id: String },
+}
+
+/// A retention time: like [`parse_duration`], and `0d` (delete at the next sweep) allowed.
+fn parse_retention(s: &str) -> Result<Duration, String> {
+    match s.trim().trim_end_matches(|c: char| c.is_ascii_alphabetic()) {
+        "0" => Ok(Duration::ZERO),
+        _ => parse_duration(s),
+    }
+}
+
+/// Raises the soft open-file limit to the hard one: every connection is a file, and the
+/// connection cap derives from the limit. Returns the limit in force.
+fn raise_open_file_limit() -> u64 {
+    use nix::sys::resource::{Resource, getrlimit, setrlimit};
+    // Linux refuses more than fs.nr_open (1,048,576 by default) even when the hard limit is "unlimited".
+    const MOST: u64 = 1 << 20;
+    let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE) else { return 1024 };
+    let wanted = hard.min(MOST);
+    if soft >= wanted {
+        return soft;
+    }
+    match setrlimit(Resource::RLIMIT_NOFILE, wanted, hard) {
+        Ok(()) => {
+            tracing::info!(from = soft, to = wanted, "open-file limit raised");
+            wanted
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, limit = soft, "cannot raise the open-file limit; set LimitNOFILE in central.service");
+            soft
+        }
+    }
 }
 
 /// Parses `500ms`, `30s`, `10m`, `2h`, `1d` or plain seconds.
@@ -122,16 +202,30 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve {
-            listen,
-            heartbeat_interval,
-            offline_after_missed,
-            backlog_alert_age,
-            sweep_interval,
-            dashboard_refresh,
-            public_url,
-            server_names,
-        } => {
+        Command::Serve(serve) => {
+            let ServeArgs {
+                listen,
+                heartbeat_interval,
+                offline_after_missed,
+                backlog_alert_age,
+                sweep_interval,
+                dashboard_refresh,
+                public_url,
+                server_names,
+                max_connections,
+                lookups_per_minute,
+                header_timeout,
+                idle_timeout,
+                body_timeout,
+                face_key,
+                keep_faces_after_decision,
+                keep_faces_undecided,
+                keep_certificates,
+                keep_id_numbers,
+                keep_registry_access,
+                keep_telemetry,
+                keep_audit,
+            } = *serve;
             let listen: SocketAddr = listen.parse().map_err(|_| {
                 anyhow::anyhow!("invalid setting `listen`: {listen:?} is not an address like 0.0.0.0:8443")
             })?;
@@ -144,7 +238,31 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             config.dashboard_refresh = dashboard_refresh;
             config.public_url = public_url;
             config.server_names = server_names;
+            config.max_connections = max_connections;
+            config.lookups_per_terminal =
+                central::Rate { per_minute: lookups_per_minute, burst: lookups_per_minute.saturating_mul(2) };
+            config.header_timeout = header_timeout;
+            config.idle_timeout = idle_timeout;
+            config.body_timeout = body_timeout;
+            config.face_key = face_key;
+            config.retention = central::Retention {
+                faces_after_decision: keep_faces_after_decision,
+                faces_undecided: keep_faces_undecided,
+                certificates: keep_certificates,
+                id_numbers_after_decision: keep_id_numbers,
+                registry_access: keep_registry_access,
+                telemetry: keep_telemetry,
+                audit: keep_audit,
+            };
             config.validate()?;
+            let open_files = raise_open_file_limit();
+            if open_files < 4096 && max_connections.is_none() {
+                tracing::warn!(
+                    open_files,
+                    "the open-file limit allows only {} connections; set LimitNOFILE=65536 in central.service",
+                    open_files.saturating_sub(central::connections::RESERVED_FILES)
+                );
+            }
             let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
             runtime.block_on(async {
                 let server = central::start(config).await?;
@@ -157,6 +275,17 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 server.shutdown().await;
                 anyhow::Ok(())
             })
+        }
+        Command::MetricsToken => {
+            std::fs::create_dir_all(&cli.data_dir)?;
+            println!("{}", central::telemetry::metrics_token(&cli.data_dir)?);
+            Ok(())
+        }
+        Command::FaceKey { path } => {
+            let existed = path.exists();
+            central::server::load_face_key_file(&path)?;
+            eprintln!("central: face image key {} {}", path.display(), if existed { "exists" } else { "created" });
+            Ok(())
         }
         Command::Token { command: TokenCommand::Create { ttl } } => {
             let store = central::server::open_store(&cli.data_dir)?;

@@ -1,13 +1,13 @@
-//! Server-rendered pages: the operations dashboard behind a password login (argon2)
-//! and the public certificate verification page. Pages show counts and masked ids
-//! only, never citizen data; their content refreshes in place.
+//! Server-rendered pages: the operations dashboard behind a password login (Argon2 on
+//! its own bounded pool, throttled per address and per user name) and the public
+//! certificate verification page. Pages show counts and masked ids only, never citizen
+//! data; their content refreshes in place.
 
 // Early-return refusals are whole HTTP responses; boxing them buys nothing here.
 #![allow(clippy::result_large_err)]
 
 use std::fmt::Write as _;
 
-use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
 use axum::Router;
 use axum::extract::{Form, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -18,8 +18,11 @@ use sha2::Digest as _;
 use time::OffsetDateTime;
 
 use crate::http::Shared;
+use crate::password::CheckError;
+pub use crate::password::hash_password;
+use crate::server::ClientAddr;
 use crate::service;
-use crate::state::AppState;
+use crate::state::{AppState, Counters};
 use crate::store::Store;
 use crate::telemetry::{self, TerminalStatus};
 
@@ -33,12 +36,7 @@ pub fn routes() -> Router<Shared> {
         .route("/ops/logout", post(logout))
         .route("/ops/terminals/{device_id}", get(terminal))
         .route("/ops/alerts", get(alerts))
-}
-
-/// Argon2id hash of `password` in PHC string form.
-pub fn hash_password(password: &str) -> Result<String, argon2::password_hash::Error> {
-    let salt = SaltString::encode_b64(&rand::random::<[u8; 16]>())?;
-    Ok(argon2::Argon2::default().hash_password(password.as_bytes(), &salt)?.to_string())
+        .route("/ops/access", get(access))
 }
 
 /// Adds or updates an ops user (used by `central user add`).
@@ -95,7 +93,7 @@ table{{border-collapse:collapse;background:#fff;width:100%}} td,th{{padding:.35r
 .online{{background:#1f8f4e}} .alerting{{background:#d98b00}} .offline{{background:#c62828}} .never_seen{{background:#6b7280}} .revoked{{background:#111}}
 .cards{{display:flex;gap:1rem;margin-bottom:1rem}} .card{{background:#fff;padding:.6rem 1rem;border-radius:.4rem}}
 .card b{{display:block;font-size:1.4rem}} form.filters{{margin-bottom:1rem}} .open{{color:#c62828;font-weight:600}}
-</style></head><body><header><b>central · operations</b><a href="/ops">Fleet</a><a href="/ops/alerts">Alerts</a>
+</style></head><body><header><b>central · operations</b><a href="/ops">Fleet</a><a href="/ops/alerts">Alerts</a><a href="/ops/access">Registry lookups</a>
 <form method="post" action="/ops/logout" style="margin-left:auto"><button>Log out</button></form></header>
 <main id="content">{body}</main>
 <script>
@@ -134,7 +132,25 @@ pub struct Credentials {
     password: String,
 }
 
-async fn login(State(state): State<Shared>, Form(c): Form<Credentials>) -> Response {
+/// The login form again with 429 and `Retry-After`: too many attempts.
+fn login_throttled(state: &AppState, wait: std::time::Duration) -> Response {
+    Counters::bump(&state.counters.logins_throttled);
+    let seconds = crate::throttle::retry_after_seconds(wait);
+    let message =
+        format!(r#"<p role="alert" style="color:#c62828">Too many login attempts. Try again in {seconds} s.</p>"#);
+    (StatusCode::TOO_MANY_REQUESTS, [(header::RETRY_AFTER, seconds.to_string())], Html(login_form(&message)))
+        .into_response()
+}
+
+/// `POST /ops/login`. Every attempt counts against the client's address and the user
+/// name typed (known or not, so the answer says nothing about which names exist), and
+/// a wrong name costs the same Argon2 work as a wrong password. The typed name is never
+/// logged: people type passwords into it.
+async fn login(
+    State(state): State<Shared>,
+    client: Option<axum::Extension<ClientAddr>>,
+    Form(c): Form<Credentials>,
+) -> Response {
     let failed = || {
         (
             StatusCode::UNAUTHORIZED,
@@ -142,26 +158,39 @@ async fn login(State(state): State<Shared>, Form(c): Form<Credentials>) -> Respo
         )
             .into_response()
     };
+    let address = client.map_or(std::net::Ipv4Addr::UNSPECIFIED.into(), |c| c.0.0.ip());
+    if let Err(wait) = state.throttles.login_by_address.check(&crate::throttle::address_key(address)) {
+        tracing::debug!(client = %address, "ops login throttled for this address");
+        return login_throttled(&state, wait);
+    }
     if c.username.len() > 64 || c.password.len() > 256 {
         return failed();
+    }
+    if let Err(wait) = state.throttles.login_by_user.check(&c.username) {
+        tracing::debug!(client = %address, "ops login throttled for the user name typed");
+        return login_throttled(&state, wait);
     }
     let stored = match state.store.user_password_hash(&c.username) {
         Ok(h) => h,
         Err(e) => return crate::http::problem_response(&crate::http::error_problem(&e.into())),
     };
-    // Argon2 is deliberately slow: keep it off the async worker threads.
-    let password = c.password;
-    let ok = tokio::task::spawn_blocking(move || {
-        stored.is_some_and(|h| {
-            PasswordHash::new(&h)
-                .is_ok_and(|p| argon2::Argon2::default().verify_password(password.as_bytes(), &p).is_ok())
-        })
-    })
-    .await
-    .unwrap_or(false);
-    if !ok {
-        tracing::warn!(username = %c.username, "ops login failed");
-        return failed();
+    match state.passwords.verify(stored, c.password).await {
+        Ok(true) => {}
+        Ok(false) => {
+            tracing::warn!(client = %address, "ops login failed: wrong user name or password");
+            return failed();
+        }
+        Err(CheckError::Busy) => {
+            if state.throttles.may_warn("login:busy") {
+                tracing::warn!(client = %address, "ops login refused: every login worker is busy (a login flood?)");
+            }
+            return login_throttled(&state, std::time::Duration::from_secs(2));
+        }
+        Err(e @ CheckError::Stopped) => {
+            return crate::http::problem_response(&crate::http::error_problem(&service::ApiError::Internal(
+                e.to_string(),
+            )));
+        }
     }
     let token = hex::encode(rand::random::<[u8; 32]>());
     let expires = OffsetDateTime::now_utc().unix_timestamp() + SESSION_S;
@@ -213,7 +242,7 @@ async fn fleet(State(state): State<Shared>, headers: HeaderMap, Query(f): Query<
 fn render_fleet(state: &AppState, f: &FleetFilter) -> Result<String, service::ApiError> {
     let now = OffsetDateTime::now_utc().unix_timestamp();
     let terminals = state.store.terminals()?;
-    let alerts = state.store.alerts(10_000)?;
+    let alerts = state.store.open_alerts()?;
     let counts = state.store.activity_counts()?;
     let open = |id: &str| alerts.iter().filter(|a| a.cleared_at.is_none() && a.device_id == id).collect::<Vec<_>>();
     let mut rows = String::new();
@@ -429,6 +458,34 @@ async fn alerts(State(state): State<Shared>, headers: HeaderMap) -> Response {
         list.iter().filter(|a| a.cleared_at.is_none()).count()
     );
     page(&state, &headers, "Alerts", &body)
+}
+
+/// `GET /ops/access`: who looked up whom in the registry (ID numbers masked).
+async fn access(State(state): State<Shared>, headers: HeaderMap) -> Response {
+    if let Err(r) = user(&state, &headers) {
+        return r;
+    }
+    let list = match state.store.recent_registry_access(500) {
+        Ok(l) => l,
+        Err(e) => return crate::http::problem_response(&crate::http::error_problem(&e.into())),
+    };
+    let mut rows = String::new();
+    for a in &list {
+        let _ = write!(
+            rows,
+            r#"<tr data-device="{id}" data-outcome="{outcome}"><td>{at}</td><td><a href="/ops/terminals/{id}">{id}</a></td><td>{subject}</td><td>{purpose}</td><td>{outcome}</td></tr>"#,
+            at = fmt_time(a.at),
+            id = esc(&a.device_id),
+            subject = esc(&a.subject_masked),
+            purpose = esc(&a.purpose),
+            outcome = esc(&a.outcome),
+        );
+    }
+    let body = format!(
+        r#"<h1>Registry lookups</h1><p>The latest {} lookups of citizens' records by terminals, newest first.</p><table id="access-list"><thead><tr><th>At</th><th>Terminal</th><th>Person (masked)</th><th>For</th><th>Outcome</th></tr></thead><tbody>{rows}</tbody></table>"#,
+        list.len()
+    );
+    page(&state, &headers, "Registry lookups", &body)
 }
 
 /// `GET /verify/{code}`: the public page behind the printed QR code.

@@ -50,6 +50,26 @@ fn read(path: &Path) -> Result<String, PkiError> {
     std::fs::read_to_string(path).map_err(|source| PkiError::Io { path: path.display().to_string(), source })
 }
 
+/// Reads a private key, refusing one that group or others may read: whoever can read
+/// the CA key can enroll devices, and the server key can impersonate the service.
+fn read_private(path: &Path) -> Result<String, PkiError> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let text = read(path)?;
+    let mode = std::fs::metadata(path)
+        .map_err(|source| PkiError::Io { path: path.display().to_string(), source })?
+        .permissions()
+        .mode()
+        & 0o777;
+    if mode & 0o077 != 0 {
+        return Err(PkiError::BadMaterial {
+            what: "private key",
+            path: path.display().to_string(),
+            detail: format!("it is readable by group or others (mode {mode:o}); run `chmod 600 {}`", path.display()),
+        });
+    }
+    Ok(text)
+}
+
 fn write_private(path: &Path, contents: &str) -> Result<(), PkiError> {
     use std::io::Write as _;
     use std::os::unix::fs::OpenOptionsExt as _;
@@ -77,7 +97,7 @@ impl FleetCa {
         }
         let ca_cert_pem = read(&ca_path)?;
         let ca_key_path = dir.join(CA_KEY);
-        let ca_key = KeyPair::from_pem(&read(&ca_key_path)?).map_err(|e| PkiError::BadMaterial {
+        let ca_key = KeyPair::from_pem(&read_private(&ca_key_path)?).map_err(|e| PkiError::BadMaterial {
             what: "CA key",
             path: ca_key_path.display().to_string(),
             detail: e.to_string(),
@@ -101,7 +121,7 @@ impl FleetCa {
             ca_cert_pem,
             ca_key,
             server_cert_pem: read(&server_path)?,
-            server_key_pem: read(&dir.join(SERVER_KEY))?,
+            server_key_pem: read_private(&dir.join(SERVER_KEY))?,
         })
     }
 

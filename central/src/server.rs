@@ -1,20 +1,22 @@
 //! Starting the service in-process: opens the data directory (creating CA, keys,
 //! database and registry on first start), then serves HTTPS with optional client
-//! certificates until `shutdown`.
+//! certificates until `shutdown`, each connection held to the deadlines and cap of
+//! `connections`.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tower::ServiceExt as _;
 
 use crate::config::{ConfigError, ServerConfig};
+use crate::connections::{ConnectionSlot, Connections, DeadlineBody, Deadlines};
 use crate::pki::{FleetCa, PeerIdentity, PkiError};
-use crate::state::{AppState, Counters, face_cipher, load_or_create_key};
+use crate::state::{AppState, Counters, Throttles, face_cipher, load_or_create_key};
 use crate::store::{SqliteStore, Store, StoreError};
 
 /// Why the server could not start.
@@ -30,7 +32,18 @@ pub enum StartError {
     Pki(#[from] PkiError),
     #[error("invalid setting `listen`: cannot listen on {addr}: {source}")]
     Listen { addr: SocketAddr, source: std::io::Error },
+    #[error(
+        "invalid setting `face_key`: {configured} does not exist but {legacy} does; move that key there \
+         (a new key could not decrypt the stored face images)"
+    )]
+    FaceKeyMoved { configured: String, legacy: String },
+    #[error("invalid setting `face_key`: cannot use {path}: {source}")]
+    FaceKey { path: String, source: std::io::Error },
 }
+
+/// The client's address on the other end of the connection (for per-address throttles).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientAddr(pub SocketAddr);
 
 /// Opens the store in `data_dir` (creating the directory and database).
 pub fn open_store(data_dir: &std::path::Path) -> Result<SqliteStore, StartError> {
@@ -70,6 +83,18 @@ impl RunningServer {
     pub fn certificate_signing_key(&self) -> ed25519_dalek::VerifyingKey {
         self.state.signing_key.verifying_key()
     }
+    /// The bearer token `GET /metrics` needs (`Authorization: Bearer <token>`).
+    pub fn metrics_token(&self) -> String {
+        crate::telemetry::metrics_token(&self.state.config.data_dir).unwrap_or_default()
+    }
+    /// Connections open now, and the cap they are held to.
+    pub fn connections(&self) -> (usize, usize) {
+        (self.state.connections.open_count(), self.state.connections.cap())
+    }
+    /// Runs the retention sweep as if it were `now` (Unix seconds).
+    pub fn enforce_retention_at(&self, now: i64) -> Result<crate::store::RetentionReport, StoreError> {
+        crate::retention::sweep(&self.state, now)
+    }
     /// Revokes a device: its certificate is refused from now on.
     pub fn revoke_device(&self, device_id: &str) -> Result<bool, StoreError> {
         self.state.store.revoke_device(device_id, time::OffsetDateTime::now_utc().unix_timestamp())
@@ -108,7 +133,8 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, StartError> {
     let data_dir = config.data_dir.clone();
     let key_err = |source| StartError::DataDir { path: data_dir.display().to_string(), source };
     let signing = load_or_create_key(&data_dir.join("certificate-signing.key")).map_err(key_err)?;
-    let face_key = load_or_create_key(&data_dir.join("face-images.key")).map_err(key_err)?;
+    let face_key = load_face_key(&config)?;
+    let metrics_token = load_or_create_key(&data_dir.join(crate::telemetry::METRICS_TOKEN_FILE)).map_err(key_err)?;
     let ca = FleetCa::load_or_create(&data_dir, &config.server_names)?;
     if store.registry_is_empty()? {
         let people = crate::registry::generate(config.registry_size);
@@ -119,30 +145,71 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, StartError> {
     let listener =
         TcpListener::bind(config.listen).await.map_err(|source| StartError::Listen { addr: config.listen, source })?;
     let local_addr = listener.local_addr().map_err(|source| StartError::Listen { addr: config.listen, source })?;
+    let cap = config.max_connections.unwrap_or_else(crate::connections::cap_for_open_file_limit);
+    let deadlines = Deadlines { header: config.header_timeout, idle: config.idle_timeout, body: config.body_timeout };
+    let connections = Arc::new(Connections::new(cap, deadlines));
     let state = Arc::new(AppState {
         verify_base_url: config.verify_base_url(local_addr),
+        throttles: Throttles::new(&config),
+        passwords: crate::password::PasswordChecker::start(config.login.workers, config.login.queue),
         config,
         store: Arc::new(store),
         ca,
         signing_key: ed25519_dalek::SigningKey::from_bytes(&signing),
         face_cipher: face_cipher(&face_key),
         counters: Counters::default(),
+        connections: connections.clone(),
+        metrics_token_hash: crate::telemetry::token_hash(&hex::encode(metrics_token)),
+        metrics: crate::telemetry::MetricsCache::default(),
     });
     let (stop, stopped) = watch::channel(false);
     let router = crate::http::router(state.clone());
-    let accept = tokio::spawn(accept_loop(listener, tokio_rustls::TlsAcceptor::from(tls), router, stopped.clone()));
+    let accept =
+        tokio::spawn(accept_loop(listener, tokio_rustls::TlsAcceptor::from(tls), router, connections, stopped.clone()));
     let sweeper = tokio::spawn(sweep_loop(state.clone(), stopped));
-    tracing::info!(%local_addr, "central listening");
+    tracing::info!(%local_addr, max_connections = cap, "central listening");
     Ok(RunningServer { local_addr, state, stop, tasks: vec![accept, sweeper] })
+}
+
+/// Reads (or creates, mode 0600) the face image key at `path`.
+pub fn load_face_key_file(path: &std::path::Path) -> Result<[u8; 32], StartError> {
+    load_or_create_key(path).map_err(|source| StartError::FaceKey { path: path.display().to_string(), source })
+}
+
+/// The face image key: from `face_key` when set (refusing to make a new one while the
+/// old key still lies in the data directory), else beside the database, with a warning.
+fn load_face_key(config: &ServerConfig) -> Result<[u8; 32], StartError> {
+    let legacy = config.data_dir.join("face-images.key");
+    let Some(path) = &config.face_key else {
+        tracing::warn!(
+            path = %legacy.display(),
+            "the face image key is stored beside the database, so a copy of the data directory decrypts \
+             every stored face; set --face-key to a path outside it (see deploy/README.md)"
+        );
+        return load_or_create_key(&legacy)
+            .map_err(|source| StartError::DataDir { path: legacy.display().to_string(), source });
+    };
+    if !path.exists() && legacy.exists() {
+        return Err(StartError::FaceKeyMoved {
+            configured: path.display().to_string(),
+            legacy: legacy.display().to_string(),
+        });
+    }
+    load_face_key_file(path)
 }
 
 async fn accept_loop(
     listener: TcpListener,
     acceptor: tokio_rustls::TlsAcceptor,
     router: axum::Router,
+    connections: Arc<Connections>,
     mut stopped: watch::Receiver<bool>,
 ) {
     loop {
+        tokio::select! {
+            _ = stopped.changed() => return,
+            _ = connections.wait_for_room() => {}
+        }
         let (tcp, peer_addr) = tokio::select! {
             _ = stopped.changed() => return,
             accepted = listener.accept() => match accepted {
@@ -156,53 +223,106 @@ async fn accept_loop(
             },
         };
         let _ = tcp.set_nodelay(true);
-        let acceptor = acceptor.clone();
-        let router = router.clone();
-        let mut conn_stop = stopped.clone();
-        tokio::spawn(async move {
-            let tls = match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(tcp)).await {
-                Ok(Ok(tls)) => tls,
-                Ok(Err(e)) => {
-                    tracing::info!(%peer_addr, error = %e, "TLS handshake refused");
-                    return;
-                }
-                Err(_) => {
-                    tracing::info!(%peer_addr, "TLS handshake timed out");
-                    return;
-                }
-            };
-            let peer = PeerIdentity::from_certificates(tls.get_ref().1.peer_certificates());
-            let service = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
-                req.extensions_mut().insert(peer.clone());
-                router.clone().oneshot(req)
-            });
-            let conn = hyper::server::conn::http1::Builder::new()
-                .keep_alive(true)
-                .serve_connection(TokioIo::new(tls), service);
-            tokio::pin!(conn);
-            tokio::select! {
-                r = conn.as_mut() => if let Err(e) = r { tracing::debug!(%peer_addr, error = %e, "connection ended"); },
-                _ = conn_stop.changed() => {}
+        let slot = connections.admit();
+        tokio::spawn(serve_connection(
+            tcp,
+            peer_addr,
+            acceptor.clone(),
+            router.clone(),
+            slot,
+            connections.deadlines(),
+            stopped.clone(),
+        ));
+    }
+}
+
+/// One connection: TLS, then HTTP/1.1 requests until the client leaves, a deadline
+/// passes, the cap makes room for a newer connection, or the server stops.
+async fn serve_connection(
+    tcp: tokio::net::TcpStream,
+    peer_addr: SocketAddr,
+    acceptor: tokio_rustls::TlsAcceptor,
+    router: axum::Router,
+    slot: ConnectionSlot,
+    deadlines: Deadlines,
+    mut stop: watch::Receiver<bool>,
+) {
+    let tls = tokio::select! {
+        tls = acceptor.accept(tcp) => match tls {
+            Ok(tls) => tls,
+            Err(e) => {
+                tracing::info!(%peer_addr, error = %e, "TLS handshake refused");
+                return;
             }
-        });
+        },
+        why = slot.closed() => {
+            tracing::debug!(%peer_addr, ?why, "closed during the TLS handshake");
+            return;
+        }
+        _ = stop.changed() => return,
+    };
+    let peer = PeerIdentity::from_certificates(tls.get_ref().1.peer_certificates());
+    let slot = Arc::new(slot);
+    let io = TokioIo::new(slot.track(tls));
+    let requests = slot.clone();
+    let service = hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+        let in_flight = requests.request_started();
+        let (mut parts, body) = req.into_parts();
+        parts.extensions.insert(peer.clone());
+        parts.extensions.insert(ClientAddr(peer_addr));
+        let req = hyper::Request::from_parts(parts, axum::body::Body::new(DeadlineBody::new(body, deadlines.body)));
+        let reply = router.clone().oneshot(req);
+        async move {
+            let resp = reply.await?;
+            // The guard lives as long as the response body: until hyper has written it.
+            Ok::<_, std::convert::Infallible>(resp.map(|body| {
+                axum::body::Body::new(http_body_util::BodyExt::map_frame(body, move |frame| {
+                    let _ = &in_flight;
+                    frame
+                }))
+            }))
+        }
+    });
+    let conn = hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        // A backstop: the connection's watchdog below closes it first.
+        .header_read_timeout(deadlines.header + deadlines.idle)
+        .keep_alive(true)
+        .serve_connection(io, service);
+    tokio::pin!(conn);
+    tokio::select! {
+        r = conn.as_mut() => if let Err(e) = r { tracing::debug!(%peer_addr, error = %e, "connection ended"); },
+        why = slot.closed() => tracing::debug!(%peer_addr, ?why, "connection closed by the server"),
+        _ = stop.changed() => {}
     }
 }
 
 async fn sweep_loop(state: Arc<AppState>, mut stopped: watch::Receiver<bool>) {
     let mut tick = tokio::time::interval(state.config.sweep_interval);
+    let mut retention = tokio::time::interval(state.config.retention_interval);
     let mut n: u64 = 0;
     loop {
         tokio::select! {
             _ = stopped.changed() => return,
-            _ = tick.tick() => {}
-        }
-        n += 1;
-        // Purging old idempotency records is cheap but needs no sub-minute precision.
-        let purge = n % 120 == 1;
-        let st = state.clone();
-        let r = tokio::task::spawn_blocking(move || crate::telemetry::sweep(&st, purge)).await;
-        if let Ok(Err(e)) = r {
-            tracing::error!(error = %e, "sweep failed");
+            _ = tick.tick() => {
+                n += 1;
+                // Purging old idempotency records is cheap but needs no sub-minute precision.
+                let purge = n % 120 == 1;
+                let st = state.clone();
+                let r = tokio::task::spawn_blocking(move || crate::telemetry::sweep(&st, purge)).await;
+                if let Ok(Err(e)) = r {
+                    tracing::error!(error = %e, "sweep failed");
+                }
+                state.throttles.forget_rested();
+            }
+            _ = retention.tick() => {
+                let st = state.clone();
+                let now = time::OffsetDateTime::now_utc().unix_timestamp();
+                let r = tokio::task::spawn_blocking(move || crate::retention::sweep(&st, now)).await;
+                if let Ok(Err(e)) = r {
+                    tracing::error!(error = %e, "retention sweep failed; personal data past its retention is still stored");
+                }
+            }
         }
     }
 }

@@ -16,7 +16,7 @@ use time::{Date, Duration, OffsetDateTime};
 use crate::api::*;
 use crate::calendar::{china_date, china_month, next_month, ymd};
 use crate::state::{AppState, Tally};
-use crate::store::{ApplicationRecord, NewRecord, Person, StoreError};
+use crate::store::{ApplicationRecord, NewRecord, Person, RegistryAccess, StoreError};
 
 /// A failed call: either a problem the client caused or a server fault.
 #[derive(Debug, thiserror::Error)]
@@ -73,11 +73,17 @@ fn now_seconds() -> OffsetDateTime {
     now.replace_nanosecond(0).unwrap_or(now)
 }
 
-/// `QC-20261121-483920`: kind, China date, six random digits. Digits only after the
-/// prefix, so a citizen can type it on a terminal's numeric keypad (`20261121483920`).
-fn tracking_number(prefix: &str, at: OffsetDateTime) -> String {
-    let mut rng = rand::rng();
-    format!("{prefix}-{}-{:06}", ymd(china_date(at)).replace('-', ""), rng.random_range(0..1_000_000u32))
+/// The next tracking number of the China day of `at` (see [`crate::tracking`]): unique
+/// because the day's sequence is shared by every kind.
+fn tracking_number(state: &AppState, prefix: &str, at: OffsetDateTime) -> Result<String, ApiError> {
+    let day = ymd(china_date(at)).replace('-', "");
+    let sequence = state.store.next_tracking_sequence(&day)?;
+    crate::tracking::tracking_number(prefix, &day, sequence).ok_or_else(|| {
+        ApiError::Internal(format!(
+            "tracking numbers of {day} are used up ({} a day); widen the sequence",
+            crate::tracking::SEQUENCE_MAX
+        ))
+    })
 }
 
 /// The date `days` after the China date of `at`, as `YYYY-MM-DD`.
@@ -168,15 +174,24 @@ pub fn issue_certificate(
         },
     };
     let json = serde_json::to_string(&certificate).map_err(|e| ApiError::Internal(e.to_string()))?;
-    let record = NewRecord::Certificate {
-        number: certificate.body.number.clone(),
-        code,
-        device_id: device_id.to_owned(),
-        json,
-        issued_at: issued_at.unix_timestamp(),
-    };
+    let records = vec![
+        NewRecord::Certificate {
+            number: certificate.body.number.clone(),
+            code,
+            device_id: device_id.to_owned(),
+            json,
+            issued_at: issued_at.unix_timestamp(),
+        },
+        NewRecord::RegistryAccess(RegistryAccess {
+            at: issued_at.unix_timestamp(),
+            device_id: device_id.to_owned(),
+            subject_masked: certificate.body.holder.id_number_masked.clone(),
+            purpose: "certificate".into(),
+            outcome: "shown".into(),
+        }),
+    ];
     tracing::info!(device_id, number = %certificate.body.number, holder = %certificate.body.holder.id_number_masked, "certificate issued");
-    Ok(Submitted { response: certificate, records: vec![record], tally: Tally::Certificates })
+    Ok(Submitted { response: certificate, records, tally: Tally::Certificates })
 }
 
 /// Looks a certificate up by its verification code and re-checks its signature.
@@ -229,7 +244,7 @@ pub fn qualification_check(
         }
         Some(_) => (QualificationOutcome::Approved, ""),
     };
-    let tracking = tracking_number("QC", now);
+    let tracking = tracking_number(state, "QC", now)?;
     // The face is kept only encrypted; the tracking number is bound as associated data.
     let nonce: [u8; 12] = rand::random();
     let ciphertext = state
@@ -279,14 +294,30 @@ pub fn stored_face(state: &AppState, tracking: &str) -> Result<Option<Vec<u8>>, 
     Ok(Some(plain))
 }
 
-/// `GET /v1/contributions`
-pub fn contributions(state: &AppState, id_number: &str) -> Result<ContributionHistory, ApiError> {
+/// What became of a registry lookup, as the access log keeps it.
+pub fn lookup_outcome(result: &Result<ContributionHistory, ApiError>) -> &'static str {
+    match result {
+        Ok(_) => "shown",
+        Err(ApiError::Problem { kind: ProblemType::PersonUnknown, .. }) => "unknown_person",
+        Err(ApiError::Problem { field: Some(field), .. }) if field == CARD_HOLDER_NAME_HEADER => "name_mismatch",
+        Err(ApiError::Problem { .. }) => "refused",
+        Err(_) => "failed",
+    }
+}
+
+/// `GET /v1/contributions`: the history of the card holder, shown only to a terminal
+/// that read both the ID number and the name from the card.
+pub fn contributions(state: &AppState, id_number: &str, name: &str) -> Result<ContributionHistory, ApiError> {
     if !id_number_is_valid(id_number) {
         return Err(ApiError::field(CARD_HOLDER_HEADER, "must be an ID number with a valid check digit"));
     }
+    check_card_holder_name(name)?;
     let person = state.store.person(id_number)?.ok_or_else(|| {
         ApiError::problem(ProblemType::PersonUnknown, "no person with this ID number in the registry")
     })?;
+    if person.name != name {
+        return Err(ApiError::field(CARD_HOLDER_NAME_HEADER, "does not match the registry for this ID number"));
+    }
     let months: Vec<ContributionMonth> = state
         .store
         .contributions(id_number)?
@@ -346,7 +377,7 @@ pub fn register(
             ("CI", "monthly_check_in", "completed", 0)
         }
     };
-    let tracking = tracking_number(prefix, now);
+    let tracking = tracking_number(state, prefix, now)?;
     let record = NewRecord::Application(ApplicationRecord {
         tracking_number: tracking.clone(),
         kind: kind.into(),
@@ -374,14 +405,33 @@ pub fn application(state: &AppState, tracking: &str) -> Result<ApplicationProgre
         return Err(not_found());
     }
     // Typed on a keypad, a tracking number comes without its kind prefix and dashes; a
-    // queued receipt's reference is 16 digits, never the 14 of a tracking number.
+    // queued receipt's reference is 16 digits, never the 15 (or, issued earlier, 14) of
+    // a tracking number.
     let app = match state.store.application(tracking)? {
         Some(app) => app,
         None if is_client_reference(tracking) => {
             state.store.application_by_client_reference(tracking)?.ok_or_else(not_found)?
         }
+        None if tracking.len() == crate::tracking::TRACKING_DIGITS_LEN
+            && tracking.bytes().all(|b| b.is_ascii_digit())
+            && !crate::tracking::check_digit_matches(tracking) =>
+        {
+            return Err(ApiError::problem(
+                ProblemType::NotFound,
+                "no application has these digits: the check digit does not match, so a digit was probably mistyped",
+            ));
+        }
         None if tracking.bytes().all(|b| b.is_ascii_digit()) => {
-            state.store.application_by_digits(tracking)?.ok_or_else(not_found)?
+            let mut found = state.store.applications_by_digits(tracking)?;
+            if found.len() > 1 {
+                // Only numbers issued before the daily sequence can repeat across kinds.
+                return Err(ApiError::problem(
+                    ProblemType::NotFound,
+                    "more than one application has these digits: give the number with its letters \
+                     (e.g. QC-20261121-483920) as printed on the receipt",
+                ));
+            }
+            found.pop().ok_or_else(not_found)?
         }
         None => return Err(not_found()),
     };
@@ -467,10 +517,61 @@ mod tests {
         assert_eq!(months(&rows), ["2026-03", "2026-04", "2026-05"]);
     }
 
+    fn state_with_store(dir: &std::path::Path) -> AppState {
+        let config = crate::ServerConfig::new(dir);
+        let store = crate::store::SqliteStore::open(&dir.join("c.db")).unwrap();
+        let ca = crate::pki::FleetCa::load_or_create(dir, &[]).unwrap();
+        AppState {
+            verify_base_url: "https://localhost/verify/".into(),
+            throttles: crate::state::Throttles::new(&config),
+            passwords: crate::password::PasswordChecker::start(1, 1),
+            connections: std::sync::Arc::new(crate::connections::Connections::new(
+                8,
+                crate::connections::Deadlines {
+                    header: config.header_timeout,
+                    idle: config.idle_timeout,
+                    body: config.body_timeout,
+                },
+            )),
+            config,
+            store: std::sync::Arc::new(store),
+            ca,
+            signing_key: ed25519_dalek::SigningKey::from_bytes(&[7; 32]),
+            face_cipher: crate::state::face_cipher(&[9; 32]),
+            counters: Default::default(),
+            metrics_token_hash: [0; 32],
+            metrics: Default::default(),
+        }
+    }
+
     #[test]
     fn tracking_numbers_and_deadlines_carry_the_china_date() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = state_with_store(dir.path());
         let at = time::macros::datetime!(2026-11-30 17:00 UTC);
-        assert!(tracking_number("QC", at).starts_with("QC-20261201-"));
+        assert!(tracking_number(&state, "QC", at).unwrap().starts_with("QC-20261201-"));
         assert_eq!(deadline(at, 20), "2026-12-21");
+    }
+
+    /// Six random digits a day collide within about 1,200 draws (birthday bound); 5,000
+    /// applications of one day, of every kind, must still all have different digits.
+    #[test]
+    fn five_thousand_applications_of_one_day_never_share_their_digits() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = state_with_store(dir.path());
+        let at = time::macros::datetime!(2026-11-21 05:00 UTC);
+        let mut digits = std::collections::HashSet::new();
+        for i in 0..5_000 {
+            let prefix = ["QC", "UR", "CI"][i % 3];
+            let number = tracking_number(&state, prefix, at).unwrap();
+            let typed: String = number.chars().filter(char::is_ascii_digit).collect();
+            assert_eq!(typed.len(), crate::tracking::TRACKING_DIGITS_LEN, "{number}");
+            assert!(!is_client_reference(&typed));
+            assert!(typed.len() <= 20, "the keypad takes at most 20 digits");
+            assert!(digits.insert(typed), "{number} repeats the digits of an earlier number");
+        }
+        // The next day starts again at 1, still unique because the date is part of it.
+        let next = tracking_number(&state, "QC", at + Duration::days(1)).unwrap();
+        assert!(next.starts_with("QC-20261122-000001"), "{next}");
     }
 }

@@ -1,8 +1,12 @@
 //! Fleet telemetry: heartbeat and event ingestion, alerts derived from them, the
-//! offline sweeper and `GET /metrics` in Prometheus text format.
+//! offline sweeper and `GET /metrics` in Prometheus text format, behind a bearer token
+//! (it lists every device) and rendered one scrape at a time.
 
 use std::fmt::Write as _;
+use std::path::Path;
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::time::Instant;
 
 use axum::body::Body;
 use axum::extract::State;
@@ -142,7 +146,7 @@ pub async fn ingest(
     body: Body,
 ) -> Response {
     let device_id = match http::require_device(&state, &peer.map(|p| p.0).unwrap_or_default()) {
-        Ok(d) => d,
+        Ok(d) => d.device_id,
         Err(r) => return r,
     };
     let key = match http::idempotency_key(&headers) {
@@ -154,9 +158,15 @@ pub async fn ingest(
         Err(r) => return r,
     };
     let hash = http::request_hash(&Method::POST, api::paths::TELEMETRY, &raw);
-    http::idempotent(&state, &device_id, &key, &hash, || {
-        http::json_reply(StatusCode::OK, &ingest_batch(&state, &device_id, &batch)).into()
+    // SQLite calls block; keep them off the async worker threads.
+    let state = state.clone();
+    tokio::task::spawn_blocking(move || {
+        http::idempotent(&state, &device_id, &key, &hash, || {
+            http::json_reply(StatusCode::OK, &ingest_batch(&state, &device_id, &batch)).into()
+        })
     })
+    .await
+    .unwrap_or_else(|e| http::problem_response(&http::error_problem(&ApiError::Internal(e.to_string()))))
 }
 
 /// One sweep: terminals silent for `offline_after` get an offline alert; old
@@ -228,10 +238,10 @@ fn label(v: &str) -> String {
 
 /// Renders every metric in Prometheus text exposition format 0.0.4.
 pub fn render_metrics(state: &AppState) -> Result<String, ApiError> {
+    Counters::bump(&state.counters.metrics_renders);
     let now = OffsetDateTime::now_utc().unix_timestamp();
     let terminals = state.store.terminals()?;
-    let alerts = state.store.alerts(100_000)?;
-    let open: Vec<_> = alerts.iter().filter(|a| a.cleared_at.is_none()).collect();
+    let open = state.store.open_alerts()?;
     let mut out = String::with_capacity(1024 + terminals.len() * 800);
     let mut by_status = std::collections::BTreeMap::new();
     let mut rows = Vec::new();
@@ -253,8 +263,17 @@ pub fn render_metrics(state: &AppState) -> Result<String, ApiError> {
         let _ =
             writeln!(out, "central_alerts_open{{kind=\"{kind}\"}} {}", open.iter().filter(|a| a.kind == kind).count());
     }
+    let _ = writeln!(
+        out,
+        "# HELP central_connections_open Client connections open now.\n# TYPE central_connections_open gauge\n\
+         central_connections_open {}\n\
+         # HELP central_connections_max Most client connections held open at once.\n# TYPE central_connections_max gauge\n\
+         central_connections_max {}",
+        state.connections.open_count(),
+        state.connections.cap()
+    );
     let c = &state.counters;
-    let counters: [(&str, &str, u64); 10] = [
+    let counters: [(&str, &str, u64); 15] = [
         ("central_heartbeats_total", "Heartbeats received.", c.heartbeats.load(Ordering::Relaxed)),
         ("central_events_total", "Telemetry events stored.", c.events.load(Ordering::Relaxed)),
         ("central_audit_records_total", "Audit records stored.", c.audit_records.load(Ordering::Relaxed)),
@@ -276,6 +295,31 @@ pub fn render_metrics(state: &AppState) -> Result<String, ApiError> {
             "central_qualification_checks_approved_total",
             "Qualification checks approved.",
             c.qualification_approved.load(Ordering::Relaxed),
+        ),
+        (
+            "central_connections_evicted_total",
+            "Idle connections closed to admit new ones at the connection cap.",
+            state.connections.evicted_total(),
+        ),
+        (
+            "central_ops_logins_throttled_total",
+            "Ops logins refused with 429 (per address, per user, or the Argon2 queue full).",
+            c.logins_throttled.load(Ordering::Relaxed),
+        ),
+        (
+            "central_registry_lookups_throttled_total",
+            "Registry lookups refused with 429 for a terminal over its rate.",
+            c.lookups_throttled.load(Ordering::Relaxed),
+        ),
+        (
+            "central_enrollments_throttled_total",
+            "Anonymous enrollments refused with 429 for an address over its rate.",
+            c.enrollments_throttled.load(Ordering::Relaxed),
+        ),
+        (
+            "central_metrics_renders_total",
+            "Times these metrics were rendered.",
+            c.metrics_renders.load(Ordering::Relaxed),
         ),
     ];
     for (name, help, v) in counters {
@@ -358,10 +402,65 @@ pub fn render_metrics(state: &AppState) -> Result<String, ApiError> {
     Ok(out)
 }
 
-/// `GET /metrics`
-pub async fn metrics(State(state): State<Shared>) -> Response {
-    match render_metrics(&state) {
-        Ok(text) => ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response(),
-        Err(e) => http::problem_response(&http::error_problem(&e)),
+/// The file in the data directory holding the bearer token of `GET /metrics`.
+pub const METRICS_TOKEN_FILE: &str = "metrics.token";
+
+/// The bearer token of `GET /metrics` (created, mode 0600, at first start).
+pub fn metrics_token(data_dir: &Path) -> std::io::Result<String> {
+    crate::state::load_or_create_key(&data_dir.join(METRICS_TOKEN_FILE)).map(hex::encode)
+}
+
+/// SHA-256 of a token. Tokens are compared by their hashes, so the time a comparison
+/// takes says nothing about how much of a guessed token was right.
+pub fn token_hash(token: &str) -> [u8; 32] {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(token.as_bytes()).into()
+}
+
+/// The latest rendering of the metrics and when it began. Renders happen one at a time:
+/// a scrape that arrives during one waits, and shares the next with every scrape that
+/// arrived before that next one began, so a burst of scrapes costs at most two renders.
+#[derive(Debug, Default)]
+pub struct MetricsCache {
+    latest: tokio::sync::Mutex<Option<(Instant, Arc<String>)>>,
+}
+
+/// `GET /metrics` with `Authorization: Bearer <token>`
+pub async fn metrics(State(state): State<Shared>, headers: HeaderMap) -> Response {
+    let presented = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim);
+    if presented.is_none_or(|t| token_hash(t) != state.metrics_token_hash) {
+        let mut resp = http::problem_response(
+            &api::ProblemType::BearerTokenRequired
+                .problem("metrics need Authorization: Bearer <token>; `central metrics-token` prints the token"),
+        );
+        resp.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            axum::http::HeaderValue::from_static(r#"Bearer realm="central metrics""#),
+        );
+        return resp;
     }
+    let asked = Instant::now();
+    let mut latest = state.metrics.latest.lock().await;
+    let text = match &*latest {
+        Some((began, text)) if *began >= asked => text.clone(),
+        _ => {
+            let began = Instant::now();
+            let st = state.clone();
+            match tokio::task::spawn_blocking(move || render_metrics(&st)).await {
+                Ok(Ok(text)) => {
+                    let text = Arc::new(text);
+                    *latest = Some((began, text.clone()));
+                    text
+                }
+                Ok(Err(e)) => return http::problem_response(&http::error_problem(&e)),
+                Err(e) => return http::problem_response(&http::error_problem(&ApiError::Internal(e.to_string()))),
+            }
+        }
+    };
+    drop(latest);
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text.as_str().to_owned()).into_response()
 }

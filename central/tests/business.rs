@@ -148,16 +148,14 @@ async fn a_face_that_is_not_a_jpeg_is_refused() {
 async fn contributions_come_from_the_registry_for_the_named_holder() {
     let rig = start().await;
     let t = rig.enroll().await;
-    let resp = t.http.get(rig.url("/v1/contributions")).header(CARD_HOLDER_HEADER, WORKER_ID).send().await.unwrap();
+    let resp = t.contributions(&rig, WORKER_ID, WORKER_NAME).await;
     assert_eq!(resp.status(), 200);
     let h: ContributionHistory = resp.json().await.unwrap();
     assert_eq!(h.pension_status, PensionStatus::Contributing);
     assert_eq!(h.total_months as usize, h.months.len());
     assert!(h.months.iter().all(|m| is_year_month(&m.month)));
     let unknown = make_id_number("450103", 1999, 9, 9, 999);
-    let (status, p) =
-        problem(t.http.get(rig.url("/v1/contributions")).header(CARD_HOLDER_HEADER, unknown).send().await.unwrap())
-            .await;
+    let (status, p) = problem(t.contributions(&rig, &unknown, WORKER_NAME).await).await;
     assert_eq!((status, p.kind()), (404, Some(ProblemType::PersonUnknown)));
 }
 
@@ -199,7 +197,7 @@ async fn unemployment_registration_then_monthly_check_in() {
     assert!(progress.deadline > time::OffsetDateTime::now_utc().date().to_string());
     // Typed on a numeric keypad: the digits alone find the same application.
     let digits: String = receipt.tracking_number.chars().filter(char::is_ascii_digit).collect();
-    assert_eq!(digits.len(), 14, "{}", receipt.tracking_number);
+    assert_eq!(digits.len(), 15, "{}", receipt.tracking_number);
     let typed: ApplicationProgress =
         t.http.get(rig.url(&format!("/v1/applications/{digits}"))).send().await.unwrap().json().await.unwrap();
     assert_eq!(typed.tracking_number, receipt.tracking_number);

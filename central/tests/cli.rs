@@ -69,3 +69,19 @@ fn user_add_stores_an_argon2_hash_not_the_password() {
     assert!(hash.starts_with("$argon2id$"), "{hash}");
     assert!(!hash.contains("a long enough password"));
 }
+
+#[test]
+fn metrics_token_prints_the_token_the_server_keeps_and_face_key_makes_a_private_key() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let out = central(dir.path(), &["metrics-token"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let token = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    assert!(token.len() == 64 && token.bytes().all(|b| b.is_ascii_hexdigit()), "{token}");
+    assert_eq!(central(dir.path(), &["metrics-token"]).stdout, format!("{token}\n").into_bytes(), "the same token");
+    let key = dir.path().join("elsewhere").join("face-images.key");
+    std::fs::create_dir(key.parent().unwrap()).unwrap();
+    let out = central(dir.path(), &["face-key", key.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(std::fs::metadata(&key).unwrap().permissions().mode() & 0o777, 0o600);
+}

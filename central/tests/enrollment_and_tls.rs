@@ -150,9 +150,9 @@ async fn terminal_calls_without_a_client_certificate_are_refused() {
         .unwrap();
     let (status, p) = problem(resp).await;
     assert_eq!((status, p.kind()), (401, Some(ProblemType::ClientCertificateRequired)));
-    // Public routes stay reachable without one.
-    assert_eq!(rig.anonymous().get(rig.url("/metrics")).send().await.unwrap().status(), 200);
+    // Public pages stay reachable without one.
     assert_eq!(rig.anonymous().get(rig.url("/verify/NOSUCHCODE")).send().await.unwrap().status(), 404);
+    assert_eq!(rig.anonymous().get(rig.url("/ops/login")).send().await.unwrap().status(), 200);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -191,7 +191,10 @@ async fn a_revoked_or_unknown_device_is_refused() {
     let rig = start().await;
     let t = rig.enroll().await;
     let get = |c: &reqwest::Client| {
-        c.get(rig.url("/v1/contributions")).header("X-Card-Holder-Id", "11010519491231002X").send()
+        c.get(rig.url("/v1/contributions"))
+            .header("X-Card-Holder-Id", "11010519491231002X")
+            .header("X-Card-Holder-Name", central::api::encode_header_text("张秀英"))
+            .send()
     };
     assert_eq!(get(&t.http).await.unwrap().status(), 200);
     assert!(rig.server.revoke_device(&t.enrolled.device_id).unwrap());

@@ -102,7 +102,7 @@ fn qualification_check() -> QualificationCheckRequest {
 }
 
 async fn approved_count(rig: &Rig) -> String {
-    let metrics = rig.anonymous().get(rig.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    let metrics = rig.metrics_text().await;
     let line = metrics.lines().find(|l| l.starts_with("central_qualification_checks_total{outcome=\"approved\"}"));
     line.unwrap().rsplit(' ').next().unwrap().to_owned()
 }

@@ -35,7 +35,7 @@ async fn paper_out_opens_an_alert_and_ok_clears_it() {
         alerts.into_iter().filter(|a| a.cleared_at.is_none()).map(|a| a.kind).collect::<Vec<_>>()
     };
     assert_eq!(open(rig.server.store().alerts(100).unwrap()), vec!["paper_out".to_owned()]);
-    let metrics = rig.anonymous().get(rig.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    let metrics = rig.metrics_text().await;
     assert!(metrics.contains("central_alerts_open{kind=\"paper_out\"} 1"), "{metrics}");
     assert_eq!(
         t.post(&rig, "/v1/telemetry", "hb2", &batch(Some(heartbeat(PrinterHealth::Ok)), vec![])).await.status(),
@@ -79,7 +79,7 @@ async fn a_terminal_goes_offline_after_missed_heartbeats_and_back_online() {
     tokio::time::sleep(Duration::from_millis(2500)).await;
     rig.server.sweep_now();
     assert!(offline(&rig));
-    let metrics = rig.anonymous().get(rig.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    let metrics = rig.metrics_text().await;
     assert!(metrics.contains(&format!("central_terminal_up{{device_id=\"{}\"}} 0", t.enrolled.device_id)));
     assert_eq!(
         t.post(&rig, "/v1/telemetry", "hb2", &batch(Some(heartbeat(PrinterHealth::Ok)), vec![])).await.status(),
@@ -112,7 +112,7 @@ async fn metrics_follow_prometheus_conventions() {
         t.post(&rig, "/v1/telemetry", "hb1", &batch(Some(heartbeat(PrinterHealth::Ok)), vec![])).await.status(),
         200
     );
-    let resp = rig.anonymous().get(rig.url("/metrics")).send().await.unwrap();
+    let resp = rig.metrics().await;
     assert!(resp.headers()["content-type"].to_str().unwrap().starts_with("text/plain; version=0.0.4"));
     let text = resp.text().await.unwrap();
     let id = &t.enrolled.device_id;

@@ -25,6 +25,11 @@ pub const IDEMPOTENCY_KEY_HEADER: &str = "Idempotency-Key";
 /// Header naming the card holder for `GET /v1/contributions` (the ID number read from
 /// the card). A header, not a query parameter, so it never lands in access logs.
 pub const CARD_HOLDER_HEADER: &str = "X-Card-Holder-Id";
+/// Header with the card holder's name as read from the card, for `GET /v1/contributions`:
+/// with the ID number it shows that the card is present, as the name in a certificate
+/// request does (an ID number alone is no proof: it is printed on many papers). HTTP
+/// header values are ASCII, so the UTF-8 name is percent-encoded: [`encode_header_text`].
+pub const CARD_HOLDER_NAME_HEADER: &str = "X-Card-Holder-Name";
 /// Content type of every error response.
 pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
 /// Longest accepted idempotency key.
@@ -39,7 +44,7 @@ pub mod paths {
     pub const QUALIFICATION_CHECKS: &str = "/v1/qualification-checks";
     pub const CONTRIBUTIONS: &str = "/v1/contributions";
     pub const REGISTRATIONS: &str = "/v1/registrations";
-    /// Followed by `/{tracking_number}`, its 14 digits, or a [`super::client_reference`].
+    /// Followed by `/{tracking_number}`, its digits alone, or a [`super::client_reference`].
     pub const APPLICATIONS: &str = "/v1/applications";
     pub const RATINGS: &str = "/v1/ratings";
     pub const TELEMETRY: &str = "/v1/telemetry";
@@ -51,6 +56,47 @@ pub mod paths {
 
 mod problem;
 pub use problem::*;
+
+/// Percent-encodes `text` as UTF-8 for an HTTP header value (RFC 3986: the unreserved
+/// characters `A-Z a-z 0-9 - . _ ~` stay as they are, every other byte becomes `%XX`),
+/// e.g. `张秀英` -> `%E5%BC%A0%E7%A7%80%E8%8B%B1`. [`decode_header_text`] reverses it.
+pub fn encode_header_text(text: &str) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::with_capacity(text.len() * 3);
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+    out
+}
+
+/// The text of a header value written by [`encode_header_text`]; `None` when the value
+/// holds anything but unreserved characters and `%XX` escapes, or does not decode to UTF-8.
+pub fn decode_header_text(value: &str) -> Option<String> {
+    let bytes = value.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b == b'%' {
+            let hex = value.get(i + 1..i + 3)?;
+            if !hex.bytes().all(|h| h.is_ascii_hexdigit()) {
+                return None;
+            }
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b);
+            i += 1;
+        } else {
+            return None;
+        }
+    }
+    String::from_utf8(out).ok()
+}
 
 // ---------------------------------------------------------------- enrollment
 
@@ -425,8 +471,9 @@ pub struct ApplicationProgress {
     pub overdue: bool,
 }
 
-/// Length of a [`client_reference`]: 16 digits, so it never looks like the 14 digits of
-/// a tracking number typed without its prefix (`QC-20261121-483920` -> `20261121483920`).
+/// Length of a [`client_reference`]: 16 digits, so it never looks like the digits of a
+/// tracking number typed without its prefix (15 digits, `QC-20261121-0004837` ->
+/// `202611210004837`; 14 for numbers issued before that form, `QC-20261121-483920`).
 pub const CLIENT_REFERENCE_LEN: usize = 16;
 
 /// The reference a terminal prints on a "queued" receipt, before the central service has
@@ -608,8 +655,28 @@ mod tests {
     }
 
     #[test]
+    fn header_text_round_trips_utf8_names_in_ascii() {
+        for name in ["张秀英", "李福寿", "O'Brien", "Anne-Marie Lü", "阿依古丽·买买提", "a b"] {
+            let encoded = encode_header_text(name);
+            assert!(encoded.bytes().all(|b| b.is_ascii_graphic()), "{encoded}");
+            assert_eq!(decode_header_text(&encoded).as_deref(), Some(name), "{encoded}");
+        }
+        assert_eq!(encode_header_text("张秀英"), "%E5%BC%A0%E7%A7%80%E8%8B%B1");
+        assert_eq!(decode_header_text("%e5%bc%a0").as_deref(), Some("张"), "lower-case escapes");
+    }
+
+    #[test]
+    fn header_text_refuses_what_the_encoder_never_writes() {
+        for bad in ["%", "%E", "%G1", "a b", "a+b", "%FF", "%E5%BC", "张"] {
+            assert_eq!(decode_header_text(bad), None, "{bad}");
+        }
+        assert_eq!(decode_header_text("").as_deref(), Some(""));
+    }
+
+    #[test]
     fn tracking_digits_are_never_taken_for_a_client_reference() {
         assert!(!is_client_reference("20261121483920"));
+        assert!(!is_client_reference("202611210004837"));
         assert!(!is_client_reference("QC-20261121-483920"));
         assert!(!is_client_reference("12345678901234567"));
         assert!(!is_client_reference("123456789012345a"));

@@ -63,12 +63,19 @@ pub enum ProblemType {
     UnsupportedMediaType,
     /// 405: method not allowed on this path.
     MethodNotAllowed,
+    /// 408: the request body did not arrive within the server's body timeout.
+    RequestTimeout,
+    /// 429: too many calls from this terminal, address or user; `Retry-After` says when
+    /// to try again.
+    TooManyRequests,
+    /// 401: the call needs `Authorization: Bearer <token>` (e.g. `GET /metrics`).
+    BearerTokenRequired,
     /// 500: the server failed; the request may be retried with the same key.
     Internal,
 }
 
 impl ProblemType {
-    pub const ALL: [ProblemType; 19] = [
+    pub const ALL: [ProblemType; 22] = [
         Self::MalformedRequest,
         Self::ValidationFailed,
         Self::IdempotencyKeyMissing,
@@ -87,6 +94,9 @@ impl ProblemType {
         Self::PayloadTooLarge,
         Self::UnsupportedMediaType,
         Self::MethodNotAllowed,
+        Self::RequestTimeout,
+        Self::TooManyRequests,
+        Self::BearerTokenRequired,
         Self::Internal,
     ];
 
@@ -111,6 +121,9 @@ impl ProblemType {
             Self::PayloadTooLarge => "payload-too-large",
             Self::UnsupportedMediaType => "unsupported-media-type",
             Self::MethodNotAllowed => "method-not-allowed",
+            Self::RequestTimeout => "request-timeout",
+            Self::TooManyRequests => "too-many-requests",
+            Self::BearerTokenRequired => "bearer-token-required",
             Self::Internal => "internal",
         }
     }
@@ -125,10 +138,12 @@ impl ProblemType {
             Self::ClientCertificateRequired
             | Self::EnrollmentTokenInvalid
             | Self::EnrollmentTokenExpired
-            | Self::EnrollmentTokenUsed => 401,
+            | Self::EnrollmentTokenUsed
+            | Self::BearerTokenRequired => 401,
             Self::DeviceNotAllowed => 403,
             Self::PersonUnknown | Self::NotFound => 404,
             Self::MethodNotAllowed => 405,
+            Self::RequestTimeout => 408,
             Self::RequestInFlight => 409,
             Self::PayloadTooLarge => 413,
             Self::UnsupportedMediaType => 415,
@@ -137,6 +152,7 @@ impl ProblemType {
             | Self::CsrInvalid
             | Self::InvalidJpeg
             | Self::NoOpenRegistration => 422,
+            Self::TooManyRequests => 429,
             Self::Internal => 500,
         }
     }
@@ -161,6 +177,9 @@ impl ProblemType {
             Self::PayloadTooLarge => "Request body too large",
             Self::UnsupportedMediaType => "Unsupported media type",
             Self::MethodNotAllowed => "Method not allowed",
+            Self::RequestTimeout => "Request body not received in time",
+            Self::TooManyRequests => "Too many requests",
+            Self::BearerTokenRequired => "Bearer token required",
             Self::Internal => "Internal server error",
         }
     }

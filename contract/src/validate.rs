@@ -41,6 +41,12 @@ fn check_name(field: &str, name: &str) -> Result<(), FieldError> {
     Ok(())
 }
 
+/// Checks the card holder's name of `GET /v1/contributions` (decoded from
+/// [`CARD_HOLDER_NAME_HEADER`]) by the rule of every request's `name` field.
+pub fn check_card_holder_name(name: &str) -> Result<(), FieldError> {
+    check_name(CARD_HOLDER_NAME_HEADER, name)
+}
+
 fn check_id(field: &str, id: &str) -> Result<(), FieldError> {
     if id_number_is_valid(id) {
         Ok(())

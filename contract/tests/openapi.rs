@@ -361,3 +361,44 @@ fn every_message_has_exactly_the_documented_fields() {
         },
     );
 }
+
+#[test]
+fn both_card_holder_headers_are_required_parameters_of_contributions() {
+    let spec = spec();
+    let params = spec.pointer("/paths/~1v1~1contributions/get/parameters").unwrap().as_array().unwrap();
+    for header in [CARD_HOLDER_HEADER, CARD_HOLDER_NAME_HEADER] {
+        let p = params
+            .iter()
+            .map(|p| resolve(&spec, p))
+            .find(|p| p["name"] == header)
+            .unwrap_or_else(|| panic!("{header} is not a parameter of GET /v1/contributions"));
+        assert_eq!((p["in"].as_str(), p["required"].as_bool()), (Some("header"), Some(true)), "{header}");
+    }
+    // The documented example is what the encoder writes for the documented person.
+    let name = params.iter().find(|p| p["name"] == CARD_HOLDER_NAME_HEADER).unwrap();
+    assert_eq!(name["example"].as_str(), Some(encode_header_text("张秀英").as_str()));
+}
+
+#[test]
+fn the_answers_of_the_limits_are_documented() {
+    let spec = spec();
+    let responses = |path: &str, method: &str| {
+        spec.pointer(&format!("/paths/{}/{method}/responses", path.replace('/', "~1"))).unwrap().clone()
+    };
+    for (path, method, kind) in [
+        (paths::CONTRIBUTIONS, "get", ProblemType::TooManyRequests),
+        ("/v1/applications/{tracking_number}", "get", ProblemType::TooManyRequests),
+        (paths::ENROLL, "post", ProblemType::TooManyRequests),
+        (paths::ENROLL, "post", ProblemType::RequestTimeout),
+        (paths::CERTIFICATES, "post", ProblemType::RequestTimeout),
+        (paths::METRICS, "get", ProblemType::BearerTokenRequired),
+    ] {
+        let status = kind.status().to_string();
+        assert!(
+            responses(path, method).get(&status).is_some(),
+            "{method} {path} does not document {status} ({kind:?})"
+        );
+    }
+    let too_many = spec.pointer("/components/responses/TooManyRequests/headers/Retry-After").unwrap();
+    assert_eq!(too_many["schema"]["type"], "integer");
+}

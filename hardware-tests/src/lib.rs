@@ -62,6 +62,10 @@ impl ScreenRecorder {
             let _ = tokio::time::timeout(left, notified).await;
         }
     }
+    /// Every screen shown so far, in order.
+    pub fn all(&self) -> Vec<Screen> {
+        self.screens.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+    }
     pub fn count(&self) -> usize {
         self.screens.lock().unwrap_or_else(std::sync::PoisonError::into_inner).len()
     }
@@ -170,6 +174,11 @@ pub struct Rig {
     /// read the receipts as pictures. (Unused when `start_with` was given a printer.)
     pub paper: PrinterControl,
     pub reader: CardSlot,
+    /// The social security card simulator (on a virtual PC/SC reader), where started
+    /// with one ([`Rig::start_with_devices`]).
+    pub social_security: Option<sscard::sim::SimControl>,
+    /// The receipt scanner simulator, where started with one.
+    pub scanner: Option<scanner::sim::ScannerControl>,
     pub link: NetworkLink,
     pub device_id: String,
     _simulated: SimulatedDevicesGuard,
@@ -190,11 +199,21 @@ impl Rig {
     /// With `printer`, jobs go to that printer instead of the rig's own ESC/POS driver
     /// on a virtual printer (whose status is still polled).
     pub async fn start_with(printer: Option<Arc<dyn ReceiptPrinter>>) -> anyhow::Result<Self> {
+        Self::build(printer, DeviceSettings::default()).await
+    }
+
+    /// With these simulated devices (the social security card reader, the scanner).
+    pub async fn start_with_devices(devices: DeviceSettings) -> anyhow::Result<Self> {
+        Self::build(None, devices).await
+    }
+
+    async fn build(printer: Option<Arc<dyn ReceiptPrinter>>, mut settings: DeviceSettings) -> anyhow::Result<Self> {
         let dir = tempfile::tempdir()?;
         let central = ReferenceCentral::start(&dir.path().join("central"), 20).await?;
         let link = NetworkLink::start(central.server.local_addr()).await?;
         let url = format!("https://127.0.0.1:{}", link.addr.port());
         let identity = central.enroll(&url, "e2e").await?;
+        settings.verify_base_url = Some(identity.verify_base_url.clone());
         let device_id = identity.device_id.clone();
         let screens = Arc::new(ScreenRecorder::default());
         let options = simulation::test_options(&dir.path().join("kiosk"), url, identity, screens.clone(), RIG_PIN)?;
@@ -206,13 +225,15 @@ impl Rig {
         };
         let sim = SimulatedTerminal::start(TerminalSetup {
             options,
-            devices: DeviceSettings::default(),
+            devices: settings,
             supervision: simulation::quick_supervision(),
             wrap_printer: Some(Box::new(wrap)),
         })
         .await?;
         let SimulatedTerminal { terminal, devices, tasks } = sim;
         let reader = CardSlot { control: devices.reader.control() };
+        let social_security = devices.social_security.as_ref().map(|s| s.control.clone());
+        let scanner = devices.scanner.clone();
         Ok(Self {
             central: central.server,
             terminal,
@@ -220,6 +241,8 @@ impl Rig {
             printer: printed,
             paper: devices.paper.clone(),
             reader,
+            social_security,
+            scanner,
             link,
             device_id,
             _simulated: SimulatedDevicesGuard(devices, tasks),

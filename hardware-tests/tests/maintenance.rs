@@ -70,3 +70,47 @@ async fn a_technician_tests_every_device_and_the_network_from_the_maintenance_sc
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// A terminal with both card readers and the scanner: the technician tests the social
+/// security card reader with a card and the scanner with a receipt's code.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_social_security_card_reader_and_the_scanner_are_tested_too() {
+    use simulation::{DeviceSettings, Want, social_security_cards};
+    let rig = Rig::start_with_devices(DeviceSettings {
+        social_security_card: Want::Yes,
+        scanner: true,
+        ..DeviceSettings::default()
+    })
+    .await
+    .unwrap();
+    rig.touch(Intent::Maintenance).await;
+    rig.screens.wait_for(0, |s| matches!(s, Screen::MaintenancePin { error: None })).await;
+    rig.touch(Intent::SubmitPin(Pin::new(RIG_PIN))).await;
+    let Screen::Maintenance(tests) = rig.screens.wait_for(0, |s| matches!(s, Screen::Maintenance(_))).await else {
+        unreachable!()
+    };
+    // Both optional devices reported in, so both have their line.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let mut subjects: Vec<TestSubject> = tests.findings.iter().map(|(s, _)| *s).collect();
+    while subjects != TestSubject::ALL && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        if let Some(Screen::Maintenance(t)) = rig.screens.all().last() {
+            subjects = t.findings.iter().map(|(s, _)| *s).collect();
+        }
+    }
+    assert_eq!(subjects, TestSubject::ALL);
+
+    rig.touch(Intent::SelfTest(TestSubject::SocialSecurityReader)).await;
+    wait_finding(&rig, TestSubject::SocialSecurityReader, |f| *f == Finding::PlaceCard).await;
+    let card = rig.social_security.clone().unwrap();
+    assert!(card.insert(social_security_cards::WORKER));
+    let read = wait_finding(&rig, TestSubject::SocialSecurityReader, |f| matches!(f, Finding::CardRead { .. })).await;
+    assert_eq!(read, Finding::CardRead { masked_id: "4501**********0032".into() });
+    card.remove();
+
+    rig.touch(Intent::SelfTest(TestSubject::Scanner)).await;
+    wait_finding(&rig, TestSubject::Scanner, |f| *f == Finding::ScanCode).await;
+    rig.scanner.clone().unwrap().scan("QC-20261121-0004837");
+    let scanned = wait_finding(&rig, TestSubject::Scanner, |f| matches!(f, Finding::Scanned { .. })).await;
+    assert_eq!(scanned, Finding::Scanned { code: "QC-20261121-0004837".into() });
+}

@@ -154,7 +154,17 @@ async fn idempotent_replays(rig: &Rig) -> u64 {
     let ca = reqwest::Certificate::from_pem(rig.central.ca_pem().as_bytes()).unwrap();
     let http = reqwest::Client::builder().add_root_certificate(ca).build().unwrap();
     let url = format!("https://127.0.0.1:{}{}", rig.central.local_addr().port(), contract::paths::METRICS);
-    let text = http.get(url).send().await.unwrap().error_for_status().unwrap().text().await.unwrap();
+    let text = http
+        .get(url)
+        .bearer_auth(rig.central.metrics_token())
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     text.lines()
         .find_map(|l| l.strip_prefix("central_idempotent_replays_total "))
         .and_then(|v| v.trim().parse().ok())

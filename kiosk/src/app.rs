@@ -71,6 +71,16 @@ impl Frontend {
         let _ = id;
     }
 
+    /// Says the terminal also reads social security cards (the prompts name both).
+    pub fn set_social_security_card(&self, yes: bool) {
+        #[cfg(feature = "window")]
+        if let Self::Window { screens, .. } = self {
+            screens.set_social_security_card(yes);
+        }
+        #[cfg(not(feature = "window"))]
+        let _ = yes;
+    }
+
     pub fn is_window(&self) -> bool {
         !matches!(self, Self::Log)
     }
@@ -255,12 +265,15 @@ pub async fn run_production(config: Config, frontend: Frontend) -> anyhow::Resul
     let camera = DriverCamera::v4l(camera_device.display().to_string());
     let screen = frontend.sink();
     frontend.set_terminal_id(&identity.device_id);
+    frontend.set_social_security_card(d.social_security_reader.is_some());
+    let verify_base_url = identity.verify_base_url.clone();
     let camera_seam: Arc<dyn FaceCamera> = Arc::new(camera.clone());
     let terminal = terminal::start(options(&config, url, identity, printer.clone(), camera_seam, screen)).await?;
     frontend.connect(terminal.events.clone());
     let reader = reader::serial_opener(reader_port.display().to_string(), d.reader_baud);
     let supervision = Supervision { backoff: config.backoff(), ..Supervision::default() };
-    let devices = devices::start(&terminal.events, reader, &printer, &camera, &supervision);
+    let optional = devices::OptionalDevices::from_config(d, Some(verify_base_url));
+    let devices = devices::start(&terminal.events, reader, &printer, &camera, &optional, &supervision);
     let _ = tokio::signal::ctrl_c().await;
     drop(devices);
     terminal.shutdown().await;

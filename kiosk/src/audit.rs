@@ -81,8 +81,13 @@ pub fn describe(record: &AuditRecord) -> (String, Option<String>, String) {
     let end = |r: &EndReason| code(r);
     match record {
         AuditRecord::SessionStarted { session } => ("session.started".into(), None, format!("s{session}")),
-        AuditRecord::CardRead { masked_id, .. } => ("card.read".into(), Some(masked_id.clone()), "ok".into()),
-        AuditRecord::CardRefused { problem } => ("card.read".into(), None, format!("refused.{}", code(problem))),
+        // Which document was read is part of the action; the number only masked.
+        AuditRecord::CardRead { masked_id, document, .. } => {
+            (format!("card.read.{}", code(document)), Some(masked_id.clone()), "ok".into())
+        }
+        AuditRecord::CardRefused { document, problem } => {
+            (format!("card.read.{}", code(document)), None, format!("refused.{}", code(problem)))
+        }
         AuditRecord::ServiceChosen { service, .. } => ("service.chosen".into(), None, code(service)),
         AuditRecord::Submitted { service, delivered, .. } => {
             (format!("submission.{}", code(service)), None, if *delivered { "submitted" } else { "queued" }.into())
@@ -255,7 +260,7 @@ impl AuditLog {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use session::{Device, Service};
+    use session::{Device, IdentityDocument, Service};
 
     fn log_with(n: u64) -> (tempfile::TempDir, AuditLog) {
         let dir = tempfile::tempdir().unwrap();
@@ -264,7 +269,11 @@ mod tests {
         for i in 0..n {
             let record = match i % 4 {
                 0 => AuditRecord::SessionStarted { session: i },
-                1 => AuditRecord::CardRead { session: i, masked_id: "1101**********002X".into() },
+                1 => AuditRecord::CardRead {
+                    session: i,
+                    masked_id: "1101**********002X".into(),
+                    document: IdentityDocument::IdCard,
+                },
                 2 => AuditRecord::ServiceChosen { session: i, service: Service::Certificate },
                 _ => AuditRecord::DeviceFault { device: Device::Printer, problem: Some(Problem::PaperOut) },
             };
@@ -280,7 +289,8 @@ mod tests {
         let e = &log.unshipped(100).unwrap()[1];
         assert_eq!(
             (e.action.as_str(), e.subject_masked.as_deref(), e.outcome.as_str()),
-            ("card.read", Some("1101**********002X"), "ok")
+            // which card was read is recorded: an ID card here
+            ("card.read.id_card", Some("1101**********002X"), "ok")
         );
         assert_eq!(log.unshipped(100).unwrap()[3].outcome, "paper_out");
     }
@@ -341,12 +351,26 @@ mod tests {
         use session::CardProblem;
         let mut records = vec![
             AuditRecord::SessionStarted { session: 1 },
-            AuditRecord::CardRead { session: 1, masked_id: "1101**********002X".into() },
+            AuditRecord::CardRead {
+                session: 1,
+                masked_id: "1101**********002X".into(),
+                document: IdentityDocument::IdCard,
+            },
             AuditRecord::CertificateRejected { session: 1, reason: "bad signature".into() },
             AuditRecord::SubmissionFailed { session: 1, service: Service::UnemploymentCheckIn, reason: "x".into() },
         ];
-        for problem in [CardProblem::Unreadable, CardProblem::Expired, CardProblem::WrongType] {
-            records.push(AuditRecord::CardRefused { problem });
+        for document in [IdentityDocument::IdCard, IdentityDocument::SocialSecurityCard] {
+            records.push(AuditRecord::CardRead { session: 1, masked_id: "1101**********002X".into(), document });
+            for problem in [
+                CardProblem::Unreadable,
+                CardProblem::Expired,
+                CardProblem::WrongType,
+                CardProblem::Blocked,
+                CardProblem::Invalid,
+                CardProblem::Unsupported,
+            ] {
+                records.push(AuditRecord::CardRefused { document, problem });
+            }
         }
         for service in Service::ALL {
             records.push(AuditRecord::ServiceChosen { session: 1, service });

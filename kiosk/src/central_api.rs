@@ -47,24 +47,49 @@ impl std::fmt::Debug for DeviceIdentity {
 impl DeviceIdentity {
     const FILE: &'static str = "identity.json";
 
-    /// Saves with mode 0600: the file holds the device's private key.
+    /// Saves with mode 0600, atomically: the file holds the device's private key, which
+    /// never exists on disk with wider permissions (the same protection as the outbox key).
     pub fn save(&self, dir: &std::path::Path) -> std::io::Result<()> {
         use std::io::Write as _;
         use std::os::unix::fs::OpenOptionsExt as _;
         let json = serde_json::to_vec(self).map_err(std::io::Error::other)?;
         let tmp = dir.join("identity.json.tmp");
-        let mut f = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp)?;
+        // A leftover from an interrupted save may have other permissions; start afresh.
+        match std::fs::remove_file(&tmp) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
+        let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&tmp)?;
         f.write_all(&json)?;
         f.sync_all()?;
-        std::fs::rename(tmp, dir.join(Self::FILE))
+        std::fs::rename(tmp, dir.join(Self::FILE))?;
+        // The rename itself must survive a power cut.
+        std::fs::File::open(dir)?.sync_all()
     }
 
+    /// Loads the identity saved in `dir`, if any. A file that group or others may read is
+    /// refused: whoever copies the key can act as this terminal.
     pub fn load(dir: &std::path::Path) -> std::io::Result<Option<Self>> {
-        let text = match std::fs::read_to_string(dir.join(Self::FILE)) {
+        use std::os::unix::fs::PermissionsExt as _;
+        let path = dir.join(Self::FILE);
+        let text = match std::fs::read_to_string(&path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(e),
         };
+        let mode = std::fs::metadata(&path)?.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::PermissionDenied,
+                format!(
+                    "{} holds the device's private key and is readable by group or others (mode {mode:o}): \
+                     run `chmod 600 {}`; if anyone may have copied it, revoke the device \
+                     (`central device revoke`) and enroll again",
+                    path.display(),
+                    path.display()
+                ),
+            ));
+        }
         // serde names the missing or mistyped key in its message.
         let identity = serde_json::from_str(&text)
             .map_err(|e| std::io::Error::other(format!("{}: {e}", dir.join(Self::FILE).display())))?;
@@ -221,11 +246,18 @@ impl CentralClient {
         Ok(())
     }
 
-    pub async fn contributions(&self, id_number: &str) -> Result<api::ContributionHistory, CentralError> {
+    /// The contribution history of the card holder: the ID number and the name read from
+    /// the card, which together show central that the card is present.
+    pub async fn contributions_of(
+        &self,
+        id_number: &str,
+        name: &str,
+    ) -> Result<api::ContributionHistory, CentralError> {
         let resp = self
             .http
             .get(self.url(api::paths::CONTRIBUTIONS))
             .header(api::CARD_HOLDER_HEADER, id_number)
+            .header(api::CARD_HOLDER_NAME_HEADER, api::encode_header_text(name))
             .send()
             .await
             .map_err(unreachable)?;
@@ -290,5 +322,53 @@ impl CentralClient {
 impl Deliver for CentralClient {
     async fn deliver(&self, item: &OutboxItem) -> Attempt {
         self.post_item(item).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt as _;
+
+    fn identity() -> DeviceIdentity {
+        DeviceIdentity {
+            device_id: "KT-TEST".into(),
+            certificate_pem: "cert".into(),
+            key_pem: "-----BEGIN PRIVATE KEY-----".into(),
+            ca_pem: "ca".into(),
+            signing_key: "key".into(),
+            verify_base_url: "https://central/verify/".into(),
+        }
+    }
+
+    fn mode(path: &std::path::Path) -> u32 {
+        std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+    }
+
+    #[test]
+    fn the_identity_is_saved_0600_and_loads_back() {
+        let dir = tempfile::tempdir().unwrap();
+        // A leftover of an interrupted save, readable by all, does not lend its mode.
+        std::fs::write(dir.path().join("identity.json.tmp"), b"{}").unwrap();
+        std::fs::set_permissions(dir.path().join("identity.json.tmp"), std::fs::Permissions::from_mode(0o644)).unwrap();
+        identity().save(dir.path()).unwrap();
+        assert_eq!(mode(&dir.path().join("identity.json")), 0o600);
+        let loaded = DeviceIdentity::load(dir.path()).unwrap().unwrap();
+        assert_eq!(loaded.key_pem, identity().key_pem);
+    }
+
+    #[test]
+    fn an_identity_readable_by_others_is_refused_with_what_to_do() {
+        let dir = tempfile::tempdir().unwrap();
+        identity().save(dir.path()).unwrap();
+        let path = dir.path().join("identity.json");
+        for wide in [0o644, 0o640, 0o604] {
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(wide)).unwrap();
+            let e = DeviceIdentity::load(dir.path()).unwrap_err();
+            assert_eq!(e.kind(), std::io::ErrorKind::PermissionDenied);
+            assert!(e.to_string().contains("chmod 600"), "{e}");
+        }
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o400)).unwrap();
+        assert!(DeviceIdentity::load(dir.path()).unwrap().is_some());
     }
 }

@@ -171,6 +171,16 @@ pub struct DevicesSection {
     pub printer_profile: Option<String>,
     /// Camera device, e.g. `/dev/video0`.
     pub camera: Option<PathBuf>,
+    /// The social security card reader (PC/SC): `"auto"` for whichever reader holds a
+    /// card, or a reader's name as `sscard readers` lists it. Absent: the terminal takes
+    /// ID cards only.
+    pub social_security_reader: Option<String>,
+    /// The receipt scanner: a serial (CDC-ACM) scanner's port (`/dev/ttyACM0`, with
+    /// `scanner_baud`), or a keyboard-wedge scanner's input device under `/dev/input/`.
+    /// Absent: receipts' numbers are typed.
+    pub scanner: Option<PathBuf>,
+    /// Line speed of a serial scanner (CDC-ACM ignores it; 9600 is the usual setting).
+    pub scanner_baud: u32,
 }
 
 impl Default for DevicesSection {
@@ -182,6 +192,9 @@ impl Default for DevicesSection {
             printer_baud: None,
             printer_profile: None,
             camera: None,
+            social_security_reader: None,
+            scanner: None,
+            scanner_baud: 9600,
         }
     }
 }
@@ -255,6 +268,12 @@ impl Config {
                 return bad("devices.printer_baud", "a printer on a serial port needs its line speed (e.g. 9600)");
             }
             _ => {}
+        }
+        if self.devices.social_security_reader.as_deref().is_some_and(|r| r.trim().is_empty()) {
+            return bad("devices.social_security_reader", "\"auto\" or a reader's name (`sscard readers` lists them)");
+        }
+        if !serial_speed(self.devices.scanner_baud) {
+            return bad("devices.scanner_baud", BAUDS);
         }
         if let Some(hash) = &self.maintenance.pin_hash {
             match argon2::password_hash::PasswordHash::new(hash) {

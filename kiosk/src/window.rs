@@ -36,6 +36,11 @@ impl WindowScreens {
         self.lock().set_terminal_id(id);
     }
 
+    /// Says the terminal also reads social security cards.
+    pub fn set_social_security_card(&self, yes: bool) {
+        self.lock().set_social_security_card(yes);
+    }
+
     fn lock(&self) -> MutexGuard<'_, Presenter> {
         self.presenter.lock().unwrap_or_else(PoisonError::into_inner)
     }

@@ -24,6 +24,38 @@ pub struct Detection {
     pub tcp_printers: Vec<PortReport>,
     /// Camera nodes that exist (not opened).
     pub cameras: Vec<String>,
+    /// The social security card readers PC/SC knows (asked of pcscd, nothing sent to a
+    /// card), or why they could not be listed.
+    #[serde(serialize_with = "listed_or_why")]
+    pub pcsc_readers: Result<Vec<PcscReader>, String>,
+}
+
+/// `{"readers": [...]}` or `{"error": "..."}` in the JSON report.
+fn listed_or_why<S: serde::Serializer>(r: &Result<Vec<PcscReader>, String>, s: S) -> Result<S::Ok, S::Error> {
+    #[derive(Serialize)]
+    #[serde(rename_all = "snake_case")]
+    enum Listed<'a> {
+        Readers(&'a [PcscReader]),
+        Error(&'a str),
+    }
+    match r {
+        Ok(readers) => Listed::Readers(readers).serialize(s),
+        Err(why) => Listed::Error(why).serialize(s),
+    }
+}
+
+/// A PC/SC reader and whether a card is in it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PcscReader {
+    pub name: String,
+    pub card_present: bool,
+}
+
+/// The PC/SC readers, as pcscd lists them.
+pub fn pcsc_readers() -> Result<Vec<PcscReader>, String> {
+    let ctx = sscard::transport::establish().map_err(|e| e.to_string())?;
+    let readers = sscard::transport::readers(&ctx).map_err(|e| e.to_string())?;
+    Ok(readers.into_iter().map(|r| PcscReader { name: r.name, card_present: r.card_present }).collect())
 }
 
 /// Probes every candidate; ports are independent, so they are probed at the same time.
@@ -45,6 +77,7 @@ pub fn detect(candidates: &Candidates, timings: &Timings) -> Detection {
         usb_printers: run(&candidates.usb_printers, probe::probe_usb_printer),
         tcp_printers: run(&candidates.tcp_printers, probe::probe_tcp_printer),
         cameras: candidates.cameras.clone(),
+        pcsc_readers: pcsc_readers(),
     }
 }
 
@@ -80,6 +113,21 @@ impl Detection {
         for c in &self.cameras {
             let _ = writeln!(out, "  {c}");
         }
+        let _ = writeln!(out, "Social security card readers (PC/SC, through pcscd):");
+        match &self.pcsc_readers {
+            Err(why) => {
+                let _ = writeln!(out, "  cannot list them: {why}");
+            }
+            Ok(readers) if readers.is_empty() => {
+                let _ = writeln!(out, "  none (pcscd runs but sees no reader: is it plugged in?)");
+            }
+            Ok(readers) => {
+                for r in readers {
+                    let card = if r.card_present { ", a card is in it" } else { "" };
+                    let _ = writeln!(out, "  {}{card}", r.name);
+                }
+            }
+        }
         let _ = writeln!(out, "\nSuggested section for /etc/kiosk/kiosk.toml:\n");
         out.push_str(&self.suggested_toml());
         out
@@ -110,6 +158,12 @@ impl Detection {
                 let _ = writeln!(t, "camera = {}", quote(c));
             }
             None => t.push_str("# camera = \"/dev/video0\"   # no camera node found\n"),
+        }
+        match self.pcsc_readers.as_deref().map(<[PcscReader]>::first) {
+            Ok(Some(r)) => {
+                let _ = writeln!(t, "social_security_reader = {}", quote(&r.name));
+            }
+            _ => t.push_str("# social_security_reader = \"auto\"   # no PC/SC reader found\n"),
         }
         t
     }
@@ -148,6 +202,7 @@ mod tests {
             usb_printers: vec![report("/dev/usb/lp0", usb_printer)],
             tcp_printers: vec![],
             cameras: vec!["/dev/video0".into()],
+            pcsc_readers: Ok(vec![PcscReader { name: "ACS ACR39U ICC Reader 00 00".into(), card_present: false }]),
         };
         let toml_text = d.suggested_toml();
         let parsed: toml::Table = toml::from_str(&toml_text).unwrap();
@@ -156,6 +211,8 @@ mod tests {
         assert_eq!(devices["reader_baud"].as_integer(), Some(9600));
         assert_eq!(devices["printer"].as_str(), Some("/dev/usb/lp0"));
         assert_eq!(devices["camera"].as_str(), Some("/dev/video0"));
+        assert_eq!(devices["social_security_reader"].as_str(), Some("ACS ACR39U ICC Reader 00 00"));
+        assert!(d.render(&Timings::default()).contains("ACS ACR39U ICC Reader 00 00"));
     }
 
     #[test]
@@ -165,10 +222,13 @@ mod tests {
             usb_printers: vec![],
             tcp_printers: vec![],
             cameras: vec![],
+            pcsc_readers: Err("the PC/SC service (pcscd) is not running".into()),
         };
         let parsed: toml::Table = toml::from_str(&d.suggested_toml()).unwrap();
         let devices = parsed["devices"].as_table().unwrap();
         assert_eq!(devices.keys().collect::<Vec<_>>(), ["printer_profile"]);
-        assert!(d.render(&Timings::default()).contains("/dev/ttyS0: no answer"));
+        let report = d.render(&Timings::default());
+        assert!(report.contains("/dev/ttyS0: no answer"), "{report}");
+        assert!(report.contains("cannot list them: the PC/SC service (pcscd) is not running"), "{report}");
     }
 }

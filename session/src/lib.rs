@@ -272,8 +272,9 @@ pub fn handle(state: &mut State, event: Event) -> Vec<Effect> {
         Event::Tick(now) => on_tick(state, now, &mut out),
         Event::DeviceHealth { device, health } => on_device(state, device, health, &mut out),
         Event::CardPlaced(citizen) => on_card(state, citizen, &mut out),
-        Event::CardRemoved => on_card_removed(state, &mut out),
-        Event::CardRefused(problem) => on_card_refused(state, problem, &mut out),
+        Event::CardRemoved(document) => on_card_removed(state, document, &mut out),
+        Event::CardRefused { document, problem } => on_card_refused(state, document, problem, &mut out),
+        Event::Scanned(code) => on_scan(state, code, &mut out),
         Event::Touch(intent) => on_touch(state, intent, &mut out),
         other => step_flow(state, &other, &mut out),
     }
@@ -308,11 +309,11 @@ fn note_input(state: &mut State, out: &mut Vec<Effect>) {
 
 /// Records a device's new health (and audits the change); false when nothing changed.
 fn record_health(state: &mut State, device: Device, health: Health, out: &mut Vec<Effect>) -> bool {
-    let slot = state.devices.slot(device);
-    if *slot == health {
+    if state.devices.health(device) == Some(&health) {
         return false;
     }
-    *slot = health.clone();
+    // The first report on an optional device installs it (a change even when it is fine).
+    state.devices.set(device, health.clone());
     let problem = match health {
         Health::Ok => None,
         Health::Problem(p) => Some(p),
@@ -353,7 +354,11 @@ fn on_card(state: &mut State, citizen: Citizen, out: &mut Vec<Effect>) {
         && let Flow::AwaitingCard(service) = session.flow
     {
         let masked_id = citizen.id_number.masked();
-        out.push(Effect::Audit(AuditRecord::CardRead { session: session.serial, masked_id: masked_id.clone() }));
+        out.push(Effect::Audit(AuditRecord::CardRead {
+            session: session.serial,
+            masked_id: masked_id.clone(),
+            document: citizen.document,
+        }));
         session.flow = Flow::ConfirmIdentity(service);
         out.push(Effect::Show(Screen::Identity {
             service,
@@ -367,7 +372,7 @@ fn on_card(state: &mut State, citizen: Citizen, out: &mut Vec<Effect>) {
     }
     if let Some(session) = state.session.as_mut() {
         match &session.citizen {
-            Some(current) if *current == citizen => {
+            Some(current) if current.same_person(&citizen) => {
                 note_input(state, out);
                 return;
             }
@@ -383,7 +388,11 @@ fn on_card(state: &mut State, citizen: Citizen, out: &mut Vec<Effect>) {
     let serial = state.sessions_started;
     let masked_id = citizen.id_number.masked();
     out.push(Effect::Audit(AuditRecord::SessionStarted { session: serial }));
-    out.push(Effect::Audit(AuditRecord::CardRead { session: serial, masked_id: masked_id.clone() }));
+    out.push(Effect::Audit(AuditRecord::CardRead {
+        session: serial,
+        masked_id: masked_id.clone(),
+        document: citizen.document,
+    }));
     out.push(Effect::Show(Screen::Menu {
         holder: Some(citizen.name.clone()),
         masked_id: Some(masked_id.clone()),
@@ -400,8 +409,8 @@ fn on_card(state: &mut State, citizen: Citizen, out: &mut Vec<Effect>) {
     });
 }
 
-fn on_card_refused(state: &mut State, problem: CardProblem, out: &mut Vec<Effect>) {
-    out.push(Effect::Audit(AuditRecord::CardRefused { problem }));
+fn on_card_refused(state: &mut State, document: IdentityDocument, problem: CardProblem, out: &mut Vec<Effect>) {
+    out.push(Effect::Audit(AuditRecord::CardRefused { document, problem }));
     match state.session.as_ref().map(|s| &s.flow) {
         None => out
             .push(Effect::Show(Screen::Welcome { tiles: state.devices.tiles(), notice: Some(Notice::Card(problem)) })),
@@ -414,13 +423,15 @@ fn on_card_refused(state: &mut State, problem: CardProblem, out: &mut Vec<Effect
     }
 }
 
-fn on_card_removed(state: &mut State, out: &mut Vec<Effect>) {
+fn on_card_removed(state: &mut State, document: IdentityDocument, out: &mut Vec<Effect>) {
     let Some(session) = state.session.as_mut() else {
         // A refused card taken away (or one left after a session): clear the notice.
         out.push(Effect::Show(Screen::Welcome { tiles: state.devices.tiles(), notice: None }));
         return;
     };
-    if session.citizen.is_none() {
+    // Only the holder's own card ends their session: a card left in the other reader
+    // and taken away now is not theirs.
+    if session.citizen.as_ref().is_none_or(|c| c.document != document) {
         return;
     }
     if session.flow.survives_card_removal() {
@@ -446,18 +457,8 @@ fn on_touch(state: &mut State, intent: Intent, out: &mut Vec<Effect>) {
             }));
             return;
         }
-        state.sessions_started += 1;
-        let serial = state.sessions_started;
-        out.push(Effect::Audit(AuditRecord::SessionStarted { session: serial }));
         let flow = if needs_card(service) { Flow::AwaitingCard(service) } else { Flow::Menu };
-        state.session = Some(Session {
-            serial,
-            citizen: None,
-            masked_id: None,
-            flow,
-            last_input: state.now,
-            countdown_shown: None,
-        });
+        open_session_without_holder(state, flow, out);
         if needs_card(service) {
             out.push(Effect::Show(Screen::PlaceCard { service, problem: None }));
             return;
@@ -487,6 +488,45 @@ fn on_touch(state: &mut State, intent: Intent, out: &mut Vec<Effect>) {
         }
         _ => step_flow(state, &Event::Touch(intent), out),
     }
+}
+
+/// A session that starts without a card holder (a service chosen before the card, a
+/// receipt scanned on the start screen).
+fn open_session_without_holder(state: &mut State, flow: Flow, out: &mut Vec<Effect>) {
+    state.sessions_started += 1;
+    let serial = state.sessions_started;
+    out.push(Effect::Audit(AuditRecord::SessionStarted { session: serial }));
+    state.session =
+        Some(Session { serial, citizen: None, masked_id: None, flow, last_input: state.now, countdown_shown: None });
+}
+
+/// A receipt's code from the scanner opens that application's status, wherever nothing
+/// is being done that it would interrupt: the start screen, the menu, waiting for a
+/// card, "is this you?", and the progress item itself. Elsewhere it is ignored.
+fn on_scan(state: &mut State, code: ScannedCode, out: &mut Vec<Effect>) {
+    let welcome = match state.session.as_ref().map(|s| &s.flow) {
+        None => true,
+        Some(Flow::Menu | Flow::AwaitingCard(_) | Flow::ConfirmIdentity(_)) => false,
+        Some(Flow::Progress(step)) if step.takes_a_scan() => false,
+        Some(_) => return,
+    };
+    if state.devices.unavailable(Service::ApplicationProgress).is_some() {
+        return;
+    }
+    if welcome {
+        open_session_without_holder(state, Flow::Menu, out);
+    }
+    note_input(state, out);
+    let Some(session) = state.session.as_mut() else { return };
+    let mut ctx = Ctx {
+        session: session.serial,
+        devices: &state.devices,
+        citizen: session.citizen.as_ref(),
+        masked_id: session.masked_id.as_deref(),
+        next_ticket: &mut state.next_ticket,
+        out,
+    };
+    session.flow = Flow::Progress(progress::scanned(&mut ctx, code));
 }
 
 fn on_menu(state: &mut State, intent: Intent, out: &mut Vec<Effect>) {

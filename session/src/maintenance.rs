@@ -2,11 +2,12 @@
 //! PIN pad; the runtime checks the PIN (`Effect::CheckPin`) against the configured hash;
 //! a correct one opens the maintenance screen, where each device can be self-tested.
 //! Five wrong PINs lock the pad for a while. A citizen's card on the PIN pad hands the
-//! terminal back to them; on the maintenance screen a card is the reader's self-test,
-//! and only its masked number is kept.
+//! terminal back to them; on the maintenance screen a card is its reader's self-test
+//! (only its masked number is kept), and a scan is the scanner's.
 
 use super::{
-    AuditRecord, CardProblem, Citizen, Device, Devices, Effect, Event, Intent, Millis, Problem, Screen, State, Ticket,
+    AuditRecord, CardProblem, Citizen, Device, Devices, Effect, Event, IdentityDocument, Intent, Millis, Problem,
+    ScannedCode, Screen, State, Ticket,
 };
 use serde::Serialize;
 
@@ -56,10 +57,13 @@ pub enum TestSubject {
     Camera,
     /// The network path to the central service (mutual TLS included).
     Central,
+    SocialSecurityReader,
+    Scanner,
 }
 
 impl TestSubject {
-    pub const ALL: [TestSubject; 4] = [Self::Reader, Self::Printer, Self::Camera, Self::Central];
+    pub const ALL: [TestSubject; 6] =
+        [Self::Reader, Self::Printer, Self::Camera, Self::Central, Self::SocialSecurityReader, Self::Scanner];
 
     fn index(self) -> usize {
         match self {
@@ -67,6 +71,28 @@ impl TestSubject {
             Self::Printer => 1,
             Self::Camera => 2,
             Self::Central => 3,
+            Self::SocialSecurityReader => 4,
+            Self::Scanner => 5,
+        }
+    }
+
+    /// The device under test (the network is none).
+    pub fn device(self) -> Option<Device> {
+        match self {
+            Self::Reader => Some(Device::Reader),
+            Self::Printer => Some(Device::Printer),
+            Self::Camera => Some(Device::Camera),
+            Self::Central => None,
+            Self::SocialSecurityReader => Some(Device::SocialSecurityReader),
+            Self::Scanner => Some(Device::Scanner),
+        }
+    }
+
+    /// The reader a card of `document` is a test of.
+    fn reading(document: IdentityDocument) -> Self {
+        match document {
+            IdentityDocument::IdCard => Self::Reader,
+            IdentityDocument::SocialSecurityCard => Self::SocialSecurityReader,
         }
     }
 }
@@ -81,6 +107,12 @@ pub enum Finding {
         masked_id: String,
     },
     CardRefused(CardProblem),
+    /// The scanner is ready: waiting for a code.
+    ScanCode,
+    /// The scanner read a code this service issued (a receipt's number: no personal data).
+    Scanned {
+        code: String,
+    },
     TestPagePrinted,
     CameraWorks,
     CentralAnswered {
@@ -94,10 +126,12 @@ impl Finding {
     /// `None` while the test is still going on.
     fn passed(&self) -> Option<bool> {
         match self {
-            Self::Running | Self::PlaceCard => None,
-            Self::CardRead { .. } | Self::TestPagePrinted | Self::CameraWorks | Self::CentralAnswered { .. } => {
-                Some(true)
-            }
+            Self::Running | Self::PlaceCard | Self::ScanCode => None,
+            Self::CardRead { .. }
+            | Self::Scanned { .. }
+            | Self::TestPagePrinted
+            | Self::CameraWorks
+            | Self::CentralAnswered { .. } => Some(true),
             // The reader read the card's chip; the card itself is the problem.
             Self::CardRefused(p) => Some(*p != CardProblem::Unreadable),
             Self::DeviceFailed(_) | Self::CentralUnreachable => Some(false),
@@ -138,9 +172,18 @@ pub(super) struct Maintenance {
 
 #[derive(Debug)]
 enum Stage {
-    Pin { checking: Option<Ticket>, error: Option<PinRefusal> },
-    Open { tests: [Option<(Finding, Option<Ticket>)>; 4] },
+    Pin {
+        checking: Option<Ticket>,
+        error: Option<PinRefusal>,
+    },
+    /// One slot per device (boxed: six findings dwarf the PIN pad's state).
+    Open {
+        tests: Box<[Slot; 6]>,
+    },
 }
+
+/// A device's last finding, and the ticket of the test still running, if one is.
+type Slot = Option<(Finding, Option<Ticket>)>;
 
 /// Wrong PINs survive closing the pad, so reopening it does not reset the count.
 #[derive(Debug, Default)]
@@ -188,15 +231,20 @@ pub(super) fn handle(state: &mut State, event: Event, out: &mut Vec<Effect>) {
                 leave(state, LeftBy::Citizen, out);
                 out.extend(super::handle(state, Event::CardPlaced(citizen)));
             }
-            Stage::Open { .. } => card_test(state, Ok(citizen), out),
+            Stage::Open { .. } => card_test(state, TestSubject::reading(citizen.document), Ok(citizen), out),
         },
-        Event::CardRefused(problem) => match m.stage {
+        Event::CardRefused { document, problem } => match m.stage {
             Stage::Pin { .. } => {
                 leave(state, LeftBy::Citizen, out);
-                out.extend(super::handle(state, Event::CardRefused(problem)));
+                out.extend(super::handle(state, Event::CardRefused { document, problem }));
             }
-            Stage::Open { .. } => card_test(state, Err(problem), out),
+            Stage::Open { .. } => card_test(state, TestSubject::reading(document), Err(problem), out),
         },
+        Event::Scanned(code) => {
+            if matches!(m.stage, Stage::Open { .. }) {
+                scan_test(state, code, out);
+            }
+        }
         Event::Touch(intent) => {
             m.last_input = state.now;
             touch(state, intent, out);
@@ -286,10 +334,14 @@ fn start_test(state: &mut State, subject: TestSubject, out: &mut Vec<Effect>) {
     state.next_ticket += 1;
     let ticket = Ticket(state.next_ticket);
     *slot = match subject {
-        TestSubject::Reader => match state.devices.unusable(Device::Reader) {
-            Some(u) => Some((Finding::DeviceFailed(u.problem), None)),
-            None => Some((Finding::PlaceCard, None)),
-        },
+        TestSubject::Reader | TestSubject::SocialSecurityReader | TestSubject::Scanner => {
+            let device = subject.device().unwrap_or(Device::Reader);
+            match state.devices.unusable(device) {
+                Some(u) => Some((Finding::DeviceFailed(u.problem), None)),
+                None if subject == TestSubject::Scanner => Some((Finding::ScanCode, None)),
+                None => Some((Finding::PlaceCard, None)),
+            }
+        }
         TestSubject::Printer => {
             out.push(Effect::Print { ticket, job: super::PrintJob::TestPage });
             Some((Finding::Running, Some(ticket)))
@@ -311,17 +363,31 @@ fn start_test(state: &mut State, subject: TestSubject, out: &mut Vec<Effect>) {
     show(state, out);
 }
 
-/// A card on the reader while the maintenance screen is up is the reader's test.
-fn card_test(state: &mut State, card: Result<Citizen, CardProblem>, out: &mut Vec<Effect>) {
+/// A card on a reader while the maintenance screen is up is that reader's test.
+fn card_test(state: &mut State, subject: TestSubject, card: Result<Citizen, CardProblem>, out: &mut Vec<Effect>) {
     let finding = match card {
         // Only the masked number is kept; the rest of the card is dropped here.
         Ok(citizen) => Finding::CardRead { masked_id: citizen.id_number.masked() },
         Err(problem) => Finding::CardRefused(problem),
     };
+    record(state, subject, finding, out);
+}
+
+/// A scan while the maintenance screen is up is the scanner's test.
+fn scan_test(state: &mut State, code: ScannedCode, out: &mut Vec<Effect>) {
+    let code = match code {
+        ScannedCode::Application(code) => code,
+        ScannedCode::Certificate { verification_code } => verification_code,
+    };
+    record(state, TestSubject::Scanner, Finding::Scanned { code }, out);
+}
+
+/// A finished test's finding, audited and shown.
+fn record(state: &mut State, subject: TestSubject, finding: Finding, out: &mut Vec<Effect>) {
     let Some(Maintenance { stage: Stage::Open { tests }, .. }) = state.maintenance.as_mut() else { return };
     let passed = finding.passed().unwrap_or(false);
-    tests[TestSubject::Reader.index()] = Some((finding, None));
-    out.push(Effect::Audit(AuditRecord::SelfTest { subject: TestSubject::Reader, passed }));
+    tests[subject.index()] = Some((finding, None));
+    out.push(Effect::Audit(AuditRecord::SelfTest { subject, passed }));
     show(state, out);
 }
 
@@ -343,8 +409,10 @@ fn show(state: &State, out: &mut Vec<Effect>) {
         Stage::Pin { error, .. } => out.push(Effect::Show(Screen::MaintenancePin { error: *error })),
         Stage::Open { tests } => out.push(Effect::Show(Screen::Maintenance(SelfTests {
             devices: state.devices.clone(),
+            // A line for every device this terminal has, and the network.
             findings: TestSubject::ALL
                 .iter()
+                .filter(|s| s.device().is_none_or(|d| state.devices.installed(d)))
                 .map(|s| (*s, tests[s.index()].as_ref().map(|(f, _)| f.clone())))
                 .collect(),
         }))),

@@ -52,16 +52,34 @@ impl fmt::Debug for PersonName {
     }
 }
 
-/// The holder of the ID card placed on the reader.
+/// The holder of the card placed on a reader, and which card it was.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Citizen {
     pub id_number: IdNumber,
     pub name: PersonName,
+    pub document: super::IdentityDocument,
 }
 
 impl Citizen {
+    /// The holder of an ID card.
     pub fn new(id_number: &str, name: &str) -> Self {
-        Self { id_number: IdNumber::new(id_number), name: PersonName::new(name) }
+        Self {
+            id_number: IdNumber::new(id_number),
+            name: PersonName::new(name),
+            document: super::IdentityDocument::IdCard,
+        }
+    }
+
+    /// The same person, holding `document`.
+    #[must_use]
+    pub fn with_document(mut self, document: super::IdentityDocument) -> Self {
+        self.document = document;
+        self
+    }
+
+    /// Whether `other` is the same person (whichever card they hold).
+    pub fn same_person(&self, other: &Citizen) -> bool {
+        self.id_number == other.id_number
     }
 }
 

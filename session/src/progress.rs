@@ -1,6 +1,6 @@
 //! Application progress: type (or scan) the tracking number from an earlier receipt.
 
-use super::{Ctx, Event, FormError, Intent, Next, Screen, Service, Ticket, Waiting};
+use super::{Ctx, Event, FormError, Intent, Next, ScannedCode, Screen, Service, Ticket, Waiting};
 
 #[derive(Debug)]
 pub(super) enum Step {
@@ -17,6 +17,37 @@ pub(super) fn start(ctx: &mut Ctx<'_>) -> Step {
     Step::Entry
 }
 
+impl Step {
+    /// Whether a scanned receipt may replace what this step shows (not while a lookup
+    /// is on its way: its answer would land on the new one's screen).
+    pub(super) fn takes_a_scan(&self) -> bool {
+        !matches!(self, Self::LookingUp(_))
+    }
+}
+
+/// A receipt's code from the scanner: looked up at once, as if typed; a certificate's
+/// code is not an application, and the entry screen says so.
+pub(super) fn scanned(ctx: &mut Ctx<'_>, code: ScannedCode) -> Step {
+    match code {
+        ScannedCode::Application(tracking) if valid_tracking(&tracking) => look_up(ctx, tracking),
+        ScannedCode::Application(typed) => {
+            ctx.show(Screen::TrackingEntry { typed, error: Some(FormError::InvalidTracking) });
+            Step::Entry
+        }
+        ScannedCode::Certificate { .. } => {
+            ctx.show(Screen::TrackingEntry { typed: String::new(), error: Some(FormError::NotAnApplication) });
+            Step::Entry
+        }
+    }
+}
+
+fn look_up(ctx: &mut Ctx<'_>, tracking: String) -> Step {
+    let ticket = ctx.ticket();
+    ctx.emit(super::Effect::LookUpApplication { ticket, tracking });
+    ctx.show(Screen::Waiting { service: SERVICE, what: Waiting::LookingUpApplication });
+    Step::LookingUp(ticket)
+}
+
 /// Tracking numbers are 6 to 40 letters, digits or dashes (server and local forms).
 pub(super) fn valid_tracking(raw: &str) -> bool {
     (6..=40).contains(&raw.len()) && raw.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
@@ -27,13 +58,7 @@ pub(super) fn step(step: Step, ctx: &mut Ctx<'_>, event: &Event) -> Next {
         (Step::Entry, Event::Touch(Intent::SubmitTracking(raw))) => {
             let tracking = raw.trim().to_ascii_uppercase();
             if valid_tracking(&tracking) {
-                let ticket = ctx.ticket();
-                ctx.emit(super::Effect::LookUpApplication { ticket, tracking });
-                ctx.show(Screen::Waiting {
-                    service: Service::ApplicationProgress,
-                    what: Waiting::LookingUpApplication,
-                });
-                Step::LookingUp(ticket)
+                look_up(ctx, tracking)
             } else {
                 ctx.show(Screen::TrackingEntry { typed: raw.clone(), error: Some(FormError::InvalidTracking) });
                 Step::Entry

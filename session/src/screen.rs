@@ -229,6 +229,8 @@ pub enum FormError {
     MissingReason,
     InvalidTracking,
     NotFound,
+    /// A certificate's verification code was scanned where an application's was wanted.
+    NotAnApplication,
 }
 
 /// Failures a citizen is told about.

@@ -36,9 +36,47 @@ pub fn devices_needed(service: Service) -> &'static [Device] {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Device {
+    /// The ID card reader (SAM, serial): every terminal has one.
     Reader,
     Camera,
     Printer,
+    /// The social security card reader (PC/SC), where the terminal has one.
+    SocialSecurityReader,
+    /// The receipt barcode scanner, where the terminal has one.
+    Scanner,
+}
+
+impl Device {
+    /// The device's name in telemetry events and metrics (its serde name).
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Reader => "reader",
+            Self::Camera => "camera",
+            Self::Printer => "printer",
+            Self::SocialSecurityReader => "social_security_reader",
+            Self::Scanner => "scanner",
+        }
+    }
+}
+
+/// The identity document a card holder presented.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IdentityDocument {
+    /// The second-generation resident ID card (居民身份证).
+    IdCard,
+    /// The social security card (社会保障卡), which carries the same number.
+    SocialSecurityCard,
+}
+
+impl IdentityDocument {
+    /// The reader this document is read by.
+    pub fn reader(self) -> Device {
+        match self {
+            Self::IdCard => Device::Reader,
+            Self::SocialSecurityCard => Device::SocialSecurityReader,
+        }
+    }
 }
 
 /// A device problem. `PaperNearEnd` is a warning: the printer still prints.
@@ -67,41 +105,67 @@ pub enum Health {
     Problem(Problem),
 }
 
-/// Current health of every device, as the supervisor reports it.
+/// Current health of every device, as the supervisor reports it. The devices some
+/// terminals lack are `None` until the runtime reports on them (it reports only on the
+/// devices it runs).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Devices {
     pub reader: Health,
     pub camera: Health,
     pub printer: Health,
+    pub social_security_reader: Option<Health>,
+    pub scanner: Option<Health>,
 }
 
 impl Devices {
-    pub(super) fn slot(&mut self, device: Device) -> &mut Health {
+    /// Records `device`'s health; reporting on an optional device installs it.
+    pub fn set(&mut self, device: Device, health: Health) {
+        *self.slot(device) = health;
+    }
+
+    fn slot(&mut self, device: Device) -> &mut Health {
         match device {
             Device::Reader => &mut self.reader,
             Device::Camera => &mut self.camera,
             Device::Printer => &mut self.printer,
+            Device::SocialSecurityReader => self.social_security_reader.get_or_insert_with(Health::default),
+            Device::Scanner => self.scanner.get_or_insert_with(Health::default),
         }
     }
 
-    pub fn health(&self, device: Device) -> &Health {
+    /// The device's health; `None` when the terminal has no such device.
+    pub fn health(&self, device: Device) -> Option<&Health> {
         match device {
-            Device::Reader => &self.reader,
-            Device::Camera => &self.camera,
-            Device::Printer => &self.printer,
+            Device::Reader => Some(&self.reader),
+            Device::Camera => Some(&self.camera),
+            Device::Printer => Some(&self.printer),
+            Device::SocialSecurityReader => self.social_security_reader.as_ref(),
+            Device::Scanner => self.scanner.as_ref(),
         }
     }
 
-    /// Why `device` cannot be used, if it cannot.
+    /// Whether the terminal has `device`.
+    pub fn installed(&self, device: Device) -> bool {
+        self.health(device).is_some()
+    }
+
+    /// Why `device` cannot be used, if it cannot (a device the terminal lacks cannot).
     pub fn unusable(&self, device: Device) -> Option<Unavailable> {
         match self.health(device) {
-            Health::Problem(p) if p.disables() => Some(Unavailable { device, problem: p.clone() }),
-            _ => None,
+            Some(Health::Problem(p)) if p.disables() => Some(Unavailable { device, problem: p.clone() }),
+            Some(_) => None,
+            None => Some(Unavailable { device, problem: Problem::Missing }),
         }
     }
 
+    /// Why `service` cannot be offered, if it cannot. A service for the card holder
+    /// needs a card reader: either reader will do, so it stays offered while one works
+    /// (the ID card reader's problem is the one shown when both are down).
     pub fn unavailable(&self, service: Service) -> Option<Unavailable> {
-        devices_needed(service).iter().find_map(|d| self.unusable(*d))
+        devices_needed(service).iter().find_map(|d| match d {
+            Device::Reader if self.unusable(Device::SocialSecurityReader).is_none() => None,
+            d => self.unusable(*d),
+        })
     }
 
     pub fn tiles(&self) -> Vec<ServiceTile> {
@@ -118,7 +182,7 @@ pub enum CertificatePeriod {
     FullHistory,
 }
 
-/// Why a card placed on the reader cannot start a session.
+/// Why a card placed on a reader cannot start a session.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CardProblem {
@@ -128,6 +192,25 @@ pub enum CardProblem {
     Expired,
     /// Read, but not a resident ID card (or its number fails the check digit).
     WrongType,
+    /// A social security card reported lost or otherwise invalidated (挂失、注销).
+    Blocked,
+    /// Read, but its records disagree with each other (the number's birth date or sex
+    /// is not the card's): damaged or forged, a person must look at it.
+    Invalid,
+    /// The card keeps the holder's data behind an authentication this terminal cannot
+    /// do (no security module): the citizen is asked for their ID card instead.
+    Unsupported,
+}
+
+/// A code read by the receipt scanner, already recognised as one this service issued
+/// (anything else never reaches the core).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ScannedCode {
+    /// A receipt's tracking number (or its digits), or a queued receipt's local
+    /// reference: what the progress item looks up.
+    Application(String),
+    /// A certificate's verification QR (its verification code): not an application.
+    Certificate { verification_code: String },
 }
 
 /// What the citizen touched. The UI sends these; the core decides what they mean.
@@ -173,9 +256,15 @@ pub enum Event {
     /// Monotonic time; the only way time enters the core.
     Tick(Millis),
     CardPlaced(Citizen),
-    CardRemoved,
-    /// A card was put on the reader but cannot be used.
-    CardRefused(CardProblem),
+    /// The card was taken out of the reader for this document.
+    CardRemoved(IdentityDocument),
+    /// A card was put on a reader but cannot be used.
+    CardRefused {
+        document: IdentityDocument,
+        problem: CardProblem,
+    },
+    /// The scanner read a receipt's (or certificate's) code.
+    Scanned(ScannedCode),
     Touch(Intent),
     DeviceHealth {
         device: Device,
@@ -286,8 +375,10 @@ pub enum AuditRecord {
     CardRead {
         session: u64,
         masked_id: String,
+        document: IdentityDocument,
     },
     CardRefused {
+        document: IdentityDocument,
         problem: CardProblem,
     },
     ServiceChosen {

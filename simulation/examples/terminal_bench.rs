@@ -69,7 +69,13 @@ async fn main() -> anyhow::Result<()> {
         camera,
         maintenance_pin: None,
     };
-    let devices = DeviceSettings { camera_pace: Duration::from_millis(100), ..DeviceSettings::default() };
+    // The social security card reader too, when pcscd and vpcd are there (it is then
+    // measured as well).
+    let devices = DeviceSettings {
+        camera_pace: Duration::from_millis(100),
+        social_security_card: simulation::Want::IfAvailable,
+        ..DeviceSettings::default()
+    };
     let sim = SimulatedTerminal::start(TerminalSetup {
         options: Box::new(options),
         devices,
@@ -89,6 +95,24 @@ async fn main() -> anyhow::Result<()> {
         found.push(at.duration_since(reader.found_at().unwrap_or(t0)));
         reader.remove();
         shown(&mut screens, |s| matches!(s, Screen::Welcome { .. })).await?;
+    }
+    // 1b. Social security card inserted -> identity screen: through the real pcscd and
+    // vsmartcard-vpcd, the card simulated on vpcd's socket.
+    let mut inserted = Vec::new();
+    if let Some(card) = sim.devices.social_security.as_ref().map(|s| s.control.clone()) {
+        for i in 0..50u64 {
+            terminal.events.send(Event::Touch(Intent::Choose(Service::ContributionRecord))).await?;
+            shown(&mut screens, |s| matches!(s, Screen::PlaceCard { .. })).await?;
+            // Not in step with vpcd's 400 ms presence check, as a citizen is not.
+            tokio::time::sleep(Duration::from_millis(37 * (i % 11))).await;
+            let t0 = Instant::now();
+            card.insert(simulation::social_security_cards::WORKER);
+            let at = shown(&mut screens, |s| matches!(s, Screen::Identity { .. })).await?;
+            inserted.push(at.duration_since(t0));
+            card.remove();
+            shown(&mut screens, |s| matches!(s, Screen::Welcome { .. })).await?;
+        }
+        inserted.sort();
     }
     sim.shutdown().await;
     placed.sort();
@@ -136,6 +160,15 @@ async fn main() -> anyhow::Result<()> {
         pct(&found, 0.5),
         pct(&found, 0.95)
     );
+    if inserted.is_empty() {
+        println!("| social security card inserted -> identity screen | not measured (no pcscd with vsmartcard-vpcd) |");
+    } else {
+        println!(
+            "| social security card inserted -> identity screen p50 / p95 (n=50; pcscd + vpcd, 400 ms presence check) | {:?} / {:?} |",
+            pct(&inserted, 0.5),
+            pct(&inserted, 0.95)
+        );
+    }
     println!("| outbox durable enqueue p50 / p99 (n={n}) | {:?} / {:?} |", pct(&enq, 0.5), pct(&enq, 0.99));
     println!("| outbox drain rate to central (mTLS, n={n}) | {:.0} items/s |", n as f64 / drain.as_secs_f64());
     Ok(())

@@ -1,6 +1,7 @@
 //! The simulator console of `kiosk-simulate`: one line per action on the simulated
-//! devices, typed where the demo runs (`card worker`, `remove`, `paper out`), so a
-//! person at the demo window can place a card or run the printer dry.
+//! devices, typed where the demo runs (`card worker`, `remove`, `sscard wang-wei`,
+//! `scan QC-...`, `paper out`), so a person at the demo window can place an ID card,
+//! insert a social security card, scan a receipt or run the printer dry.
 
 use idcard::sim::SimControl;
 use printer::virtual_printer::PrinterControl;
@@ -20,10 +21,20 @@ pub enum Command {
     PaperRefill,
     CoverOpen,
     CoverClose,
+    /// List the synthetic social security cards.
+    SocialSecurityCards,
+    /// Insert the social security card with this label (or its 1-based number).
+    InsertSocialSecurityCard(String),
+    /// Take the social security card out.
+    RemoveSocialSecurityCard,
+    /// The scanner reads this code (a receipt's tracking number, a queued receipt's
+    /// reference, a certificate's verify URL, or anything at all).
+    Scan(String),
 }
 
-pub const HELP: &str = "simulator commands: cards | card <label or number> | remove | paper out | paper low | \
-                        paper refill | cover open | cover close | help";
+pub const HELP: &str = "simulator commands: cards | card <label or number> | remove | \
+                        sscards | sscard <label or number> | sscard out | scan <code> | \
+                        paper out | paper low | paper refill | cover open | cover close | help";
 
 /// Reads one line; `None` for a blank line.
 pub fn parse(line: &str) -> Option<Result<Command, String>> {
@@ -37,6 +48,10 @@ pub fn parse(line: &str) -> Option<Result<Command, String>> {
         ["paper", "out"] => Command::PaperOut,
         ["paper", "low"] => Command::PaperLow,
         ["paper", "refill"] => Command::PaperRefill,
+        ["sscards"] => Command::SocialSecurityCards,
+        ["sscard", "out"] => Command::RemoveSocialSecurityCard,
+        ["sscard", which] => Command::InsertSocialSecurityCard((*which).to_owned()),
+        ["scan", code] => Command::Scan((*code).to_owned()),
         ["cover", "open"] => Command::CoverOpen,
         ["cover", "close"] => Command::CoverClose,
         _ => return Some(Err(format!("unknown command {:?}; {HELP}", line.trim()))),
@@ -49,6 +64,10 @@ pub fn parse(line: &str) -> Option<Result<Command, String>> {
 pub struct Controls {
     pub reader: SimControl,
     pub paper: PrinterControl,
+    /// The social security card reader, where the terminal has one.
+    pub social_security: Option<sscard::sim::SimControl>,
+    /// The receipt scanner, where the terminal has one.
+    pub scanner: Option<scanner::sim::ScannerControl>,
 }
 
 impl std::fmt::Debug for Controls {
@@ -101,6 +120,39 @@ impl Controls {
                 self.paper.set_cover_open(false);
                 "printer: cover closed".into()
             }
+            Command::SocialSecurityCards | Command::InsertSocialSecurityCard(_) | Command::RemoveSocialSecurityCard => {
+                let Some(slot) = &self.social_security else {
+                    return "this terminal has no social security card reader".into();
+                };
+                let labels = slot.labels();
+                match command {
+                    Command::InsertSocialSecurityCard(which) => {
+                        let label = match which.parse::<usize>() {
+                            Ok(n) if (1..=labels.len()).contains(&n) => labels[n - 1].clone(),
+                            _ => which.clone(),
+                        };
+                        if slot.insert(&label) {
+                            format!("social security card {label} inserted")
+                        } else {
+                            format!("no social security card {which:?}; `sscards` lists them")
+                        }
+                    }
+                    Command::RemoveSocialSecurityCard => {
+                        slot.remove();
+                        "social security card taken out".into()
+                    }
+                    _ => {
+                        labels.iter().enumerate().map(|(i, l)| format!("{}. {l}", i + 1)).collect::<Vec<_>>().join("\n")
+                    }
+                }
+            }
+            Command::Scan(code) => match &self.scanner {
+                Some(scanner) => {
+                    scanner.scan(code);
+                    format!("scanned {code}")
+                }
+                None => "this terminal has no receipt scanner".into(),
+            },
         }
     }
 
@@ -135,6 +187,10 @@ mod tests {
             ("paper refill", Command::PaperRefill),
             ("cover open", Command::CoverOpen),
             ("cover close", Command::CoverClose),
+            ("sscards", Command::SocialSecurityCards),
+            ("sscard wang-wei", Command::InsertSocialSecurityCard("wang-wei".into())),
+            ("sscard out", Command::RemoveSocialSecurityCard),
+            ("scan QC-20261121-0004837", Command::Scan("QC-20261121-0004837".into())),
         ];
         for (line, command) in table {
             assert_eq!(parse(line), Some(Ok(command)), "{line}");
@@ -148,12 +204,23 @@ mod tests {
     fn cards_are_placed_by_label_or_number_on_the_real_simulator() {
         let reader = crate::SimulatedReader::new(idcard::sim::SimConfig::default()).expect("the kiosk card file loads");
         let paper = printer::virtual_printer::VirtualPrinter::new(printer::Profile::KIOSK_80);
-        let controls = Controls { reader: reader.control(), paper: paper.control() };
+        let controls =
+            Controls { reader: reader.control(), paper: paper.control(), social_security: None, scanner: None };
         let listed = controls.apply(&Command::Cards);
         assert!(listed.starts_with("1. "), "{listed}");
         let first = listed.lines().next().and_then(|l| l.split_once(". ")).map(|(_, l)| l.to_owned()).unwrap();
         assert_eq!(controls.apply(&Command::Card("1".into())), format!("card {first} placed on the reader"));
         assert!(controls.apply(&Command::Card("nobody".into())).starts_with("no card"));
         assert_eq!(controls.apply(&Command::Remove), "card removed");
+    }
+
+    #[test]
+    fn devices_the_terminal_lacks_say_so() {
+        let reader = crate::SimulatedReader::new(idcard::sim::SimConfig::default()).expect("the card file loads");
+        let paper = printer::virtual_printer::VirtualPrinter::new(printer::Profile::KIOSK_80);
+        let controls =
+            Controls { reader: reader.control(), paper: paper.control(), social_security: None, scanner: None };
+        assert_eq!(controls.apply(&Command::SocialSecurityCards), "this terminal has no social security card reader");
+        assert_eq!(controls.apply(&Command::Scan("x".into())), "this terminal has no receipt scanner");
     }
 }

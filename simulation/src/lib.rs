@@ -45,6 +45,23 @@ pub mod cards {
     pub const BAD_CHECK_DIGIT: &str = "bad-check-digit";
 }
 
+/// The synthetic social security cards (the central service's fixed people first, then
+/// cards to refuse), from the social security card driver's test data.
+pub const SOCIAL_SECURITY_CARDS: &str = include_str!("../../drivers/sscard/testdata/cards.toml");
+
+/// Labels of [`SOCIAL_SECURITY_CARDS`].
+pub mod social_security_cards {
+    /// 11010519491231002X 张秀英, approved pensioner.
+    pub const APPROVED_PENSIONER: &str = "zhang-xiuying";
+    /// 450103199001010032 王伟, a worker.
+    pub const WORKER: &str = "wang-wei";
+    pub const EXPIRED: &str = "expired";
+    /// Reported lost: `62 83`.
+    pub const BLOCKED: &str = "blocked";
+    /// Its holder file wants a security module: `69 82`.
+    pub const PROTECTED: &str = "protected";
+}
+
 /// The portrait the simulated camera "sees" (`testdata/faces`, public domain), built
 /// into the program so the demo runs from anywhere, and where its nose is.
 const PORTRAIT: &[u8] = include_bytes!("../../testdata/faces/grace_hopper_512x512.jpg");
@@ -157,37 +174,107 @@ pub struct DeviceSettings {
     pub camera_pace: Duration,
     /// Printed on every printout.
     pub terminal_id: Option<String>,
+    /// A social security card reader: a card simulator on one of vpcd's virtual readers,
+    /// through the real pcscd (started if none runs; needs the Debian packages pcscd and
+    /// vsmartcard-vpcd).
+    pub social_security_card: Want,
+    /// A serial receipt scanner: a scanner simulator on a pseudo-terminal.
+    pub scanner: bool,
+    /// The enrollment's verify base URL, so that the scanner knows certificates' codes.
+    pub verify_base_url: Option<String>,
 }
 
 impl Default for DeviceSettings {
     /// The reader at full wire speed with an instant SAM; the camera as fast as the face
     /// analysis goes: for tests and benchmarks.
     fn default() -> Self {
-        Self { reader: SimConfig::default(), camera_pace: Duration::ZERO, terminal_id: None }
+        Self {
+            reader: SimConfig::default(),
+            camera_pace: Duration::ZERO,
+            terminal_id: None,
+            social_security_card: Want::No,
+            scanner: false,
+            verify_base_url: None,
+        }
     }
 }
 
 impl DeviceSettings {
     /// As a person at the demo sees it: a SAM that takes as long as a real one, a
-    /// camera at 10 frames a second.
-    pub fn lifelike(terminal_id: &str) -> Self {
+    /// camera at 10 frames a second, both card readers and the scanner.
+    pub fn lifelike(terminal_id: &str, verify_base_url: &str) -> Self {
         Self {
             reader: SimConfig { sam_delay: Duration::from_millis(400), ..SimConfig::default() },
             camera_pace: Duration::from_millis(100),
             terminal_id: Some(terminal_id.into()),
+            social_security_card: Want::IfAvailable,
+            scanner: true,
+            verify_base_url: Some(verify_base_url.into()),
         }
     }
 }
 
+/// A social security card simulator on a leased vpcd reader of the real pcscd.
+pub struct SimulatedSocialSecurityReader {
+    /// Inserts and removes the synthetic cards.
+    pub control: sscard::sim::SimControl,
+    /// The PC/SC reader's name ("Virtual PCD 00 0N").
+    pub reader: String,
+    _simulator: sscard::sim::Simulator,
+    _lease: sscard::harness::ReaderLease,
+    _pcscd: sscard::harness::Pcscd,
+}
+
+impl std::fmt::Debug for SimulatedSocialSecurityReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SimulatedSocialSecurityReader({})", self.reader)
+    }
+}
+
+impl SimulatedSocialSecurityReader {
+    /// Joins (or starts) pcscd and leases a virtual reader for this terminal alone.
+    pub fn start() -> anyhow::Result<Self> {
+        let pcscd = sscard::harness::pcscd()?;
+        let lease = pcscd.lease_reader()?;
+        let cards = sscard::sim::load_cards(SOCIAL_SECURITY_CARDS)?;
+        let simulator = sscard::sim::Simulator::start(cards, lease.port);
+        Ok(Self {
+            control: simulator.control(),
+            reader: lease.name.clone(),
+            _simulator: simulator,
+            _lease: lease,
+            _pcscd: pcscd,
+        })
+    }
+}
+
+/// Whether a simulated device is wanted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Want {
+    No,
+    /// If it can be had (the demo): without it the terminal runs as one that lacks it.
+    IfAvailable,
+    /// Or fail (tests).
+    Yes,
+}
+
 /// Every device simulated, each behind its real driver: idcard's simulator on a paced
 /// in-memory line, the ESC/POS driver on the virtual printer, a capture session on a
-/// synthetic head turn.
+/// synthetic head turn; where asked for, a social security card on a virtual PC/SC
+/// reader and a serial receipt scanner on a pseudo-terminal.
 pub struct SimulatedDevices {
     pub reader: SimulatedReader,
     pub printer: Arc<DriverPrinter<VirtualLink>>,
     /// The virtual printer's paper: receipts as pictures, paper out, cover open.
     pub paper: PrinterControl,
     pub camera: DriverCamera,
+    pub social_security: Option<SimulatedSocialSecurityReader>,
+    /// Scans codes as a serial scanner would.
+    pub scanner: Option<scanner::sim::ScannerControl>,
+    /// How the terminal reaches the optional devices.
+    pub optional: kiosk::runtime::devices::OptionalDevices,
+    _scanner: Option<scanner::sim::ScannerSim>,
+    _scanner_dir: Option<tempfile::TempDir>,
     _virtual_printer: VirtualPrinter,
 }
 
@@ -204,18 +291,57 @@ impl SimulatedDevices {
         if let Some(id) = &settings.terminal_id {
             driver = driver.with_terminal_id(id);
         }
+        let social_security = match settings.social_security_card {
+            Want::No => None,
+            Want::Yes => Some(SimulatedSocialSecurityReader::start()?),
+            Want::IfAvailable => match SimulatedSocialSecurityReader::start() {
+                Ok(reader) => Some(reader),
+                Err(e) => {
+                    tracing::warn!(error = %e, "no simulated social security card reader: the terminal takes ID cards only");
+                    None
+                }
+            },
+        };
+        let (scanner_sim, scanner_dir) = match settings.scanner {
+            true => {
+                let dir = tempfile::tempdir()?;
+                let sim = scanner::sim::ScannerSim::start(&dir.path().join("scanner"))?;
+                (Some(sim), Some(dir))
+            }
+            false => (None, None),
+        };
+        let optional = kiosk::runtime::devices::OptionalDevices {
+            social_security_reader: social_security
+                .as_ref()
+                .map(|s| kiosk::runtime::devices::ReaderChoice::Named(s.reader.clone())),
+            scanner: scanner_sim.as_ref().map(|sim| kiosk::runtime::scanner::ScannerPort::Serial {
+                path: sim.path().display().to_string(),
+                baud: 9600,
+            }),
+            verify_base_url: settings.verify_base_url.clone(),
+        };
         Ok(Self {
             reader: SimulatedReader::new(settings.reader.clone())?,
             printer: Arc::new(driver),
             paper: vp.control(),
             camera: simulated_camera(settings.camera_pace)?,
+            social_security,
+            scanner: scanner_sim.as_ref().map(scanner::sim::ScannerSim::control),
+            optional,
+            _scanner: scanner_sim,
+            _scanner_dir: scanner_dir,
             _virtual_printer: vp,
         })
     }
 
     /// The simulator console's handles on these devices.
     pub fn controls(&self) -> console::Controls {
-        console::Controls { reader: self.reader.control(), paper: self.paper.clone() }
+        console::Controls {
+            reader: self.reader.control(),
+            paper: self.paper.clone(),
+            social_security: self.social_security.as_ref().map(|s| s.control.clone()),
+            scanner: self.scanner.clone(),
+        }
     }
 }
 
@@ -278,6 +404,7 @@ impl SimulatedTerminal {
             devices.reader.opener(),
             &devices.printer,
             &devices.camera,
+            &devices.optional,
             &setup.supervision,
         );
         Ok(Self { terminal, devices, tasks })

@@ -21,6 +21,7 @@ pub(crate) fn apply(ui: &g::KioskWindow, view: &View) {
         }
     }
     ui.set_english(view.language == Language::En);
+    ui.global::<g::Vm>().set_social_security_card(view.social_security_card);
 
     let vm = ui.global::<g::Vm>();
     vm.set_idle_visible(view.idle.is_some());
@@ -54,6 +55,8 @@ pub(crate) fn apply(ui: &g::KioskWindow, view: &View) {
                 CardReadState::Failed(CardError::Expired) => g::CardState::Expired,
                 CardReadState::Failed(CardError::WrongCardType) => g::CardState::WrongCardType,
                 CardReadState::Failed(CardError::Invalid) => g::CardState::Invalid,
+                CardReadState::Failed(CardError::Blocked) => g::CardState::Blocked,
+                CardReadState::Failed(CardError::Unsupported) => g::CardState::Unsupported,
             });
         }
         Screen::IdentityConfirm { service: s, identity } => {
@@ -216,6 +219,7 @@ fn device_row(d: &DeviceHealth) -> g::DeviceRow {
         test_reason: g::ReasonId::None,
         card_error: g::CardErrorId::Unreadable,
         masked_id: SharedString::new(),
+        code: SharedString::new(),
         millis: 0,
     };
     let Some(test) = &d.test else { return row };
@@ -235,6 +239,11 @@ fn device_row(d: &DeviceHealth) -> g::DeviceRow {
         SelfTest::CentralAnswered { millis } => {
             row.millis = i32::try_from(*millis).unwrap_or(i32::MAX);
             g::TestId::CentralAnswered
+        }
+        SelfTest::ScanCode => g::TestId::ScanCode,
+        SelfTest::Scanned { code } => {
+            row.code = code.as_str().into();
+            g::TestId::Scanned
         }
         SelfTest::Failed(r) => {
             row.test_reason = reason(*r);
@@ -294,6 +303,7 @@ fn set_keypad(vm: &g::Vm<'_>, field: &KeypadField) {
         Some(InputError::InvalidPhone) => g::InputErrorId::InvalidPhone,
         Some(InputError::InvalidTrackingNumber) => g::InputErrorId::InvalidTrackingNumber,
         Some(InputError::TrackingNumberNotFound) => g::InputErrorId::TrackingNumberNotFound,
+        Some(InputError::NotAnApplication) => g::InputErrorId::NotAnApplication,
     });
 }
 
@@ -465,8 +475,20 @@ one_to_one!(
     g::ActivityId,
     [IssuingCertificate, Submitting, LoadingRecord, LookingUpApplication]
 );
-one_to_one!(device, device_from, Device, g::DeviceId, [CardReader, Printer, Camera, Network]);
-one_to_one!(card_error, card_error_from, CardError, g::CardErrorId, [Unreadable, Expired, WrongCardType, Invalid]);
+one_to_one!(
+    device,
+    device_from,
+    TestSubject,
+    g::DeviceId,
+    [Reader, Printer, Camera, Central, SocialSecurityReader, Scanner]
+);
+one_to_one!(
+    card_error,
+    card_error_from,
+    CardError,
+    g::CardErrorId,
+    [Unreadable, Expired, WrongCardType, Invalid, Blocked, Unsupported]
+);
 
 fn reason(r: UnavailableReason) -> g::ReasonId {
     match r {
@@ -489,6 +511,8 @@ fn home_notice(n: HomeNotice) -> g::NoticeId {
         HomeNotice::CardRefused(CardError::Expired) => g::NoticeId::CardExpired,
         HomeNotice::CardRefused(CardError::WrongCardType) => g::NoticeId::CardWrongType,
         HomeNotice::CardRefused(CardError::Invalid) => g::NoticeId::CardInvalid,
+        HomeNotice::CardRefused(CardError::Blocked) => g::NoticeId::CardBlocked,
+        HomeNotice::CardRefused(CardError::Unsupported) => g::NoticeId::CardUnsupported,
     }
 }
 
@@ -554,7 +578,7 @@ mod tests {
 
     #[test]
     fn each_self_test_finding_fills_only_its_own_fields() {
-        let health = |test| DeviceHealth { device: Device::CardReader, problem: None, test };
+        let health = |test| DeviceHealth { device: TestSubject::Reader, problem: None, test };
         let row = device_row(&health(None));
         assert_eq!((row.test, row.ok), (g::TestId::None, true));
         let row = device_row(&health(Some(SelfTest::CardRead { masked_id: "11010519491231002X".into() })));
@@ -564,7 +588,7 @@ mod tests {
         let row = device_row(&health(Some(SelfTest::CentralAnswered { millis: u32::MAX })));
         assert_eq!((row.test, row.millis), (g::TestId::CentralAnswered, i32::MAX));
         let failed = DeviceHealth {
-            device: Device::Printer,
+            device: TestSubject::Printer,
             problem: Some(UnavailableReason::PrinterOutOfPaper),
             test: Some(SelfTest::Failed(UnavailableReason::PrinterFault)),
         };

@@ -91,6 +91,8 @@ pub fn sample_screens() -> Vec<(&'static str, Screen)> {
         ("card-expired", card(CardReadState::Failed(CardError::Expired))),
         ("card-wrong-type", card(CardReadState::Failed(CardError::WrongCardType))),
         ("card-invalid", card(CardReadState::Failed(CardError::Invalid))),
+        ("card-blocked", card(CardReadState::Failed(CardError::Blocked))),
+        ("card-unsupported", card(CardReadState::Failed(CardError::Unsupported))),
         ("identity-confirm", S::IdentityConfirm { service: Service::Certificate, identity: identity() }),
         (
             "certificate-choice",
@@ -174,6 +176,13 @@ pub fn sample_screens() -> Vec<(&'static str, Screen)> {
             S::ProgressLookup {
                 tracking: KeypadField { value: "2026112100".into(), max_len: 16, error: None },
                 can_submit: true,
+            },
+        ),
+        (
+            "progress-lookup-certificate-scanned",
+            S::ProgressLookup {
+                tracking: KeypadField { value: String::new(), max_len: 16, error: Some(InputError::NotAnApplication) },
+                can_submit: false,
             },
         ),
         (
@@ -270,28 +279,39 @@ pub fn sample_screens() -> Vec<(&'static str, Screen)> {
         (
             "maintenance",
             maintenance(vec![
-                (Device::CardReader, None, SelfTest::CardRead { masked_id: identity().id_number }),
+                (TestSubject::Reader, None, SelfTest::CardRead { masked_id: identity().id_number }),
                 (
-                    Device::Printer,
+                    TestSubject::Printer,
                     Some(UnavailableReason::PrinterOutOfPaper),
                     SelfTest::Failed(UnavailableReason::PrinterOutOfPaper),
                 ),
-                (Device::Camera, None, SelfTest::CameraWorks),
-                (Device::Network, None, SelfTest::CentralAnswered { millis: 42 }),
+                (TestSubject::Camera, None, SelfTest::CameraWorks),
+                (TestSubject::Central, None, SelfTest::CentralAnswered { millis: 42 }),
+            ]),
+        ),
+        (
+            "maintenance-every-device",
+            maintenance(vec![
+                (TestSubject::Reader, None, SelfTest::CardRead { masked_id: identity().id_number }),
+                (TestSubject::Printer, None, SelfTest::TestPagePrinted),
+                (TestSubject::Camera, None, SelfTest::CameraWorks),
+                (TestSubject::Central, None, SelfTest::CentralAnswered { millis: 42 }),
+                (TestSubject::SocialSecurityReader, None, SelfTest::CardRefused(CardError::Blocked)),
+                (TestSubject::Scanner, None, SelfTest::Scanned { code: "QC-20261121-0004837".into() }),
             ]),
         ),
         (
             "maintenance-testing",
             maintenance(vec![
-                (Device::CardReader, None, SelfTest::CardRefused(CardError::Invalid)),
-                (Device::Printer, None, SelfTest::Running),
+                (TestSubject::Reader, None, SelfTest::CardRefused(CardError::Invalid)),
+                (TestSubject::Printer, None, SelfTest::Running),
                 (
-                    Device::Camera,
+                    TestSubject::Camera,
                     Some(UnavailableReason::CameraUnavailable),
                     SelfTest::Failed(UnavailableReason::CameraUnavailable),
                 ),
                 (
-                    Device::Network,
+                    TestSubject::Central,
                     Some(UnavailableReason::CentralOffline),
                     SelfTest::Failed(UnavailableReason::CentralOffline),
                 ),
@@ -301,7 +321,7 @@ pub fn sample_screens() -> Vec<(&'static str, Screen)> {
 }
 
 /// The maintenance screen of terminal KSK-0042 with one self-test finding per device.
-fn maintenance(devices: Vec<(Device, Option<UnavailableReason>, SelfTest)>) -> Screen {
+fn maintenance(devices: Vec<(TestSubject, Option<UnavailableReason>, SelfTest)>) -> Screen {
     Screen::Maintenance {
         terminal_id: "KSK-0042".into(),
         software_version: "0.1.0".into(),
@@ -312,18 +332,32 @@ fn maintenance(devices: Vec<(Device, Option<UnavailableReason>, SelfTest)>) -> S
     }
 }
 
-/// The sample screens plus the idle overlay, as views in `language` and `text_size`.
+/// The screens whose prompts change on a terminal that also takes social security
+/// cards, under the names their second rendering gets.
+const WITH_SOCIAL_SECURITY_CARD: [(&str, &str); 5] = [
+    ("home", "home-social-security-card"),
+    ("home-card-placed", "home-card-placed-social-security-card"),
+    ("home-card-removed", "home-card-removed-social-security-card"),
+    ("card-waiting", "card-waiting-social-security-card"),
+    ("card-expired", "card-expired-social-security-card"),
+];
+
+/// The sample screens plus the idle overlay, as views in `language` and `text_size`; the
+/// screens that name the cards again as a terminal with a social security card reader
+/// shows them.
 pub fn sample_views(language: Language, text_size: TextSize) -> Vec<(&'static str, View)> {
-    let mut views: Vec<(&'static str, View)> = sample_screens()
-        .into_iter()
-        .map(|(name, screen)| (name, View { screen, language, text_size, idle: None }))
-        .collect();
+    let view = |screen, social_security_card| View { screen, language, text_size, idle: None, social_security_card };
+    let screens = sample_screens();
+    let mut views: Vec<(&'static str, View)> =
+        screens.iter().map(|(name, screen)| (*name, view(screen.clone(), false))).collect();
+    for (name, renamed) in WITH_SOCIAL_SECURITY_CARD {
+        if let Some((_, screen)) = screens.iter().find(|(n, _)| *n == name) {
+            views.push((renamed, view(screen.clone(), true)));
+        }
+    }
     let under = views.iter().find(|(n, _)| *n == "certificate-choice").map(|(_, v)| v.screen.clone());
     if let Some(screen) = under {
-        views.push((
-            "idle-countdown",
-            View { screen, language, text_size, idle: Some(IdleCountdown { seconds_left: 15 }) },
-        ));
+        views.push(("idle-countdown", View { idle: Some(IdleCountdown { seconds_left: 15 }), ..view(screen, false) }));
     }
     views
 }

@@ -9,6 +9,7 @@
 
 use std::fmt;
 
+pub use session::maintenance::TestSubject;
 pub use session::{
     ApplicationStatus, CertificateKind, CertificatePeriod, ContributionYear, FaceHint, LivenessPrompt, RatingGrade,
     RatingReason, Service, UnemploymentReason,
@@ -24,6 +25,8 @@ pub struct View {
     pub text_size: TextSize,
     /// `Some` while the "are you still there?" countdown is over the screen.
     pub idle: Option<IdleCountdown>,
+    /// The terminal also takes social security cards: the prompts name both cards.
+    pub social_security_card: bool,
 }
 
 impl View {
@@ -297,6 +300,10 @@ pub enum CardError {
     WrongCardType,
     /// Read, but the data failed its checks (damaged or forged card): ask staff.
     Invalid,
+    /// A social security card reported lost or no longer valid: use the ID card.
+    Blocked,
+    /// A card this terminal cannot read (its data needs a security module): use the ID card.
+    Unsupported,
 }
 
 /// Name and ID number, already masked by the runtime (`张*三`, `1101**********002X`).
@@ -365,6 +372,8 @@ pub enum InputError {
     InvalidTrackingNumber,
     /// No application has that tracking number.
     TrackingNumberNotFound,
+    /// A certificate's verification code was scanned, not a receipt's tracking number.
+    NotAnApplication,
 }
 
 /// How a service ended.
@@ -403,17 +412,10 @@ pub enum PinError {
     LockedOut,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Device {
-    CardReader,
-    Printer,
-    Camera,
-    Network,
-}
-
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeviceHealth {
-    pub device: Device,
+    /// The device (or the network) the line is about, as the technician tests it.
+    pub device: TestSubject,
     /// `None` when the device works.
     pub problem: Option<UnavailableReason>,
     /// What the last self-test from this screen found; `None` before the first.
@@ -437,6 +439,10 @@ pub enum SelfTest {
     CameraWorks,
     /// The central service answered, in this many milliseconds.
     CentralAnswered { millis: u32 },
+    /// The scanner works: scan a (test) receipt to read its code.
+    ScanCode,
+    /// The scanner read this code (a receipt's tracking number or reference).
+    Scanned { code: String },
     /// The test failed, and why.
     Failed(UnavailableReason),
 }
@@ -473,6 +479,6 @@ pub enum Intent {
     /// The hidden maintenance gesture was performed (five taps on the top-left corner).
     MaintenanceGesture,
     /// Technician asks for a self-test of one device.
-    SelfTest(Device),
+    SelfTest(TestSubject),
     ExitMaintenance,
 }

@@ -448,10 +448,10 @@ fn five_taps_on_the_emblem_open_maintenance_then_pin_and_self_tests() {
     }
     kiosk.tap("Test Receipt printer");
     kiosk.tap("Exit maintenance");
-    assert_eq!(kiosk.intents(), vec![Intent::SelfTest(Device::Printer), Intent::ExitMaintenance]);
+    assert_eq!(kiosk.intents(), vec![Intent::SelfTest(TestSubject::Printer), Intent::ExitMaintenance]);
 }
 
-fn maintenance(devices: Vec<(Device, Option<SelfTest>)>) -> Screen {
+fn maintenance(devices: Vec<(TestSubject, Option<SelfTest>)>) -> Screen {
     Screen::Maintenance {
         terminal_id: "KSK-0042".into(),
         software_version: "0.1.0".into(),
@@ -462,13 +462,13 @@ fn maintenance(devices: Vec<(Device, Option<SelfTest>)>) -> Screen {
 #[test]
 fn a_running_self_test_is_announced_and_its_button_waits_until_it_reports() {
     let kiosk = Kiosk::english();
-    let before = vec![(Device::CardReader, None), (Device::Printer, None)];
+    let before = vec![(TestSubject::Reader, None), (TestSubject::Printer, None)];
     kiosk.show(maintenance(before));
     assert!(!kiosk.shows("Testing…"), "no test line before the first test");
     kiosk.tap("Test ID card reader");
-    assert_eq!(kiosk.intents(), vec![Intent::SelfTest(Device::CardReader)]);
+    assert_eq!(kiosk.intents(), vec![Intent::SelfTest(TestSubject::Reader)]);
 
-    kiosk.show(maintenance(vec![(Device::CardReader, Some(SelfTest::Running)), (Device::Printer, None)]));
+    kiosk.show(maintenance(vec![(TestSubject::Reader, Some(SelfTest::Running)), (TestSubject::Printer, None)]));
     assert!(kiosk.shows("Testing…"));
     assert_eq!(kiosk.control("Test ID card reader").accessible_enabled(), Some(false));
     assert_eq!(kiosk.control("Test Receipt printer").accessible_enabled(), Some(true));
@@ -476,17 +476,17 @@ fn a_running_self_test_is_announced_and_its_button_waits_until_it_reports() {
     kiosk.touch("Test ID card reader");
     assert_eq!(kiosk.intents(), vec![], "a running test is not started again");
     kiosk.tap("Test Receipt printer");
-    assert_eq!(kiosk.intents(), vec![Intent::SelfTest(Device::Printer)], "other devices can be tested meanwhile");
+    assert_eq!(kiosk.intents(), vec![Intent::SelfTest(TestSubject::Printer)], "other devices can be tested meanwhile");
 
     kiosk.show(maintenance(vec![
-        (Device::CardReader, Some(SelfTest::PlaceCard)),
-        (Device::Printer, Some(SelfTest::TestPagePrinted)),
+        (TestSubject::Reader, Some(SelfTest::PlaceCard)),
+        (TestSubject::Printer, Some(SelfTest::TestPagePrinted)),
     ]));
     assert!(kiosk.shows("Place an ID card on the reader"));
     assert!(kiosk.shows("Test page printed"));
     assert!(!kiosk.shows("Testing…"));
     assert_eq!(kiosk.control("Test ID card reader").accessible_enabled(), Some(true));
-    kiosk.show(maintenance(vec![(Device::CardReader, Some(SelfTest::CardRefused(CardError::Expired)))]));
+    kiosk.show(maintenance(vec![(TestSubject::Reader, Some(SelfTest::CardRefused(CardError::Expired)))]));
     assert!(kiosk.shows("Card not usable: the ID card has expired"));
 }
 
@@ -508,7 +508,7 @@ fn self_test_lines_are_in_chinese_by_default() {
 fn a_card_number_that_arrives_unmasked_is_masked_on_screen() {
     let kiosk = Kiosk::english();
     let read = SelfTest::CardRead { masked_id: "11010519491231002X".into() };
-    kiosk.show(maintenance(vec![(Device::CardReader, Some(read))]));
+    kiosk.show(maintenance(vec![(TestSubject::Reader, Some(read))]));
     assert!(kiosk.shows("Card read: 1101**********002X"));
     assert!(!kiosk.shows("Card read: 11010519491231002X"));
 }

@@ -19,6 +19,10 @@ pub enum StoreError {
     /// A write that was valid when checked no longer is (a race with another request).
     #[error("conflicting write: {0}")]
     Conflict(String),
+    /// The device was revoked, or its certificate replaced by a renewal, after the call
+    /// was let in: nothing of the call is written (revocation wins every race).
+    #[error("{0}")]
+    DeviceNotCurrent(String),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -137,9 +141,30 @@ impl std::fmt::Debug for ApplicationRecord {
     }
 }
 
+/// One registry lookup: which terminal looked up whom (masked), why, and the outcome.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegistryAccess {
+    pub at: i64,
+    pub device_id: String,
+    /// `api::mask_id_number` of the person looked up; never the full number.
+    pub subject_masked: String,
+    /// `contributions` or `certificate`.
+    pub purpose: String,
+    /// `shown`, `name_mismatch`, `unknown_person`, `refused` (malformed) or `failed`.
+    pub outcome: String,
+}
+
 /// A row a state-changing call adds; see [`Store::idempotency_commit`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NewRecord {
+    /// Not a row: fails the commit with [`StoreError::DeviceNotCurrent`] unless the device
+    /// is enrolled, not revoked and `cert_serial` is its current certificate's serial.
+    /// Checked inside the commit's transaction, so a revocation or renewal committed while
+    /// the call was being worked on wins.
+    RequireCurrentDevice {
+        device_id: String,
+        cert_serial: String,
+    },
     /// A signed certificate (JSON of `api::Certificate`) and its verification code.
     Certificate {
         number: String,
@@ -169,8 +194,11 @@ pub enum NewRecord {
         device_id: String,
         at: i64,
     },
-    /// A device enrolled or renewed.
+    /// A device enrolled or renewed. A renewal never changes `revoked_at`: a stale record
+    /// cannot undo a revocation.
     Device(DeviceRecord),
+    /// A registry lookup to keep in the access log.
+    RegistryAccess(RegistryAccess),
 }
 
 /// Latest known state of one terminal, joined with its enrollment.
@@ -222,6 +250,55 @@ pub struct HeartbeatRecord {
     pub sessions: i64,
     pub failures: i64,
     pub backlog_depth: i64,
+}
+
+/// What the retention sweep removes: everything older than these times (Unix seconds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetentionCutoffs {
+    /// Face images of decided qualification checks submitted before this.
+    pub faces_decided_before: i64,
+    /// Face images of any qualification check submitted before this.
+    pub faces_any_before: i64,
+    /// Certificate documents issued before this.
+    pub certificates_before: i64,
+    /// Raw ID numbers of decided or completed applications submitted before this.
+    pub id_numbers_before: i64,
+    pub registry_access_before: i64,
+    /// Events received, alerts cleared and hourly figures before this.
+    pub telemetry_before: i64,
+    pub audit_before: i64,
+    /// Now: expired ops sessions and enrollment tokens go.
+    pub now: i64,
+}
+
+/// How many rows one retention sweep removed or masked.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RetentionReport {
+    pub face_images: usize,
+    pub certificates: usize,
+    pub id_numbers_masked: usize,
+    pub registry_access: usize,
+    pub events: usize,
+    pub alerts: usize,
+    pub hourly: usize,
+    pub audit: usize,
+    pub sessions: usize,
+    pub tokens: usize,
+}
+
+impl RetentionReport {
+    pub fn total(&self) -> usize {
+        self.face_images
+            + self.certificates
+            + self.id_numbers_masked
+            + self.registry_access
+            + self.events
+            + self.alerts
+            + self.hourly
+            + self.audit
+            + self.sessions
+            + self.tokens
+    }
 }
 
 /// Counts shown on the dashboard (never personal data).
@@ -282,8 +359,12 @@ pub trait Store: Send + Sync + 'static {
     // documents (written through `idempotency_commit`)
     fn certificate_by_code(&self, code: &str) -> StoreResult<Option<String>>;
     fn application(&self, tracking_number: &str) -> StoreResult<Option<ApplicationRecord>>;
-    /// The application whose tracking number, without its prefix and dashes, is `digits`.
-    fn application_by_digits(&self, digits: &str) -> StoreResult<Option<ApplicationRecord>>;
+    /// Applications whose tracking number, without its prefix and dashes, is `digits`:
+    /// at most two, newest first (two mean the digits alone do not say which one).
+    fn applications_by_digits(&self, digits: &str) -> StoreResult<Vec<ApplicationRecord>>;
+    /// The next number of `day`'s (`YYYYMMDD`) tracking sequence, shared by every kind:
+    /// 1 for the first application of the day.
+    fn next_tracking_sequence(&self, day: &str) -> StoreResult<u64>;
     /// The latest application whose submission had `api::client_reference` = `reference`.
     fn application_by_client_reference(&self, reference: &str) -> StoreResult<Option<ApplicationRecord>>;
     fn open_unemployment_registration(&self, id_number: &str) -> StoreResult<Option<ApplicationRecord>>;
@@ -304,6 +385,8 @@ pub trait Store: Send + Sync + 'static {
     fn hourly(&self, device_id: &str, from_hour: i64) -> StoreResult<Vec<HourBucket>>;
     /// Open alerts first, then the most recently cleared, newest first.
     fn alerts(&self, limit: u32) -> StoreResult<Vec<AlertRow>>;
+    /// Every open alert (at most one per device and kind).
+    fn open_alerts(&self) -> StoreResult<Vec<AlertRow>>;
     /// Devices whose last heartbeat is older than `seen_before` (or who never sent one
     /// and enrolled before it).
     fn silent_devices(&self, seen_before: i64) -> StoreResult<Vec<String>>;
@@ -314,4 +397,11 @@ pub trait Store: Send + Sync + 'static {
     fn insert_session(&self, token_hash: &str, username: &str, expires_at: i64) -> StoreResult<()>;
     fn session_user(&self, token_hash: &str, now: i64) -> StoreResult<Option<String>>;
     fn delete_session(&self, token_hash: &str) -> StoreResult<()>;
+
+    // registry access log and retention
+    fn record_registry_access(&self, access: &RegistryAccess) -> StoreResult<()>;
+    /// The latest lookups, newest first.
+    fn recent_registry_access(&self, limit: u32) -> StoreResult<Vec<RegistryAccess>>;
+    /// Deletes or masks everything older than the cutoffs, in one transaction.
+    fn enforce_retention(&self, cutoffs: &RetentionCutoffs) -> StoreResult<RetentionReport>;
 }

@@ -8,6 +8,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 mod enrollment;
 mod idempotency;
+mod retention;
 
 use super::*;
 use crate::api::{AuditRecord, TelemetryEvent};
@@ -18,6 +19,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0002_application_client_reference.sql"),
     include_str!("../../migrations/0003_application_tracking_digits.sql"),
     include_str!("../../migrations/0004_application_reason.sql"),
+    include_str!("../../migrations/0005_tracking_sequence_access_log_retention.sql"),
 ];
 
 pub struct SqliteStore {
@@ -126,8 +128,23 @@ fn application_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ApplicationRe
     })
 }
 
+fn alert_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AlertRow> {
+    Ok(AlertRow {
+        id: r.get(0)?,
+        device_id: r.get(1)?,
+        kind: r.get(2)?,
+        detail: r.get(3)?,
+        opened_at: r.get(4)?,
+        cleared_at: r.get(5)?,
+    })
+}
+
 fn newest_application_sql(condition: &str) -> String {
-    format!("SELECT {APPLICATION_COLS} FROM applications WHERE {condition} ORDER BY submitted_at DESC LIMIT 1")
+    newest_applications_sql(condition, 1)
+}
+
+fn newest_applications_sql(condition: &str, limit: u32) -> String {
+    format!("SELECT {APPLICATION_COLS} FROM applications WHERE {condition} ORDER BY submitted_at DESC LIMIT {limit}")
 }
 
 /// Conditions of the three application lookups; each has its own index.
@@ -304,8 +321,21 @@ impl Store for SqliteStore {
         self.newest_application(BY_TRACKING_NUMBER, tracking_number)
     }
 
-    fn application_by_digits(&self, digits: &str) -> StoreResult<Option<ApplicationRecord>> {
-        self.newest_application(BY_TRACKING_DIGITS, digits)
+    fn applications_by_digits(&self, digits: &str) -> StoreResult<Vec<ApplicationRecord>> {
+        let c = self.lock()?;
+        let mut s = c.prepare_cached(&newest_applications_sql(BY_TRACKING_DIGITS, 2))?;
+        let rows = s.query_map([digits], application_from_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn next_tracking_sequence(&self, day: &str) -> StoreResult<u64> {
+        let last: i64 = self.lock()?.query_row(
+            "INSERT INTO tracking_days(day, last) VALUES (?1, 1)
+             ON CONFLICT(day) DO UPDATE SET last = last + 1 RETURNING last",
+            [day],
+            |r| r.get(0),
+        )?;
+        u64::try_from(last).map_err(|_| StoreError::Corrupt(format!("tracking sequence of {day} is {last}")))
     }
 
     fn application_by_client_reference(&self, reference: &str) -> StoreResult<Option<ApplicationRecord>> {
@@ -500,16 +530,7 @@ impl Store for SqliteStore {
             "SELECT id, device_id, kind, detail, opened_at, cleared_at FROM alerts
              ORDER BY cleared_at IS NOT NULL, coalesce(cleared_at, opened_at) DESC LIMIT ?1",
         )?;
-        let rows = s.query_map([limit], |r| {
-            Ok(AlertRow {
-                id: r.get(0)?,
-                device_id: r.get(1)?,
-                kind: r.get(2)?,
-                detail: r.get(3)?,
-                opened_at: r.get(4)?,
-                cleared_at: r.get(5)?,
-            })
-        })?;
+        let rows = s.query_map([limit], alert_from_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
@@ -520,6 +541,16 @@ impl Store for SqliteStore {
              WHERE d.revoked_at IS NULL AND coalesce(t.last_seen, d.enrolled_at) < ?1",
         )?;
         let rows = s.query_map([seen_before], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn open_alerts(&self) -> StoreResult<Vec<AlertRow>> {
+        let c = self.lock()?;
+        let mut s = c.prepare_cached(
+            "SELECT id, device_id, kind, detail, opened_at, cleared_at FROM alerts WHERE cleared_at IS NULL
+             ORDER BY opened_at DESC",
+        )?;
+        let rows = s.query_map([], alert_from_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
@@ -561,6 +592,18 @@ impl Store for SqliteStore {
     fn delete_session(&self, token_hash: &str) -> StoreResult<()> {
         self.lock()?.execute("DELETE FROM ops_sessions WHERE token_hash = ?1", [token_hash])?;
         Ok(())
+    }
+
+    fn record_registry_access(&self, access: &RegistryAccess) -> StoreResult<()> {
+        retention::insert_access(&*self.lock()?, access)
+    }
+
+    fn recent_registry_access(&self, limit: u32) -> StoreResult<Vec<RegistryAccess>> {
+        retention::recent_access(&*self.lock()?, limit)
+    }
+
+    fn enforce_retention(&self, cutoffs: &RetentionCutoffs) -> StoreResult<RetentionReport> {
+        retention::enforce(&mut *self.lock()?, cutoffs)
     }
 }
 

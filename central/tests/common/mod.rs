@@ -99,6 +99,18 @@ impl Rig {
         format!("{}{path}", self.base)
     }
 
+    /// `GET /metrics` with the bearer token, as Prometheus scrapes it.
+    pub async fn metrics(&self) -> reqwest::Response {
+        self.anonymous().get(self.url("/metrics")).bearer_auth(self.server.metrics_token()).send().await.unwrap()
+    }
+
+    /// The metrics text.
+    pub async fn metrics_text(&self) -> String {
+        let resp = self.metrics().await;
+        assert_eq!(resp.status(), 200);
+        resp.text().await.unwrap()
+    }
+
     pub async fn enroll(&self) -> Terminal {
         let token = self.server.create_enrollment_token(Duration::from_secs(600)).unwrap();
         let (key, csr) = key_and_csr();
@@ -121,6 +133,18 @@ impl Rig {
 impl Terminal {
     pub async fn post<T: serde::Serialize>(&self, rig: &Rig, path: &str, key: &str, body: &T) -> reqwest::Response {
         self.http.post(rig.url(path)).header("Idempotency-Key", key).json(body).send().await.unwrap()
+    }
+
+    /// `GET /v1/contributions` for the card holder `id_number` named `name`, as a terminal
+    /// that read both from the card asks for it.
+    pub async fn contributions(&self, rig: &Rig, id_number: &str, name: &str) -> reqwest::Response {
+        self.http
+            .get(rig.url(central::api::paths::CONTRIBUTIONS))
+            .header(central::api::CARD_HOLDER_HEADER, id_number)
+            .header(central::api::CARD_HOLDER_NAME_HEADER, central::api::encode_header_text(name))
+            .send()
+            .await
+            .unwrap()
     }
 }
 

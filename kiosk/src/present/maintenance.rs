@@ -4,8 +4,8 @@
 use super::mapping::{card_error, unavailable_reason};
 use crate::config::PIN_DIGITS;
 use session::maintenance::{Finding, Pin, PinRefusal, SelfTests, TestSubject};
-use session::{Device as CoreDevice, Problem, Unavailable};
-use ui::model::{Device, DeviceHealth, PinError, Screen, SelfTest, UnavailableReason};
+use session::{Problem, Unavailable};
+use ui::model::{DeviceHealth, PinError, Screen, SelfTest, UnavailableReason};
 
 pub(super) fn pin_pad(error: Option<PinRefusal>, typed: &Pin) -> Screen {
     Screen::MaintenancePin {
@@ -18,35 +18,8 @@ pub(super) fn pin_pad(error: Option<PinRefusal>, typed: &Pin) -> Screen {
     }
 }
 
-pub(super) fn ui_device(s: TestSubject) -> Device {
-    match s {
-        TestSubject::Reader => Device::CardReader,
-        TestSubject::Printer => Device::Printer,
-        TestSubject::Camera => Device::Camera,
-        TestSubject::Central => Device::Network,
-    }
-}
-
-pub(super) fn core_subject(d: Device) -> TestSubject {
-    match d {
-        Device::CardReader => TestSubject::Reader,
-        Device::Printer => TestSubject::Printer,
-        Device::Camera => TestSubject::Camera,
-        Device::Network => TestSubject::Central,
-    }
-}
-
-fn core_device(s: TestSubject) -> Option<CoreDevice> {
-    match s {
-        TestSubject::Reader => Some(CoreDevice::Reader),
-        TestSubject::Printer => Some(CoreDevice::Printer),
-        TestSubject::Camera => Some(CoreDevice::Camera),
-        TestSubject::Central => None,
-    }
-}
-
 fn device_reason(subject: TestSubject, problem: &Problem) -> UnavailableReason {
-    match core_device(subject) {
+    match subject.device() {
         Some(device) => unavailable_reason(&Unavailable { device, problem: problem.clone() }),
         None => UnavailableReason::CentralOffline,
     }
@@ -61,6 +34,8 @@ fn self_test(subject: TestSubject, f: &Finding) -> SelfTest {
         Finding::TestPagePrinted => SelfTest::TestPagePrinted,
         Finding::CameraWorks => SelfTest::CameraWorks,
         Finding::CentralAnswered { millis } => SelfTest::CentralAnswered { millis: *millis },
+        Finding::ScanCode => SelfTest::ScanCode,
+        Finding::Scanned { code } => SelfTest::Scanned { code: code.clone() },
         Finding::DeviceFailed(p) => SelfTest::Failed(device_reason(subject, p)),
         Finding::CentralUnreachable => SelfTest::Failed(UnavailableReason::CentralOffline),
     }
@@ -71,18 +46,14 @@ pub(super) fn overview(tests: &SelfTests, terminal_id: &str) -> Screen {
         .findings
         .iter()
         .map(|(subject, finding)| {
-            let problem = match core_device(*subject) {
+            let problem = match subject.device() {
                 Some(d) => tests.devices.unusable(d).map(|u| unavailable_reason(&u)),
                 // The network has no status poll: its state is the last check's.
                 None => {
                     matches!(finding, Some(Finding::CentralUnreachable)).then_some(UnavailableReason::CentralOffline)
                 }
             };
-            DeviceHealth {
-                device: ui_device(*subject),
-                problem,
-                test: finding.as_ref().map(|f| self_test(*subject, f)),
-            }
+            DeviceHealth { device: *subject, problem, test: finding.as_ref().map(|f| self_test(*subject, f)) }
         })
         .collect();
     Screen::Maintenance {

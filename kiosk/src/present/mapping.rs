@@ -16,7 +16,7 @@ pub(super) fn unavailable_reason(u: &Unavailable) -> UnavailableReason {
         (Device::Printer, Problem::PaperOut) => UnavailableReason::PrinterOutOfPaper,
         (Device::Printer, _) => UnavailableReason::PrinterFault,
         (Device::Camera, _) => UnavailableReason::CameraUnavailable,
-        (Device::Reader, _) => UnavailableReason::CardReaderFault,
+        (Device::Reader | Device::SocialSecurityReader | Device::Scanner, _) => UnavailableReason::CardReaderFault,
     }
 }
 
@@ -52,6 +52,9 @@ pub(super) fn card_error(p: CardProblem) -> CardError {
         CardProblem::Unreadable => CardError::Unreadable,
         CardProblem::Expired => CardError::Expired,
         CardProblem::WrongType => CardError::WrongCardType,
+        CardProblem::Blocked => CardError::Blocked,
+        CardProblem::Invalid => CardError::Invalid,
+        CardProblem::Unsupported => CardError::Unsupported,
     }
 }
 
@@ -260,6 +263,7 @@ fn form_error(e: FormError) -> Option<InputError> {
         FormError::InvalidPhone => Some(InputError::InvalidPhone),
         FormError::InvalidTracking => Some(InputError::InvalidTrackingNumber),
         FormError::NotFound => Some(InputError::TrackingNumberNotFound),
+        FormError::NotAnApplication => Some(InputError::NotAnApplication),
         // The submit button stays disabled until a reason is picked.
         FormError::MissingReason => None,
     }

@@ -33,6 +33,8 @@ pub struct Presenter {
     drafts: Drafts,
     /// This terminal's device id, for the maintenance screen.
     terminal_id: String,
+    /// The terminal also reads social security cards: the prompts name both cards.
+    social_security_card: bool,
     /// The printing bar's percent; it belongs to the screen it was reported on.
     printing: u8,
 }
@@ -67,6 +69,11 @@ impl Presenter {
     /// Names the terminal on the maintenance screen (known once it is enrolled).
     pub fn set_terminal_id(&mut self, id: impl Into<String>) {
         self.terminal_id = id.into();
+    }
+
+    /// Says the terminal has a social security card reader (its prompts name both cards).
+    pub fn set_social_security_card(&mut self, yes: bool) {
+        self.social_security_card = yes;
     }
 
     /// The core showed `screen` (an `Effect::Show`).
@@ -208,7 +215,7 @@ impl Presenter {
             Intent::Confirm => self.confirm(),
             // The core opens the PIN pad only from the start screen with nobody in session.
             Intent::MaintenanceGesture => touch(CoreIntent::Maintenance),
-            Intent::SelfTest(device) => touch(CoreIntent::SelfTest(maintenance::core_subject(device))),
+            Intent::SelfTest(subject) => touch(CoreIntent::SelfTest(subject)),
             Intent::ExitMaintenance => touch(CoreIntent::ExitMaintenance),
         }
     }
@@ -257,6 +264,7 @@ impl Presenter {
             screen,
             language: self.language,
             text_size: self.text_size,
+            social_security_card: self.social_security_card,
             idle: self.idle.map(|s| IdleCountdown { seconds_left: u8::try_from(s).unwrap_or(u8::MAX) }),
         }
     }

@@ -4,7 +4,7 @@
 mod maintenance;
 
 use super::*;
-use session::{Citizen, Effect, SessionTiming, State, handle};
+use session::{Citizen, Effect, IdentityDocument, SessionTiming, State, handle};
 use ui::model::{CardError, CardReadState, HomeNotice, InputError, Service};
 
 const ID: &str = "11010519491231002X";
@@ -168,13 +168,13 @@ fn tracking_number_typed_without_a_card_is_looked_up() {
     let mut k = Rig::new();
     k.tap(Intent::ChooseService(Service::ApplicationProgress));
     assert!(matches!(k.screen(), Screen::ProgressLookup { can_submit: false, .. }));
-    k.digits("20261121483920");
+    k.digits("202611210004837");
     k.tap(Intent::Confirm);
     let looked_up = k.effects.iter().find_map(|e| match e {
         Effect::LookUpApplication { tracking, .. } => Some(tracking.clone()),
         _ => None,
     });
-    assert_eq!(looked_up.as_deref(), Some("20261121483920"));
+    assert_eq!(looked_up.as_deref(), Some("202611210004837"));
 }
 
 #[test]
@@ -212,7 +212,7 @@ fn rating_reasons_follow_the_grade_and_are_sent_with_it() {
 fn a_refused_card_shows_why_and_retry_returns_to_the_prompt() {
     let mut k = Rig::new();
     k.tap(Intent::ChooseService(Service::QualificationCheck));
-    k.event(Event::CardRefused(session::CardProblem::Expired));
+    k.event(Event::CardRefused { document: IdentityDocument::IdCard, problem: session::CardProblem::Expired });
     assert_eq!(
         k.screen(),
         Screen::CardReading { service: Service::QualificationCheck, state: CardReadState::Failed(CardError::Expired) }
@@ -226,10 +226,10 @@ fn a_refused_card_shows_why_and_retry_returns_to_the_prompt() {
 #[test]
 fn a_refused_card_on_the_start_screen_is_a_notice_until_it_is_taken_away() {
     let mut k = Rig::new();
-    k.event(Event::CardRefused(session::CardProblem::WrongType));
+    k.event(Event::CardRefused { document: IdentityDocument::IdCard, problem: session::CardProblem::WrongType });
     let Screen::Home { notice, holder: None, .. } = k.screen() else { panic!("{:?}", k.screen()) };
     assert_eq!(notice, Some(HomeNotice::CardRefused(CardError::WrongCardType)));
-    k.event(Event::CardRemoved);
+    k.event(Event::CardRemoved(IdentityDocument::IdCard));
     assert!(matches!(k.screen(), Screen::Home { notice: None, .. }));
 }
 
@@ -242,7 +242,7 @@ fn language_and_text_size_reset_for_the_next_citizen() {
     assert_eq!((view.language, view.text_size), (Language::En, TextSize::Large));
     k.card();
     assert_eq!(k.presenter.view(LocalTime::default()).language, Language::En, "kept within the session");
-    k.event(Event::CardRemoved);
+    k.event(Event::CardRemoved(IdentityDocument::IdCard));
     let view = k.presenter.view(LocalTime::default());
     assert_eq!((view.language, view.text_size), (Language::ZhCn, TextSize::Normal));
 }

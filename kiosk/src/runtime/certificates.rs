@@ -24,7 +24,7 @@ pub async fn issue(
         let certificate = central.issue_certificate(&convert::certificate_request_for(citizen, kind, chosen)).await?;
         return signed_as_asked(convert::issued(&certificate, citizen), kind);
     }
-    let history = match central.contributions(citizen.id_number.expose()).await {
+    let history = match central.contributions_of(citizen.id_number.expose(), citizen.name.expose()).await {
         Ok(h) => Some(h),
         Err(e) => {
             // The certificate itself is still worth asking for; only the status is less precise.

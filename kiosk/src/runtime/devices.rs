@@ -49,13 +49,52 @@ impl Drop for DeviceTasks {
     }
 }
 
-/// Starts the card reader task and the printer and camera health watches, each under
-/// `supervise`, all reporting to the runtime's `events`.
+/// Which PC/SC reader is the social security card reader.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ReaderChoice {
+    /// Whichever reader a card is put in.
+    Any,
+    /// The reader of this name (as `sscard readers` lists it).
+    Named(String),
+}
+
+/// The devices only some terminals have.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OptionalDevices {
+    pub social_security_reader: Option<ReaderChoice>,
+    pub scanner: Option<super::scanner::ScannerPort>,
+    /// The enrollment's verify base URL: lets the scanner recognise this service's
+    /// certificates.
+    pub verify_base_url: Option<String>,
+}
+
+impl OptionalDevices {
+    /// From the configuration's `[devices]`.
+    pub fn from_config(d: &crate::config::DevicesSection, verify_base_url: Option<String>) -> Self {
+        let social_security_reader = d.social_security_reader.as_deref().map(|r| match r {
+            "auto" => ReaderChoice::Any,
+            name => ReaderChoice::Named(name.to_owned()),
+        });
+        let scanner = d.scanner.as_ref().map(|path| {
+            if path.starts_with("/dev/input") {
+                super::scanner::ScannerPort::Evdev(path.clone())
+            } else {
+                super::scanner::ScannerPort::Serial { path: path.display().to_string(), baud: d.scanner_baud }
+            }
+        });
+        Self { social_security_reader, scanner, verify_base_url }
+    }
+}
+
+/// Starts the card reader task and the printer and camera health watches, and the
+/// optional devices' tasks, each under `supervise`, all reporting to the runtime's
+/// `events`.
 pub fn start<T: Link + 'static>(
     events: &mpsc::Sender<Event>,
     reader_opener: ReaderOpener,
     printer: &DriverPrinter<T>,
     camera: &DriverCamera,
+    optional: &OptionalDevices,
     s: &Supervision,
 ) -> DeviceTasks {
     let mut tasks = vec![reader::spawn(reader_opener, s.reader.clone(), events.clone(), s.backoff)];
@@ -67,6 +106,17 @@ pub fn start<T: Link + 'static>(
     tasks.push(tokio::spawn(supervise(Device::Camera, events.clone(), s.backoff, move || {
         cam.clone().watch_health(probe, tx.clone())
     })));
+    if let Some(choice) = &optional.social_security_reader {
+        let name = match choice {
+            ReaderChoice::Any => None,
+            ReaderChoice::Named(name) => Some(name.clone()),
+        };
+        tasks.push(super::social_security::spawn(name, events.clone(), s.backoff));
+    }
+    if let Some(port) = &optional.scanner {
+        let verify = optional.verify_base_url.clone();
+        tasks.push(super::scanner::spawn(port.clone(), verify, events.clone(), s.backoff));
+    }
     DeviceTasks(tasks)
 }
 

@@ -11,6 +11,8 @@ pub mod escpos_printer;
 pub mod print_progress;
 pub mod printer_health;
 pub mod reader;
+pub mod scanner;
+pub mod social_security;
 pub mod supervise;
 pub mod systemd;
 pub mod telemetry;
@@ -205,7 +207,7 @@ impl Runtime {
             Effect::FetchContributions { ticket, citizen } => {
                 let central = w.central.clone();
                 self.reply(async move {
-                    let result = central.contributions(citizen.id_number.expose()).await;
+                    let result = central.contributions_of(citizen.id_number.expose(), citizen.name.expose()).await;
                     Event::ContributionsLoaded {
                         ticket,
                         result: result.map(|h| convert::contributions(&h)).map_err(|e| failure(&e)),

@@ -5,8 +5,8 @@ use super::supervise::supervise;
 use crate::outbox::backoff::Backoff;
 use device_link::{Link, LinkError};
 use idcard::watch::FaultKind;
-use idcard::{Card, CardDate, CardType, ReaderConfig, ReaderEvent, WatchHandle};
-use session::{CardProblem, Citizen, Device, Event, Health, Problem};
+use idcard::{Card, CardDate, CardType, ReaderConfig, ReaderEvent};
+use session::{CardProblem, Citizen, Device, Event, Health, IdentityDocument, Problem};
 use std::sync::Arc;
 use tokio::sync::mpsc;
 
@@ -45,17 +45,17 @@ pub fn session_event(event: ReaderEvent, today: CardDate) -> Option<Event> {
         ReaderEvent::CardPresented(card) => match refusal(&card, today) {
             Some(problem) => {
                 tracing::info!(?card, ?problem, "card refused");
-                Event::CardRefused(problem)
+                Event::CardRefused { document: IdentityDocument::IdCard, problem }
             }
             None => {
                 tracing::info!(?card, "card read");
                 Event::CardPlaced(Citizen::new(&card.id_number, &card.name))
             }
         },
-        ReaderEvent::CardRemoved => Event::CardRemoved,
+        ReaderEvent::CardRemoved => Event::CardRemoved(IdentityDocument::IdCard),
         ReaderEvent::CardReadFailed { error } => {
             tracing::info!(%error, "card could not be read");
-            Event::CardRefused(CardProblem::Unreadable)
+            Event::CardRefused { document: IdentityDocument::IdCard, problem: CardProblem::Unreadable }
         }
         ReaderEvent::ReaderFault { fault, detail } => {
             // Said so that the technician at the terminal knows what to check first.
@@ -80,38 +80,11 @@ pub fn session_event(event: ReaderEvent, today: CardDate) -> Option<Event> {
     })
 }
 
-/// Stops the polling thread off the async workers (stopping waits for its current command).
-struct StopOnDrop(Option<WatchHandle>);
-
-impl Drop for StopOnDrop {
-    fn drop(&mut self) {
-        if let Some(handle) = self.0.take() {
-            match tokio::runtime::Handle::try_current() {
-                Ok(rt) => drop(rt.spawn_blocking(move || handle.stop())),
-                Err(_) => handle.stop(),
-            }
-        }
-    }
-}
-
 /// Runs the polling task and forwards its events until the runtime goes away (`Ok`) or
 /// the polling thread dies (`Err`, so that the supervisor restarts it).
 pub async fn run(opener: ReaderOpener, config: ReaderConfig, events: mpsc::Sender<Event>) -> Result<(), String> {
-    let (handle, mut rx) = idcard::watch(move || opener(), config);
-    let _stop = StopOnDrop(Some(handle));
-    loop {
-        tokio::select! {
-            event = rx.recv() => {
-                let Some(event) = event else { return Err("card reader polling thread ended".into()) };
-                if let Some(event) = session_event(event, today())
-                    && events.send(event).await.is_err()
-                {
-                    return Ok(());
-                }
-            }
-            () = events.closed() => return Ok(()),
-        }
-    }
+    let (handle, rx) = idcard::watch(move || opener(), config);
+    super::supervise::forward(handle, rx, &events, |e| session_event(e, today()), "card reader polling").await
 }
 
 /// The reader task under `supervise`: restarted with backoff if it ever dies.
@@ -170,10 +143,16 @@ mod tests {
         let placed = session_event(ReaderEvent::CardPresented(Box::new(card("worker"))), TODAY);
         assert_eq!(placed, Some(Event::CardPlaced(Citizen::new(WORKER_ID, "王伟"))));
         let refused = session_event(ReaderEvent::CardPresented(Box::new(card("expired"))), TODAY);
-        assert_eq!(refused, Some(Event::CardRefused(CardProblem::Expired)));
+        assert_eq!(
+            refused,
+            Some(Event::CardRefused { document: IdentityDocument::IdCard, problem: CardProblem::Expired })
+        );
         let failed = session_event(ReaderEvent::CardReadFailed { error: "41".into() }, TODAY);
-        assert_eq!(failed, Some(Event::CardRefused(CardProblem::Unreadable)));
-        assert_eq!(session_event(ReaderEvent::CardRemoved, TODAY), Some(Event::CardRemoved));
+        assert_eq!(
+            failed,
+            Some(Event::CardRefused { document: IdentityDocument::IdCard, problem: CardProblem::Unreadable })
+        );
+        assert_eq!(session_event(ReaderEvent::CardRemoved, TODAY), Some(Event::CardRemoved(IdentityDocument::IdCard)));
         let fault = ReaderEvent::ReaderFault { fault: FaultKind::LinkLost, detail: "gone".into() };
         assert_eq!(
             session_event(fault, TODAY),
@@ -213,13 +192,17 @@ mod tests {
         control.place("approved-pensioner");
         assert_eq!(next(&mut rx).await, Event::CardPlaced(Citizen::new(PENSIONER_ID, "张秀英")));
         control.remove();
-        assert_eq!(next(&mut rx).await, Event::CardRemoved);
+        assert_eq!(next(&mut rx).await, Event::CardRemoved(IdentityDocument::IdCard));
         control.place("foreigner");
-        assert_eq!(next(&mut rx).await, Event::CardRefused(CardProblem::WrongType));
+        assert_eq!(
+            next(&mut rx).await,
+            Event::CardRefused { document: IdentityDocument::IdCard, problem: CardProblem::WrongType }
+        );
         control.vanish();
         assert!(matches!(
             next(&mut rx).await,
-            Event::CardRemoved | Event::DeviceHealth { device: Device::Reader, health: Health::Problem(_) }
+            Event::CardRemoved(IdentityDocument::IdCard)
+                | Event::DeviceHealth { device: Device::Reader, health: Health::Problem(_) }
         ));
         task.abort();
     }

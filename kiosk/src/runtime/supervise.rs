@@ -44,6 +44,51 @@ where
     }
 }
 
+/// Stops a driver thread off the async workers when dropped (stopping waits for the
+/// thread's current command). Every driver handle stops its thread on drop.
+struct StopOnDrop<H: Send + 'static>(Option<H>);
+
+impl<H: Send + 'static> Drop for StopOnDrop<H> {
+    fn drop(&mut self) {
+        if let Some(handle) = self.0.take() {
+            match tokio::runtime::Handle::try_current() {
+                Ok(rt) => drop(rt.spawn_blocking(move || drop(handle))),
+                Err(_) => drop(handle),
+            }
+        }
+    }
+}
+
+/// Forwards a driver thread's events to the session core (through `meaning`, which
+/// drops what the core need not know) until the runtime goes away (`Ok`) or the thread
+/// ends (`Err`, so that the supervisor restarts it). `handle` stops the thread when this
+/// returns or is cancelled.
+pub async fn forward<H, E>(
+    handle: H,
+    mut driver_events: mpsc::Receiver<E>,
+    events: &mpsc::Sender<Event>,
+    mut meaning: impl FnMut(E) -> Option<Event>,
+    thread: &str,
+) -> Result<(), String>
+where
+    H: Send + 'static,
+{
+    let _stop = StopOnDrop(Some(handle));
+    loop {
+        tokio::select! {
+            event = driver_events.recv() => {
+                let Some(event) = event else { return Err(format!("the {thread} thread ended")) };
+                if let Some(event) = meaning(event)
+                    && events.send(event).await.is_err()
+                {
+                    return Ok(());
+                }
+            }
+            () = events.closed() => return Ok(()),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -41,12 +41,7 @@ impl Default for Metrics {
 
 impl Metrics {
     pub fn set_health(&self, device: Device, health: Health) {
-        let mut d = self.devices.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        match device {
-            Device::Reader => d.reader = health,
-            Device::Camera => d.camera = health,
-            Device::Printer => d.printer = health,
-        }
+        self.devices.lock().unwrap_or_else(std::sync::PoisonError::into_inner).set(device, health);
     }
 
     pub fn devices(&self) -> Devices {
@@ -192,7 +187,7 @@ pub fn event_for(record: &AuditRecord, outbox: &OutboxHandle) {
     let (kind, severity) = match record {
         AuditRecord::DeviceFault { device, problem } => {
             let (_, _, outcome) = crate::audit::describe(record);
-            let device = convert_device(*device);
+            let device = device.code();
             match problem {
                 None => (format!("{device}.ok"), api::Severity::Info),
                 Some(Problem::PaperNearEnd) => (format!("{device}.near_end"), api::Severity::Warning),
@@ -219,14 +214,6 @@ pub fn event_for(record: &AuditRecord, outbox: &OutboxHandle) {
         audit: vec![],
     };
     enqueue(outbox, ItemKind::Telemetry, &batch);
-}
-
-fn convert_device(d: Device) -> &'static str {
-    match d {
-        Device::Reader => "reader",
-        Device::Camera => "camera",
-        Device::Printer => "printer",
-    }
 }
 
 fn enqueue(outbox: &OutboxHandle, kind: ItemKind, batch: &api::TelemetryBatch) {

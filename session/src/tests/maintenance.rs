@@ -131,7 +131,7 @@ fn a_card_on_the_maintenance_screen_is_the_readers_test_and_only_its_masked_numb
     assert!(!k.state.in_session(), "a test card starts no session");
     assert!(!k.state.holds_personal_data());
     assert!(!format!("{:?}", k.state).contains(ID) && !format!("{:?}", k.state).contains(NAME));
-    k.send(Event::CardRefused(CardProblem::Expired));
+    k.send(Event::CardRefused { document: IdentityDocument::IdCard, problem: CardProblem::Expired });
     assert_eq!(finding(&k, TestSubject::Reader), Some(Finding::CardRefused(CardProblem::Expired)));
     assert!(k.audits().contains(&&AuditRecord::SelfTest { subject: TestSubject::Reader, passed: true }));
 }

@@ -2,6 +2,7 @@
 
 mod certificate;
 mod contributions;
+mod documents;
 mod maintenance;
 mod policies;
 mod progress;
@@ -146,7 +147,11 @@ fn card_read_starts_a_session_with_masked_audit() {
     let mut k = Kiosk::new();
     k.card();
     assert!(matches!(k.screen(), Screen::Menu { holder: Some(_), .. }));
-    assert!(k.audits().contains(&&AuditRecord::CardRead { session: 1, masked_id: "1101**********002X".into() }));
+    assert!(k.audits().contains(&&AuditRecord::CardRead {
+        session: 1,
+        masked_id: "1101**********002X".into(),
+        document: IdentityDocument::IdCard
+    }));
     assert!(k.state.holds_personal_data());
 }
 

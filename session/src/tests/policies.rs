@@ -144,7 +144,7 @@ fn card_removal_policy_per_flow() {
         k.card();
         setup(&mut k);
         let capturing = k.state.session.as_ref().is_some_and(|s| s.flow.capturing());
-        let out = k.send(Event::CardRemoved);
+        let out = k.send(Event::CardRemoved(IdentityDocument::IdCard));
         assert_eq!(k.state.in_session(), survives, "{name}");
         if survives {
             let s = k.state.session.as_ref().unwrap();
@@ -162,7 +162,7 @@ fn card_removal_policy_per_flow() {
 fn committed_flow_finishes_after_card_removal_then_session_ends_at_rating() {
     let mut k = Kiosk::start(Service::QualificationCheck);
     k.capture_face();
-    k.send(Event::CardRemoved);
+    k.send(Event::CardRemoved(IdentityDocument::IdCard));
     k.answer_submission(Ok(submitted("T-42", Decision::PendingReview)));
     let Effect::Print { job: PrintJob::Receipt(receipt), .. } =
         k.effects.iter().rev().find(|e| matches!(e, Effect::Print { .. })).unwrap()
@@ -247,7 +247,7 @@ fn service_chosen_before_the_card_asks_for_it_then_confirms_identity() {
     k.touch(Intent::Choose(Service::ContributionRecord));
     assert_eq!(k.screen(), &Screen::PlaceCard { service: Service::ContributionRecord, problem: None });
     assert!(!k.state.holds_personal_data());
-    k.send(Event::CardRefused(CardProblem::Expired));
+    k.send(Event::CardRefused { document: IdentityDocument::IdCard, problem: CardProblem::Expired });
     assert_eq!(
         k.screen(),
         &Screen::PlaceCard { service: Service::ContributionRecord, problem: Some(CardProblem::Expired) }
@@ -286,7 +286,7 @@ fn identity_check_back_returns_to_the_menu_and_card_removal_ends_it() {
     k.touch(Intent::Back);
     assert!(matches!(k.screen(), Screen::Menu { holder: Some(_), .. }));
     k.touch(Intent::Choose(Service::UnemploymentRegistration));
-    k.send(Event::CardRemoved);
+    k.send(Event::CardRemoved(IdentityDocument::IdCard));
     assert!(k.ended_with(EndReason::CardRemoved));
     assert!(!k.state.holds_personal_data());
 }
@@ -303,10 +303,15 @@ fn an_unavailable_service_cannot_be_chosen_from_the_start_screen() {
 #[test]
 fn a_refused_card_on_the_start_screen_says_why_without_a_session() {
     let mut k = Kiosk::new();
-    k.send(Event::CardRefused(CardProblem::WrongType));
+    k.send(Event::CardRefused { document: IdentityDocument::IdCard, problem: CardProblem::WrongType });
     assert!(matches!(k.screen(), Screen::Welcome { notice: Some(Notice::Card(CardProblem::WrongType)), .. }));
     assert!(!k.state.in_session());
-    assert!(k.audits().contains(&&AuditRecord::CardRefused { problem: CardProblem::WrongType }));
+    assert!(
+        k.audits().contains(&&AuditRecord::CardRefused {
+            document: IdentityDocument::IdCard,
+            problem: CardProblem::WrongType
+        })
+    );
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! Random event sequences: the core never panics, always returns to the start screen
 //! after the idle timeout, and never holds personal data once a session has ended.
-//! The technician's gesture, PINs and self-tests are in the mix.
+//! The technician's gesture, PINs and self-tests, both card readers and the receipt
+//! scanner are in the mix.
 
 use super::*;
 use crate::maintenance::{Pin, TestSubject};
@@ -9,8 +10,11 @@ use proptest::prelude::*;
 #[derive(Clone, Debug)]
 enum Action {
     Card(bool),
-    CardRemoved,
+    /// The first person's social security card.
+    SocialSecurityCard,
+    CardRemoved(IdentityDocument),
     CardUnreadable,
+    Scan(ScannedCode),
     Touch(Intent),
     Device(Device, Option<Problem>),
     Wait(Millis),
@@ -48,12 +52,25 @@ fn intent() -> impl Strategy<Value = Intent> {
 }
 
 fn action() -> impl Strategy<Value = Action> {
-    let device = prop::sample::select(vec![Device::Reader, Device::Camera, Device::Printer]);
+    let device = prop::sample::select(vec![
+        Device::Reader,
+        Device::Camera,
+        Device::Printer,
+        Device::SocialSecurityReader,
+        Device::Scanner,
+    ]);
+    let scan = prop_oneof![
+        "[A-Z0-9-]{0,20}".prop_map(ScannedCode::Application),
+        Just(ScannedCode::Certificate { verification_code: "K7Q29XPA4M3B".into() }),
+    ];
     let problem =
         prop::option::of(prop::sample::select(vec![Problem::PaperOut, Problem::PaperNearEnd, Problem::Missing]));
     prop_oneof![
         2 => any::<bool>().prop_map(Action::Card),
-        1 => Just(Action::CardRemoved),
+        1 => Just(Action::SocialSecurityCard),
+        1 => scan.prop_map(Action::Scan),
+        1 => prop::sample::select(vec![IdentityDocument::IdCard, IdentityDocument::SocialSecurityCard])
+            .prop_map(Action::CardRemoved),
         1 => Just(Action::CardUnreadable),
         6 => intent().prop_map(Action::Touch),
         1 => (device, problem).prop_map(|(d, p)| Action::Device(d, p)),
@@ -128,8 +145,12 @@ proptest! {
                 } else {
                     Citizen::new("440524188001010014", "李四")
                 }),
-                Action::CardRemoved => Event::CardRemoved,
-                Action::CardUnreadable => Event::CardRefused(CardProblem::Unreadable),
+                Action::SocialSecurityCard => Event::CardPlaced(
+                    Citizen::new(ID, NAME).with_document(IdentityDocument::SocialSecurityCard),
+                ),
+                Action::Scan(code) => Event::Scanned(code),
+                Action::CardRemoved(document) => Event::CardRemoved(document),
+                Action::CardUnreadable => Event::CardRefused { document: IdentityDocument::IdCard, problem: CardProblem::Unreadable },
                 Action::Touch(intent) => Event::Touch(intent),
                 Action::Device(device, problem) => Event::DeviceHealth { device, health: problem.map_or(Health::Ok, Health::Problem) },
                 Action::Wait(ms) => { k.now += ms; Event::Tick(k.now) }

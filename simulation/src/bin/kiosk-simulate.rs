@@ -101,7 +101,7 @@ async fn simulate(config: Config, run_for: Option<u64>, script: bool, frontend: 
     };
     let screen = frontend.sink();
     frontend.set_terminal_id(&identity.device_id);
-    let devices = DeviceSettings::lifelike(&identity.device_id);
+    let devices = DeviceSettings::lifelike(&identity.device_id, &identity.verify_base_url);
     let options = {
         let config = config.clone();
         move |printer, camera| app::options(&config, url, identity, printer, camera, screen)
@@ -114,6 +114,7 @@ async fn simulate(config: Config, run_for: Option<u64>, script: bool, frontend: 
         wrap_printer: None,
     })
     .await?;
+    frontend.set_social_security_card(sim.devices.social_security.is_some());
     frontend.connect(sim.terminal.events.clone());
     let console = tokio::spawn(sim.devices.controls().run(tokio::io::BufReader::new(tokio::io::stdin())));
     if let Some(addr) = sim.terminal.metrics_addr {
@@ -125,6 +126,7 @@ async fn simulate(config: Config, run_for: Option<u64>, script: bool, frontend: 
         tokio::spawn(demo_citizen(
             sim.terminal.events.clone(),
             sim.devices.reader.control(),
+            sim.devices.social_security.as_ref().map(|s| s.control.clone()),
             sim.devices.paper.clone(),
             data_dir.join("receipts"),
         ))
@@ -149,6 +151,7 @@ async fn simulate(config: Config, run_for: Option<u64>, script: bool, frontend: 
 async fn demo_citizen(
     events: tokio::sync::mpsc::Sender<Event>,
     reader: idcard::sim::SimControl,
+    social_security: Option<sscard::sim::SimControl>,
     paper: PrinterControl,
     receipts: PathBuf,
 ) {
@@ -185,6 +188,22 @@ async fn demo_citizen(
     }
     reader.remove();
     pause().await;
+    // A worker with their social security card looks at their contribution record.
+    if let Some(card) = &social_security {
+        card.insert(simulation::social_security_cards::WORKER);
+        for step in [
+            touch(Intent::Choose(Service::ContributionRecord)),
+            touch(Intent::Confirm),
+            touch(Intent::Done),
+            touch(Intent::SkipRating),
+            touch(Intent::Exit),
+        ] {
+            pause().await;
+            let _ = events.send(step).await;
+        }
+        card.remove();
+        pause().await;
+    }
     // A card the terminal must refuse: the start screen says why.
     reader.place(cards::EXPIRED);
     pause().await;

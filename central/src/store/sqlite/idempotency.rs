@@ -10,8 +10,9 @@ type IdempotencyRow = (String, String, i64, Option<i64>, Option<String>, Option<
 /// status, content_type, body of a finished call
 type OutcomeRow = (Option<i64>, Option<String>, Option<Vec<u8>>);
 
-/// The 14 digits a citizen types for `QC-20261121-483920`: everything after the kind
-/// prefix, without dashes. Must agree with the backfill in migration 3.
+/// The digits a citizen types for `QC-20261121-0004837` (`202611210004837`; 14 digits for
+/// the older `QC-20261121-483920`): everything after the kind prefix, without dashes.
+/// Must agree with the backfill in migration 3.
 pub(super) fn tracking_digits(tracking_number: &str) -> String {
     tracking_number.split_once('-').map_or(tracking_number, |(_, rest)| rest).replace('-', "")
 }
@@ -143,6 +144,10 @@ fn insert(c: &Connection, record: &NewRecord) -> StoreResult<()> {
             return Ok(());
         }
         NewRecord::Device(d) => return super::enrollment::upsert_device(c, d),
+        NewRecord::RequireCurrentDevice { device_id, cert_serial } => {
+            return super::enrollment::require_current_device(c, device_id, cert_serial);
+        }
+        NewRecord::RegistryAccess(a) => return super::retention::insert_access(c, a),
     }?;
     Ok(())
 }
