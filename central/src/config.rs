@@ -26,7 +26,10 @@ pub struct ServerConfig {
     pub public_url: Option<String>,
     /// Extra DNS names / IPs for the server certificate (first start only).
     pub server_names: Vec<String>,
-    /// How long stored idempotent responses are kept.
+    /// How long stored idempotent responses are kept: a submission re-sent within it is
+    /// answered from its first result instead of being processed again. A terminal
+    /// retries a submission for up to [`TERMINAL_RETRY_WINDOW`], so this must be longer
+    /// (at least [`MIN_IDEMPOTENCY_RETENTION`]); 30 days by default.
     pub idempotency_retention: Duration,
     /// Ops dashboard pages reload their content this often (seconds).
     pub dashboard_refresh: Duration,
@@ -102,6 +105,13 @@ pub struct Retention {
 
 const DAY: Duration = Duration::from_secs(86_400);
 
+/// How long a terminal keeps re-sending a submission after its first attempt before it
+/// holds it for a technician instead (the terminal's outbox).
+pub const TERMINAL_RETRY_WINDOW: Duration = Duration::from_secs(28 * 86_400);
+
+/// The shortest `idempotency_retention` accepted: the terminals' retry window and a day.
+pub const MIN_IDEMPOTENCY_RETENTION: Duration = Duration::from_secs(29 * 86_400);
+
 impl Default for Retention {
     fn default() -> Self {
         Self {
@@ -128,7 +138,7 @@ impl ServerConfig {
             device_certificate_validity: Duration::from_secs(365 * 24 * 3600),
             public_url: None,
             server_names: Vec::new(),
-            idempotency_retention: Duration::from_secs(72 * 3600),
+            idempotency_retention: 30 * DAY,
             dashboard_refresh: Duration::from_secs(5),
             registry_size: 300,
             header_timeout: Duration::from_secs(10),
@@ -185,6 +195,17 @@ impl ServerConfig {
         }
         if !(10..=100_000).contains(&self.registry_size) {
             return bad("registry_size", "must be 10..=100000 people".into());
+        }
+        if self.idempotency_retention < MIN_IDEMPOTENCY_RETENTION {
+            return bad(
+                "idempotency_retention",
+                format!(
+                    "must be at least {} days: a terminal may retry a submission for {} days, and a shorter \
+                     window could store a re-sent application twice",
+                    MIN_IDEMPOTENCY_RETENTION.as_secs() / 86_400,
+                    TERMINAL_RETRY_WINDOW.as_secs() / 86_400
+                ),
+            );
         }
         if self.dashboard_refresh < Duration::from_secs(1) {
             return bad("dashboard_refresh", "must be at least 1 s".into());
@@ -257,6 +278,21 @@ mod tests {
         let e = c.validate().unwrap_err();
         assert_eq!(e.setting, "heartbeat_interval");
         assert!(e.to_string().contains("`heartbeat_interval`"));
+    }
+
+    #[test]
+    fn an_idempotency_window_shorter_than_the_terminals_retries_is_refused() {
+        let mut c = ServerConfig::new("/tmp/x");
+        assert_eq!(c.idempotency_retention, Duration::from_secs(30 * 86_400), "default: 30 days");
+        c.idempotency_retention = Duration::from_secs(72 * 3600);
+        let e = c.validate().unwrap_err();
+        assert_eq!(e.setting, "idempotency_retention");
+        assert!(e.problem.contains("at least 29 days") && e.problem.contains("28 days"), "{e}");
+        assert!(e.problem.contains("twice"), "{e}");
+        c.idempotency_retention = MIN_IDEMPOTENCY_RETENTION - Duration::from_secs(1);
+        assert_eq!(c.validate().map_err(|e| e.setting), Err("idempotency_retention"));
+        c.idempotency_retention = MIN_IDEMPOTENCY_RETENTION;
+        assert_eq!(c.validate(), Ok(()));
     }
 
     #[test]

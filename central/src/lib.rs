@@ -7,6 +7,7 @@
 //! in-process with [`start`]; the `central` binary wraps the same.
 
 pub use contract as api;
+pub mod audit;
 pub mod calendar;
 pub mod config;
 pub mod connections;

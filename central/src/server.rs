@@ -145,6 +145,15 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, StartError> {
     let listener =
         TcpListener::bind(config.listen).await.map_err(|source| StartError::Listen { addr: config.listen, source })?;
     let local_addr = listener.local_addr().map_err(|source| StartError::Listen { addr: config.listen, source })?;
+    // Listening, so this is the one server on this data (SQLite: one process): any
+    // reservation still in flight belonged to a predecessor that died mid-request.
+    let abandoned = store.idempotency_abandon_all_in_flight()?;
+    if abandoned > 0 {
+        tracing::warn!(
+            abandoned,
+            "dropped requests left in flight by a server that stopped mid-request; their retries go through at once"
+        );
+    }
     let cap = config.max_connections.unwrap_or_else(crate::connections::cap_for_open_file_limit);
     let deadlines = Deadlines { header: config.header_timeout, idle: config.idle_timeout, body: config.body_timeout };
     let connections = Arc::new(Connections::new(cap, deadlines));

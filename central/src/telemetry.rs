@@ -14,7 +14,9 @@ use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use time::OffsetDateTime;
 
-use crate::api::{self, CameraHealth, Heartbeat, PrinterHealth, ReaderHealth, TelemetryAck, TelemetryBatch};
+use crate::api::{
+    self, AuditRecord, CameraHealth, Heartbeat, PrinterHealth, ReaderHealth, TelemetryAck, TelemetryBatch,
+};
 use crate::http::{self, Shared};
 use crate::pki::PeerIdentity;
 use crate::service::ApiError;
@@ -28,8 +30,50 @@ pub mod alert {
     pub const DEVICE_FAULT: &str = "device_fault";
     pub const OUTBOX_BACKLOG: &str = "outbox_backlog";
     pub const TERMINAL_OFFLINE: &str = "terminal_offline";
-    pub const ALL: [&str; 5] = [PAPER_OUT, PAPER_NEAR_END, DEVICE_FAULT, OUTBOX_BACKLOG, TERMINAL_OFFLINE];
+    /// Audit records missing from a terminal's chain (`crate::audit`).
+    pub const AUDIT_GAP: &str = "audit_gap";
+    /// A terminal's audit history was rewritten.
+    pub const AUDIT_FORK: &str = "audit_fork";
+    /// A terminal's audit trail was wiped and restarted at 1.
+    pub const AUDIT_RESET: &str = "audit_reset";
+    /// The terminal set aside an outbox row it cannot decrypt (event `outbox.quarantined`).
+    pub const OUTBOX_QUARANTINED: &str = "outbox_quarantined";
+    /// The central service answered 401/403 to the terminal's deliveries; it keeps its
+    /// submissions until re-enrolled (event `outbox.unauthorized`).
+    pub const OUTBOX_UNAUTHORIZED: &str = "outbox_unauthorized";
+    /// The terminal cannot write its outbox or audit trail (disk full?) and stopped
+    /// taking submissions (event `storage.unwritable`).
+    pub const STORAGE_UNWRITABLE: &str = "storage_unwritable";
+    /// A submission outlived the idempotency window and is held for a technician
+    /// instead of being re-sent (event `outbox.expired`).
+    pub const OUTBOX_EXPIRED: &str = "outbox_expired";
+    pub const ALL: [&str; 12] = [
+        PAPER_OUT,
+        PAPER_NEAR_END,
+        DEVICE_FAULT,
+        OUTBOX_BACKLOG,
+        TERMINAL_OFFLINE,
+        AUDIT_GAP,
+        AUDIT_FORK,
+        AUDIT_RESET,
+        OUTBOX_QUARANTINED,
+        OUTBOX_UNAUTHORIZED,
+        STORAGE_UNWRITABLE,
+        OUTBOX_EXPIRED,
+    ];
 }
+
+/// Terminal events that open an alert: (event kind, alert kind, detail when the event
+/// has none). The event's own detail is plain text without personal data.
+const EVENT_ALERTS: [(&str, &str, &str); 4] = [
+    ("outbox.quarantined", alert::OUTBOX_QUARANTINED, "an outbox row cannot be decrypted; set aside"),
+    ("outbox.unauthorized", alert::OUTBOX_UNAUTHORIZED, "deliveries refused; submissions kept until re-enrollment"),
+    ("storage.unwritable", alert::STORAGE_UNWRITABLE, "outbox or audit trail cannot be written"),
+    ("outbox.expired", alert::OUTBOX_EXPIRED, "a submission outlived the idempotency window; held"),
+];
+
+/// Longest alert detail taken from a terminal's event.
+const EVENT_DETAIL_MAX: usize = 200;
 
 /// Opens or clears `kind` for `device_id` according to `active`.
 fn set_alert(state: &AppState, device_id: &str, kind: &str, active: Option<String>, now: i64) -> Result<(), ApiError> {
@@ -106,6 +150,22 @@ fn apply_heartbeat(state: &AppState, device_id: &str, hb: &Heartbeat, now: i64) 
     set_alert(state, device_id, alert::TERMINAL_OFFLINE, None, now)
 }
 
+/// Stores audit records through the continuity check (`crate::audit`); the store opens
+/// the alerts of any breaks in the same transaction. Returns how many were stored.
+fn ingest_audit(state: &AppState, device_id: &str, records: &[AuditRecord], now: i64) -> Result<u32, ApiError> {
+    let ingest = state.store.insert_audit(device_id, records, now)?;
+    for b in &ingest.breaks {
+        tracing::warn!(device_id, kind = b.alert_kind(), seq = b.seq(), last = b.last(), "audit chain broken: {b}");
+    }
+    for (kind, detail) in &ingest.alerts_opened {
+        tracing::warn!(device_id, kind, detail, "alert opened");
+    }
+    if ingest.late > 0 {
+        tracing::info!(device_id, late = ingest.late, "audit records below the chain head filled missing seqs");
+    }
+    Ok(ingest.stored)
+}
+
 fn ingest_batch(state: &AppState, device_id: &str, batch: &TelemetryBatch) -> Result<TelemetryAck, ApiError> {
     batch.validate()?;
     let now = OffsetDateTime::now_utc();
@@ -125,10 +185,15 @@ fn ingest_batch(state: &AppState, device_id: &str, batch: &TelemetryBatch) -> Re
             "printer.near_end" => {
                 set_alert(state, device_id, alert::PAPER_NEAR_END, Some("paper roll near its end".into()), ts)?
             }
-            _ => {}
+            kind => {
+                if let Some((_, alert_kind, default)) = EVENT_ALERTS.iter().find(|(k, ..)| *k == kind) {
+                    let detail = e.detail.as_deref().unwrap_or(default);
+                    set_alert(state, device_id, alert_kind, Some(crate::audit::truncate(detail, EVENT_DETAIL_MAX)), ts)?
+                }
+            }
         }
     }
-    let accepted_audit = if batch.audit.is_empty() { 0 } else { state.store.insert_audit(device_id, &batch.audit)? };
+    let accepted_audit = if batch.audit.is_empty() { 0 } else { ingest_audit(state, device_id, &batch.audit, ts)? };
     state.counters.audit_records.fetch_add(u64::from(accepted_audit), Ordering::Relaxed);
     Ok(TelemetryAck {
         accepted_events,

@@ -217,3 +217,53 @@ async fn the_dashboard_needs_a_login_and_shows_no_citizen_data() {
         .unwrap();
     assert!(terminal.contains("<svg class=\"chart\""));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn terminal_fault_events_open_their_alerts_with_the_events_detail() {
+    let rig = start().await;
+    let t = rig.enroll().await;
+    let mappings = [
+        (
+            "outbox.quarantined",
+            "outbox_quarantined",
+            "outbox row 7 (Submission) cannot be opened; kept for a technician",
+        ),
+        ("outbox.unauthorized", "outbox_unauthorized", "HTTP 403: deliveries paused, items kept until re-enrollment"),
+        ("storage.unwritable", "storage_unwritable", "outbox: disk full; submissions stopped"),
+        ("outbox.expired", "outbox_expired", "outbox row 9 (Submission) undelivered past the idempotency window"),
+    ];
+    let events = mappings
+        .iter()
+        .enumerate()
+        .map(|(i, (kind, _, detail))| TelemetryEvent {
+            detail: Some((*detail).into()),
+            severity: Severity::Error,
+            ..event(&format!("f{i}"), kind)
+        })
+        .collect();
+    assert_eq!(t.post(&rig, "/v1/telemetry", "ev1", &batch(None, events)).await.status(), 200);
+    let alerts = rig.server.store().open_alerts().unwrap();
+    for (event_kind, alert_kind, detail) in mappings {
+        let a = alerts.iter().find(|a| a.kind == alert_kind).unwrap_or_else(|| panic!("no alert for {event_kind}"));
+        assert_eq!((a.device_id.as_str(), a.detail.as_str()), (t.enrolled.device_id.as_str(), detail), "{event_kind}");
+    }
+    let metrics = rig.metrics_text().await;
+    for (_, alert_kind, _) in mappings {
+        assert!(metrics.contains(&format!("central_alerts_open{{kind=\"{alert_kind}\"}} 1")), "{alert_kind}");
+    }
+
+    // A long detail is cut to 200 characters (whole characters); none gets a default.
+    let other = rig.enroll().await;
+    let long = "磁盘已满".repeat(100);
+    let events = vec![
+        TelemetryEvent { detail: Some(long.clone()), ..event("g1", "storage.unwritable") },
+        event("g2", "outbox.unauthorized"),
+    ];
+    assert_eq!(other.post(&rig, "/v1/telemetry", "ev2", &batch(None, events)).await.status(), 200);
+    let alerts = rig.server.store().open_alerts().unwrap();
+    let of = |kind: &str| {
+        alerts.iter().find(|a| a.device_id == other.enrolled.device_id && a.kind == kind).unwrap().detail.clone()
+    };
+    assert_eq!(of("storage_unwritable"), long.chars().take(200).collect::<String>());
+    assert!(of("outbox_unauthorized").contains("re-enrollment"), "{}", of("outbox_unauthorized"));
+}

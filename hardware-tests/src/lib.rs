@@ -14,13 +14,17 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::Notify;
 
+pub mod child;
 mod network;
-pub use network::{MidRequestCut, NetworkLink};
+pub use network::{Injected, MidRequestCut, NetworkLink};
 
 /// Records every screen the terminal shows.
 #[derive(Default)]
 pub struct ScreenRecorder {
     screens: Mutex<Vec<Screen>>,
+    /// Screens forgotten from the front ([`ScreenRecorder::forget_before`]): indices
+    /// stay absolute.
+    forgotten: std::sync::atomic::AtomicUsize,
     /// Every percent the printing bar was given, in order.
     printing: Mutex<Vec<u8>>,
     changed: Notify,
@@ -43,15 +47,13 @@ impl ScreenRecorder {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
         loop {
             let notified = self.changed.notified();
-            if let Some(s) = self
-                .screens
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .iter()
-                .skip(skip)
-                .find(|s| pred(s))
-            {
-                return s.clone();
+            let found = {
+                let screens = self.screens.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                let skip = skip.saturating_sub(self.forgotten.load(std::sync::atomic::Ordering::SeqCst));
+                screens.iter().skip(skip).find(|s| pred(s)).cloned()
+            };
+            if let Some(s) = found {
+                return s;
             }
             let left = deadline.saturating_duration_since(tokio::time::Instant::now());
             assert!(
@@ -62,12 +64,22 @@ impl ScreenRecorder {
             let _ = tokio::time::timeout(left, notified).await;
         }
     }
-    /// Every screen shown so far, in order.
+    /// Every screen shown so far (since the last [`ScreenRecorder::forget_before`]), in order.
     pub fn all(&self) -> Vec<Screen> {
         self.screens.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
     }
     pub fn count(&self) -> usize {
-        self.screens.lock().unwrap_or_else(std::sync::PoisonError::into_inner).len()
+        let screens = self.screens.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        screens.len() + self.forgotten.load(std::sync::atomic::Ordering::SeqCst)
+    }
+    /// Forgets the screens before `mark` (a [`ScreenRecorder::count`]), so that a soak
+    /// of thousands of sessions does not measure the recorder's memory.
+    pub fn forget_before(&self, mark: usize) {
+        let mut screens = self.screens.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let forgotten = self.forgotten.load(std::sync::atomic::Ordering::SeqCst);
+        let n = mark.saturating_sub(forgotten).min(screens.len());
+        screens.drain(..n);
+        self.forgotten.store(forgotten + n, std::sync::atomic::Ordering::SeqCst);
     }
     /// The percents the printing bar showed so far, in order.
     pub fn printing_percents(&self) -> Vec<u8> {
@@ -207,16 +219,44 @@ impl Rig {
         Self::build(None, devices).await
     }
 
-    async fn build(printer: Option<Arc<dyn ReceiptPrinter>>, mut settings: DeviceSettings) -> anyhow::Result<Self> {
+    /// With the terminal's data (outbox, audit trail, keys) in `kiosk_dir`, e.g. a
+    /// small tmpfs the test fills up.
+    pub async fn start_on(kiosk_dir: &std::path::Path) -> anyhow::Result<Self> {
+        Self::build_in(None, DeviceSettings::default(), Some(kiosk_dir), false).await
+    }
+
+    /// For a soak: the central service lets this terminal look up the registry as
+    /// fast as the test drives it (its limit is set for a queue of people).
+    pub async fn start_for_soak() -> anyhow::Result<Self> {
+        Self::build_in(None, DeviceSettings::default(), None, true).await
+    }
+
+    async fn build(printer: Option<Arc<dyn ReceiptPrinter>>, settings: DeviceSettings) -> anyhow::Result<Self> {
+        Self::build_in(printer, settings, None, false).await
+    }
+
+    async fn build_in(
+        printer: Option<Arc<dyn ReceiptPrinter>>,
+        mut settings: DeviceSettings,
+        kiosk_dir: Option<&std::path::Path>,
+        unthrottled: bool,
+    ) -> anyhow::Result<Self> {
         let dir = tempfile::tempdir()?;
-        let central = ReferenceCentral::start(&dir.path().join("central"), 20).await?;
+        let kiosk_dir = kiosk_dir.map_or_else(|| dir.path().join("kiosk"), std::path::Path::to_owned);
+        let central = ReferenceCentral::start_configured(&dir.path().join("central"), 20, |config| {
+            if unthrottled {
+                config.lookups_per_terminal.per_minute = 1_000_000;
+                config.lookups_per_terminal.burst = 1_000_000;
+            }
+        })
+        .await?;
         let link = NetworkLink::start(central.server.local_addr()).await?;
         let url = format!("https://127.0.0.1:{}", link.addr.port());
         let identity = central.enroll(&url, "e2e").await?;
         settings.verify_base_url = Some(identity.verify_base_url.clone());
         let device_id = identity.device_id.clone();
         let screens = Arc::new(ScreenRecorder::default());
-        let options = simulation::test_options(&dir.path().join("kiosk"), url, identity, screens.clone(), RIG_PIN)?;
+        let options = simulation::test_options(&kiosk_dir, url, identity, screens.clone(), RIG_PIN)?;
         // The jobs pass through the paper trail on their way to the printer.
         let printed = Printed::default();
         let trail = printed.clone();

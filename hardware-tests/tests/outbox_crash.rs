@@ -12,9 +12,10 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-const SUBMISSIONS: u64 = 100;
+/// Submissions per run (about 15 s with the kills below).
+const SUBMISSIONS: u64 = 1_000;
 /// Rounds in which the child is always killed; after them it may finish.
-const KILL_ROUNDS: u32 = 10;
+const KILL_ROUNDS: u32 = 100;
 const CHILD: &str = "outbox_child_process";
 
 fn timeouts() -> Timeouts {
@@ -121,5 +122,6 @@ async fn sigkill_at_random_points_never_loses_or_doubles_a_submission() {
     want.sort();
     let got: Vec<String> = rows.into_iter().map(|(s, _)| s).collect();
     assert_eq!(got, want, "every submission exactly once");
+    println!("{} submissions, {kills} SIGKILLs mid-way: 0 lost, 0 doubled", SUBMISSIONS);
     central.shutdown().await;
 }

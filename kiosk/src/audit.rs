@@ -1,10 +1,17 @@
 //! The audit trail: every operation appended to a hash-chained SQLite table, so that
 //! an edited or deleted record is detected by [`AuditLog::verify`]; records are
 //! shipped to the central service in batches through the outbox.
+//!
+//! The chain is keyed (HMAC-SHA256 with a device key kept beside the table, mode
+//! 0600): whoever edits the table without the key cannot recompute a link. What a
+//! thief with the whole disk could still do, wipe and restart the trail, the central
+//! service sees, since it checks each terminal's chain for gaps, forks and resets on
+//! ingest.
 
+use hmac::{Hmac, Mac as _};
 use rusqlite::{Connection, OptionalExtension as _, params};
 use session::{AuditRecord, EndReason, Health, Problem, RatingGrade};
-use sha2::{Digest as _, Sha256};
+use sha2::Sha256;
 use std::path::Path;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -16,6 +23,8 @@ pub const GENESIS: &str = "00000000000000000000000000000000000000000000000000000
 pub enum AuditError {
     #[error("audit database: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    #[error("audit key: {0}")]
+    Key(#[from] crate::outbox::sealing::SealError),
 }
 
 /// One stored record, shaped like the central API's audit record.
@@ -43,10 +52,13 @@ pub enum Broken {
     Unchained { seq: u64 },
     #[error("the newest record(s) were deleted: the head says {head_seq}, the table ends at {last_seq}")]
     Truncated { head_seq: u64, last_seq: u64 },
+    #[error("the head record was deleted (the table holds {last_seq} records): the newest ones may be gone too")]
+    HeadMissing { last_seq: u64 },
 }
 
 pub struct AuditLog {
     conn: Connection,
+    key: zeroize::Zeroizing<Vec<u8>>,
 }
 
 impl std::fmt::Debug for AuditLog {
@@ -55,13 +67,14 @@ impl std::fmt::Debug for AuditLog {
     }
 }
 
-fn digest(prev: &str, seq: u64, at: &str, action: &str, subject: Option<&str>, outcome: &str) -> String {
-    let mut h = Sha256::new();
+fn digest(key: &[u8], prev: &str, seq: u64, at: &str, action: &str, subject: Option<&str>, outcome: &str) -> String {
+    // Any key length is valid for HMAC: this cannot fail.
+    let Ok(mut h) = Hmac::<Sha256>::new_from_slice(key) else { return String::new() };
     for part in [prev, &seq.to_string(), at, action, subject.unwrap_or(""), outcome] {
         h.update(part.as_bytes());
-        h.update([0u8]);
+        h.update(&[0u8]);
     }
-    hex::encode(h.finalize())
+    hex::encode(h.finalize().into_bytes())
 }
 
 /// Maps a session-core record to (action, masked subject, outcome). Outcomes and
@@ -122,10 +135,14 @@ pub fn health_code(h: &Health) -> String {
 }
 
 impl AuditLog {
+    /// Opens (or creates) the table at `path`, keyed by `path` with the extension
+    /// `key` (created on first use).
     pub fn open(path: &Path) -> Result<Self, AuditError> {
+        let key = crate::outbox::sealing::load_or_create_key(&path.with_extension("key"))?;
         let conn = Connection::open(path)?;
+        // FULL: a record the session went on after is on disk, power cut or not.
         conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.execute_batch(
             "CREATE TABLE IF NOT EXISTS audit (
@@ -141,7 +158,7 @@ impl AuditLog {
             -- The newest (seq, hash): deleting the last records leaves it pointing past the end.
             CREATE TABLE IF NOT EXISTS audit_head (one INTEGER PRIMARY KEY CHECK (one = 1), seq INTEGER NOT NULL, hash TEXT NOT NULL);",
         )?;
-        Ok(Self { conn })
+        Ok(Self { conn, key })
     }
 
     /// Appends one record at wall time `at` and returns it.
@@ -167,7 +184,7 @@ impl AuditLog {
             .optional()?
             .unwrap_or((0, GENESIS.into()));
         let seq = prev_seq + 1;
-        let hash = digest(&prev_hash, seq, &at, action, subject, outcome);
+        let hash = digest(&self.key, &prev_hash, seq, &at, action, subject, outcome);
         tx.execute(
             "INSERT INTO audit (seq, at, action, subject_masked, outcome, prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             params![seq as i64, at, action, subject, outcome, prev_hash, hash],
@@ -216,7 +233,9 @@ impl AuditLog {
             if e.prev_hash != prev {
                 return Ok(Err(Broken::Unchained { seq: e.seq }));
             }
-            if digest(&e.prev_hash, e.seq, &e.at, &e.action, e.subject_masked.as_deref(), &e.outcome) != e.hash {
+            if digest(&self.key, &e.prev_hash, e.seq, &e.at, &e.action, e.subject_masked.as_deref(), &e.outcome)
+                != e.hash
+            {
                 return Ok(Err(Broken::Edited { seq: e.seq }));
             }
             prev = e.hash.clone();
@@ -227,12 +246,14 @@ impl AuditLog {
             .conn
             .query_row("SELECT seq, hash FROM audit_head WHERE one = 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()?;
-        if let Some((head_seq, head_hash)) = head {
-            if head_seq as u64 != last_seq || head_hash != prev {
-                return Ok(Err(Broken::Truncated { head_seq: head_seq as u64, last_seq }));
+        match head {
+            Some((head_seq, head_hash)) if head_seq as u64 != last_seq || head_hash != prev => {
+                Ok(Err(Broken::Truncated { head_seq: head_seq as u64, last_seq }))
             }
+            // The head is written with the first record: no head, yet records.
+            None if last_seq > 0 => Ok(Err(Broken::HeadMissing { last_seq })),
+            _ => Ok(Ok(last_seq)),
         }
-        Ok(Ok(last_seq))
     }
 
     /// Records not yet handed to the outbox, oldest first.
@@ -313,7 +334,9 @@ mod tests {
     fn edited_record_with_recomputed_hash_breaks_the_next_link() {
         let (_d, log) = log_with(10);
         let e = &log.unshipped(10).unwrap()[4];
-        let forged = digest(&e.prev_hash, e.seq, &e.at, &e.action, None, "forged");
+        // Even with the key (a thief who has the whole disk), a rewritten record
+        // breaks the link to the next one.
+        let forged = digest(&log.key, &e.prev_hash, e.seq, &e.at, &e.action, None, "forged");
         log.connection()
             .execute("UPDATE audit SET outcome = 'forged', subject_masked = NULL, hash = ?1 WHERE seq = 5", [forged])
             .unwrap();
@@ -326,12 +349,40 @@ mod tests {
             ("middle", "DELETE FROM audit WHERE seq = 5", Broken::Gap { seq: 6, expected: 5 }),
             ("first", "DELETE FROM audit WHERE seq = 1", Broken::Gap { seq: 2, expected: 1 }),
             ("newest", "DELETE FROM audit WHERE seq >= 9", Broken::Truncated { head_seq: 10, last_seq: 8 }),
+            (
+                "newest and the head",
+                "DELETE FROM audit WHERE seq >= 9; DELETE FROM audit_head",
+                Broken::HeadMissing { last_seq: 8 },
+            ),
         ];
         for (what, sql, want) in table {
             let (_d, log) = log_with(10);
-            log.connection().execute(sql, []).unwrap();
+            log.connection().execute_batch(sql).unwrap();
             assert_eq!(log.verify().unwrap(), Err(want), "{what}");
         }
+    }
+
+    #[test]
+    fn a_record_rewritten_without_the_device_key_is_detected() {
+        let (_d, log) = log_with(10);
+        // A plain SHA-256 chain could be recomputed by anyone; the keyed one cannot.
+        let e = &log.unshipped(10).unwrap()[9];
+        let unkeyed = digest(b"", &e.prev_hash, e.seq, &e.at, &e.action, None, "forged");
+        log.connection()
+            .execute_batch(&format!(
+                "UPDATE audit SET outcome = 'forged', subject_masked = NULL, hash = '{unkeyed}' WHERE seq = 10;
+                 UPDATE audit_head SET hash = '{unkeyed}'"
+            ))
+            .unwrap();
+        assert_eq!(log.verify().unwrap(), Err(Broken::Edited { seq: 10 }));
+    }
+
+    #[test]
+    fn the_key_file_is_private() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let (d, _log) = log_with(1);
+        let mode = std::fs::metadata(d.path().join("audit.key")).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
     }
 
     #[test]

@@ -54,11 +54,17 @@ pub async fn start(o: TerminalOptions) -> anyhow::Result<Terminal> {
     let outbox = OutboxHandle::new(Outbox::open(&o.data_dir.join("outbox"), o.limits)?);
     let audit = Arc::new(Mutex::new(AuditLog::open(&o.data_dir.join("audit.sqlite"))?));
     let central = CentralClient::new(&o.central_url, &o.identity, o.timeouts)?;
-    let metrics = Arc::new(Metrics::default());
+    let metrics = Arc::new(Metrics::for_data_dir(o.data_dir.clone()));
     let stop = Arc::new(Notify::new());
     let mut tasks = Vec::new();
     tasks.push(tokio::spawn(sender::run(outbox.clone(), central.clone(), o.backoff, stop.clone())));
-    tasks.push(tokio::spawn(telemetry::run(metrics.clone(), outbox.clone(), audit.clone(), o.heartbeat)));
+    tasks.push(tokio::spawn(telemetry::run(
+        metrics.clone(),
+        outbox.clone(),
+        audit.clone(),
+        central.clone(),
+        o.heartbeat,
+    )));
     let mut metrics_addr = None;
     if let Some(addr) = o.metrics_listen {
         let listener = tokio::net::TcpListener::bind(addr).await?;
@@ -76,6 +82,7 @@ pub async fn start(o: TerminalOptions) -> anyhow::Result<Terminal> {
         submit_wait: o.submit_wait,
         boot_id: uuid::Uuid::new_v4().simple().to_string()[..12].to_owned(),
         maintenance_pin: o.maintenance_pin.map(Arc::from),
+        pin_guard_file: Some(o.data_dir.join("pin-guard.json")),
     };
     let runtime = Runtime::new(o.timing, wiring);
     let events = runtime.events();

@@ -175,6 +175,15 @@ impl State {
         self
     }
 
+    /// Restores the PIN pad's guard as it was before a restart (see
+    /// [`Effect::RememberPinGuard`]): a power cycle neither forgets wrong PINs nor
+    /// lifts a lockout. `locked_for` is capped at the configured lockout.
+    #[must_use]
+    pub fn with_pin_guard(mut self, guard: PinGuardState) -> Self {
+        self.pin_guard = maintenance::PinGuard::restored(guard, self.now, self.timing.pin_lockout);
+        self
+    }
+
     /// True while the PIN pad or the maintenance screen is up.
     pub fn in_maintenance(&self) -> bool {
         self.maintenance.is_some()

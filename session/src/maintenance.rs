@@ -6,8 +6,8 @@
 //! (only its masked number is kept), and a scan is the scanner's.
 
 use super::{
-    AuditRecord, CardProblem, Citizen, Device, Devices, Effect, Event, IdentityDocument, Intent, Millis, Problem,
-    ScannedCode, Screen, State, Ticket,
+    AuditRecord, CardProblem, Citizen, Device, Devices, Effect, Event, IdentityDocument, Intent, Millis, PinGuardState,
+    Problem, ScannedCode, Screen, State, Ticket,
 };
 use serde::Serialize;
 
@@ -196,6 +196,20 @@ impl PinGuard {
     fn locked(&self, now: Millis) -> bool {
         self.locked_until.is_some_and(|until| now < until)
     }
+
+    pub(super) fn restored(saved: PinGuardState, now: Millis, lockout: Millis) -> Self {
+        Self {
+            failures: saved.failures.min(PIN_ATTEMPTS - 1),
+            locked_until: saved.locked_for.map(|left| now + left.min(lockout)),
+        }
+    }
+
+    fn saved(&self, now: Millis) -> PinGuardState {
+        PinGuardState {
+            failures: self.failures,
+            locked_for: self.locked_until.filter(|until| now < *until).map(|until| until - now),
+        }
+    }
 }
 
 /// The hidden gesture, on the start screen with nobody in session.
@@ -306,6 +320,7 @@ fn pin_checked(state: &mut State, ticket: Ticket, accepted: bool, out: &mut Vec<
     let guard = &mut state.pin_guard;
     if accepted {
         *guard = PinGuard::default();
+        out.push(Effect::RememberPinGuard(guard.saved(state.now)));
         m.stage = Stage::Open { tests: Default::default() };
         out.push(Effect::Audit(AuditRecord::MaintenanceEntered));
         // The network is the one thing no status poll shows: check it at once.
@@ -321,6 +336,7 @@ fn pin_checked(state: &mut State, ticket: Ticket, accepted: bool, out: &mut Vec<
         PinRefusal::Wrong { attempts_left: PIN_ATTEMPTS - guard.failures }
     };
     *error = Some(refusal);
+    out.push(Effect::RememberPinGuard(guard.saved(state.now)));
     out.push(Effect::Audit(AuditRecord::MaintenancePinRefused { locked_out: refusal == PinRefusal::LockedOut }));
     out.push(Effect::Show(Screen::MaintenancePin { error: Some(refusal) }));
 }

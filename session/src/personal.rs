@@ -113,6 +113,13 @@ pub struct FaceCapture {
     pub liveness: contract::LivenessEvidence,
 }
 
+/// A face is biometric data: its bytes are wiped from memory when the capture goes.
+impl Drop for FaceCapture {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.jpeg);
+    }
+}
+
 impl fmt::Debug for FaceCapture {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "FaceCapture({} bytes of JPEG)", self.jpeg.len())

@@ -222,6 +222,33 @@ pub enum Screen {
     Maintenance(SelfTests),
 }
 
+impl Screen {
+    /// The screen's name, for logs: which screen, never what is on it (a typed phone
+    /// number, a holder's name, a tracking number).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Welcome { .. } => "welcome",
+            Self::Menu { .. } => "menu",
+            Self::PlaceCard { .. } => "place_card",
+            Self::Identity { .. } => "identity",
+            Self::Waiting { .. } => "waiting",
+            Self::CertificateChoice { .. } => "certificate_choice",
+            Self::CertificatePreview { .. } => "certificate_preview",
+            Self::Capture { .. } => "capture",
+            Self::Contributions { .. } => "contributions",
+            Self::RegistrationForm { .. } => "registration_form",
+            Self::TrackingEntry { .. } => "tracking_entry",
+            Self::Progress(..) => "progress",
+            Self::Receipt { .. } => "receipt",
+            Self::Printed { .. } => "printed",
+            Self::Failed { .. } => "failed",
+            Self::Rating { .. } => "rating",
+            Self::MaintenancePin { .. } => "maintenance_pin",
+            Self::Maintenance(..) => "maintenance",
+        }
+    }
+}
+
 /// Why a form was not accepted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FormError {

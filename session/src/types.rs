@@ -23,13 +23,16 @@ pub fn needs_card(service: Service) -> bool {
 }
 
 /// The devices without which `service` cannot be offered at all. Receipts are shown on
-/// screen when the printer is down, so only certificate printing needs it.
+/// screen when the printer is down, so only certificate printing needs it. Every
+/// service is audited, so every one needs the terminal's storage.
 pub fn devices_needed(service: Service) -> &'static [Device] {
     match service {
-        Service::Certificate => &[Device::Reader, Device::Printer],
-        Service::QualificationCheck | Service::UnemploymentCheckIn => &[Device::Reader, Device::Camera],
-        Service::ContributionRecord | Service::UnemploymentRegistration => &[Device::Reader],
-        Service::ApplicationProgress => &[],
+        Service::Certificate => &[Device::Storage, Device::Reader, Device::Printer],
+        Service::QualificationCheck | Service::UnemploymentCheckIn => {
+            &[Device::Storage, Device::Reader, Device::Camera]
+        }
+        Service::ContributionRecord | Service::UnemploymentRegistration => &[Device::Storage, Device::Reader],
+        Service::ApplicationProgress => &[Device::Storage],
     }
 }
 
@@ -44,6 +47,10 @@ pub enum Device {
     SocialSecurityReader,
     /// The receipt barcode scanner, where the terminal has one.
     Scanner,
+    /// The terminal's own disk, where the outbox and the audit trail are written.
+    /// When either cannot be written (a full disk), nothing may be submitted or go
+    /// unaudited, so every service stops until it can.
+    Storage,
 }
 
 impl Device {
@@ -55,6 +62,7 @@ impl Device {
             Self::Printer => "printer",
             Self::SocialSecurityReader => "social_security_reader",
             Self::Scanner => "scanner",
+            Self::Storage => "storage",
         }
     }
 }
@@ -115,6 +123,7 @@ pub struct Devices {
     pub printer: Health,
     pub social_security_reader: Option<Health>,
     pub scanner: Option<Health>,
+    pub storage: Health,
 }
 
 impl Devices {
@@ -130,6 +139,7 @@ impl Devices {
             Device::Printer => &mut self.printer,
             Device::SocialSecurityReader => self.social_security_reader.get_or_insert_with(Health::default),
             Device::Scanner => self.scanner.get_or_insert_with(Health::default),
+            Device::Storage => &mut self.storage,
         }
     }
 
@@ -141,6 +151,7 @@ impl Devices {
             Device::Printer => Some(&self.printer),
             Device::SocialSecurityReader => self.social_security_reader.as_ref(),
             Device::Scanner => self.scanner.as_ref(),
+            Device::Storage => Some(&self.storage),
         }
     }
 
@@ -481,6 +492,16 @@ pub enum Effect {
     CheckCentral {
         ticket: Ticket,
     },
+    /// Keep the PIN pad's guard where a restart finds it (give it back with
+    /// [`crate::State::with_pin_guard`]).
+    RememberPinGuard(PinGuardState),
+}
+
+/// Wrong technician PINs so far, and how much longer the pad stays locked.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PinGuardState {
+    pub failures: u8,
+    pub locked_for: Option<Millis>,
 }
 
 /// Timing of the session; the defaults suit a hall kiosk.

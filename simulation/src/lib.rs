@@ -9,13 +9,15 @@
 
 pub mod console;
 
+/// The simulated camera's USB cable ([`DeviceSettings::camera_plug`]).
+pub use camera::CameraPlug;
 use central::{RunningServer, ServerConfig};
 use idcard::ReaderConfig;
 use idcard::sim::{CardFileError, SimConfig, SimControl, Simulator};
 use kiosk::central_api::{CentralClient, DeviceIdentity, Timeouts};
 use kiosk::outbox::backoff::Backoff;
 use kiosk::runtime::camera::{DriverCamera, SourceOpener, capture_config};
-use kiosk::runtime::devices::{self, DeviceTasks, Supervision};
+use kiosk::runtime::devices::{self, DeviceTasks, Reopening, Supervision};
 use kiosk::runtime::escpos_printer::DriverPrinter;
 use kiosk::runtime::reader::ReaderOpener;
 use kiosk::runtime::{FaceCamera, ReceiptPrinter, ScreenSink};
@@ -85,15 +87,46 @@ impl ReferenceCentral {
     /// Starts it on a free loopback port with its data in `dir` and a synthetic registry
     /// of `registry_size` people (the fixed ones first).
     pub async fn start(dir: &Path, registry_size: u32) -> anyhow::Result<Self> {
+        Self::start_on(dir, registry_size, "127.0.0.1:0".parse()?).await
+    }
+
+    /// Starts it on a free loopback port, with `configure` applied to its settings
+    /// (e.g. a soak raising the per-terminal lookup rate meant for people).
+    pub async fn start_configured(
+        dir: &Path,
+        registry_size: u32,
+        configure: impl FnOnce(&mut ServerConfig),
+    ) -> anyhow::Result<Self> {
         let mut config = ServerConfig::new(dir);
         config.listen = "127.0.0.1:0".parse()?;
         config.registry_size = registry_size;
+        configure(&mut config);
         Ok(Self { server: central::start(config).await? })
     }
 
-    /// Its own address (terminals may also reach it through a proxy: see `enroll`).
+    /// Starts it listening on `listen` (port 0: a free port) with its data in `dir`.
+    /// A specific address is also named in the server certificate (made on the first
+    /// start in `dir`, kept after), so terminals can dial that IP; a later start on the
+    /// same `dir` and port serves the same CA, keys and address, as after a restart.
+    pub async fn start_on(dir: &Path, registry_size: u32, listen: std::net::SocketAddr) -> anyhow::Result<Self> {
+        let mut config = ServerConfig::new(dir);
+        config.listen = listen;
+        config.registry_size = registry_size;
+        if !listen.ip().is_unspecified() && !listen.ip().is_loopback() {
+            config.server_names.push(listen.ip().to_string());
+        }
+        Ok(Self { server: central::start(config).await? })
+    }
+
+    /// Its own address (terminals may also reach it through a proxy: see `enroll`):
+    /// loopback when it listens on every address.
     pub fn url(&self) -> String {
-        format!("https://127.0.0.1:{}", self.server.local_addr().port())
+        let addr = self.server.local_addr();
+        if addr.ip().is_unspecified() {
+            format!("https://127.0.0.1:{}", addr.port())
+        } else {
+            format!("https://{addr}")
+        }
     }
 
     /// Enrolls a terminal as a technician would, with a fresh one-time token, against
@@ -156,12 +189,17 @@ impl SimulatedReader {
 /// The camera: a capture session on a synthetic head turn of the built-in portrait,
 /// one picture every `pace`, repeating.
 pub fn simulated_camera(pace: Duration) -> anyhow::Result<DriverCamera> {
+    simulated_camera_on(pace, &CameraPlug::default())
+}
+
+/// [`simulated_camera`] on a USB cable that can be pulled: while `plug` is out the
+/// camera cannot be opened and an open one stops delivering.
+pub fn simulated_camera_on(pace: Duration, plug: &CameraPlug) -> anyhow::Result<DriverCamera> {
     let face = image::load_from_memory(PORTRAIT)?.to_rgb8();
     let script = camera::head_turn(&face, PORTRAIT_NOSE);
-    let open: SourceOpener = Arc::new(move || {
-        Ok(Box::new(camera::SyntheticSource::new(script.clone()).repeating(true).paced(pace))
-            as Box<dyn camera::FrameSource>)
-    });
+    let plug = plug.clone();
+    let open: SourceOpener =
+        Arc::new(move || plug.open(camera::SyntheticSource::new(script.clone()).repeating(true).paced(pace)));
     Ok(DriverCamera::new(open, capture_config()))
 }
 
@@ -182,6 +220,8 @@ pub struct DeviceSettings {
     pub scanner: bool,
     /// The enrollment's verify base URL, so that the scanner knows certificates' codes.
     pub verify_base_url: Option<String>,
+    /// The camera's USB cable (plugged in): keep a clone to unplug the camera.
+    pub camera_plug: CameraPlug,
 }
 
 impl Default for DeviceSettings {
@@ -195,6 +235,7 @@ impl Default for DeviceSettings {
             social_security_card: Want::No,
             scanner: false,
             verify_base_url: None,
+            camera_plug: CameraPlug::default(),
         }
     }
 }
@@ -210,6 +251,7 @@ impl DeviceSettings {
             social_security_card: Want::IfAvailable,
             scanner: true,
             verify_base_url: Some(verify_base_url.into()),
+            camera_plug: CameraPlug::default(),
         }
     }
 }
@@ -259,13 +301,15 @@ pub enum Want {
 }
 
 /// Every device simulated, each behind its real driver: idcard's simulator on a paced
-/// in-memory line, the ESC/POS driver on the virtual printer, a capture session on a
-/// synthetic head turn; where asked for, a social security card on a virtual PC/SC
-/// reader and a serial receipt scanner on a pseudo-terminal.
+/// in-memory line, the ESC/POS driver on the virtual printer (its link reopened after an
+/// unplug, as the production printer's is), a capture session on a synthetic head turn;
+/// where asked for, a social security card on a virtual PC/SC reader and a serial
+/// receipt scanner on a pseudo-terminal.
 pub struct SimulatedDevices {
     pub reader: SimulatedReader,
-    pub printer: Arc<DriverPrinter<VirtualLink>>,
-    /// The virtual printer's paper: receipts as pictures, paper out, cover open.
+    pub printer: Arc<DriverPrinter<Reopening<VirtualLink>>>,
+    /// The virtual printer's paper: receipts as pictures, paper out, cover open, the
+    /// USB cable pulled (`vanish`).
     pub paper: PrinterControl,
     pub camera: DriverCamera,
     pub social_security: Option<SimulatedSocialSecurityReader>,
@@ -287,7 +331,9 @@ impl std::fmt::Debug for SimulatedDevices {
 impl SimulatedDevices {
     pub fn new(settings: &DeviceSettings) -> anyhow::Result<Self> {
         let vp = VirtualPrinter::new(Profile::KIOSK_80);
-        let mut driver = DriverPrinter::new(Printer::new(vp.link(), Profile::KIOSK_80));
+        let plug = vp.control();
+        let link = Reopening::new(move || plug.connect());
+        let mut driver = DriverPrinter::new(Printer::new(link, Profile::KIOSK_80));
         if let Some(id) = &settings.terminal_id {
             driver = driver.with_terminal_id(id);
         }
@@ -324,7 +370,7 @@ impl SimulatedDevices {
             reader: SimulatedReader::new(settings.reader.clone())?,
             printer: Arc::new(driver),
             paper: vp.control(),
-            camera: simulated_camera(settings.camera_pace)?,
+            camera: simulated_camera_on(settings.camera_pace, &settings.camera_plug)?,
             social_security,
             scanner: scanner_sim.as_ref().map(scanner::sim::ScannerSim::control),
             optional,

@@ -241,6 +241,29 @@ pub struct AlertRow {
     pub cleared_at: Option<i64>,
 }
 
+/// What storing one batch of audit records found (see `crate::audit`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditIngest {
+    /// Records stored, breaks and late ones included.
+    pub stored: u32,
+    /// Records stored before with the same hash (a re-send), not stored again.
+    pub duplicates: u32,
+    /// Records below the head filling a seq nothing was stored at (no alert).
+    pub late: u32,
+    /// Where the batch broke the device's chain, in order.
+    pub breaks: Vec<crate::audit::ChainBreak>,
+    /// Alerts (kind, detail) the breaks opened; a kind already open stays as it was.
+    pub alerts_opened: Vec<(&'static str, String)>,
+}
+
+/// One stored audit record and the chain of its device it belongs to (1 for the first;
+/// a fork or reset starts the next).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredAudit {
+    pub chain: i64,
+    pub record: crate::api::AuditRecord,
+}
+
 /// Heartbeat figures the store aggregates.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HeartbeatRecord {
@@ -346,6 +369,11 @@ pub trait Store: Send + Sync + 'static {
         response: &StoredResponse,
     ) -> StoreResult<Option<StoredResponse>>;
     fn idempotency_abandon(&self, scope: &str, key: &str) -> StoreResult<()>;
+    /// Drops every in-flight reservation: at start-up, when no worker of this store
+    /// can still own one (the one process that could was killed mid-request). Without
+    /// this, a retry would be answered 409 until the reservation went stale (minutes),
+    /// holding up the terminal's whole queue. Returns how many were dropped.
+    fn idempotency_abandon_all_in_flight(&self) -> StoreResult<usize>;
     fn idempotency_purge(&self, created_before: i64) -> StoreResult<usize>;
 
     // registry
@@ -375,7 +403,15 @@ pub trait Store: Send + Sync + 'static {
     fn record_heartbeat(&self, hb: &HeartbeatRecord) -> StoreResult<()>;
     /// Stores events, ignoring ids already stored; returns how many were new.
     fn insert_events(&self, device_id: &str, events: &[crate::api::TelemetryEvent], now: i64) -> StoreResult<u32>;
-    fn insert_audit(&self, device_id: &str, records: &[crate::api::AuditRecord]) -> StoreResult<u32>;
+    /// Stores audit records in order, checking each against the device's chain head
+    /// (`crate::audit::classify`): re-sent records are skipped, records that break the
+    /// chain are kept (a fork's or reset's in a new chain), and each kind of break opens
+    /// its alert, all in one transaction.
+    fn insert_audit(&self, device_id: &str, records: &[crate::api::AuditRecord], now: i64) -> StoreResult<AuditIngest>;
+    /// The last audit record accepted from `device_id`, which the next must link to.
+    fn audit_head(&self, device_id: &str) -> StoreResult<Option<crate::audit::ChainHead>>;
+    /// Every stored audit record of `device_id` at `seq`, one per chain, oldest chain first.
+    fn audit_versions(&self, device_id: &str, seq: u64) -> StoreResult<Vec<StoredAudit>>;
     /// Opens an alert unless one of that kind is already open. True if newly opened.
     fn open_alert(&self, device_id: &str, kind: &str, detail: &str, now: i64) -> StoreResult<bool>;
     fn clear_alert(&self, device_id: &str, kind: &str, now: i64) -> StoreResult<bool>;

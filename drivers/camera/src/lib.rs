@@ -25,7 +25,7 @@ pub use liveness::{LivenessChallenge, LivenessConfig, LivenessEvidence, Liveness
 pub use session::{
     CaptureConfig, CaptureOutcome, CaptureProgress, CaptureSession, Preview, encode_within, portrait_crop,
 };
-pub use source::{FrameSource, ImageSource, SyntheticSource, SyntheticStep, head_turn};
+pub use source::{CameraPlug, FrameSource, ImageSource, SyntheticSource, SyntheticStep, head_turn};
 #[cfg(feature = "v4l")]
 pub use v4l::{NokhwaSource, device_index, list_cameras};
 pub use watchdog::{CameraEvent, SourceOpener, WatchdogConfig, WatchedCamera};

@@ -2,6 +2,8 @@
 //! scripted synthetic source that can stall or fail (for watchdog and session tests).
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use crate::{CaptureError, Frame};
@@ -199,5 +201,127 @@ impl FrameSource for SyntheticSource {
 
     fn describe(&self) -> String {
         format!("synthetic source ({} steps)", self.steps.len())
+    }
+}
+
+/// The USB cable of a simulated camera: sources opened through it ([`CameraPlug::open`])
+/// fail their next read ([`CaptureError::Disconnected`]) once it is pulled
+/// ([`CameraPlug::vanish`]), and opens fail ([`CaptureError::NoCamera`]) until it is put
+/// back, as with a V4L2 camera whose `/dev/video*` node goes away. Cloneable; every
+/// clone is the same cable. A new one is plugged in.
+#[derive(Clone, Debug, Default)]
+pub struct CameraPlug {
+    shared: Arc<PlugState>,
+}
+
+#[derive(Debug, Default)]
+struct PlugState {
+    /// Odd while unplugged; bumped on every unplug and every plug-in.
+    period: AtomicU64,
+    /// Opens refused while unplugged.
+    refused: AtomicU64,
+}
+
+impl CameraPlug {
+    /// The camera disappears (USB unplugged): open sources fail, new opens fail.
+    pub fn vanish(&self) {
+        let _ = self.shared.period.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |p| (p % 2 == 0).then_some(p + 1));
+    }
+
+    /// The camera comes back: opens work again (sources opened before stay dead).
+    pub fn reappear(&self) {
+        let _ = self.shared.period.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |p| (p % 2 == 1).then_some(p + 1));
+    }
+
+    pub fn is_vanished(&self) -> bool {
+        self.shared.period.load(Ordering::SeqCst) % 2 == 1
+    }
+
+    /// Opens `source` through the cable: refused while unplugged; the source lives until
+    /// the cable is next pulled.
+    pub fn open<S: FrameSource + 'static>(&self, source: S) -> Result<Box<dyn FrameSource>, CaptureError> {
+        let period = self.shared.period.load(Ordering::SeqCst);
+        if period % 2 == 1 {
+            self.shared.refused.fetch_add(1, Ordering::SeqCst);
+            return Err(CaptureError::NoCamera { device: "the simulated camera (unplugged)".into() });
+        }
+        Ok(Box::new(Plugged { source, plug: self.clone(), period }))
+    }
+
+    /// How many opens were refused because the camera was unplugged.
+    pub fn refused_opens(&self) -> u64 {
+        self.shared.refused.load(Ordering::SeqCst)
+    }
+}
+
+/// A source opened through a [`CameraPlug`].
+struct Plugged<S> {
+    source: S,
+    plug: CameraPlug,
+    period: u64,
+}
+
+impl<S: FrameSource> FrameSource for Plugged<S> {
+    fn next_frame(&mut self) -> Result<Frame, CaptureError> {
+        let gone = || CaptureError::Disconnected { device: "the simulated camera".into() };
+        if self.plug.shared.period.load(Ordering::SeqCst) != self.period {
+            return Err(gone());
+        }
+        let frame = self.source.next_frame()?;
+        // Pulled while the frame was being taken (a paced source sleeps first).
+        if self.plug.shared.period.load(Ordering::SeqCst) != self.period {
+            return Err(gone());
+        }
+        Ok(frame)
+    }
+
+    fn describe(&self) -> String {
+        format!("{} on a simulated USB cable", self.source.describe())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use device_link::DeviceError;
+
+    fn picture() -> image::RgbImage {
+        image::RgbImage::from_pixel(8, 8, image::Rgb([128, 128, 128]))
+    }
+
+    #[test]
+    fn an_unplugged_camera_fails_its_open_source_and_new_opens_until_it_is_back() {
+        let plug = CameraPlug::default();
+        assert!(!plug.is_vanished(), "a new cable is plugged in");
+        let mut source = plug.open(SyntheticSource::still(picture())).unwrap();
+        assert_eq!(source.next_frame().unwrap().sequence, 0);
+        let clone = plug.clone();
+        clone.vanish();
+        clone.vanish();
+        assert!(plug.is_vanished(), "every clone is the same cable");
+        let lost = source.next_frame().unwrap_err();
+        assert!(matches!(lost, CaptureError::Disconnected { .. }) && lost.is_gone(), "{lost:?}");
+        let refused = plug.open(SyntheticSource::still(picture())).err().unwrap();
+        assert!(matches!(refused, CaptureError::NoCamera { .. }) && refused.is_gone(), "{refused:?}");
+        assert_eq!(plug.refused_opens(), 1);
+        plug.reappear();
+        assert!(!plug.is_vanished());
+        assert!(source.next_frame().is_err(), "a source opened before the unplug stays dead");
+        let mut again = plug.open(SyntheticSource::still(picture())).unwrap();
+        assert!(again.next_frame().is_ok(), "plugged back in");
+        assert!(again.describe().contains("simulated USB cable"));
+    }
+
+    #[test]
+    fn a_frame_taken_while_the_cable_is_pulled_is_lost() {
+        let plug = CameraPlug::default();
+        let mut source = plug.open(SyntheticSource::still(picture()).paced(Duration::from_millis(200))).unwrap();
+        let puller = plug.clone();
+        let pull = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(50));
+            puller.vanish();
+        });
+        assert!(matches!(source.next_frame(), Err(CaptureError::Disconnected { .. })));
+        pull.join().unwrap();
     }
 }

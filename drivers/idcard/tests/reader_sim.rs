@@ -167,6 +167,7 @@ fn vanished_port_is_a_lost_link_and_reconnects_after_return() {
     let err = reader.read_card().unwrap_err();
     assert!(matches!(err, ReaderError::LinkLost(_)), "{err}");
     assert!(control.connect().is_err(), "no port while unplugged");
+    assert_eq!(control.refused_connects(), 1);
     control.reappear();
     let mut reader = CardReader::new(control.connect().unwrap()).with_timeouts(TEST_TIMEOUTS);
     assert!(reader.read_card().is_ok());

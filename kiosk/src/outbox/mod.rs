@@ -48,6 +48,8 @@ pub enum OutboxError {
     Seal(#[from] SealError),
     #[error("outbox is full: {used} of {limit} bytes used by unsent items; the network has been down too long")]
     Full { used: u64, limit: u64 },
+    #[error("the outbox disk has {free} bytes free, {needed} are needed to take a submission")]
+    DiskFull { free: u64, needed: u64 },
     #[error("outbox directory {path}: {source}")]
     Directory { path: String, source: std::io::Error },
 }
@@ -80,6 +82,13 @@ pub struct OutboxItem {
     pub created_ms: i64,
 }
 
+/// The body carries ID numbers and faces: wiped from memory when the item goes.
+impl Drop for OutboxItem {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.body);
+    }
+}
+
 impl std::fmt::Debug for OutboxItem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
@@ -104,6 +113,11 @@ pub struct OutboxStats {
     pub delivered_total: u64,
     pub rejected_total: u64,
     pub dropped_total: u64,
+    /// Rows set aside because they could not be opened (kept for a technician).
+    pub quarantined_total: u64,
+    /// Submissions held for a technician: retried past the central service's
+    /// idempotency window, where sending again could store them twice.
+    pub held_total: u64,
 }
 
 /// A submission the terminal still holds, found by the reference on its "queued" receipt.
@@ -118,11 +132,45 @@ pub struct HeldSubmission {
     pub body: Vec<u8>,
 }
 
+impl Drop for HeldSubmission {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.body);
+    }
+}
+
 pub struct Outbox {
     conn: Connection,
     sealer: Sealer,
     limits: Limits,
+    /// Rows quarantined or held since the sender last asked (it raises the alerts).
+    set_aside: Vec<SetAside>,
 }
+
+/// A row `due` took out of the queue instead of returning it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SetAside {
+    /// Its sealed body would not open (corrupted on disk, or sealed with another key).
+    Quarantined { id: i64, kind: ItemKind },
+    /// A submission still undelivered after [`HOLD_AFTER_MS`] of attempts.
+    Held { id: i64, kind: ItemKind },
+}
+
+/// How long an item that has already been attempted keeps being retried. The
+/// central service keeps idempotency keys for 30 days (and refuses a shorter window),
+/// so a re-send inside this horizon can never be stored twice; past it the item is
+/// held for a technician instead of risking a double.
+pub const HOLD_AFTER_MS: i64 = 28 * 24 * 3600 * 1000;
+
+/// No retry is ever scheduled further ahead than this ([`backoff::MAX_DELAY`] plus a
+/// margin). A row due later than `now + SCHEDULE_HORIZON_MS` was scheduled before the
+/// wall clock stepped backwards, and is treated as due: a clock step cannot freeze
+/// the queue.
+pub const SCHEDULE_HORIZON_MS: i64 = backoff::MAX_DELAY.as_millis() as i64 + 5 * 60 * 1000;
+
+/// Finished rows (delivered, refused, dropped) are forgotten after this long.
+pub const KEEP_FINISHED_MS: i64 = 7 * 24 * 3600 * 1000;
+/// Quarantined rows stay this long for a technician, then go (they cannot be opened).
+pub const KEEP_QUARANTINED_MS: i64 = 30 * 24 * 3600 * 1000;
 
 impl std::fmt::Debug for Outbox {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -141,7 +189,7 @@ CREATE TABLE IF NOT EXISTS outbox (
     created_ms INTEGER NOT NULL,
     attempts INTEGER NOT NULL DEFAULT 0,
     next_attempt_ms INTEGER NOT NULL,
-    state TEXT NOT NULL DEFAULT 'pending',   -- pending | delivered | rejected | dropped
+    state TEXT NOT NULL DEFAULT 'pending',   -- pending | delivered | rejected | dropped | quarantined | held
     status INTEGER,
     response BLOB,
     last_error TEXT
@@ -161,7 +209,7 @@ impl Outbox {
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.execute_batch(SCHEMA)?;
-        Ok(Self { conn, sealer, limits })
+        Ok(Self { conn, sealer, limits, set_aside: Vec::new() })
     }
 
     /// Stores an item durably and returns its idempotency key. The key exists on disk
@@ -190,30 +238,115 @@ impl Outbox {
         Ok(key)
     }
 
-    /// Pending items whose next attempt is due, oldest first.
-    pub fn due(&self, now_ms: i64, limit: usize) -> Result<Vec<OutboxItem>, OutboxError> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT id, idempotency_key, kind, path, sealed, attempts, created_ms FROM outbox
-             WHERE state = 'pending' AND next_attempt_ms <= ?1 ORDER BY id LIMIT ?2",
-        )?;
-        let rows = stmt.query_map(params![now_ms, limit as i64], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?,
-                r.get::<_, Vec<u8>>(4)?,
-                r.get::<_, u32>(5)?,
-                r.get::<_, i64>(6)?,
-            ))
-        })?;
+    /// Pending items whose next attempt is due, oldest first. A row that cannot be
+    /// opened is quarantined (kept, sealed, for a technician) and a submission retried
+    /// past [`HOLD_AFTER_MS`] is held; neither stops the rows behind it. What was set
+    /// aside is reported by [`Outbox::take_set_aside`].
+    pub fn due(&mut self, now_ms: i64, limit: usize) -> Result<Vec<OutboxItem>, OutboxError> {
+        let rows: Vec<DueRow> = {
+            let mut stmt = self.conn.prepare_cached(
+                "SELECT id, idempotency_key, kind, path, sealed, attempts, created_ms FROM outbox
+                 WHERE state = 'pending' AND (next_attempt_ms <= ?1 OR next_attempt_ms > ?1 + ?3)
+                 ORDER BY id LIMIT ?2",
+            )?;
+            stmt.query_map(params![now_ms, limit as i64, SCHEDULE_HORIZON_MS], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?))
+            })?
+            .collect::<Result<_, _>>()?
+        };
         let mut items = Vec::new();
-        for row in rows {
-            let (id, key, kind, path, sealed, attempts, created_ms) = row?;
-            let body = self.sealer.open(&sealed, key.as_bytes())?;
-            items.push(OutboxItem { id, key, kind: ItemKind::parse(&kind), path, body, attempts, created_ms });
+        for (id, key, kind, path, sealed, attempts, created_ms) in rows {
+            let kind = ItemKind::parse(&kind);
+            if kind == ItemKind::Submission && attempts > 0 && created_ms < now_ms.saturating_sub(HOLD_AFTER_MS) {
+                tracing::error!(
+                    id,
+                    attempts,
+                    "a submission outlived the central service's idempotency window undelivered; \
+                     held for a technician (sending it again could store it twice)"
+                );
+                self.set_state(id, "held", "retried past the idempotency window")?;
+                self.set_aside.push(SetAside::Held { id, kind });
+                continue;
+            }
+            let opened = match &sealed {
+                Some(sealed) => self.sealer.open(sealed, key.as_bytes()),
+                None => Err(SealError::Tampered),
+            };
+            match opened {
+                Ok(body) => items.push(OutboxItem { id, key, kind, path, body, attempts, created_ms }),
+                Err(e) => {
+                    tracing::error!(
+                        id,
+                        ?kind,
+                        error = %e,
+                        "an outbox row cannot be opened; quarantined and kept for a technician, the rest goes on"
+                    );
+                    self.set_state(id, "quarantined", &e.to_string())?;
+                    self.set_aside.push(SetAside::Quarantined { id, kind });
+                }
+            }
         }
         Ok(items)
+    }
+
+    fn set_state(&self, id: i64, state: &str, why: &str) -> Result<(), OutboxError> {
+        self.conn.execute("UPDATE outbox SET state = ?2, last_error = ?3 WHERE id = ?1", params![id, state, why])?;
+        Ok(())
+    }
+
+    /// The rows `due` set aside since the last call.
+    pub fn take_set_aside(&mut self) -> Vec<SetAside> {
+        std::mem::take(&mut self.set_aside)
+    }
+
+    /// Enqueues one telemetry event (an alert for operations), e.g. `outbox.quarantined`.
+    /// `detail` is plain text without personal data.
+    pub fn enqueue_event(
+        &mut self,
+        kind: &str,
+        severity: contract::Severity,
+        detail: Option<String>,
+        now_ms: i64,
+    ) -> Result<String, OutboxError> {
+        let batch = contract::TelemetryBatch {
+            heartbeat: None,
+            events: vec![event(kind, severity, detail, now_ms)],
+            audit: vec![],
+        };
+        let body = serde_json::to_vec(&batch).unwrap_or_default();
+        self.enqueue(ItemKind::Telemetry, contract::paths::TELEMETRY, &body, now_ms)
+    }
+
+    /// Checks that the outbox can take `room` more bytes: within its budget, with that
+    /// much free on its disk, and with a committed write going through.
+    pub fn probe_writable(&mut self, room: u64) -> Result<(), OutboxError> {
+        self.has_room(room)?;
+        // A committed write (added and removed in one transaction): catches a disk
+        // that is read-only or failing, not only one that is full.
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "INSERT INTO outbox (idempotency_key, kind, path, sealed, size, created_ms, next_attempt_ms, state)
+             VALUES ('probe', 'telemetry', '', zeroblob(4096), 0, 0, 0, 'dropped')",
+            [],
+        )?;
+        tx.execute("DELETE FROM outbox WHERE idempotency_key = 'probe'", [])?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Whether `room` more bytes fit in the budget and on the disk, without writing.
+    pub fn has_room(&self, room: u64) -> Result<(), OutboxError> {
+        let used = unsent_bytes(&self.conn)?;
+        if used + room > self.limits.max_bytes {
+            return Err(OutboxError::Full { used, limit: self.limits.max_bytes });
+        }
+        if let Some(dir) = self.conn.path().and_then(|p| Path::new(p).parent())
+            && let Ok(free) = disk_free_bytes(dir)
+            && free < room
+        {
+            return Err(OutboxError::DiskFull { free, needed: room });
+        }
+        Ok(())
     }
 
     /// When the earliest pending item becomes due.
@@ -269,9 +402,18 @@ impl Outbox {
         Ok(self.conn.query_row("SELECT COUNT(*) FROM outbox", [], |r| r.get::<_, i64>(0))? as u64)
     }
 
-    /// Forgets finished items older than `before_ms` (their tombstones).
-    pub fn prune(&mut self, before_ms: i64) -> Result<usize, OutboxError> {
-        Ok(self.conn.execute("DELETE FROM outbox WHERE state != 'pending' AND created_ms < ?1", [before_ms])?)
+    /// Forgets finished items (delivered, refused, dropped) created before
+    /// `finished_before_ms`, and quarantined rows created before
+    /// `quarantined_before_ms`. Pending and held items are never pruned.
+    pub fn prune(&mut self, finished_before_ms: i64, quarantined_before_ms: i64) -> Result<usize, OutboxError> {
+        let finished = self.conn.execute(
+            "DELETE FROM outbox WHERE state IN ('delivered', 'rejected', 'dropped') AND created_ms < ?1",
+            [finished_before_ms],
+        )?;
+        let quarantined = self
+            .conn
+            .execute("DELETE FROM outbox WHERE state = 'quarantined' AND created_ms < ?1", [quarantined_before_ms])?;
+        Ok(finished + quarantined)
     }
 
     pub fn stats(&self) -> Result<OutboxStats, OutboxError> {
@@ -293,6 +435,8 @@ impl Outbox {
             delivered_total: count("delivered")?,
             rejected_total: count("rejected")?,
             dropped_total: count("dropped")?,
+            quarantined_total: count("quarantined")?,
+            held_total: count("held")?,
         })
     }
 
@@ -303,7 +447,7 @@ impl Outbox {
     pub fn held_submission(&self, reference: &str) -> Result<Option<HeldSubmission>, OutboxError> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT idempotency_key, path, created_ms, state, sealed FROM outbox
-             WHERE kind = 'submission' AND state IN ('pending', 'rejected')",
+             WHERE kind = 'submission' AND state IN ('pending', 'held', 'rejected')",
         )?;
         let mut rows = stmt.query([])?;
         while let Some(r) = rows.next()? {
@@ -335,6 +479,29 @@ impl Outbox {
             .optional()?
             .flatten())
     }
+}
+
+/// Bytes an unprivileged writer can still use on the disk holding `dir`.
+// The block counts are u32 on some 32-bit targets: the conversions are not useless there.
+#[allow(clippy::useless_conversion)]
+pub fn disk_free_bytes(dir: &Path) -> Result<u64, nix::Error> {
+    let fs = nix::sys::statvfs::statvfs(dir)?;
+    Ok(u64::from(fs.blocks_available()).saturating_mul(u64::from(fs.fragment_size())))
+}
+
+/// A row as `due` reads it: id, key, kind, path, sealed body, attempts, created.
+type DueRow = (i64, String, String, String, Option<Vec<u8>>, u32, i64);
+
+/// One telemetry event, as the central API takes it.
+pub fn event(
+    kind: &str,
+    severity: contract::Severity,
+    detail: Option<String>,
+    now_ms: i64,
+) -> contract::TelemetryEvent {
+    let at =
+        time::OffsetDateTime::from_unix_timestamp(now_ms.div_euclid(1000)).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    contract::TelemetryEvent { id: uuid::Uuid::new_v4().to_string(), at, kind: kind.to_owned(), severity, detail }
 }
 
 fn unsent_bytes(conn: &Connection) -> Result<u64, rusqlite::Error> {

@@ -8,14 +8,46 @@ use std::path::Path;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SealError {
-    #[error("outbox key file {path}: {source}")]
+    #[error("key file {path}: {source}")]
     KeyFile { path: String, source: std::io::Error },
-    #[error("outbox key file {path} must hold exactly 32 bytes, found {len}")]
+    #[error("key file {path} must hold exactly 32 bytes, found {len}")]
     KeyLength { path: String, len: usize },
-    #[error("outbox key file {path} is readable by others (mode {mode:o}); it must be 0600")]
+    #[error("key file {path} is readable by others (mode {mode:o}); it must be 0600")]
     KeyMode { path: String, mode: u32 },
     #[error("an outbox body failed authentication (edited on disk, or sealed with another key)")]
     Tampered,
+}
+
+/// A 32-byte device key in `path`, created (mode 0600, fresh random bytes) when
+/// absent; refused when others could read it. The outbox and the audit trail each
+/// keep one.
+pub fn load_or_create_key(path: &Path) -> Result<zeroize::Zeroizing<Vec<u8>>, SealError> {
+    use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+    let shown = path.display().to_string();
+    let io = |source| SealError::KeyFile { path: shown.clone(), source };
+    let bytes = match std::fs::read(path) {
+        Ok(bytes) => {
+            let mode = std::fs::metadata(path).map_err(io)?.permissions().mode() & 0o777;
+            if mode & 0o077 != 0 {
+                return Err(SealError::KeyMode { path: shown, mode });
+            }
+            bytes
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let key = ChaCha20Poly1305::generate_key(&mut chacha20poly1305::aead::OsRng);
+            // create_new + mode: the key never exists on disk with wider permissions.
+            let mut file =
+                std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path).map_err(io)?;
+            file.write_all(&key).map_err(io)?;
+            file.sync_all().map_err(io)?;
+            key.to_vec()
+        }
+        Err(e) => return Err(io(e)),
+    };
+    if bytes.len() != 32 {
+        return Err(SealError::KeyLength { path: shown, len: bytes.len() });
+    }
+    Ok(zeroize::Zeroizing::new(bytes))
 }
 
 /// Seals and opens outbox bodies with the device's key.
@@ -32,31 +64,7 @@ impl std::fmt::Debug for Sealer {
 impl Sealer {
     /// Loads the key file, creating it (mode 0600, fresh random key) when absent.
     pub fn load_or_create(path: &Path) -> Result<Self, SealError> {
-        use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
-        let shown = path.display().to_string();
-        let io = |source| SealError::KeyFile { path: shown.clone(), source };
-        let bytes = match std::fs::read(path) {
-            Ok(bytes) => {
-                let mode = std::fs::metadata(path).map_err(io)?.permissions().mode() & 0o777;
-                if mode & 0o077 != 0 {
-                    return Err(SealError::KeyMode { path: shown, mode });
-                }
-                bytes
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                let key = ChaCha20Poly1305::generate_key(&mut chacha20poly1305::aead::OsRng);
-                // create_new + mode: the key never exists on disk with wider permissions.
-                let mut file =
-                    std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path).map_err(io)?;
-                file.write_all(&key).map_err(io)?;
-                file.sync_all().map_err(io)?;
-                key.to_vec()
-            }
-            Err(e) => return Err(io(e)),
-        };
-        if bytes.len() != 32 {
-            return Err(SealError::KeyLength { path: shown, len: bytes.len() });
-        }
+        let bytes = load_or_create_key(path)?;
         Ok(Self { cipher: ChaCha20Poly1305::new(Key::from_slice(&bytes)) })
     }
 

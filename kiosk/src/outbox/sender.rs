@@ -1,11 +1,11 @@
 //! Drains the outbox: sends due items oldest first, records the server's answer,
 //! and backs off (full jitter, `Retry-After` honoured) while the network is down.
 
-use super::backoff::Backoff;
-use super::{Outbox, OutboxError, OutboxItem};
+use super::backoff::{Backoff, MAX_DELAY};
+use super::{KEEP_FINISHED_MS, KEEP_QUARANTINED_MS, Outbox, OutboxError, OutboxItem, SetAside};
 use std::future::Future;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::{Notify, broadcast};
 
 /// What became of one delivery attempt.
@@ -13,22 +13,41 @@ use tokio::sync::{Notify, broadcast};
 pub enum Attempt {
     /// 2xx: stored by the server (or already stored under this key).
     Accepted { status: u16, body: Vec<u8> },
-    /// Network error, timeout, 408/409/429/5xx: try again later.
+    /// Network error, timeout, 408/409/429/5xx, or a 4xx that says nothing about the
+    /// content (404 on an unknown path, 405, ...): try again later.
     Retry { after: Option<Duration>, reason: String },
-    /// Any other 4xx: sending it again cannot help.
+    /// 401/403: the central service does not accept this terminal (its certificate
+    /// was revoked or expired). Nothing is wrong with the item: it is kept, sealed,
+    /// and sent again after the terminal is enrolled again.
+    Unauthorized { status: u16 },
+    /// 400/404/410/413/415/422: the central service says the content itself is
+    /// wrong (or the person unknown); sending it again cannot help.
     Rejected { status: u16, body: Vec<u8> },
 }
 
 impl Attempt {
-    /// Classifies an HTTP answer the way the idempotency contract requires.
+    /// Classifies an HTTP answer the way the idempotency contract requires. Only an
+    /// answer about the content is final: a citizen's submission is never deleted
+    /// because of who the terminal is or how the path is spelled.
     pub fn from_status(status: u16, retry_after: Option<Duration>, body: Vec<u8>) -> Self {
         match status {
             200..=299 => Self::Accepted { status, body },
-            408 | 409 | 425 | 429 | 500..=599 => Self::Retry { after: retry_after, reason: format!("HTTP {status}") },
-            _ => Self::Rejected { status, body },
+            401 | 403 => Self::Unauthorized { status },
+            400 | 404 | 410 | 413 | 415 | 422 => Self::Rejected { status, body },
+            _ => Self::Retry { after: retry_after, reason: format!("HTTP {status}") },
         }
     }
 }
+
+/// How long the queue pauses after the central service refused the terminal itself:
+/// re-enrollment takes a technician, hammering the server meanwhile helps nobody.
+const UNAUTHORIZED_PAUSE: Duration = MAX_DELAY;
+/// The outbox could not record a result (disk full, I/O error): pauses start here and
+/// double up to [`MAX_DELAY`], so a full disk does not turn into a loop re-sending
+/// megabytes of faces.
+const STORAGE_PAUSE: Duration = Duration::from_secs(1);
+/// How often finished rows are pruned.
+const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 
 /// Sends one item to the central service (the real client, or a test double).
 pub trait Deliver: Send + Sync + 'static {
@@ -99,9 +118,18 @@ impl OutboxHandle {
 
 /// Runs until `stop` is notified. One item at a time, oldest first: when the network
 /// is down the first failure pauses the whole queue instead of hammering every item.
+/// All waiting is on the monotonic clock; the wall clock only stamps rows.
 pub async fn run<D: Deliver>(handle: OutboxHandle, deliver: D, backoff: Backoff, stop: Arc<Notify>) {
+    let mut storage_failures = 0u32;
+    let mut unauthorized = false;
+    let mut last_prune: Option<Instant> = None;
     loop {
+        if last_prune.is_none_or(|at| at.elapsed() >= PRUNE_EVERY) {
+            last_prune = Some(Instant::now());
+            prune(&handle);
+        }
         let due = handle.lock().due(now_ms(), 16);
+        raise_set_aside(&handle);
         let items = match due {
             Ok(items) => items,
             Err(e) => {
@@ -128,6 +156,29 @@ pub async fn run<D: Deliver>(handle: OutboxHandle, deliver: D, backoff: Backoff,
                 match &attempt {
                     Attempt::Accepted { status, body } => outbox.delivered(item.id, *status, body),
                     Attempt::Rejected { status, body } => outbox.rejected(item.id, *status, body),
+                    Attempt::Unauthorized { status } => {
+                        if !unauthorized {
+                            tracing::error!(
+                                status,
+                                "the central service refuses this terminal (certificate revoked or expired?); \
+                                 every item is kept and sent after re-enrollment"
+                            );
+                            let detail = format!("HTTP {status}: deliveries paused, items kept until re-enrollment");
+                            let raised = outbox.enqueue_event(
+                                "outbox.unauthorized",
+                                contract::Severity::Error,
+                                Some(detail),
+                                now_ms(),
+                            );
+                            if let Err(e) = raised {
+                                tracing::warn!(error = %e, "alert not stored");
+                            }
+                        }
+                        unauthorized = true;
+                        let delay = backoff.delay(item.attempts, Some(UNAUTHORIZED_PAUSE), rand::random::<f64>());
+                        pause = Some(delay);
+                        outbox.retry_later(item.id, now_ms() + delay.as_millis() as i64, &format!("HTTP {status}"))
+                    }
                     Attempt::Retry { after, reason } => {
                         let delay = backoff.delay(item.attempts, *after, rand::random::<f64>());
                         tracing::info!(item = ?item, ?delay, reason, "delivery failed; will retry");
@@ -136,15 +187,56 @@ pub async fn run<D: Deliver>(handle: OutboxHandle, deliver: D, backoff: Backoff,
                     }
                 }
             };
+            if !matches!(attempt, Attempt::Unauthorized { .. } | Attempt::Retry { .. }) {
+                unauthorized = false;
+            }
             if let Err(e) = recorded {
-                tracing::error!(error = %e, "could not record a delivery result");
+                storage_failures += 1;
+                let delay = STORAGE_PAUSE.saturating_mul(1 << storage_failures.min(10)).min(MAX_DELAY);
+                tracing::error!(
+                    error = %e,
+                    ?delay,
+                    "could not record a delivery result (disk full?); pausing the queue instead of re-sending"
+                );
+                pause = Some(delay);
+            } else {
+                storage_failures = 0;
             }
             let _ = handle.settled.send(Settled { key: item.key.clone(), attempt });
             if let Some(pause) = pause {
-                // The network (or the server) is unwell: pause the whole queue.
+                // The network, the server or the disk is unwell: pause the whole queue.
                 tokio::select! { _ = tokio::time::sleep(pause) => {}, _ = stop.notified() => return }
                 break;
             }
         }
+    }
+}
+
+/// Raises one alert per row `due` set aside.
+fn raise_set_aside(handle: &OutboxHandle) {
+    let mut outbox = handle.lock();
+    for aside in outbox.take_set_aside() {
+        let (kind, detail) = match aside {
+            SetAside::Quarantined { id, kind } => {
+                ("outbox.quarantined", format!("outbox row {id} ({kind:?}) cannot be opened; kept for a technician"))
+            }
+            SetAside::Held { id, kind } => (
+                "outbox.expired",
+                format!("outbox row {id} ({kind:?}) undelivered past the idempotency window; held for a technician"),
+            ),
+        };
+        if let Err(e) = outbox.enqueue_event(kind, contract::Severity::Error, Some(detail), now_ms()) {
+            tracing::warn!(error = %e, "alert not stored");
+        }
+    }
+}
+
+/// Keeps finished rows within the disk budget.
+fn prune(handle: &OutboxHandle) {
+    let now = now_ms();
+    match handle.lock().prune(now - KEEP_FINISHED_MS, now - KEEP_QUARANTINED_MS) {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(rows = n, "outbox: forgot finished rows"),
+        Err(e) => tracing::warn!(error = %e, "outbox prune failed; will try again"),
     }
 }

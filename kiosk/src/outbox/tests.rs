@@ -14,7 +14,7 @@ fn open(dir: &Path, limits: Limits) -> Outbox {
 fn key_is_stored_before_any_attempt_and_survives_reopen() {
     let dir = tempfile::tempdir().unwrap();
     let key = open(dir.path(), Limits::default()).enqueue(ItemKind::Submission, "/v1/x", b"{}", 1).unwrap();
-    let reopened = open(dir.path(), Limits::default());
+    let mut reopened = open(dir.path(), Limits::default());
     let due = reopened.due(1, 10).unwrap();
     assert_eq!(due.len(), 1);
     assert_eq!(due[0].key, key);
@@ -70,7 +70,7 @@ fn over_budget_drops_telemetry_first_then_refuses_with_alarm() {
     let err = outbox.enqueue(ItemKind::Submission, "/v1/registrations", &[b'c'; 700], 3).unwrap_err();
     assert!(matches!(err, OutboxError::Full { limit: 1_000, .. }), "{err}");
     assert!(err.to_string().contains("outbox is full"));
-    let keys: Vec<String> = outbox.due(10, 10).unwrap().into_iter().map(|i| i.key).collect();
+    let keys: Vec<String> = outbox.due(10, 10).unwrap().iter().map(|i| i.key.clone()).collect();
     assert!(keys.contains(&submission), "submissions are never dropped");
 }
 
@@ -83,12 +83,20 @@ fn http_statuses_are_classified_per_the_idempotency_contract() {
         (429, "retry"),
         (503, "retry"),
         (400, "rejected"),
+        (404, "rejected"),
         (422, "rejected"),
+        // Who the terminal is, not what it sent: kept, sent again after re-enrollment.
+        (401, "unauthorized"),
+        (403, "unauthorized"),
+        // Nothing said about the content: kept and retried.
+        (405, "retry"),
+        (431, "retry"),
     ];
     for (status, want) in table {
         let got = match Attempt::from_status(status, None, vec![]) {
             Attempt::Accepted { .. } => "accepted",
             Attempt::Retry { .. } => "retry",
+            Attempt::Unauthorized { .. } => "unauthorized",
             Attempt::Rejected { .. } => "rejected",
         };
         assert_eq!(got, want, "HTTP {status}");
@@ -164,4 +172,185 @@ fn a_queued_receipts_reference_finds_its_submission_until_it_is_delivered() {
     assert!(outbox.held_submission(&reference(&first)).unwrap().is_none(), "delivered: central answers for it");
     let refused = outbox.held_submission(&reference(&second)).unwrap().unwrap();
     assert!(refused.refused && refused.body.is_empty(), "refused, and its body (a face) is gone");
+}
+
+#[test]
+fn a_row_that_will_not_open_is_quarantined_and_the_rest_is_delivered() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut outbox = open(dir.path(), Limits::default());
+    let keys: Vec<String> = (0..3)
+        .map(|i| outbox.enqueue(ItemKind::Submission, "/v1/registrations", format!("body-{i}").as_bytes(), 1).unwrap())
+        .collect();
+    // Flip one byte of the middle row's ciphertext, as a bad sector would.
+    outbox
+        .conn
+        .execute("UPDATE outbox SET sealed = CAST(sealed || X'00' AS BLOB) WHERE idempotency_key = ?1", [&keys[1]])
+        .unwrap();
+    let due = outbox.due(10, 10).unwrap();
+    let bodies: Vec<&[u8]> = due.iter().map(|i| i.body.as_slice()).collect();
+    assert_eq!(bodies, [b"body-0".as_slice(), b"body-2"], "the rows behind the poison row still go");
+    let aside = outbox.take_set_aside();
+    assert!(matches!(aside.as_slice(), [SetAside::Quarantined { kind: ItemKind::Submission, .. }]), "{aside:?}");
+    let stats = outbox.stats().unwrap();
+    assert_eq!((stats.quarantined_total, stats.depth), (1, 2));
+    assert!(outbox.sealed_bytes(&keys[1]).unwrap().is_some(), "kept, sealed, for a technician");
+    assert_eq!(outbox.due(10, 10).unwrap().len(), 2, "quarantined once, not again on every poll");
+    assert!(outbox.take_set_aside().is_empty());
+}
+
+#[test]
+fn a_clock_step_backwards_does_not_freeze_the_queue() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut outbox = open(dir.path(), Limits::default());
+    let now = 1_790_000_000_000;
+    outbox.enqueue(ItemKind::Submission, "/v1/registrations", b"{}", now).unwrap();
+    let id = outbox.due(now, 1).unwrap()[0].id;
+    outbox.retry_later(id, now + 30_000, "HTTP 503").unwrap();
+    assert!(outbox.due(now + 29_000, 10).unwrap().is_empty(), "not before its time");
+    // The clock is set back by a day (a bad NTP answer, a dead RTC battery).
+    let stepped = now - 86_400_000;
+    assert_eq!(outbox.due(stepped, 10).unwrap().len(), 1, "a schedule beyond any possible pause is due");
+}
+
+#[test]
+fn a_submission_retried_past_the_idempotency_window_is_held_not_resent() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut outbox = open(dir.path(), Limits::default());
+    let created = 1_790_000_000_000;
+    let never_tried = outbox.enqueue(ItemKind::Submission, "/v1/registrations", b"a", created).unwrap();
+    let tried = outbox.enqueue(ItemKind::Submission, "/v1/qualification-checks", FACE, created).unwrap();
+    let id = outbox.due(created, 10).unwrap().iter().find(|i| i.key == tried).unwrap().id;
+    outbox.retry_later(id, created + 1_000, "connection reset").unwrap();
+    let later = created + HOLD_AFTER_MS + 1;
+    let due = outbox.due(later, 10).unwrap();
+    assert_eq!(due.iter().map(|i| i.key.clone()).collect::<Vec<_>>(), [never_tried], "never sent: safe to send");
+    assert!(matches!(outbox.take_set_aside().as_slice(), [SetAside::Held { .. }]));
+    assert_eq!(outbox.stats().unwrap().held_total, 1);
+    let held = outbox.held_submission(&contract::client_reference(&tried)).unwrap().unwrap();
+    assert_eq!((held.refused, held.body.as_slice()), (false, FACE), "still on the terminal, still findable");
+}
+
+#[test]
+fn prune_forgets_finished_rows_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut outbox = open(dir.path(), Limits::default());
+    for i in 0..4 {
+        outbox.enqueue(ItemKind::Rating, "/v1/ratings", b"{}", i).unwrap();
+    }
+    let ids: Vec<i64> = outbox.due(10, 10).unwrap().iter().map(|i| i.id).collect();
+    outbox.delivered(ids[0], 201, b"{}").unwrap();
+    outbox.rejected(ids[1], 422, b"{}").unwrap();
+    outbox.set_state(ids[2], "quarantined", "test").unwrap();
+    assert_eq!(outbox.prune(100, 0).unwrap(), 2, "delivered and refused go");
+    assert_eq!(outbox.total_enqueued().unwrap(), 2, "pending and quarantined stay");
+    assert_eq!(outbox.prune(100, 100).unwrap(), 1, "quarantined go after their own limit");
+    assert_eq!(outbox.stats().unwrap().depth, 1);
+}
+
+/// Answers 401 (the terminal's certificate was revoked), then 201 once re-enrolled.
+struct Revoked {
+    reenrolled: Arc<std::sync::atomic::AtomicBool>,
+    calls: Arc<AtomicUsize>,
+}
+
+impl Deliver for Revoked {
+    async fn deliver(&self, _item: &OutboxItem) -> Attempt {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        if self.reenrolled.load(Ordering::SeqCst) {
+            Attempt::from_status(201, None, b"ok".to_vec())
+        } else {
+            Attempt::from_status(401, None, b"{}".to_vec())
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_auth_error_keeps_the_submission_and_raises_an_alert() {
+    let dir = tempfile::tempdir().unwrap();
+    let handle = OutboxHandle::new(open(dir.path(), Limits::default()));
+    let reenrolled = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let calls = Arc::new(AtomicUsize::new(0));
+    let stop = Arc::new(tokio::sync::Notify::new());
+    // A tiny base: the pause after a 401 is still the long one.
+    let backoff = backoff::Backoff { base: Duration::from_millis(1), cap: Duration::from_millis(2) };
+    let deliver = Revoked { reenrolled: reenrolled.clone(), calls: calls.clone() };
+    let task = tokio::spawn(sender::run(handle.clone(), deliver, backoff, stop.clone()));
+    let (key, first) = handle.submit(ItemKind::Submission, "/v1/x", FACE, Duration::from_secs(10)).await.unwrap();
+    assert_eq!(first, Some(Attempt::Unauthorized { status: 401 }));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(calls.load(Ordering::SeqCst), 1, "no hammering after a 401");
+    {
+        let outbox = handle.lock();
+        assert!(outbox.sealed_bytes(&key).unwrap().is_some(), "the face is kept, sealed");
+        let stats = outbox.stats().unwrap();
+        assert_eq!((stats.rejected_total, stats.depth), (0, 2), "the submission and the alert wait");
+        let alert: String =
+            outbox.conn.query_row("SELECT path FROM outbox WHERE kind = 'telemetry'", [], |r| r.get(0)).unwrap();
+        assert_eq!(alert, contract::paths::TELEMETRY);
+    }
+    // Re-enrolled (a new certificate, the terminal restarted): the row is due again
+    // at once, since the restart reschedules nothing, and goes through.
+    task.abort();
+    reenrolled.store(true, Ordering::SeqCst);
+    handle.lock().conn.execute("UPDATE outbox SET next_attempt_ms = 0", []).unwrap();
+    let task = tokio::spawn(sender::run(handle.clone(), Revoked { reenrolled, calls }, backoff, stop.clone()));
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while handle.lock().stats().unwrap().depth > 0 {
+        assert!(std::time::Instant::now() < deadline, "never delivered after re-enrollment");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(handle.lock().response(&key).unwrap().map(|r| r.0), Some(201));
+    task.abort();
+}
+
+/// Accepts everything, counting the calls.
+struct Counting(Arc<AtomicUsize>);
+
+impl Deliver for Counting {
+    async fn deliver(&self, _item: &OutboxItem) -> Attempt {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        Attempt::from_status(201, None, b"ok".to_vec())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_result_that_cannot_be_recorded_pauses_the_queue_instead_of_resending() {
+    let dir = tempfile::tempdir().unwrap();
+    let handle = OutboxHandle::new(open(dir.path(), Limits::default()));
+    handle.lock().enqueue(ItemKind::Submission, "/v1/x", &[7u8; 200_000], 1).unwrap();
+    // Every write now fails, as on a full disk (the fault suite fills a real one).
+    handle.lock().conn.pragma_update(None, "query_only", true).unwrap();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let stop = Arc::new(tokio::sync::Notify::new());
+    let backoff = backoff::Backoff { base: Duration::from_millis(1), cap: Duration::from_millis(2) };
+    let task = tokio::spawn(sender::run(handle.clone(), Counting(calls.clone()), backoff, stop.clone()));
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    let sent = calls.load(Ordering::SeqCst);
+    // Pauses of 2 s, 4 s, ...: at most two sends in 2.5 s (a loop would send thousands).
+    assert!((1..=2).contains(&sent), "{sent} sends of 200 KB while the disk was full");
+    assert_eq!(handle.lock().stats().unwrap().depth, 1, "the result was not recorded: the disk really was full");
+    task.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sender_prunes_old_finished_rows_by_itself() {
+    let dir = tempfile::tempdir().unwrap();
+    let handle = OutboxHandle::new(open(dir.path(), Limits::default()));
+    let long_ago = sender::now_ms() - KEEP_FINISHED_MS - 1;
+    {
+        let mut outbox = handle.lock();
+        outbox.enqueue(ItemKind::Rating, "/v1/ratings", b"{}", long_ago).unwrap();
+        let id = outbox.due(long_ago, 1).unwrap()[0].id;
+        outbox.delivered(id, 201, b"{}").unwrap();
+        assert_eq!(outbox.total_enqueued().unwrap(), 1);
+    }
+    let stop = Arc::new(tokio::sync::Notify::new());
+    let calls = Arc::new(AtomicUsize::new(0));
+    let task = tokio::spawn(sender::run(handle.clone(), Counting(calls), backoff::Backoff::default(), stop));
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while handle.lock().total_enqueued().unwrap() > 0 {
+        assert!(std::time::Instant::now() < deadline, "a week-old delivered row was never pruned");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    task.abort();
 }

@@ -17,6 +17,8 @@ pub(super) fn unavailable_reason(u: &Unavailable) -> UnavailableReason {
         (Device::Printer, _) => UnavailableReason::PrinterFault,
         (Device::Camera, _) => UnavailableReason::CameraUnavailable,
         (Device::Reader | Device::SocialSecurityReader | Device::Scanner, _) => UnavailableReason::CardReaderFault,
+        // A full disk needs a technician: "out of service, maintenance".
+        (Device::Storage, _) => UnavailableReason::Maintenance,
     }
 }
 

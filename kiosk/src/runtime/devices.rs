@@ -22,7 +22,8 @@ pub struct Supervision {
     pub reader: ReaderConfig,
     /// Printer status poll interval.
     pub printer_poll: Duration,
-    /// How often a missing camera is looked for again.
+    /// How often a missing camera is looked for again (only while it is missing: an
+    /// open of an absent device fails at once, so this costs next to nothing).
     pub camera_probe: Duration,
 }
 
@@ -31,8 +32,12 @@ impl Default for Supervision {
         Self {
             backoff: Backoff { base: Duration::from_millis(500), cap: Duration::from_secs(30) },
             reader: ReaderConfig::default(),
-            printer_poll: Duration::from_secs(2),
-            camera_probe: Duration::from_secs(10),
+            // A device plugged back is in service within about a second (the
+            // unplug suite's goal is 2 s): the reader reconnects every second, the
+            // printer's status (DLE EOT, a few bytes) is asked for every second, a
+            // missing camera is looked for every second.
+            printer_poll: Duration::from_secs(1),
+            camera_probe: Duration::from_secs(1),
         }
     }
 }

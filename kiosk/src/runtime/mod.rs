@@ -8,6 +8,7 @@ pub mod certificates;
 pub mod convert;
 pub mod devices;
 pub mod escpos_printer;
+pub mod pin_guard;
 pub mod print_progress;
 pub mod printer_health;
 pub mod reader;
@@ -66,13 +67,14 @@ pub trait FaceCamera: Send + Sync + 'static {
     fn capture(&self, ticket: Ticket, events: mpsc::Sender<Event>, screen: Arc<dyn ScreenSink>) -> BoxFuture<()>;
 }
 
-/// A screen sink that writes each screen to the log (no window).
+/// A screen sink that writes each screen's name to the log (no window). Only the
+/// name: what is on a screen (a typed phone number, a holder's name) stays off logs.
 #[derive(Debug, Default)]
 pub struct LoggedScreens;
 
 impl ScreenSink for LoggedScreens {
     fn show(&self, screen: &Screen) {
-        tracing::info!(?screen, "screen");
+        tracing::info!(screen = screen.name(), "screen");
     }
     fn countdown(&self, seconds_left: Option<u32>) {
         tracing::info!(?seconds_left, "idle countdown");
@@ -95,6 +97,8 @@ pub struct Wiring {
     pub boot_id: String,
     /// Argon2 hash of the technician PIN (`maintenance.pin_hash`); `None`: no maintenance entry.
     pub maintenance_pin: Option<Arc<str>>,
+    /// Where wrong technician PINs and a lockout are kept across restarts.
+    pub pin_guard_file: Option<std::path::PathBuf>,
 }
 
 /// How long the camera self-test waits for analysed frames.
@@ -107,7 +111,26 @@ pub struct Runtime {
     events_rx: mpsc::Receiver<Event>,
     capture: Option<tokio::task::JoinHandle<()>>,
     started: Instant,
+    storage: Storage,
 }
+
+/// Whether the outbox and audit trail can be written. Audit records that could not
+/// be written wait here, in order, and are written first when the disk has room
+/// again: the chain keeps its order and nothing goes unaudited.
+#[derive(Default)]
+struct Storage {
+    unwritten: std::collections::VecDeque<(session::AuditRecord, time::OffsetDateTime)>,
+    /// Set by whoever fails to write the outbox (a submission, a rating).
+    suspect: Arc<std::sync::atomic::AtomicBool>,
+    /// What the core was last told.
+    down: bool,
+    /// Ticks since the last look at the free space.
+    ticks: u32,
+}
+
+/// While all is well, the free space is looked at every this many ticks (seconds): a
+/// disk filling up is found before the next citizen's records need it.
+const STORAGE_LOOK_EVERY: u32 = 5;
 
 impl std::fmt::Debug for Runtime {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -130,8 +153,19 @@ impl Runtime {
         let mut state = State::new(timing);
         if wiring.maintenance_pin.is_some() {
             state = state.with_maintenance();
+            if let Some(saved) = wiring.pin_guard_file.as_deref().and_then(pin_guard::load) {
+                state = state.with_pin_guard(saved);
+            }
         }
-        Self { state, wiring, events_tx, events_rx, capture: None, started: Instant::now() }
+        Self {
+            state,
+            wiring,
+            events_tx,
+            events_rx,
+            capture: None,
+            started: Instant::now(),
+            storage: Storage::default(),
+        }
     }
 
     /// Devices and the UI send their events here.
@@ -153,6 +187,10 @@ impl Runtime {
                 Some(event) = self.events_rx.recv() => event,
                 _ = tick.tick() => {
                     watchdog.ping();
+                    if let Some(health) = self.check_storage() {
+                        let effects = session::handle(&mut self.state, Event::DeviceHealth { device: session::Device::Storage, health });
+                        self.execute(effects);
+                    }
                     Event::Tick(self.started.elapsed().as_millis() as u64)
                 }
                 _ = &mut stop => break,
@@ -186,13 +224,16 @@ impl Runtime {
             Effect::Audit(record) => {
                 w.metrics.audit(&record);
                 telemetry::event_for(&record, &w.outbox);
-                let appended = w
-                    .audit
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner)
-                    .append(&record, time::OffsetDateTime::now_utc());
-                if let Err(e) = appended {
-                    tracing::error!(error = %e, "audit record could not be written");
+                self.storage.unwritten.push_back((record, time::OffsetDateTime::now_utc()));
+                if let Err(e) = self.write_audit() {
+                    if !self.storage.down {
+                        tracing::error!(
+                            error = %e,
+                            "audit record could not be written (disk full?); services stop until it can, \
+                             the record waits in memory"
+                        );
+                    }
+                    self.storage.suspect.store(true, std::sync::atomic::Ordering::Relaxed);
                 }
             }
             Effect::IssueCertificate { ticket, citizen, kind, period } => {
@@ -241,11 +282,17 @@ impl Runtime {
                 let outbox = w.outbox.clone();
                 let wait = w.submit_wait;
                 let metrics = w.metrics.clone();
+                let suspect = self.storage.suspect.clone();
                 self.reply(async move {
                     let (path, body) = convert::submission(&submission, time::OffsetDateTime::now_utc());
+                    let body = zeroize::Zeroizing::new(body);
                     drop(submission);
                     let result = match outbox.submit(ItemKind::Submission, path, &body, wait).await {
-                        Err(e) => Err(Failure::NotStored(e.to_string())),
+                        Err(e) => {
+                            tracing::error!(error = %e, "a submission could not be stored; services stop until it can");
+                            suspect.store(true, std::sync::atomic::Ordering::Relaxed);
+                            Err(Failure::NotStored(e.to_string()))
+                        }
                         Ok((_, Some(Attempt::Accepted { body, .. }))) => match convert::delivered(path, &body) {
                             Some(d) => Ok(d),
                             None => Err(Failure::CentralUnavailable("unreadable answer".into())),
@@ -320,6 +367,11 @@ impl Runtime {
                     let _ = events.send(Event::CameraTested { ticket, result }).await;
                 }));
             }
+            Effect::RememberPinGuard(guard) => {
+                if let Some(path) = &w.pin_guard_file {
+                    pin_guard::save(path, guard);
+                }
+            }
             Effect::SubmitRating(record) => {
                 if let Some(request) = convert::rating(&record, &w.boot_id) {
                     let body = serde_json::to_vec(&request).unwrap_or_default();
@@ -331,9 +383,73 @@ impl Runtime {
                     );
                     match enqueued {
                         Ok(_) => w.outbox.wake.notify_one(),
-                        Err(e) => tracing::warn!(error = %e, "rating not stored"),
+                        Err(e) => {
+                            tracing::warn!(error = %e, "rating not stored");
+                            self.storage.suspect.store(true, std::sync::atomic::Ordering::Relaxed);
+                        }
                     }
                 }
+            }
+        }
+    }
+}
+
+/// How much room the outbox must still have for the terminal to take submissions:
+/// a qualification check with its face is about 100 KiB.
+const SUBMISSION_ROOM: u64 = 1024 * 1024;
+
+impl Runtime {
+    /// Writes the audit records waiting in memory, oldest first.
+    fn write_audit(&mut self) -> Result<(), crate::audit::AuditError> {
+        let mut log = self.wiring.audit.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        while let Some((record, at)) = self.storage.unwritten.front() {
+            log.append(record, *at)?;
+            self.storage.unwritten.pop_front();
+        }
+        Ok(())
+    }
+
+    /// Once a second while something failed to write: retries the waiting audit
+    /// records and probes the outbox. Returns the health to tell the core when it
+    /// changed.
+    fn check_storage(&mut self) -> Option<session::Health> {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.storage.ticks += 1;
+        if !self.storage.down && !self.storage.suspect.load(Relaxed) && self.storage.unwritten.is_empty() {
+            if self.storage.ticks < STORAGE_LOOK_EVERY {
+                return None;
+            }
+            self.storage.ticks = 0;
+            // Cheap (no write): the budget and the free space.
+            if self.wiring.outbox.lock().has_room(SUBMISSION_ROOM).is_ok() {
+                return None;
+            }
+        }
+        let audit = self.write_audit().map_err(|e| format!("audit trail: {e}"));
+        let outbox = audit.and_then(|()| {
+            self.wiring.outbox.lock().probe_writable(SUBMISSION_ROOM).map_err(|e| format!("outbox: {e}"))
+        });
+        self.storage.suspect.store(false, Relaxed);
+        match outbox {
+            Ok(()) if self.storage.down => {
+                tracing::info!("storage writable again: services resume");
+                self.storage.down = false;
+                Some(session::Health::Ok)
+            }
+            Ok(()) => None,
+            Err(why) if !self.storage.down => {
+                tracing::error!(
+                    why,
+                    unwritten_audit_records = self.storage.unwritten.len(),
+                    "storage cannot be written: every service stops (nothing is lost: records wait in memory)"
+                );
+                self.storage.down = true;
+                self.storage.suspect.store(true, Relaxed);
+                Some(session::Health::Problem(Problem::Error(why)))
+            }
+            Err(_) => {
+                self.storage.suspect.store(true, Relaxed);
+                None
             }
         }
     }
@@ -359,6 +475,33 @@ async fn camera_test(run: BoxFuture<()>, mut reports: mpsc::Receiver<Event>) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn headless_screen_logs_carry_no_personal_data() {
+        #[derive(Clone, Default)]
+        struct Buffer(Arc<Mutex<Vec<u8>>>);
+        impl Write for Buffer {
+            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().write(b)
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        use std::io::Write;
+        let buffer = Buffer::default();
+        let sink = buffer.clone();
+        let subscriber = tracing_subscriber::fmt().with_writer(move || sink.clone()).with_ansi(false).finish();
+        tracing::subscriber::with_default(subscriber, || {
+            LoggedScreens.show(&Screen::RegistrationForm { phone: "13912345678".into(), error: None });
+            LoggedScreens.show(&Screen::TrackingEntry { typed: "QC-20261121-0004837".into(), error: None });
+        });
+        let logged = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+        assert!(logged.contains("registration_form") && logged.contains("tracking_entry"), "{logged}");
+        for secret in ["13912345678", "1391", "0004837"] {
+            assert!(!logged.contains(secret), "{secret} in {logged}");
+        }
+    }
 
     #[test]
     fn a_refusal_is_told_apart_from_an_outage() {

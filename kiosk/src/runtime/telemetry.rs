@@ -7,7 +7,8 @@ use crate::outbox::sender::{OutboxHandle, now_ms};
 use contract as api;
 use session::{AuditRecord, Delivery, Device, Devices, Failure, Health, Problem};
 use std::fmt::Write as _;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -22,6 +23,11 @@ pub struct Metrics {
     pub prints_failed: AtomicU64,
     pub audit_records: AtomicU64,
     devices: Mutex<Devices>,
+    /// Terminal clock minus the central service's, from the last telemetry answer
+    /// (whole seconds: the server's clock is sent to the second).
+    pub clock_offset_ms: AtomicI64,
+    /// Where the outbox and audit trail live: the disk whose free space is reported.
+    data_dir: Option<PathBuf>,
 }
 
 impl Default for Metrics {
@@ -35,11 +41,36 @@ impl Default for Metrics {
             prints_failed: AtomicU64::new(0),
             audit_records: AtomicU64::new(0),
             devices: Mutex::new(Devices::default()),
+            clock_offset_ms: AtomicI64::new(0),
+            data_dir: None,
         }
     }
 }
 
 impl Metrics {
+    /// Metrics that report the free space of the disk holding `data_dir`.
+    pub fn for_data_dir(data_dir: PathBuf) -> Self {
+        Self { data_dir: Some(data_dir), ..Self::default() }
+    }
+
+    /// Bytes an unprivileged writer can still use on the data disk (0 when unknown).
+    pub fn disk_free_bytes(&self) -> u64 {
+        let Some(dir) = &self.data_dir else { return 0 };
+        match crate::outbox::disk_free_bytes(dir) {
+            Ok(free) => free,
+            Err(e) => {
+                tracing::warn!(dir = %dir.display(), error = %e, "free disk space unknown");
+                0
+            }
+        }
+    }
+
+    /// Records the offset measured from a telemetry answer received at `local`.
+    pub fn clock_measured(&self, server: time::OffsetDateTime, local: time::OffsetDateTime) {
+        let offset = (local - server).whole_milliseconds();
+        self.clock_offset_ms.store(i64::try_from(offset).unwrap_or(i64::MAX), Relaxed);
+    }
+
     pub fn set_health(&self, device: Device, health: Health) {
         self.devices.lock().unwrap_or_else(std::sync::PoisonError::into_inner).set(device, health);
     }
@@ -170,8 +201,8 @@ impl Metrics {
             },
             sessions,
             failures,
-            disk_free_bytes: 0,
-            clock_offset_ms: 0,
+            disk_free_bytes: self.disk_free_bytes(),
+            clock_offset_ms: self.clock_offset_ms.load(Relaxed),
         }
     }
 }
@@ -216,30 +247,69 @@ pub fn event_for(record: &AuditRecord, outbox: &OutboxHandle) {
     enqueue(outbox, ItemKind::Telemetry, &batch);
 }
 
-fn enqueue(outbox: &OutboxHandle, kind: ItemKind, batch: &api::TelemetryBatch) {
+fn enqueue(outbox: &OutboxHandle, kind: ItemKind, batch: &api::TelemetryBatch) -> bool {
     let body = serde_json::to_vec(batch).unwrap_or_default();
     match outbox.lock().enqueue(kind, api::paths::TELEMETRY, &body, now_ms()) {
-        Ok(_) => outbox.wake.notify_one(),
-        Err(e) => tracing::warn!(error = %e, "telemetry not stored"),
+        Ok(_) => {
+            outbox.wake.notify_one();
+            true
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "telemetry not stored");
+            false
+        }
     }
 }
 
 /// Heartbeat every `every`, and audit records shipped in batches, until stopped.
-pub async fn run(metrics: Arc<Metrics>, outbox: OutboxHandle, audit: Arc<Mutex<AuditLog>>, every: Duration) {
+/// When the outbox cannot take the heartbeat (a full disk), it goes to the central
+/// service directly, with a `storage.unwritable` event: the one alert that cannot
+/// wait in the outbox.
+pub async fn run(
+    metrics: Arc<Metrics>,
+    outbox: OutboxHandle,
+    audit: Arc<Mutex<AuditLog>>,
+    central: crate::central_api::CentralClient,
+    every: Duration,
+) {
     let mut tick = tokio::time::interval(every);
     let (mut last_sessions, mut last_failures) = (0u64, 0u64);
+    let mut answers = outbox.settled.subscribe();
     loop {
-        tick.tick().await;
+        tokio::select! {
+            _ = tick.tick() => {}
+            answer = answers.recv() => {
+                if let Ok(crate::outbox::sender::Settled {
+                    attempt: crate::outbox::sender::Attempt::Accepted { body, .. }, ..
+                }) = answer
+                    && let Ok(ack) = serde_json::from_slice::<api::TelemetryAck>(&body)
+                {
+                    metrics.clock_measured(ack.server_time, time::OffsetDateTime::now_utc());
+                }
+                continue;
+            }
+        }
         ship_audit(&outbox, &audit);
         let sessions = metrics.sessions_started.load(Relaxed);
         let failures = metrics.submissions_failed.load(Relaxed) + metrics.prints_failed.load(Relaxed);
         let hb = metrics.heartbeat(&outbox, (sessions - last_sessions) as u32, (failures - last_failures) as u32);
         (last_sessions, last_failures) = (sessions, failures);
-        enqueue(
-            &outbox,
-            ItemKind::Telemetry,
-            &api::TelemetryBatch { heartbeat: Some(hb), events: vec![], audit: vec![] },
-        );
+        let batch = api::TelemetryBatch { heartbeat: Some(hb), events: vec![], audit: vec![] };
+        if !enqueue(&outbox, ItemKind::Telemetry, &batch) {
+            let mut direct = batch;
+            direct.events.push(crate::outbox::event(
+                "storage.unwritable",
+                api::Severity::Error,
+                Some(format!(
+                    "the outbox cannot be written ({} bytes free): submissions stopped",
+                    metrics.disk_free_bytes()
+                )),
+                now_ms(),
+            ));
+            if let Err(e) = central.send_telemetry(&direct).await {
+                tracing::warn!(error = %e, "heartbeat not sent directly either");
+            }
+        }
     }
 }
 
@@ -309,5 +379,26 @@ pub async fn serve_metrics(listener: tokio::net::TcpListener, metrics: Arc<Metri
             let _ = stream.write_all(head.as_bytes()).await;
             let _ = stream.write_all(body.as_bytes()).await;
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_heartbeat_reports_real_free_space_and_the_measured_clock_offset() {
+        let dir = tempfile::tempdir().unwrap();
+        let outbox = OutboxHandle::new(crate::outbox::Outbox::open(dir.path(), Default::default()).unwrap());
+        let metrics = Metrics::for_data_dir(dir.path().to_owned());
+        // The terminal's clock is 90 s ahead of the central service's.
+        let server = time::OffsetDateTime::from_unix_timestamp(1_790_000_000).unwrap();
+        metrics.clock_measured(server, server + time::Duration::seconds(90));
+        let hb = metrics.heartbeat(&outbox, 0, 0);
+        assert_eq!(hb.clock_offset_ms, 90_000, "terminal minus server");
+        let free = crate::outbox::disk_free_bytes(dir.path()).unwrap();
+        assert!(hb.disk_free_bytes > 0, "a real figure, not a placeholder");
+        // Within a few MiB of what statvfs says a moment later (other writers exist).
+        assert!(hb.disk_free_bytes.abs_diff(free) < 64 * 1024 * 1024, "{} vs {free}", hb.disk_free_bytes);
     }
 }

@@ -204,7 +204,14 @@ fn without_those_devices_the_maintenance_screen_has_no_lines_for_them() {
 
 #[test]
 fn device_codes_are_their_serde_names() {
-    for device in [Device::Reader, Device::Camera, Device::Printer, Device::SocialSecurityReader, Device::Scanner] {
+    for device in [
+        Device::Reader,
+        Device::Camera,
+        Device::Printer,
+        Device::SocialSecurityReader,
+        Device::Scanner,
+        Device::Storage,
+    ] {
         let json = serde_json::to_value(device).unwrap();
         assert_eq!(json.as_str(), Some(device.code()));
     }

@@ -111,6 +111,51 @@ fn wrong_pins_count_down_then_lock_the_pad_even_across_reopening() {
 }
 
 #[test]
+fn the_pin_guard_survives_a_restart() {
+    let mut k = technician_kiosk();
+    k.touch(Intent::Maintenance);
+    let remembered = |k: &Kiosk| {
+        k.effects.iter().rev().find_map(|e| match e {
+            Effect::RememberPinGuard(g) => Some(*g),
+            _ => None,
+        })
+    };
+    pin(&mut k, false);
+    pin(&mut k, false);
+    assert_eq!(remembered(&k), Some(PinGuardState { failures: 2, locked_for: None }));
+    // Power cycle: a new core, the guard given back. Three more wrong PINs lock it.
+    let restart = |saved: PinGuardState| {
+        let mut k = technician_kiosk();
+        k.state = State::new(SessionTiming::default()).with_maintenance().with_pin_guard(saved);
+        k
+    };
+    let mut k = restart(remembered(&k).unwrap());
+    k.touch(Intent::Maintenance);
+    for _ in 0..PIN_ATTEMPTS - 2 {
+        pin(&mut k, false);
+    }
+    assert_eq!(k.screen(), &Screen::MaintenancePin { error: Some(PinRefusal::LockedOut) });
+    let lockout = SessionTiming::default().pin_lockout;
+    assert_eq!(remembered(&k), Some(PinGuardState { failures: 0, locked_for: Some(lockout) }));
+    // Unplugged five minutes into the lockout: still locked after the restart.
+    k.advance(5 * 60_000);
+    k.touch(Intent::ExitMaintenance);
+    let saved = PinGuardState { failures: 0, locked_for: Some(lockout - 5 * 60_000) };
+    let mut k = restart(saved);
+    k.touch(Intent::Maintenance);
+    assert_eq!(k.screen(), &Screen::MaintenancePin { error: Some(PinRefusal::LockedOut) });
+    k.touch(Intent::ExitMaintenance);
+    k.advance(lockout - 5 * 60_000);
+    k.touch(Intent::Maintenance);
+    assert_eq!(k.screen(), &Screen::MaintenancePin { error: None }, "the rest of the lockout, not more");
+    // A saved lockout longer than the configured one (a clock stepped back) is capped.
+    let mut k = restart(PinGuardState { failures: 0, locked_for: Some(100 * lockout) });
+    k.advance(lockout);
+    k.touch(Intent::Maintenance);
+    assert_eq!(k.screen(), &Screen::MaintenancePin { error: None });
+}
+
+#[test]
 fn a_citizens_card_on_the_pin_pad_gives_them_the_terminal() {
     let mut k = technician_kiosk();
     k.touch(Intent::Maintenance);

@@ -202,6 +202,8 @@ fn device_faults_disable_exactly_the_services_that_need_them() {
             Problem::Error("SAM timeout".into()),
             vec![Certificate, QualificationCheck, ContributionRecord, UnemploymentRegistration, UnemploymentCheckIn],
         ),
+        // A full disk: nothing may be submitted or go unaudited, so everything stops.
+        (Device::Storage, Problem::Error("disk full".into()), Service::ALL.to_vec()),
     ];
     for (device, problem, down) in table {
         let mut k = Kiosk::new();
@@ -219,6 +221,17 @@ fn device_faults_disable_exactly_the_services_that_need_them() {
         let Screen::Welcome { tiles, .. } = k.screen() else { panic!() };
         assert!(tiles.iter().all(|t| t.unavailable.is_none()), "recovery re-enables");
     }
+}
+
+#[test]
+fn a_full_disk_mid_registration_sends_the_citizen_back_before_anything_is_submitted() {
+    let mut k = Kiosk::start(Service::UnemploymentRegistration);
+    assert!(matches!(k.screen(), Screen::RegistrationForm { .. }));
+    k.device(Device::Storage, Some(Problem::Error("disk full".into())));
+    assert!(matches!(k.screen(), Screen::Menu { notice: Some(Notice::ServiceBecameUnavailable), .. }));
+    k.touch(Intent::Choose(Service::UnemploymentRegistration));
+    assert!(matches!(k.screen(), Screen::Menu { .. }), "cannot start again while the disk is full");
+    assert_eq!(k.count(|e| matches!(e, Effect::Submit { .. })), 0);
 }
 
 #[test]

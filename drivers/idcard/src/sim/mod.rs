@@ -74,6 +74,8 @@ struct State {
     faults: Vec<Fault>,
     sam_fault: bool,
     vanished: bool,
+    /// Connects refused while vanished.
+    refused_connects: u64,
     baud: u32,
     stats: SimStats,
     found_at: Option<Instant>,
@@ -114,6 +116,7 @@ impl Simulator {
             faults: Vec::new(),
             sam_fault: false,
             vanished: false,
+            refused_connects: 0,
             baud: config.baud,
             stats: SimStats::default(),
             found_at: None,
@@ -158,12 +161,15 @@ impl SimControl {
 
     /// Connects an in-memory host end (fails while the port has vanished).
     pub fn connect(&self) -> Result<PipeEnd, LinkError> {
-        if self.lock().vanished {
+        let mut state = self.lock();
+        if state.vanished {
+            state.refused_connects += 1;
             return Err(LinkError::Open {
                 target: "the simulated reader".into(),
                 reason: "its port is unplugged".into(),
             });
         }
+        drop(state);
         let (host, mut device) = pipe();
         let control = self.clone();
         let generation = self.shared.generation.load(Ordering::SeqCst);
@@ -217,6 +223,11 @@ impl SimControl {
 
     pub fn is_vanished(&self) -> bool {
         self.lock().vanished
+    }
+
+    /// How many [`SimControl::connect`]s failed because the port had vanished.
+    pub fn refused_connects(&self) -> u64 {
+        self.lock().refused_connects
     }
 
     pub fn stats(&self) -> SimStats {

@@ -7,6 +7,7 @@ pub mod parser;
 mod serve;
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -25,6 +26,27 @@ use device_link::{Link, LinkError};
 struct Shared {
     engine: Mutex<Engine>,
     replies_ready: Condvar,
+    /// Whether the printer is plugged in, and which plugged-in period it is in.
+    plug: Plug,
+}
+
+/// The printer's USB cable: an in-memory link lives only within the plugged-in period it
+/// was made in (as a file descriptor on `/dev/usb/lp0` dies with the device).
+#[derive(Debug, Default)]
+struct Plug {
+    /// Odd while unplugged; bumped on every unplug and every plug-in.
+    period: AtomicU64,
+    /// Opens refused while unplugged ([`PrinterControl::connect`]).
+    refused: AtomicU64,
+}
+
+impl Plug {
+    fn period(&self) -> u64 {
+        self.period.load(Ordering::SeqCst)
+    }
+    fn unplugged(&self) -> bool {
+        self.period() % 2 == 1
+    }
 }
 
 impl Shared {
@@ -44,7 +66,8 @@ pub struct VirtualPrinter {
 impl VirtualPrinter {
     /// A printer of the given model, with paper, cover closed.
     pub fn new(profile: Profile) -> Self {
-        Self { shared: Arc::new(Shared { engine: Mutex::new(Engine::new(profile)), replies_ready: Condvar::new() }) }
+        let engine = Mutex::new(Engine::new(profile));
+        Self { shared: Arc::new(Shared { engine, replies_ready: Condvar::new(), plug: Plug::default() }) }
     }
 
     /// The cloneable handle for faults and receipts.
@@ -52,9 +75,11 @@ impl VirtualPrinter {
         PrinterControl { shared: self.shared.clone() }
     }
 
-    /// An in-memory link to the printer, to hand to [`crate::Printer`].
+    /// An in-memory link to the printer, to hand to [`crate::Printer`]. It fails for good
+    /// once the printer is unplugged ([`PrinterControl::vanish`]); [`PrinterControl::connect`]
+    /// makes the next one, as reopening the device node does.
     pub fn link(&self) -> VirtualLink {
-        VirtualLink { shared: self.shared.clone() }
+        VirtualLink { period: self.shared.plug.period(), shared: self.shared.clone() }
     }
 
     /// Feeds bytes straight in and returns the replies (no link timing).
@@ -145,6 +170,45 @@ impl PrinterControl {
         });
     }
 
+    /// The printer disappears (USB unplugged): its open in-memory links fail from now on
+    /// ([`LinkError::Closed`]) and new ones cannot be made ([`PrinterControl::connect`])
+    /// until it [reappears](PrinterControl::reappear). Paper and faults stay as they were.
+    /// (The pty and TCP servers are not unplugged.)
+    pub fn vanish(&self) {
+        let _ =
+            self.shared.plug.period.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |p| (p % 2 == 0).then_some(p + 1));
+        // Wakes a link waiting for replies, so that it fails now.
+        drop(self.shared.lock());
+        self.shared.replies_ready.notify_all();
+    }
+
+    /// The printer is plugged back in: links can be made again (older ones stay dead).
+    pub fn reappear(&self) {
+        let _ =
+            self.shared.plug.period.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |p| (p % 2 == 1).then_some(p + 1));
+    }
+
+    pub fn is_vanished(&self) -> bool {
+        self.shared.plug.unplugged()
+    }
+
+    /// Opens an in-memory link to the printer, as the terminal opens its device node
+    /// (wrap it in `device_link::Reopening`); fails while the printer is unplugged.
+    pub fn connect(&self) -> Result<VirtualLink, LinkError> {
+        let plug = &self.shared.plug;
+        let period = plug.period();
+        if period % 2 == 1 {
+            plug.refused.fetch_add(1, Ordering::SeqCst);
+            return Err(LinkError::Open { target: "the virtual printer".into(), reason: "it is unplugged".into() });
+        }
+        Ok(VirtualLink { shared: self.shared.clone(), period })
+    }
+
+    /// How many [`PrinterControl::connect`]s failed because the printer was unplugged.
+    pub fn refused_connects(&self) -> u64 {
+        self.shared.plug.refused.load(Ordering::SeqCst)
+    }
+
     /// What the status bytes currently say.
     pub fn flags(&self) -> PrinterFlags {
         self.shared.lock().flags()
@@ -198,19 +262,35 @@ impl PrinterControl {
     }
 }
 
-/// In-memory link to a virtual printer: a [`Link`] with optional serial timing.
+/// In-memory link to a virtual printer: a [`Link`] with optional serial timing. Lives
+/// as long as the printer stays plugged in (see [`PrinterControl::vanish`]).
 #[derive(Debug, Clone)]
 pub struct VirtualLink {
     shared: Arc<Shared>,
+    /// The plugged-in period this link was made in.
+    period: u64,
+}
+
+impl VirtualLink {
+    /// `Closed` while the printer is unplugged, and for good once it was unplugged after
+    /// this link was made.
+    fn check_plugged(&self) -> Result<(), LinkError> {
+        match self.period % 2 == 0 && self.shared.plug.period() == self.period {
+            true => Ok(()),
+            false => Err(LinkError::Closed),
+        }
+    }
 }
 
 impl Link for VirtualLink {
     fn send(&mut self, bytes: &[u8]) -> Result<(), LinkError> {
+        self.check_plugged()?;
         let baud = self.shared.lock().faults.baud;
         if let Some(baud) = baud.filter(|&b| b > 0) {
             // 10 bits a byte on the wire; feed in slices so status requests interleave.
             for chunk in bytes.chunks(64) {
                 std::thread::sleep(Duration::from_secs_f64(chunk.len() as f64 * 10.0 / f64::from(baud)));
+                self.check_plugged()?;
                 self.shared.lock().feed(chunk);
                 self.shared.replies_ready.notify_all();
             }
@@ -225,6 +305,7 @@ impl Link for VirtualLink {
         let deadline = Instant::now() + timeout;
         let mut e = self.shared.lock();
         loop {
+            self.check_plugged()?;
             if !e.replies.is_empty() {
                 let n = buf.len().min(e.replies.len());
                 buf[..n].copy_from_slice(&e.replies[..n]);
@@ -240,5 +321,61 @@ impl Link for VirtualLink {
                 Err(p) => p.into_inner().0,
             };
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Health, Printer};
+    use device_link::Reopening;
+
+    #[test]
+    fn an_unplugged_printer_drops_its_links_and_refuses_new_ones_until_it_is_back() {
+        let vp = VirtualPrinter::new(Profile::KIOSK_80);
+        let control = vp.control();
+        let (mut old, mut connected) = (vp.link(), control.connect().unwrap());
+        assert_eq!(Printer::new(&mut connected, Profile::KIOSK_80).health(), Health::Ok);
+        control.vanish();
+        control.vanish();
+        assert!(control.is_vanished());
+        let mut buf = [0u8; 8];
+        for link in [&mut old, &mut connected] {
+            assert!(matches!(link.send(b"\x10\x04\x01"), Err(LinkError::Closed)));
+            assert!(matches!(link.recv(&mut buf, Duration::ZERO), Err(LinkError::Closed)));
+        }
+        assert!(matches!(control.connect(), Err(LinkError::Open { .. })));
+        assert!(matches!(vp.link().send(b"\x10\x04\x01"), Err(LinkError::Closed)), "no link while unplugged");
+        assert_eq!(control.refused_connects(), 1);
+        control.reappear();
+        assert!(!control.is_vanished());
+        assert!(matches!(connected.send(b"\x10\x04\x01"), Err(LinkError::Closed)), "an old link stays dead");
+        let mut fresh = control.connect().unwrap();
+        assert_eq!(Printer::new(&mut fresh, Profile::KIOSK_80).health(), Health::Ok, "plugged back in");
+
+        // A link waiting for a reply when the cable is pulled fails at once.
+        let waiting = std::thread::spawn(move || {
+            let started = Instant::now();
+            (fresh.recv(&mut [0u8; 8], Duration::from_secs(20)), started.elapsed())
+        });
+        std::thread::sleep(Duration::from_millis(50));
+        control.vanish();
+        let (result, waited) = waiting.join().unwrap();
+        assert!(matches!(result, Err(LinkError::Closed)), "{result:?}");
+        assert!(waited < Duration::from_secs(10), "{waited:?}");
+        control.reappear();
+
+        // The terminal's way: a reopening link reports the printer missing, then fine.
+        let c = control.clone();
+        let mut printer = Printer::new(Reopening::new(move || c.connect()), Profile::KIOSK_80);
+        assert_eq!(printer.health(), Health::Ok);
+        control.vanish();
+        assert_eq!(printer.health(), Health::Unknown, "the open link failed");
+        assert_eq!(printer.health(), Health::Unknown, "the reopen failed");
+        control.reappear();
+        assert_eq!(printer.health(), Health::Ok);
+        assert_eq!(control.refused_connects(), 2);
+        control.set_near_end(true);
+        assert_eq!(printer.health(), Health::NearEnd, "the same printer: paper and faults stay");
     }
 }
