@@ -159,7 +159,24 @@ async fn problem_of(resp: reqwest::Response) -> CentralError {
 }
 
 fn unreachable(e: reqwest::Error) -> CentralError {
-    CentralError::Unreachable(e.to_string())
+    CentralError::Unreachable(with_causes(&e))
+}
+
+/// An error with its causes (`error sending request: connection reset by peer`):
+/// reqwest's own message alone reads the same for a timeout, a reset and a dead link,
+/// and a technician needs to tell them apart.
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let more = c.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        cause = c.source();
+    }
+    text
 }
 
 impl CentralClient {
@@ -301,7 +318,7 @@ impl CentralClient {
             .send()
             .await;
         match sent {
-            Err(e) => Attempt::Retry { after: None, reason: e.to_string() },
+            Err(e) => Attempt::Retry { after: None, reason: with_causes(&e) },
             Ok(resp) => {
                 let status = resp.status().as_u16();
                 let retry_after = resp
@@ -312,7 +329,7 @@ impl CentralClient {
                     .map(Duration::from_secs);
                 match resp.bytes().await {
                     Ok(body) => Attempt::from_status(status, retry_after, body.to_vec()),
-                    Err(e) => Attempt::Retry { after: retry_after, reason: e.to_string() },
+                    Err(e) => Attempt::Retry { after: retry_after, reason: with_causes(&e) },
                 }
             }
         }
@@ -328,6 +345,24 @@ impl Deliver for CentralClient {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_error_is_told_with_its_causes() {
+        #[derive(Debug)]
+        struct Outer(std::io::Error);
+        impl std::fmt::Display for Outer {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("error sending request")
+            }
+        }
+        impl std::error::Error for Outer {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                Some(&self.0)
+            }
+        }
+        let e = Outer(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "connection reset by peer"));
+        assert_eq!(with_causes(&e), "error sending request: connection reset by peer");
+    }
     use std::os::unix::fs::PermissionsExt as _;
 
     fn identity() -> DeviceIdentity {

@@ -114,6 +114,16 @@ pub fn open_camera(request: &CameraRequest) -> Result<Box<dyn FrameSource>, Capt
     }
 }
 
+/// The device node a camera request names (`0` is `/dev/video0`; a path, such as a
+/// udev `/dev/v4l/by-id/...` link, is itself), to see whether the camera is plugged in
+/// without opening it. None for a name that is neither.
+pub fn device_node(device: &str) -> Option<std::path::PathBuf> {
+    if let Ok(n) = device.parse::<u32>() {
+        return Some(std::path::PathBuf::from(format!("/dev/video{n}")));
+    }
+    device.starts_with('/').then(|| std::path::PathBuf::from(device))
+}
+
 /// A real camera behind the watchdog: reopened automatically after an unplug.
 pub fn watch_camera(request: CameraRequest, config: WatchdogConfig) -> WatchedCamera {
     let name = request.device.clone();

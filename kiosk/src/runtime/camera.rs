@@ -115,7 +115,13 @@ pub struct DriverCamera {
     /// Held by the running capture: a new one waits for a cancelled one to let go of
     /// the device.
     busy: Arc<Mutex<()>>,
+    /// Whether the device is there, without opening it (an open starts the stream and
+    /// lights the camera's LED): lets an unplug be seen while nobody uses the camera.
+    present: Option<Presence>,
 }
+
+/// Looks for the camera without opening it (its device node, for V4L2).
+pub type Presence = Arc<dyn Fn() -> bool + Send + Sync>;
 
 impl std::fmt::Debug for DriverCamera {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -131,13 +137,26 @@ impl DriverCamera {
             watchdog: WatchdogConfig::default(),
             faulted: Arc::new(AtomicBool::new(false)),
             busy: Arc::new(Mutex::new(())),
+            present: None,
         }
+    }
+
+    /// With a way to see the camera is gone while it is not in use.
+    #[must_use]
+    pub fn with_presence(mut self, present: Presence) -> Self {
+        self.present = Some(present);
+        self
     }
 
     /// The production camera (V4L2 through nokhwa): `device` is an index or a path.
     pub fn v4l(device: String) -> Self {
+        let node = camera::device_node(&device);
         let request = camera::CameraRequest { device, ..camera::CameraRequest::default() };
-        Self::new(Arc::new(move || camera::open_camera(&request)), capture_config())
+        let camera = Self::new(Arc::new(move || camera::open_camera(&request)), capture_config());
+        match node {
+            Some(node) => camera.with_presence(Arc::new(move || node.exists())),
+            None => camera,
+        }
     }
 
     /// Opens the source once to see whether the camera is there; reports a change.
@@ -154,7 +173,9 @@ impl DriverCamera {
     }
 
     /// Probes at start and then, while the camera is faulted (no capture can run then),
-    /// every `interval` until it answers again.
+    /// every `interval` until it answers again. While it is healthy, its presence is
+    /// looked at every `interval` (where the camera can tell without being opened), so
+    /// an unplug is on the start screen before a citizen picks a face service.
     pub async fn watch_health(self, interval: Duration, events: mpsc::Sender<Event>) -> Result<(), String> {
         let mut first = true;
         loop {
@@ -163,6 +184,14 @@ impl DriverCamera {
                 let tx = events.clone();
                 tokio::task::spawn_blocking(move || this.probe(&tx)).await.map_err(|e| e.to_string())?;
                 first = false;
+            } else if let Some(present) = &self.present
+                && !present()
+            {
+                tracing::warn!("camera gone (its device node disappeared)");
+                let (this, tx) = (self.clone(), events.clone());
+                tokio::task::spawn_blocking(move || this.report(&tx, Health::Problem(Problem::Missing)))
+                    .await
+                    .map_err(|e| e.to_string())?;
             }
             tokio::select! {
                 () = tokio::time::sleep(interval) => {}

@@ -17,6 +17,15 @@ impl Drop for AbortOnDrop {
     }
 }
 
+/// A driver that ran this long before failing was healthy: its next restart starts the
+/// backoff again, instead of waiting the cap because of failures weeks ago.
+const HEALTHY_RUN: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// The failure count the next restart's backoff uses, after a run of `ran_for`.
+fn failures_after(failures: u32, ran_for: std::time::Duration) -> u32 {
+    if ran_for >= HEALTHY_RUN { 0 } else { failures }
+}
+
 /// Runs `driver` until it ends cleanly, restarting it after every failure. A driver
 /// reports `Health::Ok` itself once its device answers.
 pub async fn supervise<F, Fut>(device: Device, events: mpsc::Sender<Event>, backoff: Backoff, mut driver: F)
@@ -26,9 +35,12 @@ where
 {
     let mut failures = 0u32;
     loop {
+        let started = tokio::time::Instant::now();
         let task = tokio::spawn(driver());
         let _abort = AbortOnDrop(task.abort_handle());
-        let reason = match task.await {
+        let result = task.await;
+        failures = failures_after(failures, started.elapsed());
+        let reason = match result {
             Ok(Ok(())) => return,
             Ok(Err(reason)) => reason,
             Err(join) if join.is_panic() => "driver panicked".to_owned(),
@@ -121,6 +133,13 @@ mod tests {
             reasons.push(r);
         }
         assert_eq!(reasons, ["serial port vanished", "driver panicked"]);
+    }
+
+    #[test]
+    fn a_driver_that_ran_well_for_a_while_restarts_without_the_old_backoff() {
+        assert_eq!(failures_after(7, Duration::from_secs(1)), 7, "failing again at once: keep backing off");
+        assert_eq!(failures_after(7, HEALTHY_RUN), 0, "healthy for a minute: start over");
+        assert_eq!(failures_after(0, Duration::ZERO), 0);
     }
 
     #[tokio::test]

@@ -186,3 +186,28 @@ async fn a_missing_or_failing_camera_is_a_device_fault_and_a_failed_capture() {
         ]
     );
 }
+
+#[tokio::test]
+async fn a_camera_unplugged_while_nobody_uses_it_is_reported_at_once() {
+    let plugged = Arc::new(AtomicBool::new(true));
+    let present = plugged.clone();
+    let opener: SourceOpener = Arc::new(|| Ok(Box::new(SyntheticSource::new(vec![])) as Box<dyn camera::FrameSource>));
+    let camera =
+        DriverCamera::new(opener, capture_config()).with_presence(Arc::new(move || present.load(Ordering::SeqCst)));
+    let (tx, mut rx) = mpsc::channel(8);
+    let watch = tokio::spawn(camera.watch_health(Duration::from_millis(20), tx));
+    // Healthy (a healthy camera is not reported: it starts so), then unplugged.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(rx.try_recv().is_err(), "nothing to report while it is there");
+    plugged.store(false, Ordering::SeqCst);
+    let gone = tokio::time::timeout(Duration::from_secs(5), rx.recv()).await.expect("the unplug is reported");
+    assert_eq!(gone, Some(Event::DeviceHealth { device: Device::Camera, health: Health::Problem(Problem::Missing) }));
+    watch.abort();
+}
+
+#[test]
+fn a_camera_is_found_by_its_device_node() {
+    assert_eq!(camera::device_node("0"), Some(std::path::PathBuf::from("/dev/video0")));
+    assert_eq!(camera::device_node("/dev/v4l/by-id/usb-cam"), Some(std::path::PathBuf::from("/dev/v4l/by-id/usb-cam")));
+    assert_eq!(camera::device_node("front"), None);
+}
