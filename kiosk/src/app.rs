@@ -271,7 +271,7 @@ pub async fn run_production(config: Config, frontend: Frontend) -> anyhow::Resul
     let terminal = terminal::start(options(&config, url, identity, printer.clone(), camera_seam, screen)).await?;
     frontend.connect(terminal.events.clone());
     let reader = reader::serial_opener(reader_port.display().to_string(), d.reader_baud);
-    let supervision = Supervision { backoff: config.backoff(), ..Supervision::default() };
+    let supervision = Supervision { backoff: config.backoff(), reader: config.reader(), ..Supervision::default() };
     let optional = devices::OptionalDevices::from_config(d, Some(verify_base_url));
     let devices = devices::start(&terminal.events, reader, &printer, &camera, &optional, &supervision);
     let _ = tokio::signal::ctrl_c().await;

@@ -1,5 +1,7 @@
 //! Card placed -> `CardPresented` latency against the simulator at 115200 baud with zero
-//! SAM delay, next to the wire-time floor. Used by `bench/run`.
+//! SAM delay, next to the wire-time floor, over the in-memory line and over a
+//! pseudo-terminal opened as a serial port (`SerialLink`, as in production). Used by
+//! `bench/run`.
 //!
 //! Latency is measured from the moment the simulator received the find that first saw
 //! the card (so the poll interval's wait is excluded) to the event reaching the receiver.
@@ -7,21 +9,33 @@
 use std::time::{Duration, Instant};
 
 use idcard::sim::{SimConfig, Simulator, load_cards, wire_time};
-use idcard::{Link, ReadOptions, ReaderConfig, ReaderEvent};
+use idcard::{Link, LinkError, ReadOptions, ReaderConfig, ReaderEvent, SerialLink};
 
 fn main() {
     let runs: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(30);
     let text = include_str!("../testdata/cards.toml");
     let cards = load_cards(text).unwrap_or_default();
-    for newest_address in [false, true] {
+    let pty_path = std::env::temp_dir().join(format!("idcard-latency-{}", std::process::id()));
+    for (over_pty, newest_address) in [(false, false), (false, true), (true, false), (true, true)] {
         let sim = Simulator::new(
             cards.clone(),
             SimConfig { baud: 115_200, sam_delay: Duration::ZERO, ..SimConfig::default() },
         );
         let control = sim.control();
-        let opener = {
+        let _server;
+        let opener: Box<dyn FnMut() -> Result<Box<dyn Link>, LinkError> + Send> = if over_pty {
+            _server = match sim.serve_pty(&pty_path) {
+                Ok(server) => server,
+                Err(e) => {
+                    eprintln!("no pseudo-terminal: {e}");
+                    return;
+                }
+            };
+            let path = pty_path.to_string_lossy().into_owned();
+            Box::new(move || SerialLink::open(&path, 115_200).map(|t| Box::new(t) as Box<dyn Link>))
+        } else {
             let control = control.clone();
-            move || control.connect().map(|t| Box::new(t) as Box<dyn Link>)
+            Box::new(move || control.connect().map(|t| Box::new(t) as Box<dyn Link>))
         };
         let config = ReaderConfig {
             poll_interval: Duration::from_millis(50),
@@ -59,8 +73,9 @@ fn main() {
         let pick =
             |v: &[Duration], q: f64| v.get(((v.len() as f64 - 1.0) * q).round() as usize).copied().unwrap_or_default();
         println!(
-            "latency\t{}\t{runs}\t{:.1}\t{:.1}\t{:.1}\t{:.1}\t{:.1}\t{:.1}\t{:.1}",
+            "latency\t{}{}\t{runs}\t{:.1}\t{:.1}\t{:.1}\t{:.1}\t{:.1}\t{:.1}\t{:.1}",
             if newest_address { "30 01 + 30 03" } else { "30 01" },
+            if over_pty { ", pty" } else { "" },
             ms(floor),
             ms(wire_time(1295, 115_200)),
             ms(pick(&samples, 0.0)),

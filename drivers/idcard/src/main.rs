@@ -60,6 +60,8 @@ enum Cmd {
         port: String,
         #[arg(long, default_value_t = 115_200)]
         baud: u32,
+        /// Milliseconds between polls while no card came or went for 5 minutes; after a
+        /// card event the reader is polled every 10 ms (or this, if shorter).
         #[arg(long, default_value_t = 300)]
         poll_ms: u64,
         #[arg(long)]

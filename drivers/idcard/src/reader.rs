@@ -91,6 +91,9 @@ pub struct CardReader<T: Link> {
     timeouts: Timeouts,
     options: ReadOptions,
     buf: Vec<u8>,
+    /// Input may be waiting that belongs to no request of ours: the link is new, or the
+    /// last exchange timed out, was garbled or cut short, or had bytes after its reply.
+    unsettled: bool,
 }
 
 impl<T: Link> fmt::Debug for CardReader<T> {
@@ -107,6 +110,7 @@ impl<T: Link> CardReader<T> {
             timeouts: Timeouts::default(),
             options: ReadOptions::default(),
             buf: vec![0; 4096],
+            unsettled: true,
         }
     }
     pub fn with_timeouts(mut self, timeouts: Timeouts) -> Self {
@@ -122,9 +126,19 @@ impl<T: Link> CardReader<T> {
     }
 
     /// Sends one command and waits for its reply frame.
+    ///
+    /// Stale input (a late reply to a request that timed out) is discarded first, but
+    /// only when the previous exchange did not end cleanly: after a whole reply and
+    /// nothing behind it, nothing is in flight, and a serial port's discard waits for a
+    /// quiet line ([`device_link::QUIET_LINE`], 10 ms) that would add to every poll and
+    /// to every step of a card read.
     pub fn transact(&mut self, command: Command, timeout: Duration) -> Result<Reply, ReaderError> {
         self.decoder.clear();
-        self.link.discard_input().map_err(ReaderError::LinkLost)?;
+        if self.unsettled {
+            self.link.discard_input().map_err(ReaderError::LinkLost)?;
+        }
+        // Settled again only by a whole reply with nothing after it.
+        self.unsettled = true;
         self.link.send(&command.encode()).map_err(ReaderError::LinkLost)?;
         let deadline = Instant::now() + timeout;
         loop {
@@ -132,6 +146,7 @@ impl<T: Link> CardReader<T> {
                 match event {
                     Ok(frame) => {
                         if let Some(reply) = Reply::from_frame(frame) {
+                            self.unsettled = self.decoder.buffered() > 0;
                             return Ok(reply);
                         }
                     }
@@ -242,5 +257,100 @@ impl<T: Link> CardReader<T> {
             Status::NoSuchItem => Ok(None),
             status => Err(ReaderError::Status { command: Command::ReadNewestAddress, status }),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::{PipeEnd, pipe};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::mpsc;
+
+    /// The host end of a pipe that counts how often stale input was discarded.
+    struct Counting {
+        link: PipeEnd,
+        discards: Arc<AtomicUsize>,
+    }
+
+    impl Link for Counting {
+        fn send(&mut self, bytes: &[u8]) -> Result<(), LinkError> {
+            self.link.send(bytes)
+        }
+        fn recv(&mut self, buf: &mut [u8], timeout: Duration) -> Result<usize, LinkError> {
+            self.link.recv(buf, timeout)
+        }
+        fn discard_input(&mut self) -> Result<(), LinkError> {
+            self.discards.fetch_add(1, Ordering::SeqCst);
+            self.link.discard_input()
+        }
+    }
+
+    fn reply(status: Status) -> Vec<u8> {
+        Reply::new(status, vec![]).encode().unwrap()
+    }
+
+    /// A device that leaves its first find unanswered until told, then answers it late;
+    /// status requests get `90`, later finds `80` (no card).
+    fn late_device(mut device: PipeEnd, got_find: mpsc::Sender<()>, answer_late: mpsc::Receiver<()>) {
+        let mut decoder = Decoder::new();
+        let mut buf = [0u8; 64];
+        let mut first_find = true;
+        while let Ok(n) = device.recv(&mut buf, Duration::from_secs(30)) {
+            if n == 0 {
+                return;
+            }
+            decoder.push(&buf[..n]);
+            while let Some(Ok(frame)) = decoder.next_event() {
+                let bytes = match Command::from_frame(&frame) {
+                    Some(Command::FindCard) if first_find => {
+                        first_find = false;
+                        got_find.send(()).unwrap();
+                        answer_late.recv().unwrap();
+                        Reply::new(Status::CardFound, vec![0; 4]).encode().unwrap()
+                    }
+                    Some(Command::FindCard) => reply(Status::FindFailed),
+                    _ => reply(Status::Ok),
+                };
+                if device.send(&bytes).is_err() {
+                    return;
+                }
+                if bytes.len() == 15 {
+                    got_find.send(()).unwrap();
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn stale_input_is_discarded_after_a_timeout_and_not_after_a_clean_reply() {
+        let (host, device) = pipe();
+        let discards = Arc::new(AtomicUsize::new(0));
+        let (got_find, find_seen) = mpsc::channel();
+        let (answer, answer_late) = mpsc::channel();
+        let device = std::thread::spawn(move || late_device(device, got_find, answer_late));
+        let short = Duration::from_millis(100);
+        let link = Counting { link: host, discards: discards.clone() };
+        let mut reader = CardReader::new(link).with_timeouts(Timeouts { short, read: short });
+
+        reader.sam_status().unwrap();
+        assert_eq!(discards.load(Ordering::SeqCst), 1, "a new link is cleared before its first command");
+        let err = reader.find_card().unwrap_err();
+        assert!(matches!(err, ReaderError::NoReply { command: Command::FindCard, .. }), "{err}");
+        find_seen.recv().unwrap();
+        answer.send(()).unwrap();
+        find_seen.recv().unwrap(); // the late reply (card found) is on its way
+        // Without the discard the status request would read that late `9F`.
+        reader.sam_status().unwrap();
+        assert_eq!(discards.load(Ordering::SeqCst), 2, "input discarded after the timeout");
+
+        for _ in 0..5 {
+            assert!(!reader.find_card().unwrap());
+        }
+        assert_eq!(discards.load(Ordering::SeqCst), 2, "nothing to discard after whole replies");
+        drop(reader);
+        device.join().unwrap();
     }
 }

@@ -194,3 +194,72 @@ fn polling_thread_sleeps_between_polls() {
     assert!(used < 40, "polling thread used {used} ticks in 2 s");
     assert!(control.stats().finds <= 12, "{} polls in ~2 s at 300 ms", control.stats().finds);
 }
+
+/// A simulator at the production line speed (115200 baud, paced) with the test cards.
+fn paced_sim() -> Simulator {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/cards.toml")).unwrap();
+    Simulator::new(load_cards(&text).unwrap(), SimConfig::default())
+}
+
+/// Finds the simulator answers during `d`.
+fn finds_during(control: &SimControl, d: Duration) -> u64 {
+    let before = control.stats().finds;
+    std::thread::sleep(d);
+    control.stats().finds - before
+}
+
+#[test]
+fn the_next_card_is_presented_within_the_wire_floor_and_a_margin_while_the_terminal_is_in_use() {
+    let sim = paced_sim();
+    let control = sim.control();
+    // Slow when idle, so that only the in-use polling can find the card in time.
+    let config = ReaderConfig {
+        poll_interval: Duration::from_secs(3),
+        active_poll_interval: Duration::from_millis(10),
+        active_for: Duration::from_secs(60),
+        ..ReaderConfig::default()
+    };
+    let (_handle, mut rx) = idcard::watch(opener(control.clone()), config);
+    assert!(matches!(next(&mut rx), ReaderEvent::Connected { .. }));
+    control.place("resident");
+    assert!(matches!(next(&mut rx), ReaderEvent::CardPresented(_)));
+    control.remove();
+    assert!(matches!(next(&mut rx), ReaderEvent::CardRemoved));
+    // Placed just after a poll: at the idle interval the next find would be 3 s away.
+    let placed = std::time::Instant::now();
+    control.place("resident-longterm");
+    assert!(matches!(next(&mut rx), ReaderEvent::CardPresented(_)));
+    let took = placed.elapsed();
+    // Find reply, select, 30 01 and 30 03 (no newer address): their bytes at 115200.
+    let floor = idcard::sim::wire_time(15 + 10 + 19 + 10 + 1295 + 10 + 11, 115_200);
+    // Generous: a loaded machine may be slow, but not a 3 s poll interval slow.
+    assert!(took < floor + Duration::from_secs(1), "presented {took:?} after placing (floor {floor:?})");
+}
+
+#[test]
+fn polling_is_fast_only_for_a_while_after_a_card_event() {
+    let sim = paced_sim();
+    let control = sim.control();
+    let config = ReaderConfig {
+        poll_interval: Duration::from_millis(200),
+        active_poll_interval: Duration::from_millis(10),
+        active_for: Duration::from_secs(1),
+        ..ReaderConfig::default()
+    };
+    let (_handle, mut rx) = idcard::watch(opener(control.clone()), config);
+    assert!(matches!(next(&mut rx), ReaderEvent::Connected { .. }));
+    // Nobody there yet: one find per 200 ms at most.
+    let idle = finds_during(&control, Duration::from_secs(1));
+    assert!(idle <= 6, "{idle} finds in a second of idle at 200 ms");
+    control.place("resident");
+    assert!(matches!(next(&mut rx), ReaderEvent::CardPresented(_)));
+    control.remove();
+    assert!(matches!(next(&mut rx), ReaderEvent::CardRemoved));
+    // In use: at most one find per 10 ms (each also takes 1.8 ms on the wire).
+    let busy = finds_during(&control, Duration::from_millis(500));
+    assert!(busy <= 51, "{busy} finds in 500 ms at 10 ms");
+    // A second after the last card event the hall is idle again.
+    std::thread::sleep(Duration::from_millis(700));
+    let idle_again = finds_during(&control, Duration::from_secs(1));
+    assert!(idle_again <= 6, "{idle_again} finds in a second of idle after the card left");
+}

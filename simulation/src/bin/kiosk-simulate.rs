@@ -106,7 +106,7 @@ async fn simulate(config: Config, run_for: Option<u64>, script: bool, frontend: 
         let config = config.clone();
         move |printer, camera| app::options(&config, url, identity, printer, camera, screen)
     };
-    let supervision = Supervision { backoff: config.backoff(), ..Supervision::default() };
+    let supervision = Supervision { backoff: config.backoff(), reader: config.reader(), ..Supervision::default() };
     let sim = SimulatedTerminal::start(TerminalSetup {
         options: Box::new(options),
         devices,
