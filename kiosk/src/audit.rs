@@ -442,7 +442,14 @@ mod tests {
             Some(Problem::Error("SAM timeout: no answer".into())),
         ];
         for problem in problems {
-            for device in [Device::Reader, Device::Camera, Device::Printer] {
+            for device in [
+                Device::Reader,
+                Device::Camera,
+                Device::Printer,
+                Device::SocialSecurityReader,
+                Device::Scanner,
+                Device::Storage,
+            ] {
                 records.push(AuditRecord::DeviceFault { device, problem: problem.clone() });
             }
             records.push(AuditRecord::PrintResult { session: 1, service: Service::Certificate, ok: false, problem });
