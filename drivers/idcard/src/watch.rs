@@ -139,6 +139,22 @@ impl Drop for WatchHandle {
 
 /// Starts the polling task on its own thread. `opener` is called at start and again
 /// after every loss of the link. Events arrive on the returned tokio channel.
+/// When someone last used the terminal (touched the screen). A citizen usually picks a
+/// service before placing the card: from a touch on, the reader polls as it does after
+/// a card event, so the first card after a quiet hour is found as fast as the next.
+/// Process-wide because a terminal process drives one ID card reader.
+static LAST_ACTIVITY: Mutex<Option<Instant>> = Mutex::new(None);
+
+/// Someone is at the terminal (a touch): poll fast for [`ReaderConfig::active_for`].
+/// The polling thread sees it at its next poll (within one idle interval).
+pub fn someone_is_here() {
+    *LAST_ACTIVITY.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Instant::now());
+}
+
+fn last_activity() -> Option<Instant> {
+    *LAST_ACTIVITY.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 pub fn watch<F>(opener: F, config: ReaderConfig) -> (WatchHandle, mpsc::Receiver<ReaderEvent>)
 where
     F: FnMut() -> Result<Box<dyn Link>, LinkError> + Send + 'static,
@@ -347,9 +363,10 @@ impl PollTask {
     }
 
     /// Time until the next poll: short while the terminal is in use, long when no card
-    /// has come or gone for `active_for`.
+    /// has come or gone, and nobody touched the screen, for `active_for`.
     fn poll_wait(&self) -> Duration {
-        let in_use = self.last_card_event.is_some_and(|at| at.elapsed() < self.config.active_for);
+        let recent = |at: Instant| at.elapsed() < self.config.active_for;
+        let in_use = self.last_card_event.is_some_and(recent) || last_activity().is_some_and(recent);
         if in_use { self.config.active_poll_interval.min(self.config.poll_interval) } else { self.config.poll_interval }
     }
 

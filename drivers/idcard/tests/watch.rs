@@ -263,3 +263,24 @@ fn polling_is_fast_only_for_a_while_after_a_card_event() {
     let idle_again = finds_during(&control, Duration::from_secs(1));
     assert!(idle_again <= 6, "{idle_again} finds in a second of idle after the card left");
 }
+
+#[test]
+fn a_touch_on_the_screen_speeds_the_polling_up_before_any_card() {
+    let sim = paced_sim();
+    let control = sim.control();
+    let config = ReaderConfig {
+        poll_interval: Duration::from_millis(200),
+        active_poll_interval: Duration::from_millis(10),
+        active_for: Duration::from_secs(1),
+        ..ReaderConfig::default()
+    };
+    let (_handle, mut rx) = idcard::watch(opener(control.clone()), config);
+    assert!(matches!(next(&mut rx), ReaderEvent::Connected { .. }));
+    let idle = finds_during(&control, Duration::from_millis(600));
+    assert!(idle <= 4, "{idle} finds in 600 ms of idle at 200 ms");
+    idcard::watch::someone_is_here();
+    // Seen at the next poll (within 200 ms), then one find about every 12 ms.
+    std::thread::sleep(Duration::from_millis(250));
+    let touched = finds_during(&control, Duration::from_millis(500));
+    assert!(touched >= 15, "only {touched} finds in 500 ms after a touch");
+}

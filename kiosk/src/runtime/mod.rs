@@ -188,15 +188,20 @@ impl Runtime {
                 _ = tick.tick() => {
                     watchdog.ping();
                     if let Some(health) = self.check_storage() {
-                        let effects = session::handle(&mut self.state, Event::DeviceHealth { device: session::Device::Storage, health });
+                        let device = session::Device::Storage;
+                        self.wiring.metrics.set_health(device, health.clone());
+                        let effects = session::handle(&mut self.state, Event::DeviceHealth { device, health });
                         self.execute(effects);
                     }
                     Event::Tick(self.started.elapsed().as_millis() as u64)
                 }
                 _ = &mut stop => break,
             };
-            if let Event::DeviceHealth { device, health } = &event {
-                self.wiring.metrics.set_health(*device, health.clone());
+            match &event {
+                Event::DeviceHealth { device, health } => self.wiring.metrics.set_health(*device, health.clone()),
+                // Someone is at the screen: the card they are about to place is found at once.
+                Event::Touch(_) => idcard::watch::someone_is_here(),
+                _ => {}
             }
             let effects = session::handle(&mut self.state, event);
             self.execute(effects);
@@ -409,9 +414,10 @@ impl Runtime {
         Ok(())
     }
 
-    /// Once a second while something failed to write: retries the waiting audit
-    /// records and probes the outbox. Returns the health to tell the core when it
-    /// changed.
+    /// Every tick: while something failed to write, retries the waiting audit records
+    /// and probes the outbox with a real write; otherwise, every few ticks, looks at
+    /// the budget and the free space (no write). Returns the health to tell the core
+    /// when it changed.
     fn check_storage(&mut self) -> Option<session::Health> {
         use std::sync::atomic::Ordering::Relaxed;
         self.storage.ticks += 1;
