@@ -173,6 +173,22 @@ impl ReceiptPrinter for PaperTrail {
     }
 }
 
+/// A qualification check of the approved pensioner with a real portrait (the Grace
+/// Hopper photo of `testdata/faces`, public domain), as the terminal's outbox sends it:
+/// about 117 KiB once in base64, large enough to be cut mid-upload.
+pub fn qualification_check_body() -> Vec<u8> {
+    use base64::Engine as _;
+    const FACE: &[u8] = include_bytes!("../../testdata/faces/grace_hopper_512x512.jpg");
+    let body = serde_json::json!({
+        "id_number": central::registry::APPROVED_PENSIONER_ID,
+        "name": central::registry::APPROVED_PENSIONER_NAME,
+        "face_jpeg": base64::engine::general_purpose::STANDARD.encode(FACE),
+        "liveness": { "method": "head_turn", "score": 1.0, "passed": true, "frames": 24 },
+        "captured_at": "2026-03-01T09:30:00+08:00",
+    });
+    serde_json::to_vec(&body).unwrap_or_default()
+}
+
 /// The technician PIN of every rig's terminal.
 pub const RIG_PIN: &str = "246810";
 

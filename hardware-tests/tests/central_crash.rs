@@ -15,7 +15,6 @@
 //! submissions, at least 100 such kills.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use central::registry::{APPROVED_PENSIONER_ID, APPROVED_PENSIONER_NAME};
 use contract as api;
 use hardware_tests::child::{self, ChildProcess};
 use kiosk::central_api::{CentralClient, DeviceIdentity, Timeouts};
@@ -30,8 +29,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 const CHILD: &str = "central_crash_child";
-/// The portrait a qualification check carries (about 117 KiB once in base64).
-const FACE: &[u8] = include_bytes!("../../testdata/faces/grace_hopper_512x512.jpg");
 /// How soon after central is back a submission its kill stranded must be delivered:
 /// far below the 120 s after which a stale reservation would be taken over.
 const STRANDED_DELIVERY: Duration = Duration::from_secs(15);
@@ -71,30 +68,6 @@ async fn start_central(dir: &Path, port: u16) -> (ChildProcess, u16) {
     .unwrap();
     let ready = central.next(&mut 0, "ready", Duration::from_secs(30)).await.unwrap();
     (central, ready.parse().unwrap())
-}
-
-/// A qualification check of the approved pensioner, as the terminal sends it.
-fn qualification_check() -> Vec<u8> {
-    serde_json::to_vec(&serde_json::json!({
-        "id_number": APPROVED_PENSIONER_ID,
-        "name": APPROVED_PENSIONER_NAME,
-        "face_jpeg": base64(FACE),
-        "liveness": { "method": "head_turn", "score": 1.0, "passed": true, "frames": 24 },
-        "captured_at": "2026-03-01T09:30:00+08:00",
-    }))
-    .unwrap()
-}
-
-fn base64(bytes: &[u8]) -> String {
-    const ABC: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let n = chunk.iter().enumerate().fold(0u32, |n, (i, b)| n | (u32::from(*b) << (16 - 8 * i)));
-        for i in 0..4 {
-            out.push(if i <= chunk.len() { char::from(ABC[((n >> (18 - 6 * i)) & 63) as usize]) } else { '=' });
-        }
-    }
-    out
 }
 
 /// What each idempotency key was: a qualification check, or a rating with this session id.
@@ -228,7 +201,7 @@ impl CrashRig {
         // of the story is outbox_crash.rs; here only central dies.
         let handle = OutboxHandle::new(Outbox::open(&kiosk.join("outbox"), Limits::default()).unwrap());
         let mut sent = BTreeMap::new();
-        let check = qualification_check();
+        let check = hardware_tests::qualification_check_body();
         for i in 0..submissions {
             let (kind, path, body, what) = if i % 2 == 0 {
                 (ItemKind::Submission, api::paths::QUALIFICATION_CHECKS, check.clone(), Sent::Check)

@@ -21,7 +21,6 @@
 //! proxy cutting the connection where the link would go down.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use central::registry::{APPROVED_PENSIONER_ID, APPROVED_PENSIONER_NAME};
 use hardware_tests::NetworkLink;
 use hardware_tests::child::{self, ChildProcess};
 use kiosk::central_api::{CentralClient, DeviceIdentity, Timeouts};
@@ -35,8 +34,6 @@ use std::time::{Duration, Instant};
 
 const CENTRAL_CHILD: &str = "netns_central_child";
 const TERMINAL_CHILD: &str = "netns_terminal_child";
-/// The portrait a qualification check carries.
-const FACE: &[u8] = include_bytes!("../../testdata/faces/grace_hopper_512x512.jpg");
 /// Terminal bytes on a connection (from arming) at which a fault fires: a quarter of
 /// the way into a qualification check, far above anything else the terminal sends.
 const INTO_REQUEST: usize = 24 * 1024;
@@ -172,7 +169,7 @@ fn netns_terminal_child() {
         let timeouts = Timeouts { connect: Duration::from_secs(3), request: REQUEST_TIMEOUT };
         let client = CentralClient::new(&url, &identity, timeouts).unwrap();
         let handle = OutboxHandle::new(Outbox::open(&kiosk.join("outbox"), Limits::default()).unwrap());
-        let body = qualification_check();
+        let body = hardware_tests::qualification_check_body();
         for _ in 0..items {
             let key = handle
                 .lock()
@@ -210,30 +207,6 @@ fn netns_terminal_child() {
         tokio::time::sleep(Duration::from_millis(100)).await;
         child::say("done");
     });
-}
-
-/// A qualification check of the approved pensioner, as the terminal sends it.
-fn qualification_check() -> Vec<u8> {
-    serde_json::to_vec(&serde_json::json!({
-        "id_number": APPROVED_PENSIONER_ID,
-        "name": APPROVED_PENSIONER_NAME,
-        "face_jpeg": base64(FACE),
-        "liveness": { "method": "head_turn", "score": 1.0, "passed": true, "frames": 24 },
-        "captured_at": "2026-03-01T09:30:00+08:00",
-    }))
-    .unwrap()
-}
-
-fn base64(bytes: &[u8]) -> String {
-    const ABC: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let n = chunk.iter().enumerate().fold(0u32, |n, (i, b)| n | (u32::from(*b) << (16 - 8 * i)));
-        for i in 0..4 {
-            out.push(if i <= chunk.len() { char::from(ABC[((n >> (18 - 6 * i)) & 63) as usize]) } else { '=' });
-        }
-    }
-    out
 }
 
 // ---------------------------------------------------------------------------------------
