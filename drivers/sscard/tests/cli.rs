@@ -30,22 +30,40 @@ struct Sim {
 }
 
 /// `sscard simulate` on the leased reader with `insert` in it; waits until pcscd sees it.
+/// On a loaded machine vpcd can take a while to take a new card connection after the
+/// previous test's simulator was killed: one more start of the simulator is allowed
+/// before the test fails.
 fn simulate(lease: &ReaderLease, insert: &str) -> Sim {
-    let mut child = Command::new(BIN)
-        .args(["simulate", "--cards", CARDS, "--reader", &lease.index.to_string(), "--insert", insert])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    stdout.read_line(&mut line).unwrap();
-    assert_eq!(line.trim(), format!("{} (127.0.0.1:{})", lease.name, lease.port), "simulate names its reader first");
-    let stdin = child.stdin.take().unwrap();
-    if insert != "none" {
-        lease.wait_card(true, Duration::from_secs(10)).unwrap();
+    let mut last_error = None;
+    for _ in 0..2 {
+        let mut child = Command::new(BIN)
+            .args(["simulate", "--cards", CARDS, "--reader", &lease.index.to_string(), "--insert", insert])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        stdout.read_line(&mut line).unwrap();
+        assert_eq!(
+            line.trim(),
+            format!("{} (127.0.0.1:{})", lease.name, lease.port),
+            "simulate names its reader first"
+        );
+        let stdin = child.stdin.take().unwrap();
+        let sim = Sim { _process: Killed(child), stdin, _stdout: stdout };
+        if insert == "none" {
+            return sim;
+        }
+        match lease.wait_card(true, Duration::from_secs(20)) {
+            Ok(()) => return sim,
+            Err(e) => {
+                eprintln!("pcscd did not see the simulated card: {e}; starting the simulator again");
+                last_error = Some(e);
+            }
+        }
     }
-    Sim { _process: Killed(child), stdin, _stdout: stdout }
+    panic!("pcscd never saw the simulated card: {last_error:?}")
 }
 
 fn json(out: &std::process::Output) -> serde_json::Value {

@@ -228,7 +228,7 @@ fn a_card_lying_in_the_reader_when_the_task_starts_is_read() {
     let (_pcscd, lease) = rig();
     let sim = simulator(&lease);
     sim.control().insert("li-fushou");
-    lease.wait_card(true, Duration::from_secs(10)).unwrap();
+    lease.wait_card(true, Duration::from_secs(30)).unwrap(); // generous: vpcd on a loaded machine
     let (_handle, mut rx) = start(&lease);
     assert_eq!(inserted(&mut rx).name, "李福寿");
 }
