@@ -203,12 +203,25 @@ pub async fn enroll(
         return http::problem_response(&http::error_problem(&e.into()));
     }
     let hash = http::request_hash(&Method::POST, api::paths::ENROLL, &raw);
-    match req.token.clone() {
+    // SQLite waits (up to its busy timeout) while another process such as
+    // `central device revoke` holds the write lock, and signing is CPU work: both stay off
+    // the async worker threads, or a few such requests stall every connection.
+    tokio::task::spawn_blocking(move || enroll_blocking(&state, &peer, &req, &key, &hash)).await.unwrap_or_else(|e| {
+        tracing::error!(error = %e, "enrollment worker failed");
+        http::problem_response(
+            &ProblemType::Internal.problem("enrollment worker failed; retry with the same Idempotency-Key"),
+        )
+    })
+}
+
+/// The part of `POST /v1/enroll` that touches the database and the CA.
+fn enroll_blocking(state: &AppState, peer: &PeerIdentity, req: &EnrollRequest, key: &str, hash: &str) -> Response {
+    match req.token.as_deref() {
         Some(token) => {
             // An unknown or expired token is refused before anything is written. A used one
             // goes on: the same request again (a lost answer) gets its stored answer.
             let now = OffsetDateTime::now_utc().unix_timestamp();
-            match state.store.token_status(&token_hash(&token), now) {
+            match state.store.token_status(&token_hash(token), now) {
                 Ok(status @ (TokenUse::Unknown | TokenUse::Expired)) => {
                     if let Some(refused) = token_refusal(status) {
                         return http::problem_response(&http::error_problem(&refused));
@@ -217,21 +230,21 @@ pub async fn enroll(
                 Ok(_) => {}
                 Err(e) => return http::problem_response(&http::error_problem(&e.into())),
             }
-            let scope = format!("enroll:{}", token_hash(&token));
+            let scope = format!("enroll:{}", token_hash(token));
             let device_id = format!("KT-{}", random_code(10));
-            http::idempotent_keeping(&state, &scope, &key, &hash, Keep::SuccessesOnly, || {
-                completed(issue(&state, &req, &device_id, &Applicant::Token(&token)))
+            http::idempotent_keeping(state, &scope, key, hash, Keep::SuccessesOnly, || {
+                completed(issue(state, req, &device_id, &Applicant::Token(token)))
             })
         }
         None => {
             // Renewal: the current certificate proves who is asking.
-            let device = match http::require_device(&state, &peer) {
+            let device = match http::require_device(state, peer) {
                 Ok(d) => d,
-                Err(refused) => return replayed_renewal(&state, &peer, &key, &hash).unwrap_or(refused),
+                Err(refused) => return replayed_renewal(state, peer, key, hash).unwrap_or(refused),
             };
             let scope = format!("renew:{}", device.device_id);
-            http::idempotent_keeping(&state, &scope, &key, &hash, Keep::SuccessesOnly, || {
-                completed(issue(&state, &req, &device.device_id, &Applicant::Renewal(&device)))
+            http::idempotent_keeping(state, &scope, key, hash, Keep::SuccessesOnly, || {
+                completed(issue(state, req, &device.device_id, &Applicant::Renewal(&device)))
             })
         }
     }
