@@ -47,7 +47,10 @@ pub mod alert {
     /// A submission outlived the idempotency window and is held for a technician
     /// instead of being re-sent (event `outbox.expired`).
     pub const OUTBOX_EXPIRED: &str = "outbox_expired";
-    pub const ALL: [&str; 12] = [
+    /// The terminal could not renew its client certificate; the detail names the expiry
+    /// date (event `certificate.renewal_failed`, cleared by `certificate.renewed`).
+    pub const CERTIFICATE_RENEWAL_FAILED: &str = "certificate_renewal_failed";
+    pub const ALL: [&str; 13] = [
         PAPER_OUT,
         PAPER_NEAR_END,
         DEVICE_FAULT,
@@ -60,17 +63,22 @@ pub mod alert {
         OUTBOX_UNAUTHORIZED,
         STORAGE_UNWRITABLE,
         OUTBOX_EXPIRED,
+        CERTIFICATE_RENEWAL_FAILED,
     ];
 }
 
 /// Terminal events that open an alert: (event kind, alert kind, detail when the event
 /// has none). The event's own detail is plain text without personal data.
-const EVENT_ALERTS: [(&str, &str, &str); 4] = [
+const EVENT_ALERTS: [(&str, &str, &str); 5] = [
     ("outbox.quarantined", alert::OUTBOX_QUARANTINED, "an outbox row cannot be decrypted; set aside"),
     ("outbox.unauthorized", alert::OUTBOX_UNAUTHORIZED, "deliveries refused; submissions kept until re-enrollment"),
     ("storage.unwritable", alert::STORAGE_UNWRITABLE, "outbox or audit trail cannot be written"),
     ("outbox.expired", alert::OUTBOX_EXPIRED, "a submission outlived the idempotency window; held"),
+    ("certificate.renewal_failed", alert::CERTIFICATE_RENEWAL_FAILED, "client certificate renewal failing"),
 ];
+
+/// Terminal events that clear an alert: (event kind, alert kind).
+const EVENT_CLEARS: [(&str, &str); 1] = [("certificate.renewed", alert::CERTIFICATE_RENEWAL_FAILED)];
 
 /// Longest alert detail taken from a terminal's event.
 const EVENT_DETAIL_MAX: usize = 200;
@@ -189,6 +197,9 @@ fn ingest_batch(state: &AppState, device_id: &str, batch: &TelemetryBatch) -> Re
                 if let Some((_, alert_kind, default)) = EVENT_ALERTS.iter().find(|(k, ..)| *k == kind) {
                     let detail = e.detail.as_deref().unwrap_or(default);
                     set_alert(state, device_id, alert_kind, Some(crate::audit::truncate(detail, EVENT_DETAIL_MAX)), ts)?
+                }
+                if let Some((_, alert_kind)) = EVENT_CLEARS.iter().find(|(k, _)| *k == kind) {
+                    set_alert(state, device_id, alert_kind, None, ts)?
                 }
             }
         }

@@ -267,3 +267,46 @@ async fn terminal_fault_events_open_their_alerts_with_the_events_detail() {
     assert_eq!(of("storage_unwritable"), long.chars().take(200).collect::<String>());
     assert!(of("outbox_unauthorized").contains("re-enrollment"), "{}", of("outbox_unauthorized"));
 }
+
+/// A terminal that cannot renew its certificate says so once, naming the expiry date;
+/// operations see the alert until the terminal reports the renewal. The fleet page lists
+/// certificates that expire within 30 days, and only those.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn certificate_renewal_alerts_open_and_clear_and_expiring_certificates_are_listed() {
+    let rig = start_with(|c| c.device_certificate_validity = Duration::from_secs(2 * 3600)).await;
+    let t = rig.enroll().await;
+    let failed = TelemetryEvent {
+        detail: Some("certificate expires 2027-01-15 10:00 UTC; renewal failed: central service unreachable".into()),
+        severity: Severity::Warning,
+        ..event("r1", "certificate.renewal_failed")
+    };
+    assert_eq!(t.post(&rig, "/v1/telemetry", "rn1", &batch(None, vec![failed])).await.status(), 200);
+    let open = |alerts: Vec<central::store::AlertRow>| {
+        alerts
+            .into_iter()
+            .filter(|a| a.kind == "certificate_renewal_failed" && a.cleared_at.is_none())
+            .collect::<Vec<_>>()
+    };
+    let alerts = open(rig.server.store().open_alerts().unwrap());
+    assert_eq!(alerts.len(), 1);
+    assert_eq!(alerts[0].device_id, t.enrolled.device_id);
+    assert!(alerts[0].detail.contains("expires 2027-01-15 10:00 UTC"), "{}", alerts[0].detail);
+    assert!(rig.metrics_text().await.contains("central_alerts_open{kind=\"certificate_renewal_failed\"} 1"));
+
+    let fleet = rig.ops_page("/ops").await;
+    assert!(fleet.contains(&format!("data-expiring=\"{}\"", t.enrolled.device_id)), "a two-hour certificate is listed");
+    assert!(fleet.contains("in 1 h") || fleet.contains("in 2 h"), "with the time left");
+
+    let renewed = TelemetryEvent {
+        detail: Some("new certificate valid until 2027-01-15 12:00 UTC".into()),
+        ..event("r2", "certificate.renewed")
+    };
+    assert_eq!(t.post(&rig, "/v1/telemetry", "rn2", &batch(None, vec![renewed])).await.status(), 200);
+    assert!(open(rig.server.store().open_alerts().unwrap()).is_empty(), "the renewal cleared the alert");
+
+    // A year's certificate is not listed.
+    let yearly = start().await;
+    let y = yearly.enroll().await;
+    let fleet = yearly.ops_page("/ops").await;
+    assert!(fleet.contains(&y.enrolled.device_id) && fleet.contains(r#"id="expiring-none""#), "nothing expires soon");
+}

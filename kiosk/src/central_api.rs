@@ -50,51 +50,127 @@ impl DeviceIdentity {
     /// Saves with mode 0600, atomically: the file holds the device's private key, which
     /// never exists on disk with wider permissions (the same protection as the outbox key).
     pub fn save(&self, dir: &std::path::Path) -> std::io::Result<()> {
-        use std::io::Write as _;
-        use std::os::unix::fs::OpenOptionsExt as _;
-        let json = serde_json::to_vec(self).map_err(std::io::Error::other)?;
-        let tmp = dir.join("identity.json.tmp");
-        // A leftover from an interrupted save may have other permissions; start afresh.
-        match std::fs::remove_file(&tmp) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
-            _ => {}
-        }
-        let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&tmp)?;
-        f.write_all(&json)?;
-        f.sync_all()?;
-        std::fs::rename(tmp, dir.join(Self::FILE))?;
-        // The rename itself must survive a power cut.
-        std::fs::File::open(dir)?.sync_all()
+        write_private(dir, Self::FILE, &serde_json::to_vec(self).map_err(std::io::Error::other)?)
     }
 
     /// Loads the identity saved in `dir`, if any. A file that group or others may read is
     /// refused: whoever copies the key can act as this terminal.
     pub fn load(dir: &std::path::Path) -> std::io::Result<Option<Self>> {
-        use std::os::unix::fs::PermissionsExt as _;
-        let path = dir.join(Self::FILE);
-        let text = match std::fs::read_to_string(&path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(e),
-        };
-        let mode = std::fs::metadata(&path)?.permissions().mode() & 0o777;
-        if mode & 0o077 != 0 {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::PermissionDenied,
-                format!(
-                    "{} holds the device's private key and is readable by group or others (mode {mode:o}): \
-                     run `chmod 600 {}`; if anyone may have copied it, revoke the device \
-                     (`central device revoke`) and enroll again",
-                    path.display(),
-                    path.display()
-                ),
-            ));
-        }
-        // serde names the missing or mistyped key in its message.
-        let identity = serde_json::from_str(&text)
-            .map_err(|e| std::io::Error::other(format!("{}: {e}", dir.join(Self::FILE).display())))?;
-        Ok(Some(identity))
+        read_private(dir, Self::FILE)
     }
+
+    /// This identity with the certificate a renewal issued for `key_pem`.
+    pub fn renewed(&self, key_pem: &str, answer: &api::EnrollResponse) -> Self {
+        Self {
+            device_id: self.device_id.clone(),
+            certificate_pem: answer.certificate_pem.clone(),
+            key_pem: key_pem.to_owned(),
+            ca_pem: answer.ca_pem.clone(),
+            signing_key: answer.config.certificate_signing_key.clone(),
+            verify_base_url: answer.config.verify_base_url.clone(),
+        }
+    }
+}
+
+/// Writes `bytes` to `dir/name` with mode 0600, atomically and durably: the files
+/// written this way hold private keys, which never exist on disk with wider permissions.
+fn write_private(dir: &std::path::Path, name: &str, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let tmp = dir.join(format!("{name}.tmp"));
+    // A leftover from an interrupted save may have other permissions; start afresh.
+    match std::fs::remove_file(&tmp) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+        _ => {}
+    }
+    let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&tmp)?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    std::fs::rename(tmp, dir.join(name))?;
+    // The rename itself must survive a power cut.
+    std::fs::File::open(dir)?.sync_all()
+}
+
+/// Reads the JSON `dir/name` written by [`write_private`], if any, refusing a file that
+/// group or others may read.
+fn read_private<T: serde::de::DeserializeOwned>(dir: &std::path::Path, name: &str) -> std::io::Result<Option<T>> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let path = dir.join(name);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let mode = std::fs::metadata(&path)?.permissions().mode() & 0o777;
+    if mode & 0o077 != 0 {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::PermissionDenied,
+            format!(
+                "{} holds the device's private key and is readable by group or others (mode {mode:o}): \
+                 run `chmod 600 {}`; if anyone may have copied it, revoke the device \
+                 (`central device revoke`) and enroll again",
+                path.display(),
+                path.display()
+            ),
+        ));
+    }
+    // serde names the missing or mistyped key in its message.
+    let value = serde_json::from_str(&text).map_err(|e| std::io::Error::other(format!("{}: {e}", path.display())))?;
+    Ok(Some(value))
+}
+
+/// A renewal asked for and not yet answered (`renewal.json`, mode 0600: it holds the new
+/// private key). Kept across restarts so the request can be sent again exactly.
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
+pub struct PendingRenewal {
+    pub idempotency_key: String,
+    pub key_pem: String,
+    /// The `POST /v1/enroll` body as sent: a CSR for `key_pem`, no token.
+    pub request_json: Vec<u8>,
+}
+
+impl std::fmt::Debug for PendingRenewal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "PendingRenewal({})", self.idempotency_key)
+    }
+}
+
+impl PendingRenewal {
+    const FILE: &'static str = "renewal.json";
+
+    /// A new key pair (made here, never sent) and the renewal request for it.
+    pub fn new(inventory: api::HardwareInventory) -> Result<Self, CentralError> {
+        let (key, csr_pem) = key_and_csr(&inventory.hostname)?;
+        let request = api::EnrollRequest { token: None, csr_pem, inventory };
+        let request_json = serde_json::to_vec(&request).map_err(|e| CentralError::Enrollment(e.to_string()))?;
+        Ok(Self { idempotency_key: uuid::Uuid::new_v4().to_string(), key_pem: key.serialize_pem(), request_json })
+    }
+
+    pub fn save(&self, dir: &std::path::Path) -> std::io::Result<()> {
+        write_private(dir, Self::FILE, &serde_json::to_vec(self).map_err(std::io::Error::other)?)
+    }
+
+    pub fn load(dir: &std::path::Path) -> std::io::Result<Option<Self>> {
+        read_private(dir, Self::FILE)
+    }
+
+    pub fn remove(dir: &std::path::Path) -> std::io::Result<()> {
+        match std::fs::remove_file(dir.join(Self::FILE)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// A P-256 key pair and a CSR for it naming `hostname`.
+fn key_and_csr(hostname: &str) -> Result<(rcgen::KeyPair, String), CentralError> {
+    let enroll = |e: &dyn std::fmt::Display| CentralError::Enrollment(e.to_string());
+    let key = rcgen::KeyPair::generate().map_err(|e| enroll(&e))?;
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).map_err(|e| enroll(&e))?;
+    params.distinguished_name.push(rcgen::DnType::CommonName, hostname);
+    let csr = params.serialize_request(&key).map_err(|e| enroll(&e))?;
+    let pem = csr.pem().map_err(|e| enroll(&e))?;
+    Ok((key, pem))
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -136,12 +212,27 @@ fn http_client(tls: rustls::ClientConfig, timeouts: Timeouts) -> Result<reqwest:
         .map_err(|e| CentralError::Tls(e.to_string()))
 }
 
+/// Whether a renewal ran while a request was on its way. Once central has committed a
+/// renewal it refuses the old certificate, so a delivery sent with it just before the
+/// switch is answered 403: that answer says nothing about the terminal's standing.
+#[derive(Debug, Default)]
+struct RenewalMarks {
+    /// Bumped when a renewal starts and when its certificate is switched to.
+    generation: std::sync::atomic::AtomicU64,
+    in_progress: std::sync::atomic::AtomicBool,
+}
+
 /// A connection to the central service with the device's identity.
 #[derive(Clone)]
 pub struct CentralClient {
-    http: reqwest::Client,
+    /// Shared by every clone (the sender, telemetry, the session runtime), so a renewed
+    /// certificate is used by all of them from the next request on.
+    http: Arc<std::sync::RwLock<reqwest::Client>>,
+    /// Renewals started and finished; see [`CentralClient::post_item`].
+    renewals: Arc<RenewalMarks>,
     base: String,
     signing_key: Option<ed25519_dalek::VerifyingKey>,
+    timeouts: Timeouts,
 }
 
 impl std::fmt::Debug for CentralClient {
@@ -183,7 +274,59 @@ impl CentralClient {
     pub fn new(base_url: &str, identity: &DeviceIdentity, timeouts: Timeouts) -> Result<Self, CentralError> {
         let tls = tls_config(&identity.ca_pem, Some((&identity.certificate_pem, &identity.key_pem)))?;
         let signing_key = api::decode_signing_public_key(&identity.signing_key);
-        Ok(Self { http: http_client(tls, timeouts)?, base: base_url.trim_end_matches('/').to_owned(), signing_key })
+        Ok(Self {
+            http: Arc::new(std::sync::RwLock::new(http_client(tls, timeouts)?)),
+            renewals: Arc::default(),
+            base: base_url.trim_end_matches('/').to_owned(),
+            signing_key,
+            timeouts,
+        })
+    }
+
+    /// The HTTP client with the current identity (a cheap handle onto its pool).
+    fn http(&self) -> reqwest::Client {
+        // A poisoned lock only means a writer panicked mid-swap; the client inside is whole.
+        self.http.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+    }
+
+    /// From the next request on, every clone of this client presents `identity`'s
+    /// certificate (after a renewal).
+    pub fn use_identity(&self, identity: &DeviceIdentity) -> Result<(), CentralError> {
+        let tls = tls_config(&identity.ca_pem, Some((&identity.certificate_pem, &identity.key_pem)))?;
+        let client = http_client(tls, self.timeouts)?;
+        *self.http.write().unwrap_or_else(std::sync::PoisonError::into_inner) = client;
+        self.renewals.generation.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Ok(())
+    }
+
+    /// Asks for a new certificate for `pending`'s key, proving who asks with the current
+    /// one. The same pending request is sent again, byte for byte and under the same
+    /// idempotency key, until it is answered: if central committed the renewal and the
+    /// answer was lost, the old certificate is no longer accepted, and only this exact
+    /// request still gets the stored answer.
+    pub async fn renew(&self, pending: &PendingRenewal) -> Result<api::EnrollResponse, CentralError> {
+        use std::sync::atomic::Ordering::SeqCst;
+        self.renewals.generation.fetch_add(1, SeqCst);
+        self.renewals.in_progress.store(true, SeqCst);
+        let answer = self.send_renewal(pending).await;
+        self.renewals.in_progress.store(false, SeqCst);
+        answer
+    }
+
+    async fn send_renewal(&self, pending: &PendingRenewal) -> Result<api::EnrollResponse, CentralError> {
+        let resp = self
+            .http()
+            .post(self.url(api::paths::ENROLL))
+            .header(api::IDEMPOTENCY_KEY_HEADER, &pending.idempotency_key)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(pending.request_json.clone())
+            .send()
+            .await
+            .map_err(unreachable)?;
+        if !resp.status().is_success() {
+            return Err(problem_of(resp).await);
+        }
+        resp.json().await.map_err(|e| CentralError::Malformed(e.to_string()))
     }
 
     /// Enrolls: the key pair is generated here and never leaves the terminal; the CSR
@@ -195,16 +338,8 @@ impl CentralClient {
         inventory: api::HardwareInventory,
         timeouts: Timeouts,
     ) -> Result<DeviceIdentity, CentralError> {
-        let enroll = |e: &dyn std::fmt::Display| CentralError::Enrollment(e.to_string());
-        let key = rcgen::KeyPair::generate().map_err(|e| enroll(&e))?;
-        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).map_err(|e| enroll(&e))?;
-        params.distinguished_name.push(rcgen::DnType::CommonName, inventory.hostname.clone());
-        let csr = params.serialize_request(&key).map_err(|e| enroll(&e))?;
-        let request = api::EnrollRequest {
-            token: Some(token.to_owned()),
-            csr_pem: csr.pem().map_err(|e| enroll(&e))?,
-            inventory,
-        };
+        let (key, csr_pem) = key_and_csr(&inventory.hostname)?;
+        let request = api::EnrollRequest { token: Some(token.to_owned()), csr_pem, inventory };
         let http = http_client(tls_config(ca_pem, None)?, timeouts)?;
         let resp = http
             .post(format!("{}{}", base_url.trim_end_matches('/'), api::paths::ENROLL))
@@ -235,7 +370,7 @@ impl CentralClient {
     /// the same key); an answer other than 2xx becomes its problem document.
     async fn post_once(&self, path: &str, body: &impl serde::Serialize) -> Result<reqwest::Response, CentralError> {
         let resp = self
-            .http
+            .http()
             .post(self.url(path))
             .header(api::IDEMPOTENCY_KEY_HEADER, uuid::Uuid::new_v4().to_string())
             .json(body)
@@ -271,7 +406,7 @@ impl CentralClient {
         name: &str,
     ) -> Result<api::ContributionHistory, CentralError> {
         let resp = self
-            .http
+            .http()
             .get(self.url(api::paths::CONTRIBUTIONS))
             .header(api::CARD_HOLDER_HEADER, id_number)
             .header(api::CARD_HOLDER_NAME_HEADER, api::encode_header_text(name))
@@ -287,7 +422,7 @@ impl CentralClient {
     /// `Ok(None)`: no application with that tracking number.
     pub async fn application(&self, tracking: &str) -> Result<Option<api::ApplicationProgress>, CentralError> {
         let resp = self
-            .http
+            .http()
             .get(self.url(&format!("{}/{}", api::paths::APPLICATIONS, tracking)))
             .send()
             .await
@@ -308,9 +443,29 @@ impl CentralClient {
     }
 
     /// One attempt at an outbox item, classified for the sender.
+    /// A 401/403 that may come from a renewal switching certificates meanwhile is tried
+    /// again shortly rather than taken as this terminal being refused (which pauses the
+    /// queue and alerts operations).
     pub async fn post_item(&self, item: &OutboxItem) -> Attempt {
+        use std::sync::atomic::Ordering::SeqCst;
+        let generation = self.renewals.generation.load(SeqCst);
+        let attempt = self.send_item(item).await;
+        let renewal_meanwhile =
+            self.renewals.in_progress.load(SeqCst) || self.renewals.generation.load(SeqCst) != generation;
+        match attempt {
+            Attempt::Unauthorized { status } if renewal_meanwhile => Attempt::Retry {
+                after: Some(Duration::from_secs(1)),
+                reason: format!(
+                    "HTTP {status} while the client certificate was being renewed; sent again with the new one"
+                ),
+            },
+            other => other,
+        }
+    }
+
+    async fn send_item(&self, item: &OutboxItem) -> Attempt {
         let sent = self
-            .http
+            .http()
             .post(self.url(&item.path))
             .header(api::IDEMPOTENCY_KEY_HEADER, &item.key)
             .header(reqwest::header::CONTENT_TYPE, "application/json")

@@ -12,6 +12,7 @@ pub mod config;
 pub mod outbox;
 #[cfg(feature = "window")]
 pub mod present;
+pub mod renewal;
 pub mod runtime;
 pub mod terminal;
 #[cfg(feature = "window")]

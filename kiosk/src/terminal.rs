@@ -65,6 +65,18 @@ pub async fn start(o: TerminalOptions) -> anyhow::Result<Terminal> {
         central.clone(),
         o.heartbeat,
     )));
+    tasks.push(tokio::spawn(
+        crate::renewal::Renewer::new(
+            central.clone(),
+            o.data_dir.clone(),
+            o.identity.clone(),
+            outbox.clone(),
+            crate::app::inventory(),
+            crate::renewal::system_clock(),
+            crate::renewal::RenewalTiming::default(),
+        )
+        .run(stop.clone()),
+    ));
     let mut metrics_addr = None;
     if let Some(addr) = o.metrics_listen {
         let listener = tokio::net::TcpListener::bind(addr).await?;

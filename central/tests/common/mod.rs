@@ -111,6 +111,34 @@ impl Rig {
         resp.text().await.unwrap()
     }
 
+    /// A page of the ops dashboard as an operator sees it: adds the user `ops` (once per
+    /// rig), logs in and fetches `path`.
+    pub async fn ops_page(&self, path: &str) -> String {
+        let _ = self.server.add_user("ops", "correct horse battery");
+        let browser = reqwest::Client::builder()
+            .use_preconfigured_tls(
+                rustls::ClientConfig::builder_with_provider(provider())
+                    .with_safe_default_protocol_versions()
+                    .unwrap()
+                    .with_root_certificates(roots(&self.server.ca_pem()))
+                    .with_no_client_auth(),
+            )
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let r = browser
+            .post(self.url("/ops/login"))
+            .form(&[("username", "ops"), ("password", "correct horse battery")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 303, "login");
+        let cookie = r.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+        let page = browser.get(self.url(path)).header("cookie", cookie).send().await.unwrap();
+        assert_eq!(page.status(), 200, "{path}");
+        page.text().await.unwrap()
+    }
+
     pub async fn enroll(&self) -> Terminal {
         let token = self.server.create_enrollment_token(Duration::from_secs(600)).unwrap();
         let (key, csr) = key_and_csr();
