@@ -21,6 +21,9 @@ pub struct ServerConfig {
     pub sweep_interval: Duration,
     /// Validity of device certificates issued at enrollment.
     pub device_certificate_validity: Duration,
+    /// Life of the server's own TLS certificate (default 825 days); it is rotated after
+    /// two thirds of it, checked every hour (a sixth of its life if that is shorter).
+    pub server_certificate_validity: Duration,
     /// Public base URL printed in verification QR codes (`<public_url>/verify/<code>`).
     /// Defaults to `https://<listen>`.
     pub public_url: Option<String>,
@@ -136,6 +139,7 @@ impl ServerConfig {
             backlog_alert_age: Duration::from_secs(15 * 60),
             sweep_interval: Duration::from_secs(5),
             device_certificate_validity: Duration::from_secs(365 * 24 * 3600),
+            server_certificate_validity: crate::pki::SERVER_CERTIFICATE_VALIDITY,
             public_url: None,
             server_names: Vec::new(),
             idempotency_retention: 30 * DAY,
@@ -187,6 +191,9 @@ impl ServerConfig {
         }
         if self.device_certificate_validity < Duration::from_secs(3600) {
             return bad("device_certificate_validity", "must be at least 1 h".into());
+        }
+        if self.server_certificate_validity < Duration::from_secs(3600) {
+            return bad("server_certificate_validity", "must be at least 1 h".into());
         }
         if let Some(url) = &self.public_url {
             if !url.starts_with("https://") || url.len() < 9 {

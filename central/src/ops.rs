@@ -288,7 +288,7 @@ fn render_fleet(state: &AppState, f: &FleetFilter) -> Result<String, service::Ap
         let sel = if f.status.as_deref() == Some(s) { " selected" } else { "" };
         let _ = write!(options, r#"<option value="{s}"{sel}>{s}</option>"#);
     }
-    let expiring = expiring_certificates(&terminals, now);
+    let expiring = expiring_certificates(&terminals, state.ca.server_certificate().validity().1, now);
     let card = |label: &str, v: String| format!(r#"<div class="card">{label}<b>{v}</b></div>"#);
     let n_open = alerts.iter().filter(|a| a.cleared_at.is_none()).count();
     Ok(format!(
@@ -314,19 +314,33 @@ fn render_fleet(state: &AppState, f: &FleetFilter) -> Result<String, service::Ap
 /// first. A terminal renews its own after two thirds of its life, so one listed here
 /// has been failing to for weeks (see its `certificate_renewal_failed` alert) or has
 /// been switched off.
-fn expiring_certificates(terminals: &[crate::store::TerminalRow], now: i64) -> String {
+/// This service's own TLS certificate is listed too (it rotates itself after two thirds
+/// of its life, so listed it means rotation is failing: see the log).
+fn expiring_certificates(terminals: &[crate::store::TerminalRow], server_not_after: i64, now: i64) -> String {
     const WINDOW_S: i64 = 30 * 24 * 3600;
-    let mut soon: Vec<_> = terminals
+    // (link target or none, name, host, not_after)
+    let mut soon: Vec<(Option<&str>, &str, &str, i64)> = terminals
         .iter()
         .filter(|t| t.device.revoked_at.is_none() && t.device.cert_not_after < now + WINDOW_S)
+        .map(|t| {
+            (
+                Some(t.device.device_id.as_str()),
+                t.device.device_id.as_str(),
+                t.device.hostname.as_str(),
+                t.device.cert_not_after,
+            )
+        })
         .collect();
-    soon.sort_by_key(|t| t.device.cert_not_after);
+    if server_not_after < now + WINDOW_S {
+        soon.push((None, "central (server certificate)", "", server_not_after));
+    }
+    soon.sort_by_key(|s| s.3);
     if soon.is_empty() {
         return r#"<h2>Certificates expiring within 30 days</h2><p id="expiring-none">None.</p>"#.into();
     }
     let mut rows = String::new();
-    for t in soon {
-        let left = t.device.cert_not_after - now;
+    for (link, name, host, not_after) in soon {
+        let left = not_after - now;
         let when = if left <= 0 {
             "expired".to_owned()
         } else if left < 2 * 24 * 3600 {
@@ -334,12 +348,16 @@ fn expiring_certificates(terminals: &[crate::store::TerminalRow], now: i64) -> S
         } else {
             format!("in {} days", left / (24 * 3600))
         };
+        let who = match link {
+            Some(id) => format!(r#"<a href="/ops/terminals/{id}">{id}</a>"#, id = esc(id)),
+            None => esc(name),
+        };
         let _ = write!(
             rows,
-            r#"<tr data-expiring="{id}"><td><a href="/ops/terminals/{id}">{id}</a></td><td>{host}</td><td>{at}</td><td>{when}</td></tr>"#,
-            id = esc(&t.device.device_id),
-            host = esc(&t.device.hostname),
-            at = fmt_time(t.device.cert_not_after),
+            r#"<tr data-expiring="{name}"><td>{who}</td><td>{host}</td><td>{at}</td><td>{when}</td></tr>"#,
+            name = esc(name),
+            host = esc(host),
+            at = fmt_time(not_after),
         );
     }
     format!(

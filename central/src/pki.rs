@@ -1,15 +1,21 @@
 //! The fleet PKI: the CA and server certificate created at first start, device
 //! certificates signed from enrollment CSRs, and the rustls configuration that asks
-//! terminals for a client certificate (optionally, enforced per route).
+//! terminals for a client certificate (optionally, enforced per route). The server
+//! certificate is rotated before it expires (`rotation`): terminals trust the CA, not
+//! the leaf, so a rotation needs nothing from them.
 
-use std::path::Path;
+mod rotation;
+
+pub use rotation::ServerCertificate;
+
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use rcgen::{
     BasicConstraints, CertificateParams, CertificateSigningRequestParams, DistinguishedName, DnType,
     ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose, SerialNumber,
 };
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, pem::PemObject};
+use rustls::pki_types::{CertificateDer, pem::PemObject};
 use time::{Duration, OffsetDateTime};
 
 /// Why the PKI could not be set up or a CSR could not be signed.
@@ -31,9 +37,18 @@ pub enum PkiError {
 pub struct FleetCa {
     ca_cert_pem: String,
     ca_key: KeyPair,
-    server_cert_pem: String,
-    server_key_pem: String,
+    /// Where the server certificate and key are kept (the data directory).
+    dir: PathBuf,
+    /// Subject alternative names beyond the loopback ones, for a rotated certificate.
+    server_names: Vec<String>,
+    /// The life of a server certificate this CA issues.
+    server_validity: std::time::Duration,
+    server: Arc<ServerCertificate>,
 }
+
+/// The life of the server certificate unless configured: 825 days, the longest
+/// browsers accept for a TLS server certificate.
+pub const SERVER_CERTIFICATE_VALIDITY: std::time::Duration = std::time::Duration::from_secs(825 * 24 * 3600);
 
 impl std::fmt::Debug for FleetCa {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -82,6 +97,15 @@ impl FleetCa {
     /// Loads the CA from `dir`, creating CA and server certificate on first start.
     /// `server_names` become the server certificate's subject alternative names.
     pub fn load_or_create(dir: &Path, server_names: &[String]) -> Result<Self, PkiError> {
+        Self::load_or_create_with(dir, server_names, SERVER_CERTIFICATE_VALIDITY)
+    }
+
+    /// [`FleetCa::load_or_create`], issuing server certificates valid for `server_validity`.
+    pub fn load_or_create_with(
+        dir: &Path,
+        server_names: &[String],
+        server_validity: std::time::Duration,
+    ) -> Result<Self, PkiError> {
         let ca_path = dir.join(CA_CERT);
         if !ca_path.exists() {
             let ca_key = KeyPair::generate()?;
@@ -102,27 +126,53 @@ impl FleetCa {
             path: ca_key_path.display().to_string(),
             detail: e.to_string(),
         })?;
-        let server_path = dir.join(SERVER_CERT);
-        if !server_path.exists() {
-            let issuer = issuer(&ca_cert_pem, &ca_key, &ca_path)?;
-            let key = KeyPair::generate()?;
-            let mut names = vec!["localhost".to_owned(), "127.0.0.1".to_owned(), "::1".to_owned()];
-            names.extend(server_names.iter().cloned());
-            let mut params = CertificateParams::new(names)?;
-            params.distinguished_name = dn("central");
-            params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-            params.not_before = OffsetDateTime::now_utc() - Duration::hours(1);
-            params.not_after = OffsetDateTime::now_utc() + Duration::days(825);
-            let cert = params.signed_by(&key, &issuer)?;
-            write_private(&dir.join(SERVER_KEY), &key.serialize_pem())?;
-            write_private(&server_path, &cert.pem())?;
+        rotation::finish_interrupted(dir)?;
+        if !dir.join(SERVER_CERT).exists() {
+            let (cert, key) = issue_server_certificate(
+                &ca_cert_pem,
+                &ca_key,
+                server_names,
+                OffsetDateTime::now_utc(),
+                server_validity,
+            )?;
+            write_private(&dir.join(SERVER_KEY), &key)?;
+            write_private(&dir.join(SERVER_CERT), &cert)?;
         }
+        let server = ServerCertificate::load(&dir.join(SERVER_CERT), &dir.join(SERVER_KEY))?;
         Ok(Self {
             ca_cert_pem,
             ca_key,
-            server_cert_pem: read(&server_path)?,
-            server_key_pem: read_private(&dir.join(SERVER_KEY))?,
+            dir: dir.to_owned(),
+            server_names: server_names.to_vec(),
+            server_validity,
+            server: Arc::new(server),
         })
+    }
+
+    /// The server certificate in use.
+    pub fn server_certificate(&self) -> &ServerCertificate {
+        &self.server
+    }
+
+    /// Replaces the server certificate with a new one (new key, same names) once two
+    /// thirds of its life have passed at `now`: saved, then served to every new
+    /// connection. Returns the new expiry (unix seconds) when it rotated.
+    pub fn rotate_server_certificate_if_due(&self, now: OffsetDateTime) -> Result<Option<i64>, PkiError> {
+        let (not_before, not_after) = self.server.validity();
+        if now.unix_timestamp() < not_before + (not_after - not_before).max(0) / 3 * 2 {
+            return Ok(None);
+        }
+        let (cert, key) =
+            issue_server_certificate(&self.ca_cert_pem, &self.ca_key, &self.server_names, now, self.server_validity)?;
+        rotation::save(&self.dir.join(SERVER_CERT), &self.dir.join(SERVER_KEY), &cert, &key)?;
+        self.server.replace(&cert, &key)?;
+        let (_, new_not_after) = self.server.validity();
+        tracing::info!(
+            old_not_after = not_after,
+            new_not_after,
+            "server certificate rotated; terminals trust the fleet CA and need no change"
+        );
+        Ok(Some(new_not_after))
     }
 
     /// The CA certificate in PEM, for the terminal's trust store.
@@ -171,20 +221,40 @@ impl FleetCa {
             .allow_unauthenticated()
             .build()
             .map_err(|e| PkiError::Tls(e.to_string()))?;
-        let chain = CertificateDer::pem_slice_iter(self.server_cert_pem.as_bytes())
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| PkiError::Tls(e.to_string()))?;
-        let key =
-            PrivateKeyDer::from_pem_slice(self.server_key_pem.as_bytes()).map_err(|e| PkiError::Tls(e.to_string()))?;
         let mut config = rustls::ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .map_err(|e| PkiError::Tls(e.to_string()))?
             .with_client_cert_verifier(verifier)
-            .with_single_cert(chain, key)
-            .map_err(|e| PkiError::Tls(e.to_string()))?;
+            .with_cert_resolver(self.server.clone());
         config.alpn_protocols = vec![b"http/1.1".to_vec()];
         Ok(config)
     }
+}
+
+/// A server certificate (PEM) and its new key (PEM) signed by the CA, valid from an
+/// hour before `now` (clock skew) for `validity`, naming loopback and `server_names`.
+fn issue_server_certificate(
+    ca_cert_pem: &str,
+    ca_key: &KeyPair,
+    server_names: &[String],
+    now: OffsetDateTime,
+    validity: std::time::Duration,
+) -> Result<(String, String), PkiError> {
+    let issuer = issuer(ca_cert_pem, ca_key, Path::new(CA_CERT))?;
+    let key = KeyPair::generate()?;
+    let mut names = vec!["localhost".to_owned(), "127.0.0.1".to_owned(), "::1".to_owned()];
+    names.extend(server_names.iter().cloned());
+    let mut params = CertificateParams::new(names)?;
+    params.distinguished_name = dn("central");
+    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    params.not_before = now - Duration::hours(1);
+    params.not_after = now + validity;
+    let mut serial: [u8; 16] = rand::random();
+    // High bit clear (positive INTEGER) and never zero, as for device certificates.
+    serial[0] = (serial[0] & 0x7f) | 0x40;
+    params.serial_number = Some(SerialNumber::from_slice(&serial));
+    let cert = params.signed_by(&key, &issuer)?;
+    Ok((cert.pem(), key.serialize_pem()))
 }
 
 fn dn(cn: &str) -> DistinguishedName {

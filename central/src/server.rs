@@ -71,6 +71,17 @@ impl RunningServer {
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
     }
+    /// Rotates the server certificate if two thirds of its life have passed at `now`
+    /// (the periodic check calls this with the real time). Returns the new expiry.
+    pub fn rotate_server_certificate_if_due(&self, now: time::OffsetDateTime) -> Result<Option<i64>, PkiError> {
+        self.state.ca.rotate_server_certificate_if_due(now)
+    }
+
+    /// (not_before, not_after) of the server certificate served now, unix seconds.
+    pub fn server_certificate_validity(&self) -> (i64, i64) {
+        self.state.ca.server_certificate().validity()
+    }
+
     /// Fleet CA certificate (PEM) for the terminal's trust store.
     pub fn ca_pem(&self) -> String {
         self.state.ca.ca_pem().to_owned()
@@ -135,7 +146,9 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, StartError> {
     let signing = load_or_create_key(&data_dir.join("certificate-signing.key")).map_err(key_err)?;
     let face_key = load_face_key(&config)?;
     let metrics_token = load_or_create_key(&data_dir.join(crate::telemetry::METRICS_TOKEN_FILE)).map_err(key_err)?;
-    let ca = FleetCa::load_or_create(&data_dir, &config.server_names)?;
+    let ca = FleetCa::load_or_create_with(&data_dir, &config.server_names, config.server_certificate_validity)?;
+    // A server that was down through its rotation date rotates before it listens.
+    ca.rotate_server_certificate_if_due(time::OffsetDateTime::now_utc())?;
     if store.registry_is_empty()? {
         let people = crate::registry::generate(config.registry_size);
         store.insert_registry(&people)?;
@@ -309,6 +322,9 @@ async fn serve_connection(
 async fn sweep_loop(state: Arc<AppState>, mut stopped: watch::Receiver<bool>) {
     let mut tick = tokio::time::interval(state.config.sweep_interval);
     let mut retention = tokio::time::interval(state.config.retention_interval);
+    // Often enough to rotate well inside the last third of the certificate's life.
+    let check = (state.config.server_certificate_validity / 6).min(std::time::Duration::from_secs(3600));
+    let mut server_certificate = tokio::time::interval(check);
     let mut n: u64 = 0;
     loop {
         tokio::select! {
@@ -323,6 +339,19 @@ async fn sweep_loop(state: Arc<AppState>, mut stopped: watch::Receiver<bool>) {
                     tracing::error!(error = %e, "sweep failed");
                 }
                 state.throttles.forget_rested();
+            }
+            _ = server_certificate.tick() => {
+                let st = state.clone();
+                let now = time::OffsetDateTime::now_utc();
+                let r = tokio::task::spawn_blocking(move || st.ca.rotate_server_certificate_if_due(now)).await;
+                if let Ok(Err(e)) = r {
+                    let (_, not_after) = state.ca.server_certificate().validity();
+                    tracing::error!(
+                        error = %e,
+                        not_after,
+                        "server certificate rotation failed; the current certificate stays in use until it expires"
+                    );
+                }
             }
             _ = retention.tick() => {
                 let st = state.clone();

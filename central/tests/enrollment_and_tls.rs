@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use central::api::{EnrollResponse, ProblemType};
+use central::api::{EnrollResponse, PrinterHealth, ProblemType};
 use common::*;
 use x509_parser::prelude::FromDer as _;
 
@@ -211,4 +211,66 @@ async fn a_revoked_or_unknown_device_is_refused() {
     let c = client(&rig.server.ca_pem(), Some((&cert, &key.serialize_pem())));
     let (status, _) = problem(get(&c).await.unwrap()).await;
     assert_eq!(status, 403);
+}
+
+/// The certificate a fresh TLS connection to the rig is served: (DER, not_after).
+async fn served_certificate(rig: &Rig) -> (Vec<u8>, i64) {
+    use rustls::pki_types::{CertificateDer, ServerName, pem::PemObject as _};
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(CertificateDer::from_pem_slice(rig.server.ca_pem().as_bytes()).unwrap()).unwrap();
+    let config =
+        rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+    let tcp = tokio::net::TcpStream::connect(rig.server.local_addr()).await.unwrap();
+    let tls = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config))
+        .connect(ServerName::try_from("localhost").unwrap(), tcp)
+        .await
+        .expect("the served certificate chains to the fleet CA");
+    let leaf = tls.get_ref().1.peer_certificates().unwrap()[0].to_vec();
+    let (_, parsed) = x509_parser::parse_x509_certificate(&leaf).unwrap();
+    let not_after = parsed.validity().not_after.timestamp();
+    (leaf, not_after)
+}
+
+/// Central replaces its own server certificate after two thirds of its life; terminals
+/// trust the fleet CA, not the leaf, so they carry on with no change, over connections
+/// they already had and new ones; a restart serves the rotated certificate.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_certificate_rotates_with_no_change_at_the_terminal() {
+    let mut rig = start_with(|c| c.server_certificate_validity = std::time::Duration::from_secs(2 * 3600)).await;
+    let t = rig.enroll().await;
+    let heartbeat =
+        central::api::TelemetryBatch { heartbeat: Some(heartbeat(PrinterHealth::Ok)), events: vec![], audit: vec![] };
+    assert_eq!(t.post(&rig, "/v1/telemetry", "before", &heartbeat).await.status(), 200);
+    let (old, old_not_after) = served_certificate(&rig).await;
+    let (not_before, not_after) = rig.server.server_certificate_validity();
+    assert_eq!(not_after, old_not_after);
+
+    let at = |t: i64| time::OffsetDateTime::from_unix_timestamp(t).unwrap();
+    let due = not_before + (not_after - not_before) / 3 * 2;
+    assert_eq!(rig.server.rotate_server_certificate_if_due(at(due - 60)).unwrap(), None, "not due yet");
+    let rotated = rig.server.rotate_server_certificate_if_due(at(due)).unwrap().expect("due");
+    assert_eq!(rotated, due + 2 * 3600);
+
+    let (new, new_not_after) = served_certificate(&rig).await;
+    assert_ne!(new, old, "new connections get the new certificate");
+    assert_eq!(new_not_after, rotated);
+    // The terminal's pooled connection and a fresh client with the same trust store both work.
+    assert_eq!(t.post(&rig, "/v1/telemetry", "pooled", &heartbeat).await.status(), 200);
+    let fresh = client(&t.enrolled.ca_pem, Some((&t.enrolled.certificate_pem, &t.key_pem)));
+    let r = fresh.post(rig.url("/v1/telemetry")).header("Idempotency-Key", "fresh").json(&heartbeat).send().await;
+    assert_eq!(r.unwrap().status(), 200);
+
+    // Restarted on the same data: the rotated certificate, not the first one.
+    let dir = rig.dir.path().to_owned();
+    let addr = rig.server.local_addr();
+    rig.server.shutdown().await;
+    let mut again = config(&dir);
+    again.listen = addr;
+    again.server_certificate_validity = std::time::Duration::from_secs(2 * 3600);
+    rig.server = central::start(again).await.unwrap();
+    assert_eq!(served_certificate(&rig).await.0, new);
 }

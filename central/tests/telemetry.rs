@@ -310,3 +310,11 @@ async fn certificate_renewal_alerts_open_and_clear_and_expiring_certificates_are
     let fleet = yearly.ops_page("/ops").await;
     assert!(fleet.contains(&y.enrolled.device_id) && fleet.contains(r#"id="expiring-none""#), "nothing expires soon");
 }
+
+/// The service's own certificate is listed once it is within 30 days of expiry.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_certificate_near_expiry_is_listed_with_the_terminals() {
+    let rig = start_with(|c| c.server_certificate_validity = Duration::from_secs(2 * 3600)).await;
+    let fleet = rig.ops_page("/ops").await;
+    assert!(fleet.contains(r#"data-expiring="central (server certificate)""#), "{fleet}");
+}
