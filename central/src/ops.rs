@@ -90,7 +90,7 @@ header{{background:#1d2330;color:#fff;padding:.6rem 1rem;display:flex;gap:1.5rem
 header a{{color:#cfd8ff;text-decoration:none}} main{{padding:1rem}}
 table{{border-collapse:collapse;background:#fff;width:100%}} td,th{{padding:.35rem .6rem;border-bottom:1px solid #e3e6ec;text-align:left;font-size:.9rem}}
 .status{{display:inline-block;padding:.1rem .5rem;border-radius:1rem;color:#fff;font-size:.8rem}}
-.online{{background:#1f8f4e}} .alerting{{background:#d98b00}} .offline{{background:#c62828}} .never_seen{{background:#6b7280}} .revoked{{background:#111}}
+.serving{{background:#1f8f4e}} .degraded{{background:#d98b00}} .maintenance{{background:#1565c0}} .powered_off{{background:#455a64}} .offline{{background:#c62828}} .never_seen{{background:#6b7280}} .revoked{{background:#111}} .since{{color:#555;font-size:90%}}
 .cards{{display:flex;gap:1rem;margin-bottom:1rem}} .card{{background:#fff;padding:.6rem 1rem;border-radius:.4rem}}
 .card b{{display:block;font-size:1.4rem}} form.filters{{margin-bottom:1rem}} .open{{color:#c62828;font-weight:600}}
 </style></head><body><header><b>central · operations</b><a href="/ops">Fleet</a><a href="/ops/alerts">Alerts</a><a href="/ops/access">Registry lookups</a>
@@ -223,6 +223,25 @@ fn badge(s: TerminalStatus) -> String {
     format!(r#"<span class="status {0}" data-status="{0}">{0}</span>"#, s.as_str())
 }
 
+/// The badge with what it means here: which fault and since when for a degraded
+/// terminal, since when for one in maintenance or powered off.
+fn status_cell(
+    status: TerminalStatus,
+    t: &crate::store::TerminalRow,
+    open: &[&crate::store::AlertRow],
+    now: i64,
+) -> String {
+    let since = |at: i64| format!(r#" <span class="since">since {}</span>"#, ago(now, Some(at)));
+    let more = match status {
+        TerminalStatus::Degraded => telemetry::degraded_by(open)
+            .map(|(why, at)| format!(r#" <span class="since">{}</span>{}"#, esc(&why), since(at)))
+            .unwrap_or_default(),
+        TerminalStatus::Maintenance | TerminalStatus::PoweredOff => t.mode_since.map(since).unwrap_or_default(),
+        _ => String::new(),
+    };
+    format!("{}{more}", badge(status))
+}
+
 #[derive(Debug, Deserialize)]
 pub struct FleetFilter {
     status: Option<String>,
@@ -249,7 +268,7 @@ fn render_fleet(state: &AppState, f: &FleetFilter) -> Result<String, service::Ap
     let mut tally = std::collections::BTreeMap::<&str, usize>::new();
     for t in &terminals {
         let open_here = open(&t.device.device_id);
-        let status = telemetry::status_of(state, t, open_here.len(), now);
+        let status = telemetry::status_of(state, t, &open_here, now);
         *tally.entry(status.as_str()).or_default() += 1;
         if f.status.as_deref().is_some_and(|s| !s.is_empty() && s != status.as_str()) {
             continue;
@@ -272,9 +291,9 @@ fn render_fleet(state: &AppState, f: &FleetFilter) -> Result<String, service::Ap
         let kinds: Vec<&str> = open_here.iter().map(|a| a.kind.as_str()).collect();
         let _ = write!(
             rows,
-            r#"<tr data-device="{id}"><td><a href="/ops/terminals/{id}">{id}</a></td><td>{badge}</td><td>{seen}</td><td>{ver}</td><td>{printer}</td><td>{outbox}</td><td>{s}</td><td>{fl}</td><td class="open">{alerts}</td></tr>"#,
+            r#"<tr data-device="{id}"><td><a href="/ops/terminals/{id}">{id}</a></td><td>{status}</td><td>{seen}</td><td>{ver}</td><td>{printer}</td><td>{outbox}</td><td>{s}</td><td>{fl}</td><td class="open">{alerts}</td></tr>"#,
             id = esc(&t.device.device_id),
-            badge = badge(status),
+            status = status_cell(status, t, &open_here, now),
             seen = ago(now, t.last_seen),
             ver = esc(&version),
             printer = esc(&printer),
@@ -284,24 +303,25 @@ fn render_fleet(state: &AppState, f: &FleetFilter) -> Result<String, service::Ap
         );
     }
     let mut options = String::from(r#"<option value="">all</option>"#);
-    for s in ["online", "alerting", "offline", "never_seen", "revoked"] {
+    for s in TerminalStatus::ALL.map(TerminalStatus::as_str) {
         let sel = if f.status.as_deref() == Some(s) { " selected" } else { "" };
         let _ = write!(options, r#"<option value="{s}"{sel}>{s}</option>"#);
     }
     let expiring = expiring_certificates(&terminals, state.ca.server_certificate().validity().1, now);
     let card = |label: &str, v: String| format!(r#"<div class="card">{label}<b>{v}</b></div>"#);
+    let count = |status: &str| tally.get(status).copied().unwrap_or(0).to_string();
     let n_open = alerts.iter().filter(|a| a.cleared_at.is_none()).count();
     Ok(format!(
-        r#"<h1>Fleet</h1><div class="cards">{}{}{}{}{}{}</div>
+        r#"<h1>Fleet</h1><div class="cards">{}{}{}{}{}{}{}{}{}</div>
 <form class="filters" method="get" action="/ops"><label>Status <select name="status" onchange="this.form.submit()">{options}</select></label>
 <label>Device <input name="q" value="{q}"></label><button>Filter</button></form>
 <table id="fleet"><thead><tr><th>Terminal</th><th>Status</th><th>Last heartbeat</th><th>Version</th><th>Printer</th><th>Outbox (depth / oldest)</th><th>Sessions</th><th>Failures</th><th>Open alerts</th></tr></thead><tbody>{rows}</tbody></table>
 {expiring}"#,
-        card(
-            "Online",
-            (tally.get("online").copied().unwrap_or(0) + tally.get("alerting").copied().unwrap_or(0)).to_string()
-        ),
-        card("Offline", tally.get("offline").copied().unwrap_or(0).to_string()),
+        card("Serving", count("serving")),
+        card("Degraded", count("degraded")),
+        card("Maintenance", count("maintenance")),
+        card("Powered off", count("powered_off")),
+        card("Offline", count("offline")),
         card("Open alerts", n_open.to_string()),
         card("Certificates issued", counts.certificates.to_string()),
         card("Applications", counts.applications.to_string()),
@@ -414,8 +434,8 @@ fn render_terminal(state: &AppState, device_id: &str) -> Result<Option<String>, 
     let now = OffsetDateTime::now_utc().unix_timestamp();
     let alerts: Vec<_> =
         state.store.alerts(10_000)?.into_iter().filter(|a| a.device_id == device_id).take(20).collect();
-    let open = alerts.iter().filter(|a| a.cleared_at.is_none()).count();
-    let status = telemetry::status_of(state, &t, open, now);
+    let open_here: Vec<_> = alerts.iter().filter(|a| a.cleared_at.is_none()).collect();
+    let status = telemetry::status_of(state, &t, &open_here, now);
     let this_hour = now.div_euclid(3600);
     let (mut sessions, mut backlog) = ([0i64; 24], [0i64; 24]);
     for b in state.store.hourly(device_id, this_hour - 23)? {
@@ -470,7 +490,7 @@ fn render_terminal(state: &AppState, device_id: &str) -> Result<Option<String>, 
 <h2>Alerts</h2><table id="alerts"><thead><tr><th>Opened</th><th>Kind</th><th>Detail</th><th>Cleared</th></tr></thead><tbody>{alert_rows}</tbody></table>
 <h2>Recent events</h2><table id="events"><thead><tr><th>At</th><th>Severity</th><th>Kind</th><th>Detail</th></tr></thead><tbody>{events}</tbody></table>"#,
         id = esc(device_id),
-        badge = badge(status),
+        badge = status_cell(status, &t, &open_here, now),
         seen = ago(now, t.last_seen),
         health = esc(&health),
         s = t.sessions_total,

@@ -193,6 +193,14 @@ fn ingest_batch(state: &AppState, device_id: &str, batch: &TelemetryBatch) -> Re
             "printer.near_end" => {
                 set_alert(state, device_id, alert::PAPER_NEAR_END, Some("paper roll near its end".into()), ts)?
             }
+            // What the terminal says about itself: the fleet view shows it at once.
+            "maintenance.entered" => {
+                state.store.set_terminal_mode(device_id, Some("maintenance"), e.at.unix_timestamp())?
+            }
+            "maintenance.left" => state.store.set_terminal_mode(device_id, None, e.at.unix_timestamp())?,
+            "terminal.powered_off" => {
+                state.store.set_terminal_mode(device_id, Some("powered_off"), e.at.unix_timestamp())?
+            }
             kind => {
                 if let Some((_, alert_kind, default)) = EVENT_ALERTS.iter().find(|(k, ..)| *k == kind) {
                     let detail = e.detail.as_deref().unwrap_or(default);
@@ -272,18 +280,38 @@ pub fn sweep(state: &AppState, purge: bool) -> Result<(), ApiError> {
 /// Fleet status of a terminal as the dashboard and metrics show it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TerminalStatus {
-    Online,
-    Alerting,
+    /// Heartbeats on time, every service available.
+    Serving,
+    /// Heartbeats on time, but something stops a service: a device fault, no paper, a
+    /// disk it cannot write, or this service refusing it.
+    Degraded,
+    /// A technician is at it (the maintenance screen is open).
+    Maintenance,
+    /// It said so on a clean shutdown; shown at once, until its next heartbeat.
+    PoweredOff,
+    /// Missed heartbeats with no word.
     Offline,
     NeverSeen,
     Revoked,
 }
 
 impl TerminalStatus {
+    pub const ALL: [Self; 7] = [
+        Self::Serving,
+        Self::Degraded,
+        Self::Maintenance,
+        Self::PoweredOff,
+        Self::Offline,
+        Self::NeverSeen,
+        Self::Revoked,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
-            Self::Online => "online",
-            Self::Alerting => "alerting",
+            Self::Serving => "serving",
+            Self::Degraded => "degraded",
+            Self::Maintenance => "maintenance",
+            Self::PoweredOff => "powered_off",
             Self::Offline => "offline",
             Self::NeverSeen => "never_seen",
             Self::Revoked => "revoked",
@@ -291,20 +319,37 @@ impl TerminalStatus {
     }
 }
 
-pub fn status_of(state: &AppState, t: &TerminalRow, open_alerts: usize, now: i64) -> TerminalStatus {
+/// Open alerts that mean a service cannot be offered at the terminal.
+const DEGRADING: [&str; 4] =
+    [alert::DEVICE_FAULT, alert::PAPER_OUT, alert::STORAGE_UNWRITABLE, alert::OUTBOX_UNAUTHORIZED];
+
+/// Why a terminal is degraded and since when: the degrading alerts among `open` (its
+/// own), their details joined, and the earliest opening.
+pub fn degraded_by(open: &[&crate::store::AlertRow]) -> Option<(String, i64)> {
+    let why: Vec<_> = open.iter().filter(|a| a.cleared_at.is_none() && DEGRADING.contains(&a.kind.as_str())).collect();
+    let since = why.iter().map(|a| a.opened_at).min()?;
+    Some((why.iter().map(|a| a.detail.as_str()).collect::<Vec<_>>().join("; "), since))
+}
+
+/// The status of `t` given its open alerts, by precedence: what the terminal said
+/// (revoked aside) beats silence, and silence beats the last heartbeat's faults.
+pub fn status_of(state: &AppState, t: &TerminalRow, open: &[&crate::store::AlertRow], now: i64) -> TerminalStatus {
     let offline_after = i64::try_from(state.config.offline_after().as_secs()).unwrap_or(90);
     if t.device.revoked_at.is_some() {
-        TerminalStatus::Revoked
-    } else if let Some(seen) = t.last_seen {
-        if now - seen > offline_after {
-            TerminalStatus::Offline
-        } else if open_alerts > 0 {
-            TerminalStatus::Alerting
-        } else {
-            TerminalStatus::Online
-        }
+        return TerminalStatus::Revoked;
+    }
+    if t.mode.as_deref() == Some("powered_off") {
+        return TerminalStatus::PoweredOff;
+    }
+    let Some(seen) = t.last_seen else { return TerminalStatus::NeverSeen };
+    if now - seen > offline_after {
+        TerminalStatus::Offline
+    } else if t.mode.as_deref() == Some("maintenance") {
+        TerminalStatus::Maintenance
+    } else if degraded_by(open).is_some() {
+        TerminalStatus::Degraded
     } else {
-        TerminalStatus::NeverSeen
+        TerminalStatus::Serving
     }
 }
 
@@ -322,8 +367,8 @@ pub fn render_metrics(state: &AppState) -> Result<String, ApiError> {
     let mut by_status = std::collections::BTreeMap::new();
     let mut rows = Vec::new();
     for t in &terminals {
-        let n_open = open.iter().filter(|a| a.device_id == t.device.device_id).count();
-        let status = status_of(state, t, n_open, now);
+        let mine: Vec<_> = open.iter().filter(|a| a.device_id == t.device.device_id).collect();
+        let status = status_of(state, t, &mine, now);
         *by_status.entry(status.as_str()).or_insert(0u64) += 1;
         rows.push((t, status));
     }
@@ -331,7 +376,7 @@ pub fn render_metrics(state: &AppState) -> Result<String, ApiError> {
         out,
         "# HELP central_fleet_terminals Enrolled terminals by status.\n# TYPE central_fleet_terminals gauge"
     );
-    for s in ["online", "alerting", "offline", "never_seen", "revoked"] {
+    for s in TerminalStatus::ALL.map(TerminalStatus::as_str) {
         let _ = writeln!(out, "central_fleet_terminals{{status=\"{s}\"}} {}", by_status.get(s).copied().unwrap_or(0));
     }
     let _ = writeln!(out, "# HELP central_alerts_open Open alerts by kind.\n# TYPE central_alerts_open gauge");
@@ -434,8 +479,20 @@ pub fn render_metrics(state: &AppState) -> Result<String, ApiError> {
         "# HELP central_terminal_up 1 when the terminal sent a heartbeat within the offline window.\n# TYPE central_terminal_up gauge"
     );
     for (t, s) in &rows {
-        let up = matches!(s, TerminalStatus::Online | TerminalStatus::Alerting);
+        let up = matches!(s, TerminalStatus::Serving | TerminalStatus::Degraded | TerminalStatus::Maintenance);
         let _ = writeln!(out, "central_terminal_up{{device_id=\"{}\"}} {}", label(&t.device.device_id), u8::from(up));
+    }
+    let _ = writeln!(
+        out,
+        "# HELP central_terminal_status The terminal's status, as on the dashboard (1 for its one status).\n# TYPE central_terminal_status gauge"
+    );
+    for (t, s) in &rows {
+        let _ = writeln!(
+            out,
+            "central_terminal_status{{device_id=\"{}\",status=\"{}\"}} 1",
+            label(&t.device.device_id),
+            s.as_str()
+        );
     }
     let _ = writeln!(
         out,

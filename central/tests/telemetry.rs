@@ -117,7 +117,8 @@ async fn metrics_follow_prometheus_conventions() {
     let text = resp.text().await.unwrap();
     let id = &t.enrolled.device_id;
     for needle in [
-        "central_fleet_terminals{status=\"online\"} 1".to_owned(),
+        "central_fleet_terminals{status=\"serving\"} 1".to_owned(),
+        format!("central_terminal_status{{device_id=\"{id}\",status=\"serving\"}} 1"),
         "central_heartbeats_total 1".to_owned(),
         format!("central_terminal_sessions_total{{device_id=\"{id}\"}} 2"),
         format!("central_terminal_clock_offset_seconds{{device_id=\"{id}\"}} 0.012"),
@@ -317,4 +318,61 @@ async fn a_server_certificate_near_expiry_is_listed_with_the_terminals() {
     let rig = start_with(|c| c.server_certificate_validity = Duration::from_secs(2 * 3600)).await;
     let fleet = rig.ops_page("/ops").await;
     assert!(fleet.contains(r#"data-expiring="central (server certificate)""#), "{fleet}");
+}
+
+/// The fleet view says what each terminal is doing: serving; degraded by a printer out
+/// of paper (with the fault and since when); in maintenance while a technician is on
+/// it; powered off the moment it says so on a clean shutdown, although its last
+/// heartbeat is recent; serving again at its next heartbeat. Metrics carry the same.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_terminal_shows_what_it_is_doing_at_once() {
+    let rig = start().await;
+    let t = rig.enroll().await;
+    let id = t.enrolled.device_id.clone();
+    let never = rig.enroll().await;
+    let ops = rig.ops().await;
+    let status_of = |page: &str, device: &str| -> String {
+        let row = page.split(&format!("<tr data-device=\"{device}\">")).nth(1).expect("listed");
+        let row = &row[..row.find("</tr>").unwrap()];
+        row.split("data-status=\"").nth(1).unwrap().split('"').next().unwrap().to_owned()
+    };
+    async fn send(rig: &Rig, t: &Terminal, n: &str, hb: Option<Heartbeat>, kinds: &[&str]) -> u16 {
+        let events = kinds.iter().enumerate().map(|(i, k)| event(&format!("{n}-{i}"), k)).collect();
+        t.post(rig, "/v1/telemetry", n, &batch(hb, events)).await.status().as_u16()
+    }
+    assert_eq!(send(&rig, &t, "s1", Some(heartbeat(PrinterHealth::Ok)), &[]).await, 200);
+    let page = ops.page("/ops").await;
+    assert_eq!(status_of(&page, &id), "serving");
+    assert_eq!(status_of(&page, &never.enrolled.device_id), "never_seen");
+
+    assert_eq!(send(&rig, &t, "s2", Some(heartbeat(PrinterHealth::PaperOut)), &[]).await, 200);
+    let page = ops.page("/ops").await;
+    assert_eq!(status_of(&page, &id), "degraded");
+    let row = page.split(&format!("<tr data-device=\"{id}\">")).nth(1).unwrap();
+    assert!(row[..row.find("</tr>").unwrap()].contains("printer is out of paper"), "says which device");
+    assert!(row[..row.find("</tr>").unwrap()].contains("since"), "and since when");
+
+    assert_eq!(send(&rig, &t, "s3", Some(heartbeat(PrinterHealth::Ok)), &["maintenance.entered"]).await, 200);
+    assert_eq!(status_of(&ops.page("/ops").await, &id), "maintenance");
+    assert!(
+        rig.metrics_text()
+            .await
+            .contains(&format!("central_terminal_status{{device_id=\"{id}\",status=\"maintenance\"}} 1"))
+    );
+    assert_eq!(send(&rig, &t, "s4", None, &["maintenance.left"]).await, 200);
+    assert_eq!(status_of(&ops.page("/ops").await, &id), "serving");
+
+    assert_eq!(send(&rig, &t, "s5", None, &["terminal.powered_off"]).await, 200);
+    assert_eq!(status_of(&ops.page("/ops").await, &id), "powered_off", "at once, not after missed heartbeats");
+    let metrics = rig.metrics_text().await;
+    assert!(metrics.contains("central_fleet_terminals{status=\"powered_off\"} 1"), "{metrics}");
+    assert!(metrics.contains(&format!("central_terminal_up{{device_id=\"{id}\"}} 0")));
+    let filtered = ops.page("/ops?status=powered_off").await;
+    assert!(
+        filtered.contains(&format!("data-device=\"{id}\""))
+            && !filtered.contains(&format!("data-device=\"{}\"", never.enrolled.device_id))
+    );
+
+    assert_eq!(send(&rig, &t, "s6", Some(heartbeat(PrinterHealth::Ok)), &[]).await, 200);
+    assert_eq!(status_of(&ops.page("/ops").await, &id), "serving", "switched on again");
 }

@@ -53,8 +53,12 @@ impl Frontend {
             let spawned = std::thread::Builder::new()
                 .name("ui-intents".into())
                 .spawn(move || screens.forward_intents(intents, events));
-            if let Err(e) = spawned {
-                tracing::error!(error = %e, "cannot start the intent thread: the touchscreen will not respond");
+            match spawned {
+                // The start-up benchmark (kiosk/bench/run) times the home screen from here.
+                Ok(_) => tracing::info!("the touchscreen is live: touches reach the session core"),
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot start the intent thread: the touchscreen will not respond")
+                }
             }
         }
         #[cfg(not(feature = "window"))]
@@ -274,8 +278,24 @@ pub async fn run_production(config: Config, frontend: Frontend) -> anyhow::Resul
     let supervision = Supervision { backoff: config.backoff(), reader: config.reader(), ..Supervision::default() };
     let optional = devices::OptionalDevices::from_config(d, Some(verify_base_url));
     let devices = devices::start(&terminal.events, reader, &printer, &camera, &optional, &supervision);
-    let _ = tokio::signal::ctrl_c().await;
+    stop_requested().await;
     drop(devices);
-    terminal.shutdown().await;
+    terminal.power_off().await;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Until systemd stops the service (SIGTERM) or someone presses Ctrl-C (SIGINT).
+pub async fn stop_requested() {
+    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = term.recv() => tracing::info!("SIGTERM: stopping"),
+                _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT: stopping"),
+            }
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot wait for SIGTERM; only Ctrl-C stops the terminal cleanly");
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
 }

@@ -40,6 +40,7 @@ pub struct Terminal {
     pub audit: Arc<Mutex<AuditLog>>,
     pub metrics: Arc<Metrics>,
     pub metrics_addr: Option<SocketAddr>,
+    central: CentralClient,
     stop: Arc<Notify>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
@@ -83,6 +84,7 @@ pub async fn start(o: TerminalOptions) -> anyhow::Result<Terminal> {
         metrics_addr = Some(listener.local_addr()?);
         tasks.push(tokio::spawn(telemetry::serve_metrics(listener, metrics.clone(), outbox.clone())));
     }
+    let wiring_central = central.clone();
     let wiring = Wiring {
         screen: o.screen,
         printer: o.printer,
@@ -101,10 +103,43 @@ pub async fn start(o: TerminalOptions) -> anyhow::Result<Terminal> {
     let stopped = stop.clone();
     tasks.push(tokio::spawn(runtime.run(async move { stopped.notified().await })));
     crate::runtime::systemd::ready();
-    Ok(Terminal { events, outbox, audit, metrics, metrics_addr, stop, tasks })
+    Ok(Terminal { events, outbox, audit, metrics, metrics_addr, central: wiring_central, stop, tasks })
 }
 
+/// The longest a clean shutdown waits to tell central: a terminal that cannot reach it
+/// still stops at once (central then sees it offline after missed heartbeats).
+const POWER_OFF_NOTICE: Duration = Duration::from_secs(1);
+
 impl Terminal {
+    /// Tells central, directly and not through the outbox (a notice delivered after the
+    /// next start would be false), that this terminal is being switched off: operations
+    /// see it as powered off at once rather than offline minutes later.
+    pub async fn announce_power_off(&self) -> Result<(), crate::central_api::CentralError> {
+        let event = crate::outbox::event(
+            "terminal.powered_off",
+            contract::Severity::Info,
+            None,
+            crate::outbox::sender::now_ms(),
+        );
+        let batch = contract::TelemetryBatch { heartbeat: None, events: vec![event], audit: vec![] };
+        match tokio::time::timeout(POWER_OFF_NOTICE, self.central.send_telemetry(&batch)).await {
+            Ok(sent) => sent,
+            Err(_) => Err(crate::central_api::CentralError::Unreachable(format!(
+                "no answer within {} ms",
+                POWER_OFF_NOTICE.as_millis()
+            ))),
+        }
+    }
+
+    /// A clean shutdown (systemd's stop, Ctrl-C): says so to central, then stops.
+    pub async fn power_off(self) {
+        match self.announce_power_off().await {
+            Ok(()) => tracing::info!("told the central service this terminal is powering off"),
+            Err(e) => tracing::warn!(error = %e, "could not tell the central service this terminal is powering off"),
+        }
+        self.shutdown().await;
+    }
+
     pub async fn shutdown(self) {
         self.stop.notify_waiters();
         for t in self.tasks {

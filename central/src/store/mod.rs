@@ -212,6 +212,9 @@ pub struct TerminalRow {
     pub failures_total: i64,
     pub heartbeats_total: i64,
     pub events_total: i64,
+    /// What the terminal last said about itself: `maintenance` or `powered_off`.
+    pub mode: Option<String>,
+    pub mode_since: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -415,6 +418,8 @@ pub trait Store: Send + Sync + 'static {
     /// Opens an alert unless one of that kind is already open. True if newly opened.
     fn open_alert(&self, device_id: &str, kind: &str, detail: &str, now: i64) -> StoreResult<bool>;
     fn clear_alert(&self, device_id: &str, kind: &str, now: i64) -> StoreResult<bool>;
+    /// Records what the terminal said about itself (`None`: back to serving) since `since`.
+    fn set_terminal_mode(&self, device_id: &str, mode: Option<&str>, since: i64) -> StoreResult<()>;
     fn terminals(&self) -> StoreResult<Vec<TerminalRow>>;
     fn terminal(&self, device_id: &str) -> StoreResult<Option<TerminalRow>>;
     fn recent_events(&self, device_id: &str, limit: u32) -> StoreResult<Vec<EventRow>>;

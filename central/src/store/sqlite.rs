@@ -23,6 +23,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0004_application_reason.sql"),
     include_str!("../../migrations/0005_tracking_sequence_access_log_retention.sql"),
     include_str!("../../migrations/0006_audit_chains.sql"),
+    include_str!("../../migrations/0007_terminal_mode.sql"),
 ];
 
 pub struct SqliteStore {
@@ -103,6 +104,8 @@ fn terminal_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TerminalRow> {
         failures_total: r.get::<_, Option<i64>>(11)?.unwrap_or(0),
         heartbeats_total: r.get::<_, Option<i64>>(12)?.unwrap_or(0),
         events_total: r.get::<_, Option<i64>>(13)?.unwrap_or(0),
+        mode: r.get(14)?,
+        mode_since: r.get(15)?,
     })
 }
 
@@ -405,7 +408,9 @@ impl Store for SqliteStore {
              VALUES (?1, ?2, ?3, ?4, ?5, 1, 0)
              ON CONFLICT(device_id) DO UPDATE SET last_seen = ?2, heartbeat = ?3,
                sessions_total = sessions_total + ?4, failures_total = failures_total + ?5,
-               heartbeats_total = heartbeats_total + 1",
+               heartbeats_total = heartbeats_total + 1,
+               -- A heartbeat says it is on again.
+               mode = CASE WHEN mode = 'powered_off' THEN NULL ELSE mode END",
         )?
         .execute(params![hb.device_id, hb.received_at, hb.json, hb.sessions, hb.failures])?;
         tx.prepare_cached(
@@ -475,10 +480,22 @@ impl Store for SqliteStore {
         Ok(n > 0)
     }
 
+    fn set_terminal_mode(&self, device_id: &str, mode: Option<&str>, since: i64) -> StoreResult<()> {
+        self.lock()?
+            .prepare_cached(
+                "INSERT INTO terminal_state(device_id, sessions_total, failures_total, heartbeats_total, events_total, mode, mode_since)
+                 VALUES (?1, 0, 0, 0, 0, ?2, ?3)
+                 ON CONFLICT(device_id) DO UPDATE SET mode = ?2, mode_since = ?3",
+            )?
+            .execute(params![device_id, mode, since])?;
+        Ok(())
+    }
+
     fn terminals(&self) -> StoreResult<Vec<TerminalRow>> {
         let c = self.lock()?;
         let mut s = c.prepare(&format!(
-            "SELECT {DEVICE_COLS}, t.last_seen, t.heartbeat, t.sessions_total, t.failures_total, t.heartbeats_total, t.events_total
+            "SELECT {DEVICE_COLS}, t.last_seen, t.heartbeat, t.sessions_total, t.failures_total, t.heartbeats_total, t.events_total,
+               t.mode, t.mode_since
              FROM devices d LEFT JOIN terminal_state t ON t.device_id = d.device_id ORDER BY d.device_id"
         ))?;
         let rows = s.query_map([], terminal_from_row)?;
@@ -490,7 +507,8 @@ impl Store for SqliteStore {
             .lock()?
             .query_row(
                 &format!(
-                    "SELECT {DEVICE_COLS}, t.last_seen, t.heartbeat, t.sessions_total, t.failures_total, t.heartbeats_total, t.events_total
+                    "SELECT {DEVICE_COLS}, t.last_seen, t.heartbeat, t.sessions_total, t.failures_total, t.heartbeats_total, t.events_total,
+                       t.mode, t.mode_since
                      FROM devices d LEFT JOIN terminal_state t ON t.device_id = d.device_id WHERE d.device_id = ?1"
                 ),
                 [device_id],

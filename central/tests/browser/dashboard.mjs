@@ -68,13 +68,15 @@ try {
   await heartbeat(printer);
   beating = setInterval(() => heartbeat(printer).catch((e) => console.error(e.message)), 1000);
   const status = page.locator(`tr[data-device="${deviceId}"] [data-status]`);
-  await status.filter({ hasText: "online" }).waitFor({ timeout: 20000 });
-  check(true, "the terminal shows online after a heartbeat (page refreshed in place)");
+  await status.filter({ hasText: "serving" }).waitFor({ timeout: 20000 });
+  check(true, "the terminal shows serving after a heartbeat (page refreshed in place)");
 
   printer = "paper_out";
   await heartbeat(printer);
   await page.locator(`tr[data-device="${deviceId}"] td.open`, { hasText: "paper_out" }).waitFor({ timeout: 20000 });
   check(true, "a paper-out alert appears in the fleet table without a reload");
+  await status.filter({ hasText: "degraded" }).waitFor({ timeout: 20000 });
+  check(true, "and the terminal shows degraded");
   await page.goto(`${base}/ops/alerts`);
   await page.locator(`tr[data-kind="paper_out"][data-open="true"][data-device="${deviceId}"]`).waitFor({ timeout: 20000 });
   check(true, "the alert list shows the open paper-out alert");

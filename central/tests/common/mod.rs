@@ -83,6 +83,22 @@ pub fn enroll_request(token: Option<String>, csr_pem: String) -> EnrollRequest {
     }
 }
 
+/// A logged-in dashboard session.
+pub struct Ops {
+    browser: reqwest::Client,
+    cookie: String,
+    base: String,
+}
+
+impl Ops {
+    pub async fn page(&self, path: &str) -> String {
+        let page =
+            self.browser.get(format!("{}{path}", self.base)).header("cookie", &self.cookie).send().await.unwrap();
+        assert_eq!(page.status(), 200, "{path}");
+        page.text().await.unwrap()
+    }
+}
+
 /// An enrolled terminal: its identity and an mTLS client.
 pub struct Terminal {
     pub enrolled: EnrollResponse,
@@ -111,9 +127,13 @@ impl Rig {
         resp.text().await.unwrap()
     }
 
-    /// A page of the ops dashboard as an operator sees it: adds the user `ops` (once per
-    /// rig), logs in and fetches `path`.
+    /// A page of the ops dashboard as an operator sees it (one login per call).
     pub async fn ops_page(&self, path: &str) -> String {
+        self.ops().await.page(path).await
+    }
+
+    /// An operator logged in to the dashboard: adds the user `ops` (once per rig).
+    pub async fn ops(&self) -> Ops {
         let _ = self.server.add_user("ops", "correct horse battery");
         let browser = reqwest::Client::builder()
             .use_preconfigured_tls(
@@ -134,9 +154,7 @@ impl Rig {
             .unwrap();
         assert_eq!(r.status(), 303, "login");
         let cookie = r.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
-        let page = browser.get(self.url(path)).header("cookie", cookie).send().await.unwrap();
-        assert_eq!(page.status(), 200, "{path}");
-        page.text().await.unwrap()
+        Ops { browser, cookie, base: self.base.clone() }
     }
 
     pub async fn enroll(&self) -> Terminal {

@@ -133,14 +133,15 @@ async fn simulate(config: Config, run_for: Option<u64>, script: bool, frontend: 
     });
     match run_for {
         Some(secs) => tokio::time::sleep(Duration::from_secs(secs)).await,
-        None => {
-            let _ = tokio::signal::ctrl_c().await;
-        }
+        None => kiosk::app::stop_requested().await,
     }
     if let Some(demo) = demo {
         demo.abort();
     }
     console.abort();
+    if let Err(e) = sim.terminal.announce_power_off().await {
+        tracing::warn!(error = %e, "could not tell the central service this terminal is powering off");
+    }
     sim.shutdown().await;
     if let Some(central) = central {
         central.shutdown().await;
