@@ -193,6 +193,7 @@ async fn run_fleet(args: &Args, n: usize) -> Row {
                         failures: 0,
                         disk_free_bytes: 10_000_000_000,
                         clock_offset_ms: 3,
+                        config_hash: None,
                     }),
                     events: vec![],
                     audit: vec![],

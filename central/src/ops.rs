@@ -29,6 +29,8 @@ use crate::telemetry::{self, TerminalStatus};
 const COOKIE: &str = "central_ops";
 const SESSION_S: i64 = 12 * 3600;
 
+mod versions;
+
 pub fn routes() -> Router<Shared> {
     Router::new()
         .route("/ops", get(fleet))
@@ -37,6 +39,7 @@ pub fn routes() -> Router<Shared> {
         .route("/ops/terminals/{device_id}", get(terminal))
         .route("/ops/alerts", get(alerts))
         .route("/ops/access", get(access))
+        .route("/ops/versions", get(versions_page))
 }
 
 /// Adds or updates an ops user (used by `central user add`).
@@ -93,7 +96,7 @@ table{{border-collapse:collapse;background:#fff;width:100%}} td,th{{padding:.35r
 .serving{{background:#1f8f4e}} .degraded{{background:#d98b00}} .maintenance{{background:#1565c0}} .powered_off{{background:#455a64}} .offline{{background:#c62828}} .never_seen{{background:#6b7280}} .revoked{{background:#111}} .since{{color:#555;font-size:90%}}
 .cards{{display:flex;gap:1rem;margin-bottom:1rem}} .card{{background:#fff;padding:.6rem 1rem;border-radius:.4rem}}
 .card b{{display:block;font-size:1.4rem}} form.filters{{margin-bottom:1rem}} .open{{color:#c62828;font-weight:600}}
-</style></head><body><header><b>central · operations</b><a href="/ops">Fleet</a><a href="/ops/alerts">Alerts</a><a href="/ops/access">Registry lookups</a>
+</style></head><body><header><b>central · operations</b><a href="/ops">Fleet</a><a href="/ops/alerts">Alerts</a><a href="/ops/versions">Versions</a><a href="/ops/access">Registry lookups</a>
 <form method="post" action="/ops/logout" style="margin-left:auto"><button>Log out</button></form></header>
 <main id="content">{body}</main>
 <script>
@@ -246,6 +249,19 @@ fn status_cell(
 pub struct FleetFilter {
     status: Option<String>,
     q: Option<String>,
+}
+
+async fn versions_page(State(state): State<Shared>, headers: HeaderMap) -> Response {
+    if let Err(r) = user(&state, &headers) {
+        return r;
+    }
+    match state.store.terminals() {
+        Ok(terminals) => {
+            let body = versions::render(&terminals, OffsetDateTime::now_utc().unix_timestamp());
+            page(&state, &headers, "Versions", &body)
+        }
+        Err(e) => crate::http::problem_response(&crate::http::error_problem(&e.into())),
+    }
 }
 
 async fn fleet(State(state): State<Shared>, headers: HeaderMap, Query(f): Query<FleetFilter>) -> Response {

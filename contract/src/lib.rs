@@ -547,6 +547,11 @@ pub struct Heartbeat {
     pub disk_free_bytes: u64,
     /// Terminal clock minus server clock as the terminal last measured it.
     pub clock_offset_ms: i64,
+    /// SHA-256 (hex) of the terminal's effective configuration: terminals on the same
+    /// version whose hashes differ are configured differently. Absent from terminals
+    /// older than the field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config_hash: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

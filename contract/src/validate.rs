@@ -183,6 +183,9 @@ impl TelemetryBatch {
         }
         if let Some(h) = &self.heartbeat {
             check_text("heartbeat.software_version", &h.software_version, 64)?;
+            if let Some(hash) = &h.config_hash {
+                check_hash("heartbeat.config_hash", hash)?;
+            }
         }
         for (i, e) in self.events.iter().enumerate() {
             check_text(&format!("events[{i}].id"), &e.id, 64)?;

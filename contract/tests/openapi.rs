@@ -322,6 +322,7 @@ fn every_message_has_exactly_the_documented_fields() {
         failures: 0,
         disk_free_bytes: 1,
         clock_offset_ms: 0,
+        config_hash: Some("a".repeat(64)),
     };
     let event = TelemetryEvent {
         id: "e".into(),

@@ -273,6 +273,7 @@ pub async fn run_production(config: Config, frontend: Frontend) -> anyhow::Resul
     let verify_base_url = identity.verify_base_url.clone();
     let camera_seam: Arc<dyn FaceCamera> = Arc::new(camera.clone());
     let terminal = terminal::start(options(&config, url, identity, printer.clone(), camera_seam, screen)).await?;
+    terminal.metrics.set_config_hash(config.effective_hash());
     frontend.connect(terminal.events.clone());
     let reader = reader::serial_opener(reader_port.display().to_string(), d.reader_baud);
     let supervision = Supervision { backoff: config.backoff(), reader: config.reader(), ..Supervision::default() };

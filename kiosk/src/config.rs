@@ -205,6 +205,15 @@ impl Default for DevicesSection {
 }
 
 impl Config {
+    /// SHA-256 (hex) of the configuration in effect, defaults included: the heartbeat
+    /// reports it so operations see terminals configured unlike their peers. It hashes
+    /// the parsed settings (their `Debug` form), so it is comparable between terminals
+    /// on the same software version, not across versions.
+    pub fn effective_hash(&self) -> String {
+        use sha2::Digest as _;
+        hex::encode(sha2::Sha256::digest(format!("{self:?}").as_bytes()))
+    }
+
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
         let shown = path.display().to_string();
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: shown.clone(), source })?;
@@ -356,6 +365,17 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_effective_hash_changes_with_any_setting_and_only_then() {
+        let a = Config::parse("[terminal]\ndata_dir = \"/k\"\n", "a").unwrap();
+        let same = Config::parse("# a comment changes nothing\n[terminal]\ndata_dir = \"/k\"\n", "b").unwrap();
+        let other = Config::parse("[terminal]\ndata_dir = \"/k\"\n[telemetry]\nheartbeat_s = 45\n", "c").unwrap();
+        assert_eq!(a.effective_hash(), same.effective_hash());
+        assert_ne!(a.effective_hash(), other.effective_hash());
+        let hash = a.effective_hash();
+        assert!(hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()), "{hash}");
+    }
 
     const EXAMPLE: &str = include_str!("../kiosk.example.toml");
 

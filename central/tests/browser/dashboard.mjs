@@ -2,7 +2,11 @@
 // terminal online, see a paper-out alert appear without a reload, then watch the
 // terminal go offline once its heartbeats stop. Heartbeats are sent over mutual TLS
 // with the terminal's own certificate, exactly as a kiosk sends them.
-// Env: BASE (https://localhost:PORT), CERT_DIR (ca.pem, cert.pem, key.pem), OPS_USER, OPS_PASSWORD.
+// Then the versions view: two more terminals (FLEET_DIRS), one a version behind and one
+// configured unlike its peers, are listed as such.
+// Env: BASE (https://localhost:PORT), CERT_DIR (ca.pem, cert.pem, key.pem), FLEET_DIRS
+// (two more such directories, colon-separated), OPS_USER, OPS_PASSWORD; SCREENSHOT_DIR
+// (optional) keeps fleet.png, terminal.png and versions.png.
 import { chromium } from "playwright-core";
 import { readFileSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -15,19 +19,22 @@ const dir = process.env.CERT_DIR;
 const tls = { ca: readFileSync(join(dir, "ca.pem")), cert: readFileSync(join(dir, "cert.pem")), key: readFileSync(join(dir, "key.pem")) };
 const deviceId = readFileSync(join(dir, "device_id"), "utf8").trim();
 
-function heartbeat(printer) {
+const USUAL_CONFIG = "a1".repeat(32);
+
+function heartbeat(printer, as = tls, version = "0.2.0", config = USUAL_CONFIG) {
   const body = JSON.stringify({
     heartbeat: {
       sent_at: new Date().toISOString().replace(/\.\d+Z$/, "Z"),
-      software_version: "0.1.0", uptime_s: 60,
+      software_version: version, uptime_s: 60,
       devices: { reader: "ok", printer, camera: "ok" },
       outbox: { depth: 0, oldest_age_s: 0 },
       sessions: 1, failures: 0, disk_free_bytes: 4000000000, clock_offset_ms: 5,
+      config_hash: config,
     },
   });
   return new Promise((resolve, reject) => {
     const req = https.request(`${base}/v1/telemetry`, {
-      method: "POST", ...tls,
+      method: "POST", ...as,
       headers: { "content-type": "application/json", "idempotency-key": randomUUID(), "content-length": Buffer.byteLength(body) },
     }, (res) => { res.resume(); res.on("end", () => res.statusCode === 200 ? resolve() : reject(new Error(`telemetry ${res.statusCode}`))); });
     req.on("error", reject);
@@ -99,6 +106,22 @@ try {
     await page.screenshot({ path: join(process.env.SCREENSHOT_DIR, "terminal.png"), fullPage: true });
     await page.goto(`${base}/ops`);
     await page.screenshot({ path: join(process.env.SCREENSHOT_DIR, "fleet.png"), fullPage: true });
+  }
+
+  // The versions view: this terminal and one more on 0.2.0 configured apart, one on 0.1.9.
+  const [oldDir, oddDir] = process.env.FLEET_DIRS.split(":");
+  const as = (d) => ({ ca: tls.ca, cert: readFileSync(join(d, "cert.pem")), key: readFileSync(join(d, "key.pem")) });
+  const idOf = (d) => readFileSync(join(d, "device_id"), "utf8").trim();
+  await heartbeat("ok");
+  await heartbeat("ok", as(oldDir), "0.1.9");
+  await heartbeat("ok", as(oddDir), "0.2.0", "b2".repeat(32));
+  await page.goto(`${base}/ops/versions`);
+  check(await page.locator('tr[data-version="0.2.0"] td').nth(1).innerText() === "2", "two terminals run 0.2.0");
+  check(await page.locator(`tr[data-lagging="${idOf(oldDir)}"]`).count() === 1, "the one on 0.1.9 is listed as behind");
+  check(await page.locator(`tr[data-lagging="${deviceId}"]`).count() === 0, "the newest are not");
+  check(await page.locator(`tr[data-drifting="${idOf(oddDir)}"]`).count() === 1, "the one configured apart is listed");
+  if (process.env.SCREENSHOT_DIR) {
+    await page.screenshot({ path: join(process.env.SCREENSHOT_DIR, "versions.png"), fullPage: true });
   }
 } finally {
   clearInterval(beating);

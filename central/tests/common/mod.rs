@@ -216,5 +216,6 @@ pub fn heartbeat(printer: central::api::PrinterHealth) -> central::api::Heartbea
         failures: 0,
         disk_free_bytes: 5_000_000_000,
         clock_offset_ms: 12,
+        config_hash: None,
     }
 }

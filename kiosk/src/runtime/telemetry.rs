@@ -28,6 +28,7 @@ pub struct Metrics {
     pub clock_offset_ms: AtomicI64,
     /// Where the outbox and audit trail live: the disk whose free space is reported.
     data_dir: Option<PathBuf>,
+    config_hash: Mutex<Option<String>>,
 }
 
 impl Default for Metrics {
@@ -43,6 +44,7 @@ impl Default for Metrics {
             devices: Mutex::new(Devices::default()),
             clock_offset_ms: AtomicI64::new(0),
             data_dir: None,
+            config_hash: Mutex::new(None),
         }
     }
 }
@@ -203,6 +205,14 @@ impl Metrics {
             failures,
             disk_free_bytes: self.disk_free_bytes(),
             clock_offset_ms: self.clock_offset_ms.load(Relaxed),
+            config_hash: self.config_hash.lock().map(|h| h.clone()).unwrap_or_default(),
+        }
+    }
+
+    /// The hash of the effective configuration the heartbeat reports.
+    pub fn set_config_hash(&self, hash: String) {
+        if let Ok(mut h) = self.config_hash.lock() {
+            *h = Some(hash);
         }
     }
 }
