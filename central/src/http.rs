@@ -190,10 +190,19 @@ pub fn require_device(state: &AppState, peer: &PeerIdentity) -> Result<CurrentDe
                     .problem("this certificate has been replaced by a renewal; use the device's current certificate"),
             ))
         }
-        Ok(Some(_)) => {
-            tracing::warn!(device_id, "refused revoked device");
-            Err(problem_response(&ProblemType::DeviceNotAllowed.problem("this device has been revoked")))
-        }
+        Ok(Some(_)) => match state.store.terminal(device_id) {
+            // The terminal learns it is out of service for good, not merely refused.
+            Ok(Some(t)) if t.decommissioned.is_some() => {
+                tracing::warn!(device_id, "refused decommissioned device");
+                Err(problem_response(&ProblemType::DeviceDecommissioned.problem(
+                    "operations decommissioned this terminal; enroll it again with a new token to bring the hardware back",
+                )))
+            }
+            _ => {
+                tracing::warn!(device_id, "refused revoked device");
+                Err(problem_response(&ProblemType::DeviceNotAllowed.problem("this device has been revoked")))
+            }
+        },
         Ok(None) => {
             tracing::warn!(device_id, "refused unknown device");
             Err(problem_response(&ProblemType::DeviceNotAllowed.problem("this device is not enrolled")))

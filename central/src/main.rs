@@ -132,6 +132,9 @@ enum UserCommand {
 enum DeviceCommand {
     /// Revoke a device: its certificate is refused from now on.
     Revoke { device_id: String },
+    /// Retire a terminal: refused from now on, shown as decommissioned, its outbox
+    /// backlog (by its last heartbeat) listed as never delivered.
+    Decommission { device_id: String },
 }
 
 /// A retention time: like [`parse_duration`], and `0d` (delete at the next sweep) allowed.
@@ -306,6 +309,16 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             use central::store::Store as _;
             anyhow::ensure!(store.revoke_device(&device_id, now)?, "no active device {device_id}");
             eprintln!("central: device {device_id} revoked");
+            Ok(())
+        }
+        Command::Device { command: DeviceCommand::Decommission { device_id } } => {
+            let store = central::server::open_store(&cli.data_dir)?;
+            let now = time::OffsetDateTime::now_utc().unix_timestamp();
+            use central::store::Store as _;
+            let Some(retired) = store.decommission_device(&device_id, now)? else {
+                anyhow::bail!("no active device {device_id}");
+            };
+            eprintln!("central: device {device_id} decommissioned; {}", central::ops::backlog_account(&retired));
             Ok(())
         }
     }

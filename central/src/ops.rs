@@ -40,6 +40,43 @@ pub fn routes() -> Router<Shared> {
         .route("/ops/alerts", get(alerts))
         .route("/ops/access", get(access))
         .route("/ops/versions", get(versions_page))
+        .route("/ops/terminals/{device_id}/decommission", post(decommission))
+}
+
+/// What a retired terminal's outbox held, in words: the submissions it never delivered.
+pub fn backlog_account(d: &crate::store::Decommission) -> String {
+    match (d.backlog_depth, d.last_seen) {
+        (Some(0), Some(_)) => "its outbox was empty at its last heartbeat: nothing was lost".to_owned(),
+        (Some(n), Some(seen)) => format!(
+            "{n} item(s) were waiting in its outbox at its last heartbeat ({}), oldest {} s: never delivered, count them as lost",
+            fmt_time(seen),
+            d.backlog_oldest_age_s.unwrap_or(0)
+        ),
+        _ => "it never sent a heartbeat: its outbox is unknown".to_owned(),
+    }
+}
+
+/// `POST /ops/terminals/{id}/decommission` (the terminal page's button; the session
+/// cookie is SameSite=Strict, so another site cannot post this).
+async fn decommission(State(state): State<Shared>, headers: HeaderMap, Path(device_id): Path<String>) -> Response {
+    let who = match user(&state, &headers) {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    let st = state.clone();
+    let id = device_id.clone();
+    match tokio::task::spawn_blocking(move || st.store.decommission_device(&id, now)).await {
+        Ok(Ok(Some(retired))) => {
+            tracing::warn!(device_id, by = who, backlog = ?retired.backlog_depth, "terminal decommissioned from the dashboard");
+            Redirect::to(&format!("/ops/terminals/{}", esc(&device_id))).into_response()
+        }
+        Ok(Ok(None)) => (StatusCode::NOT_FOUND, Html("<h1>No such active terminal</h1>".to_owned())).into_response(),
+        Ok(Err(e)) => crate::http::problem_response(&crate::http::error_problem(&e.into())),
+        Err(e) => {
+            crate::http::problem_response(&crate::http::error_problem(&service::ApiError::Internal(e.to_string())))
+        }
+    }
 }
 
 /// Adds or updates an ops user (used by `central user add`).
@@ -240,6 +277,11 @@ fn status_cell(
             .map(|(why, at)| format!(r#" <span class="since">{}</span>{}"#, esc(&why), since(at)))
             .unwrap_or_default(),
         TerminalStatus::Maintenance | TerminalStatus::PoweredOff => t.mode_since.map(since).unwrap_or_default(),
+        TerminalStatus::Decommissioned => t
+            .decommissioned
+            .as_ref()
+            .map(|d| format!(r#"{} <span class="since backlog">{}</span>"#, since(d.at), esc(&backlog_account(d))))
+            .unwrap_or_default(),
         _ => String::new(),
     };
     format!("{}{more}", badge(status))
@@ -504,7 +546,19 @@ fn render_terminal(state: &AppState, device_id: &str) -> Result<Option<String>, 
         r#"<h1>{id} {badge}</h1><p>Last heartbeat {seen} · {health}</p><p>Sessions {s} · failures {f} · heartbeats {h}</p>
 <div class="cards">{c1}{c2}</div>
 <h2>Alerts</h2><table id="alerts"><thead><tr><th>Opened</th><th>Kind</th><th>Detail</th><th>Cleared</th></tr></thead><tbody>{alert_rows}</tbody></table>
-<h2>Recent events</h2><table id="events"><thead><tr><th>At</th><th>Severity</th><th>Kind</th><th>Detail</th></tr></thead><tbody>{events}</tbody></table>"#,
+<h2>Recent events</h2><table id="events"><thead><tr><th>At</th><th>Severity</th><th>Kind</th><th>Detail</th></tr></thead><tbody>{events}</tbody></table>
+{retire}"#,
+        retire = if t.device.revoked_at.is_some() {
+            String::new()
+        } else {
+            format!(
+                r#"<h2>Retire</h2><form id="decommission" method="post" action="/ops/terminals/{id}/decommission"
+ onsubmit="return confirm('Decommission {id}? Its certificate is refused at once and whatever its outbox still holds is never delivered.')">
+<p>Its certificate is refused at once; the terminal shows an out-of-service screen. Re-enrolling the hardware with a new token gives it a new identity; this one's history stays here.</p>
+<button>Decommission this terminal</button></form>"#,
+                id = esc(device_id)
+            )
+        },
         id = esc(device_id),
         badge = status_cell(status, &t, &open_here, now),
         seen = ago(now, t.last_seen),

@@ -293,10 +293,12 @@ pub enum TerminalStatus {
     Offline,
     NeverSeen,
     Revoked,
+    /// Retired by operations (`central device decommission`, or the dashboard).
+    Decommissioned,
 }
 
 impl TerminalStatus {
-    pub const ALL: [Self; 7] = [
+    pub const ALL: [Self; 8] = [
         Self::Serving,
         Self::Degraded,
         Self::Maintenance,
@@ -304,6 +306,7 @@ impl TerminalStatus {
         Self::Offline,
         Self::NeverSeen,
         Self::Revoked,
+        Self::Decommissioned,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -315,6 +318,7 @@ impl TerminalStatus {
             Self::Offline => "offline",
             Self::NeverSeen => "never_seen",
             Self::Revoked => "revoked",
+            Self::Decommissioned => "decommissioned",
         }
     }
 }
@@ -335,6 +339,9 @@ pub fn degraded_by(open: &[&crate::store::AlertRow]) -> Option<(String, i64)> {
 /// (revoked aside) beats silence, and silence beats the last heartbeat's faults.
 pub fn status_of(state: &AppState, t: &TerminalRow, open: &[&crate::store::AlertRow], now: i64) -> TerminalStatus {
     let offline_after = i64::try_from(state.config.offline_after().as_secs()).unwrap_or(90);
+    if t.decommissioned.is_some() {
+        return TerminalStatus::Decommissioned;
+    }
     if t.device.revoked_at.is_some() {
         return TerminalStatus::Revoked;
     }

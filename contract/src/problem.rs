@@ -41,6 +41,9 @@ pub enum ProblemType {
     ClientCertificateRequired,
     /// 403: the certificate names a device that is unknown or revoked.
     DeviceNotAllowed,
+    /// 403: operations decommissioned this device: it is out of service for good (a new
+    /// enrollment gives the hardware a new identity).
+    DeviceDecommissioned,
     /// 401: the enrollment token does not exist.
     EnrollmentTokenInvalid,
     /// 401: the enrollment token has expired.
@@ -75,7 +78,7 @@ pub enum ProblemType {
 }
 
 impl ProblemType {
-    pub const ALL: [ProblemType; 22] = [
+    pub const ALL: [ProblemType; 23] = [
         Self::MalformedRequest,
         Self::ValidationFailed,
         Self::IdempotencyKeyMissing,
@@ -83,6 +86,7 @@ impl ProblemType {
         Self::RequestInFlight,
         Self::ClientCertificateRequired,
         Self::DeviceNotAllowed,
+        Self::DeviceDecommissioned,
         Self::EnrollmentTokenInvalid,
         Self::EnrollmentTokenExpired,
         Self::EnrollmentTokenUsed,
@@ -110,6 +114,7 @@ impl ProblemType {
             Self::RequestInFlight => "request-in-flight",
             Self::ClientCertificateRequired => "client-certificate-required",
             Self::DeviceNotAllowed => "device-not-allowed",
+            Self::DeviceDecommissioned => "device-decommissioned",
             Self::EnrollmentTokenInvalid => "enrollment-token-invalid",
             Self::EnrollmentTokenExpired => "enrollment-token-expired",
             Self::EnrollmentTokenUsed => "enrollment-token-used",
@@ -140,7 +145,7 @@ impl ProblemType {
             | Self::EnrollmentTokenExpired
             | Self::EnrollmentTokenUsed
             | Self::BearerTokenRequired => 401,
-            Self::DeviceNotAllowed => 403,
+            Self::DeviceNotAllowed | Self::DeviceDecommissioned => 403,
             Self::PersonUnknown | Self::NotFound => 404,
             Self::MethodNotAllowed => 405,
             Self::RequestTimeout => 408,
@@ -166,6 +171,7 @@ impl ProblemType {
             Self::RequestInFlight => "A request with this Idempotency-Key is still in flight",
             Self::ClientCertificateRequired => "Client certificate required",
             Self::DeviceNotAllowed => "Device unknown or revoked",
+            Self::DeviceDecommissioned => "Device decommissioned",
             Self::EnrollmentTokenInvalid => "Enrollment token invalid",
             Self::EnrollmentTokenExpired => "Enrollment token expired",
             Self::EnrollmentTokenUsed => "Enrollment token already used",

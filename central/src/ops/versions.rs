@@ -165,6 +165,7 @@ mod tests {
             events_total: 0,
             mode: None,
             mode_since: None,
+            decommissioned: None,
         }
     }
 

@@ -215,6 +215,20 @@ pub struct TerminalRow {
     /// What the terminal last said about itself: `maintenance` or `powered_off`.
     pub mode: Option<String>,
     pub mode_since: Option<i64>,
+    /// Set once operations retired it.
+    pub decommissioned: Option<Decommission>,
+}
+
+/// A terminal retired by operations, with what its outbox held by its last heartbeat:
+/// those items were never delivered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decommission {
+    pub at: i64,
+    /// Items waiting in its outbox (`None`: it never sent a heartbeat).
+    pub backlog_depth: Option<i64>,
+    pub backlog_oldest_age_s: Option<i64>,
+    /// Its last heartbeat, which the backlog is from.
+    pub last_seen: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -418,6 +432,9 @@ pub trait Store: Send + Sync + 'static {
     /// Opens an alert unless one of that kind is already open. True if newly opened.
     fn open_alert(&self, device_id: &str, kind: &str, detail: &str, now: i64) -> StoreResult<bool>;
     fn clear_alert(&self, device_id: &str, kind: &str, now: i64) -> StoreResult<bool>;
+    /// Retires an active device: refused from now on (as if revoked), its backlog at its
+    /// last heartbeat recorded. `None` when there is no such active device.
+    fn decommission_device(&self, device_id: &str, now: i64) -> StoreResult<Option<Decommission>>;
     /// Records what the terminal said about itself (`None`: back to serving) since `since`.
     fn set_terminal_mode(&self, device_id: &str, mode: Option<&str>, since: i64) -> StoreResult<()>;
     fn terminals(&self) -> StoreResult<Vec<TerminalRow>>;

@@ -24,6 +24,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0005_tracking_sequence_access_log_retention.sql"),
     include_str!("../../migrations/0006_audit_chains.sql"),
     include_str!("../../migrations/0007_terminal_mode.sql"),
+    include_str!("../../migrations/0008_decommissions.sql"),
 ];
 
 pub struct SqliteStore {
@@ -106,6 +107,15 @@ fn terminal_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TerminalRow> {
         events_total: r.get::<_, Option<i64>>(13)?.unwrap_or(0),
         mode: r.get(14)?,
         mode_since: r.get(15)?,
+        decommissioned: match r.get::<_, Option<i64>>(16)? {
+            Some(at) => Some(Decommission {
+                at,
+                backlog_depth: r.get(17)?,
+                backlog_oldest_age_s: r.get(18)?,
+                last_seen: r.get(19)?,
+            }),
+            None => None,
+        },
     })
 }
 
@@ -480,6 +490,38 @@ impl Store for SqliteStore {
         Ok(n > 0)
     }
 
+    fn decommission_device(&self, device_id: &str, now: i64) -> StoreResult<Option<Decommission>> {
+        let mut c = self.lock()?;
+        let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let refused = tx.execute(
+            "UPDATE devices SET revoked_at = ?2 WHERE device_id = ?1 AND revoked_at IS NULL",
+            params![device_id, now],
+        )?;
+        if refused != 1 {
+            return Ok(None);
+        }
+        let last: Option<(Option<i64>, Option<String>)> = tx
+            .query_row("SELECT last_seen, heartbeat FROM terminal_state WHERE device_id = ?1", [device_id], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .optional()?;
+        let (last_seen, heartbeat) = last.unwrap_or_default();
+        let outbox =
+            heartbeat.as_deref().and_then(|j| serde_json::from_str::<crate::api::Heartbeat>(j).ok()).map(|h| h.outbox);
+        let record = Decommission {
+            at: now,
+            backlog_depth: outbox.map(|o| i64::from(o.depth)),
+            backlog_oldest_age_s: outbox.map(|o| i64::try_from(o.oldest_age_s).unwrap_or(i64::MAX)),
+            last_seen,
+        };
+        tx.execute(
+            "INSERT INTO decommissions(device_id, at, backlog_depth, backlog_oldest_age_s, last_seen) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![device_id, record.at, record.backlog_depth, record.backlog_oldest_age_s, record.last_seen],
+        )?;
+        tx.commit()?;
+        Ok(Some(record))
+    }
+
     fn set_terminal_mode(&self, device_id: &str, mode: Option<&str>, since: i64) -> StoreResult<()> {
         self.lock()?
             .prepare_cached(
@@ -495,8 +537,9 @@ impl Store for SqliteStore {
         let c = self.lock()?;
         let mut s = c.prepare(&format!(
             "SELECT {DEVICE_COLS}, t.last_seen, t.heartbeat, t.sessions_total, t.failures_total, t.heartbeats_total, t.events_total,
-               t.mode, t.mode_since
-             FROM devices d LEFT JOIN terminal_state t ON t.device_id = d.device_id ORDER BY d.device_id"
+               t.mode, t.mode_since, x.at, x.backlog_depth, x.backlog_oldest_age_s, x.last_seen
+             FROM devices d LEFT JOIN terminal_state t ON t.device_id = d.device_id
+               LEFT JOIN decommissions x ON x.device_id = d.device_id ORDER BY d.device_id"
         ))?;
         let rows = s.query_map([], terminal_from_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -508,8 +551,9 @@ impl Store for SqliteStore {
             .query_row(
                 &format!(
                     "SELECT {DEVICE_COLS}, t.last_seen, t.heartbeat, t.sessions_total, t.failures_total, t.heartbeats_total, t.events_total,
-                       t.mode, t.mode_since
-                     FROM devices d LEFT JOIN terminal_state t ON t.device_id = d.device_id WHERE d.device_id = ?1"
+                       t.mode, t.mode_since, x.at, x.backlog_depth, x.backlog_oldest_age_s, x.last_seen
+                     FROM devices d LEFT JOIN terminal_state t ON t.device_id = d.device_id
+                       LEFT JOIN decommissions x ON x.device_id = d.device_id WHERE d.device_id = ?1"
                 ),
                 [device_id],
                 terminal_from_row,

@@ -91,6 +91,13 @@ pub struct Ops {
 }
 
 impl Ops {
+    /// Submits a dashboard form (no fields) and returns the status and `Location`.
+    pub async fn post(&self, path: &str) -> (u16, Option<String>) {
+        let r = self.browser.post(format!("{}{path}", self.base)).header("cookie", &self.cookie).send().await.unwrap();
+        let location = r.headers().get("location").and_then(|v| v.to_str().ok()).map(str::to_owned);
+        (r.status().as_u16(), location)
+    }
+
     pub async fn page(&self, path: &str) -> String {
         let page =
             self.browser.get(format!("{}{path}", self.base)).header("cookie", &self.cookie).send().await.unwrap();
