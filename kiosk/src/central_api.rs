@@ -241,6 +241,17 @@ impl std::fmt::Debug for CentralClient {
     }
 }
 
+/// The JSON body of a successful answer; otherwise what went wrong, typed.
+async fn json_answer<T: serde::de::DeserializeOwned>(
+    sent: reqwest::Result<reqwest::Response>,
+) -> Result<T, CentralError> {
+    let resp = sent.map_err(unreachable)?;
+    if !resp.status().is_success() {
+        return Err(problem_of(resp).await);
+    }
+    resp.json().await.map_err(|e| CentralError::Malformed(e.to_string()))
+}
+
 async fn problem_of(resp: reqwest::Response) -> CentralError {
     let status = resp.status().as_u16();
     match resp.json::<api::Problem>().await {
@@ -321,12 +332,8 @@ impl CentralClient {
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .body(pending.request_json.clone())
             .send()
-            .await
-            .map_err(unreachable)?;
-        if !resp.status().is_success() {
-            return Err(problem_of(resp).await);
-        }
-        resp.json().await.map_err(|e| CentralError::Malformed(e.to_string()))
+            .await;
+        json_answer(resp).await
     }
 
     /// Enrolls: the key pair is generated here and never leaves the terminal; the CSR
@@ -411,12 +418,8 @@ impl CentralClient {
             .header(api::CARD_HOLDER_HEADER, id_number)
             .header(api::CARD_HOLDER_NAME_HEADER, api::encode_header_text(name))
             .send()
-            .await
-            .map_err(unreachable)?;
-        if !resp.status().is_success() {
-            return Err(problem_of(resp).await);
-        }
-        resp.json().await.map_err(|e| CentralError::Malformed(e.to_string()))
+            .await;
+        json_answer(resp).await
     }
 
     /// `Ok(None)`: no application with that tracking number.
