@@ -49,11 +49,14 @@ enum AuditAction {
 }
 
 fn main() -> ExitCode {
+    // Before any thread starts: arenas made earlier would keep their own settings.
+    let tuned = kiosk::memory::tune_allocator();
     // Logs to stderr, like every tool of the project.
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .init();
+    tracing::debug!(tuned, "allocator: large blocks given back when freed, at most two arenas");
     match run(Cli::parse()) {
         Ok(code) => code,
         Err(e) => {

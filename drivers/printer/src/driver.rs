@@ -101,11 +101,21 @@ pub struct Printer<T: Link> {
     options: PrinterOptions,
     reader: StatusReader,
     last_status_back: Option<PrinterFlags>,
+    /// Input may be waiting that answers nothing asked now: a new link, a status request
+    /// that timed out (its answer may still come), a job (status back packets were on).
+    unsettled: bool,
 }
 
 impl<T: Link> Printer<T> {
     pub fn new(link: T, profile: Profile) -> Self {
-        Self { link, profile, options: PrinterOptions::default(), reader: StatusReader::new(), last_status_back: None }
+        Self {
+            link,
+            profile,
+            options: PrinterOptions::default(),
+            reader: StatusReader::new(),
+            last_status_back: None,
+            unsettled: true,
+        }
     }
 
     pub fn with_options(mut self, options: PrinterOptions) -> Self {
@@ -165,11 +175,17 @@ impl<T: Link> Printer<T> {
         }
     }
 
-    /// Asks `DLE EOT 1..4` one at a time after discarding stale input (late answers to
-    /// earlier requests). Never fails on a silent printer: unanswered requests leave the
-    /// report's health `Unknown`.
+    /// Asks `DLE EOT 1..4` one at a time. Stale input (late answers to earlier requests)
+    /// is discarded first, but only when something may be in flight: a serial port's
+    /// discard waits for a quiet line ([`device_link::QUIET_LINE`], 10 ms), which every
+    /// print's preflight would otherwise add to the citizen's wait. Never fails on a
+    /// silent printer: unanswered requests leave the report's health `Unknown`.
     pub fn status(&mut self) -> Result<StatusReport, PrinterError> {
-        self.link.discard_input()?;
+        if self.unsettled {
+            self.link.discard_input()?;
+        }
+        // Settled again only when all four answers came (an error leaves it unsettled).
+        self.unsettled = true;
         self.reader = StatusReader::new();
         let mut report = StatusReport::default();
         for n in 1..=4u8 {
@@ -179,6 +195,7 @@ impl<T: Link> Printer<T> {
                 report.raw[usize::from(n - 1)] = b;
             }
         }
+        self.unsettled = !report.answered.iter().all(|&a| a);
         if let Some(ps) = self.link.port_status() {
             if ps & LP_PAPER_EMPTY != 0 {
                 report.flags.paper_end = true;
@@ -236,6 +253,8 @@ impl<T: Link> Printer<T> {
             docs.iter().map(|d| crate::encode::encode(d, &self.profile, Some(mode))).collect::<Result<Vec<_>, _>>()?;
         let report = self.preflight()?;
         self.last_status_back = None;
+        // Status back packets may come until the printer has read `GS a 0` at the end.
+        self.unsettled = true;
         self.link.send(&escpos::auto_status_back(0x0E))?;
         let mut bytes_sent = 3;
         for (i, bytes) in encoded.iter().enumerate() {
@@ -312,6 +331,7 @@ impl<T: Link> Printer<T> {
     /// (the rest of the interrupted job) instead of discarding it. Only for callers that
     /// will not reprint; most should use [`Printer::recover`].
     pub fn resume(&mut self) -> Result<StatusReport, PrinterError> {
+        self.unsettled = true;
         self.link.send(&escpos::realtime_recover(false))?;
         self.last_status_back = None;
         self.preflight()
@@ -320,6 +340,7 @@ impl<T: Link> Printer<T> {
     /// After the cause is fixed (paper loaded, cover closed, cutter cleared): clears the
     /// printer's buffers with `DLE ENQ 2`, re-initialises it and checks it is ready.
     pub fn recover(&mut self) -> Result<StatusReport, PrinterError> {
+        self.unsettled = true;
         self.link.send(&escpos::realtime_recover(true))?;
         self.link.send(&escpos::init())?;
         self.last_status_back = None;

@@ -30,6 +30,51 @@ fn numbered(n: usize) -> Vec<Document> {
         .collect()
 }
 
+/// A link that counts how often stale input was discarded.
+struct Counting {
+    link: VirtualLink,
+    discards: usize,
+}
+
+impl Link for Counting {
+    fn send(&mut self, bytes: &[u8]) -> Result<(), LinkError> {
+        self.link.send(bytes)
+    }
+    fn recv(&mut self, buf: &mut [u8], timeout: Duration) -> Result<usize, LinkError> {
+        self.link.recv(buf, timeout)
+    }
+    fn discard_input(&mut self) -> Result<(), LinkError> {
+        self.discards += 1;
+        self.link.discard_input()
+    }
+}
+
+#[test]
+fn stale_input_is_discarded_only_when_something_may_still_be_in_flight() {
+    let vp = VirtualPrinter::new(Profile::KIOSK_80);
+    let link = Counting { link: vp.link(), discards: 0 };
+    let mut p = Printer::new(link, Profile::KIOSK_80).with_options(fast());
+    let discards = |p: &mut Printer<Counting>| p.link_mut().discards;
+    assert_eq!(p.health(), Health::Ok);
+    assert_eq!(discards(&mut p), 1, "a new link is cleared before its first request");
+    assert_eq!(p.health(), Health::Ok);
+    assert_eq!(p.health(), Health::Ok);
+    assert_eq!(discards(&mut p), 1, "nothing in flight after four answers: no 10 ms quiet-line wait");
+    p.print(&certificate()).unwrap();
+    assert_eq!(discards(&mut p), 1, "the preflight of a print on a settled line does not wait either");
+    assert_eq!(p.health(), Health::Ok);
+    assert_eq!(discards(&mut p), 2, "after a job (status back was on) the next request clears the line");
+    // A request that timed out may still be answered: the next one discards first.
+    vp.control().vanish();
+    assert_eq!(p.health(), Health::Unknown);
+    vp.control().reappear();
+    p.link_mut().link = vp.control().connect().unwrap();
+    let before = discards(&mut p);
+    assert_eq!(p.health(), Health::Ok);
+    assert_eq!(discards(&mut p), before + 1, "after a failed exchange the line is cleared");
+    assert_eq!(vp.control().receipt_count(), 1);
+}
+
 #[test]
 fn healthy_printer_passes_preflight_and_prints_a_confirmed_receipt() {
     let (vp, mut p) = kiosk();

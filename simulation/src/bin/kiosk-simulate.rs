@@ -49,11 +49,14 @@ fn seconds(s: &str) -> Result<u64, String> {
 const DEMO_PIN: &str = "246810";
 
 fn main() -> ExitCode {
+    // Before any thread starts: arenas made earlier would keep their own settings.
+    let tuned = kiosk::memory::tune_allocator();
     // Logs to stderr: stdout is the simulator console's.
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .init();
+    tracing::debug!(tuned, "allocator: large blocks given back when freed, at most two arenas");
     match run(Cli::parse()) {
         Ok(code) => code,
         Err(e) => {

@@ -2,6 +2,7 @@
 //! printer state that status requests report, and applies injected faults.
 
 use std::collections::VecDeque;
+use std::time::{Duration, Instant};
 
 use crate::bitmap::Bitmap;
 use crate::escpos::{Align, Hri, QrEc};
@@ -34,6 +35,44 @@ pub struct Faults {
     pub jam_next_cut: bool,
     /// Link speed for the in-memory pipe and pty (bits per second, 10 bits a byte).
     pub baud: Option<u32>,
+    /// Paper speed in mm/s: the paper moves this fast, cuts wait for the paper before
+    /// them and so do `GS r` answers (None: the paper moves at once).
+    pub print_speed: Option<u32>,
+}
+
+/// When the paper moved: what a benchmark reads to time a printout against its paper.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Timeline {
+    /// When the first command other than a real-time request (`DLE EOT`, `DLE ENQ`)
+    /// arrived: the start of a job, not of a status poll.
+    pub first_data: Option<Instant>,
+    /// When each cut happened: once the paper before it has moved, at the print speed.
+    pub cuts: Vec<Instant>,
+}
+
+/// The paper's motion at [`Faults::print_speed`]: one head, so paper fed while it still
+/// moves waits for it. Reads the clock: only this part of the engine is about time.
+#[derive(Debug)]
+struct Motion {
+    /// When the last command arrived.
+    now: Instant,
+    /// When the paper fed so far has finished moving.
+    busy_until: Instant,
+    /// `GS r` answers waiting for the paper before them: (when, byte), in order.
+    held_answers: VecDeque<(Instant, u8)>,
+    timeline: Timeline,
+}
+
+impl Motion {
+    fn new() -> Self {
+        let now = Instant::now();
+        Self { now, busy_until: now, held_answers: VecDeque::new(), timeline: Timeline::default() }
+    }
+
+    /// When the paper fed so far stops moving (now if it already has).
+    fn paper_done(&self) -> Instant {
+        self.busy_until.max(self.now)
+    }
 }
 
 /// Printer state plus its paper.
@@ -63,6 +102,7 @@ pub struct Engine {
     /// Paper that never got its cut: stubs left when paper ran out, jams cleared away.
     pub torn: Vec<Bitmap>,
     pub bytes_received: u64,
+    motion: Motion,
 }
 
 impl Engine {
@@ -89,7 +129,39 @@ impl Engine {
             receipts: Vec::new(),
             torn: Vec::new(),
             bytes_received: 0,
+            motion: Motion::new(),
         }
+    }
+
+    /// When the paper moved so far.
+    pub fn timeline(&self) -> &Timeline {
+        &self.motion.timeline
+    }
+
+    /// Forgets when the paper moved (a benchmark's next round).
+    pub fn clear_timeline(&mut self) {
+        self.motion.timeline = Timeline::default();
+    }
+
+    /// Moves the `GS r` answers whose paper has finished by `now` to [`Engine::replies`];
+    /// returns when the next one is due, if any waits.
+    pub fn release_due(&mut self, now: Instant) -> Option<Instant> {
+        while let Some(&(due, byte)) = self.motion.held_answers.front() {
+            if due > now {
+                return Some(due);
+            }
+            self.motion.held_answers.pop_front();
+            self.replies.push(byte);
+        }
+        None
+    }
+
+    /// The paper moves `dots` at the print speed, after the paper fed before it.
+    fn advance(&mut self, dots: u64) {
+        let Some(speed) = self.faults.print_speed.filter(|&s| s > 0) else { return };
+        let per_second = f64::from(speed) * self.profile.dots_per_mm();
+        let start = self.motion.paper_done();
+        self.motion.busy_until = start + Duration::from_secs_f64(dots as f64 / per_second);
     }
 
     /// The state the status bytes report.
@@ -134,6 +206,7 @@ impl Engine {
     }
 
     fn feed_now(&mut self, bytes: &[u8]) {
+        self.motion.now = Instant::now();
         self.bytes_received += bytes.len() as u64;
         for cmd in self.parser.push(bytes) {
             self.handle(cmd);
@@ -142,6 +215,10 @@ impl Engine {
     }
 
     fn handle(&mut self, cmd: Command) {
+        let realtime = matches!(cmd, Command::StatusRequest(_) | Command::Recover(_));
+        if !realtime && self.motion.timeline.first_data.is_none() {
+            self.motion.timeline.first_data = Some(self.motion.now);
+        }
         match cmd {
             // Real-time commands act on arrival, even while stopped.
             Command::StatusRequest(n) => {
@@ -238,6 +315,7 @@ impl Engine {
         self.apply(cmd);
         let after = self.paper.position();
         if after > before {
+            self.advance(u64::from(after - before));
             self.account_feed(u64::from(after - before));
         }
         if self.paper.position() > MAX_RECEIPT_DOTS {
@@ -352,7 +430,13 @@ impl Engine {
                 let f = self.flags();
                 let b =
                     if n == 1 { (if f.near_end { 0x03 } else { 0 }) | (if f.paper_end { 0x0C } else { 0 }) } else { 0 };
-                self.replies.push(b);
+                // At print speed the answer waits for the paper before it to stop.
+                let due = self.motion.paper_done();
+                if due > self.motion.now || !self.motion.held_answers.is_empty() {
+                    self.motion.held_answers.push_back((due, b));
+                } else {
+                    self.replies.push(b);
+                }
             }
             Command::AutoStatusBack(n) => {
                 self.asb_mask = n;
@@ -385,6 +469,7 @@ impl Engine {
 
     fn cut(&mut self, feed: u8) {
         self.paper.feed_dots(u32::from(feed));
+        self.advance(u64::from(feed));
         if self.paper_end {
             return;
         }
@@ -395,6 +480,8 @@ impl Engine {
             return;
         }
         self.receipts.push(self.paper.take());
+        let at = self.motion.paper_done();
+        self.motion.timeline.cuts.push(at);
     }
 
     /// Paper printed but not cut yet (for renderers that end without a cut).

@@ -15,7 +15,7 @@ use image::GrayImage;
 
 /// The pseudo-terminal server [`VirtualPrinter::serve_pty`] returns (the drivers' shared one).
 pub use device_link::PtyServer;
-pub use engine::{Engine, Faults};
+pub use engine::{Engine, Faults, Timeline};
 pub use serve::TcpServer;
 
 use crate::profile::Profile;
@@ -82,10 +82,12 @@ impl VirtualPrinter {
         VirtualLink { period: self.shared.plug.period(), shared: self.shared.clone() }
     }
 
-    /// Feeds bytes straight in and returns the replies (no link timing).
+    /// Feeds bytes straight in and returns the replies (no link timing; answers still
+    /// waiting for the paper are not among them).
     pub fn feed(&self, bytes: &[u8]) -> Vec<u8> {
         let mut e = self.shared.lock();
         e.feed(bytes);
+        e.release_due(Instant::now());
         std::mem::take(&mut e.replies)
     }
 
@@ -161,11 +163,26 @@ impl PrinterControl {
         self.with(|e| e.faults.baud = baud);
     }
 
-    /// Clears all faults and loads paper.
+    /// Moves the paper at `mm_per_s`, as the model's head does (`Profile::speed_mm_per_s`):
+    /// cuts and `GS r` answers wait for the paper before them. None: the paper moves at once.
+    pub fn set_print_speed(&self, mm_per_s: Option<u32>) {
+        self.with(|e| e.faults.print_speed = mm_per_s);
+    }
+
+    /// When the paper moved since the printer was made or [`PrinterControl::clear_timeline`].
+    pub fn timeline(&self) -> Timeline {
+        self.shared.lock().timeline().clone()
+    }
+
+    pub fn clear_timeline(&self) {
+        self.shared.lock().clear_timeline();
+    }
+
+    /// Clears all faults and loads paper (the line and paper speeds stay).
     pub fn clear_faults(&self) {
         self.with(|e| {
-            let baud = e.faults.baud;
-            e.faults = Faults { baud, ..Faults::default() };
+            let (baud, print_speed) = (e.faults.baud, e.faults.print_speed);
+            e.faults = Faults { baud, print_speed, ..Faults::default() };
             e.refill();
         });
     }
@@ -306,17 +323,21 @@ impl Link for VirtualLink {
         let mut e = self.shared.lock();
         loop {
             self.check_plugged()?;
+            let next_answer = e.release_due(Instant::now());
             if !e.replies.is_empty() {
                 let n = buf.len().min(e.replies.len());
                 buf[..n].copy_from_slice(&e.replies[..n]);
                 e.replies.drain(..n);
                 return Ok(n);
             }
-            let left = deadline.saturating_duration_since(Instant::now());
+            let now = Instant::now();
+            let left = deadline.saturating_duration_since(now);
             if left.is_zero() {
                 return Ok(0);
             }
-            e = match self.shared.replies_ready.wait_timeout(e, left) {
+            // An answer waiting for the paper is due before anyone notifies: wake for it.
+            let wait = next_answer.map_or(left, |due| left.min(due.saturating_duration_since(now)));
+            e = match self.shared.replies_ready.wait_timeout(e, wait) {
                 Ok((g, _)) => g,
                 Err(p) => p.into_inner().0,
             };
@@ -377,5 +398,57 @@ mod tests {
         assert_eq!(control.refused_connects(), 2);
         control.set_near_end(true);
         assert_eq!(printer.health(), Health::NearEnd, "the same printer: paper and faults stay");
+    }
+
+    /// 203 dots of barcode (25.4 mm: 127 ms at 200 mm/s) and a cut.
+    fn inch_of_barcode() -> crate::Document {
+        crate::Document::from_json(r#"{"items":[{"barcode":"12345678","height":203,"hri":"none"},{"cut":"partial"}]}"#)
+            .unwrap()
+    }
+
+    #[test]
+    fn at_print_speed_the_cut_and_the_confirmation_wait_for_the_paper() {
+        let vp = VirtualPrinter::new(Profile::KIOSK_80);
+        let control = vp.control();
+        control.set_print_speed(Some(Profile::KIOSK_80.speed_mm_per_s));
+        let doc = inch_of_barcode();
+        let paper = crate::estimate(&doc, &Profile::KIOSK_80).unwrap().duration;
+        assert!(paper > Duration::from_millis(100), "{paper:?}");
+        let started = Instant::now();
+        Printer::new(vp.link(), Profile::KIOSK_80).print(&doc).unwrap();
+        let returned = Instant::now();
+        let t = control.timeline();
+        let (first, cut) = (t.first_data.unwrap(), t.cuts[0]);
+        assert!(first >= started && cut <= returned, "the driver returned once the printer confirmed the cut");
+        let moving = cut.duration_since(first);
+        // The estimate and the engine count the same dots; the slack is the clock between commands.
+        assert!(moving + Duration::from_millis(2) >= paper, "{moving:?} < {paper:?}");
+        assert!(moving < paper + Duration::from_millis(100), "{moving:?} vs {paper:?}");
+
+        // Without a print speed the paper moves at once.
+        control.set_print_speed(None);
+        control.clear_timeline();
+        Printer::new(vp.link(), Profile::KIOSK_80).print(&doc).unwrap();
+        let t = control.timeline();
+        assert!(t.cuts[0].duration_since(t.first_data.unwrap()) < paper / 2, "{t:?}");
+        assert_eq!(control.receipt_count(), 2);
+    }
+
+    #[test]
+    fn a_status_request_is_answered_while_the_paper_moves_and_gs_r_after_it() {
+        let vp = VirtualPrinter::new(Profile::KIOSK_80);
+        let control = vp.control();
+        control.set_print_speed(Some(Profile::KIOSK_80.speed_mm_per_s));
+        let mut link = vp.link();
+        let bytes = crate::encode(&inch_of_barcode(), &Profile::KIOSK_80, None).unwrap();
+        link.send(&bytes).unwrap();
+        link.send(&crate::escpos::transmit_paper_status()).unwrap();
+        let mut buf = [0u8; 8];
+        assert_eq!(link.recv(&mut buf, Duration::from_millis(20)).unwrap(), 0, "GS r waits for the paper");
+        link.send(&crate::escpos::status_request(1)).unwrap();
+        assert_eq!(link.recv(&mut buf, Duration::from_millis(20)).unwrap(), 1, "DLE EOT is real-time");
+        assert_eq!(link.recv(&mut buf, Duration::from_secs(2)).unwrap(), 1, "GS r answered once the paper stopped");
+        let cut = control.timeline().cuts[0];
+        assert!(Instant::now() >= cut, "answered after the cut");
     }
 }

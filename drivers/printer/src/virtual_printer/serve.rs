@@ -6,7 +6,7 @@ use std::net::TcpListener;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use device_link::{Link, LinkError, PtyDevice, PtyServer};
 
@@ -21,11 +21,16 @@ fn exchange(shared: &Shared, bytes: &[u8]) -> Vec<u8> {
     }
     let mut e = shared.lock();
     e.feed(bytes);
+    e.release_due(Instant::now());
     std::mem::take(&mut e.replies)
 }
 
+/// Replies waiting, with the `GS r` answers whose paper has stopped (the serving loops
+/// come back every 20 ms, so an answer goes out at most that late).
 fn take_replies(shared: &Shared) -> Vec<u8> {
-    std::mem::take(&mut shared.lock().replies)
+    let mut e = shared.lock();
+    e.release_due(Instant::now());
+    std::mem::take(&mut e.replies)
 }
 
 /// Serves the printer on a new pseudo-terminal (the drivers' shared [`PtyServer`]).
