@@ -7,6 +7,8 @@ use image::GrayImage;
 use image::imageops::{self, FilterType};
 use serde::Serialize;
 
+use crate::detect::{DetectParams, FaceDetector, downscale};
+use crate::track::{Step, StreamCounts, Tracker};
 use crate::{CaptureError, Frame};
 
 /// The SeetaFace frontal model, embedded from the resolved `rustface` package (see build.rs).
@@ -15,9 +17,6 @@ static SEETA_MODEL: &[u8] = include_bytes!(env!("CAMERA_SEETA_MODEL_PATH"));
 /// Box width to eye distance: measured on the test portraits (SeetaFace boxes span about
 /// 2.3 eye distances); only used because the model gives no landmarks.
 const EYE_DISTANCE_PER_BOX_WIDTH: f32 = 0.43;
-
-/// SeetaFace's smallest window (rustface panics below 20).
-const MIN_DETECT_PX: u32 = 20;
 
 /// What the person should do next; one code per failed gate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -57,10 +56,18 @@ impl Hint {
 #[derive(Debug, Clone, Serialize, serde::Deserialize)]
 #[serde(default)]
 pub struct QualityConfig {
-    /// Detection works on the frame downscaled to at least this width (speed)...
-    pub detect_width: u32,
-    /// ...but never so far that a face this wide (frame pixels) becomes too small to find.
+    /// Smallest face (box width, frame pixels) searched for. The gates need faces down to
+    /// about 70 px (half of an acceptable face, 60 px between the eyes, counts as a second
+    /// person); smaller ones only turn "no face" into "move closer". The finest pyramid
+    /// level shows a face this wide one SeetaFace window (40 px) wide, so the cost grows
+    /// with (1 / this)^2. SeetaFace still finds most faces down to about 0.8 of it.
     pub min_face_px: u32,
+    /// Scale between pyramid levels. SeetaFace's default is 0.8; 0.7 has a third fewer
+    /// levels (and candidates to check) and still finds every face from `min_face_px` up
+    /// on the test portraits and their derived cases.
+    pub pyramid_step: f32,
+    /// Window stride within a pyramid level, in that level's pixels (SeetaFace's default 4).
+    pub window_step: u32,
     /// SeetaFace score below which a window is not a face.
     pub min_detection_score: f64,
     /// Other faces at least this fraction of the main face's width count as people.
@@ -83,8 +90,9 @@ pub struct QualityConfig {
 impl Default for QualityConfig {
     fn default() -> Self {
         Self {
-            detect_width: 400,
-            min_face_px: 40,
+            min_face_px: 64,
+            pyramid_step: 0.7,
+            window_step: 4,
             min_detection_score: 2.0,
             other_face_ratio: 0.5,
             min_eye_distance_px: 60.0,
@@ -118,7 +126,8 @@ impl FaceBox {
 /// Everything measured about one frame.
 #[derive(Debug, Clone, Serialize)]
 pub struct FrameAnalysis {
-    /// Number of faces found.
+    /// Number of faces found: people at the kiosk, i.e. faces at least `other_face_ratio`
+    /// of the largest one's width (smaller ones, far behind, are not searched for).
     pub faces: usize,
     /// True when every gate passed.
     pub accepted: bool,
@@ -139,7 +148,7 @@ pub struct FrameAnalysis {
     pub sharpness: Option<f32>,
     pub width: u32,
     pub height: u32,
-    /// All faces found, largest first.
+    /// All faces found (as counted in `faces`), largest first.
     #[serde(skip)]
     pub all_faces: Vec<FaceBox>,
 }
@@ -153,8 +162,9 @@ impl FrameAnalysis {
 
 /// Finds faces in frames and grades them against [`QualityConfig`].
 pub struct FaceAnalyzer {
-    detector: Box<dyn rustface::Detector + Send>,
+    detector: FaceDetector,
     config: QualityConfig,
+    tracker: Tracker,
 }
 
 impl std::fmt::Debug for FaceAnalyzer {
@@ -173,14 +183,8 @@ fn model() -> Result<&'static rustface::Model, CaptureError> {
 
 impl FaceAnalyzer {
     pub fn new(config: QualityConfig) -> Result<Self, CaptureError> {
-        let mut detector = rustface::create_detector_with_model(model()?.clone());
-        // rustface panics below 20; clamp whatever the configuration says.
-        detector.set_min_face_size(MIN_DETECT_PX);
-        detector.set_score_thresh(config.min_detection_score);
-        detector.set_pyramid_scale_factor(0.8);
-        detector.set_slide_window_step(4, 4);
-        let detector: Box<dyn rustface::Detector + Send> = detector_send(detector)?;
-        Ok(Self { detector, config })
+        let detector = FaceDetector::new(model()?.clone())?;
+        Ok(Self { detector, config, tracker: Tracker::default() })
     }
 
     pub fn config(&self) -> &QualityConfig {
@@ -194,76 +198,75 @@ impl FaceAnalyzer {
         grade(&self.config, &gray, faces)
     }
 
-    /// Faces in a gray picture, largest first, in that picture's pixels.
-    pub fn detect(&mut self, gray: &GrayImage) -> Vec<FaceBox> {
-        let (w, h) = gray.dimensions();
-        if w < 20 || h < 20 {
-            return Vec::new();
-        }
-        let needed = (w as u64 * u64::from(MIN_DETECT_PX) / u64::from(self.config.min_face_px.max(1))) as u32;
-        let work_w = self.config.detect_width.max(needed).max(MIN_DETECT_PX);
-        let scale = if w > work_w { work_w as f32 / w as f32 } else { 1.0 };
-        let small;
-        let work = if scale < 1.0 {
-            let sw = work_w;
-            let sh = ((h as f32 * scale).round() as u32).max(20);
-            small = imageops::resize(gray, sw, sh, FilterType::Triangle);
-            &small
-        } else {
-            gray
-        };
-        let data = rustface::ImageData::new(work.as_raw(), work.width(), work.height());
-        let mut faces: Vec<FaceBox> = self
-            .detector
-            .detect(&data)
-            .into_iter()
-            .map(|f| {
-                let b = f.bbox();
-                FaceBox {
-                    x: b.x() as f32 / scale,
-                    y: b.y() as f32 / scale,
-                    w: b.width() as f32 / scale,
-                    h: b.height() as f32 / scale,
-                    confidence: f.score() as f32,
+    /// Like [`analyze`](Self::analyze) for the next frame of one camera stream: where
+    /// nothing moved since the last full detection its faces are kept, and when only the
+    /// main face moved it is looked for around where it was. A full detection runs when
+    /// anything else moved and at least every few frames. The gates always run on the
+    /// new frame.
+    pub fn analyze_next(&mut self, frame: &Frame) -> FrameAnalysis {
+        let gray = frame.to_gray();
+        let faces = match self.tracker.plan(&gray) {
+            Step::Same(faces) => {
+                self.tracker.kept(&faces, false);
+                faces
+            }
+            Step::Follow { region, main, others } => match self.follow(&gray, region, &main) {
+                Some(found) => {
+                    let mut faces = others;
+                    faces.push(found);
+                    faces.sort_by(|a, b| b.w.total_cmp(&a.w));
+                    self.tracker.kept(&faces, true);
+                    faces
                 }
-            })
-            .collect();
-        faces.sort_by(|a, b| b.w.total_cmp(&a.w));
+                None => self.detect_keyframe(&gray),
+            },
+            Step::Full => self.detect_keyframe(&gray),
+        };
+        grade(&self.config, &gray, faces)
+    }
+
+    /// How many frames given to [`analyze_next`](Self::analyze_next) took each path.
+    pub fn stream_counts(&self) -> StreamCounts {
+        self.tracker.counts
+    }
+
+    fn detect_keyframe(&mut self, gray: &GrayImage) -> Vec<FaceBox> {
+        let faces = self.detect(gray);
+        self.tracker.full(&faces, gray.dimensions());
         faces
     }
-}
 
-// rustface's detector holds only owned data; the trait object just lacks the bound.
-fn detector_send(d: Box<dyn rustface::Detector>) -> Result<Box<dyn rustface::Detector + Send>, CaptureError> {
-    struct SendDetector(Box<dyn rustface::Detector>);
-    // The FuSt detector is plain owned vectors and numbers (no Rc, no raw pointers).
-    #[allow(unsafe_code)]
-    // SAFETY: FuStDetector owns its model and buffers; nothing in it is shared or thread-bound.
-    unsafe impl Send for SendDetector {}
-    impl rustface::Detector for SendDetector {
-        fn detect(&mut self, image: &rustface::ImageData) -> Vec<rustface::FaceInfo> {
-            self.0.detect(image)
-        }
-        fn set_window_size(&mut self, s: u32) {
-            self.0.set_window_size(s)
-        }
-        fn set_slide_window_step(&mut self, x: u32, y: u32) {
-            self.0.set_slide_window_step(x, y)
-        }
-        fn set_min_face_size(&mut self, s: u32) {
-            self.0.set_min_face_size(s)
-        }
-        fn set_max_face_size(&mut self, s: u32) {
-            self.0.set_max_face_size(s)
-        }
-        fn set_pyramid_scale_factor(&mut self, f: f32) {
-            self.0.set_pyramid_scale_factor(f)
-        }
-        fn set_score_thresh(&mut self, t: f64) {
-            self.0.set_score_thresh(t)
-        }
+    /// The main face in `region` of the frame: the search there only covers faces from
+    /// 0.7 to 1.4 times its last width, so it costs a few percent of a full detection.
+    fn follow(&mut self, gray: &GrayImage, region: [u32; 4], main: &FaceBox) -> Option<FaceBox> {
+        let [x0, y0, x1, y1] = region;
+        let crop = imageops::crop_imm(gray, x0, y0, x1.saturating_sub(x0), y1.saturating_sub(y0)).to_image();
+        let c = &self.config;
+        let params = DetectParams {
+            min_face_px: ((main.w * 0.7) as u32).max(1),
+            pyramid_step: c.pyramid_step,
+            window_step: c.window_step,
+            min_score: c.min_detection_score,
+            other_face_ratio: c.other_face_ratio,
+        };
+        let found = self.detector.detect(&crop, &params).into_iter().find(|f| f.w <= main.w * 1.4)?;
+        Some(FaceBox { x: found.x + x0 as f32, y: found.y + y0 as f32, ..found })
     }
-    Ok(Box::new(SendDetector(d)))
+
+    /// Faces in a gray picture, largest first, in that picture's pixels. Faces narrower
+    /// than `other_face_ratio` of the largest are people far behind: they are neither
+    /// searched for once a big face is found nor reported.
+    pub fn detect(&mut self, gray: &GrayImage) -> Vec<FaceBox> {
+        let c = &self.config;
+        let params = DetectParams {
+            min_face_px: c.min_face_px,
+            pyramid_step: c.pyramid_step,
+            window_step: c.window_step,
+            min_score: c.min_detection_score,
+            other_face_ratio: c.other_face_ratio,
+        };
+        self.detector.detect(gray, &params)
+    }
 }
 
 /// Applies the quality gates to detected faces (pure: no detector involved).
@@ -361,7 +364,7 @@ fn face_patch(gray: &GrayImage, b: &FaceBox) -> Option<GrayImage> {
     }
     let crop = imageops::crop_imm(gray, x0, y0, x1 - x0, y1 - y0).to_image();
     let nh = ((128.0 * (y1 - y0) as f32 / (x1 - x0) as f32).round() as u32).max(8);
-    Some(imageops::resize(&crop, 128, nh, FilterType::Triangle))
+    Some(resize(&crop, 128, nh))
 }
 
 /// The face at its own resolution, capped at 256 px wide (about its size in the
@@ -379,7 +382,18 @@ fn sharpness_patch(gray: &GrayImage, b: &FaceBox) -> Option<GrayImage> {
         return Some(crop);
     }
     let nh = ((256.0 * crop.height() as f32 / crop.width() as f32).round() as u32).max(8);
-    Some(imageops::resize(&crop, 256, nh, FilterType::Triangle))
+    Some(resize(&crop, 256, nh))
+}
+
+/// Shrinks with the detector's area average (a fraction of a general filter's cost);
+/// enlarges small faces with a triangle filter.
+fn resize(p: &GrayImage, w: u32, h: u32) -> GrayImage {
+    if w > p.width() || h > p.height() {
+        return imageops::resize(p, w, h, FilterType::Triangle);
+    }
+    let (mut rows, mut out) = (Vec::new(), Vec::new());
+    downscale(p.as_raw(), p.width(), p.height(), w, h, &mut rows, &mut out);
+    GrayImage::from_raw(w, h, out).unwrap_or_else(|| imageops::resize(p, w, h, FilterType::Triangle))
 }
 
 /// Mean luma of the inner face (skips hair and background at the box edges).

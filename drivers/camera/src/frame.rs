@@ -44,11 +44,20 @@ impl Frame {
     /// 8-bit luma (BT.601), what the detector and the quality gates work on.
     pub fn to_gray(&self) -> image::GrayImage {
         let (w, h) = self.image.dimensions();
-        let mut out = Vec::with_capacity((w * h) as usize);
-        for p in self.image.as_raw().chunks_exact(3) {
-            // Integer BT.601 weights (sum 256): cheap and exact enough for detection.
-            let y = (77 * u32::from(p[0]) + 150 * u32::from(p[1]) + 29 * u32::from(p[2])) >> 8;
-            out.push(y as u8);
+        // Integer BT.601 weights (sum 256): cheap and exact enough for detection. Eight
+        // pixels per step in 16-bit lanes (the sum fits: 255 x 256) lets the loop vectorise.
+        let rgb = self.image.as_raw();
+        let mut out = vec![0u8; rgb.len() / 3];
+        let mut dst = out.chunks_exact_mut(8);
+        let mut src = rgb.chunks_exact(24);
+        for (d, s) in (&mut dst).zip(&mut src) {
+            for (i, y) in d.iter_mut().enumerate() {
+                let (r, g, b) = (u16::from(s[3 * i]), u16::from(s[3 * i + 1]), u16::from(s[3 * i + 2]));
+                *y = ((77 * r + 150 * g + 29 * b) >> 8) as u8;
+            }
+        }
+        for (y, p) in dst.into_remainder().iter_mut().zip(src.remainder().chunks_exact(3)) {
+            *y = ((77 * u16::from(p[0]) + 150 * u16::from(p[1]) + 29 * u16::from(p[2])) >> 8) as u8;
         }
         image::GrayImage::from_raw(w, h, out).unwrap_or_default()
     }

@@ -6,10 +6,12 @@
 //! `finish` gives one 3:4 JPEG portrait plus liveness evidence.
 
 mod analysis;
+mod detect;
 mod frame;
 mod liveness;
 mod session;
 mod source;
+mod track;
 #[cfg(feature = "v4l")]
 mod v4l;
 mod watchdog;
@@ -26,6 +28,7 @@ pub use session::{
     CaptureConfig, CaptureOutcome, CaptureProgress, CaptureSession, Preview, encode_within, portrait_crop,
 };
 pub use source::{CameraPlug, FrameSource, ImageSource, SyntheticSource, SyntheticStep, head_turn};
+pub use track::StreamCounts;
 #[cfg(feature = "v4l")]
 pub use v4l::{NokhwaSource, device_index, list_cameras};
 pub use watchdog::{CameraEvent, SourceOpener, WatchdogConfig, WatchedCamera};

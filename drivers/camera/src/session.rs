@@ -142,7 +142,8 @@ impl CaptureSession {
     /// Analyses one frame taken `now` after the session started.
     pub fn push(&mut self, frame: Frame, now: Duration) -> CaptureProgress {
         self.frames_seen += 1;
-        let mut analysis = self.analyzer.analyze(&frame);
+        // Frames of one stream: unchanged parts need no new detection (see analyze_next).
+        let mut analysis = self.analyzer.analyze_next(&frame);
         if let (Some(face), Some(prev)) = (analysis.main_face(), self.last_face) {
             let (cx, cy) = face.center();
             let (px, py) = prev.center();
