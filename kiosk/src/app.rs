@@ -213,7 +213,18 @@ pub async fn enroll(config: &Config, token: &str, ca: &std::path::Path) -> anyho
     let ca_pem = std::fs::read_to_string(ca)?;
     let identity = CentralClient::enroll(url, &ca_pem, token, inventory(), timeouts(config)).await?;
     std::fs::create_dir_all(&config.terminal.data_dir)?;
-    identity.save(&config.terminal.data_dir)?;
+    let data = &config.terminal.data_dir;
+    identity.save(data)?;
+    let outbox = data.join("outbox");
+    if outbox.join(crate::outbox::RETIRED_FILE).exists() {
+        // A decommissioned terminal enrolled again is a new terminal: its audit trail
+        // starts a new chain (the old one is kept aside, and at central under the old
+        // id), and it is back in service.
+        let aside = data.join(format!("retired-{}", crate::outbox::sender::now_ms() / 1000));
+        crate::audit::set_aside(&data.join("audit.sqlite"), &aside)?;
+        crate::outbox::Outbox::clear_retired(&outbox)?;
+        println!("this terminal was decommissioned: its old audit trail is kept in {}", aside.display());
+    }
     println!("enrolled as {}", identity.device_id);
     Ok(ExitCode::SUCCESS)
 }

@@ -278,6 +278,29 @@ impl AuditLog {
     }
 }
 
+/// Moves the trail at `path` (its database, WAL files and key) into `into`, for a
+/// terminal enrolled again after it was decommissioned: the new terminal starts its
+/// own chain from the genesis, as central expects of a new device id (the old chain,
+/// everything of it that was shipped, stays at central under the old id). Returns how
+/// many files were moved.
+pub fn set_aside(path: &Path, into: &Path) -> std::io::Result<usize> {
+    let mut moved = 0;
+    let name = |p: &Path| p.file_name().map(std::ffi::OsStr::to_os_string).unwrap_or_default();
+    let wal = |suffix: &str| {
+        let mut p = path.as_os_str().to_owned();
+        p.push(suffix);
+        std::path::PathBuf::from(p)
+    };
+    for file in [path.to_owned(), wal("-wal"), wal("-shm"), path.with_extension("key")] {
+        if file.exists() {
+            std::fs::create_dir_all(into)?;
+            std::fs::rename(&file, into.join(name(&file)))?;
+            moved += 1;
+        }
+    }
+    Ok(moved)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -449,6 +472,7 @@ mod tests {
                 Device::SocialSecurityReader,
                 Device::Scanner,
                 Device::Storage,
+                Device::Enrollment,
             ] {
                 records.push(AuditRecord::DeviceFault { device, problem: problem.clone() });
             }
@@ -488,5 +512,25 @@ mod tests {
             };
             assert_eq!(batch.validate(), Ok(()), "{record:?}");
         }
+    }
+
+    #[test]
+    fn a_trail_set_aside_leaves_room_for_a_new_chain_from_the_genesis() {
+        let d = tempfile::tempdir().unwrap();
+        let path = d.path().join("audit.sqlite");
+        {
+            let mut log = AuditLog::open(&path).unwrap();
+            log.append(&AuditRecord::SessionStarted { session: 1 }, OffsetDateTime::now_utc()).unwrap();
+            log.append(&AuditRecord::SessionStarted { session: 2 }, OffsetDateTime::now_utc()).unwrap();
+        }
+        let aside = d.path().join("retired-1");
+        assert!(set_aside(&path, &aside).unwrap() >= 2, "the database and its key");
+        assert!(aside.join("audit.sqlite").exists() && aside.join("audit.key").exists());
+        let mut log = AuditLog::open(&path).unwrap();
+        log.append(&AuditRecord::SessionStarted { session: 3 }, OffsetDateTime::now_utc()).unwrap();
+        let first = log.unshipped(10).unwrap();
+        assert_eq!(first.len(), 1);
+        assert_eq!((first[0].seq, first[0].prev_hash.as_str()), (1, "0".repeat(64).as_str()));
+        assert_eq!(set_aside(&d.path().join("none.sqlite"), &aside).unwrap(), 0, "nothing to move");
     }
 }

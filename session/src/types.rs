@@ -24,15 +24,18 @@ pub fn needs_card(service: Service) -> bool {
 
 /// The devices without which `service` cannot be offered at all. Receipts are shown on
 /// screen when the printer is down, so only certificate printing needs it. Every
-/// service is audited, so every one needs the terminal's storage.
+/// service is audited, so every one needs the terminal's storage; and every one needs
+/// the terminal to be enrolled (the first reason shown when it is not).
 pub fn devices_needed(service: Service) -> &'static [Device] {
     match service {
-        Service::Certificate => &[Device::Storage, Device::Reader, Device::Printer],
+        Service::Certificate => &[Device::Enrollment, Device::Storage, Device::Reader, Device::Printer],
         Service::QualificationCheck | Service::UnemploymentCheckIn => {
-            &[Device::Storage, Device::Reader, Device::Camera]
+            &[Device::Enrollment, Device::Storage, Device::Reader, Device::Camera]
         }
-        Service::ContributionRecord | Service::UnemploymentRegistration => &[Device::Storage, Device::Reader],
-        Service::ApplicationProgress => &[Device::Storage],
+        Service::ContributionRecord | Service::UnemploymentRegistration => {
+            &[Device::Enrollment, Device::Storage, Device::Reader]
+        }
+        Service::ApplicationProgress => &[Device::Enrollment, Device::Storage],
     }
 }
 
@@ -51,6 +54,10 @@ pub enum Device {
     /// When either cannot be written (a full disk), nothing may be submitted or go
     /// unaudited, so every service stops until it can.
     Storage,
+    /// The terminal's enrollment at the central service. Operations retiring the
+    /// terminal (decommissioning) makes it `Missing`: every service stops for good,
+    /// until a technician enrolls the terminal again.
+    Enrollment,
 }
 
 impl Device {
@@ -63,6 +70,7 @@ impl Device {
             Self::SocialSecurityReader => "social_security_reader",
             Self::Scanner => "scanner",
             Self::Storage => "storage",
+            Self::Enrollment => "enrollment",
         }
     }
 }
@@ -124,6 +132,7 @@ pub struct Devices {
     pub social_security_reader: Option<Health>,
     pub scanner: Option<Health>,
     pub storage: Health,
+    pub enrollment: Health,
 }
 
 impl Devices {
@@ -140,6 +149,7 @@ impl Devices {
             Device::SocialSecurityReader => self.social_security_reader.get_or_insert_with(Health::default),
             Device::Scanner => self.scanner.get_or_insert_with(Health::default),
             Device::Storage => &mut self.storage,
+            Device::Enrollment => &mut self.enrollment,
         }
     }
 
@@ -152,6 +162,7 @@ impl Devices {
             Device::SocialSecurityReader => self.social_security_reader.as_ref(),
             Device::Scanner => self.scanner.as_ref(),
             Device::Storage => Some(&self.storage),
+            Device::Enrollment => Some(&self.enrollment),
         }
     }
 

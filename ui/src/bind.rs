@@ -498,6 +498,7 @@ fn reason(r: UnavailableReason) -> g::ReasonId {
         UnavailableReason::CardReaderFault => g::ReasonId::CardReaderFault,
         UnavailableReason::CentralOffline => g::ReasonId::CentralOffline,
         UnavailableReason::Maintenance => g::ReasonId::Maintenance,
+        UnavailableReason::OutOfService => g::ReasonId::OutOfService,
     }
 }
 

@@ -279,6 +279,9 @@ pub enum UnavailableReason {
     CentralOffline,
     /// A technician is working on the terminal.
     Maintenance,
+    /// Operations retired the terminal (decommissioned): nothing is offered until a
+    /// technician enrolls it again.
+    OutOfService,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

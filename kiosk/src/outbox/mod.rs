@@ -52,6 +52,8 @@ pub enum OutboxError {
     DiskFull { free: u64, needed: u64 },
     #[error("outbox directory {path}: {source}")]
     Directory { path: String, source: std::io::Error },
+    #[error("operations decommissioned this terminal: it takes nothing until it is enrolled again")]
+    Retired,
 }
 
 /// Disk budget for unsent items.
@@ -142,6 +144,9 @@ pub struct Outbox {
     conn: Connection,
     sealer: Sealer,
     limits: Limits,
+    dir: std::path::PathBuf,
+    /// Operations decommissioned the terminal ([`Outbox::retire`]).
+    retired: bool,
     /// Rows quarantined or held since the sender last asked (it raises the alerts).
     set_aside: Vec<SetAside>,
 }
@@ -166,6 +171,19 @@ pub const HOLD_AFTER_MS: i64 = 28 * 24 * 3600 * 1000;
 /// wall clock stepped backwards, and is treated as due: a clock step cannot freeze
 /// the queue.
 pub const SCHEDULE_HORIZON_MS: i64 = backoff::MAX_DELAY.as_millis() as i64 + 5 * 60 * 1000;
+
+/// In the outbox directory once operations decommissioned the terminal: when, and what
+/// was lost.
+pub const RETIRED_FILE: &str = "retired.json";
+
+/// Undelivered items wiped when the terminal was decommissioned, by kind.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Lost {
+    pub submissions: u64,
+    pub ratings: u64,
+    pub audit: u64,
+    pub telemetry: u64,
+}
 
 /// Finished rows (delivered, refused, dropped) are forgotten after this long.
 pub const KEEP_FINISHED_MS: i64 = 7 * 24 * 3600 * 1000;
@@ -209,12 +227,85 @@ impl Outbox {
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.execute_batch(SCHEMA)?;
-        Ok(Self { conn, sealer, limits, set_aside: Vec::new() })
+        let retired = dir.join(RETIRED_FILE).exists();
+        let mut outbox = Self { conn, sealer, limits, dir: dir.to_owned(), retired, set_aside: Vec::new() };
+        if retired {
+            // Retired before a crash could finish the wipe: finish it now.
+            outbox.wipe()?;
+        }
+        Ok(outbox)
+    }
+
+    /// Operations decommissioned this terminal: records that (so it stays out of
+    /// service across restarts), then wipes every row, delivered or not, and the key
+    /// that sealed them, so nothing personal stays on the disk. Returns what was still
+    /// undelivered: lost, as central lists it from the terminal's last heartbeat.
+    pub fn retire(&mut self, now_ms: i64) -> Result<Lost, OutboxError> {
+        let mut lost = Lost::default();
+        {
+            let mut rows = self.conn.prepare(
+                "SELECT kind, COUNT(*) FROM outbox WHERE state IN ('pending', 'held', 'quarantined') GROUP BY kind",
+            )?;
+            let counts = rows.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64)))?;
+            for row in counts {
+                let (kind, n) = row?;
+                match ItemKind::parse(&kind) {
+                    ItemKind::Submission => lost.submissions += n,
+                    ItemKind::Rating => lost.ratings += n,
+                    ItemKind::Audit => lost.audit += n,
+                    ItemKind::Telemetry => lost.telemetry += n,
+                }
+            }
+        }
+        #[derive(serde::Serialize)]
+        struct Retired {
+            retired_at_ms: i64,
+            lost: Lost,
+        }
+        let record = serde_json::to_vec(&Retired { retired_at_ms: now_ms, lost }).unwrap_or_default();
+        let marker = self.dir.join(RETIRED_FILE);
+        let io = |source| OutboxError::Directory { path: marker.display().to_string(), source };
+        let tmp = marker.with_extension("tmp");
+        std::fs::write(&tmp, &record).map_err(io)?;
+        std::fs::File::open(&tmp).and_then(|f| f.sync_all()).map_err(io)?;
+        std::fs::rename(&tmp, &marker).map_err(io)?;
+        self.retired = true;
+        self.wipe()?;
+        Ok(lost)
+    }
+
+    /// Whether operations decommissioned this terminal.
+    pub fn is_retired(&self) -> bool {
+        self.retired
+    }
+
+    /// Deletes every row and the sealing key; VACUUM rewrites the file so the deleted
+    /// pages do not linger (and without the key they could not be opened anyway).
+    fn wipe(&mut self) -> Result<(), OutboxError> {
+        self.conn.execute("DELETE FROM outbox", [])?;
+        self.conn.execute_batch("VACUUM; PRAGMA wal_checkpoint(TRUNCATE);")?;
+        match std::fs::remove_file(self.dir.join("outbox.key")) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(source) => Err(OutboxError::Directory { path: self.dir.display().to_string(), source }),
+        }
+    }
+
+    /// After a new enrollment (`kiosk enroll`): the terminal in `dir` is no longer
+    /// retired; its outbox starts empty with a new key at the next start.
+    pub fn clear_retired(dir: &Path) -> std::io::Result<()> {
+        match std::fs::remove_file(dir.join(RETIRED_FILE)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        }
     }
 
     /// Stores an item durably and returns its idempotency key. The key exists on disk
     /// before anything is sent, so every retry (after a crash too) reuses it.
     pub fn enqueue(&mut self, kind: ItemKind, path: &str, body: &[u8], now_ms: i64) -> Result<String, OutboxError> {
+        if self.retired {
+            return Err(OutboxError::Retired);
+        }
         let key = uuid::Uuid::new_v4().to_string();
         let sealed = self.sealer.seal(body, key.as_bytes());
         let size = sealed.len() as u64;

@@ -20,6 +20,10 @@ pub enum Attempt {
     /// was revoked or expired). Nothing is wrong with the item: it is kept, sealed,
     /// and sent again after the terminal is enrolled again.
     Unauthorized { status: u16 },
+    /// 403 `device-decommissioned`: operations retired this terminal. Nothing will
+    /// ever be accepted from it again; what it still holds is wiped (see
+    /// [`Outbox::retire`]) and counted, and the terminal goes out of service.
+    Decommissioned,
     /// 400/404/410/413/415/422: the central service says the content itself is
     /// wrong (or the person unknown); sending it again cannot help.
     Rejected { status: u16, body: Vec<u8> },
@@ -32,11 +36,18 @@ impl Attempt {
     pub fn from_status(status: u16, retry_after: Option<Duration>, body: Vec<u8>) -> Self {
         match status {
             200..=299 => Self::Accepted { status, body },
+            403 if is_decommissioned(&body) => Self::Decommissioned,
             401 | 403 => Self::Unauthorized { status },
             400 | 404 | 410 | 413 | 415 | 422 => Self::Rejected { status, body },
             _ => Self::Retry { after: retry_after, reason: format!("HTTP {status}") },
         }
     }
+}
+
+/// Whether a refusal's problem document says the terminal was decommissioned.
+fn is_decommissioned(body: &[u8]) -> bool {
+    serde_json::from_slice::<contract::Problem>(body)
+        .is_ok_and(|p| p.kind() == Some(contract::ProblemType::DeviceDecommissioned))
 }
 
 /// How long the queue pauses after the central service refused the terminal itself:
@@ -67,6 +78,9 @@ pub struct OutboxHandle {
     pub outbox: Arc<Mutex<Outbox>>,
     pub wake: Arc<Notify>,
     pub settled: broadcast::Sender<Settled>,
+    /// Set once operations retired the terminal (or it starts retired): nothing is
+    /// sent any more and the runtime takes the terminal out of service.
+    pub retired: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl std::fmt::Debug for OutboxHandle {
@@ -81,7 +95,18 @@ pub fn now_ms() -> i64 {
 
 impl OutboxHandle {
     pub fn new(outbox: Outbox) -> Self {
-        Self { outbox: Arc::new(Mutex::new(outbox)), wake: Arc::new(Notify::new()), settled: broadcast::channel(256).0 }
+        let retired = Arc::new(std::sync::atomic::AtomicBool::new(outbox.is_retired()));
+        Self {
+            outbox: Arc::new(Mutex::new(outbox)),
+            wake: Arc::new(Notify::new()),
+            settled: broadcast::channel(256).0,
+            retired,
+        }
+    }
+
+    /// Whether operations retired this terminal.
+    pub fn is_retired(&self) -> bool {
+        self.retired.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     pub fn lock(&self) -> std::sync::MutexGuard<'_, Outbox> {
@@ -124,6 +149,11 @@ pub async fn run<D: Deliver>(handle: OutboxHandle, deliver: D, backoff: Backoff,
     let mut unauthorized = false;
     let mut last_prune: Option<Instant> = None;
     loop {
+        if handle.is_retired() {
+            // Nothing will ever be accepted again: stay idle until the process stops
+            // (a technician re-enrolls the terminal and restarts it).
+            return stop.notified().await;
+        }
         if last_prune.is_none_or(|at| at.elapsed() >= PRUNE_EVERY) {
             last_prune = Some(Instant::now());
             prune(&handle);
@@ -179,6 +209,10 @@ pub async fn run<D: Deliver>(handle: OutboxHandle, deliver: D, backoff: Backoff,
                         pause = Some(delay);
                         outbox.retry_later(item.id, now_ms() + delay.as_millis() as i64, &format!("HTTP {status}"))
                     }
+                    Attempt::Decommissioned => {
+                        retire(&mut outbox, &handle);
+                        Ok(())
+                    }
                     Attempt::Retry { after, reason } => {
                         let delay = backoff.delay(item.attempts, *after, rand::random::<f64>());
                         tracing::info!(item = ?item, ?delay, reason, "delivery failed; will retry");
@@ -203,6 +237,9 @@ pub async fn run<D: Deliver>(handle: OutboxHandle, deliver: D, backoff: Backoff,
                 storage_failures = 0;
             }
             let _ = handle.settled.send(Settled { key: item.key.clone(), attempt });
+            if handle.is_retired() {
+                break;
+            }
             if let Some(pause) = pause {
                 // The network, the server or the disk is unwell: pause the whole queue.
                 tokio::select! { _ = tokio::time::sleep(pause) => {}, _ = stop.notified() => return }
@@ -210,6 +247,29 @@ pub async fn run<D: Deliver>(handle: OutboxHandle, deliver: D, backoff: Backoff,
             }
         }
     }
+}
+
+/// Operations retired the terminal: wipes what it holds, says what was lost (central
+/// lists the same backlog as lost from the last heartbeat it had) and stops the queue.
+fn retire(outbox: &mut Outbox, handle: &OutboxHandle) {
+    match outbox.retire(now_ms()) {
+        Ok(lost) => tracing::error!(
+            submissions = lost.submissions,
+            ratings = lost.ratings,
+            audit_batches = lost.audit,
+            telemetry = lost.telemetry,
+            "operations decommissioned this terminal: it is out of service, and what it still held undelivered \
+             is wiped (nothing personal stays); enroll it again with a new one-time token to bring it back"
+        ),
+        // The marker is what keeps the terminal out of service across restarts; the
+        // screen goes out of service now either way.
+        Err(e) => tracing::error!(
+            error = %e,
+            "operations decommissioned this terminal, but wiping its outbox failed: remove the data directory \
+             by hand before it is re-enrolled"
+        ),
+    }
+    handle.retired.store(true, std::sync::atomic::Ordering::Relaxed);
 }
 
 /// Raises one alert per row `due` set aside.

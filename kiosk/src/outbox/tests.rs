@@ -98,9 +98,72 @@ fn http_statuses_are_classified_per_the_idempotency_contract() {
             Attempt::Retry { .. } => "retry",
             Attempt::Unauthorized { .. } => "unauthorized",
             Attempt::Rejected { .. } => "rejected",
+            Attempt::Decommissioned => "decommissioned",
         };
         assert_eq!(got, want, "HTTP {status}");
     }
+    // Only central's own word retires the terminal: a 403 with its problem type.
+    let retired = serde_json::to_vec(&contract::ProblemType::DeviceDecommissioned.problem("retired")).unwrap();
+    assert_eq!(Attempt::from_status(403, None, retired.clone()), Attempt::Decommissioned);
+    assert_eq!(Attempt::from_status(401, None, retired), Attempt::Unauthorized { status: 401 });
+    let other = serde_json::to_vec(&contract::ProblemType::DeviceNotAllowed.problem("revoked")).unwrap();
+    assert_eq!(Attempt::from_status(403, None, other), Attempt::Unauthorized { status: 403 });
+}
+
+/// Answers 403 `device-decommissioned` to everything, counting the calls.
+struct Decommissioned(Arc<AtomicUsize>);
+
+impl Deliver for Decommissioned {
+    async fn deliver(&self, _item: &OutboxItem) -> Attempt {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        let body = serde_json::to_vec(&contract::ProblemType::DeviceDecommissioned.problem("retired")).unwrap();
+        Attempt::from_status(403, None, body)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_decommissioned_terminal_wipes_its_outbox_counts_what_was_lost_and_stays_retired() {
+    let dir = tempfile::tempdir().unwrap();
+    let handle = OutboxHandle::new(open(dir.path(), Limits::default()));
+    {
+        let mut outbox = handle.lock();
+        outbox.enqueue(ItemKind::Submission, "/v1/a", FACE, 1).unwrap();
+        outbox.enqueue(ItemKind::Submission, "/v1/b", FACE, 2).unwrap();
+        outbox.enqueue(ItemKind::Rating, "/v1/ratings", b"{}", 3).unwrap();
+    }
+    let calls = Arc::new(AtomicUsize::new(0));
+    let stop = Arc::new(tokio::sync::Notify::new());
+    let backoff = backoff::Backoff { base: Duration::from_millis(1), cap: Duration::from_millis(2) };
+    let task = tokio::spawn(sender::run(handle.clone(), Decommissioned(calls.clone()), backoff, stop.clone()));
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !handle.is_retired() {
+        assert!(std::time::Instant::now() < deadline, "never retired");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(calls.load(Ordering::SeqCst), 1, "nothing is sent after central said so");
+    {
+        let mut outbox = handle.lock();
+        let rows: i64 = outbox.conn.query_row("SELECT COUNT(*) FROM outbox", [], |r| r.get(0)).unwrap();
+        assert_eq!(rows, 0, "nothing personal stays");
+        assert!(!dir.path().join("outbox.key").exists(), "the sealing key is gone too");
+        assert!(matches!(outbox.enqueue(ItemKind::Submission, "/v1/c", FACE, 4), Err(OutboxError::Retired)));
+    }
+    let record: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join(RETIRED_FILE)).unwrap()).unwrap();
+    assert_eq!(record["lost"]["submissions"], 2, "{record}");
+    assert_eq!(record["lost"]["ratings"], 1, "{record}");
+    stop.notify_waiters();
+    task.await.unwrap();
+    drop(handle);
+    // A restart stays retired; enrolling again brings an empty outbox with a new key.
+    let again = OutboxHandle::new(open(dir.path(), Limits::default()));
+    assert!(again.is_retired());
+    drop(again);
+    Outbox::clear_retired(dir.path()).unwrap();
+    let fresh = open(dir.path(), Limits::default());
+    assert!(!fresh.is_retired());
+    assert_eq!(fresh.stats().unwrap().depth, 0);
 }
 
 /// Answers 503 with Retry-After for the first `failures` attempts, then 201.

@@ -19,11 +19,17 @@ pub(super) fn unavailable_reason(u: &Unavailable) -> UnavailableReason {
         (Device::Reader | Device::SocialSecurityReader | Device::Scanner, _) => UnavailableReason::CardReaderFault,
         // A full disk needs a technician: "out of service, maintenance".
         (Device::Storage, _) => UnavailableReason::Maintenance,
+        (Device::Enrollment, _) => UnavailableReason::OutOfService,
     }
 }
 
 fn printer_reason(p: &Problem) -> UnavailableReason {
     unavailable_reason(&Unavailable { device: Device::Printer, problem: p.clone() })
+}
+
+/// Whether every service is down because operations retired the terminal.
+fn retired(tiles: &[core::ServiceTile]) -> bool {
+    !tiles.is_empty() && tiles.iter().all(|t| t.unavailable.as_ref().is_some_and(|u| u.device == Device::Enrollment))
 }
 
 fn tiles(tiles: &[core::ServiceTile]) -> Vec<ServiceTile> {
@@ -159,6 +165,11 @@ fn keypad(value: &str, max_len: u8, error: Option<InputError>) -> KeypadField {
 /// The view-model screen for the core's `screen`, completed with the drafts.
 pub(super) fn screen(screen: &CoreScreen, d: &Drafts, lang: Language, now: LocalTime, terminal_id: &str) -> Screen {
     match screen {
+        // A retired terminal offers nothing at all: one "out of service" page, not six
+        // greyed-out tiles.
+        CoreScreen::Welcome { tiles: t, .. } if retired(t) => {
+            Screen::Unavailable { service: None, reason: UnavailableReason::OutOfService }
+        }
         CoreScreen::Welcome { tiles: t, notice } => {
             Screen::Home { now, tiles: tiles(t), holder: None, notice: home_notice(*notice) }
         }

@@ -366,3 +366,21 @@ fn the_printing_bar_shows_the_reported_percent_and_starts_over_with_each_screen(
     p.show(printing());
     assert_eq!(percent(&p), 0, "the next printout starts at 0, not where the last one ended");
 }
+
+#[test]
+fn a_retired_terminal_shows_one_out_of_service_page_and_a_full_disk_still_shows_the_tiles() {
+    use session::{Devices, Health, Problem, Screen as Core};
+    let mut devices = Devices::default();
+    devices.set(session::Device::Enrollment, Health::Problem(Problem::Missing));
+    let mut p = Presenter::new();
+    p.show(Core::Welcome { tiles: devices.tiles(), notice: None });
+    assert_eq!(
+        p.view(LocalTime::default()).screen,
+        Screen::Unavailable { service: None, reason: ui::model::UnavailableReason::OutOfService }
+    );
+    // Another fault that stops everything (a full disk) keeps the home page, each tile saying why.
+    let mut devices = Devices::default();
+    devices.set(session::Device::Storage, Health::Problem(Problem::Error("disk full".into())));
+    p.show(Core::Welcome { tiles: devices.tiles(), notice: None });
+    assert!(matches!(p.view(LocalTime::default()).screen, Screen::Home { .. }));
+}

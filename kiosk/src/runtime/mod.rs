@@ -112,6 +112,8 @@ pub struct Runtime {
     capture: Option<tokio::task::JoinHandle<()>>,
     started: Instant,
     storage: Storage,
+    /// Whether the core was told the terminal is decommissioned.
+    retired_told: bool,
 }
 
 /// Whether the outbox and audit trail can be written. Audit records that could not
@@ -165,6 +167,7 @@ impl Runtime {
             capture: None,
             started: Instant::now(),
             storage: Storage::default(),
+            retired_told: false,
         }
     }
 
@@ -178,6 +181,7 @@ impl Runtime {
     pub async fn run(mut self, stop: impl Future<Output = ()>) {
         let start = self.state.start();
         self.execute(start);
+        self.check_retired();
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let watchdog = systemd::Watchdog::from_env();
@@ -187,6 +191,7 @@ impl Runtime {
                 Some(event) = self.events_rx.recv() => event,
                 _ = tick.tick() => {
                     watchdog.ping();
+                    self.check_retired();
                     if let Some(health) = self.check_storage() {
                         let device = session::Device::Storage;
                         self.wiring.metrics.set_health(device, health.clone());
@@ -206,6 +211,22 @@ impl Runtime {
             let effects = session::handle(&mut self.state, event);
             self.execute(effects);
         }
+    }
+
+    /// Once operations decommissioned the terminal (the outbox saw central refuse it as
+    /// such, now or before a restart), every service stops: the screen says the terminal
+    /// is out of service until a technician enrolls it again.
+    fn check_retired(&mut self) {
+        if self.retired_told || !self.wiring.outbox.is_retired() {
+            return;
+        }
+        self.retired_told = true;
+        tracing::error!("this terminal is decommissioned: out of service until it is enrolled again");
+        let device = session::Device::Enrollment;
+        let health = session::Health::Problem(session::Problem::Missing);
+        self.wiring.metrics.set_health(device, health.clone());
+        let effects = session::handle(&mut self.state, Event::DeviceHealth { device, health });
+        self.execute(effects);
     }
 
     fn execute(&mut self, effects: Vec<Effect>) {

@@ -299,6 +299,9 @@ pub async fn run(
                 continue;
             }
         }
+        if outbox.is_retired() {
+            continue; // decommissioned: central takes nothing from this terminal any more
+        }
         ship_audit(&outbox, &audit);
         let sessions = metrics.sessions_started.load(Relaxed);
         let failures = metrics.submissions_failed.load(Relaxed) + metrics.prints_failed.load(Relaxed);

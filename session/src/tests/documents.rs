@@ -211,6 +211,7 @@ fn device_codes_are_their_serde_names() {
         Device::SocialSecurityReader,
         Device::Scanner,
         Device::Storage,
+        Device::Enrollment,
     ] {
         let json = serde_json::to_value(device).unwrap();
         assert_eq!(json.as_str(), Some(device.code()));

@@ -204,6 +204,8 @@ fn device_faults_disable_exactly_the_services_that_need_them() {
         ),
         // A full disk: nothing may be submitted or go unaudited, so everything stops.
         (Device::Storage, Problem::Error("disk full".into()), Service::ALL.to_vec()),
+        // Retired by operations (decommissioned): the terminal is out of service.
+        (Device::Enrollment, Problem::Missing, Service::ALL.to_vec()),
     ];
     for (device, problem, down) in table {
         let mut k = Kiosk::new();
