@@ -169,6 +169,15 @@ fn grace_face_at(w: u32, h: u32, face_px: f32, x: f32, y: f32) -> (RgbImage, [f3
     (img, [px + GRACE_FACE.0 * scale, py + GRACE_FACE.1 * scale, face_px])
 }
 
+/// Pastes the portrait onto `img`, scaled so its face is `face_px` wide with the face's
+/// top left at (x, y): a second person in the frame.
+fn paste_grace_face(img: &mut RgbImage, face_px: f32, x: f32, y: f32) {
+    let scale = face_px / GRACE_FACE.2;
+    let side = (512.0 * scale) as u32;
+    let s = imageops::resize(&grace(), side, side, imageops::FilterType::Triangle);
+    imageops::overlay(img, &s, (x - GRACE_FACE.0 * scale) as i64, (y - GRACE_FACE.1 * scale) as i64);
+}
+
 fn assert_found(faces: &[camera::FaceBox], truth: [f32; 3]) {
     let [tx, ty, tw] = truth;
     let hit = faces.iter().any(|f| {
@@ -196,15 +205,7 @@ fn a_second_person_next_to_a_close_face_is_counted() {
     // The big face lets the search skip the finest levels; a second face over half its
     // width must still be found there.
     let (mut img, big) = grace_face_at(1280, 720, 300.0, 200.0, 150.0);
-    let small_scale = 165.0 / GRACE_FACE.2;
-    let s = imageops::resize(
-        &grace(),
-        (512.0 * small_scale) as u32,
-        (512.0 * small_scale) as u32,
-        imageops::FilterType::Triangle,
-    );
-    let (sx, sy) = (900.0 - GRACE_FACE.0 * small_scale, 300.0 - GRACE_FACE.1 * small_scale);
-    imageops::overlay(&mut img, &s, sx as i64, sy as i64);
+    paste_grace_face(&mut img, 165.0, 900.0, 300.0);
     let a = analyze(img);
     assert_eq!(a.faces, 2, "{:?}", a.all_faces);
     assert_found(&a.all_faces[..1], big);
@@ -215,19 +216,7 @@ fn a_second_person_next_to_a_close_face_is_counted() {
 #[test]
 fn a_face_far_behind_a_close_one_is_not_a_second_person() {
     let (mut img, big) = grace_face_at(1280, 720, 300.0, 200.0, 150.0);
-    let far_scale = 90.0 / GRACE_FACE.2;
-    let s = imageops::resize(
-        &grace(),
-        (512.0 * far_scale) as u32,
-        (512.0 * far_scale) as u32,
-        imageops::FilterType::Triangle,
-    );
-    imageops::overlay(
-        &mut img,
-        &s,
-        (1000.0 - GRACE_FACE.0 * far_scale) as i64,
-        (400.0 - GRACE_FACE.1 * far_scale) as i64,
-    );
+    paste_grace_face(&mut img, 90.0, 1000.0, 400.0);
     let a = analyze(img);
     assert_eq!(a.faces, 1, "{:?}", a.all_faces);
     assert_found(&a.all_faces, big);
