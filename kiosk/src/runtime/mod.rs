@@ -326,6 +326,11 @@ impl Runtime {
                         Ok((_, Some(Attempt::Rejected { status, .. }))) => {
                             Err(Failure::Refused(format!("HTTP {status}")))
                         }
+                        // Retired this very moment: the submission was wiped with the rest,
+                        // so the citizen must not leave with a "queued" receipt.
+                        Ok((_, Some(Attempt::Decommissioned))) => {
+                            Err(Failure::CentralUnavailable("this terminal was decommissioned".into()))
+                        }
                         Ok((key, _)) => Ok(Delivery::Queued { reference: convert::queued_reference(&key) }),
                     };
                     metrics.submission(&result);
