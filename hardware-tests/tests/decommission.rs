@@ -66,3 +66,40 @@ async fn a_decommissioned_terminal_goes_out_of_service_and_keeps_nothing_persona
     assert!(!fresh.is_retired());
     assert_eq!(fresh.stats().unwrap().depth, 0);
 }
+
+/// Retired between the citizen's card and their "submit": the application must not end
+/// on a "queued" receipt, since what the terminal held is wiped; it fails on screen (or,
+/// when a heartbeat learnt of the retirement first, the service closes under them).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_citizen_submitting_as_the_terminal_is_retired_gets_no_queued_receipt() {
+    use central::registry::{WORKER_ID, WORKER_NAME};
+    use session::{Intent, Notice, Service};
+    let rig = Rig::start().await.unwrap();
+    let mark = rig.begin(WORKER_ID, WORKER_NAME, Service::UnemploymentRegistration).await;
+    rig.screens.wait_for(mark, |s| matches!(s, Screen::RegistrationForm { .. })).await;
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    rig.central.store().decommission_device(&rig.device_id, now).unwrap().expect("retired");
+    rig.touch(Intent::SubmitRegistration {
+        phone: "13812345678".into(),
+        reason: Some(session::UnemploymentReason::Resigned),
+    })
+    .await;
+    let end = rig
+        .screens
+        .wait_for(mark, |s| {
+            matches!(
+                s,
+                Screen::Failed { .. }
+                    | Screen::Receipt { .. }
+                    | Screen::Menu { notice: Some(Notice::ServiceBecameUnavailable), .. }
+            )
+        })
+        .await;
+    assert!(!matches!(end, Screen::Receipt { .. }), "no receipt for a wiped application: {end:?}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !rig.terminal.outbox.is_retired() {
+        assert!(Instant::now() < deadline, "never retired");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(rig.terminal.outbox.lock().stats().unwrap().depth, 0, "nothing kept");
+}
