@@ -39,6 +39,8 @@ pub fn router(state: Shared) -> Router {
         .route(api::paths::CERTIFICATES, post(certificates))
         .route(api::paths::QUALIFICATION_CHECKS, post(qualification_checks))
         .route(api::paths::CONTRIBUTIONS, get(contributions))
+        .route(api::paths::PENSION_PAYMENTS, get(pension_payments))
+        .route("/v1/eligibility/{kind}", get(eligibility))
         .route(api::paths::REGISTRATIONS, post(registrations))
         .route("/v1/applications/{tracking}", get(application))
         .route(api::paths::RATINGS, post(ratings))
@@ -507,16 +509,55 @@ async fn contributions(
     peer: Option<axum::Extension<PeerIdentity>>,
     headers: HeaderMap,
 ) -> Response {
+    holder_lookup(state, peer, &headers, "contributions", service::contributions).await
+}
+
+/// `GET /v1/pension-payments`: as contributions.
+async fn pension_payments(
+    State(state): State<Shared>,
+    peer: Option<axum::Extension<PeerIdentity>>,
+    headers: HeaderMap,
+) -> Response {
+    holder_lookup(state, peer, &headers, "pension_payments", service::pension_payments).await
+}
+
+/// `GET /v1/eligibility/{kind}`: as contributions.
+async fn eligibility(
+    State(state): State<Shared>,
+    peer: Option<axum::Extension<PeerIdentity>>,
+    Path(kind): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    if !matches!(kind.as_str(), "flexible_employment" | "employment_subsidy") {
+        return problem_response(&ProblemType::NotFound.problem("no eligibility check for this kind"));
+    }
+    let purpose = format!("eligibility_{kind}");
+    holder_lookup(state, peer, &headers, &purpose, move |st, id, name| service::eligibility(st, &kind, id, name)).await
+}
+
+/// A registry lookup for the card holder named by the holder headers: the enrolled
+/// device, the per-terminal limit, and the access log entry (masked) of every answer.
+async fn holder_lookup<T, F>(
+    state: Shared,
+    peer: Option<axum::Extension<PeerIdentity>>,
+    headers: &HeaderMap,
+    purpose: &str,
+    lookup: F,
+) -> Response
+where
+    T: serde::Serialize,
+    F: FnOnce(&AppState, &str, &str) -> Result<T, ApiError> + Send + 'static,
+{
     let device = match require_device(&state, &peer.map(|p| p.0).unwrap_or_default()) {
         Ok(d) => d,
         Err(r) => return r,
     };
-    let id_number = match header_text(&headers, api::CARD_HOLDER_HEADER, "send the ID number read from the card") {
+    let id_number = match header_text(headers, api::CARD_HOLDER_HEADER, "send the ID number read from the card") {
         Ok(v) => v.to_owned(),
         Err(r) => return r,
     };
     let name = match header_text(
-        &headers,
+        headers,
         api::CARD_HOLDER_NAME_HEADER,
         "send the name read from the card, UTF-8 percent-encoded",
     ) {
@@ -531,13 +572,13 @@ async fn contributions(
         },
         Err(r) => return r,
     };
-    let state = state.clone();
+    let purpose = purpose.to_owned();
     tokio::task::spawn_blocking(move || {
         let access = |outcome: &str| RegistryAccess {
             at: time::OffsetDateTime::now_utc().unix_timestamp(),
             device_id: device.device_id.clone(),
             subject_masked: api::mask_id_number(&id_number),
-            purpose: "contributions".into(),
+            purpose: purpose.clone(),
             outcome: outcome.into(),
         };
         // A throttled attempt shows nobody anything; the warning and the counter record
@@ -545,7 +586,7 @@ async fn contributions(
         if let Err(refused) = throttle_lookup(&state, &device.device_id) {
             return refused;
         }
-        let result = service::contributions(&state, &id_number, &name);
+        let result = lookup(&state, &id_number, &name);
         match (record_access(&state, &access(service::lookup_outcome(&result))), result) {
             // Nobody's history is shown without a record of who was shown it.
             (Err(e), Ok(_)) => problem_response(&error_problem(&ApiError::Store(e))),

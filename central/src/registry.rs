@@ -7,6 +7,10 @@
 //! - `440524188001010014` 李福寿, pensioner born 1880: **pending review** (`age_review`).
 //! - `450103199001010032` 王伟: contributing,
 //!   rejected for qualification (`not_a_pensioner`), can register unemployment.
+//! - `450102198403150029` 黄丽: left her employer in 2025, insured nowhere since:
+//!   may register as a flexible worker.
+//! - `450105197805200046` 陈秀兰, aged 48: insures herself as a flexible worker since
+//!   2025: may claim the "4050" subsidy once registered unemployed.
 
 use rand::{Rng, SeedableRng, rngs::StdRng};
 
@@ -23,6 +27,13 @@ pub const REVIEW_PENSIONER_NAME: &str = "李福寿";
 /// A contributing worker (not a pensioner).
 pub const WORKER_ID: &str = "450103199001010032";
 pub const WORKER_NAME: &str = "王伟";
+/// Left her job in 2025 and is insured nowhere: may register as a flexible worker.
+pub const FLEXIBLE_CANDIDATE_ID: &str = "450102198403150029";
+pub const FLEXIBLE_CANDIDATE_NAME: &str = "黄丽";
+/// A woman of 48 insured as a flexible worker: the "4050" subsidy once she is
+/// registered unemployed.
+pub const SUBSIDY_CANDIDATE_ID: &str = "450105197805200046";
+pub const SUBSIDY_CANDIDATE_NAME: &str = "陈秀兰";
 
 const SURNAMES: [&str; 12] = ["王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙"];
 const GIVEN: [&str; 20] = [
@@ -42,6 +53,8 @@ const REGIONS: [&str; 6] = ["450102", "450103", "450105", "450107", "110105", "4
 
 /// The month the synthetic histories run up to.
 const LAST_MONTH: (i32, u32) = (2026, 10);
+/// [`LAST_MONTH`] as `YYYY-MM`: whoever contributed this month is insured now.
+pub const CURRENT_MONTH: &str = "2026-10";
 
 /// Builds a valid ID number from region, birth date and sequence (3 digits).
 pub fn make_id_number(region: &str, year: i32, month: u32, day: u32, seq: u32) -> String {
@@ -80,6 +93,14 @@ pub fn generate(size: u32) -> Vec<(Person, Vec<ContributionRecord>)> {
         fixed(&mut rng, REVIEW_PENSIONER_ID, REVIEW_PENSIONER_NAME, (1880, 1, 1), "receiving"),
         fixed(&mut rng, WORKER_ID, WORKER_NAME, (1990, 1, 1), "contributing"),
     ];
+    // The people with a set history come from their own generator, so everybody after
+    // them is the same as before they were added.
+    let mut own = StdRng::seed_from_u64(0x0000_3430_3530);
+    let mut flexible = fixed(&mut own, FLEXIBLE_CANDIDATE_ID, FLEXIBLE_CANDIDATE_NAME, (1984, 3, 15), "contributing");
+    set_history(&mut flexible.1, &[(EMPLOYERS[1], "2025-06"), ("", CURRENT_MONTH)]);
+    let mut subsidy = fixed(&mut own, SUBSIDY_CANDIDATE_ID, SUBSIDY_CANDIDATE_NAME, (1978, 5, 20), "contributing");
+    set_history(&mut subsidy.1, &[(EMPLOYERS[3], "2024-12"), (FLEXIBLE_WORKER, CURRENT_MONTH)]);
+    out.extend([flexible, subsidy]);
     let mut seen: std::collections::HashSet<String> = out.iter().map(|(p, _)| p.id_number.clone()).collect();
     while out.len() < size as usize {
         let year = rng.random_range(1945..=2003);
@@ -98,6 +119,18 @@ pub fn generate(size: u32) -> Vec<(Person, Vec<ContributionRecord>)> {
         out.push(fixed(&mut rng, &id, &name, (year, month, day), status));
     }
     out
+}
+
+/// Rewrites a history as spells: each `(employer, until)` covers the months up to and
+/// including `until`; an empty employer is a gap (no contributions, the months dropped).
+fn set_history(months: &mut Vec<ContributionRecord>, spells: &[(&str, &str)]) {
+    months.retain_mut(|m| match spells.iter().find(|(_, until)| m.month.as_str() <= *until) {
+        Some((employer, _)) if !employer.is_empty() => {
+            (*employer).clone_into(&mut m.employer);
+            true
+        }
+        _ => false,
+    });
 }
 
 fn fixed(
@@ -166,6 +199,22 @@ mod tests {
         let a: Vec<String> = generate(50).into_iter().map(|(p, _)| p.id_number).collect();
         let b: Vec<String> = generate(50).into_iter().map(|(p, _)| p.id_number).collect();
         assert_eq!(a, b);
+    }
+
+    #[test]
+    fn the_people_with_set_histories_are_what_the_readme_says() {
+        let people = generate(50);
+        let find = |id: &str| people.iter().find(|(p, _)| p.id_number == id).unwrap();
+        let (flexible, months) = find(FLEXIBLE_CANDIDATE_ID);
+        assert_eq!(flexible.name, FLEXIBLE_CANDIDATE_NAME);
+        assert_eq!(months.last().unwrap().month, "2025-06");
+        assert!(months.iter().all(|m| m.employer != FLEXIBLE_WORKER));
+        let (subsidy, months) = find(SUBSIDY_CANDIDATE_ID);
+        assert_eq!(subsidy.name, SUBSIDY_CANDIDATE_NAME);
+        assert_eq!(months.last().unwrap().month, CURRENT_MONTH);
+        assert_eq!(months.last().unwrap().employer, FLEXIBLE_WORKER);
+        assert!(months.iter().any(|m| m.month == "2024-12" && m.employer != FLEXIBLE_WORKER));
+        assert!(id_number_is_valid(FLEXIBLE_CANDIDATE_ID) && id_number_is_valid(SUBSIDY_CANDIDATE_ID));
     }
 
     #[test]

@@ -294,8 +294,166 @@ pub fn stored_face(state: &AppState, tracking: &str) -> Result<Option<Vec<u8>>, 
     Ok(Some(plain))
 }
 
+/// The person named by the card holder headers: a valid ID number and the name the
+/// registry has for it (the name shows the card is there).
+fn card_holder(state: &AppState, id_number: &str, name: &str) -> Result<Person, ApiError> {
+    if !id_number_is_valid(id_number) {
+        return Err(ApiError::field(CARD_HOLDER_HEADER, "must be an ID number with a valid check digit"));
+    }
+    check_card_holder_name(name)?;
+    let person = state.store.person(id_number)?.ok_or_else(|| {
+        ApiError::problem(ProblemType::PersonUnknown, "no person with this ID number in the registry")
+    })?;
+    if person.name != name {
+        return Err(ApiError::field(CARD_HOLDER_NAME_HEADER, "does not match the registry for this ID number"));
+    }
+    Ok(person)
+}
+
+/// `GET /v1/pension-payments`: the last 12 months paid, up to the current month in
+/// China (a month is paid on its first day, as the pension receipt counts it).
+pub fn pension_payments(state: &AppState, id_number: &str, name: &str) -> Result<PensionPayments, ApiError> {
+    let person = card_holder(state, id_number, name)?;
+    let since = match (&person.pension_since, person.pension_status.as_str()) {
+        (Some(since), "receiving") => since.clone(),
+        _ => return Err(not_eligible(IneligibleReason::NotAPensioner)),
+    };
+    let now = OffsetDateTime::now_utc();
+    let last = china_month(now);
+    let mut months = vec![last];
+    while months.len() < 12 {
+        match months.last().and_then(|m| previous_month(m)) {
+            Some(m) if m >= since => months.push(m),
+            _ => break,
+        }
+    }
+    months.reverse();
+    let payments = months
+        .into_iter()
+        .map(|month| PensionPayment { paid_on: format!("{month}-01"), month, amount_fen: person.pension_fen })
+        .collect();
+    Ok(PensionPayments { holder: Holder { name: person.name, id_number_masked: mask_id_number(id_number) }, payments })
+}
+
+fn previous_month(ym: &str) -> Option<String> {
+    let y: i32 = ym.get(..4)?.parse().ok()?;
+    let m: u32 = ym.get(5..)?.parse().ok()?;
+    Some(if m == 1 { format!("{:04}-12", y - 1) } else { format!("{y:04}-{:02}", m - 1) })
+}
+
+fn not_eligible(reason: IneligibleReason) -> ApiError {
+    ApiError::problem(ProblemType::NotEligible, reason.code())
+}
+
+/// The city's average monthly wage the contribution bands are shares of (synthetic).
+pub const AVERAGE_WAGE_FEN: i64 = 700_000;
+/// The bases a flexible worker may choose, in percent of [`AVERAGE_WAGE_FEN`].
+pub const BAND_PERCENTS: [u16; 6] = [60, 80, 100, 150, 200, 300];
+/// A flexible worker pays pension (20 %) and medical (9 %) insurance alone: see
+/// `registry::contribution_to`.
+const FLEXIBLE_RATE_PER_MILLE: i64 = 290;
+/// The "4050" subsidy pays back two thirds of the lowest band's contribution ...
+const SUBSIDY_SHARE: (i64, i64) = (2, 3);
+/// ... for at most three years.
+const SUBSIDY_MONTHS: u32 = 36;
+
+fn band(percent: u16) -> ContributionBand {
+    let base_fen = AVERAGE_WAGE_FEN * i64::from(percent) / 100;
+    ContributionBand { percent, base_fen, monthly_fen: base_fen * FLEXIBLE_RATE_PER_MILLE / 1000 }
+}
+
+/// GB 11643: the 17th digit is odd for men.
+fn is_man(id_number: &str) -> bool {
+    id_number.as_bytes().get(16).is_some_and(|d| d.is_ascii_digit() && (d - b'0') % 2 == 1)
+}
+
+/// Whether `person` may register for `kind` now, and on what terms. The reference rules:
+/// - flexible employment: not a pensioner, not insured by an employer this month, not
+///   already insured (or registering) as a flexible worker;
+/// - employment subsidy: not a pensioner, a woman from 40 or a man from 50, registered
+///   unemployed, insured as a flexible worker, no open application.
+pub fn assess(
+    state: &AppState,
+    kind: RegistrationKind,
+    person: &Person,
+    now: OffsetDateTime,
+) -> Result<Result<Offer, IneligibleReason>, ApiError> {
+    use IneligibleReason as R;
+    if person.pension_status != "contributing" {
+        return Ok(Err(R::ReceivingPension));
+    }
+    let latest = state.store.contributions(&person.id_number)?.pop();
+    let insured_now = latest.as_ref().filter(|m| m.month.as_str() >= crate::registry::CURRENT_MONTH);
+    let insured_flexibly = insured_now.is_some_and(|m| m.employer == crate::registry::FLEXIBLE_WORKER)
+        || state.store.open_application(&person.id_number, "flexible_employment_registration")?.is_some();
+    let today = china_date(now);
+    match kind {
+        RegistrationKind::FlexibleEmployment => {
+            if insured_flexibly {
+                return Ok(Err(R::AlreadyRegistered));
+            }
+            if insured_now.is_some() {
+                return Ok(Err(R::InsuredByEmployer));
+            }
+            let due = first_payment_due(today);
+            Ok(Ok(Offer {
+                bands: BAND_PERCENTS.iter().map(|&p| band(p)).collect(),
+                first_payment_due: Some(ymd(due)),
+                ..Offer::default()
+            }))
+        }
+        RegistrationKind::EmploymentSubsidy => {
+            let from_age = if is_man(&person.id_number) { 50 } else { 40 };
+            if age_on(&person.birth_date, today).is_none_or(|age| age < from_age) {
+                return Ok(Err(R::BelowSubsidyAge));
+            }
+            if state.store.open_application(&person.id_number, "unemployment_registration")?.is_none() {
+                return Ok(Err(R::NotRegisteredUnemployed));
+            }
+            if !insured_flexibly {
+                return Ok(Err(R::NotInsuredAsFlexibleWorker));
+            }
+            if state.store.open_application(&person.id_number, "employment_subsidy")?.is_some() {
+                return Ok(Err(R::AlreadyApplied));
+            }
+            let lowest = band(BAND_PERCENTS[0]);
+            Ok(Ok(Offer {
+                subsidy_monthly_fen: Some(lowest.monthly_fen * SUBSIDY_SHARE.0 / SUBSIDY_SHARE.1),
+                subsidy_months: Some(SUBSIDY_MONTHS),
+                ..Offer::default()
+            }))
+        }
+        RegistrationKind::Unemployment | RegistrationKind::MonthlyCheckIn => {
+            Err(ApiError::problem(ProblemType::NotFound, "no eligibility check for this kind of registration"))
+        }
+    }
+}
+
+/// A new flexible worker's first month is due by the 25th of the next month.
+fn first_payment_due(today: Date) -> Date {
+    let (y, m) = match today.month() {
+        time::Month::December => (today.year() + 1, time::Month::January),
+        m => (today.year(), m.next()),
+    };
+    Date::from_calendar_date(y, m, 25).unwrap_or(today)
+}
+
+/// `GET /v1/eligibility/{kind}`
+pub fn eligibility(state: &AppState, kind: &str, id_number: &str, name: &str) -> Result<Eligibility, ApiError> {
+    let kind = match kind {
+        "flexible_employment" => RegistrationKind::FlexibleEmployment,
+        "employment_subsidy" => RegistrationKind::EmploymentSubsidy,
+        _ => return Err(ApiError::problem(ProblemType::NotFound, "no eligibility check for this kind")),
+    };
+    let person = card_holder(state, id_number, name)?;
+    Ok(match assess(state, kind, &person, OffsetDateTime::now_utc())? {
+        Ok(offer) => Eligibility::Eligible(offer),
+        Err(reason) => Eligibility::NotEligible { reason },
+    })
+}
+
 /// What became of a registry lookup, as the access log keeps it.
-pub fn lookup_outcome(result: &Result<ContributionHistory, ApiError>) -> &'static str {
+pub fn lookup_outcome<T>(result: &Result<T, ApiError>) -> &'static str {
     match result {
         Ok(_) => "shown",
         Err(ApiError::Problem { kind: ProblemType::PersonUnknown, .. }) => "unknown_person",
@@ -308,16 +466,7 @@ pub fn lookup_outcome(result: &Result<ContributionHistory, ApiError>) -> &'stati
 /// `GET /v1/contributions`: the history of the card holder, shown only to a terminal
 /// that read both the ID number and the name from the card.
 pub fn contributions(state: &AppState, id_number: &str, name: &str) -> Result<ContributionHistory, ApiError> {
-    if !id_number_is_valid(id_number) {
-        return Err(ApiError::field(CARD_HOLDER_HEADER, "must be an ID number with a valid check digit"));
-    }
-    check_card_holder_name(name)?;
-    let person = state.store.person(id_number)?.ok_or_else(|| {
-        ApiError::problem(ProblemType::PersonUnknown, "no person with this ID number in the registry")
-    })?;
-    if person.name != name {
-        return Err(ApiError::field(CARD_HOLDER_NAME_HEADER, "does not match the registry for this ID number"));
-    }
+    let person = card_holder(state, id_number, name)?;
     let months: Vec<ContributionMonth> = state
         .store
         .contributions(id_number)?
@@ -353,7 +502,10 @@ pub fn register(
     let device_id = caller.device_id;
     let person = find_person(state, &req.id_number, &req.name)?;
     let now = now_seconds();
-    let open = state.store.open_unemployment_registration(&person.id_number)?;
+    let open = state.store.open_application(&person.id_number, "unemployment_registration")?;
+    // The terms the receipt states (flexible employment): the band chosen, and when the
+    // first month is due.
+    let mut terms: Option<(ContributionBand, String)> = None;
     let (prefix, kind, status, deadline_days) = match req.kind {
         RegistrationKind::Unemployment => {
             if person.pension_status != "contributing" {
@@ -376,6 +528,20 @@ pub fn register(
             }
             ("CI", "monthly_check_in", "completed", 0)
         }
+        RegistrationKind::FlexibleEmployment | RegistrationKind::EmploymentSubsidy => {
+            // Checked again here: the answer the terminal showed may be out of date.
+            let offer = assess(state, req.kind, &person, now)?.map_err(not_eligible)?;
+            if req.kind == RegistrationKind::EmploymentSubsidy {
+                ("ES", "employment_subsidy", "received", 20)
+            } else {
+                let chosen =
+                    offer.bands.iter().find(|b| Some(b.percent) == req.contribution_percent).ok_or_else(|| {
+                        ApiError::field("contribution_percent", format!("must be one of the bands {BAND_PERCENTS:?}"))
+                    })?;
+                terms = Some((*chosen, offer.first_payment_due.unwrap_or_default()));
+                ("FE", "flexible_employment_registration", "received", 15)
+            }
+        }
     };
     let tracking = tracking_number(state, prefix, now)?;
     let record = NewRecord::Application(ApplicationRecord {
@@ -387,12 +553,22 @@ pub fn register(
         submitted_at: now.unix_timestamp(),
         deadline: deadline(now, deadline_days),
         client_reference: Some(client_reference(caller.idempotency_key)),
-        // Only an unemployment registration says why the job ended.
-        reason: req.reason.filter(|_| req.kind == RegistrationKind::Unemployment).map(|r| r.code().to_owned()),
+        // The form's one choice: why the job ended, or the band.
+        reason: match req.kind {
+            RegistrationKind::Unemployment => req.reason.map(|r| r.code().to_owned()),
+            RegistrationKind::FlexibleEmployment => terms.as_ref().map(|(band, _)| band.percent.to_string()),
+            _ => None,
+        },
     });
     tracing::info!(device_id, tracking, kind, holder = %mask_id_number(&person.id_number), "registration");
-    let response =
-        RegistrationReceipt { tracking_number: tracking, kind: req.kind, next_check_in_due: deadline(now, 30) };
+    let check_ins = matches!(req.kind, RegistrationKind::Unemployment | RegistrationKind::MonthlyCheckIn);
+    let response = RegistrationReceipt {
+        tracking_number: tracking,
+        kind: req.kind,
+        next_check_in_due: check_ins.then(|| deadline(now, 30)),
+        monthly_fen: terms.as_ref().map(|(band, _)| band.monthly_fen),
+        first_payment_due: terms.map(|(_, due)| due),
+    };
     Ok(Submitted { response, records: vec![record], tally: Tally::Registrations })
 }
 

@@ -169,6 +169,7 @@ async fn unemployment_registration_then_monthly_check_in() {
         name: WORKER_NAME.into(),
         phone: None,
         reason: None,
+        contribution_percent: None,
     };
     let (status, p) = problem(t.post(&rig, "/v1/registrations", "r0", &req).await).await;
     assert_eq!((status, p.kind()), (422, Some(ProblemType::NoOpenRegistration)));

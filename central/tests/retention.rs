@@ -65,6 +65,7 @@ async fn the_retention_sweep_removes_personal_data_past_its_time() {
         name: WORKER_NAME.into(),
         phone: Some("13800138000".into()),
         reason: Some(UnemploymentReason::ContractEnded),
+        contribution_percent: None,
     };
     let open: RegistrationReceipt = t.post(&rig, paths::REGISTRATIONS, "r1", &registration).await.json().await.unwrap();
     registration.kind = RegistrationKind::MonthlyCheckIn;

@@ -50,6 +50,7 @@ async fn applications_of_every_kind_on_one_day_get_their_own_digits_and_a_typo_f
         name: WORKER_NAME.into(),
         phone: Some("13800138000".into()),
         reason: Some(UnemploymentReason::Dismissed),
+        contribution_percent: None,
     };
     let ur: RegistrationReceipt = t.post(&rig, paths::REGISTRATIONS, "u", &registration).await.json().await.unwrap();
     registration.kind = RegistrationKind::MonthlyCheckIn;

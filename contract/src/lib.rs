@@ -43,6 +43,13 @@ pub mod paths {
     pub const CERTIFICATES: &str = "/v1/certificates";
     pub const QUALIFICATION_CHECKS: &str = "/v1/qualification-checks";
     pub const CONTRIBUTIONS: &str = "/v1/contributions";
+    /// The card holder's last 12 months of pension payments (holder headers as for
+    /// contributions).
+    pub const PENSION_PAYMENTS: &str = "/v1/pension-payments";
+    /// Followed by `/{kind}` (a [`super::RegistrationKind`] that needs one: flexible
+    /// employment, employment subsidy): whether the card holder may register, and on
+    /// what terms (holder headers as for contributions).
+    pub const ELIGIBILITY: &str = "/v1/eligibility";
     pub const REGISTRATIONS: &str = "/v1/registrations";
     /// Followed by `/{tracking_number}`, its digits alone, or a [`super::client_reference`].
     pub const APPLICATIONS: &str = "/v1/applications";
@@ -384,6 +391,63 @@ pub struct ContributionMonth {
     pub employer_fen: i64,
 }
 
+// ---------------------------------------------------------------- pension payments
+
+/// Response of `GET /v1/pension-payments`: the last 12 months paid, oldest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PensionPayments {
+    pub holder: Holder,
+    pub payments: Vec<PensionPayment>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PensionPayment {
+    /// The month paid for (`YYYY-MM`).
+    pub month: String,
+    pub amount_fen: i64,
+    /// The day it reached the pensioner's account (`YYYY-MM-DD`).
+    pub paid_on: String,
+}
+
+// ---------------------------------------------------------------- eligibility
+
+/// Response of `GET /v1/eligibility/{kind}`: the terms offered, or why not. The central
+/// service checks again when the registration arrives (the answer may have changed).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum Eligibility {
+    Eligible(Offer),
+    NotEligible { reason: IneligibleReason },
+}
+
+/// What an eligible person is offered.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Offer {
+    /// Flexible employment: the contribution bases to choose from, lowest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub bands: Vec<ContributionBand>,
+    /// Flexible employment: the first payment is due by this day (`YYYY-MM-DD`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_payment_due: Option<String>,
+    /// Employment subsidy: paid back each month, in fen.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subsidy_monthly_fen: Option<i64>,
+    /// Employment subsidy: for at most this many months.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subsidy_months: Option<u32>,
+}
+
+/// One contribution base a flexible worker may choose: a share of the city's average
+/// monthly wage, and what it costs each month.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ContributionBand {
+    /// Percent of the average wage (60, 80, 100, ...): what the registration sends.
+    pub percent: u16,
+    pub base_fen: i64,
+    /// Pension and medical insurance together, paid by the worker alone.
+    pub monthly_fen: i64,
+}
+
 // ---------------------------------------------------------------- registrations
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -391,6 +455,10 @@ pub struct ContributionMonth {
 pub enum RegistrationKind {
     Unemployment,
     MonthlyCheckIn,
+    /// 灵活就业人员参保登记 (needs `contribution_percent`).
+    FlexibleEmployment,
+    /// 就业困难人员认定 + 灵活就业社保补贴申领.
+    EmploymentSubsidy,
 }
 
 impl RegistrationKind {
@@ -399,6 +467,18 @@ impl RegistrationKind {
         match self {
             Self::Unemployment => Service::UnemploymentRegistration,
             Self::MonthlyCheckIn => Service::UnemploymentCheckIn,
+            Self::FlexibleEmployment => Service::FlexibleEmploymentRegistration,
+            Self::EmploymentSubsidy => Service::EmploymentSubsidy,
+        }
+    }
+
+    /// The path segment of `GET /v1/eligibility/{kind}` (its wire name).
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Unemployment => "unemployment",
+            Self::MonthlyCheckIn => "monthly_check_in",
+            Self::FlexibleEmployment => "flexible_employment",
+            Self::EmploymentSubsidy => "employment_subsidy",
         }
     }
 }
@@ -415,14 +495,26 @@ pub struct RegistrationRequest {
     /// Why the job ended (unemployment registration only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<UnemploymentReason>,
+    /// The contribution band chosen, as [`ContributionBand::percent`] (flexible
+    /// employment only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contribution_percent: Option<u16>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RegistrationReceipt {
     pub tracking_number: String,
     pub kind: RegistrationKind,
-    /// Next monthly check-in due by this date (`YYYY-MM-DD`).
-    pub next_check_in_due: String,
+    /// Next monthly check-in due by this date (`YYYY-MM-DD`); unemployment registrations
+    /// and check-ins only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_check_in_due: Option<String>,
+    /// Flexible employment: the first monthly payment is due by this date (`YYYY-MM-DD`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_payment_due: Option<String>,
+    /// Flexible employment: what each month costs, in fen.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub monthly_fen: Option<i64>,
 }
 
 // ---------------------------------------------------------------- applications
@@ -433,6 +525,8 @@ pub enum ApplicationKind {
     QualificationCheck,
     UnemploymentRegistration,
     MonthlyCheckIn,
+    FlexibleEmploymentRegistration,
+    EmploymentSubsidy,
 }
 
 impl ApplicationKind {
@@ -442,6 +536,8 @@ impl ApplicationKind {
             Self::QualificationCheck => Service::QualificationCheck,
             Self::UnemploymentRegistration => Service::UnemploymentRegistration,
             Self::MonthlyCheckIn => Service::UnemploymentCheckIn,
+            Self::FlexibleEmploymentRegistration => Service::FlexibleEmploymentRegistration,
+            Self::EmploymentSubsidy => Service::EmploymentSubsidy,
         }
     }
 }

@@ -60,6 +60,9 @@ pub enum ProblemType {
     InvalidJpeg,
     /// 422: a monthly check-in without an open unemployment registration.
     NoOpenRegistration,
+    /// 422: the registry says the person cannot have this service; `detail` is the
+    /// [`crate::IneligibleReason`] code.
+    NotEligible,
     /// 413: request body larger than the limit.
     PayloadTooLarge,
     /// 415: body is not `application/json`.
@@ -78,7 +81,7 @@ pub enum ProblemType {
 }
 
 impl ProblemType {
-    pub const ALL: [ProblemType; 23] = [
+    pub const ALL: [ProblemType; 24] = [
         Self::MalformedRequest,
         Self::ValidationFailed,
         Self::IdempotencyKeyMissing,
@@ -95,6 +98,7 @@ impl ProblemType {
         Self::NotFound,
         Self::InvalidJpeg,
         Self::NoOpenRegistration,
+        Self::NotEligible,
         Self::PayloadTooLarge,
         Self::UnsupportedMediaType,
         Self::MethodNotAllowed,
@@ -123,6 +127,7 @@ impl ProblemType {
             Self::NotFound => "not-found",
             Self::InvalidJpeg => "invalid-jpeg",
             Self::NoOpenRegistration => "no-open-registration",
+            Self::NotEligible => "not-eligible",
             Self::PayloadTooLarge => "payload-too-large",
             Self::UnsupportedMediaType => "unsupported-media-type",
             Self::MethodNotAllowed => "method-not-allowed",
@@ -156,7 +161,8 @@ impl ProblemType {
             | Self::IdempotencyKeyReused
             | Self::CsrInvalid
             | Self::InvalidJpeg
-            | Self::NoOpenRegistration => 422,
+            | Self::NoOpenRegistration
+            | Self::NotEligible => 422,
             Self::TooManyRequests => 429,
             Self::Internal => 500,
         }
@@ -180,6 +186,7 @@ impl ProblemType {
             Self::NotFound => "Not found",
             Self::InvalidJpeg => "Face image is not a valid JPEG",
             Self::NoOpenRegistration => "No open unemployment registration",
+            Self::NotEligible => "Not eligible for this service",
             Self::PayloadTooLarge => "Request body too large",
             Self::UnsupportedMediaType => "Unsupported media type",
             Self::MethodNotAllowed => "Method not allowed",

@@ -155,6 +155,15 @@ impl RegistrationRequest {
                 return Err(field_error("phone", "must be an 11-digit mobile number starting with 1"));
             }
         }
+        match (self.kind, self.contribution_percent) {
+            (RegistrationKind::FlexibleEmployment, None) => {
+                return Err(field_error("contribution_percent", "a flexible employment registration needs a band"));
+            }
+            (RegistrationKind::FlexibleEmployment, Some(p)) if !(1..=1000).contains(&p) => {
+                return Err(field_error("contribution_percent", "must be a band's percent (1 ..= 1000)"));
+            }
+            _ => {}
+        }
         Ok(())
     }
 }

@@ -22,15 +22,28 @@ pub enum Service {
     UnemploymentCheckIn,
     /// 办理进度查询: an earlier application found by the number on its receipt.
     ApplicationProgress,
+    /// 待遇发放记录: the last 12 months of pension paid, on screen, optionally printed
+    /// (pensioners).
+    PensionPayments,
+    /// 灵活就业人员参保登记: a person without an employer insures themselves, at a
+    /// contribution base chosen from the allowed bands.
+    FlexibleEmploymentRegistration,
+    /// 就业困难人员认定 + 灵活就业社保补贴申领 (the "4050" subsidy): women from 40 and
+    /// men from 50, registered unemployed and insured as flexible workers, apply for a
+    /// subsidy of their contributions.
+    EmploymentSubsidy,
 }
 
 impl Service {
-    pub const ALL: [Service; 6] = [
+    pub const ALL: [Service; 9] = [
         Self::Certificate,
         Self::QualificationCheck,
         Self::ContributionRecord,
+        Self::PensionPayments,
         Self::UnemploymentRegistration,
         Self::UnemploymentCheckIn,
+        Self::FlexibleEmploymentRegistration,
+        Self::EmploymentSubsidy,
         Self::ApplicationProgress,
     ];
 
@@ -43,6 +56,9 @@ impl Service {
             Self::UnemploymentRegistration => "unemployment_registration",
             Self::UnemploymentCheckIn => "unemployment_check_in",
             Self::ApplicationProgress => "application_progress",
+            Self::PensionPayments => "pension_payments",
+            Self::FlexibleEmploymentRegistration => "flexible_employment_registration",
+            Self::EmploymentSubsidy => "employment_subsidy",
         }
     }
 
@@ -55,6 +71,9 @@ impl Service {
             Self::UnemploymentRegistration => "失业登记",
             Self::UnemploymentCheckIn => "失业签到",
             Self::ApplicationProgress => "办理进度查询",
+            Self::PensionPayments => "待遇发放记录",
+            Self::FlexibleEmploymentRegistration => "灵活就业参保登记",
+            Self::EmploymentSubsidy => "灵活就业社保补贴申领",
         }
     }
 }
@@ -177,6 +196,70 @@ impl UnemploymentReason {
     }
 }
 
+/// Why the registry says a person cannot have a service (shown to the citizen in plain
+/// words, with the counter to go to).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IneligibleReason {
+    /// Pension payment records are for people receiving a pension.
+    NotAPensioner,
+    /// A pensioner neither registers as a flexible worker nor claims the subsidy.
+    ReceivingPension,
+    /// Insured through an employer this month: the employer pays, no self-registration.
+    InsuredByEmployer,
+    /// Already registered as a flexible worker (or such a registration is being handled).
+    AlreadyRegistered,
+    /// The subsidy is for women from 40 and men from 50.
+    BelowSubsidyAge,
+    /// The subsidy needs an open unemployment registration.
+    NotRegisteredUnemployed,
+    /// The subsidy needs contributions paid as a flexible worker.
+    NotInsuredAsFlexibleWorker,
+    /// A subsidy application is already open.
+    AlreadyApplied,
+}
+
+impl IneligibleReason {
+    pub const ALL: [IneligibleReason; 8] = [
+        Self::NotAPensioner,
+        Self::ReceivingPension,
+        Self::InsuredByEmployer,
+        Self::AlreadyRegistered,
+        Self::BelowSubsidyAge,
+        Self::NotRegisteredUnemployed,
+        Self::NotInsuredAsFlexibleWorker,
+        Self::AlreadyApplied,
+    ];
+
+    /// The wire name (`below_subsidy_age`).
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::NotAPensioner => "not_a_pensioner",
+            Self::ReceivingPension => "receiving_pension",
+            Self::InsuredByEmployer => "insured_by_employer",
+            Self::AlreadyRegistered => "already_registered",
+            Self::BelowSubsidyAge => "below_subsidy_age",
+            Self::NotRegisteredUnemployed => "not_registered_unemployed",
+            Self::NotInsuredAsFlexibleWorker => "not_insured_as_flexible_worker",
+            Self::AlreadyApplied => "already_applied",
+        }
+    }
+
+    /// The reason as printed and spoken (Chinese).
+    pub fn zh(self) -> &'static str {
+        match self {
+            Self::NotAPensioner => "您目前没有领取养老金，暂无待遇发放记录",
+            Self::ReceivingPension => "您已领取养老金，无需办理此项业务",
+            Self::InsuredByEmployer => "您本月已由单位参保，无需以灵活就业人员身份登记",
+            Self::AlreadyRegistered => "您已登记为灵活就业人员",
+            Self::BelowSubsidyAge => "补贴对象为女性满40周岁、男性满50周岁",
+            Self::NotRegisteredUnemployed => "申领补贴需先办理失业登记",
+            Self::NotInsuredAsFlexibleWorker => "申领补贴需以灵活就业人员身份缴费",
+            Self::AlreadyApplied => "您已提交补贴申请，正在办理中",
+        }
+    }
+}
+
 /// 好差评: the five grades, best first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -255,6 +338,13 @@ mod tests {
     fn service_codes_are_the_wire_names() {
         for s in Service::ALL {
             assert_eq!(serde_json::to_value(s).unwrap(), serde_json::Value::String(s.code().into()));
+        }
+    }
+
+    #[test]
+    fn ineligible_reason_codes_are_the_wire_names() {
+        for r in IneligibleReason::ALL {
+            assert_eq!(serde_json::to_value(r).unwrap(), serde_json::Value::String(r.code().into()));
         }
     }
 

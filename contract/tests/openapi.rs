@@ -80,6 +80,8 @@ fn every_path_constant_is_a_documented_path() {
         paths::CERTIFICATES,
         paths::QUALIFICATION_CHECKS,
         paths::CONTRIBUTIONS,
+        paths::PENSION_PAYMENTS,
+        paths::ELIGIBILITY,
         paths::REGISTRATIONS,
         paths::APPLICATIONS,
         paths::RATINGS,
@@ -108,9 +110,15 @@ fn every_enum_has_exactly_the_documented_wire_names() {
     same_enum(
         &spec,
         &prop("RegistrationRequest", "kind"),
-        &[RegistrationKind::Unemployment, RegistrationKind::MonthlyCheckIn],
+        &[
+            RegistrationKind::Unemployment,
+            RegistrationKind::MonthlyCheckIn,
+            RegistrationKind::FlexibleEmployment,
+            RegistrationKind::EmploymentSubsidy,
+        ],
         "RegistrationKind",
     );
+    same_enum(&spec, schema(&spec, "IneligibleReason"), &IneligibleReason::ALL, "IneligibleReason");
     same_enum(
         &spec,
         &prop("ApplicationProgress", "kind"),
@@ -118,6 +126,8 @@ fn every_enum_has_exactly_the_documented_wire_names() {
             ApplicationKind::QualificationCheck,
             ApplicationKind::UnemploymentRegistration,
             ApplicationKind::MonthlyCheckIn,
+            ApplicationKind::FlexibleEmploymentRegistration,
+            ApplicationKind::EmploymentSubsidy,
         ],
         "ApplicationKind",
     );
@@ -275,6 +285,7 @@ fn every_message_has_exactly_the_documented_fields() {
                 name: "王伟".into(),
                 phone: Some("13800138000".into()),
                 reason: Some(reason),
+                contribution_percent: Some(60),
             },
         );
     }
@@ -284,9 +295,45 @@ fn every_message_has_exactly_the_documented_fields() {
         &RegistrationReceipt {
             tracking_number: "UR-1".into(),
             kind: RegistrationKind::Unemployment,
-            next_check_in_due: "2026-12-21".into(),
+            next_check_in_due: Some("2026-12-21".into()),
+            first_payment_due: Some("2026-12-31".into()),
+            monthly_fen: Some(1),
         },
     );
+    check(
+        &spec,
+        "RegistrationRequest",
+        &RegistrationRequest {
+            kind: RegistrationKind::FlexibleEmployment,
+            id_number: "450103199001010032".into(),
+            name: "王伟".into(),
+            phone: Some("13800138000".into()),
+            reason: Some(UnemploymentReason::Other),
+            contribution_percent: Some(60),
+        },
+    );
+    check(
+        &spec,
+        "PensionPayments",
+        &PensionPayments {
+            holder: Holder { name: "张秀英".into(), id_number_masked: "1101**********002X".into() },
+            payments: vec![PensionPayment { month: "2026-10".into(), amount_fen: 1, paid_on: "2026-10-15".into() }],
+        },
+    );
+    let band = ContributionBand { percent: 60, base_fen: 1, monthly_fen: 1 };
+    check(
+        &spec,
+        "Eligible",
+        &Eligibility::Eligible(Offer {
+            bands: vec![band],
+            first_payment_due: Some("2026-12-31".into()),
+            subsidy_monthly_fen: Some(1),
+            subsidy_months: Some(36),
+        }),
+    );
+    for reason in IneligibleReason::ALL {
+        check(&spec, "NotEligible", &Eligibility::NotEligible { reason });
+    }
     check(
         &spec,
         "ApplicationProgress",

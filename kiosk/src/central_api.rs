@@ -17,7 +17,7 @@ pub enum CentralError {
     #[error("central service unreachable: {0}")]
     Unreachable(String),
     #[error("central service answered {status}: {title}")]
-    Problem { status: u16, title: String, kind: Option<String> },
+    Problem { status: u16, title: String, kind: Option<String>, detail: Option<String> },
     #[error("central service answered with a body this terminal cannot read: {0}")]
     Malformed(String),
     #[error("certificate signature rejected: {0}")]
@@ -255,8 +255,13 @@ async fn json_answer<T: serde::de::DeserializeOwned>(
 async fn problem_of(resp: reqwest::Response) -> CentralError {
     let status = resp.status().as_u16();
     match resp.json::<api::Problem>().await {
-        Ok(p) => CentralError::Problem { status, kind: p.kind().map(|k| k.slug().to_owned()), title: p.title },
-        Err(_) => CentralError::Problem { status, title: "no problem document".into(), kind: None },
+        Ok(p) => CentralError::Problem {
+            status,
+            kind: p.kind().map(|k| k.slug().to_owned()),
+            title: p.title,
+            detail: p.detail,
+        },
+        Err(_) => CentralError::Problem { status, title: "no problem document".into(), kind: None, detail: None },
     }
 }
 
@@ -412,9 +417,34 @@ impl CentralClient {
         id_number: &str,
         name: &str,
     ) -> Result<api::ContributionHistory, CentralError> {
+        self.holder_get(api::paths::CONTRIBUTIONS, id_number, name).await
+    }
+
+    /// The card holder's last 12 months of pension payments (holder named as for
+    /// [`Self::contributions_of`]).
+    pub async fn pension_payments_of(&self, id_number: &str, name: &str) -> Result<api::PensionPayments, CentralError> {
+        self.holder_get(api::paths::PENSION_PAYMENTS, id_number, name).await
+    }
+
+    /// Whether the card holder may register for `kind`, and on what terms.
+    pub async fn eligibility_of(
+        &self,
+        kind: api::RegistrationKind,
+        id_number: &str,
+        name: &str,
+    ) -> Result<api::Eligibility, CentralError> {
+        self.holder_get(&format!("{}/{}", api::paths::ELIGIBILITY, kind.code()), id_number, name).await
+    }
+
+    async fn holder_get<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        id_number: &str,
+        name: &str,
+    ) -> Result<T, CentralError> {
         let resp = self
             .http()
-            .get(self.url(api::paths::CONTRIBUTIONS))
+            .get(self.url(path))
             .header(api::CARD_HOLDER_HEADER, id_number)
             .header(api::CARD_HOLDER_NAME_HEADER, api::encode_header_text(name))
             .send()

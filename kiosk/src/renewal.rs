@@ -276,7 +276,7 @@ mod tests {
 
     #[test]
     fn only_answers_about_the_request_itself_discard_it() {
-        let problem = |status| CentralError::Problem { status, title: String::new(), kind: None };
+        let problem = |status| CentralError::Problem { status, title: String::new(), kind: None, detail: None };
         assert!(refused_for_good(&problem(400)));
         assert!(refused_for_good(&problem(422)));
         for status in [401, 403, 408, 429, 500, 503] {

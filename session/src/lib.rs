@@ -17,6 +17,8 @@
 //! | qualification | capturing: camera stopped, session ends | submitting/receipt: finishes, then rating |
 //! | contributions | loading/viewing: session ends (the record leaves the screen) | printing: finishes |
 //! | unemployment | choice/form/capture: draft discarded, session ends | submitting/receipt: finishes |
+//! | pension payments | loading/viewing: session ends | printing: finishes |
+//! | flexible employment, subsidy | checking/offer/refusal: session ends | submitting/receipt: finishes |
 //! | progress, rating | needs no card: unaffected | — |
 //!
 //! In a committed flow the card holder's identity is dropped at once; only what the
@@ -31,12 +33,14 @@ mod capture;
 mod certificate;
 mod contributions;
 pub mod maintenance;
+mod payments;
 mod personal;
 mod progress;
 mod qualification;
 mod rating;
 mod receipt;
 mod screen;
+mod self_insured;
 mod types;
 mod unemployment;
 
@@ -45,7 +49,8 @@ mod tests;
 
 pub use personal::{
     CertificateMonth, CertificateStatus, Citizen, ContributionRecord, ContributionYear, FaceCapture, IdNumber,
-    IssuedCertificate, MonthRange, PersonName, Phone, YearMonth, YearSummary, mask_id, yuan,
+    IssuedCertificate, MonthRange, PaymentRecord, PensionPayment, PersonName, Phone, YearMonth, YearSummary, mask_id,
+    yuan,
 };
 pub use screen::{
     ApplicationProgress, ApplicationStatus, CaptureHint, Decision, Delivery, FaceHint, Failure, FormError,
@@ -91,6 +96,9 @@ enum Flow {
     Qualification(qualification::Step),
     Contributions(contributions::Step),
     Unemployment(unemployment::Step),
+    Payments(payments::Step),
+    /// Flexible employment registration or the employment subsidy.
+    SelfInsured(Service, self_insured::Step),
     Progress(progress::Step),
     Rating(rating::Step),
 }
@@ -130,23 +138,29 @@ impl Ctx<'_> {
         self.out.push(Effect::Audit(record));
     }
     /// Prints a receipt when the printer works, else says the screen is the receipt.
-    fn receipt(&mut self, service: Service, delivery: Delivery) -> Option<Ticket> {
+    fn receipt(&mut self, service: Service, delivery: Delivery, terms: Option<Terms>) -> Option<Ticket> {
         let reference = match &delivery {
             Delivery::Submitted { tracking, .. } => tracking.clone(),
             Delivery::Queued { reference } => reference.clone(),
         };
         let delivered = matches!(delivery, Delivery::Submitted { .. });
         self.audit(AuditRecord::Submitted { session: self.session, service, delivered, reference });
-        let receipt = Receipt { service, masked_id: self.masked_id.map(str::to_owned), delivery: delivery.clone() };
+        let receipt =
+            Receipt { service, masked_id: self.masked_id.map(str::to_owned), delivery: delivery.clone(), terms };
         match self.devices.unusable(Device::Printer) {
             Some(u) => {
-                self.show(Screen::Receipt { service, delivery, receipt: ReceiptState::ScreenOnly(Some(u.problem)) });
+                self.show(Screen::Receipt {
+                    service,
+                    delivery,
+                    receipt: ReceiptState::ScreenOnly(Some(u.problem)),
+                    terms,
+                });
                 None
             }
             None => {
                 let ticket = self.ticket();
                 self.emit(Effect::Print { ticket, job: PrintJob::Receipt(receipt) });
-                self.show(Screen::Receipt { service, delivery, receipt: ReceiptState::Printing });
+                self.show(Screen::Receipt { service, delivery, receipt: ReceiptState::Printing, terms });
                 Some(ticket)
             }
         }
@@ -220,6 +234,8 @@ impl Flow {
             Self::Qualification(s) => s.holds_personal_data(),
             Self::Contributions(s) => s.holds_personal_data(),
             Self::Unemployment(s) => s.holds_personal_data(),
+            Self::Payments(s) => s.holds_personal_data(),
+            Self::SelfInsured(_, s) => s.holds_personal_data(),
         }
     }
 
@@ -231,6 +247,8 @@ impl Flow {
             Self::Qualification(s) => s.committed(),
             Self::Contributions(s) => s.committed(),
             Self::Unemployment(s) => s.committed(),
+            Self::Payments(s) => s.committed(),
+            Self::SelfInsured(_, s) => s.committed(),
             Self::Progress(_) | Self::Rating(_) => true,
         }
     }
@@ -243,6 +261,8 @@ impl Flow {
             Self::Qualification(s) => !s.committed(),
             Self::Contributions(s) => !s.committed(),
             Self::Unemployment(s) => !s.committed(),
+            Self::Payments(s) => !s.committed(),
+            Self::SelfInsured(_, s) => !s.committed(),
             Self::Progress(_) => true,
             Self::Menu | Self::AwaitingCard(_) | Self::ConfirmIdentity(_) | Self::Rating(_) => false,
         }
@@ -256,6 +276,8 @@ impl Flow {
             Self::Qualification(_) => Some(Service::QualificationCheck),
             Self::Contributions(_) => Some(Service::ContributionRecord),
             Self::Unemployment(s) => Some(s.service()),
+            Self::Payments(_) => Some(Service::PensionPayments),
+            Self::SelfInsured(service, _) => Some(*service),
             Self::Progress(_) => Some(Service::ApplicationProgress),
         }
     }
@@ -585,6 +607,10 @@ fn start_service(state: &mut State, service: Service, out: &mut Vec<Effect>) {
         Service::UnemploymentRegistration => Flow::Unemployment(unemployment::start_registration(&mut ctx)),
         Service::UnemploymentCheckIn => Flow::Unemployment(unemployment::start_check_in(&mut ctx)),
         Service::ApplicationProgress => Flow::Progress(progress::start(&mut ctx)),
+        Service::PensionPayments => Flow::Payments(payments::start(&mut ctx)),
+        Service::FlexibleEmploymentRegistration | Service::EmploymentSubsidy => {
+            Flow::SelfInsured(service, self_insured::start(&mut ctx, service))
+        }
     };
 }
 
@@ -606,6 +632,8 @@ fn step_flow(state: &mut State, event: &Event, out: &mut Vec<Effect>) {
         Flow::Qualification(s) => qualification::step(s, &mut ctx, event),
         Flow::Contributions(s) => contributions::step(s, &mut ctx, event),
         Flow::Unemployment(s) => unemployment::step(s, &mut ctx, event),
+        Flow::Payments(s) => payments::step(s, &mut ctx, event),
+        Flow::SelfInsured(service, s) => self_insured::step(s, service, &mut ctx, event),
         Flow::Progress(s) => progress::step(s, &mut ctx, event),
         Flow::Rating(s) => rating::step(s, &mut ctx, event),
     };

@@ -160,6 +160,28 @@ impl fmt::Debug for ContributionRecord {
     }
 }
 
+/// One month of pension paid to the holder.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PensionPayment {
+    pub month: YearMonth,
+    pub amount_fen: u64,
+    /// The day it reached the pensioner's account.
+    pub paid_on: time::Date,
+}
+
+/// The last months of pension paid (oldest first), as the central service keeps them.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct PaymentRecord {
+    pub payments: Vec<PensionPayment>,
+}
+
+/// Months only: amounts are the holder's business.
+impl fmt::Debug for PaymentRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PaymentRecord({} months)", self.payments.len())
+    }
+}
+
 /// A calendar month (`2024-01`); the unit certificates and contributions count in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct YearMonth {

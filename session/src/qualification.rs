@@ -17,7 +17,7 @@ impl Step {
         false
     }
     pub(super) fn committed(&self) -> bool {
-        matches!(self, Self::Outcome(Outcome::Submitting(_) | Outcome::Receipt { .. }))
+        matches!(self, Self::Outcome(Outcome::Submitting(..) | Outcome::Receipt { .. }))
     }
     pub(super) fn capturing(&self) -> bool {
         matches!(self, Self::Capturing(Capture::Running(_)))

@@ -1,19 +1,29 @@
 //! The tail every submitting flow shares: waiting for the outbox's answer, then the
 //! receipt (printed, or on screen when the printer is down), then the rating.
 
-use super::{AuditRecord, Ctx, Delivery, Event, Failure, Intent, Next, ReceiptState, Screen, Service, Ticket};
+use super::{AuditRecord, Ctx, Delivery, Event, Failure, Intent, Next, ReceiptState, Screen, Service, Terms, Ticket};
 
 #[derive(Debug)]
 pub(super) enum Outcome {
-    Submitting(Ticket),
-    Receipt { delivery: Delivery, print: Option<Ticket> },
+    /// Waiting for the outbox; the terms go on the receipt.
+    Submitting(Ticket, Option<Terms>),
+    Receipt {
+        delivery: Delivery,
+        print: Option<Ticket>,
+        terms: Option<Terms>,
+    },
     Failed,
 }
 
 /// Emits the submission effect's waiting screen; the caller has emitted `Effect::Submit`.
 pub(super) fn submitting(ctx: &mut Ctx<'_>, service: Service, ticket: Ticket) -> Outcome {
+    submitting_with(ctx, service, ticket, None)
+}
+
+/// As [`submitting`], for a receipt that states `terms` as well.
+pub(super) fn submitting_with(ctx: &mut Ctx<'_>, service: Service, ticket: Ticket, terms: Option<Terms>) -> Outcome {
     ctx.show(Screen::Waiting { service, what: super::Waiting::Submitting });
-    Outcome::Submitting(ticket)
+    Outcome::Submitting(ticket, terms)
 }
 
 /// `Ok` keeps the flow in its outcome part, `Err` leaves the flow.
@@ -21,10 +31,10 @@ pub(super) fn submitting(ctx: &mut Ctx<'_>, service: Service, ticket: Ticket) ->
 #[allow(clippy::result_large_err)]
 pub(super) fn step(outcome: Outcome, service: Service, ctx: &mut Ctx<'_>, event: &Event) -> Result<Outcome, Next> {
     match (outcome, event) {
-        (Outcome::Submitting(t), Event::Submitted { ticket, result }) if t == *ticket => match result {
+        (Outcome::Submitting(t, terms), Event::Submitted { ticket, result }) if t == *ticket => match result {
             Ok(delivery) => {
-                let print = ctx.receipt(service, delivery.clone());
-                Ok(Outcome::Receipt { delivery: delivery.clone(), print })
+                let print = ctx.receipt(service, delivery.clone(), terms);
+                Ok(Outcome::Receipt { delivery: delivery.clone(), print, terms })
             }
             Err(failure) => {
                 ctx.audit(AuditRecord::SubmissionFailed {
@@ -36,7 +46,7 @@ pub(super) fn step(outcome: Outcome, service: Service, ctx: &mut Ctx<'_>, event:
                 Ok(Outcome::Failed)
             }
         },
-        (Outcome::Receipt { delivery, print: Some(t) }, Event::Printed { ticket, result }) if t == *ticket => {
+        (Outcome::Receipt { delivery, print: Some(t), terms }, Event::Printed { ticket, result }) if t == *ticket => {
             ctx.audit(AuditRecord::PrintResult {
                 session: ctx.session,
                 service,
@@ -47,8 +57,8 @@ pub(super) fn step(outcome: Outcome, service: Service, ctx: &mut Ctx<'_>, event:
                 Ok(()) => ReceiptState::Printed,
                 Err(p) => ReceiptState::ScreenOnly(Some(p.clone())),
             };
-            ctx.show(Screen::Receipt { service, delivery: delivery.clone(), receipt });
-            Ok(Outcome::Receipt { delivery, print: None })
+            ctx.show(Screen::Receipt { service, delivery: delivery.clone(), receipt, terms });
+            Ok(Outcome::Receipt { delivery, print: None, terms })
         }
         // The receipt is on screen (printing or not): "done" moves on to the rating.
         (Outcome::Receipt { .. } | Outcome::Failed, Event::Touch(Intent::Done)) => Err(Next::Rate(service)),

@@ -4,8 +4,11 @@
 //! the UI uses as well.
 
 use super::maintenance::{PinRefusal, SelfTests};
-use super::personal::{ContributionRecord, IssuedCertificate, PersonName};
-use super::{CardProblem, CertificateKind, CertificatePeriod, Device, Problem, Service};
+use super::personal::{ContributionRecord, IssuedCertificate, PaymentRecord, PersonName};
+use super::{
+    CardProblem, CertificateKind, CertificatePeriod, ContributionBand, Device, IneligibleReason, Problem, Service,
+    Terms,
+};
 
 /// Why a service cannot be offered right now.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -40,6 +43,8 @@ pub enum Waiting {
     Submitting,
     LoadingContributions,
     LookingUpApplication,
+    LoadingPayments,
+    CheckingEligibility,
 }
 
 /// Face capture guidance as the camera reports it: where the face should go, the
@@ -186,9 +191,31 @@ pub enum Screen {
         record: ContributionRecord,
         can_print: Option<Unavailable>,
     },
+    PensionPayments {
+        holder: PersonName,
+        masked_id: String,
+        record: PaymentRecord,
+        can_print: Option<Unavailable>,
+    },
     RegistrationForm {
         phone: String,
         error: Option<FormError>,
+    },
+    /// Flexible employment: the bands with their monthly cost, to choose one.
+    FlexibleOffer {
+        bands: Vec<ContributionBand>,
+        first_payment_due: Option<time::Date>,
+        error: Option<FormError>,
+    },
+    /// The "4050" subsidy offered: how much each month, for how long; confirm to apply.
+    SubsidyOffer {
+        monthly_fen: i64,
+        months: u32,
+    },
+    /// The registry says no, and why: the citizen goes to a counter (or nowhere).
+    NotEligible {
+        service: Service,
+        reason: IneligibleReason,
     },
     TrackingEntry {
         typed: String,
@@ -200,6 +227,8 @@ pub enum Screen {
         service: Service,
         delivery: Delivery,
         receipt: ReceiptState,
+        /// What else the receipt states (a flexible worker's payments).
+        terms: Option<Terms>,
     },
     /// A certificate or record went to the printer (or failed to).
     Printed {
@@ -236,7 +265,11 @@ impl Screen {
             Self::CertificatePreview { .. } => "certificate_preview",
             Self::Capture { .. } => "capture",
             Self::Contributions { .. } => "contributions",
+            Self::PensionPayments { .. } => "pension_payments",
             Self::RegistrationForm { .. } => "registration_form",
+            Self::FlexibleOffer { .. } => "flexible_offer",
+            Self::SubsidyOffer { .. } => "subsidy_offer",
+            Self::NotEligible { .. } => "not_eligible",
             Self::TrackingEntry { .. } => "tracking_entry",
             Self::Progress(..) => "progress",
             Self::Receipt { .. } => "receipt",
@@ -258,6 +291,8 @@ pub enum FormError {
     NotFound,
     /// A certificate's verification code was scanned where an application's was wanted.
     NotAnApplication,
+    /// No contribution band was chosen.
+    MissingBand,
 }
 
 /// Failures a citizen is told about.
@@ -274,4 +309,7 @@ pub enum Failure {
     CaptureFailed(String),
     /// The outbox refused the submission (disk full): nothing was stored.
     NotStored(String),
+    /// The registry says the person cannot have the service (checked again when a
+    /// registration arrives, or for a record only some people have).
+    NotEligible(IneligibleReason),
 }

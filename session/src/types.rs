@@ -2,7 +2,7 @@
 //! effects out, and the audit records the core asks the runtime to write.
 
 use super::maintenance::{LeftBy, Pin, TestSubject};
-use super::personal::{Citizen, ContributionRecord, FaceCapture, IssuedCertificate, PersonName, Phone};
+use super::personal::{Citizen, ContributionRecord, FaceCapture, IssuedCertificate, PaymentRecord, PersonName, Phone};
 use super::screen::{ApplicationProgress, CaptureHint, Delivery, Failure, Screen, ServiceTile, Unavailable};
 use serde::{Deserialize, Serialize};
 
@@ -14,7 +14,9 @@ pub type Millis = u64;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Ticket(pub u64);
 
-pub use contract::{CertificateKind, RatingGrade, RatingReason, Service, UnemploymentReason};
+pub use contract::{
+    CertificateKind, ContributionBand, IneligibleReason, RatingGrade, RatingReason, Service, UnemploymentReason,
+};
 
 /// Whether `service` is for the card holder (an application's progress is not: anyone
 /// holding the receipt may look it up).
@@ -32,9 +34,12 @@ pub fn devices_needed(service: Service) -> &'static [Device] {
         Service::QualificationCheck | Service::UnemploymentCheckIn => {
             &[Device::Enrollment, Device::Storage, Device::Reader, Device::Camera]
         }
-        Service::ContributionRecord | Service::UnemploymentRegistration => {
-            &[Device::Enrollment, Device::Storage, Device::Reader]
-        }
+        // The payment record prints only when asked (the print button says why not).
+        Service::ContributionRecord
+        | Service::PensionPayments
+        | Service::UnemploymentRegistration
+        | Service::FlexibleEmploymentRegistration
+        | Service::EmploymentSubsidy => &[Device::Enrollment, Device::Storage, Device::Reader],
         Service::ApplicationProgress => &[Device::Enrollment, Device::Storage],
     }
 }
@@ -259,6 +264,10 @@ pub enum Intent {
         phone: String,
         reason: Option<UnemploymentReason>,
     },
+    /// Register as a flexible worker at the band chosen (`None`: none chosen yet).
+    SubmitFlexibleRegistration {
+        percent: Option<u16>,
+    },
     SubmitTracking(String),
     Rate {
         grade: RatingGrade,
@@ -308,6 +317,14 @@ pub enum Event {
         ticket: Ticket,
         result: Result<ContributionRecord, Failure>,
     },
+    PensionPaymentsLoaded {
+        ticket: Ticket,
+        result: Result<PaymentRecord, Failure>,
+    },
+    EligibilityChecked {
+        ticket: Ticket,
+        result: Result<Eligibility, Failure>,
+    },
     /// `Ok(None)`: no application with that tracking number.
     ApplicationFound {
         ticket: Ticket,
@@ -341,9 +358,52 @@ pub enum Event {
 /// Something for a submission to the central service, via the outbox.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Submission {
-    Qualification { citizen: Citizen, face: FaceCapture },
-    Registration { citizen: Citizen, phone: Phone, reason: UnemploymentReason },
-    CheckIn { citizen: Citizen, face: FaceCapture },
+    Qualification {
+        citizen: Citizen,
+        face: FaceCapture,
+    },
+    Registration {
+        citizen: Citizen,
+        phone: Phone,
+        reason: UnemploymentReason,
+    },
+    CheckIn {
+        citizen: Citizen,
+        face: FaceCapture,
+    },
+    /// Flexible employment registration at `band` (one of the offer's).
+    FlexibleEmployment {
+        citizen: Citizen,
+        band: ContributionBand,
+    },
+    EmploymentSubsidy {
+        citizen: Citizen,
+    },
+}
+
+/// What the registry says about a registration the citizen asked for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Eligibility {
+    Eligible(Offer),
+    NotEligible(IneligibleReason),
+}
+
+/// The terms offered to an eligible person.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Offer {
+    /// Flexible employment: the bases to choose from, lowest first.
+    pub bands: Vec<ContributionBand>,
+    pub first_payment_due: Option<time::Date>,
+    /// Employment subsidy: monthly amount and for how many months.
+    pub subsidy: Option<(i64, u32)>,
+}
+
+/// What a receipt states beyond the tracking number: a flexible worker's monthly
+/// payment and when the first one is due.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Terms {
+    pub monthly_fen: i64,
+    pub first_payment_due: Option<time::Date>,
 }
 
 /// A receipt for a submission; carries only a masked id.
@@ -352,6 +412,7 @@ pub struct Receipt {
     pub service: Service,
     pub masked_id: Option<String>,
     pub delivery: Delivery,
+    pub terms: Option<Terms>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -361,6 +422,11 @@ pub enum PrintJob {
         holder: PersonName,
         masked_id: String,
         record: ContributionRecord,
+    },
+    PensionPayments {
+        holder: PersonName,
+        masked_id: String,
+        record: PaymentRecord,
     },
     Receipt(Receipt),
     /// A technician's printer self-test from the maintenance screen: no personal data.
@@ -471,6 +537,17 @@ pub enum Effect {
     FetchContributions {
         ticket: Ticket,
         citizen: Citizen,
+    },
+    FetchPensionPayments {
+        ticket: Ticket,
+        citizen: Citizen,
+    },
+    /// Ask whether `citizen` may have `service` (a registration with terms); answer
+    /// `Event::EligibilityChecked`.
+    CheckEligibility {
+        ticket: Ticket,
+        citizen: Citizen,
+        service: Service,
     },
     LookUpApplication {
         ticket: Ticket,

@@ -17,7 +17,7 @@ impl Step {
         false
     }
     pub(super) fn committed(&self) -> bool {
-        matches!(self, Self::Outcome(_, Outcome::Submitting(_) | Outcome::Receipt { .. }))
+        matches!(self, Self::Outcome(_, Outcome::Submitting(..) | Outcome::Receipt { .. }))
     }
     pub(super) fn capturing(&self) -> bool {
         matches!(self, Self::CheckIn(Capture::Running(_)))

@@ -40,6 +40,10 @@ pub mod cards {
     pub const REVIEW_PENSIONER: &str = "review-pensioner";
     /// 450103199001010032, a worker.
     pub const WORKER: &str = "worker";
+    /// 450102198403150029 黄丽: may register as a flexible worker.
+    pub const FLEXIBLE_WORKER: &str = "flexible-worker";
+    /// 450105197805200046 陈秀兰, 48: the "4050" subsidy once registered unemployed.
+    pub const SUBSIDY_CANDIDATE: &str = "subsidy-candidate";
     pub const EXPIRED: &str = "expired";
     /// A foreign permanent resident's card: not a resident ID card.
     pub const FOREIGNER: &str = "foreigner";

@@ -133,6 +133,36 @@ pub(crate) fn apply(ui: &g::KioskWindow, view: &View) {
             vm.set_total_months(i32::try_from(*total_months).unwrap_or(i32::MAX));
             vm.set_can_print(*can_print);
         }
+        Screen::PensionPayments { identity, payments, total_fen, can_print } => {
+            vm.set_screen(g::ScreenId::PensionPayments);
+            vm.set_service(g::ServiceId::PensionPayments);
+            set_identity(&vm, identity);
+            vm.set_payments(model(payments.iter().map(|p| g::PaymentRow {
+                month: month_text(lang, p.month).into(),
+                amount: yuan(p.amount_fen),
+                paid_on: short_date(lang, &p.paid_on).into(),
+            })));
+            vm.set_payments_total(yuan(*total_fen));
+            vm.set_can_print(*can_print);
+        }
+        Screen::FlexibleOffer { bands, selected, first_payment_due, missing_band } => {
+            vm.set_screen(g::ScreenId::FlexibleOffer);
+            vm.set_service(g::ServiceId::FlexibleEmploymentRegistration);
+            vm.set_bands(model(bands.iter().map(|b| g::BandChoice {
+                percent: i32::from(b.percent),
+                base: yuan(b.base_fen),
+                monthly: yuan(b.monthly_fen),
+                selected: Some(b.percent) == *selected,
+            })));
+            vm.set_first_payment_due(first_payment_due.map(|d| short_date(lang, &d)).unwrap_or_default().into());
+            vm.set_missing_band(*missing_band);
+        }
+        Screen::SubsidyOffer { monthly_fen, months } => {
+            vm.set_screen(g::ScreenId::SubsidyOffer);
+            vm.set_service(g::ServiceId::EmploymentSubsidy);
+            vm.set_subsidy_monthly(yuan(*monthly_fen));
+            vm.set_subsidy_months(i32::try_from(*months).unwrap_or(i32::MAX));
+        }
         Screen::RegistrationForm { phone, reasons, selected_reason, can_submit } => {
             vm.set_screen(g::ScreenId::RegistrationForm);
             vm.set_service(g::ServiceId::UnemploymentRegistration);
@@ -156,10 +186,17 @@ pub(crate) fn apply(ui: &g::KioskWindow, view: &View) {
             vm.set_submitted_on(short_date(lang, submitted_on).into());
             vm.set_deadline(deadline.as_ref().map(|d| short_date(lang, d)).unwrap_or_default().into());
         }
-        Screen::Result { service: s, kind, tracking_number, receipt } => {
+        Screen::Result { service: s, kind, tracking_number, receipt, terms } => {
             vm.set_screen(g::ScreenId::Result);
             vm.set_service(service(*s));
             vm.set_result(result(*kind));
+            if let ResultKind::Failed(FailureReason::NotEligible(why)) = kind {
+                vm.set_ineligible(ineligible(*why));
+            }
+            vm.set_terms_monthly(terms.map(|t| yuan(t.monthly_fen)).unwrap_or_default());
+            vm.set_terms_due(
+                terms.and_then(|t| t.first_payment_due).map(|d| short_date(lang, &d)).unwrap_or_default().into(),
+            );
             let (r, why) = match receipt {
                 ReceiptNote::None => (g::ReceiptId::None, g::ReasonId::None),
                 ReceiptNote::Printing => (g::ReceiptId::Printing, g::ReasonId::None),
@@ -346,6 +383,14 @@ pub(crate) fn short_date(lang: Language, d: &time::Date) -> String {
     }
 }
 
+/// "2026年11月" / "2026-11".
+pub(crate) fn month_text(lang: Language, m: YearMonth) -> String {
+    match lang {
+        Language::ZhCn => format!("{}年{}月", m.year, m.month),
+        Language::En => format!("{:04}-{:02}", m.year, m.month),
+    }
+}
+
 /// Fen to "12,345.67".
 pub(crate) fn yuan(fen: u64) -> SharedString {
     let whole = (fen / 100).to_string();
@@ -378,6 +423,7 @@ fn printout_service(p: Printout, current: g::ServiceId) -> g::ServiceId {
     match p {
         Printout::Certificate => g::ServiceId::Certificate,
         Printout::ContributionRecord => g::ServiceId::ContributionRecord,
+        Printout::PensionPayments => g::ServiceId::PensionPayments,
         Printout::Receipt => current,
     }
 }
@@ -402,7 +448,26 @@ one_to_one!(
         ContributionRecord,
         UnemploymentRegistration,
         UnemploymentCheckIn,
-        ApplicationProgress
+        ApplicationProgress,
+        PensionPayments,
+        FlexibleEmploymentRegistration,
+        EmploymentSubsidy
+    ]
+);
+one_to_one!(
+    ineligible,
+    ineligible_from,
+    IneligibleReason,
+    g::Ineligible,
+    [
+        NotAPensioner,
+        ReceivingPension,
+        InsuredByEmployer,
+        AlreadyRegistered,
+        BelowSubsidyAge,
+        NotRegisteredUnemployed,
+        NotInsuredAsFlexibleWorker,
+        AlreadyApplied
     ]
 );
 one_to_one!(
@@ -419,7 +484,13 @@ one_to_one!(
     g::PreviewFieldId,
     [Name, IdNumber, Insurance, Period, Employer, Status, MonthsPaid, VerificationCode]
 );
-one_to_one!(printout, printout_from, Printout, g::PrintoutId, [Certificate, ContributionRecord, Receipt]);
+one_to_one!(
+    printout,
+    printout_from,
+    Printout,
+    g::PrintoutId,
+    [Certificate, ContributionRecord, PensionPayments, Receipt]
+);
 one_to_one!(
     hint,
     hint_from,
@@ -473,7 +544,7 @@ one_to_one!(
     activity_from,
     Activity,
     g::ActivityId,
-    [IssuingCertificate, Submitting, LoadingRecord, LookingUpApplication]
+    [IssuingCertificate, Submitting, LoadingRecord, LookingUpApplication, LoadingPayments, CheckingEligibility]
 );
 one_to_one!(
     device,
@@ -537,6 +608,7 @@ fn result(k: ResultKind) -> g::ResultId {
         ResultKind::Failed(FailureReason::LivenessFailed) => g::ResultId::FailedLiveness,
         ResultKind::Failed(FailureReason::PrinterFault) => g::ResultId::FailedPrinter,
         ResultKind::Failed(FailureReason::Refused) => g::ResultId::FailedRefused,
+        ResultKind::Failed(FailureReason::NotEligible(_)) => g::ResultId::FailedNotEligible,
     }
 }
 

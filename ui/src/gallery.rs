@@ -130,6 +130,7 @@ pub fn sample_screens() -> Vec<(&'static str, Screen)> {
         ("waiting-submitting", waiting(Service::UnemploymentRegistration, Activity::Submitting)),
         ("waiting-loading-record", waiting(Service::ContributionRecord, Activity::LoadingRecord)),
         ("waiting-looking-up", waiting(Service::ApplicationProgress, Activity::LookingUpApplication)),
+        ("waiting-checking-eligibility", waiting(Service::EmploymentSubsidy, Activity::CheckingEligibility)),
         ("printing", S::Printing { printout: Printout::Certificate, percent: 60 }),
         ("take-receipt", S::TakeReceipt { printout: Printout::Certificate }),
         (
@@ -156,6 +157,46 @@ pub fn sample_screens() -> Vec<(&'static str, Screen)> {
             "contribution-record",
             S::ContributionRecord { identity: identity(), years, total_months: 140, can_print: true },
         ),
+        (
+            "pension-payments",
+            S::PensionPayments {
+                identity: identity(),
+                payments: (1..=12)
+                    .map(|m| {
+                        let month =
+                            YearMonth { year: if m < 2 { 2025 } else { 2026 }, month: if m < 2 { 12 } else { m - 1 } };
+                        PaymentLine {
+                            month,
+                            amount_fen: 382_650,
+                            paid_on: time::Date::from_calendar_date(
+                                i32::from(month.year),
+                                time::Month::try_from(month.month).unwrap_or(time::Month::January),
+                                1,
+                            )
+                            .unwrap_or(time::macros::date!(2026 - 01 - 01)),
+                        }
+                    })
+                    .collect(),
+                total_fen: 12 * 382_650,
+                can_print: true,
+            },
+        ),
+        (
+            "flexible-offer",
+            S::FlexibleOffer {
+                bands: [60u16, 80, 100, 150, 200, 300]
+                    .iter()
+                    .map(|&percent| {
+                        let base_fen = 7_000 * u64::from(percent);
+                        BandChoice { percent, base_fen, monthly_fen: base_fen * 29 / 100 }
+                    })
+                    .collect(),
+                selected: Some(100),
+                first_payment_due: Some(time::macros::date!(2026 - 12 - 25)),
+                missing_band: false,
+            },
+        ),
+        ("subsidy-offer", S::SubsidyOffer { monthly_fen: 81_200, months: 36 }),
         (
             "registration-form",
             S::RegistrationForm {
@@ -214,6 +255,7 @@ pub fn sample_screens() -> Vec<(&'static str, Screen)> {
                 kind: ResultKind::Submitted,
                 tracking_number: Some("2026 1121 0042 17".into()),
                 receipt: ReceiptNote::Printed,
+                terms: None,
             },
         ),
         (
@@ -223,6 +265,7 @@ pub fn sample_screens() -> Vec<(&'static str, Screen)> {
                 kind: ResultKind::Queued,
                 tracking_number: Some("2026 1121 0043 05".into()),
                 receipt: ReceiptNote::NotPrinted(UnavailableReason::PrinterOutOfPaper),
+                terms: None,
             },
         ),
         (
@@ -232,6 +275,7 @@ pub fn sample_screens() -> Vec<(&'static str, Screen)> {
                 kind: ResultKind::PendingReview,
                 tracking_number: Some("2026 1121 0044 93".into()),
                 receipt: ReceiptNote::Printing,
+                terms: None,
             },
         ),
         (
@@ -241,6 +285,7 @@ pub fn sample_screens() -> Vec<(&'static str, Screen)> {
                 kind: ResultKind::Done,
                 tracking_number: Some("2026 1121 0045 28".into()),
                 receipt: ReceiptNote::None,
+                terms: None,
             },
         ),
         (
@@ -250,6 +295,30 @@ pub fn sample_screens() -> Vec<(&'static str, Screen)> {
                 kind: ResultKind::Failed(FailureReason::FaceNotMatched),
                 tracking_number: None,
                 receipt: ReceiptNote::None,
+                terms: None,
+            },
+        ),
+        (
+            "result-flexible-registered",
+            S::Result {
+                service: Service::FlexibleEmploymentRegistration,
+                kind: ResultKind::Submitted,
+                tracking_number: Some("FE-20261121-0000417".into()),
+                receipt: ReceiptNote::Printed,
+                terms: Some(PaymentTerms {
+                    monthly_fen: 203_000,
+                    first_payment_due: Some(time::macros::date!(2026 - 12 - 25)),
+                }),
+            },
+        ),
+        (
+            "result-not-eligible",
+            S::Result {
+                service: Service::EmploymentSubsidy,
+                kind: ResultKind::Failed(FailureReason::NotEligible(IneligibleReason::NotInsuredAsFlexibleWorker)),
+                tracking_number: None,
+                receipt: ReceiptNote::None,
+                terms: None,
             },
         ),
         (

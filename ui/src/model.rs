@@ -11,8 +11,8 @@ use std::fmt;
 
 pub use session::maintenance::TestSubject;
 pub use session::{
-    ApplicationStatus, CertificateKind, CertificatePeriod, ContributionYear, FaceHint, LivenessPrompt, RatingGrade,
-    RatingReason, Service, UnemploymentReason,
+    ApplicationStatus, CertificateKind, CertificatePeriod, ContributionYear, FaceHint, IneligibleReason,
+    LivenessPrompt, RatingGrade, RatingReason, Service, UnemploymentReason, YearMonth,
 };
 
 /// Everything the window shows at one moment: one screen plus the cross-cutting state
@@ -139,6 +139,19 @@ pub enum Screen {
     },
     /// Years of contributions as a table and a bar chart; optional print.
     ContributionRecord { identity: MaskedIdentity, years: Vec<ContributionYear>, total_months: u32, can_print: bool },
+    /// The last months of pension paid (oldest first) and their total; optional print.
+    PensionPayments { identity: MaskedIdentity, payments: Vec<PaymentLine>, total_fen: u64, can_print: bool },
+    /// Flexible employment: one chip per contribution band with its monthly cost, and
+    /// when the first payment is due.
+    FlexibleOffer {
+        bands: Vec<BandChoice>,
+        selected: Option<u16>,
+        first_payment_due: Option<time::Date>,
+        /// A band must be chosen first; the runtime says when one was not.
+        missing_band: bool,
+    },
+    /// The "4050" subsidy: how much is paid back each month and for how long; Confirm applies.
+    SubsidyOffer { monthly_fen: u64, months: u32 },
     /// Unemployment registration: phone number on the keypad, reason chips.
     RegistrationForm {
         phone: KeypadField,
@@ -159,7 +172,14 @@ pub enum Screen {
     },
     /// How a service ended, with the tracking number when there is one, and what
     /// became of the receipt that carries it.
-    Result { service: Service, kind: ResultKind, tracking_number: Option<String>, receipt: ReceiptNote },
+    Result {
+        service: Service,
+        kind: ResultKind,
+        tracking_number: Option<String>,
+        receipt: ReceiptNote,
+        /// A flexible worker's monthly payment and its first due date, stated with the number.
+        terms: Option<PaymentTerms>,
+    },
     /// 好差评: five grades, then optional reason chips offered for that grade.
     Rating {
         service: Service,
@@ -212,6 +232,10 @@ pub enum Activity {
     LoadingRecord,
     /// Looking up an application by tracking number.
     LookingUpApplication,
+    /// Fetching the pension payment record.
+    LoadingPayments,
+    /// Asking the registry whether the person may register, and on what terms.
+    CheckingEligibility,
 }
 
 impl Activity {
@@ -316,6 +340,30 @@ pub struct MaskedIdentity {
     pub id_number: String,
 }
 
+/// One month of pension paid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PaymentLine {
+    pub month: YearMonth,
+    pub amount_fen: u64,
+    pub paid_on: time::Date,
+}
+
+/// A contribution band on the flexible employment form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BandChoice {
+    /// Percent of the city's average wage; what the citizen picks.
+    pub percent: u16,
+    pub base_fen: u64,
+    pub monthly_fen: u64,
+}
+
+/// What a flexible worker pays each month and when the first payment is due.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PaymentTerms {
+    pub monthly_fen: u64,
+    pub first_payment_due: Option<time::Date>,
+}
+
 /// One labelled line of the certificate preview.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PreviewRow {
@@ -339,6 +387,7 @@ pub enum PreviewField {
 pub enum Printout {
     Certificate,
     ContributionRecord,
+    PensionPayments,
     /// A tracking receipt (qualification check, registration, check-in).
     Receipt,
 }
@@ -402,6 +451,8 @@ pub enum FailureReason {
     PrinterFault,
     /// The central service refused (e.g. not eligible); visit a counter.
     Refused,
+    /// The registry says the person cannot have this service, and why.
+    NotEligible(IneligibleReason),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -469,6 +520,8 @@ pub enum Intent {
     PickCertificateKind(CertificateKind),
     PickCertificatePeriod(CertificatePeriod),
     PickUnemploymentReason(UnemploymentReason),
+    /// A contribution band (its percent) on the flexible employment form.
+    PickBand(u16),
     /// Print the contribution record shown on screen.
     Print,
     Rate(RatingGrade),

@@ -146,6 +146,7 @@ fn connect_actions(ui: &g::KioskWindow, sink: Rc<dyn Fn(Intent)>) {
     on!(on_pick_kind, |k| Intent::PickCertificateKind(bind::cert_kind_from(k)));
     on!(on_pick_period, |m| Intent::PickCertificatePeriod(bind::period_from_months(m)));
     on!(on_pick_reason, |r| Intent::PickUnemploymentReason(bind::ureason_from(r)));
+    on!(on_pick_band, |p| Intent::PickBand(u16::try_from(p).unwrap_or(0)));
     on!(on_print, || Intent::Print);
     on!(on_rate, |gr| Intent::Rate(bind::grade_from(gr)));
     on!(on_toggle_rating_reason, |r| Intent::ToggleRatingReason(bind::rreason_from(r)));

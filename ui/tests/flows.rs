@@ -561,3 +561,91 @@ fn every_actionable_element_is_labelled_on_screen_and_at_least_15mm_landscape() 
 fn every_actionable_element_is_labelled_on_screen_and_at_least_15mm_portrait_large() {
     check_actionable_elements(Orientation::Portrait, TextSize::Large);
 }
+
+#[test]
+fn a_contribution_band_is_picked_by_touch_and_says_what_it_costs() {
+    let kiosk = Kiosk::english();
+    kiosk.show(screen("flexible-offer"));
+    assert!(kiosk.shows("Choose your contribution base, then touch Register. You pay the monthly amount yourself."));
+    assert!(
+        kiosk.shows(
+            "The first payment is due by 2026-12-25. Pay it at a bank, or by phone with the social insurance app."
+        )
+    );
+    let band = kiosk.control("60% of the average wage: 1,218.00 yuan a month");
+    assert_eq!(band.accessible_description().unwrap(), "Contribution base 4,200.00 yuan");
+    assert_eq!(band.accessible_checked(), Some(false));
+    assert_eq!(kiosk.control("100% of the average wage: 2,030.00 yuan a month").accessible_checked(), Some(true));
+    kiosk.tap("60% of the average wage: 1,218.00 yuan a month");
+    kiosk.tap("Register");
+    assert_eq!(kiosk.intents(), vec![Intent::PickBand(60), Intent::Confirm]);
+    let Screen::FlexibleOffer { bands, first_payment_due, .. } = screen("flexible-offer") else { panic!() };
+    kiosk.show(Screen::FlexibleOffer { bands, selected: None, first_payment_due, missing_band: true });
+    assert!(kiosk.shows("Please choose a contribution base first."));
+}
+
+#[test]
+fn the_payment_record_and_the_subsidy_offer_show_their_amounts() {
+    let kiosk = Kiosk::english();
+    kiosk.show(screen("pension-payments"));
+    assert!(kiosk.shows("Pension paid to 王*明 (1101**********002X)"));
+    assert!(kiosk.shows("Total for these 12 months: 45,918.00 yuan"));
+    assert!(kiosk.shows("2026-01 3,826.50"), "a row reads as its month and amount");
+    kiosk.tap("Print");
+    kiosk.tap("Done");
+    assert_eq!(kiosk.intents(), vec![Intent::Print, Intent::Confirm]);
+
+    kiosk.show(screen("subsidy-offer"));
+    assert!(kiosk.shows("812.00 yuan"));
+    assert!(kiosk.shows("For up to 36 months, paid back after you pay your own contributions."));
+    kiosk.tap("Apply");
+    assert_eq!(kiosk.intents(), vec![Intent::Confirm]);
+}
+
+#[test]
+fn a_refusal_says_why_in_plain_words_and_a_registration_states_its_terms() {
+    let kiosk = Kiosk::english();
+    kiosk.show(screen("result-not-eligible"));
+    assert!(kiosk.shows(
+        "The subsidy needs contributions paid as a flexible worker: register for flexible employment insurance first."
+    ));
+    kiosk.tap("Continue");
+    assert_eq!(kiosk.intents(), vec![Intent::Confirm]);
+    kiosk.show(screen("result-flexible-registered"));
+    assert!(kiosk.shows("You pay 2,030.00 yuan each month; the first payment is due by 2026-12-25."));
+    assert!(kiosk.shows("FE-20261121-0000417"));
+    // Every reason has its own sentence.
+    let sentences = [
+        (IneligibleReason::NotAPensioner, "You are not receiving a pension, so there are no payments to show."),
+        (IneligibleReason::ReceivingPension, "You receive a pension, so this does not apply to you."),
+        (
+            IneligibleReason::InsuredByEmployer,
+            "Your employer insures you this month, so you need not register yourself.",
+        ),
+        (IneligibleReason::AlreadyRegistered, "You are already registered as a flexible worker."),
+        (IneligibleReason::BelowSubsidyAge, "The subsidy is for women from 40 and men from 50."),
+        (
+            IneligibleReason::NotRegisteredUnemployed,
+            "Register as unemployed first; then you can apply for the subsidy.",
+        ),
+        (
+            IneligibleReason::NotInsuredAsFlexibleWorker,
+            "The subsidy needs contributions paid as a flexible worker: register for flexible employment insurance first.",
+        ),
+        (IneligibleReason::AlreadyApplied, "You have already applied; your application is being handled."),
+    ];
+    assert_eq!(sentences.len(), IneligibleReason::ALL.len());
+    for (reason, sentence) in sentences {
+        kiosk.show(Screen::Result {
+            service: Service::EmploymentSubsidy,
+            kind: ResultKind::Failed(FailureReason::NotEligible(reason)),
+            tracking_number: None,
+            receipt: ReceiptNote::None,
+            terms: None,
+        });
+        assert!(kiosk.shows(sentence), "{reason:?}");
+        for (_, other) in sentences.iter().filter(|(r, _)| *r != reason) {
+            assert!(!kiosk.shows(other), "{reason:?} also says {other:?}");
+        }
+    }
+}

@@ -119,8 +119,10 @@ pub struct ApplicationRecord {
     pub deadline: String,
     /// `api::client_reference` of the submission's Idempotency-Key (none before migration 2).
     pub client_reference: Option<String>,
-    /// Why the last job ended (unemployment registrations): snake_case of
-    /// `api::UnemploymentReason`, as the terminal sent it (none before migration 4).
+    /// The one choice the citizen made on the form (none before migration 4): why the
+    /// last job ended for an unemployment registration (snake_case of
+    /// `api::UnemploymentReason`), the contribution band's percent for a flexible
+    /// employment registration (`"100"`).
     pub reason: Option<String>,
 }
 
@@ -148,7 +150,7 @@ pub struct RegistryAccess {
     pub device_id: String,
     /// `api::mask_id_number` of the person looked up; never the full number.
     pub subject_masked: String,
-    /// `contributions` or `certificate`.
+    /// `contributions`, `certificate`, `pension_payments` or `eligibility_<kind>`.
     pub purpose: String,
     /// `shown`, `name_mismatch`, `unknown_person`, `refused` (malformed) or `failed`.
     pub outcome: String,
@@ -412,7 +414,9 @@ pub trait Store: Send + Sync + 'static {
     fn next_tracking_sequence(&self, day: &str) -> StoreResult<u64>;
     /// The latest application whose submission had `api::client_reference` = `reference`.
     fn application_by_client_reference(&self, reference: &str) -> StoreResult<Option<ApplicationRecord>>;
-    fn open_unemployment_registration(&self, id_number: &str) -> StoreResult<Option<ApplicationRecord>>;
+    /// The person's newest application of `kind` (snake_case of `api::ApplicationKind`)
+    /// that is still open or was approved: received, under review or approved.
+    fn open_application(&self, id_number: &str, kind: &str) -> StoreResult<Option<ApplicationRecord>>;
     fn face_image(&self, tracking_number: &str) -> StoreResult<Option<(Vec<u8>, Vec<u8>)>>;
     fn activity_counts(&self) -> StoreResult<ActivityCounts>;
 

@@ -370,16 +370,16 @@ impl Store for SqliteStore {
         self.newest_application(BY_CLIENT_REFERENCE, reference)
     }
 
-    fn open_unemployment_registration(&self, id_number: &str) -> StoreResult<Option<ApplicationRecord>> {
+    fn open_application(&self, id_number: &str, kind: &str) -> StoreResult<Option<ApplicationRecord>> {
         Ok(self
             .lock()?
             .query_row(
                 &format!(
                     "SELECT {APPLICATION_COLS} FROM applications
-                 WHERE id_number = ?1 AND kind = 'unemployment_registration' AND status IN ('received', 'under_review', 'approved')
+                 WHERE id_number = ?1 AND kind = ?2 AND status IN ('received', 'under_review', 'approved')
                  ORDER BY submitted_at DESC LIMIT 1"
                 ),
-                [id_number],
+                [id_number, kind],
                 application_from_row,
             )
             .optional()?)

@@ -191,8 +191,14 @@ impl Terminal {
     /// `GET /v1/contributions` for the card holder `id_number` named `name`, as a terminal
     /// that read both from the card asks for it.
     pub async fn contributions(&self, rig: &Rig, id_number: &str, name: &str) -> reqwest::Response {
+        self.holder_get(rig, central::api::paths::CONTRIBUTIONS, id_number, name).await
+    }
+
+    /// A `GET` naming the card holder as the terminal does (contributions, pension
+    /// payments, eligibility).
+    pub async fn holder_get(&self, rig: &Rig, path: &str, id_number: &str, name: &str) -> reqwest::Response {
         self.http
-            .get(rig.url(central::api::paths::CONTRIBUTIONS))
+            .get(rig.url(path))
             .header(central::api::CARD_HOLDER_HEADER, id_number)
             .header(central::api::CARD_HOLDER_NAME_HEADER, central::api::encode_header_text(name))
             .send()

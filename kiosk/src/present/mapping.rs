@@ -108,7 +108,7 @@ fn status_en(s: CertificateStatus) -> String {
     }
 }
 
-fn delivery(service: Service, delivery: &Delivery, receipt: &ReceiptState) -> Screen {
+fn delivery(service: Service, delivery: &Delivery, receipt: &ReceiptState, terms: Option<&core::Terms>) -> Screen {
     let (kind, tracking) = match delivery {
         Delivery::Queued { reference } => (ResultKind::Queued, reference.clone()),
         Delivery::Submitted { tracking, decision } => (
@@ -127,7 +127,25 @@ fn delivery(service: Service, delivery: &Delivery, receipt: &ReceiptState) -> Sc
             ReceiptNote::NotPrinted(problem.as_ref().map_or(UnavailableReason::PrinterFault, printer_reason))
         }
     };
-    Screen::Result { service, kind, tracking_number: Some(tracking), receipt }
+    let terms = terms.map(|t| PaymentTerms {
+        monthly_fen: u64::try_from(t.monthly_fen).unwrap_or(0),
+        first_payment_due: t.first_payment_due,
+    });
+    Screen::Result { service, kind, tracking_number: Some(tracking), receipt, terms }
+}
+
+fn not_eligible(service: Service, reason: core::IneligibleReason) -> Screen {
+    Screen::Result {
+        service,
+        kind: ResultKind::Failed(FailureReason::NotEligible(reason)),
+        tracking_number: None,
+        receipt: ReceiptNote::None,
+        terms: None,
+    }
+}
+
+fn fen(f: i64) -> u64 {
+    u64::try_from(f).unwrap_or(0)
 }
 
 fn failure(service: Service, reason: &Failure) -> Screen {
@@ -137,6 +155,7 @@ fn failure(service: Service, reason: &Failure) -> Screen {
         kind: ResultKind::Failed(why),
         tracking_number: None,
         receipt: ReceiptNote::None,
+        terms: None,
     };
     match reason {
         Failure::CentralUnavailable(_) => unavailable(UnavailableReason::CentralOffline),
@@ -146,6 +165,7 @@ fn failure(service: Service, reason: &Failure) -> Screen {
         Failure::BadSignature | Failure::Refused(_) => failed(FailureReason::Refused),
         Failure::CaptureFailed(why) if why.contains("liveness") => failed(FailureReason::LivenessFailed),
         Failure::CaptureFailed(_) => failed(FailureReason::FaceNotMatched),
+        Failure::NotEligible(why) => not_eligible(service, *why),
     }
 }
 
@@ -154,6 +174,7 @@ fn printout(service: Service) -> Printout {
     match service {
         Service::Certificate => Printout::Certificate,
         Service::ContributionRecord => Printout::ContributionRecord,
+        Service::PensionPayments => Printout::PensionPayments,
         _ => Printout::Receipt,
     }
 }
@@ -201,6 +222,8 @@ pub(super) fn screen(screen: &CoreScreen, d: &Drafts, lang: Language, now: Local
                 Waiting::Submitting => Activity::Submitting,
                 Waiting::LoadingContributions => Activity::LoadingRecord,
                 Waiting::LookingUpApplication => Activity::LookingUpApplication,
+                Waiting::LoadingPayments => Activity::LoadingPayments,
+                Waiting::CheckingEligibility => Activity::CheckingEligibility,
             };
             Screen::Waiting { service, activity }
         }
@@ -232,6 +255,29 @@ pub(super) fn screen(screen: &CoreScreen, d: &Drafts, lang: Language, now: Local
                 can_print: can_print.is_none(),
             }
         }
+        CoreScreen::PensionPayments { holder, masked_id, record, can_print } => Screen::PensionPayments {
+            identity: MaskedIdentity { name: holder.masked(), id_number: masked_id.clone() },
+            payments: record
+                .payments
+                .iter()
+                .map(|p| PaymentLine { month: p.month, amount_fen: p.amount_fen, paid_on: p.paid_on })
+                .collect(),
+            total_fen: record.payments.iter().map(|p| p.amount_fen).sum(),
+            can_print: can_print.is_none(),
+        },
+        CoreScreen::FlexibleOffer { bands, first_payment_due, error } => Screen::FlexibleOffer {
+            bands: bands
+                .iter()
+                .map(|b| BandChoice { percent: b.percent, base_fen: fen(b.base_fen), monthly_fen: fen(b.monthly_fen) })
+                .collect(),
+            selected: d.band,
+            first_payment_due: *first_payment_due,
+            missing_band: *error == Some(FormError::MissingBand) && d.band.is_none(),
+        },
+        CoreScreen::SubsidyOffer { monthly_fen, months } => {
+            Screen::SubsidyOffer { monthly_fen: fen(*monthly_fen), months: *months }
+        }
+        CoreScreen::NotEligible { service, reason } => not_eligible(*service, *reason),
         CoreScreen::RegistrationForm { error, .. } => Screen::RegistrationForm {
             phone: keypad(&d.phone, PHONE_LEN, error.and_then(form_error)),
             reasons: UnemploymentReason::ALL.to_vec(),
@@ -249,7 +295,9 @@ pub(super) fn screen(screen: &CoreScreen, d: &Drafts, lang: Language, now: Local
             submitted_on: p.submitted_on,
             deadline: p.deadline,
         },
-        CoreScreen::Receipt { service, delivery: dl, receipt } => delivery(*service, dl, receipt),
+        CoreScreen::Receipt { service, delivery: dl, receipt, terms } => {
+            delivery(*service, dl, receipt, terms.as_ref())
+        }
         CoreScreen::Printed { service, result } => match result {
             Ok(()) => Screen::TakeReceipt { printout: printout(*service) },
             Err(p) => Screen::Result {
@@ -257,6 +305,7 @@ pub(super) fn screen(screen: &CoreScreen, d: &Drafts, lang: Language, now: Local
                 kind: ResultKind::Failed(FailureReason::PrinterFault),
                 tracking_number: None,
                 receipt: ReceiptNote::NotPrinted(printer_reason(p)),
+                terms: None,
             },
         },
         CoreScreen::Failed { service, reason } => failure(*service, reason),
@@ -277,7 +326,8 @@ fn form_error(e: FormError) -> Option<InputError> {
         FormError::InvalidTracking => Some(InputError::InvalidTrackingNumber),
         FormError::NotFound => Some(InputError::TrackingNumberNotFound),
         FormError::NotAnApplication => Some(InputError::NotAnApplication),
-        // The submit button stays disabled until a reason is picked.
-        FormError::MissingReason => None,
+        // The submit button stays disabled until a reason is picked; a missing band is
+        // said on the band form itself.
+        FormError::MissingReason | FormError::MissingBand => None,
     }
 }

@@ -47,6 +47,8 @@ struct Drafts {
     period: Option<CertificatePeriod>,
     phone: String,
     reason: Option<UnemploymentReason>,
+    /// The contribution band picked on the flexible employment form (its percent).
+    band: Option<u16>,
     tracking: String,
     grade: Option<RatingGrade>,
     rating_reasons: Vec<RatingReason>,
@@ -95,9 +97,9 @@ impl Presenter {
             | CoreScreen::MaintenancePin { .. }
             | CoreScreen::Maintenance(_) => fresh(&mut self.drafts),
             // A rejected form keeps what was typed so it can be corrected.
-            CoreScreen::RegistrationForm { error: None, .. } | CoreScreen::TrackingEntry { error: None, .. } => {
-                fresh(&mut self.drafts)
-            }
+            CoreScreen::RegistrationForm { error: None, .. }
+            | CoreScreen::TrackingEntry { error: None, .. }
+            | CoreScreen::FlexibleOffer { error: None, .. } => fresh(&mut self.drafts),
             _ => {}
         }
         self.screen = Some(screen);
@@ -194,6 +196,14 @@ impl Presenter {
                 d.reason = Some(r);
                 here()
             }
+            Intent::PickBand(percent) => {
+                if let Some(CoreScreen::FlexibleOffer { bands, .. }) = &self.screen
+                    && bands.iter().any(|b| b.percent == percent)
+                {
+                    d.band = Some(percent);
+                }
+                here()
+            }
             Intent::Rate(grade) => {
                 if d.grade != Some(grade) {
                     d.grade = Some(grade);
@@ -234,6 +244,8 @@ impl Presenter {
                 CoreIntent::SubmitRegistration { phone: d.phone.clone(), reason: d.reason }
             }
             Some(CoreScreen::TrackingEntry { .. }) => CoreIntent::SubmitTracking(d.tracking.clone()),
+            Some(CoreScreen::FlexibleOffer { .. }) => CoreIntent::SubmitFlexibleRegistration { percent: d.band },
+            Some(CoreScreen::SubsidyOffer { .. }) => CoreIntent::Confirm,
             Some(CoreScreen::MaintenancePin { .. }) if !d.pin.is_empty() => CoreIntent::SubmitPin(d.pin.clone()),
             Some(CoreScreen::Rating { .. }) => match d.grade {
                 Some(grade) => CoreIntent::Rate { grade, reasons: d.rating_reasons.clone() },
@@ -244,7 +256,9 @@ impl Presenter {
                 | CoreScreen::Printed { .. }
                 | CoreScreen::Failed { .. }
                 | CoreScreen::Progress(_)
-                | CoreScreen::Contributions { .. },
+                | CoreScreen::Contributions { .. }
+                | CoreScreen::PensionPayments { .. }
+                | CoreScreen::NotEligible { .. },
             ) => CoreIntent::Done,
             _ => CoreIntent::StillHere,
         };

@@ -384,3 +384,131 @@ fn a_retired_terminal_shows_one_out_of_service_page_and_a_full_disk_still_shows_
     p.show(Core::Welcome { tiles: devices.tiles(), notice: None });
     assert!(matches!(p.view(LocalTime::default()).screen, Screen::Home { .. }));
 }
+
+fn request_ticket(rig: &Rig, pick: impl Fn(&Effect) -> Option<session::Ticket>) -> session::Ticket {
+    rig.effects.iter().rev().find_map(pick).expect("the core asked the runtime")
+}
+
+fn band(percent: u16) -> session::ContributionBand {
+    let base_fen = 7_000 * i64::from(percent);
+    session::ContributionBand { percent, base_fen, monthly_fen: base_fen * 29 / 100 }
+}
+
+#[test]
+fn the_flexible_form_keeps_the_band_picked_and_submits_it() {
+    let mut rig = Rig::new();
+    rig.card();
+    rig.tap(Intent::ChooseService(Service::FlexibleEmploymentRegistration));
+    rig.tap(Intent::Confirm);
+    let ticket = request_ticket(&rig, |e| match e {
+        Effect::CheckEligibility { ticket, .. } => Some(*ticket),
+        _ => None,
+    });
+    let offer = session::Offer {
+        bands: vec![band(60), band(100)],
+        first_payment_due: Some(time::macros::date!(2026 - 12 - 25)),
+        subsidy: None,
+    };
+    rig.event(Event::EligibilityChecked { ticket, result: Ok(session::Eligibility::Eligible(offer)) });
+    // Register without a band: the form says so, nothing leaves the terminal.
+    rig.tap(Intent::Confirm);
+    assert!(
+        matches!(rig.screen(), Screen::FlexibleOffer { missing_band: true, selected: None, .. }),
+        "{:?}",
+        rig.screen()
+    );
+    // A band the offer does not have is not picked.
+    rig.tap(Intent::PickBand(80));
+    rig.tap(Intent::PickBand(100));
+    let Screen::FlexibleOffer { selected: Some(100), missing_band: false, bands, first_payment_due, .. } = rig.screen()
+    else {
+        panic!("{:?}", rig.screen())
+    };
+    assert_eq!(bands.iter().map(|b| (b.percent, b.monthly_fen)).collect::<Vec<_>>(), [(60, 121_800), (100, 203_000)]);
+    assert_eq!(first_payment_due, Some(time::macros::date!(2026 - 12 - 25)));
+    rig.tap(Intent::Confirm);
+    assert!(rig.effects.iter().any(|e| matches!(
+        e,
+        Effect::Submit { submission: session::Submission::FlexibleEmployment { band: b, .. }, .. } if b.percent == 100
+    )));
+    let ticket = request_ticket(&rig, |e| match e {
+        Effect::Submit { ticket, .. } => Some(*ticket),
+        _ => None,
+    });
+    let delivery = session::Delivery::Submitted { tracking: "FE-1".into(), decision: session::Decision::Recorded };
+    rig.event(Event::Submitted { ticket, result: Ok(delivery) });
+    let Screen::Result { terms: Some(terms), tracking_number: Some(tracking), .. } = rig.screen() else {
+        panic!("{:?}", rig.screen())
+    };
+    assert_eq!((tracking.as_str(), terms.monthly_fen), ("FE-1", 203_000));
+}
+
+#[test]
+fn a_refusal_shows_its_reason_and_done_leads_to_the_rating() {
+    let mut rig = Rig::new();
+    rig.card();
+    rig.tap(Intent::ChooseService(Service::EmploymentSubsidy));
+    rig.tap(Intent::Confirm);
+    let ticket = request_ticket(&rig, |e| match e {
+        Effect::CheckEligibility { ticket, .. } => Some(*ticket),
+        _ => None,
+    });
+    let reason = session::IneligibleReason::BelowSubsidyAge;
+    rig.event(Event::EligibilityChecked { ticket, result: Ok(session::Eligibility::NotEligible(reason)) });
+    assert_eq!(
+        rig.screen(),
+        Screen::Result {
+            service: Service::EmploymentSubsidy,
+            kind: ui::model::ResultKind::Failed(ui::model::FailureReason::NotEligible(reason)),
+            tracking_number: None,
+            receipt: ui::model::ReceiptNote::None,
+            terms: None,
+        }
+    );
+    rig.tap(Intent::Confirm);
+    assert!(matches!(rig.screen(), Screen::Rating { service: Service::EmploymentSubsidy, .. }), "{:?}", rig.screen());
+}
+
+#[test]
+fn the_payment_record_is_shown_with_its_total_and_the_subsidy_is_applied_for_with_confirm() {
+    let mut rig = Rig::new();
+    rig.card();
+    rig.tap(Intent::ChooseService(Service::PensionPayments));
+    rig.tap(Intent::Confirm);
+    let ticket = request_ticket(&rig, |e| match e {
+        Effect::FetchPensionPayments { ticket, .. } => Some(*ticket),
+        _ => None,
+    });
+    let payment = |month| session::PensionPayment {
+        month: session::YearMonth::new(2026, month).unwrap(),
+        amount_fen: 300_000,
+        paid_on: time::macros::date!(2026 - 01 - 01),
+    };
+    let record = session::PaymentRecord { payments: vec![payment(1), payment(2)] };
+    rig.event(Event::PensionPaymentsLoaded { ticket, result: Ok(record) });
+    let Screen::PensionPayments { total_fen, payments, can_print: true, identity } = rig.screen() else {
+        panic!("{:?}", rig.screen())
+    };
+    assert_eq!((total_fen, payments.len()), (600_000, 2));
+    assert_eq!(identity.id_number, "1101**********002X");
+    rig.tap(Intent::Confirm);
+    assert!(matches!(rig.screen(), Screen::Rating { service: Service::PensionPayments, .. }));
+
+    let mut rig = Rig::new();
+    rig.card();
+    rig.tap(Intent::ChooseService(Service::EmploymentSubsidy));
+    rig.tap(Intent::Confirm);
+    let ticket = request_ticket(&rig, |e| match e {
+        Effect::CheckEligibility { ticket, .. } => Some(*ticket),
+        _ => None,
+    });
+    let offer = session::Offer { subsidy: Some((81_200, 36)), ..session::Offer::default() };
+    rig.event(Event::EligibilityChecked { ticket, result: Ok(session::Eligibility::Eligible(offer)) });
+    assert_eq!(rig.screen(), Screen::SubsidyOffer { monthly_fen: 81_200, months: 36 });
+    rig.tap(Intent::Confirm);
+    assert!(
+        rig.effects
+            .iter()
+            .any(|e| matches!(e, Effect::Submit { submission: session::Submission::EmploymentSubsidy { .. }, .. }))
+    );
+}

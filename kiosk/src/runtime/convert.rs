@@ -7,8 +7,8 @@ use contract as api;
 use contract::china_time::{china_date, in_china, parse_ymd};
 use session::{
     ApplicationProgress, ApplicationStatus, CertificateKind, CertificateMonth, CertificatePeriod, CertificateStatus,
-    Citizen, ContributionRecord, ContributionYear, Decision, Delivery, IdNumber, IssuedCertificate, MonthRange,
-    PersonName, Service, Submission, YearMonth,
+    Citizen, ContributionRecord, ContributionYear, Decision, Delivery, Eligibility, IdNumber, IssuedCertificate,
+    MonthRange, Offer, PaymentRecord, PensionPayment, PersonName, Service, Submission, YearMonth,
 };
 use time::OffsetDateTime;
 
@@ -184,6 +184,66 @@ pub fn contributions(history: &api::ContributionHistory) -> ContributionRecord {
     ContributionRecord { years }
 }
 
+/// The payment record as the core holds it; a month or day the terminal cannot read is
+/// left out (and logged) rather than shown wrong.
+pub fn pension_payments(record: &api::PensionPayments) -> PaymentRecord {
+    let payments = record
+        .payments
+        .iter()
+        .filter_map(|p| {
+            let read = || {
+                Some(PensionPayment {
+                    month: YearMonth::parse(&p.month)?,
+                    amount_fen: u64::try_from(p.amount_fen).ok()?,
+                    paid_on: parse_ymd(&p.paid_on)?,
+                })
+            };
+            let payment = read();
+            if payment.is_none() {
+                tracing::warn!(month = p.month, "unreadable pension payment left out");
+            }
+            payment
+        })
+        .collect();
+    PaymentRecord { payments }
+}
+
+/// The registry's answer as the core holds it.
+pub fn eligibility(e: &api::Eligibility) -> Eligibility {
+    match e {
+        api::Eligibility::NotEligible { reason } => Eligibility::NotEligible(*reason),
+        api::Eligibility::Eligible(offer) => Eligibility::Eligible(Offer {
+            bands: offer.bands.clone(),
+            first_payment_due: offer.first_payment_due.as_deref().and_then(parse_ymd),
+            subsidy: offer.subsidy_monthly_fen.zip(offer.subsidy_months),
+        }),
+    }
+}
+
+/// The reason of a `not-eligible` problem (its `detail` is the reason's wire name).
+pub fn ineligible(detail: &str) -> Option<api::IneligibleReason> {
+    api::IneligibleReason::ALL.into_iter().find(|r| r.code() == detail)
+}
+
+/// What the citizen is told when the central service refused a submission's content:
+/// the registry's reason when it gave one, else a plain refusal.
+pub fn refusal(status: u16, body: &[u8]) -> session::Failure {
+    let problem = serde_json::from_slice::<api::Problem>(body).ok();
+    match problem.filter(|p| p.kind() == Some(api::ProblemType::NotEligible)).and_then(|p| p.detail) {
+        Some(detail) => ineligible(&detail).map_or(session::Failure::Refused(detail), session::Failure::NotEligible),
+        None => session::Failure::Refused(format!("HTTP {status}")),
+    }
+}
+
+/// The registration a service's eligibility check is for.
+pub fn registration_kind(service: Service) -> Option<api::RegistrationKind> {
+    match service {
+        Service::FlexibleEmploymentRegistration => Some(api::RegistrationKind::FlexibleEmployment),
+        Service::EmploymentSubsidy => Some(api::RegistrationKind::EmploymentSubsidy),
+        _ => None,
+    }
+}
+
 pub fn progress(p: &api::ApplicationProgress) -> ApplicationProgress {
     ApplicationProgress {
         tracking: p.tracking_number.clone(),
@@ -246,6 +306,7 @@ pub fn submission(s: &Submission, now: OffsetDateTime) -> (&'static str, Vec<u8>
             name: citizen.name.expose().to_owned(),
             phone: Some(phone.expose().to_owned()),
             reason: Some(*reason),
+            contribution_percent: None,
         },
         // The check-in's face proved presence with the liveness challenge; the v1
         // API does not take the image, so it is dropped here.
@@ -255,6 +316,23 @@ pub fn submission(s: &Submission, now: OffsetDateTime) -> (&'static str, Vec<u8>
             name: citizen.name.expose().to_owned(),
             phone: None,
             reason: None,
+            contribution_percent: None,
+        },
+        Submission::FlexibleEmployment { citizen, band } => api::RegistrationRequest {
+            kind: api::RegistrationKind::FlexibleEmployment,
+            id_number: citizen.id_number.expose().to_owned(),
+            name: citizen.name.expose().to_owned(),
+            phone: None,
+            reason: None,
+            contribution_percent: Some(band.percent),
+        },
+        Submission::EmploymentSubsidy { citizen } => api::RegistrationRequest {
+            kind: api::RegistrationKind::EmploymentSubsidy,
+            id_number: citizen.id_number.expose().to_owned(),
+            name: citizen.name.expose().to_owned(),
+            phone: None,
+            reason: None,
+            contribution_percent: None,
         },
     };
     (api::paths::REGISTRATIONS, serde_json::to_vec(&body).unwrap_or_default())
@@ -272,7 +350,12 @@ pub fn delivered(path: &str, body: &[u8]) -> Option<Delivery> {
         Some(Delivery::Submitted { tracking: r.tracking_number, decision })
     } else {
         let r: api::RegistrationReceipt = serde_json::from_slice(body).ok()?;
-        Some(Delivery::Submitted { tracking: r.tracking_number, decision: Decision::Recorded })
+        // A subsidy is decided by staff; registrations and check-ins are only recorded.
+        let decision = match r.kind {
+            api::RegistrationKind::EmploymentSubsidy => Decision::PendingReview,
+            _ => Decision::Recorded,
+        };
+        Some(Delivery::Submitted { tracking: r.tracking_number, decision })
     }
 }
 

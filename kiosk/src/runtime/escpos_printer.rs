@@ -31,6 +31,9 @@ fn receipt_title(s: Service) -> &'static str {
         Service::UnemploymentRegistration => "失业登记回执",
         Service::UnemploymentCheckIn => "失业签到回执",
         Service::ApplicationProgress => "办理进度",
+        Service::PensionPayments => "养老金待遇发放记录",
+        Service::FlexibleEmploymentRegistration => "灵活就业人员参保登记回执",
+        Service::EmploymentSubsidy => "灵活就业社会保险补贴申领回执",
     }
 }
 
@@ -136,6 +139,14 @@ fn receipt(r: &Receipt, items: &mut Vec<Item>) {
             items.push(Item::centered("无需重复办理。可凭参考号在本机查询，提交后在任一终端均可查询"));
         }
     }
+    if let Some(terms) = &r.terms {
+        items.push(Item::separator('-'));
+        items.push(Item::row("每月缴费", yuan(terms.monthly_fen)));
+        if let Some(due) = terms.first_payment_due {
+            items.push(Item::row("首次缴费截止", date_zh(due)));
+        }
+        items.push(Item::centered("可在银行柜台或社保手机应用缴费"));
+    }
 }
 
 /// The printed layout of a job. Every word on it is Chinese; only codes, numbers and the
@@ -157,6 +168,21 @@ pub fn document(job: &PrintJob, stamp: &PrintStamp) -> Document {
             }
             let total: u32 = record.years.iter().map(|y| u32::from(y.months_paid)).sum();
             items.push(Item::row("累计缴费", format!("{total} 个月")));
+        }
+        PrintJob::PensionPayments { holder, masked_id, record } => {
+            items.push(Item::title(receipt_title(Service::PensionPayments)));
+            items.push(Item::row("姓名", holder.expose()));
+            items.push(Item::row("身份证号", masked_id.as_str()));
+            items.push(Item::separator('-'));
+            for p in &record.payments {
+                let amount = i64::try_from(p.amount_fen).unwrap_or(i64::MAX);
+                items.push(Item::row(p.month.zh(), yuan(amount)));
+            }
+            let total: u64 = record.payments.iter().map(|p| p.amount_fen).sum();
+            items.push(Item::row(
+                format!("{} 个月合计", record.payments.len()),
+                yuan(i64::try_from(total).unwrap_or(i64::MAX)),
+            ));
         }
         PrintJob::Receipt(r) => {
             items.push(Item::title(receipt_title(r.service)));
@@ -275,7 +301,34 @@ mod tests {
     }
 
     fn receipt(service: Service, delivery: Delivery) -> PrintJob {
-        PrintJob::Receipt(Receipt { service, masked_id: Some("1101**********002X".into()), delivery })
+        PrintJob::Receipt(Receipt { service, masked_id: Some("1101**********002X".into()), delivery, terms: None })
+    }
+
+    fn flexible_receipt() -> PrintJob {
+        PrintJob::Receipt(Receipt {
+            service: Service::FlexibleEmploymentRegistration,
+            masked_id: Some("1101**********002X".into()),
+            delivery: Delivery::Submitted { tracking: TRACKING.into(), decision: Decision::Recorded },
+            terms: Some(session::Terms {
+                monthly_fen: 203_000,
+                first_payment_due: Some(time::macros::date!(2026 - 12 - 25)),
+            }),
+        })
+    }
+
+    fn payments() -> PrintJob {
+        let payments = (1..=12)
+            .map(|m| session::PensionPayment {
+                month: session::YearMonth::new(2026, m).unwrap(),
+                amount_fen: 312_050,
+                paid_on: time::macros::date!(2026 - 01 - 01),
+            })
+            .collect();
+        PrintJob::PensionPayments {
+            holder: PersonName::new("张秀英"),
+            masked_id: "1101**********002X".into(),
+            record: session::PaymentRecord { payments },
+        }
     }
 
     fn every_kind_of_job() -> Vec<PrintJob> {
@@ -303,7 +356,28 @@ mod tests {
             receipt(Service::UnemploymentRegistration, submitted(Decision::Recorded)),
             receipt(Service::UnemploymentCheckIn, submitted(Decision::Recorded)),
             receipt(Service::UnemploymentRegistration, Delivery::Queued { reference: QUEUED.into() }),
+            receipt(Service::EmploymentSubsidy, submitted(Decision::PendingReview)),
+            flexible_receipt(),
+            payments(),
         ]
+    }
+
+    #[test]
+    fn a_flexible_workers_receipt_states_the_monthly_payment_and_its_first_due_date() {
+        let doc = document(&flexible_receipt(), &stamp());
+        assert!(doc.items.contains(&Item::title("灵活就业人员参保登记回执")), "{doc:?}");
+        assert!(doc.items.contains(&Item::row("每月缴费", "2,030.00 元")), "{doc:?}");
+        assert!(doc.items.contains(&Item::row("首次缴费截止", "2026年12月25日")), "{doc:?}");
+        assert_eq!(barcodes(&doc), [TRACKING]);
+    }
+
+    #[test]
+    fn the_payment_record_prints_every_month_and_the_total() {
+        let doc = document(&payments(), &stamp());
+        assert!(doc.items.contains(&Item::row("2026年01月", "3,120.50 元")), "{doc:?}");
+        assert!(doc.items.contains(&Item::row("12 个月合计", "37,446.00 元")), "{doc:?}");
+        assert!(doc.items.contains(&Item::row("身份证号", "1101**********002X")));
+        assert!(!printed_strings(&doc).iter().any(|s| s.contains("11010519491231002X")));
     }
 
     fn stamp() -> PrintStamp {

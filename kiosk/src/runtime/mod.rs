@@ -144,6 +144,11 @@ fn failure(e: &CentralError) -> Failure {
     match e {
         CentralError::BadSignature(_) => Failure::BadSignature,
         // A decision about the person, not an outage.
+        CentralError::Problem { status: 422, kind: Some(kind), detail: Some(detail), .. }
+            if kind == contract::ProblemType::NotEligible.slug() =>
+        {
+            convert::ineligible(detail).map_or_else(|| Failure::Refused(detail.clone()), Failure::NotEligible)
+        }
         CentralError::Problem { status: 404 | 409 | 422, title, .. } => Failure::Refused(title.clone()),
         other => Failure::CentralUnavailable(other.to_string()),
     }
@@ -281,6 +286,32 @@ impl Runtime {
                     }
                 });
             }
+            Effect::FetchPensionPayments { ticket, citizen } => {
+                let central = w.central.clone();
+                self.reply(async move {
+                    let result = central.pension_payments_of(citizen.id_number.expose(), citizen.name.expose()).await;
+                    Event::PensionPaymentsLoaded {
+                        ticket,
+                        result: result.map(|r| convert::pension_payments(&r)).map_err(|e| failure(&e)),
+                    }
+                });
+            }
+            Effect::CheckEligibility { ticket, citizen, service } => {
+                let central = w.central.clone();
+                self.reply(async move {
+                    let result = match convert::registration_kind(service) {
+                        Some(kind) => central
+                            .eligibility_of(kind, citizen.id_number.expose(), citizen.name.expose())
+                            .await
+                            .map(|e| convert::eligibility(&e))
+                            .map_err(|e| failure(&e)),
+                        None => {
+                            Err(Failure::CentralUnavailable(format!("no eligibility check for {}", service.code())))
+                        }
+                    };
+                    Event::EligibilityChecked { ticket, result }
+                });
+            }
             Effect::LookUpApplication { ticket, tracking } => {
                 let central = w.central.clone();
                 let outbox = w.outbox.clone();
@@ -323,9 +354,7 @@ impl Runtime {
                             Some(d) => Ok(d),
                             None => Err(Failure::CentralUnavailable("unreadable answer".into())),
                         },
-                        Ok((_, Some(Attempt::Rejected { status, .. }))) => {
-                            Err(Failure::Refused(format!("HTTP {status}")))
-                        }
+                        Ok((_, Some(Attempt::Rejected { status, body }))) => Err(convert::refusal(status, &body)),
                         // Retired this very moment: the submission was wiped with the rest,
                         // so the citizen must not leave with a "queued" receipt.
                         Ok((_, Some(Attempt::Decommissioned))) => {
@@ -537,7 +566,7 @@ mod tests {
 
     #[test]
     fn a_refusal_is_told_apart_from_an_outage() {
-        let problem = |status| CentralError::Problem { status, title: "not eligible".into(), kind: None };
+        let problem = |status| CentralError::Problem { status, title: "not eligible".into(), kind: None, detail: None };
         for status in [404, 409, 422] {
             assert_eq!(failure(&problem(status)), Failure::Refused("not eligible".into()), "{status}");
         }

@@ -46,8 +46,11 @@ fn card_services_stay_offered_while_either_reader_works() {
         Service::Certificate,
         Service::QualificationCheck,
         Service::ContributionRecord,
+        Service::PensionPayments,
         Service::UnemploymentRegistration,
         Service::UnemploymentCheckIn,
+        Service::FlexibleEmploymentRegistration,
+        Service::EmploymentSubsidy,
     ];
     let down = |k: &Kiosk| -> Vec<Service> {
         let Screen::Welcome { tiles, .. } = k.screen() else { panic!("{:?}", k.screen()) };

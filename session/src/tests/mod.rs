@@ -4,10 +4,12 @@ mod certificate;
 mod contributions;
 mod documents;
 mod maintenance;
+mod payments;
 mod policies;
 mod progress;
 mod properties;
 mod qualification;
+mod self_insured;
 mod unemployment;
 
 use super::*;
@@ -70,6 +72,8 @@ impl Kiosk {
             .find_map(|e| match e {
                 Effect::IssueCertificate { ticket, .. }
                 | Effect::FetchContributions { ticket, .. }
+                | Effect::FetchPensionPayments { ticket, .. }
+                | Effect::CheckEligibility { ticket, .. }
                 | Effect::LookUpApplication { ticket, .. }
                 | Effect::StartCapture { ticket, .. }
                 | Effect::Submit { ticket, .. }
@@ -138,7 +142,8 @@ pub(super) fn submitted(tracking: &str, decision: Decision) -> Delivery {
 fn start_screen_lists_every_service_available() {
     let k = Kiosk::new();
     let Screen::Welcome { tiles, notice: None } = k.screen() else { panic!("{:?}", k.screen()) };
-    assert_eq!(tiles.len(), 6);
+    assert_eq!(tiles.len(), Service::ALL.len());
+    assert_eq!(tiles.len(), 9);
     assert!(tiles.iter().all(|t| t.unavailable.is_none()));
 }
 

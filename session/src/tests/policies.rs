@@ -200,7 +200,16 @@ fn device_faults_disable_exactly_the_services_that_need_them() {
         (
             Device::Reader,
             Problem::Error("SAM timeout".into()),
-            vec![Certificate, QualificationCheck, ContributionRecord, UnemploymentRegistration, UnemploymentCheckIn],
+            vec![
+                Certificate,
+                QualificationCheck,
+                ContributionRecord,
+                PensionPayments,
+                UnemploymentRegistration,
+                UnemploymentCheckIn,
+                FlexibleEmploymentRegistration,
+                EmploymentSubsidy,
+            ],
         ),
         // A full disk: nothing may be submitted or go unaudited, so everything stops.
         (Device::Storage, Problem::Error("disk full".into()), Service::ALL.to_vec()),

@@ -42,6 +42,8 @@ fn intent() -> impl Strategy<Value = Intent> {
         prop::sample::select(vec!["13812345678", "123", ""])
             .prop_map(|p| Intent::SubmitRegistration { phone: p.into(), reason: Some(UnemploymentReason::Dismissed) }),
         "[A-Z0-9-]{0,12}".prop_map(Intent::SubmitTracking),
+        prop::option::of(prop::sample::select(vec![60u16, 80, 100]))
+            .prop_map(|percent| Intent::SubmitFlexibleRegistration { percent }),
         grade.prop_map(|grade| Intent::Rate { grade, reasons: vec![RatingReason::Other] }),
         Just(Intent::SkipRating),
         Just(Intent::Maintenance),
@@ -92,6 +94,26 @@ fn answer(k: &Kiosk, pick: u8) -> Option<Event> {
             Effect::FetchContributions { ticket, .. } => Event::ContributionsLoaded {
                 ticket: *ticket,
                 result: if fail { Err(failure.clone()) } else { Ok(contributions::sample()) },
+            },
+            Effect::FetchPensionPayments { ticket, .. } => Event::PensionPaymentsLoaded {
+                ticket: *ticket,
+                result: match pick % 3 {
+                    0 => Err(failure.clone()),
+                    1 => Err(Failure::NotEligible(crate::IneligibleReason::NotAPensioner)),
+                    _ => Ok(crate::PaymentRecord::default()),
+                },
+            },
+            Effect::CheckEligibility { ticket, .. } => Event::EligibilityChecked {
+                ticket: *ticket,
+                result: match pick % 3 {
+                    0 => Err(failure.clone()),
+                    1 => Ok(crate::Eligibility::NotEligible(crate::IneligibleReason::BelowSubsidyAge)),
+                    _ => Ok(crate::Eligibility::Eligible(crate::Offer {
+                        bands: vec![crate::ContributionBand { percent: 60, base_fen: 420_000, monthly_fen: 121_800 }],
+                        first_payment_due: None,
+                        subsidy: Some((81_200, 36)),
+                    })),
+                },
             },
             Effect::LookUpApplication { ticket, .. } => {
                 Event::ApplicationFound { ticket: *ticket, result: if fail { Err(failure.clone()) } else { Ok(None) } }

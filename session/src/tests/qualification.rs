@@ -42,7 +42,7 @@ fn qualification_flow_table() {
         }
         assert_eq!(
             k.screen(),
-            &Screen::Receipt { service: Service::QualificationCheck, delivery: delivery.clone(), receipt },
+            &Screen::Receipt { service: Service::QualificationCheck, delivery: delivery.clone(), receipt, terms: None },
             "{name}"
         );
         let delivered = matches!(delivery, Delivery::Submitted { .. });
