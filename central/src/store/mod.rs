@@ -1,15 +1,23 @@
 //! Persistence behind one trait, so a PostgreSQL backend can replace the default
 //! SQLite one for large fleets. Times are Unix seconds (UTC).
 
+mod postgres;
 mod sqlite;
 
+pub use postgres::{MIGRATIONS as POSTGRES_MIGRATIONS, PgStore, mask_database_url};
 pub use sqlite::SqliteStore;
+use sqlite::tracking_digits;
 
 /// A storage failure; the request fails with 500 and may be retried.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    #[error("database error: {0}")]
+    Postgres(#[from] tokio_postgres::Error),
+    /// The PostgreSQL database cannot be reached, or the store's own threads stopped.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
     #[error("database migration {version} failed: {detail}")]
     Migration { version: usize, detail: String },
     #[error("stored record is corrupt: {0}")]

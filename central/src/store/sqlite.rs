@@ -11,6 +11,8 @@ mod enrollment;
 mod idempotency;
 mod retention;
 
+pub(super) use idempotency::tracking_digits;
+
 use super::*;
 use crate::api::{AuditRecord, TelemetryEvent};
 use crate::audit::ChainHead;
