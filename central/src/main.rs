@@ -14,6 +14,10 @@ struct Cli {
     /// Directory holding the database, CA and keys (created with defaults if missing).
     #[arg(long, global = true, default_value = "central-data")]
     data_dir: PathBuf,
+    /// Keep the records in this PostgreSQL database (postgres://user@host/db) instead of
+    /// the SQLite file in the data directory; several `central serve` may share it.
+    #[arg(long, global = true)]
+    database: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -233,6 +237,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 anyhow::anyhow!("invalid setting `listen`: {listen:?} is not an address like 0.0.0.0:8443")
             })?;
             let mut config = central::ServerConfig::new(cli.data_dir);
+            config.database = cli.database;
             config.listen = listen;
             config.heartbeat_interval = heartbeat_interval;
             config.offline_after_missed = offline_after_missed;
@@ -291,30 +296,28 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Token { command: TokenCommand::Create { ttl } } => {
-            let store = central::server::open_store(&cli.data_dir)?;
-            println!("{}", central::enroll::create_token(&store, ttl)?);
+            let store = central::server::open_database(&cli.data_dir, cli.database.as_deref())?;
+            println!("{}", central::enroll::create_token(store.as_ref(), ttl)?);
             Ok(())
         }
         Command::User { command: UserCommand::Add { username } } => {
             let mut password = String::new();
             std::io::stdin().lock().read_line(&mut password)?;
-            let store = central::server::open_store(&cli.data_dir)?;
-            central::ops::add_user(&store, &username, password.trim_end_matches(['\r', '\n']))?;
+            let store = central::server::open_database(&cli.data_dir, cli.database.as_deref())?;
+            central::ops::add_user(store.as_ref(), &username, password.trim_end_matches(['\r', '\n']))?;
             eprintln!("central: user {username} saved");
             Ok(())
         }
         Command::Device { command: DeviceCommand::Revoke { device_id } } => {
-            let store = central::server::open_store(&cli.data_dir)?;
+            let store = central::server::open_database(&cli.data_dir, cli.database.as_deref())?;
             let now = time::OffsetDateTime::now_utc().unix_timestamp();
-            use central::store::Store as _;
             anyhow::ensure!(store.revoke_device(&device_id, now)?, "no active device {device_id}");
             eprintln!("central: device {device_id} revoked");
             Ok(())
         }
         Command::Device { command: DeviceCommand::Decommission { device_id } } => {
-            let store = central::server::open_store(&cli.data_dir)?;
+            let store = central::server::open_database(&cli.data_dir, cli.database.as_deref())?;
             let now = time::OffsetDateTime::now_utc().unix_timestamp();
-            use central::store::Store as _;
             let Some(retired) = store.decommission_device(&device_id, now)? else {
                 anyhow::bail!("no active device {device_id}");
             };
