@@ -786,19 +786,4 @@ mod tests {
         }
         assert_eq!(idempotency::tracking_digits("QC-20261121-483920"), "20261121483920");
     }
-
-    #[test]
-    fn idempotency_reservation_blocks_a_second_request_until_finished() {
-        let dir = tempfile::tempdir().unwrap();
-        let s = SqliteStore::open(&dir.path().join("c.db")).unwrap();
-        assert_eq!(s.idempotency_begin("d", "k", "h", 100, 0).unwrap(), IdempotencyBegin::Reserved);
-        assert_eq!(s.idempotency_begin("d", "k", "h", 101, 0).unwrap(), IdempotencyBegin::InFlight);
-        assert_eq!(s.idempotency_begin("d", "k", "other", 101, 0).unwrap(), IdempotencyBegin::DifferentRequest);
-        let r = StoredResponse { status: 201, content_type: "application/json".into(), body: b"{}".to_vec() };
-        assert_eq!(s.idempotency_commit("d", "k", &[], &r).unwrap(), None);
-        assert_eq!(s.idempotency_begin("d", "k", "h", 102, 0).unwrap(), IdempotencyBegin::Replay(r));
-        // An abandoned in-flight reservation is taken over once stale.
-        assert_eq!(s.idempotency_begin("d", "k2", "h", 100, 0).unwrap(), IdempotencyBegin::Reserved);
-        assert_eq!(s.idempotency_begin("d", "k2", "h", 200, 150).unwrap(), IdempotencyBegin::Reserved);
-    }
 }
