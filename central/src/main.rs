@@ -41,6 +41,14 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Check, without changing anything, that the database is reachable and at the
+    /// schema version this binary expects, and that the keys are in the data directory;
+    /// exits non-zero, naming each problem, if not.
+    Check {
+        /// The face image key, when kept outside the data directory (`serve --face-key`).
+        #[arg(long)]
+        face_key: Option<PathBuf>,
+    },
     /// Enrolled devices.
     Device {
         #[command(subcommand)]
@@ -287,6 +295,21 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::MetricsToken => {
             std::fs::create_dir_all(&cli.data_dir)?;
             println!("{}", central::telemetry::metrics_token(&cli.data_dir)?);
+            Ok(())
+        }
+        Command::Check { face_key } => {
+            let findings = central::check::run(&cli.data_dir, cli.database.as_deref(), face_key.as_deref());
+            let mut problems = 0;
+            for f in &findings {
+                match &f.result {
+                    Ok(found) => println!("ok      {}: {found}", f.what),
+                    Err(problem) => {
+                        problems += 1;
+                        println!("PROBLEM {}: {problem}", f.what);
+                    }
+                }
+            }
+            anyhow::ensure!(problems == 0, "{problems} of {} checks found a problem (listed above)", findings.len());
             Ok(())
         }
         Command::FaceKey { path } => {

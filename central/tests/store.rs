@@ -869,3 +869,43 @@ fn postgres_unreachable_database_is_a_typed_error_naming_it_without_the_password
     assert!(matches!(e, StoreError::Postgres(_) | StoreError::Unavailable(_)), "{e:?}");
     assert!(!format!("{e} {e:?}").contains("hunter2"), "{e:?}");
 }
+
+#[test]
+fn postgres_errors_name_the_constraint_but_never_the_values() {
+    let cluster = PgCluster::start();
+    let s = PgStore::open(&cluster.url()).unwrap();
+    let cert = |number: &str| NewRecord::Certificate {
+        number: number.into(),
+        code: "SECRET-CODE-7".into(),
+        device_id: "KT-1".into(),
+        json: "{}".into(),
+        issued_at: 1,
+    };
+    assert_eq!(commit(&s, "a", vec![cert("C-1")]).unwrap(), None);
+    let e = commit(&s, "b", vec![cert("C-2")]).unwrap_err();
+    let shown = e.to_string();
+    assert!(shown.contains("certificates_verification_code_key") && shown.contains("23505"), "{shown}");
+    assert!(!shown.contains("SECRET-CODE-7"), "{shown}");
+}
+
+#[test]
+fn postgres_application_lookups_search_an_index() {
+    let cluster = PgCluster::start();
+    drop(PgStore::open(&cluster.url()).unwrap());
+    for (condition, index) in [
+        ("tracking_number = 'QC-20261121-483920'", "applications_pkey"),
+        ("tracking_digits = '20261121483920'", "applications_tracking_digits"),
+        ("client_reference = '1234'", "applications_client_reference"),
+    ] {
+        // The tables are empty, so the planner is told to prefer any index to a scan.
+        let plan = cluster.psql(&format!(
+            "SET enable_seqscan = off; EXPLAIN SELECT * FROM applications WHERE {condition} ORDER BY submitted_at DESC LIMIT 1"
+        ));
+        assert!(
+            (plan.contains(&format!("using {index} on applications"))
+                || plan.contains(&format!("Index Scan on {index}")))
+                && !plan.contains("Seq Scan"),
+            "{condition}: {plan}"
+        );
+    }
+}

@@ -5,16 +5,16 @@ mod postgres;
 mod sqlite;
 
 pub use postgres::{MIGRATIONS as POSTGRES_MIGRATIONS, PgStore, mask_database_url};
-pub use sqlite::SqliteStore;
 use sqlite::tracking_digits;
+pub use sqlite::{MIGRATIONS as SQLITE_MIGRATIONS, SqliteStore};
 
 /// A storage failure; the request fails with 500 and may be retried.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
-    #[error("database error: {0}")]
-    Postgres(#[from] tokio_postgres::Error),
+    #[error("database error: {}", postgres_detail(.0))]
+    Postgres(tokio_postgres::Error),
     /// The PostgreSQL database cannot be reached, or the store's own threads stopped.
     #[error("database unavailable: {0}")]
     Unavailable(String),
@@ -31,6 +31,30 @@ pub enum StoreError {
     /// was let in: nothing of the call is written (revocation wins every race).
     #[error("{0}")]
     DeviceNotCurrent(String),
+}
+
+impl From<tokio_postgres::Error> for StoreError {
+    fn from(e: tokio_postgres::Error) -> Self {
+        Self::Postgres(e)
+    }
+}
+
+/// What went wrong in PostgreSQL, for logs and messages. The driver's own message is
+/// only its kind ("db error", "error connecting to server"); the cause follows. Of a
+/// server error, the severity, message and code: never its DETAIL, which quotes the
+/// row's values (an ID number, a verification code).
+fn postgres_detail(e: &tokio_postgres::Error) -> String {
+    if let Some(db) = e.as_db_error() {
+        return format!("{}: {} (SQLSTATE {})", db.severity(), db.message(), db.code().code());
+    }
+    let mut out = e.to_string();
+    let mut cause = std::error::Error::source(e);
+    while let Some(c) = cause {
+        out.push_str(": ");
+        out.push_str(&c.to_string());
+        cause = c.source();
+    }
+    out
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;

@@ -221,6 +221,40 @@ impl PgStore {
         Ok(store)
     }
 
+    /// The schema version of the database at `url` without changing anything (no
+    /// migration, no instance number claimed): 0 for a database never migrated.
+    pub fn inspect_version(url: &str) -> StoreResult<usize> {
+        let target = mask_database_url(url);
+        let mut config: tokio_postgres::Config =
+            url.parse().map_err(|e| unavailable(format!("{target} is not a database URL: {e}")))?;
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(CONNECT_TIMEOUT);
+        }
+        // One connection, on a runtime of its own for the same reason as the store's.
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("pg-check")
+            .enable_all()
+            .build()
+            .map_err(|e| unavailable(format!("cannot start the database threads: {e}")))?;
+        let version = wait_for(runtime.handle(), async move {
+            let (session, connection) = config.connect(NoTls).await?;
+            let connection = tokio::spawn(connection);
+            let exists: bool =
+                session.query_one("SELECT to_regclass('schema_version') IS NOT NULL", &[]).await?.try_get(0)?;
+            let version: i32 = if exists {
+                session.query_one("SELECT coalesce(max(version), 0) FROM schema_version", &[]).await?.try_get(0)?
+            } else {
+                0
+            };
+            drop(session);
+            let _ = connection.await;
+            Ok(usize::try_from(version).unwrap_or(0))
+        });
+        runtime.shutdown_background();
+        version
+    }
+
     /// Migrations applied (the highest version in `schema_version`).
     pub fn schema_version(&self) -> StoreResult<usize> {
         self.run(|pool| async move { migrate::version(&client(&pool).await?).await })

@@ -18,7 +18,7 @@ use crate::api::{AuditRecord, TelemetryEvent};
 use crate::audit::ChainHead;
 
 /// Migrations in order; never edit one that has shipped, append a new one.
-const MIGRATIONS: &[&str] = &[
+pub const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0001_initial.sql"),
     include_str!("../../migrations/0002_application_client_reference.sql"),
     include_str!("../../migrations/0003_application_tracking_digits.sql"),
@@ -55,6 +55,17 @@ impl SqliteStore {
         let store = Self { conn: Mutex::new(conn) };
         store.migrate()?;
         Ok(store)
+    }
+
+    /// The schema version of the database at `path` without changing anything (no
+    /// migration, no file created): `None` when there is no database there.
+    pub fn inspect_version(path: &Path) -> StoreResult<Option<usize>> {
+        if !path.exists() {
+            return Ok(None);
+        }
+        let c = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+        let v: i64 = c.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        Ok(Some(usize::try_from(v).unwrap_or(0)))
     }
 
     /// Schema version after migrations.
