@@ -859,6 +859,14 @@ fn postgres_store_works_and_drops_inside_an_async_runtime() {
         let n = tokio::task::spawn_blocking(move || s2.next_tracking_sequence("20261121").unwrap()).await.unwrap();
         assert_eq!(n, 2);
         drop(store);
+        // A failed open on a worker (as in `central::start`) is an error, not a panic.
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let refused = format!("postgres://postgres@127.0.0.1:{port}/central");
+        let failed = tokio::spawn(async move { PgStore::open(&refused).map(|_| ()) }).await.unwrap();
+        assert!(matches!(failed, Err(StoreError::Postgres(_))), "{failed:?}");
+        let probe = format!("postgres://postgres@127.0.0.1:{port}/central");
+        let probed = tokio::spawn(async move { PgStore::inspect_version(&probe) }).await.unwrap();
+        assert!(probed.is_err());
     });
 }
 

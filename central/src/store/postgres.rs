@@ -50,9 +50,24 @@ pub(super) const LOCK_AUDIT: i32 = 0x6b10_0004;
 /// idempotency reservations carry: see migration 2.
 pub(super) const LOCK_OWNER: i32 = 0x6b10_0005;
 
+/// The store's runtime, shut down without waiting when dropped: waiting for its threads
+/// (what dropping a `Runtime` does) panics on a tokio worker, where the server's state
+/// is dropped, and where `central::start` runs `PgStore::open`, which may fail midway.
+struct OwnRuntime(Option<tokio::runtime::Runtime>);
+
+impl Drop for OwnRuntime {
+    fn drop(&mut self) {
+        // The connections close as their tasks are dropped; PostgreSQL rolls back
+        // whatever was still open.
+        if let Some(runtime) = self.0.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
 pub struct PgStore {
-    /// `None` only while being dropped.
-    runtime: Option<tokio::runtime::Runtime>,
+    /// Declared first, so it is shut down before the pool and session are dropped.
+    _runtime: OwnRuntime,
     handle: tokio::runtime::Handle,
     pool: Pool,
     /// This instance's number in `idempotency.owner`.
@@ -66,17 +81,6 @@ pub struct PgStore {
 impl std::fmt::Debug for PgStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PgStore").field("target", &self.target).field("owner", &self.owner).finish_non_exhaustive()
-    }
-}
-
-impl Drop for PgStore {
-    fn drop(&mut self) {
-        // Waiting for the runtime's threads would panic when the store is dropped on a
-        // tokio worker (the server's state is); the connections close as their tasks
-        // are dropped, and PostgreSQL rolls back whatever was still open.
-        if let Some(runtime) = self.runtime.take() {
-            runtime.shutdown_background();
-        }
     }
 }
 
@@ -206,6 +210,7 @@ impl PgStore {
             .build()
             .map_err(|e| unavailable(format!("cannot start the database threads: {e}")))?;
         let handle = runtime.handle().clone();
+        let runtime = OwnRuntime(Some(runtime));
         let manager =
             Manager::from_config(config.clone(), NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
         let pool = Pool::builder(manager)
@@ -216,7 +221,7 @@ impl PgStore {
             .build()
             .map_err(|e| unavailable(format!("cannot set up the connection pool: {e}")))?;
         let (owner, session) = wait_for(&handle, claim_owner(config))?;
-        let store = Self { runtime: Some(runtime), handle, pool, owner, _owner_session: session, target };
+        let store = Self { _runtime: runtime, handle, pool, owner, _owner_session: session, target };
         store.run(move |pool| async move { migrate::migrate(&mut client(&pool).await?, migrations).await })?;
         Ok(store)
     }
@@ -237,7 +242,9 @@ impl PgStore {
             .enable_all()
             .build()
             .map_err(|e| unavailable(format!("cannot start the database threads: {e}")))?;
-        let version = wait_for(runtime.handle(), async move {
+        let handle = runtime.handle().clone();
+        let _runtime = OwnRuntime(Some(runtime));
+        wait_for(&handle, async move {
             let (session, connection) = config.connect(NoTls).await?;
             let connection = tokio::spawn(connection);
             let exists: bool =
@@ -250,9 +257,7 @@ impl PgStore {
             drop(session);
             let _ = connection.await;
             Ok(usize::try_from(version).unwrap_or(0))
-        });
-        runtime.shutdown_background();
-        version
+        })
     }
 
     /// Migrations applied (the highest version in `schema_version`).
