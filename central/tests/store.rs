@@ -917,3 +917,31 @@ fn postgres_application_lookups_search_an_index() {
         );
     }
 }
+
+#[test]
+fn postgres_a_call_waiting_on_a_stuck_row_lock_fails_after_5_s() {
+    let cluster = PgCluster::start();
+    let store = PgStore::open(&cluster.url()).unwrap();
+    assert_eq!(store.idempotency_begin("d", "k", "h", 100, 0).unwrap(), IdempotencyBegin::Reserved);
+    // Another session (a stuck instance) holds the reservation's row lock.
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let stuck = runtime.block_on(async {
+        let (client, connection) = tokio_postgres::connect(&cluster.url(), tokio_postgres::NoTls).await.unwrap();
+        tokio::spawn(connection);
+        client.batch_execute("BEGIN; SELECT * FROM idempotency WHERE key = 'k' FOR UPDATE").await.unwrap();
+        client
+    });
+    let started = std::time::Instant::now();
+    let e = store.idempotency_commit("d", "k", &[], &response("k")).unwrap_err();
+    let waited = started.elapsed();
+    assert!(e.to_string().contains("55P03"), "lock_not_available: {e}");
+    assert!(
+        waited >= std::time::Duration::from_millis(4_900) && waited < std::time::Duration::from_secs(15),
+        "{waited:?}"
+    );
+    // The session's socket closes with its runtime; the server then rolls it back.
+    drop(stuck);
+    drop(runtime);
+    // Once the stuck session is gone, the commit goes through.
+    assert_eq!(store.idempotency_commit("d", "k", &[], &response("k")).unwrap(), None);
+}

@@ -39,6 +39,32 @@ const POOL_SIZE: usize = 8;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long a call waits for a free pooled connection.
 const POOL_WAIT: Duration = Duration::from_secs(10);
+/// Session settings for the store's connections, unless the URL's `options` say
+/// otherwise: a row lock held by a stuck transaction (another instance's, perhaps on a
+/// dead connection) fails the waiting call after 5 s, as SQLite's busy timeout does,
+/// instead of holding a request and its thread for as long as it lasts; no statement
+/// of the store's runs anywhere near 30 s.
+const SESSION_OPTIONS: &[(&str, &str)] = &[("lock_timeout", "5s"), ("statement_timeout", "30s")];
+
+/// Lifts [`SESSION_OPTIONS`] for the rest of a transaction whose waits and statements
+/// may rightly take long: migrations, the registry's first fill, the retention sweep.
+pub(super) const NO_TIMEOUTS: &str = "SET LOCAL lock_timeout = 0; SET LOCAL statement_timeout = 0";
+
+/// `config` with [`SESSION_OPTIONS`] added to its `options`, each unless set there.
+fn with_session_options(mut config: tokio_postgres::Config) -> tokio_postgres::Config {
+    let given = config.get_options().unwrap_or_default().to_owned();
+    let mut options = given.clone();
+    for (name, value) in SESSION_OPTIONS {
+        if !given.contains(name) {
+            if !options.is_empty() {
+                options.push(' ');
+            }
+            options.push_str(&format!("-c {name}={value}"));
+        }
+    }
+    config.options(options);
+    config
+}
 
 /// Advisory lock keys (first of the two-int form); the second key says which one.
 pub(super) const LOCK_MIGRATE: i32 = 0x6b10_0001;
@@ -203,6 +229,7 @@ impl PgStore {
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(CONNECT_TIMEOUT);
         }
+        let config = with_session_options(config);
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("pg-store")
@@ -607,7 +634,9 @@ impl Store for PgStore {
             let mut c = client(&pool).await?;
             let tx = c.transaction().await?;
             // Two instances starting at once on an empty database both generate the
-            // same synthetic registry: the second waits here and skips what is there.
+            // same synthetic registry: the second waits here (as long as the first
+            // takes) and skips what is there.
+            tx.batch_execute(NO_TIMEOUTS).await?;
             execute(&tx, "SELECT pg_advisory_xact_lock($1, 0)", &[&LOCK_REGISTRY]).await?;
             let p = tx
                 .prepare_cached(
@@ -1119,6 +1148,19 @@ impl Store for PgStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn session_options_are_added_unless_the_url_sets_them() {
+        let options = |url: &str| {
+            let config = with_session_options(url.parse().unwrap());
+            config.get_options().unwrap_or_default().to_owned()
+        };
+        assert_eq!(options("postgres://h/db"), "-c lock_timeout=5s -c statement_timeout=30s");
+        assert_eq!(
+            options("postgres://h/db?options=-c%20lock_timeout%3D1s"),
+            "-c lock_timeout=1s -c statement_timeout=30s"
+        );
+    }
 
     #[test]
     fn passwords_are_masked_in_every_url_form() {

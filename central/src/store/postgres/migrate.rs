@@ -31,6 +31,9 @@ pub(super) async fn version<C: GenericClient>(c: &C) -> StoreResult<usize> {
 pub(super) async fn migrate(c: &mut Client, migrations: &[&str]) -> StoreResult<()> {
     loop {
         let tx = c.transaction().await?;
+        // Another instance's migration may hold the lock for long, and a migration
+        // rewriting a large table may run for long.
+        tx.batch_execute(super::NO_TIMEOUTS).await?;
         execute(&tx, "SELECT pg_advisory_xact_lock($1, 0)", &[&LOCK_MIGRATE]).await?;
         tx.batch_execute(VERSION_TABLE).await?;
         let current: i32 =

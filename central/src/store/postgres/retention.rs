@@ -12,6 +12,9 @@ const FINAL_STATUSES: &str = "('approved', 'rejected', 'completed')";
 
 pub(super) async fn enforce(c: &mut Client, cut: &RetentionCutoffs) -> StoreResult<RetentionReport> {
     let tx = c.transaction().await?;
+    // A large backlog may take a while to delete, and another instance's sweep a while
+    // to finish: neither is a reason to give up.
+    tx.batch_execute(super::NO_TIMEOUTS).await?;
     execute(&tx, "SELECT pg_advisory_xact_lock($1, 0)", &[&LOCK_RETENTION]).await?;
     // Decisions are made when a check is submitted in the reference service, so the
     // submission time is the decision time; a review workflow must keep its own.
