@@ -37,6 +37,12 @@ const POOL_SIZE: usize = 8;
 /// A database that does not answer a connection attempt within this fails the call
 /// (500, retried by the terminal) rather than holding the request forever.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// The columns of `people` and of `contributions`, an array each, for `unnest`.
+type PeopleColumns<'a> = (Vec<&'a str>, Vec<&'a str>, Vec<&'a str>, Vec<&'a str>, Vec<i64>, Vec<Option<&'a str>>);
+type MonthColumns<'a> = (Vec<&'a str>, Vec<&'a str>, Vec<&'a str>, Vec<i64>, Vec<i64>, Vec<i64>);
+
+/// People per statement of the registry's first fill (their months go in one more).
+const REGISTRY_CHUNK: usize = 2_000;
 /// How long a call waits for a free pooled connection.
 const POOL_WAIT: Duration = Duration::from_secs(10);
 /// Session settings for the store's connections, unless the URL's `options` say
@@ -638,38 +644,43 @@ impl Store for PgStore {
             // takes) and skips what is there.
             tx.batch_execute(NO_TIMEOUTS).await?;
             execute(&tx, "SELECT pg_advisory_xact_lock($1, 0)", &[&LOCK_REGISTRY]).await?;
-            let p = tx
-                .prepare_cached(
-                    "INSERT INTO people(id_number, name, birth_date, pension_status, pension_fen, pension_since)
-                     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
-                )
-                .await?;
-            let m = tx
-                .prepare_cached(
-                    "INSERT INTO contributions(id_number, month, employer, base_fen, personal_fen, employer_fen)
-                     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
-                )
-                .await?;
-            for (person, months) in &people {
-                tx.execute(
-                    &p,
-                    &[
-                        &person.id_number,
-                        &person.name,
-                        &person.birth_date,
-                        &person.pension_status,
-                        &person.pension_fen,
-                        &person.pension_since,
-                    ],
-                )
-                .await?;
-                for r in months {
-                    tx.execute(
-                        &m,
-                        &[&person.id_number, &r.month, &r.employer, &r.base_fen, &r.personal_fen, &r.employer_fen],
-                    )
-                    .await?;
+            // Column arrays, a few statements in all: a row per statement would be a
+            // round trip per person and per month (over a million for 100,000 people).
+            for chunk in people.chunks(REGISTRY_CHUNK) {
+                let mut cols = PeopleColumns::default();
+                let mut months = MonthColumns::default();
+                for (p, contributions) in chunk {
+                    cols.0.push(&p.id_number);
+                    cols.1.push(&p.name);
+                    cols.2.push(&p.birth_date);
+                    cols.3.push(&p.pension_status);
+                    cols.4.push(p.pension_fen);
+                    cols.5.push(p.pension_since.as_deref());
+                    for m in contributions {
+                        months.0.push(&p.id_number);
+                        months.1.push(&m.month);
+                        months.2.push(&m.employer);
+                        months.3.push(m.base_fen);
+                        months.4.push(m.personal_fen);
+                        months.5.push(m.employer_fen);
+                    }
                 }
+                execute(
+                    &tx,
+                    "INSERT INTO people(id_number, name, birth_date, pension_status, pension_fen, pension_since)
+                     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[])
+                     ON CONFLICT DO NOTHING",
+                    &[&cols.0, &cols.1, &cols.2, &cols.3, &cols.4, &cols.5],
+                )
+                .await?;
+                execute(
+                    &tx,
+                    "INSERT INTO contributions(id_number, month, employer, base_fen, personal_fen, employer_fen)
+                     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[])
+                     ON CONFLICT DO NOTHING",
+                    &[&months.0, &months.1, &months.2, &months.3, &months.4, &months.5],
+                )
+                .await?;
             }
             tx.commit().await?;
             Ok(())
