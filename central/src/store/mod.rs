@@ -1,5 +1,7 @@
-//! Persistence behind one trait, so a PostgreSQL backend can replace the default
-//! SQLite one for large fleets. Times are Unix seconds (UTC).
+//! Persistence behind one trait: the default SQLite file ([`SqliteStore`]), or a
+//! PostgreSQL database that several central processes share ([`PgStore`]), with the
+//! same behaviour (one test suite runs on both: `tests/store.rs`). Times are Unix
+//! seconds (UTC).
 
 mod postgres;
 mod sqlite;
@@ -421,7 +423,9 @@ pub trait Store: Send + Sync + 'static {
     /// Drops every in-flight reservation: at start-up, when no worker of this store
     /// can still own one (the one process that could was killed mid-request). Without
     /// this, a retry would be answered 409 until the reservation went stale (minutes),
-    /// holding up the terminal's whole queue. Returns how many were dropped.
+    /// holding up the terminal's whole queue. Returns how many were dropped. On
+    /// PostgreSQL, shared by several processes, only this store's own and those of
+    /// processes that are gone.
     fn idempotency_abandon_all_in_flight(&self) -> StoreResult<usize>;
     fn idempotency_purge(&self, created_before: i64) -> StoreResult<usize>;
 
