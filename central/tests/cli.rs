@@ -25,6 +25,7 @@ fn bad_settings_are_named_in_one_message() {
         (&["serve", "--listen", "127.0.0.1:0", "--offline-after-missed", "0"][..], "`offline_after_missed`"),
         (&["serve", "--listen", "127.0.0.1:0", "--public-url", "http://plain"][..], "`public_url`"),
         (&["serve", "--heartbeat-interval", "5 parsecs"][..], "--heartbeat-interval"),
+        (&["serve", "--listen", "127.0.0.1:0", "--database", "sqlite:central.db"][..], "`database`"),
     ] {
         let out = central(dir.path(), args);
         assert!(!out.status.success(), "{args:?} must fail");
