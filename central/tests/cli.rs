@@ -166,3 +166,34 @@ fn check_reaches_the_postgres_database_and_never_shows_its_password() {
     let all = format!("{}{}", stdout(&out), String::from_utf8_lossy(&out.stderr));
     assert!(!out.status.success() && all.contains("postgres://") && !all.contains("hunter2"), "{all}");
 }
+
+#[test]
+fn serve_logs_the_engine_it_uses_with_the_password_masked() {
+    use std::io::BufRead as _;
+    let cluster = common::pg::PgCluster::start();
+    let dir = tempfile::tempdir().unwrap();
+    // Trust authentication ignores the password; it is there to be masked.
+    let url = cluster.url().replace("postgres@", "postgres:hunter2@");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_central"))
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args(["serve", "--listen", "127.0.0.1:0", "--database", &url])
+        .env("RUST_LOG", "info")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut log = String::new();
+    for line in std::io::BufReader::new(child.stderr.take().unwrap()).lines() {
+        let line = line.unwrap();
+        log.push_str(&line);
+        log.push('\n');
+        if line.contains("listening on") {
+            break;
+        }
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(log.contains("storage: PostgreSQL") && log.contains("postgres:***@127.0.0.1"), "{log}");
+    assert!(!log.contains("hunter2"), "{log}");
+    assert!(!dir.path().join("central.db").exists());
+}
