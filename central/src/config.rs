@@ -9,6 +9,10 @@ use std::time::Duration;
 pub struct ServerConfig {
     /// Holds the SQLite database, CA, server and signing keys. Created if missing.
     pub data_dir: PathBuf,
+    /// A PostgreSQL database (`postgres://user@host/db`) to keep the records in instead
+    /// of the SQLite file in `data_dir`: several central processes may then share it.
+    /// Keys and certificates stay in `data_dir` (each process needs the same copy).
+    pub database: Option<String>,
     /// Address to listen on; port 0 picks a free port (see `RunningServer::local_addr`).
     pub listen: SocketAddr,
     /// Heartbeat interval handed to terminals.
@@ -133,6 +137,7 @@ impl ServerConfig {
     pub fn new(data_dir: impl Into<PathBuf>) -> Self {
         Self {
             data_dir: data_dir.into(),
+            database: None,
             listen: SocketAddr::from(([0, 0, 0, 0], 8443)),
             heartbeat_interval: Duration::from_secs(30),
             offline_after_missed: 3,
@@ -176,6 +181,9 @@ impl ServerConfig {
         }
         if self.data_dir.exists() && !self.data_dir.is_dir() {
             return bad("data_dir", format!("{} exists and is not a directory", self.data_dir.display()));
+        }
+        if let Some(url) = &self.database {
+            check_database_url(url).map_err(|problem| ConfigError { setting: "database", problem })?;
         }
         if self.heartbeat_interval < Duration::from_secs(1) || self.heartbeat_interval > Duration::from_secs(3600) {
             return bad("heartbeat_interval", "must be between 1 s and 1 h".into());
@@ -266,6 +274,22 @@ impl ServerConfig {
     }
 }
 
+/// Why `url` is no PostgreSQL URL the store can use (its password masked in the answer).
+pub fn check_database_url(url: &str) -> Result<(), String> {
+    let shown = crate::store::mask_database_url(url);
+    if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+        return Err(format!(
+            "{shown:?} must be a postgres:// or postgresql:// URL (leave it out to use the SQLite file in data_dir)"
+        ));
+    }
+    // The driver's own parser, so a URL accepted here is one the store can open. Its
+    // message may quote the URL, so it is not passed on.
+    if url.parse::<tokio_postgres::Config>().is_err() {
+        return Err(format!("{shown:?} is not a valid PostgreSQL URL (postgres://user@host:port/database)"));
+    }
+    Ok(())
+}
+
 /// A setting that is out of range, named so an operator knows what to fix.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid setting `{setting}`: {problem}")]
@@ -300,6 +324,26 @@ mod tests {
         assert_eq!(c.validate().map_err(|e| e.setting), Err("idempotency_retention"));
         c.idempotency_retention = MIN_IDEMPOTENCY_RETENTION;
         assert_eq!(c.validate(), Ok(()));
+    }
+
+    #[test]
+    fn only_postgres_urls_select_the_postgres_store_and_the_password_is_never_shown() {
+        let mut c = ServerConfig::new("/tmp/x");
+        for bad in
+            ["mysql://root:hunter2@db/central", "central.db", "postgres:/db", "postgres://u:hunter2@h:notaport/db"]
+        {
+            c.database = Some(bad.into());
+            let e = c.validate().unwrap_err();
+            assert_eq!(e.setting, "database", "{bad}");
+            assert!(!e.to_string().contains("hunter2"), "{e}");
+        }
+        assert!(c.validate().unwrap_err().problem.contains("not a valid PostgreSQL URL"));
+        c.database = Some("mysql://db".into());
+        assert!(c.validate().unwrap_err().problem.contains("must be a postgres:// or postgresql:// URL"));
+        for good in ["postgres://central@db.example/central", "postgresql://u:p@127.0.0.1:5433/c?sslmode=disable"] {
+            c.database = Some(good.into());
+            assert_eq!(c.validate(), Ok(()), "{good}");
+        }
     }
 
     #[test]

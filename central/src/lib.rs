@@ -9,6 +9,7 @@
 pub use contract as api;
 pub mod audit;
 pub mod calendar;
+pub mod check;
 pub mod config;
 pub mod connections;
 pub mod enroll;

@@ -14,6 +14,10 @@ struct Cli {
     /// Directory holding the database, CA and keys (created with defaults if missing).
     #[arg(long, global = true, default_value = "central-data")]
     data_dir: PathBuf,
+    /// Keep the records in this PostgreSQL database (postgres://user@host/db) instead of
+    /// the SQLite file in the data directory; several `central serve` may share it.
+    #[arg(long, global = true)]
+    database: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -36,6 +40,14 @@ enum Command {
     User {
         #[command(subcommand)]
         command: UserCommand,
+    },
+    /// Check, without changing anything, that the database is reachable and at the
+    /// schema version this binary expects, and that the keys are in the data directory;
+    /// exits non-zero, naming each problem, if not.
+    Check {
+        /// The face image key, when kept outside the data directory (`serve --face-key`).
+        #[arg(long)]
+        face_key: Option<PathBuf>,
     },
     /// Enrolled devices.
     Device {
@@ -233,6 +245,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 anyhow::anyhow!("invalid setting `listen`: {listen:?} is not an address like 0.0.0.0:8443")
             })?;
             let mut config = central::ServerConfig::new(cli.data_dir);
+            config.database = cli.database;
             config.listen = listen;
             config.heartbeat_interval = heartbeat_interval;
             config.offline_after_missed = offline_after_missed;
@@ -284,6 +297,21 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{}", central::telemetry::metrics_token(&cli.data_dir)?);
             Ok(())
         }
+        Command::Check { face_key } => {
+            let findings = central::check::run(&cli.data_dir, cli.database.as_deref(), face_key.as_deref());
+            let mut problems = 0;
+            for f in &findings {
+                match &f.result {
+                    Ok(found) => println!("ok      {}: {found}", f.what),
+                    Err(problem) => {
+                        problems += 1;
+                        println!("PROBLEM {}: {problem}", f.what);
+                    }
+                }
+            }
+            anyhow::ensure!(problems == 0, "{problems} of {} checks found a problem (listed above)", findings.len());
+            Ok(())
+        }
         Command::FaceKey { path } => {
             let existed = path.exists();
             central::server::load_face_key_file(&path)?;
@@ -291,30 +319,28 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Token { command: TokenCommand::Create { ttl } } => {
-            let store = central::server::open_store(&cli.data_dir)?;
-            println!("{}", central::enroll::create_token(&store, ttl)?);
+            let store = central::server::open_database(&cli.data_dir, cli.database.as_deref())?;
+            println!("{}", central::enroll::create_token(store.as_ref(), ttl)?);
             Ok(())
         }
         Command::User { command: UserCommand::Add { username } } => {
             let mut password = String::new();
             std::io::stdin().lock().read_line(&mut password)?;
-            let store = central::server::open_store(&cli.data_dir)?;
-            central::ops::add_user(&store, &username, password.trim_end_matches(['\r', '\n']))?;
+            let store = central::server::open_database(&cli.data_dir, cli.database.as_deref())?;
+            central::ops::add_user(store.as_ref(), &username, password.trim_end_matches(['\r', '\n']))?;
             eprintln!("central: user {username} saved");
             Ok(())
         }
         Command::Device { command: DeviceCommand::Revoke { device_id } } => {
-            let store = central::server::open_store(&cli.data_dir)?;
+            let store = central::server::open_database(&cli.data_dir, cli.database.as_deref())?;
             let now = time::OffsetDateTime::now_utc().unix_timestamp();
-            use central::store::Store as _;
             anyhow::ensure!(store.revoke_device(&device_id, now)?, "no active device {device_id}");
             eprintln!("central: device {device_id} revoked");
             Ok(())
         }
         Command::Device { command: DeviceCommand::Decommission { device_id } } => {
-            let store = central::server::open_store(&cli.data_dir)?;
+            let store = central::server::open_database(&cli.data_dir, cli.database.as_deref())?;
             let now = time::OffsetDateTime::now_utc().unix_timestamp();
-            use central::store::Store as _;
             let Some(retired) = store.decommission_device(&device_id, now)? else {
                 anyhow::bail!("no active device {device_id}");
             };

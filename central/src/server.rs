@@ -17,7 +17,7 @@ use crate::config::{ConfigError, ServerConfig};
 use crate::connections::{ConnectionSlot, Connections, DeadlineBody, Deadlines};
 use crate::pki::{FleetCa, PeerIdentity, PkiError};
 use crate::state::{AppState, Counters, Throttles, face_cipher, load_or_create_key};
-use crate::store::{SqliteStore, Store, StoreError};
+use crate::store::{PgStore, SqliteStore, Store, StoreError};
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -50,6 +50,24 @@ pub fn open_store(data_dir: &std::path::Path) -> Result<SqliteStore, StartError>
     std::fs::create_dir_all(data_dir)
         .map_err(|source| StartError::DataDir { path: data_dir.display().to_string(), source })?;
     Ok(SqliteStore::open(&data_dir.join("central.db"))?)
+}
+
+/// Opens the store `database` names (a `postgres://` URL), or the SQLite file in
+/// `data_dir` when it names none; logs which, with any password masked.
+pub fn open_database(data_dir: &std::path::Path, database: Option<&str>) -> Result<Arc<dyn Store>, StartError> {
+    match database {
+        None => {
+            let store = open_store(data_dir)?;
+            tracing::info!(path = %data_dir.join("central.db").display(), "storage: SQLite");
+            Ok(Arc::new(store))
+        }
+        Some(url) => {
+            crate::config::check_database_url(url).map_err(|problem| ConfigError { setting: "database", problem })?;
+            let store = PgStore::open(url)?;
+            tracing::info!(database = store.target(), schema_version = ?store.schema_version().ok(), "storage: PostgreSQL");
+            Ok(Arc::new(store))
+        }
+    }
 }
 
 /// A server running on the current tokio runtime.
@@ -140,7 +158,7 @@ impl RunningServer {
 /// Starts the server on the current tokio runtime.
 pub async fn start(config: ServerConfig) -> Result<RunningServer, StartError> {
     config.validate()?;
-    let store = open_store(&config.data_dir)?;
+    let store = open_database(&config.data_dir, config.database.as_deref())?;
     let data_dir = config.data_dir.clone();
     let key_err = |source| StartError::DataDir { path: data_dir.display().to_string(), source };
     let signing = load_or_create_key(&data_dir.join("certificate-signing.key")).map_err(key_err)?;
@@ -160,6 +178,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, StartError> {
     let local_addr = listener.local_addr().map_err(|source| StartError::Listen { addr: config.listen, source })?;
     // Listening, so this is the one server on this data (SQLite: one process): any
     // reservation still in flight belonged to a predecessor that died mid-request.
+    // (PostgreSQL, shared by several processes: only those of processes that are gone.)
     let abandoned = store.idempotency_abandon_all_in_flight()?;
     if abandoned > 0 {
         tracing::warn!(
@@ -175,7 +194,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, StartError> {
         throttles: Throttles::new(&config),
         passwords: crate::password::PasswordChecker::start(config.login.workers, config.login.queue),
         config,
-        store: Arc::new(store),
+        store,
         ca,
         signing_key: ed25519_dalek::SigningKey::from_bytes(&signing),
         face_cipher: face_cipher(&face_key),

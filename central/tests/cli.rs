@@ -2,6 +2,8 @@
 //! are created in the data directory the server uses.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::io::Write as _;
 use std::process::{Command, Stdio};
 
@@ -23,6 +25,7 @@ fn bad_settings_are_named_in_one_message() {
         (&["serve", "--listen", "127.0.0.1:0", "--offline-after-missed", "0"][..], "`offline_after_missed`"),
         (&["serve", "--listen", "127.0.0.1:0", "--public-url", "http://plain"][..], "`public_url`"),
         (&["serve", "--heartbeat-interval", "5 parsecs"][..], "--heartbeat-interval"),
+        (&["serve", "--listen", "127.0.0.1:0", "--database", "sqlite:central.db"][..], "`database`"),
     ] {
         let out = central(dir.path(), args);
         assert!(!out.status.success(), "{args:?} must fail");
@@ -84,4 +87,113 @@ fn metrics_token_prints_the_token_the_server_keeps_and_face_key_makes_a_private_
     let out = central(dir.path(), &["face-key", key.to_str().unwrap()]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(std::fs::metadata(&key).unwrap().permissions().mode() & 0o777, 0o600);
+}
+
+/// Starts the server once in `dir` (on `database` if given) and stops it: what a first
+/// `central serve` leaves behind.
+fn serve_once(dir: &std::path::Path, database: Option<String>) {
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    runtime.block_on(async {
+        let mut config = common::config(dir);
+        config.database = database;
+        central::start(config).await.unwrap().shutdown().await;
+    });
+}
+
+fn stdout(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn check_names_each_problem_changes_nothing_and_passes_once_served() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = central(dir.path(), &["check"]);
+    assert!(!out.status.success());
+    let report = stdout(&out);
+    assert!(report.contains("PROBLEM database (SQLite)") && report.contains("missing"), "{report}");
+    assert!(report.contains("PROBLEM certificate ca.pem"), "{report}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("checks found a problem"));
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "check created nothing");
+
+    serve_once(dir.path(), None);
+    let out = central(dir.path(), &["check"]);
+    let report = stdout(&out);
+    assert!(out.status.success(), "{report}");
+    let expected = central::store::SQLITE_MIGRATIONS.len();
+    assert!(report.contains(&format!("schema version {expected}, as this binary expects")), "{report}");
+    assert!(!report.contains("PROBLEM"), "{report}");
+
+    // A database an older binary left behind, and a key others can read.
+    let db = rusqlite::Connection::open(dir.path().join("central.db")).unwrap();
+    db.pragma_update(None, "user_version", expected as i64 - 1).unwrap();
+    drop(db);
+    use std::os::unix::fs::PermissionsExt as _;
+    let key = dir.path().join("certificate-signing.key");
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = central(dir.path(), &["check"]);
+    assert!(!out.status.success());
+    let report = stdout(&out);
+    assert!(report.contains(&format!("this binary expects {expected}")), "{report}");
+    assert!(report.contains("chmod 600"), "{report}");
+}
+
+#[test]
+fn check_reaches_the_postgres_database_and_never_shows_its_password() {
+    let cluster = common::pg::PgCluster::start();
+    let dir = tempfile::tempdir().unwrap();
+    let url = cluster.url();
+    let out = central(dir.path(), &["check", "--database", &url]);
+    assert!(!out.status.success());
+    let report = stdout(&out);
+    assert!(report.contains("PROBLEM database (PostgreSQL)") && report.contains("schema version 0"), "{report}");
+
+    serve_once(dir.path(), Some(url.clone()));
+    let out = central(dir.path(), &["check", "--database", &url]);
+    let report = stdout(&out);
+    assert!(out.status.success(), "{report}");
+    let expected = central::store::POSTGRES_MIGRATIONS.len();
+    assert!(report.contains(&format!("schema version {expected}, as this binary expects")), "{report}");
+    assert!(!dir.path().join("central.db").exists(), "no SQLite file");
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let unreachable = format!("postgres://central:hunter2@127.0.0.1:{port}/central");
+    let out = central(dir.path(), &["check", "--database", &unreachable]);
+    assert!(!out.status.success());
+    let all = format!("{}{}", stdout(&out), String::from_utf8_lossy(&out.stderr));
+    assert!(all.contains("cannot connect") && all.contains("central:***@"), "{all}");
+    assert!(!all.contains("hunter2"), "{all}");
+    let out = central(dir.path(), &["check", "--database", "mysql://root:hunter2@db/central"]);
+    let all = format!("{}{}", stdout(&out), String::from_utf8_lossy(&out.stderr));
+    assert!(!out.status.success() && all.contains("postgres://") && !all.contains("hunter2"), "{all}");
+}
+
+#[test]
+fn serve_logs_the_engine_it_uses_with_the_password_masked() {
+    use std::io::BufRead as _;
+    let cluster = common::pg::PgCluster::start();
+    let dir = tempfile::tempdir().unwrap();
+    // Trust authentication ignores the password; it is there to be masked.
+    let url = cluster.url().replace("postgres@", "postgres:hunter2@");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_central"))
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args(["serve", "--listen", "127.0.0.1:0", "--database", &url])
+        .env("RUST_LOG", "info")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut log = String::new();
+    for line in std::io::BufReader::new(child.stderr.take().unwrap()).lines() {
+        let line = line.unwrap();
+        log.push_str(&line);
+        log.push('\n');
+        if line.contains("listening on") {
+            break;
+        }
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(log.contains("storage: PostgreSQL") && log.contains("postgres:***@127.0.0.1"), "{log}");
+    assert!(!log.contains("hunter2"), "{log}");
+    assert!(!dir.path().join("central.db").exists());
 }

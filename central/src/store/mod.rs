@@ -1,15 +1,25 @@
-//! Persistence behind one trait, so a PostgreSQL backend can replace the default
-//! SQLite one for large fleets. Times are Unix seconds (UTC).
+//! Persistence behind one trait: the default SQLite file ([`SqliteStore`]), or a
+//! PostgreSQL database that several central processes share ([`PgStore`]), with the
+//! same behaviour (one test suite runs on both: `tests/store.rs`). Times are Unix
+//! seconds (UTC).
 
+mod postgres;
 mod sqlite;
 
-pub use sqlite::SqliteStore;
+pub use postgres::{MIGRATIONS as POSTGRES_MIGRATIONS, PgStore, mask_database_url};
+use sqlite::tracking_digits;
+pub use sqlite::{MIGRATIONS as SQLITE_MIGRATIONS, SqliteStore};
 
 /// A storage failure; the request fails with 500 and may be retried.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    #[error("database error: {}", postgres_detail(.0))]
+    Postgres(tokio_postgres::Error),
+    /// The PostgreSQL database cannot be reached, or the store's own threads stopped.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
     #[error("database migration {version} failed: {detail}")]
     Migration { version: usize, detail: String },
     #[error("stored record is corrupt: {0}")]
@@ -23,6 +33,30 @@ pub enum StoreError {
     /// was let in: nothing of the call is written (revocation wins every race).
     #[error("{0}")]
     DeviceNotCurrent(String),
+}
+
+impl From<tokio_postgres::Error> for StoreError {
+    fn from(e: tokio_postgres::Error) -> Self {
+        Self::Postgres(e)
+    }
+}
+
+/// What went wrong in PostgreSQL, for logs and messages. The driver's own message is
+/// only its kind ("db error", "error connecting to server"); the cause follows. Of a
+/// server error, the severity, message and code: never its DETAIL, which quotes the
+/// row's values (an ID number, a verification code).
+fn postgres_detail(e: &tokio_postgres::Error) -> String {
+    if let Some(db) = e.as_db_error() {
+        return format!("{}: {} (SQLSTATE {})", db.severity(), db.message(), db.code().code());
+    }
+    let mut out = e.to_string();
+    let mut cause = std::error::Error::source(e);
+    while let Some(c) = cause {
+        out.push_str(": ");
+        out.push_str(&c.to_string());
+        cause = c.source();
+    }
+    out
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -391,7 +425,9 @@ pub trait Store: Send + Sync + 'static {
     /// Drops every in-flight reservation: at start-up, when no worker of this store
     /// can still own one (the one process that could was killed mid-request). Without
     /// this, a retry would be answered 409 until the reservation went stale (minutes),
-    /// holding up the terminal's whole queue. Returns how many were dropped.
+    /// holding up the terminal's whole queue. Returns how many were dropped. On
+    /// PostgreSQL, shared by several processes, only this store's own and those of
+    /// processes that are gone.
     fn idempotency_abandon_all_in_flight(&self) -> StoreResult<usize>;
     fn idempotency_purge(&self, created_before: i64) -> StoreResult<usize>;
 

@@ -11,12 +11,14 @@ mod enrollment;
 mod idempotency;
 mod retention;
 
+pub(super) use idempotency::tracking_digits;
+
 use super::*;
 use crate::api::{AuditRecord, TelemetryEvent};
 use crate::audit::ChainHead;
 
 /// Migrations in order; never edit one that has shipped, append a new one.
-const MIGRATIONS: &[&str] = &[
+pub const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0001_initial.sql"),
     include_str!("../../migrations/0002_application_client_reference.sql"),
     include_str!("../../migrations/0003_application_tracking_digits.sql"),
@@ -53,6 +55,17 @@ impl SqliteStore {
         let store = Self { conn: Mutex::new(conn) };
         store.migrate()?;
         Ok(store)
+    }
+
+    /// The schema version of the database at `path` without changing anything (no
+    /// migration, no file created): `None` when there is no database there.
+    pub fn inspect_version(path: &Path) -> StoreResult<Option<usize>> {
+        if !path.exists() {
+            return Ok(None);
+        }
+        let c = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+        let v: i64 = c.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        Ok(Some(usize::try_from(v).unwrap_or(0)))
     }
 
     /// Schema version after migrations.
@@ -783,20 +796,5 @@ mod tests {
             assert_eq!(idempotency::tracking_digits(tracking), backfill, "{tracking}");
         }
         assert_eq!(idempotency::tracking_digits("QC-20261121-483920"), "20261121483920");
-    }
-
-    #[test]
-    fn idempotency_reservation_blocks_a_second_request_until_finished() {
-        let dir = tempfile::tempdir().unwrap();
-        let s = SqliteStore::open(&dir.path().join("c.db")).unwrap();
-        assert_eq!(s.idempotency_begin("d", "k", "h", 100, 0).unwrap(), IdempotencyBegin::Reserved);
-        assert_eq!(s.idempotency_begin("d", "k", "h", 101, 0).unwrap(), IdempotencyBegin::InFlight);
-        assert_eq!(s.idempotency_begin("d", "k", "other", 101, 0).unwrap(), IdempotencyBegin::DifferentRequest);
-        let r = StoredResponse { status: 201, content_type: "application/json".into(), body: b"{}".to_vec() };
-        assert_eq!(s.idempotency_commit("d", "k", &[], &r).unwrap(), None);
-        assert_eq!(s.idempotency_begin("d", "k", "h", 102, 0).unwrap(), IdempotencyBegin::Replay(r));
-        // An abandoned in-flight reservation is taken over once stale.
-        assert_eq!(s.idempotency_begin("d", "k2", "h", 100, 0).unwrap(), IdempotencyBegin::Reserved);
-        assert_eq!(s.idempotency_begin("d", "k2", "h", 200, 150).unwrap(), IdempotencyBegin::Reserved);
     }
 }

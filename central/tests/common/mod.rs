@@ -232,3 +232,4 @@ pub fn heartbeat(printer: central::api::PrinterHealth) -> central::api::Heartbea
         config_hash: None,
     }
 }
+pub mod pg;

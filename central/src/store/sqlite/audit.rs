@@ -1,7 +1,8 @@
 //! Terminals' audit records, checked for continuity as they are stored (the rules are
 //! `crate::audit`'s): one transaction per batch holds the records, the device's new
 //! chain head and the alerts the batch's breaks open, so a break is never stored
-//! without its alert (a retry after a failure would find only duplicates).
+//! without its alert (a retry after a failure would find only duplicates). Tested on
+//! both engines in central/tests/store.rs.
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
@@ -130,90 +131,4 @@ pub(super) fn versions(c: &Connection, device_id: &str, seq: u64) -> StoreResult
         out.push(StoredAudit { chain, record });
     }
     Ok(out)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::audit::GENESIS;
-    use crate::store::{SqliteStore, Store};
-
-    fn hash(version: u32, seq: u64) -> String {
-        format!("{version:032x}{seq:032x}")
-    }
-
-    fn record(version: u32, seq: u64, prev: &str) -> AuditRecord {
-        AuditRecord {
-            seq,
-            at: time::OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap(),
-            action: "session.started".into(),
-            subject_masked: None,
-            outcome: "ok".into(),
-            prev_hash: prev.into(),
-            hash: hash(version, seq),
-        }
-    }
-
-    fn history(version: u32, from: u64, to: u64, prev: &str) -> Vec<AuditRecord> {
-        let mut prev = prev.to_owned();
-        (from..=to)
-            .map(|seq| {
-                let r = record(version, seq, &prev);
-                prev = r.hash.clone();
-                r
-            })
-            .collect()
-    }
-
-    fn store() -> (tempfile::TempDir, SqliteStore) {
-        let dir = tempfile::tempdir().unwrap();
-        let s = SqliteStore::open(&dir.path().join("c.db")).unwrap();
-        (dir, s)
-    }
-
-    #[test]
-    fn a_record_filling_an_earlier_gap_is_stored_without_a_break_or_moving_the_head() {
-        let (_dir, s) = store();
-        let mut batch = history(1, 1, 2, GENESIS);
-        batch.extend(history(1, 5, 6, &hash(1, 4)));
-        let got = s.insert_audit("KT-1", &batch, 10).unwrap();
-        assert_eq!(got.breaks, vec![ChainBreak::Gap { last: 2, seq: 5 }]);
-        assert_eq!(got.alerts_opened.len(), 1);
-        let late = s.insert_audit("KT-1", &history(1, 3, 4, &hash(1, 2)), 11).unwrap();
-        assert_eq!((late.stored, late.late, late.breaks.len()), (2, 2, 0));
-        assert_eq!(s.audit_head("KT-1").unwrap().unwrap().seq, 6);
-        // A record repeated inside one batch is stored once.
-        let twice = [record(1, 7, &hash(1, 6)), record(1, 7, &hash(1, 6))];
-        let got = s.insert_audit("KT-1", &twice, 12).unwrap();
-        assert_eq!((got.stored, got.duplicates, got.breaks.len()), (1, 1, 0));
-    }
-
-    #[test]
-    fn every_fork_and_reset_starts_the_next_chain_and_an_open_alert_is_not_opened_again() {
-        let (_dir, s) = store();
-        s.insert_audit("KT-1", &history(1, 1, 5, GENESIS), 10).unwrap();
-        let fork = s.insert_audit("KT-1", &history(2, 4, 5, &hash(1, 3)), 11).unwrap();
-        assert_eq!(fork.breaks, vec![ChainBreak::Fork { last: 5, seq: 4, chain: 2 }]);
-        assert_eq!(fork.alerts_opened.iter().map(|(k, _)| *k).collect::<Vec<_>>(), vec!["audit_fork"]);
-        let reset = s.insert_audit("KT-1", &history(3, 1, 2, GENESIS), 12).unwrap();
-        assert_eq!(reset.breaks, vec![ChainBreak::Reset { last: 5, chain: 3 }]);
-        let again = s.insert_audit("KT-1", &history(4, 1, 1, GENESIS), 13).unwrap();
-        assert_eq!(again.breaks, vec![ChainBreak::Reset { last: 2, chain: 4 }]);
-        assert_eq!(again.alerts_opened, vec![], "the reset alert is open already");
-        assert_eq!(s.audit_versions("KT-1", 1).unwrap().iter().map(|v| v.chain).collect::<Vec<_>>(), vec![1, 3, 4]);
-        // Another device's chain is its own.
-        let other = s.insert_audit("KT-2", &history(1, 1, 2, GENESIS), 14).unwrap();
-        assert_eq!((other.stored, other.breaks.len()), (2, 0));
-        let open = s.open_alerts().unwrap();
-        assert_eq!(open.len(), 2);
-        assert!(open.iter().all(|a| a.device_id == "KT-1"));
-    }
-
-    #[test]
-    fn a_record_0_is_a_fork() {
-        let (_dir, s) = store();
-        let got = s.insert_audit("KT-1", &[record(1, 0, GENESIS)], 10).unwrap();
-        assert_eq!(got.breaks, vec![ChainBreak::Fork { last: 0, seq: 0, chain: 2 }]);
-        assert_eq!(got.stored, 1);
-    }
 }

@@ -13,7 +13,7 @@ type OutcomeRow = (Option<i64>, Option<String>, Option<Vec<u8>>);
 /// The digits a citizen types for `QC-20261121-0004837` (`202611210004837`; 14 digits for
 /// the older `QC-20261121-483920`): everything after the kind prefix, without dashes.
 /// Must agree with the backfill in migration 3.
-pub(super) fn tracking_digits(tracking_number: &str) -> String {
+pub(in crate::store) fn tracking_digits(tracking_number: &str) -> String {
     tracking_number.split_once('-').map_or(tracking_number, |(_, rest)| rest).replace('-', "")
 }
 
