@@ -18,6 +18,7 @@ fn unemployment() -> RegistrationRequest {
         name: WORKER_NAME.into(),
         phone: Some("13800138000".into()),
         reason: Some(UnemploymentReason::ContractEnded),
+        contribution_percent: None,
     }
 }
 

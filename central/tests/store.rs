@@ -355,8 +355,15 @@ fn applications_are_found_by_number_digits_reference_and_open_registration(s: &d
     assert!(s.applications_by_digits("1").unwrap().is_empty());
     assert_eq!(s.application_by_client_reference("ref-QC-20261121-483920").unwrap(), Some(older));
     assert_eq!(s.application_by_client_reference("ref-none").unwrap(), None);
-    assert_eq!(s.open_unemployment_registration(id).unwrap(), Some(open));
-    assert_eq!(s.open_unemployment_registration("450103199001010040").unwrap(), None);
+    assert_eq!(s.open_application(id, "unemployment_registration").unwrap(), Some(open));
+    assert_eq!(s.open_application("450103199001010040", "unemployment_registration").unwrap(), None);
+    // Only the kind asked for: the approved qualification check is an open "application"
+    // of its own kind, never an unemployment registration.
+    assert_eq!(s.open_application(id, "flexible_employment_registration").unwrap(), None);
+    assert_eq!(
+        s.open_application(id, "qualification_check").unwrap().map(|a| a.tracking_number).as_deref(),
+        Some("QC-20261121-483920")
+    );
 }
 
 fn fifteen_digit_tracking_numbers_are_unique(s: &dyn Store) {

@@ -774,11 +774,17 @@ impl Store for PgStore {
         self.newest_application("client_reference = $1", reference)
     }
 
-    fn open_unemployment_registration(&self, id_number: &str) -> StoreResult<Option<ApplicationRecord>> {
-        self.newest_application(
-            "id_number = $1 AND kind = 'unemployment_registration' AND status IN ('received', 'under_review', 'approved')",
-            id_number,
-        )
+    fn open_application(&self, id_number: &str, kind: &str) -> StoreResult<Option<ApplicationRecord>> {
+        let (id_number, kind) = (id_number.to_owned(), kind.to_owned());
+        self.run(move |pool| async move {
+            let c = client(&pool).await?;
+            let sql = format!(
+                "SELECT {APPLICATION_COLS} FROM applications
+                 WHERE id_number = $1 AND kind = $2 AND status IN ('received', 'under_review', 'approved')
+                 ORDER BY submitted_at DESC LIMIT 1"
+            );
+            query_opt(&c, &sql, &[&id_number, &kind]).await?.map(|r| application_from_row(&r)).transpose()
+        })
     }
 
     fn face_image(&self, tracking_number: &str) -> StoreResult<Option<(Vec<u8>, Vec<u8>)>> {
