@@ -41,6 +41,7 @@ pub fn router(state: Shared) -> Router {
         .route(api::paths::CONTRIBUTIONS, get(contributions))
         .route(api::paths::PENSION_PAYMENTS, get(pension_payments))
         .route("/v1/eligibility/{kind}", get(eligibility))
+        .route(api::paths::JOB_OPENINGS, get(job_openings))
         .route(api::paths::REGISTRATIONS, post(registrations))
         .route("/v1/applications/{tracking}", get(application))
         .route(api::paths::RATINGS, post(ratings))
@@ -528,11 +529,41 @@ async fn eligibility(
     Path(kind): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    if !matches!(kind.as_str(), "flexible_employment" | "employment_subsidy") {
+    if !matches!(kind.as_str(), "flexible_employment" | "employment_subsidy" | "job_seeker") {
         return problem_response(&ProblemType::NotFound.problem("no eligibility check for this kind"));
     }
     let purpose = format!("eligibility_{kind}");
     holder_lookup(state, peer, &headers, &purpose, move |st, id, name| service::eligibility(st, &kind, id, name)).await
+}
+
+/// The query of `GET /v1/job-openings`.
+#[derive(serde::Deserialize)]
+struct OpeningsQuery {
+    kind: api::JobKind,
+    district: api::District,
+}
+
+/// `GET /v1/job-openings`: enrolled terminals only (the list is the city's, not a
+/// person's, so no access log), within the lookup limit.
+async fn job_openings(
+    State(state): State<Shared>,
+    peer: Option<axum::Extension<PeerIdentity>>,
+    query: Result<axum::extract::Query<OpeningsQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let device = match require_device(&state, &peer.map(|p| p.0).unwrap_or_default()) {
+        Ok(d) => d,
+        Err(r) => return r,
+    };
+    let Ok(axum::extract::Query(q)) = query else {
+        return problem_response(
+            &ProblemType::MalformedRequest
+                .problem("kind and district must be a kind of work (e.g. retail) and a district (e.g. qingxiu)"),
+        );
+    };
+    if let Err(refused) = throttle_lookup(&state, &device.device_id) {
+        return refused;
+    }
+    json_or_problem(Ok::<_, ApiError>(service::job_openings(q.kind, q.district)))
 }
 
 /// A registry lookup for the card holder named by the holder headers: the enrolled

@@ -85,6 +85,55 @@ pub fn contribution_to(insurance: Insurance, month: &ContributionRecord) -> Opti
     Some(month.base_fen * per_mille / 1000)
 }
 
+/// The city's synthetic job openings: every kind of work in every district has at least
+/// two (so a demo search never comes back empty), with seeded titles, employers and
+/// wages. Contact codes are `JO-` and six digits, unique.
+pub fn job_openings() -> Vec<crate::api::JobOpening> {
+    use crate::api::{District, JobKind, JobOpening};
+    let mut rng = StdRng::seed_from_u64(0x0000_6a6f_6273);
+    let titles = |k: JobKind| -> &'static [&'static str] {
+        match k {
+            JobKind::Cleaning => &["保洁员", "物业保洁", "医院保洁"],
+            JobKind::Security => &["保安员", "小区门岗", "商场安保"],
+            JobKind::Catering => &["厨师助理", "餐厅服务员", "面点师"],
+            JobKind::Retail => &["超市理货员", "收银员", "门店导购"],
+            JobKind::Delivery => &["快递分拣员", "外卖骑手", "同城配送员"],
+            JobKind::Manufacturing => &["普工", "质检员", "包装工"],
+            JobKind::Caregiving => &["养老护理员", "育婴员", "家政服务员"],
+            JobKind::Office => &["文员", "前台接待", "仓库管理员"],
+        }
+    };
+    const EMPLOYERS: [&str; 6] = [
+        "南宁市某物业服务有限公司",
+        "广西某餐饮管理有限公司",
+        "南宁市某超市",
+        "广西某物流有限公司",
+        "南宁市某养老服务中心",
+        "广西某制造有限公司",
+    ];
+    let mut openings = Vec::new();
+    let mut code = 100_000u32;
+    for kind in JobKind::ALL {
+        for district in District::ALL {
+            for _ in 0..rng.random_range(2..=4) {
+                code += rng.random_range(1..=97);
+                let names = titles(kind);
+                let wage_min_fen = i64::from(rng.random_range(20u32..=45)) * 10_000;
+                openings.push(JobOpening {
+                    contact_code: format!("JO-{code:06}"),
+                    title: names[rng.random_range(0..names.len())].to_owned(),
+                    employer: EMPLOYERS[rng.random_range(0..EMPLOYERS.len())].to_owned(),
+                    kind,
+                    district,
+                    wage_min_fen,
+                    wage_max_fen: wage_min_fen + i64::from(rng.random_range(5u32..=20)) * 10_000,
+                });
+            }
+        }
+    }
+    openings
+}
+
 /// Generates `size` people (the fixed ones first) with their contribution months.
 pub fn generate(size: u32) -> Vec<(Person, Vec<ContributionRecord>)> {
     let mut rng = StdRng::seed_from_u64(0x006b_696f_736b);
@@ -215,6 +264,22 @@ mod tests {
         assert_eq!(months.last().unwrap().employer, FLEXIBLE_WORKER);
         assert!(months.iter().any(|m| m.month == "2024-12" && m.employer != FLEXIBLE_WORKER));
         assert!(id_number_is_valid(FLEXIBLE_CANDIDATE_ID) && id_number_is_valid(SUBSIDY_CANDIDATE_ID));
+    }
+
+    #[test]
+    fn every_kind_of_work_has_openings_in_every_district_with_unique_codes() {
+        use crate::api::{District, JobKind};
+        let openings = job_openings();
+        for kind in JobKind::ALL {
+            for district in District::ALL {
+                let n = openings.iter().filter(|o| o.kind == kind && o.district == district).count();
+                assert!(n >= 2, "{kind:?} in {district:?}: {n}");
+            }
+        }
+        let codes: std::collections::HashSet<_> = openings.iter().map(|o| o.contact_code.as_str()).collect();
+        assert_eq!(codes.len(), openings.len());
+        assert!(openings.iter().all(|o| o.contact_code.len() == 9 && o.wage_min_fen < o.wage_max_fen));
+        assert_eq!(job_openings(), openings, "seeded: the same every start");
     }
 
     #[test]

@@ -423,10 +423,27 @@ pub fn assess(
                 ..Offer::default()
             }))
         }
+        // Anyone of working age not drawing a pension may look for work, once at a time.
+        RegistrationKind::JobSeeker => {
+            if state.store.open_application(&person.id_number, "job_seeker_registration")?.is_some() {
+                return Ok(Err(R::AlreadySeekingWork));
+            }
+            Ok(Ok(Offer::default()))
+        }
         RegistrationKind::Unemployment | RegistrationKind::MonthlyCheckIn => {
             Err(ApiError::problem(ProblemType::NotFound, "no eligibility check for this kind of registration"))
         }
     }
+}
+
+/// `GET /v1/job-openings?kind=…&district=…`: the registry's openings of that kind in
+/// that district, best paid first, at most [`JOB_OPENINGS_MAX`].
+pub fn job_openings(kind: JobKind, district: District) -> JobOpenings {
+    let mut openings: Vec<JobOpening> =
+        crate::registry::job_openings().into_iter().filter(|o| o.kind == kind && o.district == district).collect();
+    openings.sort_by(|a, b| b.wage_max_fen.cmp(&a.wage_max_fen).then_with(|| a.contact_code.cmp(&b.contact_code)));
+    openings.truncate(JOB_OPENINGS_MAX);
+    JobOpenings { openings }
 }
 
 /// A new flexible worker's first month is due by the 25th of the next month.
@@ -443,6 +460,7 @@ pub fn eligibility(state: &AppState, kind: &str, id_number: &str, name: &str) ->
     let kind = match kind {
         "flexible_employment" => RegistrationKind::FlexibleEmployment,
         "employment_subsidy" => RegistrationKind::EmploymentSubsidy,
+        "job_seeker" => RegistrationKind::JobSeeker,
         _ => return Err(ApiError::problem(ProblemType::NotFound, "no eligibility check for this kind")),
     };
     let person = card_holder(state, id_number, name)?;
@@ -528,6 +546,10 @@ pub fn register(
             }
             ("CI", "monthly_check_in", "completed", 0)
         }
+        RegistrationKind::JobSeeker => {
+            assess(state, req.kind, &person, now)?.map_err(not_eligible)?;
+            ("JS", "job_seeker_registration", "received", 30)
+        }
         RegistrationKind::FlexibleEmployment | RegistrationKind::EmploymentSubsidy => {
             // Checked again here: the answer the terminal showed may be out of date.
             let offer = assess(state, req.kind, &person, now)?.map_err(not_eligible)?;
@@ -557,6 +579,10 @@ pub fn register(
         reason: match req.kind {
             RegistrationKind::Unemployment => req.reason.map(|r| r.code().to_owned()),
             RegistrationKind::FlexibleEmployment => terms.as_ref().map(|(band, _)| band.percent.to_string()),
+            // Both chips, as `kind@district` (`retail@qingxiu`).
+            RegistrationKind::JobSeeker => {
+                req.job_kind.zip(req.district).map(|(k, d)| format!("{}@{}", k.code(), d.code()))
+            }
             _ => None,
         },
     });

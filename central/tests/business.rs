@@ -170,6 +170,8 @@ async fn unemployment_registration_then_monthly_check_in() {
         phone: None,
         reason: None,
         contribution_percent: None,
+        job_kind: None,
+        district: None,
     };
     let (status, p) = problem(t.post(&rig, "/v1/registrations", "r0", &req).await).await;
     assert_eq!((status, p.kind()), (422, Some(ProblemType::NoOpenRegistration)));

@@ -17,6 +17,8 @@ fn registration(kind: RegistrationKind, id: &str, name: &str) -> RegistrationReq
         phone: None,
         reason: None,
         contribution_percent: None,
+        job_kind: None,
+        district: None,
     }
 }
 
@@ -190,7 +192,7 @@ async fn the_4050_subsidy_needs_age_unemployment_registration_and_flexible_insur
 async fn an_unknown_eligibility_kind_is_not_found() {
     let rig = start().await;
     let t = rig.enroll().await;
-    for kind in ["unemployment", "monthly_check_in", "x", "%2e%2e"] {
+    for kind in ["unemployment", "monthly_check_in", "x", "%2e%2e", "JOB_SEEKER"] {
         let (status, p) =
             problem(t.holder_get(&rig, &format!("{}/{kind}", paths::ELIGIBILITY), WORKER_ID, WORKER_NAME).await).await;
         assert_eq!((status, p.kind()), (404, Some(ProblemType::NotFound)), "{kind}");
@@ -198,4 +200,53 @@ async fn an_unknown_eligibility_kind_is_not_found() {
     // Without the holder headers: a problem, never a lookup.
     let resp = t.http.get(rig.url(&format!("{}/flexible_employment", paths::ELIGIBILITY))).send().await.unwrap();
     assert_eq!(resp.status(), 400);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_seeker_registers_once_and_finds_the_openings_that_match() {
+    let rig = start().await;
+    let t = rig.enroll().await;
+    let url = format!("{}?kind=retail&district=qingxiu", paths::JOB_OPENINGS);
+    let resp = t.http.get(rig.url(&url)).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let found: JobOpenings = resp.json().await.unwrap();
+    assert!(!found.openings.is_empty() && found.openings.len() <= JOB_OPENINGS_MAX);
+    assert!(found.openings.iter().all(|o| o.kind == JobKind::Retail && o.district == District::Qingxiu));
+    assert!(found.openings.windows(2).all(|w| w[0].wage_max_fen >= w[1].wage_max_fen), "best paid first");
+    assert!(found.openings.iter().all(|o| o.contact_code.starts_with("JO-")));
+    // A kind or district that does not exist is a malformed request, not an empty list.
+    for bad in ["?kind=astronaut&district=qingxiu", "?kind=retail", "?district=qingxiu&kind=retail%00"] {
+        let (status, p) =
+            problem(t.http.get(rig.url(&format!("{}{bad}", paths::JOB_OPENINGS))).send().await.unwrap()).await;
+        assert_eq!((status, p.kind()), (400, Some(ProblemType::MalformedRequest)), "{bad}");
+    }
+    // Only enrolled terminals ask.
+    assert_eq!(rig.anonymous().get(rig.url(&url)).send().await.unwrap().status(), 401);
+
+    assert_eq!(
+        eligibility(&rig, &t, "job_seeker", WORKER_ID, WORKER_NAME).await,
+        Eligibility::Eligible(Offer::default())
+    );
+    assert_eq!(
+        eligibility(&rig, &t, "job_seeker", APPROVED_PENSIONER_ID, APPROVED_PENSIONER_NAME).await,
+        refused(IneligibleReason::ReceivingPension)
+    );
+    let mut req = registration(RegistrationKind::JobSeeker, WORKER_ID, WORKER_NAME);
+    let (status, p) = problem(t.post(&rig, paths::REGISTRATIONS, "j0", &req).await).await;
+    assert_eq!((status, p.field.as_deref()), (422, Some("job_kind")));
+    req.job_kind = Some(JobKind::Retail);
+    req.district = Some(District::Qingxiu);
+    req.phone = Some("13700137000".into());
+    let resp = t.post(&rig, paths::REGISTRATIONS, "j1", &req).await;
+    assert_eq!(resp.status(), 201);
+    let receipt: RegistrationReceipt = resp.json().await.unwrap();
+    assert!(receipt.tracking_number.starts_with("JS-"), "{}", receipt.tracking_number);
+    let stored = rig.server.store().application(&receipt.tracking_number).unwrap().unwrap();
+    assert_eq!((stored.kind.as_str(), stored.reason.as_deref()), ("job_seeker_registration", Some("retail@qingxiu")));
+    assert_eq!(
+        eligibility(&rig, &t, "job_seeker", WORKER_ID, WORKER_NAME).await,
+        refused(IneligibleReason::AlreadySeekingWork)
+    );
+    let (status, p) = problem(t.post(&rig, paths::REGISTRATIONS, "j2", &req).await).await;
+    assert_eq!((status, p.detail.as_deref()), (422, Some("already_seeking_work")));
 }

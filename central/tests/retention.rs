@@ -66,6 +66,8 @@ async fn the_retention_sweep_removes_personal_data_past_its_time() {
         phone: Some("13800138000".into()),
         reason: Some(UnemploymentReason::ContractEnded),
         contribution_percent: None,
+        job_kind: None,
+        district: None,
     };
     let open: RegistrationReceipt = t.post(&rig, paths::REGISTRATIONS, "r1", &registration).await.json().await.unwrap();
     registration.kind = RegistrationKind::MonthlyCheckIn;

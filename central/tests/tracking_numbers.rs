@@ -51,6 +51,8 @@ async fn applications_of_every_kind_on_one_day_get_their_own_digits_and_a_typo_f
         phone: Some("13800138000".into()),
         reason: Some(UnemploymentReason::Dismissed),
         contribution_percent: None,
+        job_kind: None,
+        district: None,
     };
     let ur: RegistrationReceipt = t.post(&rig, paths::REGISTRATIONS, "u", &registration).await.json().await.unwrap();
     registration.kind = RegistrationKind::MonthlyCheckIn;

@@ -50,6 +50,8 @@ pub mod paths {
     /// employment, employment subsidy): whether the card holder may register, and on
     /// what terms (holder headers as for contributions).
     pub const ELIGIBILITY: &str = "/v1/eligibility";
+    /// Openings matching `?kind=<JobKind>&district=<District>` (no personal data).
+    pub const JOB_OPENINGS: &str = "/v1/job-openings";
     pub const REGISTRATIONS: &str = "/v1/registrations";
     /// Followed by `/{tracking_number}`, its digits alone, or a [`super::client_reference`].
     pub const APPLICATIONS: &str = "/v1/applications";
@@ -448,6 +450,32 @@ pub struct ContributionBand {
     pub monthly_fen: i64,
 }
 
+// ---------------------------------------------------------------- job openings
+
+/// Response of `GET /v1/job-openings?kind=…&district=…`: the openings that match, best
+/// paid first (at most [`JOB_OPENINGS_MAX`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobOpenings {
+    pub openings: Vec<JobOpening>,
+}
+
+/// Most openings one answer lists (a receipt has room for about this many).
+pub const JOB_OPENINGS_MAX: usize = 8;
+
+/// One opening, as the job seeker sees and prints it: the employer is called with the
+/// contact code at the employment service's hotline (no personal phone numbers printed).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobOpening {
+    /// `JO-` and 6 digits.
+    pub contact_code: String,
+    pub title: String,
+    pub employer: String,
+    pub kind: JobKind,
+    pub district: District,
+    pub wage_min_fen: i64,
+    pub wage_max_fen: i64,
+}
+
 // ---------------------------------------------------------------- registrations
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -459,6 +487,8 @@ pub enum RegistrationKind {
     FlexibleEmployment,
     /// 就业困难人员认定 + 灵活就业社保补贴申领.
     EmploymentSubsidy,
+    /// 求职登记 (needs `job_kind`, `district` and `phone`).
+    JobSeeker,
 }
 
 impl RegistrationKind {
@@ -469,6 +499,7 @@ impl RegistrationKind {
             Self::MonthlyCheckIn => Service::UnemploymentCheckIn,
             Self::FlexibleEmployment => Service::FlexibleEmploymentRegistration,
             Self::EmploymentSubsidy => Service::EmploymentSubsidy,
+            Self::JobSeeker => Service::JobSeekerRegistration,
         }
     }
 
@@ -479,6 +510,7 @@ impl RegistrationKind {
             Self::MonthlyCheckIn => "monthly_check_in",
             Self::FlexibleEmployment => "flexible_employment",
             Self::EmploymentSubsidy => "employment_subsidy",
+            Self::JobSeeker => "job_seeker",
         }
     }
 }
@@ -499,6 +531,12 @@ pub struct RegistrationRequest {
     /// employment only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub contribution_percent: Option<u16>,
+    /// The work wanted (job seeker only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job_kind: Option<JobKind>,
+    /// Where (job seeker only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub district: Option<District>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -527,6 +565,7 @@ pub enum ApplicationKind {
     MonthlyCheckIn,
     FlexibleEmploymentRegistration,
     EmploymentSubsidy,
+    JobSeekerRegistration,
 }
 
 impl ApplicationKind {
@@ -538,6 +577,7 @@ impl ApplicationKind {
             Self::MonthlyCheckIn => Service::UnemploymentCheckIn,
             Self::FlexibleEmploymentRegistration => Service::FlexibleEmploymentRegistration,
             Self::EmploymentSubsidy => Service::EmploymentSubsidy,
+            Self::JobSeekerRegistration => Service::JobSeekerRegistration,
         }
     }
 }

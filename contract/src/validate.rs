@@ -164,6 +164,17 @@ impl RegistrationRequest {
             }
             _ => {}
         }
+        if self.kind == RegistrationKind::JobSeeker {
+            if self.job_kind.is_none() {
+                return Err(field_error("job_kind", "a job seeker registration needs the kind of work wanted"));
+            }
+            if self.district.is_none() {
+                return Err(field_error("district", "a job seeker registration needs the district"));
+            }
+            if self.phone.is_none() {
+                return Err(field_error("phone", "a job seeker registration needs a mobile number"));
+            }
+        }
         Ok(())
     }
 }

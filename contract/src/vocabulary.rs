@@ -32,10 +32,13 @@ pub enum Service {
     /// men from 50, registered unemployed and insured as flexible workers, apply for a
     /// subsidy of their contributions.
     EmploymentSubsidy,
+    /// 求职登记 + 岗位推荐: a short profile (job kind, district, phone) registers a job
+    /// seeker; the openings that match are shown and printed with their contact codes.
+    JobSeekerRegistration,
 }
 
 impl Service {
-    pub const ALL: [Service; 9] = [
+    pub const ALL: [Service; 10] = [
         Self::Certificate,
         Self::QualificationCheck,
         Self::ContributionRecord,
@@ -44,6 +47,7 @@ impl Service {
         Self::UnemploymentCheckIn,
         Self::FlexibleEmploymentRegistration,
         Self::EmploymentSubsidy,
+        Self::JobSeekerRegistration,
         Self::ApplicationProgress,
     ];
 
@@ -59,6 +63,7 @@ impl Service {
             Self::PensionPayments => "pension_payments",
             Self::FlexibleEmploymentRegistration => "flexible_employment_registration",
             Self::EmploymentSubsidy => "employment_subsidy",
+            Self::JobSeekerRegistration => "job_seeker_registration",
         }
     }
 
@@ -74,6 +79,7 @@ impl Service {
             Self::PensionPayments => "待遇发放记录",
             Self::FlexibleEmploymentRegistration => "灵活就业参保登记",
             Self::EmploymentSubsidy => "灵活就业社保补贴申领",
+            Self::JobSeekerRegistration => "求职登记",
         }
     }
 }
@@ -217,10 +223,12 @@ pub enum IneligibleReason {
     NotInsuredAsFlexibleWorker,
     /// A subsidy application is already open.
     AlreadyApplied,
+    /// A job seeker registration is already open (it lasts until the person finds work).
+    AlreadySeekingWork,
 }
 
 impl IneligibleReason {
-    pub const ALL: [IneligibleReason; 8] = [
+    pub const ALL: [IneligibleReason; 9] = [
         Self::NotAPensioner,
         Self::ReceivingPension,
         Self::InsuredByEmployer,
@@ -229,6 +237,7 @@ impl IneligibleReason {
         Self::NotRegisteredUnemployed,
         Self::NotInsuredAsFlexibleWorker,
         Self::AlreadyApplied,
+        Self::AlreadySeekingWork,
     ];
 
     /// The wire name (`below_subsidy_age`).
@@ -242,6 +251,7 @@ impl IneligibleReason {
             Self::NotRegisteredUnemployed => "not_registered_unemployed",
             Self::NotInsuredAsFlexibleWorker => "not_insured_as_flexible_worker",
             Self::AlreadyApplied => "already_applied",
+            Self::AlreadySeekingWork => "already_seeking_work",
         }
     }
 
@@ -256,6 +266,122 @@ impl IneligibleReason {
             Self::NotRegisteredUnemployed => "申领补贴需先办理失业登记",
             Self::NotInsuredAsFlexibleWorker => "申领补贴需以灵活就业人员身份缴费",
             Self::AlreadyApplied => "您已提交补贴申请，正在办理中",
+            Self::AlreadySeekingWork => "您已办理求职登记，登记仍然有效",
+        }
+    }
+}
+
+/// The kind of work a job seeker wants (chips on the profile form; openings carry one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobKind {
+    /// 保洁
+    Cleaning,
+    /// 保安
+    Security,
+    /// 餐饮
+    Catering,
+    /// 商超零售
+    Retail,
+    /// 快递配送
+    Delivery,
+    /// 生产制造
+    Manufacturing,
+    /// 家政护理
+    Caregiving,
+    /// 办公文员
+    Office,
+}
+
+impl JobKind {
+    pub const ALL: [JobKind; 8] = [
+        Self::Cleaning,
+        Self::Security,
+        Self::Catering,
+        Self::Retail,
+        Self::Delivery,
+        Self::Manufacturing,
+        Self::Caregiving,
+        Self::Office,
+    ];
+
+    /// The wire name (`manufacturing`).
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Cleaning => "cleaning",
+            Self::Security => "security",
+            Self::Catering => "catering",
+            Self::Retail => "retail",
+            Self::Delivery => "delivery",
+            Self::Manufacturing => "manufacturing",
+            Self::Caregiving => "caregiving",
+            Self::Office => "office",
+        }
+    }
+
+    /// As printed (Chinese).
+    pub fn zh(self) -> &'static str {
+        match self {
+            Self::Cleaning => "保洁",
+            Self::Security => "保安",
+            Self::Catering => "餐饮",
+            Self::Retail => "商超零售",
+            Self::Delivery => "快递配送",
+            Self::Manufacturing => "生产制造",
+            Self::Caregiving => "家政护理",
+            Self::Office => "办公文员",
+        }
+    }
+}
+
+/// The districts of the city the terminals serve (Nanning's seven), where a job seeker
+/// wants to work and where an opening is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum District {
+    Qingxiu,
+    Xingning,
+    Jiangnan,
+    Xixiangtang,
+    Liangqing,
+    Yongning,
+    Wuming,
+}
+
+impl District {
+    pub const ALL: [District; 7] = [
+        Self::Qingxiu,
+        Self::Xingning,
+        Self::Jiangnan,
+        Self::Xixiangtang,
+        Self::Liangqing,
+        Self::Yongning,
+        Self::Wuming,
+    ];
+
+    /// The wire name (`xixiangtang`).
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Qingxiu => "qingxiu",
+            Self::Xingning => "xingning",
+            Self::Jiangnan => "jiangnan",
+            Self::Xixiangtang => "xixiangtang",
+            Self::Liangqing => "liangqing",
+            Self::Yongning => "yongning",
+            Self::Wuming => "wuming",
+        }
+    }
+
+    /// As printed (Chinese).
+    pub fn zh(self) -> &'static str {
+        match self {
+            Self::Qingxiu => "青秀区",
+            Self::Xingning => "兴宁区",
+            Self::Jiangnan => "江南区",
+            Self::Xixiangtang => "西乡塘区",
+            Self::Liangqing => "良庆区",
+            Self::Yongning => "邕宁区",
+            Self::Wuming => "武鸣区",
         }
     }
 }
@@ -345,6 +471,16 @@ mod tests {
     fn ineligible_reason_codes_are_the_wire_names() {
         for r in IneligibleReason::ALL {
             assert_eq!(serde_json::to_value(r).unwrap(), serde_json::Value::String(r.code().into()));
+        }
+    }
+
+    #[test]
+    fn job_kind_and_district_codes_are_the_wire_names() {
+        for k in JobKind::ALL {
+            assert_eq!(serde_json::to_value(k).unwrap(), serde_json::Value::String(k.code().into()));
+        }
+        for d in District::ALL {
+            assert_eq!(serde_json::to_value(d).unwrap(), serde_json::Value::String(d.code().into()));
         }
     }
 

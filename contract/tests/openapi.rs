@@ -82,6 +82,7 @@ fn every_path_constant_is_a_documented_path() {
         paths::CONTRIBUTIONS,
         paths::PENSION_PAYMENTS,
         paths::ELIGIBILITY,
+        paths::JOB_OPENINGS,
         paths::REGISTRATIONS,
         paths::APPLICATIONS,
         paths::RATINGS,
@@ -115,9 +116,12 @@ fn every_enum_has_exactly_the_documented_wire_names() {
             RegistrationKind::MonthlyCheckIn,
             RegistrationKind::FlexibleEmployment,
             RegistrationKind::EmploymentSubsidy,
+            RegistrationKind::JobSeeker,
         ],
         "RegistrationKind",
     );
+    same_enum(&spec, schema(&spec, "JobKind"), &JobKind::ALL, "JobKind");
+    same_enum(&spec, schema(&spec, "District"), &District::ALL, "District");
     same_enum(&spec, schema(&spec, "IneligibleReason"), &IneligibleReason::ALL, "IneligibleReason");
     same_enum(
         &spec,
@@ -128,6 +132,7 @@ fn every_enum_has_exactly_the_documented_wire_names() {
             ApplicationKind::MonthlyCheckIn,
             ApplicationKind::FlexibleEmploymentRegistration,
             ApplicationKind::EmploymentSubsidy,
+            ApplicationKind::JobSeekerRegistration,
         ],
         "ApplicationKind",
     );
@@ -286,6 +291,8 @@ fn every_message_has_exactly_the_documented_fields() {
                 phone: Some("13800138000".into()),
                 reason: Some(reason),
                 contribution_percent: Some(60),
+                job_kind: Some(JobKind::Retail),
+                district: Some(District::Qingxiu),
             },
         );
     }
@@ -310,6 +317,8 @@ fn every_message_has_exactly_the_documented_fields() {
             phone: Some("13800138000".into()),
             reason: Some(UnemploymentReason::Other),
             contribution_percent: Some(60),
+            job_kind: Some(JobKind::Retail),
+            district: Some(District::Qingxiu),
         },
     );
     check(
@@ -318,6 +327,21 @@ fn every_message_has_exactly_the_documented_fields() {
         &PensionPayments {
             holder: Holder { name: "张秀英".into(), id_number_masked: "1101**********002X".into() },
             payments: vec![PensionPayment { month: "2026-10".into(), amount_fen: 1, paid_on: "2026-10-15".into() }],
+        },
+    );
+    check(
+        &spec,
+        "JobOpenings",
+        &JobOpenings {
+            openings: vec![JobOpening {
+                contact_code: "JO-000001".into(),
+                title: "保洁员".into(),
+                employer: "e".into(),
+                kind: JobKind::Cleaning,
+                district: District::Qingxiu,
+                wage_min_fen: 1,
+                wage_max_fen: 2,
+            }],
         },
     );
     let band = ContributionBand { percent: 60, base_fen: 1, monthly_fen: 1 };

@@ -134,3 +134,45 @@ async fn the_4050_subsidy_is_refused_until_the_citizen_registers_as_unemployed_t
     leave(&rig).await;
     assert_eq!(refused(&rig, id, name, Service::EmploymentSubsidy).await, IneligibleReason::AlreadyApplied);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_seeker_sees_the_openings_that_match_and_takes_them_home_on_the_receipt() {
+    let rig = Rig::start().await.unwrap();
+    let mark = rig.begin(WORKER_ID, WORKER_NAME, Service::JobSeekerRegistration).await;
+    let form = rig.screens.wait_for(mark, |s| matches!(s, Screen::JobSeekerForm { .. })).await;
+    let mut intents: Vec<ui::Intent> = [1, 3, 7, 1, 2, 3, 4, 5, 6, 7, 8].map(ui::Intent::KeypadDigit).to_vec();
+    intents.extend([
+        ui::Intent::PickJobKind(session::JobKind::Retail),
+        ui::Intent::PickDistrict(session::District::Qingxiu),
+        ui::Intent::Confirm,
+    ]);
+    through_presenter(&rig, form, &intents).await;
+    let Screen::Openings { openings, found: true, .. } =
+        rig.screens.wait_for(mark, |s| matches!(s, Screen::Openings { .. })).await
+    else {
+        panic!("openings looked up at central")
+    };
+    assert!(!openings.is_empty());
+    assert!(openings.iter().all(|o| o.kind == session::JobKind::Retail && o.district == session::District::Qingxiu));
+    rig.touch(Intent::Confirm).await;
+    let Screen::Receipt { delivery: Delivery::Submitted { tracking, .. }, .. } =
+        rig.screens.wait_for(mark, |s| matches!(s, Screen::Receipt { receipt: ReceiptState::Printed, .. })).await
+    else {
+        panic!("registered")
+    };
+    assert!(tracking.starts_with("JS-"), "{tracking}");
+    let stored = rig.central.store().application(&tracking).unwrap().unwrap();
+    assert_eq!(stored.reason.as_deref(), Some("retail@qingxiu"));
+    let paper = rig.printer.printed().pop().unwrap();
+    assert!(paper.contains("求职登记回执") && paper.contains("推荐岗位"), "{paper}");
+    assert!(openings.iter().all(|o| paper.contains(&o.contact_code)), "every opening's code is on paper: {paper}");
+    leave(&rig).await;
+    assert_eq!(
+        refused(&rig, WORKER_ID, WORKER_NAME, Service::JobSeekerRegistration).await,
+        IneligibleReason::AlreadySeekingWork
+    );
+    assert_eq!(
+        refused(&rig, APPROVED_PENSIONER_ID, APPROVED_PENSIONER_NAME, Service::JobSeekerRegistration).await,
+        IneligibleReason::ReceivingPension
+    );
+}

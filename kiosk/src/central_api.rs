@@ -436,6 +436,17 @@ impl CentralClient {
         self.holder_get(&format!("{}/{}", api::paths::ELIGIBILITY, kind.code()), id_number, name).await
     }
 
+    /// The city's openings of `kind` in `district` (no personal data is sent).
+    pub async fn job_openings(
+        &self,
+        kind: api::JobKind,
+        district: api::District,
+    ) -> Result<api::JobOpenings, CentralError> {
+        let path = format!("{}?kind={}&district={}", api::paths::JOB_OPENINGS, kind.code(), district.code());
+        let resp = self.http().get(self.url(&path)).send().await;
+        json_answer(resp).await
+    }
+
     async fn holder_get<T: serde::de::DeserializeOwned>(
         &self,
         path: &str,

@@ -19,6 +19,7 @@
 //! | unemployment | choice/form/capture: draft discarded, session ends | submitting/receipt: finishes |
 //! | pension payments | loading/viewing: session ends | printing: finishes |
 //! | flexible employment, subsidy | checking/offer/refusal: session ends | submitting/receipt: finishes |
+//! | job seeker | checking/form/openings: session ends | submitting/receipt: finishes |
 //! | progress, rating | needs no card: unaffected | — |
 //!
 //! In a committed flow the card holder's identity is dropped at once; only what the
@@ -32,6 +33,7 @@
 mod capture;
 mod certificate;
 mod contributions;
+mod job_seeker;
 pub mod maintenance;
 mod payments;
 mod personal;
@@ -99,6 +101,7 @@ enum Flow {
     Payments(payments::Step),
     /// Flexible employment registration or the employment subsidy.
     SelfInsured(Service, self_insured::Step),
+    JobSeeker(job_seeker::Step),
     Progress(progress::Step),
     Rating(rating::Step),
 }
@@ -138,15 +141,21 @@ impl Ctx<'_> {
         self.out.push(Effect::Audit(record));
     }
     /// Prints a receipt when the printer works, else says the screen is the receipt.
-    fn receipt(&mut self, service: Service, delivery: Delivery, terms: Option<Terms>) -> Option<Ticket> {
+    fn receipt(&mut self, service: Service, delivery: Delivery, extras: &ReceiptExtras) -> Option<Ticket> {
+        let terms = extras.terms;
         let reference = match &delivery {
             Delivery::Submitted { tracking, .. } => tracking.clone(),
             Delivery::Queued { reference } => reference.clone(),
         };
         let delivered = matches!(delivery, Delivery::Submitted { .. });
         self.audit(AuditRecord::Submitted { session: self.session, service, delivered, reference });
-        let receipt =
-            Receipt { service, masked_id: self.masked_id.map(str::to_owned), delivery: delivery.clone(), terms };
+        let receipt = Receipt {
+            service,
+            masked_id: self.masked_id.map(str::to_owned),
+            delivery: delivery.clone(),
+            terms,
+            openings: extras.openings.clone(),
+        };
         match self.devices.unusable(Device::Printer) {
             Some(u) => {
                 self.show(Screen::Receipt {
@@ -236,6 +245,7 @@ impl Flow {
             Self::Unemployment(s) => s.holds_personal_data(),
             Self::Payments(s) => s.holds_personal_data(),
             Self::SelfInsured(_, s) => s.holds_personal_data(),
+            Self::JobSeeker(s) => s.holds_personal_data(),
         }
     }
 
@@ -249,6 +259,7 @@ impl Flow {
             Self::Unemployment(s) => s.committed(),
             Self::Payments(s) => s.committed(),
             Self::SelfInsured(_, s) => s.committed(),
+            Self::JobSeeker(s) => s.committed(),
             Self::Progress(_) | Self::Rating(_) => true,
         }
     }
@@ -263,6 +274,7 @@ impl Flow {
             Self::Unemployment(s) => !s.committed(),
             Self::Payments(s) => !s.committed(),
             Self::SelfInsured(_, s) => !s.committed(),
+            Self::JobSeeker(s) => !s.committed(),
             Self::Progress(_) => true,
             Self::Menu | Self::AwaitingCard(_) | Self::ConfirmIdentity(_) | Self::Rating(_) => false,
         }
@@ -278,6 +290,7 @@ impl Flow {
             Self::Unemployment(s) => Some(s.service()),
             Self::Payments(_) => Some(Service::PensionPayments),
             Self::SelfInsured(service, _) => Some(*service),
+            Self::JobSeeker(_) => Some(Service::JobSeekerRegistration),
             Self::Progress(_) => Some(Service::ApplicationProgress),
         }
     }
@@ -611,6 +624,7 @@ fn start_service(state: &mut State, service: Service, out: &mut Vec<Effect>) {
         Service::FlexibleEmploymentRegistration | Service::EmploymentSubsidy => {
             Flow::SelfInsured(service, self_insured::start(&mut ctx, service))
         }
+        Service::JobSeekerRegistration => Flow::JobSeeker(job_seeker::start(&mut ctx)),
     };
 }
 
@@ -634,6 +648,7 @@ fn step_flow(state: &mut State, event: &Event, out: &mut Vec<Effect>) {
         Flow::Unemployment(s) => unemployment::step(s, &mut ctx, event),
         Flow::Payments(s) => payments::step(s, &mut ctx, event),
         Flow::SelfInsured(service, s) => self_insured::step(s, service, &mut ctx, event),
+        Flow::JobSeeker(s) => job_seeker::step(s, &mut ctx, event),
         Flow::Progress(s) => progress::step(s, &mut ctx, event),
         Flow::Rating(s) => rating::step(s, &mut ctx, event),
     };

@@ -6,8 +6,8 @@
 use super::maintenance::{PinRefusal, SelfTests};
 use super::personal::{ContributionRecord, IssuedCertificate, PaymentRecord, PersonName};
 use super::{
-    CardProblem, CertificateKind, CertificatePeriod, ContributionBand, Device, IneligibleReason, Problem, Service,
-    Terms,
+    CardProblem, CertificateKind, CertificatePeriod, ContributionBand, Device, District, IneligibleReason, JobKind,
+    JobOpening, Problem, Service, Terms,
 };
 
 /// Why a service cannot be offered right now.
@@ -45,6 +45,7 @@ pub enum Waiting {
     LookingUpApplication,
     LoadingPayments,
     CheckingEligibility,
+    LookingUpOpenings,
 }
 
 /// Face capture guidance as the camera reports it: where the face should go, the
@@ -212,6 +213,19 @@ pub enum Screen {
         monthly_fen: i64,
         months: u32,
     },
+    /// The job seeker's profile: mobile number on the keypad, job kind and district chips.
+    JobSeekerForm {
+        phone: String,
+        error: Option<FormError>,
+    },
+    /// The openings that match the profile (`found: false`: they could not be looked up
+    /// now; registering still works); confirm registers and prints them.
+    Openings {
+        kind: JobKind,
+        district: District,
+        openings: Vec<JobOpening>,
+        found: bool,
+    },
     /// The registry says no, and why: the citizen goes to a counter (or nowhere).
     NotEligible {
         service: Service,
@@ -270,6 +284,8 @@ impl Screen {
             Self::FlexibleOffer { .. } => "flexible_offer",
             Self::SubsidyOffer { .. } => "subsidy_offer",
             Self::NotEligible { .. } => "not_eligible",
+            Self::JobSeekerForm { .. } => "job_seeker_form",
+            Self::Openings { .. } => "openings",
             Self::TrackingEntry { .. } => "tracking_entry",
             Self::Progress(..) => "progress",
             Self::Receipt { .. } => "receipt",
@@ -293,6 +309,10 @@ pub enum FormError {
     NotAnApplication,
     /// No contribution band was chosen.
     MissingBand,
+    /// No kind of work was chosen.
+    MissingJobKind,
+    /// No district was chosen.
+    MissingDistrict,
 }
 
 /// Failures a citizen is told about.

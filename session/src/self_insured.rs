@@ -5,8 +5,8 @@
 
 use super::receipt::{self, Outcome};
 use super::{
-    Ctx, Eligibility, EndReason, Event, Failure, FormError, Intent, Next, Offer, Screen, Service, Submission, Terms,
-    Ticket, Waiting,
+    Ctx, Eligibility, EndReason, Event, Failure, FormError, Intent, Next, Offer, ReceiptExtras, Screen, Service,
+    Submission, Terms, Ticket, Waiting,
 };
 
 #[derive(Debug)]
@@ -55,7 +55,8 @@ pub(super) fn step(step: Step, service: Service, ctx: &mut Ctx<'_>, event: &Even
     let submit = |ctx: &mut Ctx<'_>, submission: Submission, terms: Option<Terms>| {
         let ticket = ctx.ticket();
         ctx.emit(super::Effect::Submit { ticket, submission });
-        Step::Outcome(receipt::submitting_with(ctx, service, ticket, terms))
+        let extras = ReceiptExtras { terms, openings: Vec::new() };
+        Step::Outcome(receipt::submitting_with(ctx, service, ticket, extras))
     };
     let next = match (step, event) {
         (Step::Checking(t), Event::EligibilityChecked { ticket, result }) if t == *ticket => match result {

@@ -15,7 +15,8 @@ pub type Millis = u64;
 pub struct Ticket(pub u64);
 
 pub use contract::{
-    CertificateKind, ContributionBand, IneligibleReason, RatingGrade, RatingReason, Service, UnemploymentReason,
+    CertificateKind, ContributionBand, District, IneligibleReason, JobKind, JobOpening, RatingGrade, RatingReason,
+    Service, UnemploymentReason,
 };
 
 /// Whether `service` is for the card holder (an application's progress is not: anyone
@@ -39,7 +40,8 @@ pub fn devices_needed(service: Service) -> &'static [Device] {
         | Service::PensionPayments
         | Service::UnemploymentRegistration
         | Service::FlexibleEmploymentRegistration
-        | Service::EmploymentSubsidy => &[Device::Enrollment, Device::Storage, Device::Reader],
+        | Service::EmploymentSubsidy
+        | Service::JobSeekerRegistration => &[Device::Enrollment, Device::Storage, Device::Reader],
         Service::ApplicationProgress => &[Device::Enrollment, Device::Storage],
     }
 }
@@ -268,6 +270,12 @@ pub enum Intent {
     SubmitFlexibleRegistration {
         percent: Option<u16>,
     },
+    /// The job seeker's profile: mobile number, the work wanted and where.
+    SubmitJobSeeker {
+        phone: String,
+        kind: Option<JobKind>,
+        district: Option<District>,
+    },
     SubmitTracking(String),
     Rate {
         grade: RatingGrade,
@@ -325,6 +333,10 @@ pub enum Event {
         ticket: Ticket,
         result: Result<Eligibility, Failure>,
     },
+    OpeningsLoaded {
+        ticket: Ticket,
+        result: Result<Vec<JobOpening>, Failure>,
+    },
     /// `Ok(None)`: no application with that tracking number.
     ApplicationFound {
         ticket: Ticket,
@@ -379,6 +391,12 @@ pub enum Submission {
     EmploymentSubsidy {
         citizen: Citizen,
     },
+    JobSeeker {
+        citizen: Citizen,
+        phone: Phone,
+        kind: JobKind,
+        district: District,
+    },
 }
 
 /// What the registry says about a registration the citizen asked for.
@@ -413,6 +431,16 @@ pub struct Receipt {
     pub masked_id: Option<String>,
     pub delivery: Delivery,
     pub terms: Option<Terms>,
+    /// A job seeker's recommended openings, printed with their contact codes.
+    pub openings: Vec<JobOpening>,
+}
+
+/// What a receipt states beyond the tracking number, kept from the flow's earlier
+/// screens until the receipt is printed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ReceiptExtras {
+    pub terms: Option<Terms>,
+    pub openings: Vec<JobOpening>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -541,6 +569,12 @@ pub enum Effect {
     FetchPensionPayments {
         ticket: Ticket,
         citizen: Citizen,
+    },
+    /// The openings of `kind` in `district`; answer `Event::OpeningsLoaded`.
+    FetchOpenings {
+        ticket: Ticket,
+        kind: JobKind,
+        district: District,
     },
     /// Ask whether `citizen` may have `service` (a registration with terms); answer
     /// `Event::EligibilityChecked`.

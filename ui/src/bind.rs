@@ -163,6 +163,33 @@ pub(crate) fn apply(ui: &g::KioskWindow, view: &View) {
             vm.set_subsidy_monthly(yuan(*monthly_fen));
             vm.set_subsidy_months(i32::try_from(*months).unwrap_or(i32::MAX));
         }
+        Screen::JobSeekerForm { phone, kinds, selected_kind, districts, selected_district, can_submit } => {
+            vm.set_screen(g::ScreenId::JobSeekerForm);
+            vm.set_service(g::ServiceId::JobSeekerRegistration);
+            set_keypad(&vm, phone);
+            vm.set_job_kinds(model(
+                kinds.iter().map(|&k| g::JobChip { kind: job_kind(k), selected: Some(k) == *selected_kind }),
+            ));
+            vm.set_districts(model(
+                districts
+                    .iter()
+                    .map(|&d| g::DistrictChip { district: district(d), selected: Some(d) == *selected_district }),
+            ));
+            vm.set_can_submit(*can_submit);
+        }
+        Screen::Openings { kind, district: d, openings, found } => {
+            vm.set_screen(g::ScreenId::Openings);
+            vm.set_service(g::ServiceId::JobSeekerRegistration);
+            vm.set_openings_kind(job_kind(*kind));
+            vm.set_openings_district(district(*d));
+            vm.set_openings_found(*found);
+            vm.set_openings(model(openings.iter().map(|o| g::OpeningRow {
+                code: o.contact_code.as_str().into(),
+                title: o.title.as_str().into(),
+                employer: o.employer.as_str().into(),
+                wage: format!("{}–{}", whole_yuan(o.wage_min_fen), whole_yuan(o.wage_max_fen)).into(),
+            })));
+        }
         Screen::RegistrationForm { phone, reasons, selected_reason, can_submit } => {
             vm.set_screen(g::ScreenId::RegistrationForm);
             vm.set_service(g::ServiceId::UnemploymentRegistration);
@@ -391,6 +418,12 @@ pub(crate) fn month_text(lang: Language, m: YearMonth) -> String {
     }
 }
 
+/// Fen to whole yuan, grouped: "4,200" (wages are quoted in whole yuan).
+pub(crate) fn whole_yuan(fen: u64) -> String {
+    let full = yuan(fen / 100 * 100);
+    full.trim_end_matches(".00").to_owned()
+}
+
 /// Fen to "12,345.67".
 pub(crate) fn yuan(fen: u64) -> SharedString {
     let whole = (fen / 100).to_string();
@@ -451,8 +484,23 @@ one_to_one!(
         ApplicationProgress,
         PensionPayments,
         FlexibleEmploymentRegistration,
-        EmploymentSubsidy
+        EmploymentSubsidy,
+        JobSeekerRegistration
     ]
+);
+one_to_one!(
+    job_kind,
+    job_kind_from,
+    JobKind,
+    g::JobKindId,
+    [Cleaning, Security, Catering, Retail, Delivery, Manufacturing, Caregiving, Office]
+);
+one_to_one!(
+    district,
+    district_from,
+    District,
+    g::DistrictId,
+    [Qingxiu, Xingning, Jiangnan, Xixiangtang, Liangqing, Yongning, Wuming]
 );
 one_to_one!(
     ineligible,
@@ -467,7 +515,8 @@ one_to_one!(
         BelowSubsidyAge,
         NotRegisteredUnemployed,
         NotInsuredAsFlexibleWorker,
-        AlreadyApplied
+        AlreadyApplied,
+        AlreadySeekingWork
     ]
 );
 one_to_one!(
@@ -544,7 +593,15 @@ one_to_one!(
     activity_from,
     Activity,
     g::ActivityId,
-    [IssuingCertificate, Submitting, LoadingRecord, LookingUpApplication, LoadingPayments, CheckingEligibility]
+    [
+        IssuingCertificate,
+        Submitting,
+        LoadingRecord,
+        LookingUpApplication,
+        LoadingPayments,
+        CheckingEligibility,
+        LookingUpOpenings
+    ]
 );
 one_to_one!(
     device,
@@ -621,6 +678,13 @@ mod tests {
         assert_eq!(yuan(0).as_str(), "0.00");
         assert_eq!(yuan(123_456_789).as_str(), "1,234,567.89");
         assert_eq!(yuan(100_000).as_str(), "1,000.00");
+    }
+
+    #[test]
+    fn wages_are_whole_yuan() {
+        assert_eq!(whole_yuan(420_000), "4,200");
+        assert_eq!(whole_yuan(420_099), "4,200");
+        assert_eq!(whole_yuan(0), "0");
     }
 
     #[test]

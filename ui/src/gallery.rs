@@ -198,6 +198,39 @@ pub fn sample_screens() -> Vec<(&'static str, Screen)> {
         ),
         ("subsidy-offer", S::SubsidyOffer { monthly_fen: 81_200, months: 36 }),
         (
+            "job-seeker-form",
+            S::JobSeekerForm {
+                phone: KeypadField { value: "13812345678".into(), max_len: 11, error: None },
+                kinds: JobKind::ALL.to_vec(),
+                selected_kind: Some(JobKind::Retail),
+                districts: District::ALL.to_vec(),
+                selected_district: Some(District::Qingxiu),
+                can_submit: true,
+            },
+        ),
+        (
+            "openings",
+            S::Openings {
+                kind: JobKind::Retail,
+                district: District::Qingxiu,
+                openings: [
+                    ("JO-100417", "超市理货员", "南宁市某超市", 380_000, 520_000),
+                    ("JO-100503", "收银员", "南宁市某超市", 300_000, 420_000),
+                    ("JO-100611", "门店导购", "广西某餐饮管理有限公司", 280_000, 400_000),
+                ]
+                .iter()
+                .map(|&(code, title, employer, min, max)| OpeningLine {
+                    contact_code: code.into(),
+                    title: title.into(),
+                    employer: employer.into(),
+                    wage_min_fen: min,
+                    wage_max_fen: max,
+                })
+                .collect(),
+                found: true,
+            },
+        ),
+        (
             "registration-form",
             S::RegistrationForm {
                 phone: KeypadField { value: "1381234".into(), max_len: 11, error: Some(InputError::InvalidPhone) },

@@ -11,8 +11,8 @@ use std::fmt;
 
 pub use session::maintenance::TestSubject;
 pub use session::{
-    ApplicationStatus, CertificateKind, CertificatePeriod, ContributionYear, FaceHint, IneligibleReason,
-    LivenessPrompt, RatingGrade, RatingReason, Service, UnemploymentReason, YearMonth,
+    ApplicationStatus, CertificateKind, CertificatePeriod, ContributionYear, District, FaceHint, IneligibleReason,
+    JobKind, LivenessPrompt, RatingGrade, RatingReason, Service, UnemploymentReason, YearMonth,
 };
 
 /// Everything the window shows at one moment: one screen plus the cross-cutting state
@@ -152,6 +152,18 @@ pub enum Screen {
     },
     /// The "4050" subsidy: how much is paid back each month and for how long; Confirm applies.
     SubsidyOffer { monthly_fen: u64, months: u32 },
+    /// Job seeker registration: phone number on the keypad, job kind and district chips.
+    JobSeekerForm {
+        phone: KeypadField,
+        kinds: Vec<JobKind>,
+        selected_kind: Option<JobKind>,
+        districts: Vec<District>,
+        selected_district: Option<District>,
+        can_submit: bool,
+    },
+    /// The openings that match the job seeker's profile, with their contact codes;
+    /// Confirm registers and prints them. `found: false`: they could not be looked up.
+    Openings { kind: JobKind, district: District, openings: Vec<OpeningLine>, found: bool },
     /// Unemployment registration: phone number on the keypad, reason chips.
     RegistrationForm {
         phone: KeypadField,
@@ -236,6 +248,8 @@ pub enum Activity {
     LoadingPayments,
     /// Asking the registry whether the person may register, and on what terms.
     CheckingEligibility,
+    /// Looking up the openings that match a job seeker's profile.
+    LookingUpOpenings,
 }
 
 impl Activity {
@@ -355,6 +369,16 @@ pub struct BandChoice {
     pub percent: u16,
     pub base_fen: u64,
     pub monthly_fen: u64,
+}
+
+/// One job opening as listed: no personal data (the employer is reached by the code).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpeningLine {
+    pub contact_code: String,
+    pub title: String,
+    pub employer: String,
+    pub wage_min_fen: u64,
+    pub wage_max_fen: u64,
 }
 
 /// What a flexible worker pays each month and when the first payment is due.
@@ -522,6 +546,8 @@ pub enum Intent {
     PickUnemploymentReason(UnemploymentReason),
     /// A contribution band (its percent) on the flexible employment form.
     PickBand(u16),
+    PickJobKind(JobKind),
+    PickDistrict(District),
     /// Print the contribution record shown on screen.
     Print,
     Rate(RatingGrade),

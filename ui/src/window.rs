@@ -147,6 +147,8 @@ fn connect_actions(ui: &g::KioskWindow, sink: Rc<dyn Fn(Intent)>) {
     on!(on_pick_period, |m| Intent::PickCertificatePeriod(bind::period_from_months(m)));
     on!(on_pick_reason, |r| Intent::PickUnemploymentReason(bind::ureason_from(r)));
     on!(on_pick_band, |p| Intent::PickBand(u16::try_from(p).unwrap_or(0)));
+    on!(on_pick_job_kind, |k| Intent::PickJobKind(bind::job_kind_from(k)));
+    on!(on_pick_district, |d| Intent::PickDistrict(bind::district_from(d)));
     on!(on_print, || Intent::Print);
     on!(on_rate, |gr| Intent::Rate(bind::grade_from(gr)));
     on!(on_toggle_rating_reason, |r| Intent::ToggleRatingReason(bind::rreason_from(r)));

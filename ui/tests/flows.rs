@@ -633,6 +633,10 @@ fn a_refusal_says_why_in_plain_words_and_a_registration_states_its_terms() {
             "The subsidy needs contributions paid as a flexible worker: register for flexible employment insurance first.",
         ),
         (IneligibleReason::AlreadyApplied, "You have already applied; your application is being handled."),
+        (
+            IneligibleReason::AlreadySeekingWork,
+            "You are already registered as a job seeker; your registration is still open.",
+        ),
     ];
     assert_eq!(sentences.len(), IneligibleReason::ALL.len());
     for (reason, sentence) in sentences {
@@ -648,4 +652,29 @@ fn a_refusal_says_why_in_plain_words_and_a_registration_states_its_terms() {
             assert!(!kiosk.shows(other), "{reason:?} also says {other:?}");
         }
     }
+}
+
+#[test]
+fn the_job_seeker_picks_work_and_district_and_sees_openings_with_contact_codes() {
+    let kiosk = Kiosk::english();
+    kiosk.show(screen("job-seeker-form"));
+    assert!(kiosk.shows("Type your mobile number, then choose the work and the district."));
+    assert_eq!(kiosk.control("Retail").accessible_checked(), Some(true));
+    assert_eq!(kiosk.control("Qingxiu").accessible_checked(), Some(true));
+    kiosk.tap("Delivery");
+    kiosk.tap("Wuming");
+    kiosk.tap("Find openings");
+    assert_eq!(
+        kiosk.intents(),
+        vec![Intent::PickJobKind(JobKind::Delivery), Intent::PickDistrict(District::Wuming), Intent::Confirm]
+    );
+    kiosk.show(screen("openings"));
+    assert!(kiosk.shows("3 openings for Retail in Qingxiu. Touch Register to register and print them."));
+    let row = kiosk.find("超市理货员 南宁市某超市");
+    assert_eq!(row[0].accessible_description().unwrap(), "3,800–5,200 yuan a month, contact code JO-100417");
+    kiosk.tap("Register");
+    assert_eq!(kiosk.intents(), vec![Intent::Confirm]);
+    let Screen::Openings { kind, district, .. } = screen("openings") else { panic!() };
+    kiosk.show(Screen::Openings { kind, district, openings: Vec::new(), found: false });
+    assert!(kiosk.shows("The openings cannot be shown right now. You can still register; staff will contact you."));
 }

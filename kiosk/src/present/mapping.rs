@@ -224,6 +224,7 @@ pub(super) fn screen(screen: &CoreScreen, d: &Drafts, lang: Language, now: Local
                 Waiting::LookingUpApplication => Activity::LookingUpApplication,
                 Waiting::LoadingPayments => Activity::LoadingPayments,
                 Waiting::CheckingEligibility => Activity::CheckingEligibility,
+                Waiting::LookingUpOpenings => Activity::LookingUpOpenings,
             };
             Screen::Waiting { service, activity }
         }
@@ -278,6 +279,29 @@ pub(super) fn screen(screen: &CoreScreen, d: &Drafts, lang: Language, now: Local
             Screen::SubsidyOffer { monthly_fen: fen(*monthly_fen), months: *months }
         }
         CoreScreen::NotEligible { service, reason } => not_eligible(*service, *reason),
+        CoreScreen::JobSeekerForm { error, .. } => Screen::JobSeekerForm {
+            phone: keypad(&d.phone, PHONE_LEN, error.and_then(form_error)),
+            kinds: JobKind::ALL.to_vec(),
+            selected_kind: d.job_kind,
+            districts: District::ALL.to_vec(),
+            selected_district: d.district,
+            can_submit: d.phone.len() == usize::from(PHONE_LEN) && d.job_kind.is_some() && d.district.is_some(),
+        },
+        CoreScreen::Openings { kind, district, openings, found } => Screen::Openings {
+            kind: *kind,
+            district: *district,
+            openings: openings
+                .iter()
+                .map(|o| OpeningLine {
+                    contact_code: o.contact_code.clone(),
+                    title: o.title.clone(),
+                    employer: o.employer.clone(),
+                    wage_min_fen: fen(o.wage_min_fen),
+                    wage_max_fen: fen(o.wage_max_fen),
+                })
+                .collect(),
+            found: *found,
+        },
         CoreScreen::RegistrationForm { error, .. } => Screen::RegistrationForm {
             phone: keypad(&d.phone, PHONE_LEN, error.and_then(form_error)),
             reasons: UnemploymentReason::ALL.to_vec(),
@@ -326,8 +350,10 @@ fn form_error(e: FormError) -> Option<InputError> {
         FormError::InvalidTracking => Some(InputError::InvalidTrackingNumber),
         FormError::NotFound => Some(InputError::TrackingNumberNotFound),
         FormError::NotAnApplication => Some(InputError::NotAnApplication),
-        // The submit button stays disabled until a reason is picked; a missing band is
-        // said on the band form itself.
-        FormError::MissingReason | FormError::MissingBand => None,
+        // The submit button stays disabled until a reason (or job kind and district) is
+        // picked; a missing band is said on the band form itself.
+        FormError::MissingReason | FormError::MissingBand | FormError::MissingJobKind | FormError::MissingDistrict => {
+            None
+        }
     }
 }

@@ -12,8 +12,8 @@ use crate::config::PIN_DIGITS;
 use session::maintenance::Pin;
 use session::{Event, Intent as CoreIntent, Screen as CoreScreen};
 use ui::model::{
-    CertificateKind, CertificatePeriod, IdleCountdown, Intent, Language, LocalTime, RatingGrade, RatingReason, Screen,
-    TextSize, UnemploymentReason, View,
+    CertificateKind, CertificatePeriod, District, IdleCountdown, Intent, JobKind, Language, LocalTime, RatingGrade,
+    RatingReason, Screen, TextSize, UnemploymentReason, View,
 };
 
 /// Digits of a mainland mobile number.
@@ -49,6 +49,9 @@ struct Drafts {
     reason: Option<UnemploymentReason>,
     /// The contribution band picked on the flexible employment form (its percent).
     band: Option<u16>,
+    /// The job seeker's chips.
+    job_kind: Option<JobKind>,
+    district: Option<District>,
     tracking: String,
     grade: Option<RatingGrade>,
     rating_reasons: Vec<RatingReason>,
@@ -99,7 +102,8 @@ impl Presenter {
             // A rejected form keeps what was typed so it can be corrected.
             CoreScreen::RegistrationForm { error: None, .. }
             | CoreScreen::TrackingEntry { error: None, .. }
-            | CoreScreen::FlexibleOffer { error: None, .. } => fresh(&mut self.drafts),
+            | CoreScreen::FlexibleOffer { error: None, .. }
+            | CoreScreen::JobSeekerForm { error: None, .. } => fresh(&mut self.drafts),
             _ => {}
         }
         self.screen = Some(screen);
@@ -148,7 +152,9 @@ impl Presenter {
             Intent::KeypadDigit(n) => {
                 let digit = char::from(b'0' + n.min(9));
                 match &self.screen {
-                    Some(CoreScreen::RegistrationForm { .. }) if d.phone.len() < usize::from(PHONE_LEN) => {
+                    Some(CoreScreen::RegistrationForm { .. } | CoreScreen::JobSeekerForm { .. })
+                        if d.phone.len() < usize::from(PHONE_LEN) =>
+                    {
                         d.phone.push(digit)
                     }
                     Some(CoreScreen::TrackingEntry { .. }) if d.tracking.len() < usize::from(TRACKING_MAX) => {
@@ -171,7 +177,7 @@ impl Presenter {
             }
             Intent::KeypadBackspace | Intent::KeypadClear => {
                 let field = match &self.screen {
-                    Some(CoreScreen::RegistrationForm { .. }) => Some(&mut d.phone),
+                    Some(CoreScreen::RegistrationForm { .. } | CoreScreen::JobSeekerForm { .. }) => Some(&mut d.phone),
                     Some(CoreScreen::TrackingEntry { .. }) => Some(&mut d.tracking),
                     _ => None,
                 };
@@ -194,6 +200,14 @@ impl Presenter {
             }
             Intent::PickUnemploymentReason(r) => {
                 d.reason = Some(r);
+                here()
+            }
+            Intent::PickJobKind(k) => {
+                d.job_kind = Some(k);
+                here()
+            }
+            Intent::PickDistrict(district) => {
+                d.district = Some(district);
                 here()
             }
             Intent::PickBand(percent) => {
@@ -245,7 +259,10 @@ impl Presenter {
             }
             Some(CoreScreen::TrackingEntry { .. }) => CoreIntent::SubmitTracking(d.tracking.clone()),
             Some(CoreScreen::FlexibleOffer { .. }) => CoreIntent::SubmitFlexibleRegistration { percent: d.band },
-            Some(CoreScreen::SubsidyOffer { .. }) => CoreIntent::Confirm,
+            Some(CoreScreen::SubsidyOffer { .. } | CoreScreen::Openings { .. }) => CoreIntent::Confirm,
+            Some(CoreScreen::JobSeekerForm { .. }) => {
+                CoreIntent::SubmitJobSeeker { phone: d.phone.clone(), kind: d.job_kind, district: d.district }
+            }
             Some(CoreScreen::MaintenancePin { .. }) if !d.pin.is_empty() => CoreIntent::SubmitPin(d.pin.clone()),
             Some(CoreScreen::Rating { .. }) => match d.grade {
                 Some(grade) => CoreIntent::Rate { grade, reasons: d.rating_reasons.clone() },

@@ -512,3 +512,47 @@ fn the_payment_record_is_shown_with_its_total_and_the_subsidy_is_applied_for_wit
             .any(|e| matches!(e, Effect::Submit { submission: session::Submission::EmploymentSubsidy { .. }, .. }))
     );
 }
+
+#[test]
+fn the_job_seeker_form_keeps_the_chips_and_digits_and_sends_the_profile() {
+    let mut rig = Rig::new();
+    rig.card();
+    rig.tap(Intent::ChooseService(Service::JobSeekerRegistration));
+    rig.tap(Intent::Confirm);
+    let ticket = request_ticket(&rig, |e| match e {
+        Effect::CheckEligibility { ticket, .. } => Some(*ticket),
+        _ => None,
+    });
+    rig.event(Event::EligibilityChecked {
+        ticket,
+        result: Ok(session::Eligibility::Eligible(session::Offer::default())),
+    });
+    rig.digits("13812345678");
+    rig.tap(Intent::PickJobKind(ui::model::JobKind::Delivery));
+    let Screen::JobSeekerForm { can_submit: false, selected_kind: Some(_), phone, .. } = rig.screen() else {
+        panic!("no district yet: {:?}", rig.screen())
+    };
+    assert_eq!(phone.value, "13812345678");
+    rig.tap(Intent::PickDistrict(ui::model::District::Wuming));
+    assert!(matches!(rig.screen(), Screen::JobSeekerForm { can_submit: true, .. }));
+    rig.tap(Intent::Confirm);
+    let Some((kind, district)) = rig.effects.iter().rev().find_map(|e| match e {
+        Effect::FetchOpenings { kind, district, .. } => Some((*kind, *district)),
+        _ => None,
+    }) else {
+        panic!("openings asked for")
+    };
+    assert_eq!((kind, district), (session::JobKind::Delivery, session::District::Wuming));
+    let ticket = request_ticket(&rig, |e| match e {
+        Effect::FetchOpenings { ticket, .. } => Some(*ticket),
+        _ => None,
+    });
+    rig.event(Event::OpeningsLoaded { ticket, result: Ok(Vec::new()) });
+    assert!(matches!(rig.screen(), Screen::Openings { found: true, .. }), "{:?}", rig.screen());
+    rig.tap(Intent::Confirm);
+    assert!(
+        rig.effects
+            .iter()
+            .any(|e| matches!(e, Effect::Submit { submission: session::Submission::JobSeeker { .. }, .. }))
+    );
+}

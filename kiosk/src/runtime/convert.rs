@@ -240,6 +240,7 @@ pub fn registration_kind(service: Service) -> Option<api::RegistrationKind> {
     match service {
         Service::FlexibleEmploymentRegistration => Some(api::RegistrationKind::FlexibleEmployment),
         Service::EmploymentSubsidy => Some(api::RegistrationKind::EmploymentSubsidy),
+        Service::JobSeekerRegistration => Some(api::RegistrationKind::JobSeeker),
         _ => None,
     }
 }
@@ -307,6 +308,8 @@ pub fn submission(s: &Submission, now: OffsetDateTime) -> (&'static str, Vec<u8>
             phone: Some(phone.expose().to_owned()),
             reason: Some(*reason),
             contribution_percent: None,
+            job_kind: None,
+            district: None,
         },
         // The check-in's face proved presence with the liveness challenge; the v1
         // API does not take the image, so it is dropped here.
@@ -317,6 +320,8 @@ pub fn submission(s: &Submission, now: OffsetDateTime) -> (&'static str, Vec<u8>
             phone: None,
             reason: None,
             contribution_percent: None,
+            job_kind: None,
+            district: None,
         },
         Submission::FlexibleEmployment { citizen, band } => api::RegistrationRequest {
             kind: api::RegistrationKind::FlexibleEmployment,
@@ -325,6 +330,18 @@ pub fn submission(s: &Submission, now: OffsetDateTime) -> (&'static str, Vec<u8>
             phone: None,
             reason: None,
             contribution_percent: Some(band.percent),
+            job_kind: None,
+            district: None,
+        },
+        Submission::JobSeeker { citizen, phone, kind, district } => api::RegistrationRequest {
+            kind: api::RegistrationKind::JobSeeker,
+            id_number: citizen.id_number.expose().to_owned(),
+            name: citizen.name.expose().to_owned(),
+            phone: Some(phone.expose().to_owned()),
+            reason: None,
+            contribution_percent: None,
+            job_kind: Some(*kind),
+            district: Some(*district),
         },
         Submission::EmploymentSubsidy { citizen } => api::RegistrationRequest {
             kind: api::RegistrationKind::EmploymentSubsidy,
@@ -333,6 +350,8 @@ pub fn submission(s: &Submission, now: OffsetDateTime) -> (&'static str, Vec<u8>
             phone: None,
             reason: None,
             contribution_percent: None,
+            job_kind: None,
+            district: None,
         },
     };
     (api::paths::REGISTRATIONS, serde_json::to_vec(&body).unwrap_or_default())

@@ -34,6 +34,7 @@ fn receipt_title(s: Service) -> &'static str {
         Service::PensionPayments => "养老金待遇发放记录",
         Service::FlexibleEmploymentRegistration => "灵活就业人员参保登记回执",
         Service::EmploymentSubsidy => "灵活就业社会保险补贴申领回执",
+        Service::JobSeekerRegistration => "求职登记回执",
     }
 }
 
@@ -146,6 +147,18 @@ fn receipt(r: &Receipt, items: &mut Vec<Item>) {
             items.push(Item::row("首次缴费截止", date_zh(due)));
         }
         items.push(Item::centered("可在银行柜台或社保手机应用缴费"));
+    }
+    if !r.openings.is_empty() {
+        items.push(Item::separator('-'));
+        items.push(Item::bold("推荐岗位"));
+        for o in &r.openings {
+            items.push(Item::row(o.title.as_str(), o.contact_code.as_str()));
+            items.push(Item::row(
+                o.employer.as_str(),
+                format!("{}-{} 元/月", o.wage_min_fen.max(0) / 100, o.wage_max_fen.max(0) / 100),
+            ));
+        }
+        items.push(Item::centered("拨打12333并报岗位联系编号，即可联系用人单位"));
     }
 }
 
@@ -301,7 +314,13 @@ mod tests {
     }
 
     fn receipt(service: Service, delivery: Delivery) -> PrintJob {
-        PrintJob::Receipt(Receipt { service, masked_id: Some("1101**********002X".into()), delivery, terms: None })
+        PrintJob::Receipt(Receipt {
+            service,
+            masked_id: Some("1101**********002X".into()),
+            delivery,
+            terms: None,
+            openings: Vec::new(),
+        })
     }
 
     fn flexible_receipt() -> PrintJob {
@@ -313,6 +332,26 @@ mod tests {
                 monthly_fen: 203_000,
                 first_payment_due: Some(time::macros::date!(2026 - 12 - 25)),
             }),
+            openings: Vec::new(),
+        })
+    }
+
+    fn job_seeker_receipt() -> PrintJob {
+        let opening = |code: &str| session::JobOpening {
+            contact_code: code.into(),
+            title: "超市理货员".into(),
+            employer: "南宁市某超市".into(),
+            kind: session::JobKind::Retail,
+            district: session::District::Qingxiu,
+            wage_min_fen: 300_000,
+            wage_max_fen: 420_000,
+        };
+        PrintJob::Receipt(Receipt {
+            service: Service::JobSeekerRegistration,
+            masked_id: Some("1101**********002X".into()),
+            delivery: Delivery::Submitted { tracking: TRACKING.into(), decision: Decision::Recorded },
+            terms: None,
+            openings: vec![opening("JO-100417"), opening("JO-100503")],
         })
     }
 
@@ -358,8 +397,19 @@ mod tests {
             receipt(Service::UnemploymentRegistration, Delivery::Queued { reference: QUEUED.into() }),
             receipt(Service::EmploymentSubsidy, submitted(Decision::PendingReview)),
             flexible_receipt(),
+            job_seeker_receipt(),
             payments(),
         ]
+    }
+
+    #[test]
+    fn a_job_seekers_receipt_lists_each_opening_with_its_contact_code() {
+        let doc = document(&job_seeker_receipt(), &stamp());
+        assert!(doc.items.contains(&Item::title("求职登记回执")), "{doc:?}");
+        assert!(doc.items.contains(&Item::row("超市理货员", "JO-100417")), "{doc:?}");
+        assert!(doc.items.contains(&Item::row("超市理货员", "JO-100503")), "{doc:?}");
+        assert!(doc.items.contains(&Item::row("南宁市某超市", "3000-4200 元/月")), "{doc:?}");
+        assert_eq!(barcodes(&doc), [TRACKING], "the tracking number is the only barcode");
     }
 
     #[test]
@@ -415,6 +465,8 @@ mod tests {
             TRACKING,
             QUEUED,
             TERMINAL,
+            // an opening's contact code
+            "JO-",
         ];
         for job in &every_kind_of_job() {
             for s in printed_strings(&document(job, &stamp())) {

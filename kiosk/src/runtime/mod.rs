@@ -312,6 +312,13 @@ impl Runtime {
                     Event::EligibilityChecked { ticket, result }
                 });
             }
+            Effect::FetchOpenings { ticket, kind, district } => {
+                let central = w.central.clone();
+                self.reply(async move {
+                    let result = central.job_openings(kind, district).await;
+                    Event::OpeningsLoaded { ticket, result: result.map(|o| o.openings).map_err(|e| failure(&e)) }
+                });
+            }
             Effect::LookUpApplication { ticket, tracking } => {
                 let central = w.central.clone();
                 let outbox = w.outbox.clone();

@@ -51,6 +51,7 @@ fn card_services_stay_offered_while_either_reader_works() {
         Service::UnemploymentCheckIn,
         Service::FlexibleEmploymentRegistration,
         Service::EmploymentSubsidy,
+        Service::JobSeekerRegistration,
     ];
     let down = |k: &Kiosk| -> Vec<Service> {
         let Screen::Welcome { tiles, .. } = k.screen() else { panic!("{:?}", k.screen()) };

@@ -3,6 +3,7 @@
 mod certificate;
 mod contributions;
 mod documents;
+mod job_seeker;
 mod maintenance;
 mod payments;
 mod policies;
@@ -74,6 +75,7 @@ impl Kiosk {
                 | Effect::FetchContributions { ticket, .. }
                 | Effect::FetchPensionPayments { ticket, .. }
                 | Effect::CheckEligibility { ticket, .. }
+                | Effect::FetchOpenings { ticket, .. }
                 | Effect::LookUpApplication { ticket, .. }
                 | Effect::StartCapture { ticket, .. }
                 | Effect::Submit { ticket, .. }
@@ -143,7 +145,7 @@ fn start_screen_lists_every_service_available() {
     let k = Kiosk::new();
     let Screen::Welcome { tiles, notice: None } = k.screen() else { panic!("{:?}", k.screen()) };
     assert_eq!(tiles.len(), Service::ALL.len());
-    assert_eq!(tiles.len(), 9);
+    assert_eq!(tiles.len(), 10);
     assert!(tiles.iter().all(|t| t.unavailable.is_none()));
 }
 

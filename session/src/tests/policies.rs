@@ -209,6 +209,7 @@ fn device_faults_disable_exactly_the_services_that_need_them() {
                 UnemploymentCheckIn,
                 FlexibleEmploymentRegistration,
                 EmploymentSubsidy,
+                JobSeekerRegistration,
             ],
         ),
         // A full disk: nothing may be submitted or go unaudited, so everything stops.

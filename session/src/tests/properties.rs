@@ -103,6 +103,10 @@ fn answer(k: &Kiosk, pick: u8) -> Option<Event> {
                     _ => Ok(crate::PaymentRecord::default()),
                 },
             },
+            Effect::FetchOpenings { ticket, .. } => Event::OpeningsLoaded {
+                ticket: *ticket,
+                result: if fail { Err(failure.clone()) } else { Ok(Vec::new()) },
+            },
             Effect::CheckEligibility { ticket, .. } => Event::EligibilityChecked {
                 ticket: *ticket,
                 result: match pick % 3 {
