@@ -1,7 +1,10 @@
-//! Heartbeat load generator on loopback: N simulated terminals, each with its own
-//! fleet certificate and keep-alive TLS connection, send a heartbeat every interval
-//! (start times spread evenly) to a `central serve` child process. Reports throughput,
-//! latency percentiles and the server process's CPU use (from /proc/<pid>/stat).
+//! Load generator on loopback: N simulated terminals, each with its own fleet
+//! certificate and keep-alive TLS connection, send a heartbeat every interval (start
+//! times spread evenly) to a `central serve` child process, and every
+//! `--submit-every`th interval a submission instead (a rating: a state-changing call
+//! through the idempotency reservation and commit, like every submission). Reports
+//! throughput, latency percentiles and the server process's CPU use (from
+//! /proc/<pid>/stat). `--database postgres://…` runs the server on PostgreSQL.
 //!
 //! `cargo run --release --example loadgen -- --central target/release/central 1000 10000`
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -10,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use central::api::*;
-use central::store::{DeviceRecord, Store as _};
+use central::store::DeviceRecord;
 use http_body_util::{BodyExt as _, Full};
 use hyper::body::Bytes;
 use hyper_util::rt::TokioIo;
@@ -21,6 +24,10 @@ struct Args {
     interval: Duration,
     measure: Duration,
     fleets: Vec<usize>,
+    /// PostgreSQL URL; `None`: the SQLite file in the data directory.
+    database: Option<String>,
+    /// A terminal sends a submission instead of every this many heartbeats (0: never).
+    submit_every: u64,
 }
 
 fn parse_args() -> Args {
@@ -29,6 +36,8 @@ fn parse_args() -> Args {
         interval: Duration::from_secs(30),
         measure: Duration::from_secs(60),
         fleets: vec![],
+        database: None,
+        submit_every: 0,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -40,6 +49,8 @@ fn parse_args() -> Args {
             "--measure" => {
                 a.measure = Duration::from_secs(it.next().and_then(|s| s.parse().ok()).expect("--measure SECONDS"))
             }
+            "--database" => a.database = Some(it.next().expect("--database URL")),
+            "--submit-every" => a.submit_every = it.next().and_then(|s| s.parse().ok()).expect("--submit-every N"),
             n => a.fleets.push(n.parse().expect("terminal count")),
         }
     }
@@ -70,9 +81,38 @@ fn rss_mib(pid: u32) -> f64 {
         / 1024.0
 }
 
+/// Posts `body` as JSON with a fresh idempotency key; whether the answer had status
+/// `expect`, and how long it took in milliseconds.
+async fn post<T: serde::Serialize>(
+    sender: &mut hyper::client::conn::http1::SendRequest<Full<Bytes>>,
+    host: &str,
+    path: &str,
+    body: &T,
+    expect: u16,
+) -> (bool, f64) {
+    let req = hyper::Request::post(path)
+        .header("host", host)
+        .header("content-type", "application/json")
+        .header(IDEMPOTENCY_KEY_HEADER, uuid::Uuid::new_v4().to_string())
+        .body(Full::new(Bytes::from(serde_json::to_vec(body).unwrap())))
+        .unwrap();
+    let t0 = Instant::now();
+    let ok = match sender.send_request(req).await {
+        Ok(resp) => {
+            let status = resp.status();
+            let _ = resp.into_body().collect().await;
+            status == expect
+        }
+        Err(_) => false,
+    };
+    (ok, t0.elapsed().as_secs_f64() * 1000.0)
+}
+
 struct Row {
     terminals: usize,
     requests: usize,
+    submissions: usize,
+    submission_p99: f64,
     errors: usize,
     rate: f64,
     p50: f64,
@@ -84,7 +124,7 @@ struct Row {
 
 async fn run_fleet(args: &Args, n: usize) -> Row {
     let dir = tempfile::tempdir().unwrap();
-    let store = central::server::open_store(dir.path()).unwrap();
+    let store = central::server::open_database(dir.path(), args.database.as_deref()).unwrap();
     let ca = central::pki::FleetCa::load_or_create(dir.path(), &[]).unwrap();
     let now = time::OffsetDateTime::now_utc();
     let mut roots = rustls::RootCertStore::empty();
@@ -129,7 +169,11 @@ async fn run_fleet(args: &Args, n: usize) -> Row {
     }
     drop(store);
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let mut child = std::process::Command::new(&args.central)
+    let mut command = std::process::Command::new(&args.central);
+    if let Some(url) = &args.database {
+        command.args(["--database", url]);
+    }
+    let mut child = command
         .args(["--data-dir", &dir.path().display().to_string(), "serve", "--listen", &format!("127.0.0.1:{port}")])
         .args(["--heartbeat-interval", &format!("{}s", args.interval.as_secs())])
         // Every terminal connects before the first heartbeat is sent, minutes for 10,000:
@@ -148,6 +192,7 @@ async fn run_fleet(args: &Args, n: usize) -> Row {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let latencies = Arc::new(Mutex::new(Vec::<f64>::new()));
+    let submission_latencies = Arc::new(Mutex::new(Vec::<f64>::new()));
     let errors = Arc::new(Mutex::new(0usize));
     let measuring = Arc::new(std::sync::atomic::AtomicBool::new(false));
     eprintln!("[{n}] connecting {n} terminals");
@@ -167,16 +212,40 @@ async fn run_fleet(args: &Args, n: usize) -> Row {
     let mut tasks = Vec::new();
     for (i, mut sender) in senders.into_iter().enumerate() {
         let (latencies, errors, measuring) = (latencies.clone(), errors.clone(), measuring.clone());
+        let submission_latencies = submission_latencies.clone();
         let offset = args.interval.mul_f64(i as f64 / n as f64);
         let interval = args.interval;
+        let submit_every = args.submit_every;
+        // Terminals take their turn to submit at different ticks.
+        let phase = i as u64;
         let host = addr.clone();
         tasks.push(tokio::spawn(async move {
             tokio::time::sleep(offset).await;
             let mut tick = tokio::time::interval(interval);
+            let mut ticks = 0u64;
             loop {
                 tick.tick().await;
                 if start.elapsed() >= total {
                     return;
+                }
+                ticks += 1;
+                if submit_every > 0 && (ticks + phase) % submit_every == 0 {
+                    let rating = RatingRequest {
+                        session_id: format!("load-{i}-{ticks}"),
+                        service: Service::ALL[(ticks as usize + i) % Service::ALL.len()],
+                        grade: 5,
+                        reasons: vec![RatingReason::Fast],
+                    };
+                    let (ok, ms) = post(&mut sender, &host, paths::RATINGS, &rating, 201).await;
+                    if measuring.load(std::sync::atomic::Ordering::Relaxed) {
+                        if ok {
+                            latencies.lock().unwrap().push(ms);
+                            submission_latencies.lock().unwrap().push(ms);
+                        } else {
+                            *errors.lock().unwrap() += 1;
+                        }
+                    }
+                    continue;
                 }
                 let hb = TelemetryBatch {
                     heartbeat: Some(Heartbeat {
@@ -198,23 +267,7 @@ async fn run_fleet(args: &Args, n: usize) -> Row {
                     events: vec![],
                     audit: vec![],
                 };
-                let body = serde_json::to_vec(&hb).unwrap();
-                let req = hyper::Request::post("/v1/telemetry")
-                    .header("host", &host)
-                    .header("content-type", "application/json")
-                    .header(IDEMPOTENCY_KEY_HEADER, uuid::Uuid::new_v4().to_string())
-                    .body(Full::new(Bytes::from(body)))
-                    .unwrap();
-                let t0 = Instant::now();
-                let ok = match sender.send_request(req).await {
-                    Ok(resp) => {
-                        let status = resp.status();
-                        let _ = resp.into_body().collect().await;
-                        status == 200
-                    }
-                    Err(_) => false,
-                };
-                let ms = t0.elapsed().as_secs_f64() * 1000.0;
+                let (ok, ms) = post(&mut sender, &host, paths::TELEMETRY, &hb, 200).await;
                 if measuring.load(std::sync::atomic::Ordering::Relaxed) {
                     if ok {
                         latencies.lock().unwrap().push(ms);
@@ -242,10 +295,15 @@ async fn run_fleet(args: &Args, n: usize) -> Row {
     let mut l = latencies.lock().unwrap().clone();
     l.sort_by(f64::total_cmp);
     let pct = |p: f64| if l.is_empty() { 0.0 } else { l[((l.len() - 1) as f64 * p) as usize] };
+    let mut s = submission_latencies.lock().unwrap().clone();
+    s.sort_by(f64::total_cmp);
+    let submission_p99 = if s.is_empty() { 0.0 } else { s[((s.len() - 1) as f64 * 0.99) as usize] };
     let errors = *errors.lock().unwrap();
     Row {
         terminals: n,
         requests: l.len(),
+        submissions: s.len(),
+        submission_p99,
         errors,
         rate: l.len() as f64 / wall,
         p50: pct(0.5),
@@ -265,18 +323,24 @@ fn main() {
         rows.push(rt.block_on(run_fleet(&args, n)));
     }
     println!(
-        "\nheartbeat ingestion, interval {} s, measured {} s after one warm-up interval, {} cores",
+        "\n{} on {}, interval {} s, measured {} s after one warm-up interval, {} cores",
+        if args.submit_every > 0 {
+            format!("heartbeats and a submission every {} intervals", args.submit_every)
+        } else {
+            "heartbeat ingestion".to_owned()
+        },
+        if args.database.is_some() { "PostgreSQL" } else { "SQLite" },
         args.interval.as_secs(),
         args.measure.as_secs(),
         cores
     );
     println!(
-        "| terminals | heartbeats | errors | req/s | p50 ms | p99 ms | max ms | server CPU (% of 1 core) | server CPU (% of machine) | server RSS MiB |"
+        "| terminals | requests | errors | req/s | p50 ms | p99 ms | max ms | server CPU (% of 1 core) | server CPU (% of machine) | server RSS MiB | submissions | submission p99 ms |"
     );
-    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for r in rows {
         println!(
-            "| {} | {} | {} | {:.1} | {:.2} | {:.2} | {:.2} | {:.1} | {:.1} | {:.0} |",
+            "| {} | {} | {} | {:.1} | {:.2} | {:.2} | {:.2} | {:.1} | {:.1} | {:.0} | {} | {:.2} |",
             r.terminals,
             r.requests,
             r.errors,
@@ -286,7 +350,9 @@ fn main() {
             r.max,
             r.cpu_core,
             r.cpu_core / cores,
-            r.rss
+            r.rss,
+            r.submissions,
+            r.submission_p99
         );
     }
 }

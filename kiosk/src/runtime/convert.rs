@@ -287,6 +287,20 @@ pub fn held_progress(reference: &str, held: &crate::outbox::HeldSubmission) -> A
     }
 }
 
+/// A registration of `kind` for the card holder, with none of the kind-specific fields.
+fn registration(kind: api::RegistrationKind, citizen: &Citizen) -> api::RegistrationRequest {
+    api::RegistrationRequest {
+        kind,
+        id_number: citizen.id_number.expose().to_owned(),
+        name: citizen.name.expose().to_owned(),
+        phone: None,
+        reason: None,
+        contribution_percent: None,
+        job_kind: None,
+        district: None,
+    }
+}
+
 /// The API path and JSON body of a submission.
 pub fn submission(s: &Submission, now: OffsetDateTime) -> (&'static str, Vec<u8>) {
     use base64::Engine as _;
@@ -302,57 +316,24 @@ pub fn submission(s: &Submission, now: OffsetDateTime) -> (&'static str, Vec<u8>
             return (api::paths::QUALIFICATION_CHECKS, serde_json::to_vec(&request).unwrap_or_default());
         }
         Submission::Registration { citizen, phone, reason } => api::RegistrationRequest {
-            kind: api::RegistrationKind::Unemployment,
-            id_number: citizen.id_number.expose().to_owned(),
-            name: citizen.name.expose().to_owned(),
             phone: Some(phone.expose().to_owned()),
             reason: Some(*reason),
-            contribution_percent: None,
-            job_kind: None,
-            district: None,
+            ..registration(api::RegistrationKind::Unemployment, citizen)
         },
         // The check-in's face proved presence with the liveness challenge; the v1
         // API does not take the image, so it is dropped here.
-        Submission::CheckIn { citizen, .. } => api::RegistrationRequest {
-            kind: api::RegistrationKind::MonthlyCheckIn,
-            id_number: citizen.id_number.expose().to_owned(),
-            name: citizen.name.expose().to_owned(),
-            phone: None,
-            reason: None,
-            contribution_percent: None,
-            job_kind: None,
-            district: None,
-        },
+        Submission::CheckIn { citizen, .. } => registration(api::RegistrationKind::MonthlyCheckIn, citizen),
         Submission::FlexibleEmployment { citizen, band } => api::RegistrationRequest {
-            kind: api::RegistrationKind::FlexibleEmployment,
-            id_number: citizen.id_number.expose().to_owned(),
-            name: citizen.name.expose().to_owned(),
-            phone: None,
-            reason: None,
             contribution_percent: Some(band.percent),
-            job_kind: None,
-            district: None,
+            ..registration(api::RegistrationKind::FlexibleEmployment, citizen)
         },
         Submission::JobSeeker { citizen, phone, kind, district } => api::RegistrationRequest {
-            kind: api::RegistrationKind::JobSeeker,
-            id_number: citizen.id_number.expose().to_owned(),
-            name: citizen.name.expose().to_owned(),
             phone: Some(phone.expose().to_owned()),
-            reason: None,
-            contribution_percent: None,
             job_kind: Some(*kind),
             district: Some(*district),
+            ..registration(api::RegistrationKind::JobSeeker, citizen)
         },
-        Submission::EmploymentSubsidy { citizen } => api::RegistrationRequest {
-            kind: api::RegistrationKind::EmploymentSubsidy,
-            id_number: citizen.id_number.expose().to_owned(),
-            name: citizen.name.expose().to_owned(),
-            phone: None,
-            reason: None,
-            contribution_percent: None,
-            job_kind: None,
-            district: None,
-        },
+        Submission::EmploymentSubsidy { citizen } => registration(api::RegistrationKind::EmploymentSubsidy, citizen),
     };
     (api::paths::REGISTRATIONS, serde_json::to_vec(&body).unwrap_or_default())
 }
