@@ -122,6 +122,10 @@ struct ServeArgs {
     /// Terminals' audit records are kept this long.
     #[arg(long, default_value = "365d", value_parser = parse_retention)]
     keep_audit: Duration,
+    /// This instance's name on /metrics (`instance` label) and the dashboard's footer
+    /// (default: `<hostname>:<port>`).
+    #[arg(long)]
+    instance_name: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -240,6 +244,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 keep_registry_access,
                 keep_telemetry,
                 keep_audit,
+                instance_name,
             } = *serve;
             let listen: SocketAddr = listen.parse().map_err(|_| {
                 anyhow::anyhow!("invalid setting `listen`: {listen:?} is not an address like 0.0.0.0:8443")
@@ -261,6 +266,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             config.idle_timeout = idle_timeout;
             config.body_timeout = body_timeout;
             config.face_key = face_key;
+            config.instance_name = instance_name;
             config.retention = central::Retention {
                 faces_after_decision: keep_faces_after_decision,
                 faces_undecided: keep_faces_undecided,

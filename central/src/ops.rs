@@ -117,9 +117,12 @@ fn user(state: &AppState, headers: &HeaderMap) -> Result<String, Response> {
 }
 
 /// Whole page, or only the `<main>` content when the refresh script asks for it.
+/// The content ends with which instance served it (the fragment too: with several
+/// instances behind one address each refresh may come from another).
 fn page(state: &AppState, headers: &HeaderMap, title: &str, body: &str) -> Response {
+    let body = format!("{body}{}", served_by(state));
     if headers.get("x-fragment").is_some() {
-        return Html(body.to_owned()).into_response();
+        return Html(body).into_response();
     }
     let refresh_ms = state.config.dashboard_refresh.as_millis();
     Html(format!(
@@ -150,7 +153,16 @@ setInterval(async () => {{
     .into_response()
 }
 
-fn login_form(message: &str) -> String {
+/// The footer line naming the instance that rendered the page.
+fn served_by(state: &AppState) -> String {
+    format!(
+        r#"<footer class="instance" data-instance="{name}" style="color:#6b7280;font-size:.8rem;margin-top:2rem">Served by instance {name}</footer>"#,
+        name = esc(&state.instance)
+    )
+}
+
+fn login_form(state: &AppState, message: &str) -> String {
+    let footer = served_by(state);
     format!(
         r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Log in · central</title></head>
 <body style="font-family:system-ui,sans-serif;display:grid;place-items:center;height:90vh">
@@ -158,12 +170,12 @@ fn login_form(message: &str) -> String {
 <h1>central · operations</h1>{message}
 <label>User <input name="username" autocomplete="username" required></label>
 <label>Password <input name="password" type="password" autocomplete="current-password" required></label>
-<button type="submit">Log in</button></form></body></html>"#
+<button type="submit">Log in</button></form>{footer}</body></html>"#
     )
 }
 
-async fn login_page() -> Html<String> {
-    Html(login_form(""))
+async fn login_page(State(state): State<Shared>) -> Html<String> {
+    Html(login_form(&state, ""))
 }
 
 #[derive(Debug, Deserialize)]
@@ -178,7 +190,7 @@ fn login_throttled(state: &AppState, wait: std::time::Duration) -> Response {
     let seconds = crate::throttle::retry_after_seconds(wait);
     let message =
         format!(r#"<p role="alert" style="color:#c62828">Too many login attempts. Try again in {seconds} s.</p>"#);
-    (StatusCode::TOO_MANY_REQUESTS, [(header::RETRY_AFTER, seconds.to_string())], Html(login_form(&message)))
+    (StatusCode::TOO_MANY_REQUESTS, [(header::RETRY_AFTER, seconds.to_string())], Html(login_form(state, &message)))
         .into_response()
 }
 
@@ -194,7 +206,7 @@ async fn login(
     let failed = || {
         (
             StatusCode::UNAUTHORIZED,
-            Html(login_form(r#"<p role="alert" style="color:#c62828">Wrong user name or password.</p>"#)),
+            Html(login_form(&state, r#"<p role="alert" style="color:#c62828">Wrong user name or password.</p>"#)),
         )
             .into_response()
     };

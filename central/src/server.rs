@@ -116,6 +116,10 @@ impl RunningServer {
     pub fn metrics_token(&self) -> String {
         crate::telemetry::metrics_token(&self.state.config.data_dir).unwrap_or_default()
     }
+    /// This instance's name (`ServerConfig::instance_name` or `<hostname>:<port>`).
+    pub fn instance_name(&self) -> &str {
+        &self.state.instance
+    }
     /// Connections open now, and the cap they are held to.
     pub fn connections(&self) -> (usize, usize) {
         (self.state.connections.open_count(), self.state.connections.cap())
@@ -191,6 +195,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, StartError> {
     let connections = Arc::new(Connections::new(cap, deadlines));
     let state = Arc::new(AppState {
         verify_base_url: config.verify_base_url(local_addr),
+        instance: config.instance_name_for(local_addr),
         throttles: Throttles::new(&config),
         passwords: crate::password::PasswordChecker::start(config.login.workers, config.login.queue),
         config,
@@ -208,7 +213,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, StartError> {
     let accept =
         tokio::spawn(accept_loop(listener, tokio_rustls::TlsAcceptor::from(tls), router, connections, stopped.clone()));
     let sweeper = tokio::spawn(sweep_loop(state.clone(), stopped));
-    tracing::info!(%local_addr, max_connections = cap, "central listening");
+    tracing::info!(%local_addr, max_connections = cap, instance = %state.instance, "central listening");
     Ok(RunningServer { local_addr, state, stop, tasks: vec![accept, sweeper] })
 }
 

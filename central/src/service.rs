@@ -699,6 +699,7 @@ mod tests {
         let ca = crate::pki::FleetCa::load_or_create(dir, &[]).unwrap();
         AppState {
             verify_base_url: "https://localhost/verify/".into(),
+            instance: "test".into(),
             throttles: crate::state::Throttles::new(&config),
             passwords: crate::password::PasswordChecker::start(1, 1),
             connections: std::sync::Arc::new(crate::connections::Connections::new(

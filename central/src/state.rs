@@ -76,6 +76,8 @@ pub struct AppState {
     pub signing_key: ed25519_dalek::SigningKey,
     pub face_cipher: ChaCha20Poly1305,
     pub verify_base_url: String,
+    /// This instance's name (`ServerConfig::instance_name`), on metrics and pages.
+    pub instance: String,
     pub counters: Counters,
     pub throttles: Throttles,
     pub passwords: PasswordChecker,

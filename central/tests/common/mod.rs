@@ -83,6 +83,27 @@ pub fn enroll_request(token: Option<String>, csr_pem: String) -> EnrollRequest {
     }
 }
 
+/// `text` with `instance="<instance>"` removed from every sample line; panics on a
+/// sample line without it.
+pub fn without_instance(text: &str, instance: &str) -> String {
+    let with_more = format!("{{instance=\"{instance}\",");
+    let alone = format!("{{instance=\"{instance}\"}}");
+    let mut out = String::new();
+    for line in text.lines() {
+        if line.starts_with('#') || line.is_empty() {
+            out.push_str(line);
+        } else if line.contains(&with_more) {
+            out.push_str(&line.replacen(&with_more, "{", 1));
+        } else if line.contains(&alone) {
+            out.push_str(&line.replacen(&alone, "", 1));
+        } else {
+            panic!("a series without instance=\"{instance}\": {line}");
+        }
+        out.push('\n');
+    }
+    out
+}
+
 /// A logged-in dashboard session.
 pub struct Ops {
     browser: reqwest::Client,
@@ -127,11 +148,12 @@ impl Rig {
         self.anonymous().get(self.url("/metrics")).bearer_auth(self.server.metrics_token()).send().await.unwrap()
     }
 
-    /// The metrics text.
+    /// The metrics text, with this instance's `instance="…"` label taken out of every
+    /// series after checking each one carries it (so tests compare series as before).
     pub async fn metrics_text(&self) -> String {
         let resp = self.metrics().await;
         assert_eq!(resp.status(), 200);
-        resp.text().await.unwrap()
+        without_instance(&resp.text().await.unwrap(), self.server.instance_name())
     }
 
     /// A page of the ops dashboard as an operator sees it (one login per call).
