@@ -39,6 +39,15 @@ pub enum StartError {
     FaceKeyMoved { configured: String, legacy: String },
     #[error("invalid setting `face_key`: cannot use {path}: {source}")]
     FaceKey { path: String, source: std::io::Error },
+    /// The database belongs to a fleet whose CA is not in `data_dir`: this instance would
+    /// make (or has) another CA, whose certificates the other instances refuse.
+    #[error(
+        "invalid setting `data_dir`: {data_dir} {found}, but the database is bound to the fleet CA with \
+         SHA-256 {bound}; copy the data directory of an instance already serving this database \
+         (ca.pem, ca.key.pem, server.pem, server.key.pem, certificate-signing.key, metrics.token) \
+         before starting this one"
+    )]
+    OtherFleetCa { data_dir: String, found: String, bound: String },
 }
 
 /// The client's address on the other end of the connection (for per-address throttles).
@@ -168,7 +177,26 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, StartError> {
     let signing = load_or_create_key(&data_dir.join("certificate-signing.key")).map_err(key_err)?;
     let face_key = load_face_key(&config)?;
     let metrics_token = load_or_create_key(&data_dir.join(crate::telemetry::METRICS_TOKEN_FILE)).map_err(key_err)?;
+    // Checked before a CA is made: an instance started on a shared database with an empty
+    // data directory must not create a second CA (and leave it behind to be copied).
+    let bound = store.fleet_ca()?;
+    if let (Some(bound), false) = (&bound, crate::pki::has_fleet_ca(&data_dir)) {
+        return Err(StartError::OtherFleetCa {
+            data_dir: data_dir.display().to_string(),
+            found: "has no fleet CA".into(),
+            bound: bound.clone(),
+        });
+    }
     let ca = FleetCa::load_or_create_with(&data_dir, &config.server_names, config.server_certificate_validity)?;
+    let ours = ca.ca_sha256()?;
+    let bound = store.bind_fleet_ca(&ours, time::OffsetDateTime::now_utc().unix_timestamp())?;
+    if bound != ours {
+        return Err(StartError::OtherFleetCa {
+            data_dir: data_dir.display().to_string(),
+            found: format!("holds the fleet CA with SHA-256 {ours}"),
+            bound,
+        });
+    }
     // A server that was down through its rotation date rotates before it listens.
     ca.rotate_server_certificate_if_due(time::OffsetDateTime::now_utc())?;
     if store.registry_is_empty()? {

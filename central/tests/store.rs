@@ -124,7 +124,7 @@ fn a_token_spent_meanwhile_fails_the_enrollment_commit(s: &dyn Store) {
         ]
     };
     assert_eq!(commit(s, "a", enroll("KT-1")).unwrap(), None);
-    assert!(matches!(commit(s, "b", enroll("KT-2")), Err(StoreError::Conflict(_))));
+    assert!(matches!(commit(s, "b", enroll("KT-2")), Err(StoreError::TokenSpent)));
     assert!(s.device("KT-2").unwrap().is_none(), "the device of the failed commit is not stored");
     assert_eq!(s.device("KT-1").unwrap().unwrap().enrolled_at, 200);
     assert_eq!(s.idempotency_begin("d", "b", "h", 1_001, 0).unwrap(), IdempotencyBegin::InFlight);
@@ -694,13 +694,14 @@ fn postgres_migrates_an_empty_database_and_a_second_open_changes_nothing() {
     let store = PgStore::open(&cluster.url()).unwrap();
     assert_eq!(store.schema_version().unwrap(), POSTGRES_MIGRATIONS.len());
     assert_eq!(cluster.psql("SELECT string_agg(version::text, ',' ORDER BY version) FROM schema_version"), applied);
-    assert_eq!(applied, "1,2");
+    assert_eq!(applied, "1,2,3");
 }
 
 #[test]
 fn postgres_migrates_a_database_of_the_previous_version() {
     let cluster = PgCluster::start();
-    let previous = &POSTGRES_MIGRATIONS[..POSTGRES_MIGRATIONS.len() - 1];
+    // The version before reservations recorded their owner (migration 2).
+    let previous = &POSTGRES_MIGRATIONS[..1];
     let old = PgStore::open_with(&cluster.url(), previous).unwrap();
     assert_eq!(old.schema_version().unwrap(), previous.len());
     drop(old);
@@ -710,9 +711,34 @@ fn postgres_migrates_a_database_of_the_previous_version() {
     );
     let store = PgStore::open(&cluster.url()).unwrap();
     assert_eq!(store.schema_version().unwrap(), POSTGRES_MIGRATIONS.len());
-    assert_eq!(store.idempotency_begin("d", "k", "h", 101, 0).unwrap(), IdempotencyBegin::InFlight);
-    assert_eq!(store.idempotency_abandon_all_in_flight().unwrap(), 1, "its owner is gone");
-    assert_eq!(store.idempotency_begin("d", "k", "h", 102, 0).unwrap(), IdempotencyBegin::Reserved);
+    // Its owner is gone: taken over at once, though not stale (stale_before 0).
+    assert_eq!(store.idempotency_begin("d", "k", "h", 101, 0).unwrap(), IdempotencyBegin::Reserved);
+    assert_eq!(store.idempotency_begin("d", "k", "h", 102, 0).unwrap(), IdempotencyBegin::InFlight, "now ours");
+    assert_eq!(store.idempotency_abandon_all_in_flight().unwrap(), 1, "start-up drops its own");
+    assert_eq!(store.idempotency_begin("d", "k", "h", 103, 0).unwrap(), IdempotencyBegin::Reserved);
+}
+
+#[test]
+fn postgres_a_reservation_of_an_instance_that_died_is_taken_over_at_once() {
+    let cluster = PgCluster::start();
+    let (a, b) = (PgStore::open(&cluster.url()).unwrap(), PgStore::open(&cluster.url()).unwrap());
+    assert_eq!(a.idempotency_begin("d", "k", "h", 100, 0).unwrap(), IdempotencyBegin::Reserved);
+    // A runs: its request is in flight, not stale, so B waits (409).
+    assert_eq!(b.idempotency_begin("d", "k", "h", 101, 0).unwrap(), IdempotencyBegin::InFlight);
+    // A's process is gone (its connections close, its owner lock with them).
+    drop(a);
+    let mut outcome = IdempotencyBegin::InFlight;
+    for _ in 0..40 {
+        outcome = b.idempotency_begin("d", "k", "h", 102, 0).unwrap();
+        if outcome != IdempotencyBegin::InFlight {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(outcome, IdempotencyBegin::Reserved, "taken over without waiting for the stale timeout");
+    let done = StoredResponse { status: 201, content_type: "application/json".into(), body: b"{}".to_vec() };
+    assert_eq!(b.idempotency_commit("d", "k", &[], &done).unwrap(), None);
+    assert_eq!(b.idempotency_begin("d", "k", "h", 103, 0).unwrap(), IdempotencyBegin::Replay(done));
 }
 
 #[test]

@@ -29,6 +29,11 @@ pub enum StoreError {
     /// A write that was valid when checked no longer is (a race with another request).
     #[error("conflicting write: {0}")]
     Conflict(String),
+    /// The enrollment token of a [`NewRecord::TokenUse`] was spent (or expired) after it
+    /// was checked: another enrollment with it, perhaps at another instance, committed
+    /// first. Nothing of the call is written.
+    #[error("the enrollment token was used or expired meanwhile")]
+    TokenSpent,
     /// The device was revoked, or its certificate replaced by a renewal, after the call
     /// was let in: nothing of the call is written (revocation wins every race).
     #[error("{0}")]
@@ -398,6 +403,12 @@ pub trait Store: Send + Sync + 'static {
     fn upsert_device(&self, device: &DeviceRecord) -> StoreResult<()>;
     fn device(&self, device_id: &str) -> StoreResult<Option<DeviceRecord>>;
     fn revoke_device(&self, device_id: &str, now: i64) -> StoreResult<bool>;
+    /// The fleet CA (SHA-256 of its DER certificate, hex) the database is bound to, if any.
+    fn fleet_ca(&self) -> StoreResult<Option<String>>;
+    /// Binds the database to the fleet CA `ca_sha256` unless it is bound already, and
+    /// returns the CA it is bound to: `ca_sha256` itself, or the one bound first (by
+    /// another instance, if several start together: one statement, the first wins).
+    fn bind_fleet_ca(&self, ca_sha256: &str, now: i64) -> StoreResult<String>;
 
     // idempotency
     /// Reserves `(scope, key)` for a request whose hash is `request_hash`. An

@@ -568,6 +568,32 @@ impl Store for PgStore {
         })
     }
 
+    fn fleet_ca(&self) -> StoreResult<Option<String>> {
+        self.run(|pool| async move {
+            let c = client(&pool).await?;
+            match query_opt(&c, "SELECT ca_sha256 FROM fleet_ca WHERE id = 1", &[]).await? {
+                Some(row) => Ok(Some(row.try_get(0)?)),
+                None => Ok(None),
+            }
+        })
+    }
+
+    fn bind_fleet_ca(&self, ca_sha256: &str, now: i64) -> StoreResult<String> {
+        let ca_sha256 = ca_sha256.to_owned();
+        self.run(move |pool| async move {
+            let c = client(&pool).await?;
+            // One statement: of two instances binding at once, the second's insert waits
+            // on the first's row and then does nothing; both read the first's.
+            execute(
+                &c,
+                "INSERT INTO fleet_ca(id, ca_sha256, bound_at) VALUES (1, $1, $2) ON CONFLICT (id) DO NOTHING",
+                &[&ca_sha256, &now],
+            )
+            .await?;
+            Ok(query_one(&c, "SELECT ca_sha256 FROM fleet_ca WHERE id = 1", &[]).await?.try_get(0)?)
+        })
+    }
+
     fn idempotency_begin(
         &self,
         scope: &str,

@@ -27,6 +27,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0006_audit_chains.sql"),
     include_str!("../../migrations/0007_terminal_mode.sql"),
     include_str!("../../migrations/0008_decommissions.sql"),
+    include_str!("../../migrations/0009_fleet_ca.sql"),
 ];
 
 pub struct SqliteStore {
@@ -239,6 +240,19 @@ impl Store for SqliteStore {
             params![device_id, now],
         )?;
         Ok(n == 1)
+    }
+
+    fn fleet_ca(&self) -> StoreResult<Option<String>> {
+        Ok(self.lock()?.query_row("SELECT ca_sha256 FROM fleet_ca WHERE id = 1", [], |r| r.get(0)).optional()?)
+    }
+
+    fn bind_fleet_ca(&self, ca_sha256: &str, now: i64) -> StoreResult<String> {
+        let c = self.lock()?;
+        c.execute(
+            "INSERT INTO fleet_ca(id, ca_sha256, bound_at) VALUES (1, ?1, ?2) ON CONFLICT(id) DO NOTHING",
+            params![ca_sha256, now],
+        )?;
+        Ok(c.query_row("SELECT ca_sha256 FROM fleet_ca WHERE id = 1", [], |r| r.get(0))?)
     }
 
     fn idempotency_begin(

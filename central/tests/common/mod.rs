@@ -119,6 +119,11 @@ impl Ops {
         (r.status().as_u16(), location)
     }
 
+    /// The same session (same cookie) at another instance, at `base`.
+    pub fn at(&self, base: &str) -> Ops {
+        Ops { browser: self.browser.clone(), cookie: self.cookie.clone(), base: base.to_owned() }
+    }
+
     pub async fn page(&self, path: &str) -> String {
         let page =
             self.browser.get(format!("{}{path}", self.base)).header("cookie", &self.cookie).send().await.unwrap();

@@ -37,7 +37,7 @@ pub(super) async fn begin(
         let tx = c.transaction().await?;
         let Some(row) = query_opt(
             &tx,
-            "SELECT request_hash, state, created_at, status, content_type, body FROM idempotency
+            "SELECT request_hash, state, created_at, status, content_type, body, owner FROM idempotency
              WHERE scope = $1 AND key = $2 FOR UPDATE",
             &[&scope, &key],
         )
@@ -50,7 +50,20 @@ pub(super) async fn begin(
             return Ok(IdempotencyBegin::DifferentRequest);
         }
         if state == "in_flight" {
-            if created < stale_before {
+            // A reservation whose instance died (killed mid-request: its owner lock went
+            // with its connections) is taken over at once, not after the stale timeout:
+            // the terminal's whole queue waits behind this key. One of this instance's
+            // own is a live request here; NULL is from before owners were recorded.
+            let holder: Option<i32> = row.try_get(6)?;
+            let owner_gone = match holder {
+                None => true,
+                Some(h) if h == owner => false,
+                Some(h) => !owner_alive(&tx, h).await?,
+            };
+            if created < stale_before || owner_gone {
+                if owner_gone {
+                    tracing::warn!(scope, owner = ?holder, "taking over a request left in flight by an instance that is gone");
+                }
                 execute(
                     &tx,
                     "UPDATE idempotency SET created_at = $3, owner = $4 WHERE scope = $1 AND key = $2",
@@ -174,7 +187,7 @@ async fn insert(tx: &Transaction<'_>, record: &NewRecord) -> StoreResult<()> {
         }
         NewRecord::TokenUse { token_hash, device_id, at } => {
             if !super::spend_token(tx, token_hash, *at, device_id).await? {
-                return Err(StoreError::Conflict("the enrollment token was used or expired meanwhile".into()));
+                return Err(StoreError::TokenSpent);
             }
         }
         NewRecord::Device(d) => super::upsert_device(tx, d).await?,
@@ -204,6 +217,20 @@ async fn require_current_device<C: GenericClient>(c: &C, device_id: &str, cert_s
         )),
         None => Err(StoreError::DeviceNotCurrent("this device is not enrolled".into())),
     }
+}
+
+/// Whether the instance numbered `owner` still runs: it holds its session advisory lock
+/// (released by PostgreSQL when that instance's connection ends, as when it is killed).
+async fn owner_alive<C: GenericClient>(c: &C, owner: i32) -> StoreResult<bool> {
+    let row = super::query_one(
+        c,
+        "SELECT EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
+           AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+           AND l.classid = $1::integer::oid AND l.objid = $2::integer::oid)",
+        &[&LOCK_OWNER, &owner],
+    )
+    .await?;
+    Ok(row.try_get(0)?)
 }
 
 /// Drops in-flight reservations whose owner is gone: this instance's own (it calls this
