@@ -35,14 +35,23 @@ pub(super) async fn begin(
         // Decided under the row lock, so two instances finding the same stale
         // reservation cannot both take it over: the second sees the first's new time.
         let tx = c.transaction().await?;
-        let Some(row) = query_opt(
+        // NOWAIT: a row locked now is being committed (or taken over) by another attempt,
+        // perhaps in another instance: that is "in flight", said at once, rather than
+        // after waiting out the lock timeout for a 500.
+        let found = query_opt(
             &tx,
             "SELECT request_hash, state, created_at, status, content_type, body, owner FROM idempotency
-             WHERE scope = $1 AND key = $2 FOR UPDATE",
+             WHERE scope = $1 AND key = $2 FOR UPDATE NOWAIT",
             &[&scope, &key],
         )
-        .await?
-        else {
+        .await;
+        let row = match found {
+            Err(StoreError::Postgres(e)) if e.code() == Some(&tokio_postgres::error::SqlState::LOCK_NOT_AVAILABLE) => {
+                return Ok(IdempotencyBegin::InFlight);
+            }
+            other => other?,
+        };
+        let Some(row) = row else {
             continue;
         };
         let (hash, state, created): (String, String, i64) = (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
