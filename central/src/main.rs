@@ -141,7 +141,13 @@ enum TokenCommand {
 #[derive(Debug, Subcommand)]
 enum UserCommand {
     /// Add or update a user; the password is read from the first line of stdin.
-    Add { username: String },
+    Add {
+        username: String,
+        /// `operations` (the dashboard) or `reviewer` (also the back office's review
+        /// queue). Operations users are not reviewers unless given this role.
+        #[arg(long, default_value = "operations")]
+        role: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -329,12 +335,17 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{}", central::enroll::create_token(store.as_ref(), ttl)?);
             Ok(())
         }
-        Command::User { command: UserCommand::Add { username } } => {
+        Command::User { command: UserCommand::Add { username, role } } => {
             let mut password = String::new();
             std::io::stdin().lock().read_line(&mut password)?;
             let store = central::server::open_database(&cli.data_dir, cli.database.as_deref())?;
-            central::ops::add_user(store.as_ref(), &username, password.trim_end_matches(['\r', '\n']))?;
-            eprintln!("central: user {username} saved");
+            central::ops::add_user_with_role(
+                store.as_ref(),
+                &username,
+                password.trim_end_matches(['\r', '\n']),
+                &role,
+            )?;
+            eprintln!("central: user {username} saved ({role})");
             Ok(())
         }
         Command::Device { command: DeviceCommand::Revoke { device_id } } => {

@@ -29,6 +29,7 @@ use crate::telemetry::{self, TerminalStatus};
 const COOKIE: &str = "central_ops";
 const SESSION_S: i64 = 12 * 3600;
 
+mod review;
 mod versions;
 
 pub fn routes() -> Router<Shared> {
@@ -41,6 +42,9 @@ pub fn routes() -> Router<Shared> {
         .route("/ops/access", get(access))
         .route("/ops/versions", get(versions_page))
         .route("/ops/terminals/{device_id}/decommission", post(decommission))
+        .route("/ops/review", get(review::queue))
+        .route("/ops/review/{tracking}/face", get(review::face))
+        .route("/ops/review/{tracking}/decision", post(review::decide))
 }
 
 /// What a retired terminal's outbox held, in words: the submissions it never delivered.
@@ -79,7 +83,20 @@ async fn decommission(State(state): State<Shared>, headers: HeaderMap, Path(devi
     }
 }
 
-/// Adds or updates an ops user (used by `central user add`).
+/// Adds or updates an ops user with `role` (`operations` or `reviewer`; used by
+/// `central user add --role`).
+pub fn add_user_with_role(store: &dyn Store, username: &str, password: &str, role: &str) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        [crate::store::ROLE_OPERATIONS, crate::store::ROLE_REVIEWER].contains(&role),
+        "invalid setting `role`: use operations or reviewer"
+    );
+    add_user(store, username, password)?;
+    anyhow::ensure!(store.set_user_role(username, role)?, "user {username} vanished while being saved");
+    Ok(())
+}
+
+/// Adds or updates an ops user (used by `central user add`); a new one has the
+/// `operations` role, an existing one keeps theirs.
 pub fn add_user(store: &dyn Store, username: &str, password: &str) -> anyhow::Result<()> {
     anyhow::ensure!(
         !username.is_empty()
@@ -136,7 +153,7 @@ table{{border-collapse:collapse;background:#fff;width:100%}} td,th{{padding:.35r
 .serving{{background:#1f8f4e}} .degraded{{background:#d98b00}} .maintenance{{background:#1565c0}} .powered_off{{background:#455a64}} .offline{{background:#c62828}} .never_seen{{background:#6b7280}} .revoked{{background:#111}} .since{{color:#555;font-size:90%}}
 .cards{{display:flex;gap:1rem;margin-bottom:1rem}} .card{{background:#fff;padding:.6rem 1rem;border-radius:.4rem}}
 .card b{{display:block;font-size:1.4rem}} form.filters{{margin-bottom:1rem}} .open{{color:#c62828;font-weight:600}}
-</style></head><body><header><b>central · operations</b><a href="/ops">Fleet</a><a href="/ops/alerts">Alerts</a><a href="/ops/versions">Versions</a><a href="/ops/access">Registry lookups</a>
+</style></head><body><header><b>central · operations</b><a href="/ops">Fleet</a><a href="/ops/alerts">Alerts</a><a href="/ops/versions">Versions</a><a href="/ops/access">Registry lookups</a><a href="/ops/review">Review</a>
 <form method="post" action="/ops/logout" style="margin-left:auto"><button>Log out</button></form></header>
 <main id="content">{body}</main>
 <script>

@@ -141,6 +141,10 @@ impl RunningServer {
     pub fn revoke_device(&self, device_id: &str) -> Result<bool, StoreError> {
         self.state.store.revoke_device(device_id, time::OffsetDateTime::now_utc().unix_timestamp())
     }
+    /// Adds an ops dashboard user with a role (`operations` or `reviewer`).
+    pub fn add_user_with_role(&self, username: &str, password: &str, role: &str) -> anyhow::Result<()> {
+        crate::ops::add_user_with_role(self.state.store.as_ref(), username, password, role)
+    }
     /// Adds an ops dashboard user.
     pub fn add_user(&self, username: &str, password: &str) -> anyhow::Result<()> {
         crate::ops::add_user(self.state.store.as_ref(), username, password)
@@ -168,8 +172,17 @@ impl RunningServer {
     }
 }
 
-/// Starts the server on the current tokio runtime.
+/// Starts the server on the current tokio runtime; the back office's decisions are
+/// logged ([`crate::notify::LogNotifier`]).
 pub async fn start(config: ServerConfig) -> Result<RunningServer, StartError> {
+    start_with_notifier(config, Arc::new(crate::notify::LogNotifier)).await
+}
+
+/// [`start`] with the gateway that tells citizens the back office's decisions.
+pub async fn start_with_notifier(
+    config: ServerConfig,
+    notifier: Arc<dyn crate::notify::Notifier>,
+) -> Result<RunningServer, StartError> {
     config.validate()?;
     let store = open_database(&config.data_dir, config.database.as_deref())?;
     let data_dir = config.data_dir.clone();
@@ -235,6 +248,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, StartError> {
         connections: connections.clone(),
         metrics_token_hash: crate::telemetry::token_hash(&hex::encode(metrics_token)),
         metrics: crate::telemetry::MetricsCache::default(),
+        notifier,
     });
     let (stop, stopped) = watch::channel(false);
     let router = crate::http::router(state.clone());

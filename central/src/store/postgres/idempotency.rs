@@ -204,6 +204,7 @@ async fn insert(tx: &Transaction<'_>, record: &NewRecord) -> StoreResult<()> {
             require_current_device(tx, device_id, cert_serial).await?;
         }
         NewRecord::RegistryAccess(a) => super::insert_access(tx, a).await?,
+        NewRecord::ReviewMaterial(m) => super::review::insert_material(tx, m).await?,
     }
     Ok(())
 }

@@ -148,6 +148,7 @@ fn insert(c: &Connection, record: &NewRecord) -> StoreResult<()> {
             return super::enrollment::require_current_device(c, device_id, cert_serial);
         }
         NewRecord::RegistryAccess(a) => return super::retention::insert_access(c, a),
+        NewRecord::ReviewMaterial(m) => return super::review::insert_material(c, m),
     }?;
     Ok(())
 }
