@@ -119,6 +119,25 @@ impl Ops {
         (r.status().as_u16(), location)
     }
 
+    /// Submits a dashboard form with `fields`; returns the status and `Location`.
+    pub async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> (u16, Option<String>) {
+        let r = self
+            .browser
+            .post(format!("{}{path}", self.base))
+            .header("cookie", &self.cookie)
+            .form(fields)
+            .send()
+            .await
+            .unwrap();
+        let location = r.headers().get("location").and_then(|v| v.to_str().ok()).map(str::to_owned);
+        (r.status().as_u16(), location)
+    }
+
+    /// A `GET` as this session, whatever its status.
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.browser.get(format!("{}{path}", self.base)).header("cookie", &self.cookie).send().await.unwrap()
+    }
+
     /// The same session (same cookie) at another instance, at `base`.
     pub fn at(&self, base: &str) -> Ops {
         Ops { browser: self.browser.clone(), cookie: self.cookie.clone(), base: base.to_owned() }
@@ -169,6 +188,11 @@ impl Rig {
     /// An operator logged in to the dashboard: adds the user `ops` (once per rig).
     pub async fn ops(&self) -> Ops {
         let _ = self.server.add_user("ops", "correct horse battery");
+        self.login("ops", "correct horse battery").await
+    }
+
+    /// `username` logged in to the dashboard with `password`.
+    pub async fn login(&self, username: &str, password: &str) -> Ops {
         let browser = reqwest::Client::builder()
             .use_preconfigured_tls(
                 rustls::ClientConfig::builder_with_provider(provider())
@@ -182,7 +206,7 @@ impl Rig {
             .unwrap();
         let r = browser
             .post(self.url("/ops/login"))
-            .form(&[("username", "ops"), ("password", "correct horse battery")])
+            .form(&[("username", username), ("password", password)])
             .send()
             .await
             .unwrap();
