@@ -1068,3 +1068,46 @@ fn a_decision_changes_the_status_and_deletes_the_face_in_one_go(s: &dyn Store) {
     let unknown = ReviewDecision { tracking_number: "QC-20261121-0000099".into(), ..decision };
     assert_eq!(s.decide_review(&unknown).unwrap(), DecideOutcome::NotAssigned);
 }
+
+#[test]
+fn postgres_reviewers_at_two_instances_never_get_the_same_item() {
+    let cluster = PgCluster::start();
+    let (a, b) = (PgStore::open(&cluster.url()).unwrap(), PgStore::open(&cluster.url()).unwrap());
+    for n in 0..12 {
+        let tracking = format!("QC-20261121-{:07}", 100 + n);
+        pending(&a, &tracking, "qualification_check", "under_review", None);
+    }
+    // Two reviewers on each instance take and decide items as fast as they can.
+    fn work(store: &PgStore, reviewer: &'static str) -> Vec<String> {
+        let mut mine = Vec::new();
+        while let Some(item) = store.assign_review(reviewer, 50).unwrap() {
+            let d = ReviewDecision {
+                tracking_number: item.tracking_number.clone(),
+                reviewer: reviewer.into(),
+                decision: "approved".into(),
+                reason: "identity_confirmed".into(),
+                at: 60,
+            };
+            assert!(matches!(store.decide_review(&d).unwrap(), DecideOutcome::Decided { phone: None }));
+            mine.push(item.tracking_number);
+        }
+        mine
+    }
+    let decided: Vec<Vec<String>> = std::thread::scope(|s| {
+        let (a, b) = (&a, &b);
+        let handles = [
+            s.spawn(move || work(a, "r1")),
+            s.spawn(move || work(b, "r2")),
+            s.spawn(move || work(a, "r3")),
+            s.spawn(move || work(b, "r4")),
+        ];
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let mut all: Vec<String> = decided.into_iter().flatten().collect();
+    all.sort();
+    let before = all.len();
+    all.dedup();
+    assert_eq!((before, all.len()), (12, 12), "each item decided once, by one reviewer");
+    assert_eq!(cluster.psql("SELECT count(*) FROM applications WHERE status = 'approved'"), "12");
+    assert_eq!(cluster.psql("SELECT count(*) FROM face_images"), "0");
+}
