@@ -137,6 +137,12 @@ fn user(state: &AppState, headers: &HeaderMap) -> Result<String, Response> {
 /// The content ends with which instance served it (the fragment too: with several
 /// instances behind one address each refresh may come from another).
 fn page(state: &AppState, headers: &HeaderMap, title: &str, body: &str) -> Response {
+    page_refreshed(state, headers, title, body, true)
+}
+
+/// [`page`], with the in-place refresh only when `refresh`: a page holding a form being
+/// filled in (the review queue) must not be replaced under the user's hands.
+fn page_refreshed(state: &AppState, headers: &HeaderMap, title: &str, body: &str, refresh: bool) -> Response {
     let body = format!("{body}{}", served_by(state));
     if headers.get("x-fragment").is_some() {
         return Html(body).into_response();
@@ -157,7 +163,7 @@ table{{border-collapse:collapse;background:#fff;width:100%}} td,th{{padding:.35r
 <form method="post" action="/ops/logout" style="margin-left:auto"><button>Log out</button></form></header>
 <main id="content">{body}</main>
 <script>
-setInterval(async () => {{
+if ({refresh}) setInterval(async () => {{
   try {{
     const r = await fetch(location.href, {{headers: {{"X-Fragment": "main"}}, credentials: "same-origin"}});
     if (r.redirected) {{ location.reload(); return; }}

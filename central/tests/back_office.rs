@@ -98,6 +98,9 @@ async fn a_reviewer_decides_a_pending_check_blind_and_every_terminal_sees_the_de
         assert!(!page.contains(id.as_str()), "the review page names a terminal: {page}");
     }
     assert!(!page.contains("kiosk-test"), "nor its host name");
+    // The form is not replaced under the reviewer's hands by the in-place refresh.
+    assert!(page.contains("if (false) setInterval"), "{page}");
+    assert!(ops.page("/ops").await.contains("if (true) setInterval"));
     // The same item again (until decided); the other reviewer has nothing.
     assert!(rev.page("/ops/review").await.contains(&format!(r#"data-tracking="{tracking}""#)));
     assert!(rev2.page("/ops/review").await.contains(r#"id="review-empty""#));

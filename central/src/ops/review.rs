@@ -13,7 +13,7 @@ use serde::Deserialize;
 use sha2::Digest as _;
 use time::OffsetDateTime;
 
-use super::{cookie_token, esc, fmt_time, page, user};
+use super::{cookie_token, esc, fmt_time, page_refreshed, user};
 use crate::http::Shared;
 use crate::notify::DecisionNotice;
 use crate::service::{self, ApiError};
@@ -55,7 +55,8 @@ pub(super) async fn queue(State(state): State<Shared>, headers: HeaderMap) -> Re
     let st = state.clone();
     let rendered = tokio::task::spawn_blocking(move || render(&st, &who, &csrf)).await;
     match rendered {
-        Ok(Ok(body)) => page(&state, &headers, "Review", &body),
+        // Not refreshed in place: the reviewer is choosing a reason in its form.
+        Ok(Ok(body)) => page_refreshed(&state, &headers, "Review", &body, false),
         Ok(Err(e)) => failure(e),
         Err(e) => failure(ApiError::Internal(e.to_string())),
     }
