@@ -67,6 +67,11 @@ pub struct ServerConfig {
     pub retention: Retention,
     /// How often the retention sweep runs.
     pub retention_interval: Duration,
+    /// This instance's name in `/metrics` (`instance="…"` on every series) and on every
+    /// dashboard page, so an operator behind a load balancer knows which of several
+    /// instances answered. `None`: `<hostname>:<port>` of the bound address, distinct
+    /// per host and port and stable across restarts (a random id would change with each).
+    pub instance_name: Option<String>,
 }
 
 /// A sustained rate with a burst: `burst` calls at once, then `per_minute` a minute.
@@ -165,6 +170,7 @@ impl ServerConfig {
             face_key: None,
             retention: Retention::default(),
             retention_interval: Duration::from_secs(3600),
+            instance_name: None,
         }
     }
 
@@ -259,7 +265,29 @@ impl ServerConfig {
         if self.retention_interval < Duration::from_secs(1) {
             return bad("retention_interval", "must be at least 1 s".into());
         }
+        if let Some(name) = &self.instance_name {
+            // It goes into a Prometheus label and an HTML attribute: keep it plain.
+            if name.is_empty()
+                || name.len() > 64
+                || !name.chars().all(|c| c.is_ascii_alphanumeric() || ".:_-".contains(c))
+            {
+                return bad("instance_name", format!("{name:?} must be 1..=64 of [A-Za-z0-9.:_-]"));
+            }
+        }
         Ok(())
+    }
+
+    /// The instance name: `instance_name`, or `<hostname>:<port>` of `actual`.
+    pub(crate) fn instance_name_for(&self, actual: SocketAddr) -> String {
+        if let Some(name) = &self.instance_name {
+            return name.clone();
+        }
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .ok()
+            .map(|h| h.trim().chars().filter(|c| c.is_ascii_alphanumeric() || ".-_".contains(*c)).collect::<String>())
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| "central".to_owned());
+        format!("{host}:{}", actual.port())
     }
 
     pub(crate) fn verify_base_url(&self, actual: SocketAddr) -> String {

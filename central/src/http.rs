@@ -87,6 +87,11 @@ pub fn error_problem(e: &ApiError) -> Problem {
             tracing::warn!(detail, "refused a call from a device revoked or renewed while it was handled");
             ProblemType::DeviceNotAllowed.problem(detail.clone())
         }
+        ApiError::Store(StoreError::TokenSpent) => {
+            // The race of two enrollments with one token (at two instances, say): the
+            // loser is told what it would have been told a moment later.
+            ProblemType::EnrollmentTokenUsed.problem("the enrollment token was already used; tokens are single use")
+        }
         ApiError::Store(err) => {
             tracing::error!(error = %err, "storage failure");
             ProblemType::Internal.problem("storage failure; retry with the same Idempotency-Key")

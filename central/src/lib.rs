@@ -14,11 +14,13 @@ pub mod config;
 pub mod connections;
 pub mod enroll;
 mod http;
+pub mod notify;
 pub mod ops;
 pub mod password;
 pub mod pki;
 pub mod registry;
 pub mod retention;
+pub mod review;
 pub mod server;
 pub mod service;
 mod state;
@@ -28,7 +30,7 @@ pub mod throttle;
 pub mod tracking;
 
 pub use config::{ConfigError, LoginLimits, Rate, Retention, ServerConfig};
-pub use server::{RunningServer, StartError, start};
+pub use server::{RunningServer, StartError, start, start_with_notifier};
 
 /// Hash that binds an `Idempotency-Key` to one exact request (method, path, body);
 /// exposed so tests can hold a key "in flight" through the store.

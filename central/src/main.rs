@@ -122,6 +122,10 @@ struct ServeArgs {
     /// Terminals' audit records are kept this long.
     #[arg(long, default_value = "365d", value_parser = parse_retention)]
     keep_audit: Duration,
+    /// This instance's name on /metrics (`instance` label) and the dashboard's footer
+    /// (default: `<hostname>:<port>`).
+    #[arg(long)]
+    instance_name: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -137,7 +141,13 @@ enum TokenCommand {
 #[derive(Debug, Subcommand)]
 enum UserCommand {
     /// Add or update a user; the password is read from the first line of stdin.
-    Add { username: String },
+    Add {
+        username: String,
+        /// `operations` (the dashboard) or `reviewer` (also the back office's review
+        /// queue). Operations users are not reviewers unless given this role.
+        #[arg(long, default_value = "operations")]
+        role: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -240,6 +250,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 keep_registry_access,
                 keep_telemetry,
                 keep_audit,
+                instance_name,
             } = *serve;
             let listen: SocketAddr = listen.parse().map_err(|_| {
                 anyhow::anyhow!("invalid setting `listen`: {listen:?} is not an address like 0.0.0.0:8443")
@@ -261,6 +272,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             config.idle_timeout = idle_timeout;
             config.body_timeout = body_timeout;
             config.face_key = face_key;
+            config.instance_name = instance_name;
             config.retention = central::Retention {
                 faces_after_decision: keep_faces_after_decision,
                 faces_undecided: keep_faces_undecided,
@@ -323,12 +335,17 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{}", central::enroll::create_token(store.as_ref(), ttl)?);
             Ok(())
         }
-        Command::User { command: UserCommand::Add { username } } => {
+        Command::User { command: UserCommand::Add { username, role } } => {
             let mut password = String::new();
             std::io::stdin().lock().read_line(&mut password)?;
             let store = central::server::open_database(&cli.data_dir, cli.database.as_deref())?;
-            central::ops::add_user(store.as_ref(), &username, password.trim_end_matches(['\r', '\n']))?;
-            eprintln!("central: user {username} saved");
+            central::ops::add_user_with_role(
+                store.as_ref(),
+                &username,
+                password.trim_end_matches(['\r', '\n']),
+                &role,
+            )?;
+            eprintln!("central: user {username} saved ({role})");
             Ok(())
         }
         Command::Device { command: DeviceCommand::Revoke { device_id } } => {

@@ -29,6 +29,7 @@ use crate::telemetry::{self, TerminalStatus};
 const COOKIE: &str = "central_ops";
 const SESSION_S: i64 = 12 * 3600;
 
+mod review;
 mod versions;
 
 pub fn routes() -> Router<Shared> {
@@ -41,6 +42,9 @@ pub fn routes() -> Router<Shared> {
         .route("/ops/access", get(access))
         .route("/ops/versions", get(versions_page))
         .route("/ops/terminals/{device_id}/decommission", post(decommission))
+        .route("/ops/review", get(review::queue))
+        .route("/ops/review/{tracking}/face", get(review::face))
+        .route("/ops/review/{tracking}/decision", post(review::decide))
 }
 
 /// What a retired terminal's outbox held, in words: the submissions it never delivered.
@@ -79,7 +83,20 @@ async fn decommission(State(state): State<Shared>, headers: HeaderMap, Path(devi
     }
 }
 
-/// Adds or updates an ops user (used by `central user add`).
+/// Adds or updates an ops user with `role` (`operations` or `reviewer`; used by
+/// `central user add --role`).
+pub fn add_user_with_role(store: &dyn Store, username: &str, password: &str, role: &str) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        [crate::store::ROLE_OPERATIONS, crate::store::ROLE_REVIEWER].contains(&role),
+        "invalid setting `role`: use operations or reviewer"
+    );
+    add_user(store, username, password)?;
+    anyhow::ensure!(store.set_user_role(username, role)?, "user {username} vanished while being saved");
+    Ok(())
+}
+
+/// Adds or updates an ops user (used by `central user add`); a new one has the
+/// `operations` role, an existing one keeps theirs.
 pub fn add_user(store: &dyn Store, username: &str, password: &str) -> anyhow::Result<()> {
     anyhow::ensure!(
         !username.is_empty()
@@ -117,9 +134,18 @@ fn user(state: &AppState, headers: &HeaderMap) -> Result<String, Response> {
 }
 
 /// Whole page, or only the `<main>` content when the refresh script asks for it.
+/// The content ends with which instance served it (the fragment too: with several
+/// instances behind one address each refresh may come from another).
 fn page(state: &AppState, headers: &HeaderMap, title: &str, body: &str) -> Response {
+    page_refreshed(state, headers, title, body, true)
+}
+
+/// [`page`], with the in-place refresh only when `refresh`: a page holding a form being
+/// filled in (the review queue) must not be replaced under the user's hands.
+fn page_refreshed(state: &AppState, headers: &HeaderMap, title: &str, body: &str, refresh: bool) -> Response {
+    let body = format!("{body}{}", served_by(state));
     if headers.get("x-fragment").is_some() {
-        return Html(body.to_owned()).into_response();
+        return Html(body).into_response();
     }
     let refresh_ms = state.config.dashboard_refresh.as_millis();
     Html(format!(
@@ -133,11 +159,11 @@ table{{border-collapse:collapse;background:#fff;width:100%}} td,th{{padding:.35r
 .serving{{background:#1f8f4e}} .degraded{{background:#d98b00}} .maintenance{{background:#1565c0}} .powered_off{{background:#455a64}} .offline{{background:#c62828}} .never_seen{{background:#6b7280}} .revoked{{background:#111}} .since{{color:#555;font-size:90%}}
 .cards{{display:flex;gap:1rem;margin-bottom:1rem}} .card{{background:#fff;padding:.6rem 1rem;border-radius:.4rem}}
 .card b{{display:block;font-size:1.4rem}} form.filters{{margin-bottom:1rem}} .open{{color:#c62828;font-weight:600}}
-</style></head><body><header><b>central · operations</b><a href="/ops">Fleet</a><a href="/ops/alerts">Alerts</a><a href="/ops/versions">Versions</a><a href="/ops/access">Registry lookups</a>
+</style></head><body><header><b>central · operations</b><a href="/ops">Fleet</a><a href="/ops/alerts">Alerts</a><a href="/ops/versions">Versions</a><a href="/ops/access">Registry lookups</a><a href="/ops/review">Review</a>
 <form method="post" action="/ops/logout" style="margin-left:auto"><button>Log out</button></form></header>
 <main id="content">{body}</main>
 <script>
-setInterval(async () => {{
+if ({refresh}) setInterval(async () => {{
   try {{
     const r = await fetch(location.href, {{headers: {{"X-Fragment": "main"}}, credentials: "same-origin"}});
     if (r.redirected) {{ location.reload(); return; }}
@@ -150,7 +176,16 @@ setInterval(async () => {{
     .into_response()
 }
 
-fn login_form(message: &str) -> String {
+/// The footer line naming the instance that rendered the page.
+fn served_by(state: &AppState) -> String {
+    format!(
+        r#"<footer class="instance" data-instance="{name}" style="color:#6b7280;font-size:.8rem;margin-top:2rem">Served by instance {name}</footer>"#,
+        name = esc(&state.instance)
+    )
+}
+
+fn login_form(state: &AppState, message: &str) -> String {
+    let footer = served_by(state);
     format!(
         r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Log in · central</title></head>
 <body style="font-family:system-ui,sans-serif;display:grid;place-items:center;height:90vh">
@@ -158,12 +193,12 @@ fn login_form(message: &str) -> String {
 <h1>central · operations</h1>{message}
 <label>User <input name="username" autocomplete="username" required></label>
 <label>Password <input name="password" type="password" autocomplete="current-password" required></label>
-<button type="submit">Log in</button></form></body></html>"#
+<button type="submit">Log in</button></form>{footer}</body></html>"#
     )
 }
 
-async fn login_page() -> Html<String> {
-    Html(login_form(""))
+async fn login_page(State(state): State<Shared>) -> Html<String> {
+    Html(login_form(&state, ""))
 }
 
 #[derive(Debug, Deserialize)]
@@ -178,7 +213,7 @@ fn login_throttled(state: &AppState, wait: std::time::Duration) -> Response {
     let seconds = crate::throttle::retry_after_seconds(wait);
     let message =
         format!(r#"<p role="alert" style="color:#c62828">Too many login attempts. Try again in {seconds} s.</p>"#);
-    (StatusCode::TOO_MANY_REQUESTS, [(header::RETRY_AFTER, seconds.to_string())], Html(login_form(&message)))
+    (StatusCode::TOO_MANY_REQUESTS, [(header::RETRY_AFTER, seconds.to_string())], Html(login_form(state, &message)))
         .into_response()
 }
 
@@ -194,7 +229,7 @@ async fn login(
     let failed = || {
         (
             StatusCode::UNAUTHORIZED,
-            Html(login_form(r#"<p role="alert" style="color:#c62828">Wrong user name or password.</p>"#)),
+            Html(login_form(&state, r#"<p role="alert" style="color:#c62828">Wrong user name or password.</p>"#)),
         )
             .into_response()
     };

@@ -61,6 +61,23 @@ const CA_KEY: &str = "ca.key.pem";
 const SERVER_CERT: &str = "server.pem";
 const SERVER_KEY: &str = "server.key.pem";
 
+/// Whether `dir` holds a fleet CA certificate (one is made there on first start otherwise).
+pub fn has_fleet_ca(dir: &Path) -> bool {
+    dir.join(CA_CERT).exists()
+}
+
+/// SHA-256 (hex) of the DER certificate in `pem`: what the database is bound to.
+pub fn ca_sha256_of_pem(pem: &str) -> Result<String, PkiError> {
+    use rustls::pki_types::pem::PemObject as _;
+    use sha2::Digest as _;
+    let der = rustls::pki_types::CertificateDer::from_pem_slice(pem.as_bytes()).map_err(|e| PkiError::BadMaterial {
+        what: "CA certificate",
+        path: CA_CERT.to_owned(),
+        detail: e.to_string(),
+    })?;
+    Ok(hex::encode(sha2::Sha256::digest(der.as_ref())))
+}
+
 fn read(path: &Path) -> Result<String, PkiError> {
     std::fs::read_to_string(path).map_err(|source| PkiError::Io { path: path.display().to_string(), source })
 }
@@ -176,6 +193,10 @@ impl FleetCa {
     }
 
     /// The CA certificate in PEM, for the terminal's trust store.
+    pub fn ca_sha256(&self) -> Result<String, PkiError> {
+        ca_sha256_of_pem(self.ca_pem())
+    }
+
     pub fn ca_pem(&self) -> &str {
         &self.ca_cert_pem
     }

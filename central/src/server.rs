@@ -39,6 +39,15 @@ pub enum StartError {
     FaceKeyMoved { configured: String, legacy: String },
     #[error("invalid setting `face_key`: cannot use {path}: {source}")]
     FaceKey { path: String, source: std::io::Error },
+    /// The database belongs to a fleet whose CA is not in `data_dir`: this instance would
+    /// make (or has) another CA, whose certificates the other instances refuse.
+    #[error(
+        "invalid setting `data_dir`: {data_dir} {found}, but the database is bound to the fleet CA with \
+         SHA-256 {bound}; copy the data directory of an instance already serving this database \
+         (ca.pem, ca.key.pem, server.pem, server.key.pem, certificate-signing.key, metrics.token) \
+         before starting this one"
+    )]
+    OtherFleetCa { data_dir: String, found: String, bound: String },
 }
 
 /// The client's address on the other end of the connection (for per-address throttles).
@@ -116,6 +125,10 @@ impl RunningServer {
     pub fn metrics_token(&self) -> String {
         crate::telemetry::metrics_token(&self.state.config.data_dir).unwrap_or_default()
     }
+    /// This instance's name (`ServerConfig::instance_name` or `<hostname>:<port>`).
+    pub fn instance_name(&self) -> &str {
+        &self.state.instance
+    }
     /// Connections open now, and the cap they are held to.
     pub fn connections(&self) -> (usize, usize) {
         (self.state.connections.open_count(), self.state.connections.cap())
@@ -127,6 +140,10 @@ impl RunningServer {
     /// Revokes a device: its certificate is refused from now on.
     pub fn revoke_device(&self, device_id: &str) -> Result<bool, StoreError> {
         self.state.store.revoke_device(device_id, time::OffsetDateTime::now_utc().unix_timestamp())
+    }
+    /// Adds an ops dashboard user with a role (`operations` or `reviewer`).
+    pub fn add_user_with_role(&self, username: &str, password: &str, role: &str) -> anyhow::Result<()> {
+        crate::ops::add_user_with_role(self.state.store.as_ref(), username, password, role)
     }
     /// Adds an ops dashboard user.
     pub fn add_user(&self, username: &str, password: &str) -> anyhow::Result<()> {
@@ -155,8 +172,17 @@ impl RunningServer {
     }
 }
 
-/// Starts the server on the current tokio runtime.
+/// Starts the server on the current tokio runtime; the back office's decisions are
+/// logged ([`crate::notify::LogNotifier`]).
 pub async fn start(config: ServerConfig) -> Result<RunningServer, StartError> {
+    start_with_notifier(config, Arc::new(crate::notify::LogNotifier)).await
+}
+
+/// [`start`] with the gateway that tells citizens the back office's decisions.
+pub async fn start_with_notifier(
+    config: ServerConfig,
+    notifier: Arc<dyn crate::notify::Notifier>,
+) -> Result<RunningServer, StartError> {
     config.validate()?;
     let store = open_database(&config.data_dir, config.database.as_deref())?;
     let data_dir = config.data_dir.clone();
@@ -164,7 +190,26 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, StartError> {
     let signing = load_or_create_key(&data_dir.join("certificate-signing.key")).map_err(key_err)?;
     let face_key = load_face_key(&config)?;
     let metrics_token = load_or_create_key(&data_dir.join(crate::telemetry::METRICS_TOKEN_FILE)).map_err(key_err)?;
+    // Checked before a CA is made: an instance started on a shared database with an empty
+    // data directory must not create a second CA (and leave it behind to be copied).
+    let bound = store.fleet_ca()?;
+    if let (Some(bound), false) = (&bound, crate::pki::has_fleet_ca(&data_dir)) {
+        return Err(StartError::OtherFleetCa {
+            data_dir: data_dir.display().to_string(),
+            found: "has no fleet CA".into(),
+            bound: bound.clone(),
+        });
+    }
     let ca = FleetCa::load_or_create_with(&data_dir, &config.server_names, config.server_certificate_validity)?;
+    let ours = ca.ca_sha256()?;
+    let bound = store.bind_fleet_ca(&ours, time::OffsetDateTime::now_utc().unix_timestamp())?;
+    if bound != ours {
+        return Err(StartError::OtherFleetCa {
+            data_dir: data_dir.display().to_string(),
+            found: format!("holds the fleet CA with SHA-256 {ours}"),
+            bound,
+        });
+    }
     // A server that was down through its rotation date rotates before it listens.
     ca.rotate_server_certificate_if_due(time::OffsetDateTime::now_utc())?;
     if store.registry_is_empty()? {
@@ -191,6 +236,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, StartError> {
     let connections = Arc::new(Connections::new(cap, deadlines));
     let state = Arc::new(AppState {
         verify_base_url: config.verify_base_url(local_addr),
+        instance: config.instance_name_for(local_addr),
         throttles: Throttles::new(&config),
         passwords: crate::password::PasswordChecker::start(config.login.workers, config.login.queue),
         config,
@@ -202,13 +248,14 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, StartError> {
         connections: connections.clone(),
         metrics_token_hash: crate::telemetry::token_hash(&hex::encode(metrics_token)),
         metrics: crate::telemetry::MetricsCache::default(),
+        notifier,
     });
     let (stop, stopped) = watch::channel(false);
     let router = crate::http::router(state.clone());
     let accept =
         tokio::spawn(accept_loop(listener, tokio_rustls::TlsAcceptor::from(tls), router, connections, stopped.clone()));
     let sweeper = tokio::spawn(sweep_loop(state.clone(), stopped));
-    tracing::info!(%local_addr, max_connections = cap, "central listening");
+    tracing::info!(%local_addr, max_connections = cap, instance = %state.instance, "central listening");
     Ok(RunningServer { local_addr, state, stop, tasks: vec![accept, sweeper] })
 }
 

@@ -205,7 +205,7 @@ pub fn certificate_for_code(state: &AppState, code: &str) -> Result<Option<(Cert
     Ok(Some((cert, valid)))
 }
 
-fn age_on(birth_date: &str, on: Date) -> Option<i32> {
+pub(crate) fn age_on(birth_date: &str, on: Date) -> Option<i32> {
     let y: i32 = birth_date.get(..4)?.parse().ok()?;
     let md: (u8, u8) = (birth_date.get(5..7)?.parse().ok()?, birth_date.get(8..10)?.parse().ok()?);
     let had_birthday = (u8::from(on.month()), on.day()) >= md;
@@ -270,6 +270,17 @@ pub fn qualification_check(
             reason: None,
         }),
     ];
+    let mut records = records;
+    if outcome == QualificationOutcome::PendingReview {
+        // What the reviewer sees beside the face: why it was left for a person, and the
+        // camera's liveness evidence (a qualification check asks for no phone).
+        records.push(NewRecord::ReviewMaterial(crate::store::ReviewMaterial {
+            tracking_number: tracking.clone(),
+            pending_reason: Some(reason.to_owned()),
+            liveness_json: serde_json::to_string(&req.liveness).ok(),
+            phone: None,
+        }));
+    }
     tracing::info!(device_id, tracking, holder = %mask_id_number(&req.id_number), ?outcome, reason, "qualification check");
     let today = china_date(now);
     let valid_until = (outcome == QualificationOutcome::Approved)
@@ -595,7 +606,17 @@ pub fn register(
         monthly_fen: terms.as_ref().map(|(band, _)| band.monthly_fen),
         first_payment_due: terms.map(|(_, due)| due),
     };
-    Ok(Submitted { response, records: vec![record], tally: Tally::Registrations })
+    let mut records = vec![record];
+    if req.kind == RegistrationKind::EmploymentSubsidy {
+        // Decided in the back office, which sends the decision to the phone given.
+        records.push(NewRecord::ReviewMaterial(crate::store::ReviewMaterial {
+            tracking_number: response.tracking_number.clone(),
+            pending_reason: None,
+            liveness_json: None,
+            phone: req.phone.clone().filter(|p| !p.trim().is_empty()),
+        }));
+    }
+    Ok(Submitted { response, records, tally: Tally::Registrations })
 }
 
 /// `GET /v1/applications/{tracking}`: by tracking number, by its digits alone, or by the
@@ -725,6 +746,8 @@ mod tests {
         let ca = crate::pki::FleetCa::load_or_create(dir, &[]).unwrap();
         AppState {
             verify_base_url: "https://localhost/verify/".into(),
+            instance: "test".into(),
+            notifier: std::sync::Arc::new(crate::notify::LogNotifier),
             throttles: crate::state::Throttles::new(&config),
             passwords: crate::password::PasswordChecker::start(1, 1),
             connections: std::sync::Arc::new(crate::connections::Connections::new(

@@ -76,6 +76,8 @@ pub struct AppState {
     pub signing_key: ed25519_dalek::SigningKey,
     pub face_cipher: ChaCha20Poly1305,
     pub verify_base_url: String,
+    /// This instance's name (`ServerConfig::instance_name`), on metrics and pages.
+    pub instance: String,
     pub counters: Counters,
     pub throttles: Throttles,
     pub passwords: PasswordChecker,
@@ -83,6 +85,8 @@ pub struct AppState {
     /// SHA-256 of the bearer token `GET /metrics` needs (the token is in `metrics.token`).
     pub metrics_token_hash: [u8; 32],
     pub metrics: MetricsCache,
+    /// Where the back office's decisions are sent (`crate::notify`).
+    pub notifier: Arc<dyn crate::notify::Notifier>,
 }
 
 /// What clients are throttled by (see `ServerConfig` for the rates).

@@ -539,7 +539,28 @@ pub fn render_metrics(state: &AppState) -> Result<String, ApiError> {
             let _ = writeln!(out, "{name}{{device_id=\"{}\"}} {}", label(&t.device.device_id), f(t));
         }
     }
-    Ok(out)
+    Ok(with_instance_label(&out, &state.instance))
+}
+
+/// Adds `instance="<name>"` to every sample line of `text` (comments stay as they are),
+/// so series scraped from several instances behind one address stay apart. Done once
+/// here rather than in each `writeln!` above, so no series can miss it.
+pub fn with_instance_label(text: &str, instance: &str) -> String {
+    let instance = label(instance);
+    let mut out = String::with_capacity(text.len() + text.lines().count() * (instance.len() + 14));
+    for line in text.lines() {
+        if line.starts_with('#') || line.is_empty() {
+            out.push_str(line);
+        } else if let Some((name, rest)) = line.split_once('{') {
+            let _ = write!(out, "{name}{{instance=\"{instance}\",{rest}");
+        } else if let Some((name, value)) = line.split_once(' ') {
+            let _ = write!(out, "{name}{{instance=\"{instance}\"}} {value}");
+        } else {
+            out.push_str(line);
+        }
+        out.push('\n');
+    }
+    out
 }
 
 /// The file in the data directory holding the bearer token of `GET /metrics`.

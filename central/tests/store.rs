@@ -62,6 +62,8 @@ on_both_engines!(
     ops_users_and_sessions,
     registry_access_is_listed_newest_first,
     retention_removes_and_masks_only_what_is_past_its_cutoff,
+    reviewers_have_a_role_and_the_review_queue_assigns_each_item_once,
+    a_decision_changes_the_status_and_deletes_the_face_in_one_go,
 );
 
 fn device(id: &str, serial: &str, enrolled_at: i64) -> DeviceRecord {
@@ -124,7 +126,7 @@ fn a_token_spent_meanwhile_fails_the_enrollment_commit(s: &dyn Store) {
         ]
     };
     assert_eq!(commit(s, "a", enroll("KT-1")).unwrap(), None);
-    assert!(matches!(commit(s, "b", enroll("KT-2")), Err(StoreError::Conflict(_))));
+    assert!(matches!(commit(s, "b", enroll("KT-2")), Err(StoreError::TokenSpent)));
     assert!(s.device("KT-2").unwrap().is_none(), "the device of the failed commit is not stored");
     assert_eq!(s.device("KT-1").unwrap().unwrap().enrolled_at, 200);
     assert_eq!(s.idempotency_begin("d", "b", "h", 1_001, 0).unwrap(), IdempotencyBegin::InFlight);
@@ -694,13 +696,14 @@ fn postgres_migrates_an_empty_database_and_a_second_open_changes_nothing() {
     let store = PgStore::open(&cluster.url()).unwrap();
     assert_eq!(store.schema_version().unwrap(), POSTGRES_MIGRATIONS.len());
     assert_eq!(cluster.psql("SELECT string_agg(version::text, ',' ORDER BY version) FROM schema_version"), applied);
-    assert_eq!(applied, "1,2");
+    assert_eq!(applied, "1,2,3,4");
 }
 
 #[test]
 fn postgres_migrates_a_database_of_the_previous_version() {
     let cluster = PgCluster::start();
-    let previous = &POSTGRES_MIGRATIONS[..POSTGRES_MIGRATIONS.len() - 1];
+    // The version before reservations recorded their owner (migration 2).
+    let previous = &POSTGRES_MIGRATIONS[..1];
     let old = PgStore::open_with(&cluster.url(), previous).unwrap();
     assert_eq!(old.schema_version().unwrap(), previous.len());
     drop(old);
@@ -710,9 +713,34 @@ fn postgres_migrates_a_database_of_the_previous_version() {
     );
     let store = PgStore::open(&cluster.url()).unwrap();
     assert_eq!(store.schema_version().unwrap(), POSTGRES_MIGRATIONS.len());
-    assert_eq!(store.idempotency_begin("d", "k", "h", 101, 0).unwrap(), IdempotencyBegin::InFlight);
-    assert_eq!(store.idempotency_abandon_all_in_flight().unwrap(), 1, "its owner is gone");
-    assert_eq!(store.idempotency_begin("d", "k", "h", 102, 0).unwrap(), IdempotencyBegin::Reserved);
+    // Its owner is gone: taken over at once, though not stale (stale_before 0).
+    assert_eq!(store.idempotency_begin("d", "k", "h", 101, 0).unwrap(), IdempotencyBegin::Reserved);
+    assert_eq!(store.idempotency_begin("d", "k", "h", 102, 0).unwrap(), IdempotencyBegin::InFlight, "now ours");
+    assert_eq!(store.idempotency_abandon_all_in_flight().unwrap(), 1, "start-up drops its own");
+    assert_eq!(store.idempotency_begin("d", "k", "h", 103, 0).unwrap(), IdempotencyBegin::Reserved);
+}
+
+#[test]
+fn postgres_a_reservation_of_an_instance_that_died_is_taken_over_at_once() {
+    let cluster = PgCluster::start();
+    let (a, b) = (PgStore::open(&cluster.url()).unwrap(), PgStore::open(&cluster.url()).unwrap());
+    assert_eq!(a.idempotency_begin("d", "k", "h", 100, 0).unwrap(), IdempotencyBegin::Reserved);
+    // A runs: its request is in flight, not stale, so B waits (409).
+    assert_eq!(b.idempotency_begin("d", "k", "h", 101, 0).unwrap(), IdempotencyBegin::InFlight);
+    // A's process is gone (its connections close, its owner lock with them).
+    drop(a);
+    let mut outcome = IdempotencyBegin::InFlight;
+    for _ in 0..40 {
+        outcome = b.idempotency_begin("d", "k", "h", 102, 0).unwrap();
+        if outcome != IdempotencyBegin::InFlight {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(outcome, IdempotencyBegin::Reserved, "taken over without waiting for the stale timeout");
+    let done = StoredResponse { status: 201, content_type: "application/json".into(), body: b"{}".to_vec() };
+    assert_eq!(b.idempotency_commit("d", "k", &[], &done).unwrap(), None);
+    assert_eq!(b.idempotency_begin("d", "k", "h", 103, 0).unwrap(), IdempotencyBegin::Replay(done));
 }
 
 #[test]
@@ -951,4 +979,135 @@ fn postgres_a_call_waiting_on_a_stuck_row_lock_fails_after_5_s() {
     drop(runtime);
     // Once the stuck session is gone, the commit goes through.
     assert_eq!(store.idempotency_commit("d", "k", &[], &response("k")).unwrap(), None);
+}
+
+fn pending(s: &dyn Store, tracking: &str, kind: &str, status: &str, phone: Option<&str>) {
+    let mut app = application(tracking, "440524188001010014", status, 1_000);
+    app.kind = kind.into();
+    let records = vec![
+        NewRecord::Application(app),
+        NewRecord::FaceImage { tracking_number: tracking.into(), nonce: vec![1; 12], ciphertext: vec![9; 4] },
+        NewRecord::ReviewMaterial(ReviewMaterial {
+            tracking_number: tracking.into(),
+            pending_reason: Some("age_review".into()),
+            liveness_json: Some(r#"{"method":"head_turn","score":0.9,"passed":true,"frames":12}"#.into()),
+            phone: phone.map(str::to_owned),
+        }),
+    ];
+    assert_eq!(commit(s, tracking, records).unwrap(), None);
+}
+
+fn reviewers_have_a_role_and_the_review_queue_assigns_each_item_once(s: &dyn Store) {
+    s.upsert_user("ops", "hash", 1).unwrap();
+    assert_eq!(s.user_role("ops").unwrap().as_deref(), Some(ROLE_OPERATIONS), "not a reviewer unless given the role");
+    assert!(s.set_user_role("ops", ROLE_REVIEWER).unwrap());
+    assert_eq!(s.user_role("ops").unwrap().as_deref(), Some(ROLE_REVIEWER));
+    s.upsert_user("ops", "hash2", 2).unwrap();
+    assert_eq!(s.user_role("ops").unwrap().as_deref(), Some(ROLE_REVIEWER), "a new password keeps the role");
+    assert!(!s.set_user_role("nobody", ROLE_REVIEWER).unwrap());
+    assert_eq!(s.user_role("nobody").unwrap(), None);
+
+    assert_eq!(s.assign_review("r1", 10).unwrap(), None, "nothing to review");
+    pending(s, "QC-20261121-0000017", "qualification_check", "under_review", None);
+    pending(s, "ES-20261121-0000025", "employment_subsidy", "received", Some("13812345678"));
+    // Not reviewable: decided already, or another kind.
+    pending(s, "QC-20261121-0000033", "qualification_check", "approved", None);
+    pending(s, "UR-20261121-0000041", "unemployment_registration", "received", Some("13812345678"));
+    assert_eq!(s.review_counts().unwrap(), (2, 0));
+
+    let first = s.assign_review("r1", 20).unwrap().unwrap();
+    assert_eq!(first.reviewer, "r1");
+    assert_eq!(
+        s.assign_review("r1", 21).unwrap().unwrap().tracking_number,
+        first.tracking_number,
+        "the same until decided"
+    );
+    let second = s.assign_review("r2", 22).unwrap().unwrap();
+    assert_ne!(second.tracking_number, first.tracking_number, "one reviewer per item");
+    assert_eq!(s.assign_review("r3", 23).unwrap(), None, "both are taken");
+    assert_eq!(s.review_counts().unwrap(), (0, 2));
+    let qc = s.review_item("QC-20261121-0000017").unwrap().unwrap();
+    assert_eq!(qc.pending_reason.as_deref(), Some("age_review"));
+    assert!(qc.liveness_json.as_deref().unwrap().contains("head_turn"));
+    assert_eq!((qc.decision.as_deref(), qc.decided_at), (None, None));
+    assert!(!format!("{qc:?}").contains("440524188001010014"), "Debug masks the ID number");
+    assert_eq!(s.review_item("QC-20261121-0000033").unwrap(), None, "never assigned");
+}
+
+fn a_decision_changes_the_status_and_deletes_the_face_in_one_go(s: &dyn Store) {
+    pending(s, "ES-20261121-0000025", "employment_subsidy", "received", Some("13812345678"));
+    let item = s.assign_review("r1", 20).unwrap().unwrap();
+    assert_eq!(item.tracking_number, "ES-20261121-0000025");
+    let decision = ReviewDecision {
+        tracking_number: item.tracking_number.clone(),
+        reviewer: "r2".into(),
+        decision: "approved".into(),
+        reason: "eligible".into(),
+        at: 30,
+    };
+    assert_eq!(s.decide_review(&decision).unwrap(), DecideOutcome::NotAssigned, "another reviewer's item");
+    assert_eq!(s.application(&item.tracking_number).unwrap().unwrap().status, "received");
+    let decision = ReviewDecision { reviewer: "r1".into(), ..decision };
+    assert_eq!(s.decide_review(&decision).unwrap(), DecideOutcome::Decided { phone: Some("13812345678".into()) });
+    assert_eq!(s.application(&item.tracking_number).unwrap().unwrap().status, "approved");
+    assert_eq!(s.face_image(&item.tracking_number).unwrap(), None, "the face went with the decision");
+    let decided = s.review_item(&item.tracking_number).unwrap().unwrap();
+    assert_eq!(
+        (decided.reviewer.as_str(), decided.decision.as_deref(), decided.reason.as_deref(), decided.decided_at),
+        ("r1", Some("approved"), Some("eligible"), Some(30)),
+        "who, what, why and when"
+    );
+    assert_eq!(decided.liveness_json, None, "the review material went too");
+    assert_eq!(s.decide_review(&ReviewDecision { at: 31, ..decision.clone() }).unwrap(), DecideOutcome::AlreadyDecided);
+    assert_eq!(
+        s.review_item(&item.tracking_number).unwrap().unwrap().decided_at,
+        Some(30),
+        "the first decision stands"
+    );
+    assert_eq!(s.assign_review("r1", 40).unwrap(), None, "a decided item is not handed out again");
+    let unknown = ReviewDecision { tracking_number: "QC-20261121-0000099".into(), ..decision };
+    assert_eq!(s.decide_review(&unknown).unwrap(), DecideOutcome::NotAssigned);
+}
+
+#[test]
+fn postgres_reviewers_at_two_instances_never_get_the_same_item() {
+    let cluster = PgCluster::start();
+    let (a, b) = (PgStore::open(&cluster.url()).unwrap(), PgStore::open(&cluster.url()).unwrap());
+    for n in 0..12 {
+        let tracking = format!("QC-20261121-{:07}", 100 + n);
+        pending(&a, &tracking, "qualification_check", "under_review", None);
+    }
+    // Two reviewers on each instance take and decide items as fast as they can.
+    fn work(store: &PgStore, reviewer: &'static str) -> Vec<String> {
+        let mut mine = Vec::new();
+        while let Some(item) = store.assign_review(reviewer, 50).unwrap() {
+            let d = ReviewDecision {
+                tracking_number: item.tracking_number.clone(),
+                reviewer: reviewer.into(),
+                decision: "approved".into(),
+                reason: "identity_confirmed".into(),
+                at: 60,
+            };
+            assert!(matches!(store.decide_review(&d).unwrap(), DecideOutcome::Decided { phone: None }));
+            mine.push(item.tracking_number);
+        }
+        mine
+    }
+    let decided: Vec<Vec<String>> = std::thread::scope(|s| {
+        let (a, b) = (&a, &b);
+        let handles = [
+            s.spawn(move || work(a, "r1")),
+            s.spawn(move || work(b, "r2")),
+            s.spawn(move || work(a, "r3")),
+            s.spawn(move || work(b, "r4")),
+        ];
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let mut all: Vec<String> = decided.into_iter().flatten().collect();
+    all.sort();
+    let before = all.len();
+    all.dedup();
+    assert_eq!((before, all.len()), (12, 12), "each item decided once, by one reviewer");
+    assert_eq!(cluster.psql("SELECT count(*) FROM applications WHERE status = 'approved'"), "12");
+    assert_eq!(cluster.psql("SELECT count(*) FROM face_images"), "0");
 }

@@ -114,7 +114,8 @@ async fn metrics_follow_prometheus_conventions() {
     );
     let resp = rig.metrics().await;
     assert!(resp.headers()["content-type"].to_str().unwrap().starts_with("text/plain; version=0.0.4"));
-    let text = resp.text().await.unwrap();
+    // Every series carries the instance label (checked and taken out here).
+    let text = without_instance(&resp.text().await.unwrap(), rig.server.instance_name());
     let id = &t.enrolled.device_id;
     for needle in [
         "central_fleet_terminals{status=\"serving\"} 1".to_owned(),

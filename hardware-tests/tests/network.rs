@@ -166,8 +166,9 @@ async fn idempotent_replays(rig: &Rig) -> u64 {
         .await
         .unwrap();
     text.lines()
-        .find_map(|l| l.strip_prefix("central_idempotent_replays_total "))
-        .and_then(|v| v.trim().parse().ok())
+        // `central_idempotent_replays_total{instance="…"} 3`
+        .find_map(|l| l.strip_prefix("central_idempotent_replays_total{").and_then(|rest| rest.rsplit_once(' ')))
+        .and_then(|(_, v)| v.trim().parse().ok())
         .unwrap_or_else(|| panic!("no replay counter in {text}"))
 }
 

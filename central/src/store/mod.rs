@@ -29,6 +29,11 @@ pub enum StoreError {
     /// A write that was valid when checked no longer is (a race with another request).
     #[error("conflicting write: {0}")]
     Conflict(String),
+    /// The enrollment token of a [`NewRecord::TokenUse`] was spent (or expired) after it
+    /// was checked: another enrollment with it, perhaps at another instance, committed
+    /// first. Nothing of the call is written.
+    #[error("the enrollment token was used or expired meanwhile")]
+    TokenSpent,
     /// The device was revoked, or its certificate replaced by a renewal, after the call
     /// was let in: nothing of the call is written (revocation wins every race).
     #[error("{0}")]
@@ -235,7 +240,115 @@ pub enum NewRecord {
     Device(DeviceRecord),
     /// A registry lookup to keep in the access log.
     RegistryAccess(RegistryAccess),
+    /// What a reviewer needs of an application waiting for a decision that its row does
+    /// not hold; deleted with the decision.
+    ReviewMaterial(ReviewMaterial),
 }
+
+/// See [`NewRecord::ReviewMaterial`].
+#[derive(Clone, PartialEq, Eq)]
+pub struct ReviewMaterial {
+    pub tracking_number: String,
+    /// Why the check was left for a person (`age_review`, `liveness_not_passed`).
+    pub pending_reason: Option<String>,
+    /// JSON of `api::LivenessEvidence` (qualification checks).
+    pub liveness_json: Option<String>,
+    /// The citizen's phone, when they gave one: the decision is sent there.
+    pub phone: Option<String>,
+}
+
+/// Masks the phone number: records reach logs and test failure messages.
+impl std::fmt::Debug for ReviewMaterial {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReviewMaterial")
+            .field("tracking_number", &self.tracking_number)
+            .field("pending_reason", &self.pending_reason)
+            .field("liveness_json", &self.liveness_json)
+            .field("phone", &self.phone.as_deref().map(crate::notify::mask_phone))
+            .finish()
+    }
+}
+
+/// An item of the back office's queue as its reviewer sees it. Blind by construction:
+/// no terminal, hall or device id is in it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ReviewItem {
+    pub tracking_number: String,
+    /// snake_case of `api::ApplicationKind`
+    pub kind: String,
+    /// snake_case of `api::ApplicationStatus`
+    pub status: String,
+    pub id_number: String,
+    pub submitted_at: i64,
+    pub deadline: String,
+    pub reviewer: String,
+    pub assigned_at: i64,
+    pub pending_reason: Option<String>,
+    pub liveness_json: Option<String>,
+    /// `approved` or `rejected` once decided, with the reason's code and when.
+    pub decision: Option<String>,
+    pub reason: Option<String>,
+    pub decided_at: Option<i64>,
+}
+
+impl std::fmt::Debug for ReviewItem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReviewItem")
+            .field("tracking_number", &self.tracking_number)
+            .field("kind", &self.kind)
+            .field("status", &self.status)
+            .field("id_number", &crate::api::mask_id_number(&self.id_number))
+            .field("reviewer", &self.reviewer)
+            .field("decision", &self.decision)
+            .field("reason", &self.reason)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A reviewer's decision on one item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReviewDecision {
+    pub tracking_number: String,
+    pub reviewer: String,
+    /// `approved` or `rejected`: the application's new status.
+    pub decision: String,
+    /// The code of the reason chosen from the fixed list (`crate::review::REASONS`).
+    pub reason: String,
+    pub at: i64,
+}
+
+/// What [`Store::decide_review`] did.
+#[derive(Clone, PartialEq, Eq)]
+pub enum DecideOutcome {
+    /// Recorded; the application's status changed and its face image and review
+    /// material were deleted. `phone`: where to send the decision, if one was given.
+    Decided { phone: Option<String> },
+    /// The item is not assigned to this reviewer (or not at all).
+    NotAssigned,
+    /// Decided before (by this reviewer: a form sent twice).
+    AlreadyDecided,
+}
+
+impl std::fmt::Debug for DecideOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Decided { phone } => {
+                f.debug_struct("Decided").field("phone", &phone.as_deref().map(crate::notify::mask_phone)).finish()
+            }
+            Self::NotAssigned => f.write_str("NotAssigned"),
+            Self::AlreadyDecided => f.write_str("AlreadyDecided"),
+        }
+    }
+}
+
+/// The applications the back office decides: a qualification check left for a person,
+/// and a "4050" employment subsidy application (SQL condition on `applications a`).
+pub(crate) const REVIEWABLE: &str = "((a.kind = 'qualification_check' AND a.status = 'under_review')
+     OR (a.kind = 'employment_subsidy' AND a.status = 'received'))";
+
+/// Roles of ops users.
+pub const ROLE_OPERATIONS: &str = "operations";
+pub const ROLE_REVIEWER: &str = "reviewer";
 
 /// Latest known state of one terminal, joined with its enrollment.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -398,6 +511,12 @@ pub trait Store: Send + Sync + 'static {
     fn upsert_device(&self, device: &DeviceRecord) -> StoreResult<()>;
     fn device(&self, device_id: &str) -> StoreResult<Option<DeviceRecord>>;
     fn revoke_device(&self, device_id: &str, now: i64) -> StoreResult<bool>;
+    /// The fleet CA (SHA-256 of its DER certificate, hex) the database is bound to, if any.
+    fn fleet_ca(&self) -> StoreResult<Option<String>>;
+    /// Binds the database to the fleet CA `ca_sha256` unless it is bound already, and
+    /// returns the CA it is bound to: `ca_sha256` itself, or the one bound first (by
+    /// another instance, if several start together: one statement, the first wins).
+    fn bind_fleet_ca(&self, ca_sha256: &str, now: i64) -> StoreResult<String>;
 
     // idempotency
     /// Reserves `(scope, key)` for a request whose hash is `request_hash`. An
@@ -495,6 +614,24 @@ pub trait Store: Send + Sync + 'static {
     fn insert_session(&self, token_hash: &str, username: &str, expires_at: i64) -> StoreResult<()>;
     fn session_user(&self, token_hash: &str, now: i64) -> StoreResult<Option<String>>;
     fn delete_session(&self, token_hash: &str) -> StoreResult<()>;
+    /// Sets an existing user's role ([`ROLE_OPERATIONS`] or [`ROLE_REVIEWER`]); false
+    /// when there is no such user.
+    fn set_user_role(&self, username: &str, role: &str) -> StoreResult<bool>;
+    fn user_role(&self, username: &str) -> StoreResult<Option<String>>;
+
+    // the back office
+    /// The reviewer's undecided item if there is one, else one picked at random among
+    /// the reviewable applications assigned to nobody, now assigned to them (once: of
+    /// two reviewers picking the same item at once, one gets it and the other another).
+    fn assign_review(&self, reviewer: &str, now: i64) -> StoreResult<Option<ReviewItem>>;
+    /// An item that has been assigned, decided or not.
+    fn review_item(&self, tracking_number: &str) -> StoreResult<Option<ReviewItem>>;
+    /// Records the decision, sets the application's status to it and deletes its face
+    /// image and review material, in one transaction: a decision either happened whole
+    /// or not at all, and a decided item keeps no face.
+    fn decide_review(&self, decision: &ReviewDecision) -> StoreResult<DecideOutcome>;
+    /// Reviewable applications not yet assigned, and those assigned but undecided.
+    fn review_counts(&self) -> StoreResult<(i64, i64)>;
 
     // registry access log and retention
     fn record_registry_access(&self, access: &RegistryAccess) -> StoreResult<()>;

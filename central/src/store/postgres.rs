@@ -24,6 +24,7 @@ mod audit;
 mod idempotency;
 mod migrate;
 mod retention;
+mod review;
 
 pub use migrate::MIGRATIONS;
 
@@ -568,6 +569,32 @@ impl Store for PgStore {
         })
     }
 
+    fn fleet_ca(&self) -> StoreResult<Option<String>> {
+        self.run(|pool| async move {
+            let c = client(&pool).await?;
+            match query_opt(&c, "SELECT ca_sha256 FROM fleet_ca WHERE id = 1", &[]).await? {
+                Some(row) => Ok(Some(row.try_get(0)?)),
+                None => Ok(None),
+            }
+        })
+    }
+
+    fn bind_fleet_ca(&self, ca_sha256: &str, now: i64) -> StoreResult<String> {
+        let ca_sha256 = ca_sha256.to_owned();
+        self.run(move |pool| async move {
+            let c = client(&pool).await?;
+            // One statement: of two instances binding at once, the second's insert waits
+            // on the first's row and then does nothing; both read the first's.
+            execute(
+                &c,
+                "INSERT INTO fleet_ca(id, ca_sha256, bound_at) VALUES (1, $1, $2) ON CONFLICT (id) DO NOTHING",
+                &[&ca_sha256, &now],
+            )
+            .await?;
+            Ok(query_one(&c, "SELECT ca_sha256 FROM fleet_ca WHERE id = 1", &[]).await?.try_get(0)?)
+        })
+    }
+
     fn idempotency_begin(
         &self,
         scope: &str,
@@ -1090,6 +1117,42 @@ impl Store for PgStore {
             let row = query_opt(&c, "SELECT password_hash FROM ops_users WHERE username = $1", &[&username]).await?;
             Ok(row.map(|r| r.try_get(0)).transpose()?)
         })
+    }
+
+    fn set_user_role(&self, username: &str, role: &str) -> StoreResult<bool> {
+        let (username, role) = (username.to_owned(), role.to_owned());
+        self.run(move |pool| async move {
+            let c = client(&pool).await?;
+            Ok(execute(&c, "UPDATE ops_users SET role = $2 WHERE username = $1", &[&username, &role]).await? == 1)
+        })
+    }
+
+    fn user_role(&self, username: &str) -> StoreResult<Option<String>> {
+        let username = username.to_owned();
+        self.run(move |pool| async move {
+            let c = client(&pool).await?;
+            let row = query_opt(&c, "SELECT role FROM ops_users WHERE username = $1", &[&username]).await?;
+            Ok(row.map(|r| r.try_get(0)).transpose()?)
+        })
+    }
+
+    fn assign_review(&self, reviewer: &str, now: i64) -> StoreResult<Option<ReviewItem>> {
+        let reviewer = reviewer.to_owned();
+        self.run(move |pool| async move { review::assign(&client(&pool).await?, &reviewer, now).await })
+    }
+
+    fn review_item(&self, tracking_number: &str) -> StoreResult<Option<ReviewItem>> {
+        let tracking_number = tracking_number.to_owned();
+        self.run(move |pool| async move { review::item(&client(&pool).await?, &tracking_number).await })
+    }
+
+    fn decide_review(&self, decision: &ReviewDecision) -> StoreResult<DecideOutcome> {
+        let decision = decision.clone();
+        self.run(move |pool| async move { review::decide(&mut client(&pool).await?, &decision).await })
+    }
+
+    fn review_counts(&self) -> StoreResult<(i64, i64)> {
+        self.run(|pool| async move { review::counts(&client(&pool).await?).await })
     }
 
     fn insert_session(&self, token_hash: &str, username: &str, expires_at: i64) -> StoreResult<()> {

@@ -10,6 +10,7 @@ mod audit;
 mod enrollment;
 mod idempotency;
 mod retention;
+mod review;
 
 pub(super) use idempotency::tracking_digits;
 
@@ -27,6 +28,8 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0006_audit_chains.sql"),
     include_str!("../../migrations/0007_terminal_mode.sql"),
     include_str!("../../migrations/0008_decommissions.sql"),
+    include_str!("../../migrations/0009_fleet_ca.sql"),
+    include_str!("../../migrations/0010_back_office.sql"),
 ];
 
 pub struct SqliteStore {
@@ -239,6 +242,19 @@ impl Store for SqliteStore {
             params![device_id, now],
         )?;
         Ok(n == 1)
+    }
+
+    fn fleet_ca(&self) -> StoreResult<Option<String>> {
+        Ok(self.lock()?.query_row("SELECT ca_sha256 FROM fleet_ca WHERE id = 1", [], |r| r.get(0)).optional()?)
+    }
+
+    fn bind_fleet_ca(&self, ca_sha256: &str, now: i64) -> StoreResult<String> {
+        let c = self.lock()?;
+        c.execute(
+            "INSERT INTO fleet_ca(id, ca_sha256, bound_at) VALUES (1, ?1, ?2) ON CONFLICT(id) DO NOTHING",
+            params![ca_sha256, now],
+        )?;
+        Ok(c.query_row("SELECT ca_sha256 FROM fleet_ca WHERE id = 1", [], |r| r.get(0))?)
     }
 
     fn idempotency_begin(
@@ -664,6 +680,33 @@ impl Store for SqliteStore {
     fn delete_session(&self, token_hash: &str) -> StoreResult<()> {
         self.lock()?.execute("DELETE FROM ops_sessions WHERE token_hash = ?1", [token_hash])?;
         Ok(())
+    }
+
+    fn set_user_role(&self, username: &str, role: &str) -> StoreResult<bool> {
+        Ok(self.lock()?.execute("UPDATE ops_users SET role = ?2 WHERE username = ?1", params![username, role])? == 1)
+    }
+
+    fn user_role(&self, username: &str) -> StoreResult<Option<String>> {
+        Ok(self
+            .lock()?
+            .query_row("SELECT role FROM ops_users WHERE username = ?1", [username], |r| r.get(0))
+            .optional()?)
+    }
+
+    fn assign_review(&self, reviewer: &str, now: i64) -> StoreResult<Option<ReviewItem>> {
+        review::assign(&mut *self.lock()?, reviewer, now)
+    }
+
+    fn review_item(&self, tracking_number: &str) -> StoreResult<Option<ReviewItem>> {
+        review::item(&*self.lock()?, tracking_number)
+    }
+
+    fn decide_review(&self, decision: &ReviewDecision) -> StoreResult<DecideOutcome> {
+        review::decide(&mut *self.lock()?, decision)
+    }
+
+    fn review_counts(&self) -> StoreResult<(i64, i64)> {
+        review::counts(&*self.lock()?)
     }
 
     fn record_registry_access(&self, access: &RegistryAccess) -> StoreResult<()> {

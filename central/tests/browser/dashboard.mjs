@@ -4,9 +4,13 @@
 // with the terminal's own certificate, exactly as a kiosk sends them.
 // Then the versions view: two more terminals (FLEET_DIRS), one a version behind and one
 // configured unlike its peers, are listed as such.
+// Then the back office: the terminal submits a qualification check that is left for
+// review; a reviewer logs in, sees the face (and no terminal id), approves it, and the
+// terminal's progress lookup shows it approved.
 // Env: BASE (https://localhost:PORT), CERT_DIR (ca.pem, cert.pem, key.pem), FLEET_DIRS
-// (two more such directories, colon-separated), OPS_USER, OPS_PASSWORD; SCREENSHOT_DIR
-// (optional) keeps fleet.png, terminal.png and versions.png.
+// (two more such directories, colon-separated), OPS_USER, OPS_PASSWORD, REVIEW_USER,
+// REVIEW_PASSWORD, FACE_JPEG (a face photo); SCREENSHOT_DIR (optional) keeps fleet.png,
+// terminal.png, versions.png and review.png.
 import { chromium } from "playwright-core";
 import { readFileSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -37,6 +41,23 @@ function heartbeat(printer, as = tls, version = "0.2.0", config = USUAL_CONFIG) 
       method: "POST", ...as,
       headers: { "content-type": "application/json", "idempotency-key": randomUUID(), "content-length": Buffer.byteLength(body) },
     }, (res) => { res.resume(); res.on("end", () => res.statusCode === 200 ? resolve() : reject(new Error(`telemetry ${res.statusCode}`))); });
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
+// A call over mutual TLS as the terminal; resolves to [status, parsed JSON body].
+function call(method, path, payload) {
+  const body = payload === undefined ? "" : JSON.stringify(payload);
+  return new Promise((resolve, reject) => {
+    const req = https.request(`${base}${path}`, {
+      method, ...tls,
+      headers: { "content-type": "application/json", "idempotency-key": randomUUID(), "content-length": Buffer.byteLength(body) },
+    }, (res) => {
+      let text = "";
+      res.on("data", (c) => { text += c; });
+      res.on("end", () => { try { resolve([res.statusCode, JSON.parse(text)]); } catch (e) { reject(new Error(`${path}: ${res.statusCode} ${text}`)); } });
+    });
     req.on("error", reject);
     req.end(body);
   });
@@ -123,6 +144,44 @@ try {
   if (process.env.SCREENSHOT_DIR) {
     await page.screenshot({ path: join(process.env.SCREENSHOT_DIR, "versions.png"), fullPage: true });
   }
+  check(await page.locator("footer[data-instance]").count() === 1, "the page names the instance that served it");
+
+  // The back office: a check left for review (the registry's 1880-born pensioner).
+  const [submitted, answer] = await call("POST", "/v1/qualification-checks", {
+    id_number: "440524188001010014", name: "李福寿",
+    face_jpeg: readFileSync(process.env.FACE_JPEG).toString("base64"),
+    liveness: { method: "blink", score: 0.93, passed: true, frames: 40 },
+    captured_at: new Date().toISOString().replace(/\.\d+Z$/, "Z"),
+  });
+  check(submitted === 201 && answer.outcome === "pending_review", "a qualification check is left for review");
+  const tracking = answer.tracking_number;
+  await page.goto(`${base}/ops/review`);
+  check(await page.locator("h1", { hasText: "Forbidden" }).count() === 1, "an operations user is not a reviewer");
+  await page.goto(`${base}/ops`);
+  await page.click("text=Log out");
+  await page.waitForURL(`${base}/ops/login`);
+  await page.fill("input[name=username]", process.env.REVIEW_USER);
+  await page.fill("input[name=password]", process.env.REVIEW_PASSWORD);
+  await page.click("button[type=submit]");
+  await page.waitForURL(`${base}/ops`);
+  await page.goto(`${base}/ops/review`);
+  await page.locator(`#review-item[data-tracking="${tracking}"]`).waitFor({ timeout: 20000 });
+  check(true, "the reviewer is handed the item");
+  const face = page.locator("img#face");
+  await face.waitFor();
+  check(await face.evaluate((img) => img.complete && img.naturalWidth > 0), "the face capture is shown");
+  const reviewHtml = await page.content();
+  check(!reviewHtml.includes(deviceId), "the review page never names the terminal");
+  check(!/\d{17}[\dX]/.test(reviewHtml), "no full ID number on the review page");
+  if (process.env.SCREENSHOT_DIR) {
+    await page.screenshot({ path: join(process.env.SCREENSHOT_DIR, "review.png"), fullPage: true });
+  }
+  await page.selectOption("select[name=reason]", "identity_confirmed");
+  await page.click("text=Record the decision");
+  await page.locator("#review-empty").waitFor({ timeout: 20000 });
+  check(true, "the decision is recorded and the queue is empty");
+  const [looked, progress] = await call("GET", `/v1/applications/${tracking}`);
+  check(looked === 200 && progress.status === "approved", "the terminal's progress lookup shows it approved");
 } finally {
   clearInterval(beating);
   await context.close();

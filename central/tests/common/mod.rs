@@ -83,6 +83,26 @@ pub fn enroll_request(token: Option<String>, csr_pem: String) -> EnrollRequest {
     }
 }
 
+/// `text` with `instance="<instance>"` removed from every sample line; panics on a
+/// sample line without it.
+pub fn without_instance(text: &str, instance: &str) -> String {
+    let with_more = format!("{{instance=\"{instance}\",");
+    let alone = format!("{{instance=\"{instance}\"}}");
+    let mut out = String::new();
+    for line in text.lines() {
+        if line.starts_with('#') || line.is_empty() {
+            out.push_str(line);
+        } else if line.contains(&with_more) {
+            out.push_str(&line.replacen(&with_more, "{", 1));
+        } else {
+            assert!(line.contains(&alone), "a series without instance=\"{instance}\": {line}");
+            out.push_str(&line.replacen(&alone, "", 1));
+        }
+        out.push('\n');
+    }
+    out
+}
+
 /// A logged-in dashboard session.
 pub struct Ops {
     browser: reqwest::Client,
@@ -96,6 +116,30 @@ impl Ops {
         let r = self.browser.post(format!("{}{path}", self.base)).header("cookie", &self.cookie).send().await.unwrap();
         let location = r.headers().get("location").and_then(|v| v.to_str().ok()).map(str::to_owned);
         (r.status().as_u16(), location)
+    }
+
+    /// Submits a dashboard form with `fields`; returns the status and `Location`.
+    pub async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> (u16, Option<String>) {
+        let r = self
+            .browser
+            .post(format!("{}{path}", self.base))
+            .header("cookie", &self.cookie)
+            .form(fields)
+            .send()
+            .await
+            .unwrap();
+        let location = r.headers().get("location").and_then(|v| v.to_str().ok()).map(str::to_owned);
+        (r.status().as_u16(), location)
+    }
+
+    /// A `GET` as this session, whatever its status.
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.browser.get(format!("{}{path}", self.base)).header("cookie", &self.cookie).send().await.unwrap()
+    }
+
+    /// The same session (same cookie) at another instance, at `base`.
+    pub fn at(&self, base: &str) -> Ops {
+        Ops { browser: self.browser.clone(), cookie: self.cookie.clone(), base: base.to_owned() }
     }
 
     pub async fn page(&self, path: &str) -> String {
@@ -127,11 +171,12 @@ impl Rig {
         self.anonymous().get(self.url("/metrics")).bearer_auth(self.server.metrics_token()).send().await.unwrap()
     }
 
-    /// The metrics text.
+    /// The metrics text, with this instance's `instance="…"` label taken out of every
+    /// series after checking each one carries it (so tests compare series as before).
     pub async fn metrics_text(&self) -> String {
         let resp = self.metrics().await;
         assert_eq!(resp.status(), 200);
-        resp.text().await.unwrap()
+        without_instance(&resp.text().await.unwrap(), self.server.instance_name())
     }
 
     /// A page of the ops dashboard as an operator sees it (one login per call).
@@ -142,6 +187,11 @@ impl Rig {
     /// An operator logged in to the dashboard: adds the user `ops` (once per rig).
     pub async fn ops(&self) -> Ops {
         let _ = self.server.add_user("ops", "correct horse battery");
+        self.login("ops", "correct horse battery").await
+    }
+
+    /// `username` logged in to the dashboard with `password`.
+    pub async fn login(&self, username: &str, password: &str) -> Ops {
         let browser = reqwest::Client::builder()
             .use_preconfigured_tls(
                 rustls::ClientConfig::builder_with_provider(provider())
@@ -155,7 +205,7 @@ impl Rig {
             .unwrap();
         let r = browser
             .post(self.url("/ops/login"))
-            .form(&[("username", "ops"), ("password", "correct horse battery")])
+            .form(&[("username", username), ("password", password)])
             .send()
             .await
             .unwrap();

@@ -35,14 +35,23 @@ pub(super) async fn begin(
         // Decided under the row lock, so two instances finding the same stale
         // reservation cannot both take it over: the second sees the first's new time.
         let tx = c.transaction().await?;
-        let Some(row) = query_opt(
+        // NOWAIT: a row locked now is being committed (or taken over) by another attempt,
+        // perhaps in another instance: that is "in flight", said at once, rather than
+        // after waiting out the lock timeout for a 500.
+        let found = query_opt(
             &tx,
-            "SELECT request_hash, state, created_at, status, content_type, body FROM idempotency
-             WHERE scope = $1 AND key = $2 FOR UPDATE",
+            "SELECT request_hash, state, created_at, status, content_type, body, owner FROM idempotency
+             WHERE scope = $1 AND key = $2 FOR UPDATE NOWAIT",
             &[&scope, &key],
         )
-        .await?
-        else {
+        .await;
+        let row = match found {
+            Err(StoreError::Postgres(e)) if e.code() == Some(&tokio_postgres::error::SqlState::LOCK_NOT_AVAILABLE) => {
+                return Ok(IdempotencyBegin::InFlight);
+            }
+            other => other?,
+        };
+        let Some(row) = row else {
             continue;
         };
         let (hash, state, created): (String, String, i64) = (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
@@ -50,7 +59,20 @@ pub(super) async fn begin(
             return Ok(IdempotencyBegin::DifferentRequest);
         }
         if state == "in_flight" {
-            if created < stale_before {
+            // A reservation whose instance died (killed mid-request: its owner lock went
+            // with its connections) is taken over at once, not after the stale timeout:
+            // the terminal's whole queue waits behind this key. One of this instance's
+            // own is a live request here; NULL is from before owners were recorded.
+            let holder: Option<i32> = row.try_get(6)?;
+            let owner_gone = match holder {
+                None => true,
+                Some(h) if h == owner => false,
+                Some(h) => !owner_alive(&tx, h).await?,
+            };
+            if created < stale_before || owner_gone {
+                if owner_gone {
+                    tracing::warn!(scope, owner = ?holder, "taking over a request left in flight by an instance that is gone");
+                }
                 execute(
                     &tx,
                     "UPDATE idempotency SET created_at = $3, owner = $4 WHERE scope = $1 AND key = $2",
@@ -174,7 +196,7 @@ async fn insert(tx: &Transaction<'_>, record: &NewRecord) -> StoreResult<()> {
         }
         NewRecord::TokenUse { token_hash, device_id, at } => {
             if !super::spend_token(tx, token_hash, *at, device_id).await? {
-                return Err(StoreError::Conflict("the enrollment token was used or expired meanwhile".into()));
+                return Err(StoreError::TokenSpent);
             }
         }
         NewRecord::Device(d) => super::upsert_device(tx, d).await?,
@@ -182,6 +204,7 @@ async fn insert(tx: &Transaction<'_>, record: &NewRecord) -> StoreResult<()> {
             require_current_device(tx, device_id, cert_serial).await?;
         }
         NewRecord::RegistryAccess(a) => super::insert_access(tx, a).await?,
+        NewRecord::ReviewMaterial(m) => super::review::insert_material(tx, m).await?,
     }
     Ok(())
 }
@@ -204,6 +227,20 @@ async fn require_current_device<C: GenericClient>(c: &C, device_id: &str, cert_s
         )),
         None => Err(StoreError::DeviceNotCurrent("this device is not enrolled".into())),
     }
+}
+
+/// Whether the instance numbered `owner` still runs: it holds its session advisory lock
+/// (released by PostgreSQL when that instance's connection ends, as when it is killed).
+async fn owner_alive<C: GenericClient>(c: &C, owner: i32) -> StoreResult<bool> {
+    let row = super::query_one(
+        c,
+        "SELECT EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
+           AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+           AND l.classid = $1::integer::oid AND l.objid = $2::integer::oid)",
+        &[&LOCK_OWNER, &owner],
+    )
+    .await?;
+    Ok(row.try_get(0)?)
 }
 
 /// Drops in-flight reservations whose owner is gone: this instance's own (it calls this

@@ -11,6 +11,8 @@ use crate::store::{StoreError, StoreResult};
 pub const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/postgres/0001_initial.sql"),
     include_str!("../../../migrations/postgres/0002_idempotency_owner.sql"),
+    include_str!("../../../migrations/postgres/0003_fleet_ca.sql"),
+    include_str!("../../../migrations/postgres/0004_back_office.sql"),
 ];
 
 const VERSION_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_version (

@@ -16,8 +16,9 @@ pub(super) async fn enforce(c: &mut Client, cut: &RetentionCutoffs) -> StoreResu
     // to finish: neither is a reason to give up.
     tx.batch_execute(super::NO_TIMEOUTS).await?;
     execute(&tx, "SELECT pg_advisory_xact_lock($1, 0)", &[&LOCK_RETENTION]).await?;
-    // Decisions are made when a check is submitted in the reference service, so the
-    // submission time is the decision time; a review workflow must keep its own.
+    // A check decided on submission has its submission time as its decision time; one
+    // decided in the back office loses its face in the decision's own transaction
+    // (`review::decide`), so this sweep only catches what that did not.
     let decided_faces = execute(
         &tx,
         &format!(

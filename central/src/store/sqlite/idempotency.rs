@@ -139,7 +139,7 @@ fn insert(c: &Connection, record: &NewRecord) -> StoreResult<()> {
         ),
         NewRecord::TokenUse { token_hash, device_id, at } => {
             if !super::enrollment::spend_token(c, token_hash, *at, device_id)? {
-                return Err(StoreError::Conflict("the enrollment token was used or expired meanwhile".into()));
+                return Err(StoreError::TokenSpent);
             }
             return Ok(());
         }
@@ -148,6 +148,7 @@ fn insert(c: &Connection, record: &NewRecord) -> StoreResult<()> {
             return super::enrollment::require_current_device(c, device_id, cert_serial);
         }
         NewRecord::RegistryAccess(a) => return super::retention::insert_access(c, a),
+        NewRecord::ReviewMaterial(m) => return super::review::insert_material(c, m),
     }?;
     Ok(())
 }

@@ -34,8 +34,9 @@ const FINAL_STATUSES: &str = "('approved', 'rejected', 'completed')";
 
 pub(super) fn enforce(c: &mut Connection, cut: &RetentionCutoffs) -> StoreResult<RetentionReport> {
     let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    // Decisions are made when a check is submitted in the reference service, so the
-    // submission time is the decision time; a review workflow must keep its own.
+    // A check decided on submission has its submission time as its decision time; one
+    // decided in the back office loses its face in the decision's own transaction
+    // (`review::decide`), so this sweep only catches what that did not.
     let decided_faces = tx.execute(
         &format!(
             "DELETE FROM face_images WHERE tracking_number IN (SELECT tracking_number FROM applications
