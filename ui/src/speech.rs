@@ -26,12 +26,15 @@ pub struct SpokenPrompt {
     pub hint: Option<String>,
 }
 
+/// Where each view's prompt goes (the runtime's voice).
+pub(crate) type PromptSink = Rc<dyn Fn(SpokenPrompt)>;
+
 thread_local! {
     // Set once by `KioskWindow::on_prompt`; the UI thread is the only one that reads it.
-    static SINK: RefCell<Option<Rc<dyn Fn(SpokenPrompt)>>> = RefCell::new(None);
+    static SINK: RefCell<Option<PromptSink>> = RefCell::new(None);
 }
 
-pub(crate) fn set_sink(sink: Rc<dyn Fn(SpokenPrompt)>) {
+pub(crate) fn set_sink(sink: PromptSink) {
     SINK.with(|s| *s.borrow_mut() = Some(sink));
 }
 
