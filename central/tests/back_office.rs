@@ -153,6 +153,8 @@ async fn a_subsidy_decision_is_sent_to_the_phone_the_citizen_gave() {
         phone: phone.map(str::to_owned),
         reason,
         contribution_percent: None,
+        job_kind: None,
+        district: None,
     };
     let unemployed =
         registration(RegistrationKind::Unemployment, Some("13900139000"), Some(UnemploymentReason::Dismissed));

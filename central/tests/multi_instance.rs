@@ -22,6 +22,8 @@ fn unemployment(phone: &str) -> RegistrationRequest {
         phone: Some(phone.into()),
         reason: Some(UnemploymentReason::ContractEnded),
         contribution_percent: None,
+        job_kind: None,
+        district: None,
     }
 }
 

@@ -73,6 +73,8 @@ fn unemployment() -> RegistrationRequest {
         phone: Some("13800138000".into()),
         reason: Some(UnemploymentReason::ContractEnded),
         contribution_percent: None,
+        job_kind: None,
+        district: None,
     }
 }
 

@@ -147,8 +147,9 @@ async fn replays(central: &simulation::ReferenceCentral) -> u64 {
         .await
         .unwrap();
     text.lines()
-        .find_map(|l| l.strip_prefix("central_idempotent_replays_total "))
-        .and_then(|v| v.trim().parse().ok())
+        // `central_idempotent_replays_total{instance="…"} 3`: every series names its instance.
+        .find_map(|l| l.strip_prefix("central_idempotent_replays_total{").and_then(|rest| rest.rsplit_once(' ')))
+        .and_then(|(_, v)| v.trim().parse().ok())
         .unwrap_or_else(|| panic!("no replay counter in {text}"))
 }
 

@@ -23,7 +23,12 @@ pub enum Frontend {
     Log,
     /// The Slint window, with the channel its intents arrive on.
     #[cfg(feature = "window")]
-    Window { screens: crate::window::WindowScreens, intents: std::sync::mpsc::Receiver<ui::Intent> },
+    Window {
+        screens: crate::window::WindowScreens,
+        intents: std::sync::mpsc::Receiver<ui::Intent>,
+        /// Where a failing voice is reported once the outbox exists.
+        voice: crate::voice::VoiceAlarm,
+    },
 }
 
 impl std::fmt::Debug for Frontend {
@@ -49,7 +54,7 @@ impl Frontend {
     /// Starts forwarding the window's touches to the running terminal's `events`.
     pub fn connect(self, events: mpsc::Sender<Event>) {
         #[cfg(feature = "window")]
-        if let Self::Window { screens, intents } = self {
+        if let Self::Window { screens, intents, .. } = self {
             let spawned = std::thread::Builder::new()
                 .name("ui-intents".into())
                 .spawn(move || screens.forward_intents(intents, events));
@@ -83,6 +88,16 @@ impl Frontend {
         }
         #[cfg(not(feature = "window"))]
         let _ = yes;
+    }
+
+    /// Telemetry from the frontend (a failed voice) goes to `outbox` from now on.
+    pub fn report_to(&self, outbox: &crate::outbox::sender::OutboxHandle) {
+        #[cfg(feature = "window")]
+        if let Self::Window { voice, .. } = self {
+            voice.report_to(outbox);
+        }
+        #[cfg(not(feature = "window"))]
+        let _ = outbox;
     }
 
     pub fn is_window(&self) -> bool {
@@ -178,7 +193,17 @@ fn open_window(config: &Config, fullscreen: bool) -> Option<(ui::KioskWindow, Fr
         Ok((window, intents)) => {
             window.set_fullscreen(fullscreen);
             let screens = crate::window::WindowScreens::new(window.handle(), language);
-            Some((window, Frontend::Window { screens, intents }))
+            screens.set_voice_default(config.voice.on_by_default);
+            let voice = crate::voice::VoiceAlarm::default();
+            if config.voice.enabled {
+                let espeak = crate::voice::espeak::Espeak::new(config.voice.volume);
+                match crate::voice::Speaker::spawn(Box::new(espeak), voice.reporter()) {
+                    // On the UI thread: only a channel send, the speaking is elsewhere.
+                    Ok(speaker) => window.on_prompt(move |p| speaker.prompt(crate::window::voice_prompt(p))),
+                    Err(e) => tracing::warn!(error = %e, "cannot start the voice thread: no spoken guidance"),
+                }
+            }
+            Some((window, Frontend::Window { screens, intents, voice }))
         }
         Err(e) => {
             tracing::warn!(error = %e, "cannot open the window: running without one, screens go to the log");
@@ -285,6 +310,7 @@ pub async fn run_production(config: Config, frontend: Frontend) -> anyhow::Resul
     let camera_seam: Arc<dyn FaceCamera> = Arc::new(camera.clone());
     let terminal = terminal::start(options(&config, url, identity, printer.clone(), camera_seam, screen)).await?;
     terminal.metrics.set_config_hash(config.effective_hash());
+    frontend.report_to(&terminal.outbox);
     frontend.connect(terminal.events.clone());
     let reader = reader::serial_opener(reader_port.display().to_string(), d.reader_baud);
     let supervision = Supervision { backoff: config.backoff(), reader: config.reader(), ..Supervision::default() };

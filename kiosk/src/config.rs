@@ -32,6 +32,27 @@ pub struct Config {
     pub devices: DevicesSection,
     #[serde(default)]
     pub maintenance: MaintenanceSection,
+    #[serde(default)]
+    pub voice: VoiceSection,
+}
+
+/// Spoken guidance (espeak-ng): each screen's instruction read aloud.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct VoiceSection {
+    /// Whether this terminal speaks at all (false: no speaker, or a quiet hall).
+    pub enabled: bool,
+    /// Every citizen starts with the voice on; otherwise it comes on with large text
+    /// (or the voice toggle).
+    pub on_by_default: bool,
+    /// Loudness, 0 to 100 (espeak-ng's own default loudness is 100).
+    pub volume: u8,
+}
+
+impl Default for VoiceSection {
+    fn default() -> Self {
+        Self { enabled: true, on_by_default: false, volume: 80 }
+    }
 }
 
 #[derive(Clone, Debug, Deserialize, PartialEq)]
@@ -308,6 +329,9 @@ impl Config {
         if !(1..=24 * 60).contains(&self.maintenance.lockout_min) {
             return bad("maintenance.lockout_min", "must be between 1 and 1440 minutes");
         }
+        if self.voice.volume > 100 {
+            return bad("voice.volume", "must be between 0 and 100");
+        }
         if let Some(p) = &self.devices.printer_profile {
             if !matches!(p.as_str(), "58mm" | "80mm") {
                 return bad("devices.printer_profile", "must be \"58mm\" or \"80mm\"");
@@ -326,6 +350,7 @@ impl Config {
             telemetry: TelemetrySection::default(),
             devices: DevicesSection::default(),
             maintenance: MaintenanceSection::default(),
+            voice: VoiceSection::default(),
         }
     }
 
@@ -410,7 +435,7 @@ mod tests {
     /// (config text, words the error must contain)
     #[test]
     fn every_error_names_the_key_and_the_problem() {
-        let table: [(&str, &[&str]); 17] = [
+        let table: [(&str, &[&str]); 19] = [
             (
                 "[terminal]\ndata_dir = \"/k\"\n[maintenance]\npin_hash = \"123456\"\n",
                 &["maintenance.pin_hash", "kiosk maintenance-pin"],
@@ -448,6 +473,8 @@ mod tests {
             ("[terminal]\ndata_dir = \"/k\"\nlanguage = \"fr\"\n", &["terminal.language"]),
             ("[terminal]\ndata_dir = \"/k\"\norientation = \"sideways\"\n", &["terminal.orientation"]),
             ("[terminal]\n", &["data_dir", "missing field"]),
+            ("[terminal]\ndata_dir = \"/k\"\n[voice]\nvolume = 101\n", &["voice.volume", "between 0 and 100"]),
+            ("[terminal]\ndata_dir = \"/k\"\n[voice]\nvolume = -1\n", &["volume"]),
             (
                 "[devices]\nprinter_profile = \"80mm\"\n[terminal]\ndata_dir = \"/k\"\n[extra]\n",
                 &["extra", "unknown field"],

@@ -16,5 +16,6 @@ pub mod present;
 pub mod renewal;
 pub mod runtime;
 pub mod terminal;
+pub mod voice;
 #[cfg(feature = "window")]
 pub mod window;

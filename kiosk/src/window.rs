@@ -36,6 +36,11 @@ impl WindowScreens {
         self.lock().set_terminal_id(id);
     }
 
+    /// Whether every citizen starts with the voice on (`voice.on_by_default`).
+    pub fn set_voice_default(&self, on: bool) {
+        self.lock().set_voice_default(on);
+    }
+
     /// Says the terminal also reads social security cards.
     pub fn set_social_security_card(&self, yes: bool) {
         self.lock().set_social_security_card(yes);
@@ -109,5 +114,19 @@ impl ScreenSink for WindowScreens {
         if let Err(e) = self.handle.show_frame(frame) {
             tracing::debug!(error = %e, "camera frame not shown: the window is gone");
         }
+    }
+}
+
+/// The window's spoken prompt as the voice takes it.
+pub fn voice_prompt(p: ui::SpokenPrompt) -> crate::voice::Prompt {
+    crate::voice::Prompt {
+        screen: p.screen,
+        language: match p.language {
+            ui::Language::ZhCn => crate::voice::SpeechLanguage::Mandarin,
+            ui::Language::En => crate::voice::SpeechLanguage::English,
+        },
+        voice: p.voice,
+        text: p.text,
+        hint: p.hint,
     }
 }

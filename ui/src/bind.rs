@@ -22,6 +22,7 @@ pub(crate) fn apply(ui: &g::KioskWindow, view: &View) {
     }
     ui.set_english(view.language == Language::En);
     ui.global::<g::Vm>().set_social_security_card(view.social_security_card);
+    ui.global::<g::Vm>().set_voice(view.voice);
 
     let vm = ui.global::<g::Vm>();
     vm.set_idle_visible(view.idle.is_some());

@@ -448,7 +448,10 @@ const WITH_SOCIAL_SECURITY_CARD: [(&str, &str); 5] = [
 /// screens that name the cards again as a terminal with a social security card reader
 /// shows them.
 pub fn sample_views(language: Language, text_size: TextSize) -> Vec<(&'static str, View)> {
-    let view = |screen, social_security_card| View { screen, language, text_size, idle: None, social_security_card };
+    // Large text brings the voice on (the presenter's rule), so those samples show it checked.
+    let voice = text_size == TextSize::Large;
+    let view =
+        |screen, social_security_card| View { screen, language, text_size, idle: None, social_security_card, voice };
     let screens = sample_screens();
     let mut views: Vec<(&'static str, View)> =
         screens.iter().map(|(name, screen)| (*name, view(screen.clone(), false))).collect();

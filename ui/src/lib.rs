@@ -8,6 +8,7 @@ mod bind;
 pub mod gallery;
 pub mod model;
 pub mod render;
+mod speech;
 mod window;
 
 /// The code generated from `ui/kiosk.slint` (component, globals, enums), for tests and
@@ -18,4 +19,5 @@ pub mod slint_ui {
 }
 
 pub use model::*;
+pub use speech::SpokenPrompt;
 pub use window::{KioskHandle, KioskWindow, UiError};

@@ -27,6 +27,9 @@ pub struct View {
     pub idle: Option<IdleCountdown>,
     /// The terminal also takes social security cards: the prompts name both cards.
     pub social_security_card: bool,
+    /// Spoken guidance is on: the voice toggle shows checked and the runtime speaks
+    /// each screen's instruction (`KioskWindow::on_prompt`).
+    pub voice: bool,
 }
 
 impl View {
@@ -556,6 +559,8 @@ pub enum Intent {
     SkipRating,
     ToggleLanguage,
     ToggleLargeText,
+    /// The voice toggle: spoken guidance on or off.
+    ToggleVoice,
     /// Touched the screen during the idle countdown.
     StillHere,
     /// The hidden maintenance gesture was performed (five taps on the top-left corner).

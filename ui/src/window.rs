@@ -11,6 +11,7 @@ use slint::ComponentHandle;
 use crate::bind;
 use crate::model::{Frame, Intent, Orientation, View};
 use crate::slint_ui as g;
+use crate::speech::{self, SpokenPrompt};
 
 /// Taps on the emblem needed, within `SECRET_WINDOW`, to open maintenance.
 const SECRET_TAPS: usize = 5;
@@ -58,6 +59,19 @@ impl KioskWindow {
     /// Shows `view` now. Must be called on the UI thread; other threads use the handle.
     pub fn apply(&self, view: &View) {
         bind::apply(&self.ui, view);
+        speech::announce(&self.ui);
+    }
+
+    /// What the voice would say for the view shown now.
+    pub fn spoken_prompt(&self) -> SpokenPrompt {
+        speech::prompt(&self.ui)
+    }
+
+    /// After every view shown (from here or a [`KioskHandle`]), `sink` gets its spoken
+    /// prompt, on the UI thread: it must only hand it on (e.g. a channel send), never
+    /// speak there.
+    pub fn on_prompt(&self, sink: impl Fn(SpokenPrompt) + 'static) {
+        speech::set_sink(Rc::new(sink));
     }
 
     /// Replaces only the camera preview (cheap; for the 30 fps path).
@@ -101,7 +115,10 @@ pub struct KioskHandle {
 impl KioskHandle {
     /// Shows `view` on the UI thread as soon as the event loop gets to it.
     pub fn show(&self, view: View) -> Result<(), UiError> {
-        self.weak.upgrade_in_event_loop(move |ui| bind::apply(&ui, &view))?;
+        self.weak.upgrade_in_event_loop(move |ui| {
+            bind::apply(&ui, &view);
+            speech::announce(&ui);
+        })?;
         Ok(())
     }
 
@@ -155,6 +172,7 @@ fn connect_actions(ui: &g::KioskWindow, sink: Rc<dyn Fn(Intent)>) {
     on!(on_skip_rating, || Intent::SkipRating);
     on!(on_toggle_language, || Intent::ToggleLanguage);
     on!(on_toggle_large_text, || Intent::ToggleLargeText);
+    on!(on_toggle_voice, || Intent::ToggleVoice);
     on!(on_still_here, || Intent::StillHere);
     on!(on_self_test, |d| Intent::SelfTest(bind::device_from(d)));
     on!(on_exit_maintenance, || Intent::ExitMaintenance);

@@ -38,7 +38,8 @@ fn home_tiles_choose_a_service_and_say_why_one_is_unavailable() {
     assert!(kiosk.shows("Have your ID card ready: you will place it on the reader below the screen."));
     let tile = &kiosk.control("Social insurance certificate");
     assert_eq!(tile.accessible_description().unwrap(), "The printer is out of paper");
-    assert_eq!(kiosk.control("Application progress").accessible_description().unwrap(), "Available");
+    // an available tile says what the service does (its hint line)
+    assert_eq!(kiosk.control("Application progress").accessible_description().unwrap(), "Track an application");
     assert_eq!(
         kiosk.control("Pension qualification check").accessible_description().unwrap(),
         "The camera is not working"
@@ -54,17 +55,35 @@ fn home_tiles_choose_a_service_and_say_why_one_is_unavailable() {
 }
 
 #[test]
-fn every_screen_has_the_language_and_large_text_toggles() {
+fn every_screen_has_the_language_large_text_and_voice_toggles() {
     let kiosk = Kiosk::english();
     for (name, view) in sample_views(Language::En, TextSize::Normal) {
         kiosk.window.apply(&view);
         kiosk.tap("Large text");
         kiosk.tap("中文");
-        assert_eq!(kiosk.intents(), vec![Intent::ToggleLargeText, Intent::ToggleLanguage], "on {name}");
+        kiosk.tap("Voice");
+        assert_eq!(
+            kiosk.intents(),
+            vec![Intent::ToggleLargeText, Intent::ToggleLanguage, Intent::ToggleVoice],
+            "on {name}"
+        );
     }
     let large = View { text_size: TextSize::Large, language: Language::En, ..View::default() };
     kiosk.window.apply(&large);
     assert_eq!(kiosk.control("Large text").accessible_checked(), Some(true));
+    assert_eq!(kiosk.control("Voice").accessible_checked(), Some(false));
+    kiosk.window.apply(&View { voice: true, ..large });
+    assert_eq!(kiosk.control("Voice").accessible_checked(), Some(true));
+    assert_eq!(kiosk.control("Voice").accessible_checkable(), Some(true));
+}
+
+#[test]
+fn the_voice_toggle_is_named_in_chinese() {
+    let kiosk = Kiosk::new(Language::ZhCn, Orientation::Landscape);
+    kiosk.window.apply(&View { voice: true, ..View::default() });
+    assert_eq!(kiosk.control("语音").accessible_checked(), Some(true));
+    kiosk.touch("语音");
+    assert_eq!(kiosk.intents(), vec![Intent::ToggleVoice]);
 }
 
 #[test]
@@ -430,7 +449,7 @@ fn five_taps_on_the_emblem_open_maintenance_then_pin_and_self_tests() {
     kiosk.show(screen("maintenance-pin"));
     assert!(kiosk.shows("Wrong PIN. 2 attempts left."));
     assert_eq!(kiosk.value_of("PIN"), "3");
-    let pin = kiosk.find("PIN").into_iter().find_map(|e| e.accessible_description()).unwrap();
+    let pin = kiosk.find("PIN").into_iter().find_map(|e| e.accessible_description().filter(|d| !d.is_empty())).unwrap();
     assert_eq!(pin, "3 of 8 digits");
     kiosk.tap("5");
     kiosk.tap("Enter");
@@ -677,4 +696,87 @@ fn the_job_seeker_picks_work_and_district_and_sees_openings_with_contact_codes()
     let Screen::Openings { kind, district, .. } = screen("openings") else { panic!() };
     kiosk.show(Screen::Openings { kind, district, openings: Vec::new(), found: false });
     assert!(kiosk.shows("The openings cannot be shown right now. You can still register; staff will contact you."));
+}
+
+/// The descriptions a screen reader gives beyond the labels: what the keypad field
+/// holds, the seconds left, the outcome with its number, and what a service does.
+#[test]
+fn screen_reader_descriptions_say_what_the_labels_do_not() {
+    let kiosk = Kiosk::english();
+    // keypad: the digits typed so far
+    let lookup = |value: &str| Screen::ProgressLookup {
+        tracking: KeypadField { value: value.into(), max_len: 20, error: None },
+        can_submit: !value.is_empty(),
+    };
+    kiosk.show(lookup(""));
+    let field = |k: &Kiosk| {
+        k.find("Tracking number")
+            .into_iter()
+            .find_map(|e| e.accessible_description().filter(|d| !d.is_empty()))
+            .unwrap()
+    };
+    assert_eq!(field(&kiosk), "Nothing typed yet");
+    kiosk.show(lookup("2026112"));
+    assert_eq!(field(&kiosk), "Typed so far: 2026112");
+    // the PIN stays masked: only how many digits
+    kiosk.show(Screen::MaintenancePin { entered: 3, length: 6, error: None });
+    let pin = kiosk.find("PIN").into_iter().find_map(|e| e.accessible_description().filter(|d| !d.is_empty())).unwrap();
+    assert_eq!(pin, "3 of 6 digits");
+
+    // the idle countdown: the seconds left
+    let mut view = View { language: Language::En, idle: Some(IdleCountdown { seconds_left: 12 }), ..View::default() };
+    kiosk.window.apply(&view);
+    let countdown = |k: &Kiosk| {
+        k.find("Are you still there?")
+            .into_iter()
+            .find_map(|e| e.accessible_description().filter(|d| !d.is_empty()))
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(countdown(&kiosk), "12 seconds left");
+    view.idle = Some(IdleCountdown { seconds_left: 11 });
+    kiosk.window.apply(&view);
+    assert_eq!(countdown(&kiosk), "11 seconds left");
+
+    // the result: the outcome and the tracking number
+    let result = |tracking: Option<&str>| Screen::Result {
+        service: Service::UnemploymentRegistration,
+        kind: ResultKind::Submitted,
+        tracking_number: tracking.map(Into::into),
+        receipt: ReceiptNote::Printed,
+        terms: None,
+    };
+    kiosk.show(result(Some("20261121-000042")));
+    let outcome = |k: &Kiosk| {
+        k.find("Result").into_iter().find_map(|e| e.accessible_description().filter(|d| !d.is_empty())).unwrap()
+    };
+    assert_eq!(
+        outcome(&kiosk),
+        "Submitted. Your application has reached the service centre. Tracking number: 20261121-000042"
+    );
+    kiosk.show(result(None));
+    assert_eq!(outcome(&kiosk), "Submitted. Your application has reached the service centre.");
+
+    // service tiles: what the service does, or why it cannot be used
+    kiosk.show(screen("home-degraded"));
+    assert_eq!(kiosk.control("Application progress").accessible_description().unwrap(), "Track an application");
+    assert_eq!(
+        kiosk.control("Social insurance certificate").accessible_description().unwrap(),
+        "The printer is out of paper"
+    );
+}
+
+#[test]
+fn screen_reader_descriptions_are_translated() {
+    let kiosk = Kiosk::new(Language::ZhCn, Orientation::Landscape);
+    kiosk.window.apply(&View { idle: Some(IdleCountdown { seconds_left: 5 }), ..View::default() });
+    let countdown =
+        kiosk.find("您还在吗？").into_iter().find_map(|e| e.accessible_description().filter(|d| !d.is_empty()));
+    assert_eq!(countdown.unwrap(), "还剩5秒");
+    kiosk.show(Screen::ProgressLookup {
+        tracking: KeypadField { value: "12".into(), max_len: 20, error: None },
+        can_submit: true,
+    });
+    let field = kiosk.find("受理号").into_iter().find_map(|e| e.accessible_description().filter(|d| !d.is_empty()));
+    assert_eq!(field.unwrap(), "已输入：12");
 }

@@ -84,6 +84,7 @@ fn a_queued_sixteen_digit_reference_stays_on_one_line_in_large_text_portrait() {
         text_size: TextSize::Large,
         idle: None,
         social_security_card: false,
+        voice: true,
     };
     kiosk.window.apply(&view);
     let one = |label: &str| {

@@ -28,6 +28,12 @@ pub struct Presenter {
     home_language: Language,
     language: Language,
     text_size: TextSize,
+    /// Whether every citizen starts with the voice on (the terminal's `voice.on_by_default`).
+    home_voice: bool,
+    /// Spoken guidance is on for this citizen.
+    voice: bool,
+    /// The citizen used the voice toggle: large text no longer changes it.
+    voice_chosen: bool,
     screen: Option<CoreScreen>,
     idle: Option<u32>,
     drafts: Drafts,
@@ -71,6 +77,15 @@ impl Presenter {
         Self { home_language: language, language, ..Self::default() }
     }
 
+    /// Every new citizen starts with the voice on (`true`) or off. Large text turns it on
+    /// either way, unless the citizen turned it off.
+    pub fn set_voice_default(&mut self, on: bool) {
+        self.home_voice = on;
+        if !self.voice_chosen && self.text_size == TextSize::Normal {
+            self.voice = on;
+        }
+    }
+
     /// Names the terminal on the maintenance screen (known once it is enrolled).
     pub fn set_terminal_id(&mut self, id: impl Into<String>) {
         self.terminal_id = id.into();
@@ -91,6 +106,8 @@ impl Presenter {
                 if !matches!(self.screen, None | Some(CoreScreen::Welcome { .. })) {
                     self.language = self.home_language;
                     self.text_size = TextSize::default();
+                    self.voice = self.home_voice;
+                    self.voice_chosen = false;
                 }
                 fresh(&mut self.drafts);
             }
@@ -133,6 +150,16 @@ impl Presenter {
             }
             Intent::ToggleLargeText => {
                 self.text_size = self.text_size.toggled();
+                // Large text is asked for by those who see badly: they get the voice too,
+                // unless they turned it off (or on) themselves.
+                if !self.voice_chosen {
+                    self.voice = self.text_size == TextSize::Large || self.home_voice;
+                }
+                here()
+            }
+            Intent::ToggleVoice => {
+                self.voice = !self.voice;
+                self.voice_chosen = true;
                 here()
             }
             Intent::StillHere => here(),
@@ -296,6 +323,7 @@ impl Presenter {
             language: self.language,
             text_size: self.text_size,
             social_security_card: self.social_security_card,
+            voice: self.voice,
             idle: self.idle.map(|s| IdleCountdown { seconds_left: u8::try_from(s).unwrap_or(u8::MAX) }),
         }
     }

@@ -248,6 +248,43 @@ fn language_and_text_size_reset_for_the_next_citizen() {
 }
 
 #[test]
+fn large_text_turns_the_voice_on_unless_the_citizen_turned_it_off() {
+    let voice = |k: &Rig| k.presenter.view(LocalTime::default()).voice;
+    let mut k = Rig::new();
+    assert!(!voice(&k), "off by default");
+    k.tap(Intent::ToggleLargeText);
+    assert!(voice(&k), "large text brings the voice");
+    k.tap(Intent::ToggleLargeText);
+    assert!(!voice(&k), "and takes it back when it brought it");
+    k.tap(Intent::ToggleVoice);
+    assert!(voice(&k));
+    k.tap(Intent::ToggleVoice);
+    k.tap(Intent::ToggleLargeText);
+    assert!(!voice(&k), "turned off by the citizen: large text leaves it off");
+    // The toggles only reach the core as touches (the idle clock sees them).
+    assert_eq!(k.presenter.intent(Intent::ToggleVoice), vec![Event::Touch(CoreIntent::StillHere)]);
+    k.card();
+    assert!(voice(&k), "kept within the session");
+    k.event(Event::CardRemoved(IdentityDocument::IdCard));
+    let view = k.presenter.view(LocalTime::default());
+    assert_eq!((view.voice, view.text_size), (false, TextSize::Normal), "the next citizen starts afresh");
+    k.tap(Intent::ToggleLargeText);
+    assert!(voice(&k), "and large text brings the voice again");
+}
+
+#[test]
+fn a_terminal_can_start_every_citizen_with_the_voice_on() {
+    let mut k = Rig::new();
+    k.presenter.set_voice_default(true);
+    assert!(k.presenter.view(LocalTime::default()).voice);
+    k.tap(Intent::ToggleVoice);
+    k.card();
+    assert!(!k.presenter.view(LocalTime::default()).voice);
+    k.event(Event::CardRemoved(IdentityDocument::IdCard));
+    assert!(k.presenter.view(LocalTime::default()).voice, "the next citizen starts from the terminal's default");
+}
+
+#[test]
 fn a_device_fault_shows_the_reason_on_the_tile() {
     let mut k = Rig::new();
     k.event(Event::DeviceHealth {

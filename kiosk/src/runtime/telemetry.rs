@@ -257,6 +257,23 @@ pub fn event_for(record: &AuditRecord, outbox: &OutboxHandle) {
     enqueue(outbox, ItemKind::Telemetry, &batch);
 }
 
+/// The spoken guidance stopped for this run (no sound card, no espeak-ng): one warning
+/// event, so operations can fix the terminal's audio. The detail is espeak-ng's or the
+/// system's message, never the words being said.
+pub fn voice_failed(outbox: &OutboxHandle, error: &crate::voice::VoiceError) {
+    let batch = api::TelemetryBatch {
+        heartbeat: None,
+        events: vec![crate::outbox::event(
+            "voice.unavailable",
+            api::Severity::Warning,
+            Some(error.to_string()),
+            now_ms(),
+        )],
+        audit: vec![],
+    };
+    enqueue(outbox, ItemKind::Telemetry, &batch);
+}
+
 fn enqueue(outbox: &OutboxHandle, kind: ItemKind, batch: &api::TelemetryBatch) -> bool {
     let body = serde_json::to_vec(batch).unwrap_or_default();
     match outbox.lock().enqueue(kind, api::paths::TELEMETRY, &body, now_ms()) {

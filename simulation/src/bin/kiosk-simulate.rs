@@ -118,6 +118,7 @@ async fn simulate(config: Config, run_for: Option<u64>, script: bool, frontend: 
     })
     .await?;
     frontend.set_social_security_card(sim.devices.social_security.is_some());
+    frontend.report_to(&sim.terminal.outbox);
     frontend.connect(sim.terminal.events.clone());
     let console = tokio::spawn(sim.devices.controls().run(tokio::io::BufReader::new(tokio::io::stdin())));
     if let Some(addr) = sim.terminal.metrics_addr {
