@@ -33,19 +33,6 @@ fn qualification_check() -> QualificationCheckRequest {
     }
 }
 
-fn unemployment() -> RegistrationRequest {
-    RegistrationRequest {
-        kind: RegistrationKind::Unemployment,
-        id_number: WORKER_ID.into(),
-        name: WORKER_NAME.into(),
-        phone: Some("13800138000".into()),
-        reason: Some(UnemploymentReason::ContractEnded),
-        contribution_percent: None,
-        job_kind: None,
-        district: None,
-    }
-}
-
 async fn look_up(rig: &Rig, t: &Terminal, what: &str) -> reqwest::Response {
     t.http.get(rig.url(&format!("/v1/applications/{what}"))).send().await.unwrap()
 }

@@ -14,7 +14,6 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use central::api::*;
-use central::registry::*;
 use common::pg::PgCluster;
 use common::*;
 
@@ -62,19 +61,6 @@ impl Instance {
 impl Drop for Instance {
     fn drop(&mut self) {
         self.kill();
-    }
-}
-
-fn unemployment() -> RegistrationRequest {
-    RegistrationRequest {
-        kind: RegistrationKind::Unemployment,
-        id_number: WORKER_ID.into(),
-        name: WORKER_NAME.into(),
-        phone: Some("13800138000".into()),
-        reason: Some(UnemploymentReason::ContractEnded),
-        contribution_percent: None,
-        job_kind: None,
-        district: None,
     }
 }
 

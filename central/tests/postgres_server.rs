@@ -7,22 +7,8 @@
 mod common;
 
 use central::api::*;
-use central::registry::*;
 use common::pg::PgCluster;
 use common::*;
-
-fn unemployment() -> RegistrationRequest {
-    RegistrationRequest {
-        kind: RegistrationKind::Unemployment,
-        id_number: WORKER_ID.into(),
-        name: WORKER_NAME.into(),
-        phone: Some("13800138000".into()),
-        reason: Some(UnemploymentReason::ContractEnded),
-        contribution_percent: None,
-        job_kind: None,
-        district: None,
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_servers_on_one_database_enroll_and_take_a_submission_exactly_once() {

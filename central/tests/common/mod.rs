@@ -283,3 +283,19 @@ pub fn heartbeat(printer: central::api::PrinterHealth) -> central::api::Heartbea
     }
 }
 pub mod pg;
+
+/// The worker's unemployment registration, as a terminal sends it (the request most
+/// idempotency and multi-instance tests submit).
+pub fn unemployment() -> central::api::RegistrationRequest {
+    use central::api::*;
+    RegistrationRequest {
+        kind: RegistrationKind::Unemployment,
+        id_number: central::registry::WORKER_ID.into(),
+        name: central::registry::WORKER_NAME.into(),
+        phone: Some("13800138000".into()),
+        reason: Some(UnemploymentReason::ContractEnded),
+        contribution_percent: None,
+        job_kind: None,
+        district: None,
+    }
+}
