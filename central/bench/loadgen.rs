@@ -70,6 +70,18 @@ fn cpu_seconds(pid: u32) -> f64 {
     ticks / 100.0
 }
 
+/// CPU seconds of every PostgreSQL server process on the machine (the bench's cluster is
+/// the only one running while it measures).
+fn database_cpu_seconds() -> f64 {
+    let Ok(entries) = std::fs::read_dir("/proc") else { return 0.0 };
+    entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()))
+        .filter(|pid| std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == "postgres"))
+        .map(cpu_seconds)
+        .sum()
+}
+
 fn rss_mib(pid: u32) -> f64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     status
@@ -119,6 +131,8 @@ struct Row {
     p99: f64,
     max: f64,
     cpu_core: f64,
+    /// PostgreSQL's processes, when the store is PostgreSQL (SQLite runs inside central).
+    db_cpu_core: Option<f64>,
     rss: f64,
 }
 
@@ -189,6 +203,9 @@ async fn run_fleet(args: &Args, n: usize) -> Row {
         if tokio::net::TcpStream::connect(&addr).await.is_ok() {
             break;
         }
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("central exited before it listened ({status}); its error is above");
+        }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let latencies = Arc::new(Mutex::new(Vec::<f64>::new()));
@@ -196,16 +213,31 @@ async fn run_fleet(args: &Args, n: usize) -> Row {
     let errors = Arc::new(Mutex::new(0usize));
     let measuring = Arc::new(std::sync::atomic::AtomicBool::new(false));
     eprintln!("[{n}] connecting {n} terminals");
-    let mut senders = Vec::with_capacity(n);
+    // A few dozen handshakes at a time: one after the other, 50,000 terminals took
+    // longer to connect than the offline threshold, and the fleet went "offline" before
+    // the measurement began.
+    let connect_started = Instant::now();
+    let gate = Arc::new(tokio::sync::Semaphore::new(32));
+    let mut connecting = Vec::with_capacity(n);
     for config in identities {
-        let connector = tokio_rustls::TlsConnector::from(config);
-        let tcp = tokio::net::TcpStream::connect(&addr).await.unwrap();
-        tcp.set_nodelay(true).unwrap();
-        let tls = connector.connect(ServerName::try_from("localhost").unwrap(), tcp).await.unwrap();
-        let (sender, conn) = hyper::client::conn::http1::handshake::<_, Full<Bytes>>(TokioIo::new(tls)).await.unwrap();
-        tokio::spawn(conn);
-        senders.push(sender);
+        let (gate, addr) = (gate.clone(), addr.clone());
+        connecting.push(tokio::spawn(async move {
+            let _permit = gate.acquire_owned().await.unwrap();
+            let connector = tokio_rustls::TlsConnector::from(config);
+            let tcp = tokio::net::TcpStream::connect(&addr).await.unwrap();
+            tcp.set_nodelay(true).unwrap();
+            let tls = connector.connect(ServerName::try_from("localhost").unwrap(), tcp).await.unwrap();
+            let (sender, conn) =
+                hyper::client::conn::http1::handshake::<_, Full<Bytes>>(TokioIo::new(tls)).await.unwrap();
+            tokio::spawn(conn);
+            sender
+        }));
     }
+    let mut senders = Vec::with_capacity(n);
+    for c in connecting {
+        senders.push(c.await.unwrap());
+    }
+    eprintln!("[{n}] connected in {:.1} s", connect_started.elapsed().as_secs_f64());
     eprintln!("[{n}] warm-up interval, then measuring {} s", args.measure.as_secs());
     let start = Instant::now();
     let total = args.interval + args.measure;
@@ -281,9 +313,11 @@ async fn run_fleet(args: &Args, n: usize) -> Row {
     tokio::time::sleep(args.interval).await;
     measuring.store(true, std::sync::atomic::Ordering::Relaxed);
     let cpu0 = cpu_seconds(pid);
+    let db0 = database_cpu_seconds();
     let t0 = Instant::now();
     tokio::time::sleep(args.measure).await;
     let cpu = cpu_seconds(pid) - cpu0;
+    let db_cpu = database_cpu_seconds() - db0;
     let wall = t0.elapsed().as_secs_f64();
     measuring.store(false, std::sync::atomic::Ordering::Relaxed);
     let rss = rss_mib(pid);
@@ -310,6 +344,7 @@ async fn run_fleet(args: &Args, n: usize) -> Row {
         p99: pct(0.99),
         max: pct(1.0),
         cpu_core: cpu / wall * 100.0,
+        db_cpu_core: args.database.as_ref().map(|_| db_cpu / wall * 100.0),
         rss,
     }
 }
@@ -335,12 +370,12 @@ fn main() {
         cores
     );
     println!(
-        "| terminals | requests | errors | req/s | p50 ms | p99 ms | max ms | server CPU (% of 1 core) | server CPU (% of machine) | server RSS MiB | submissions | submission p99 ms |"
+        "| terminals | requests | errors | req/s | p50 ms | p99 ms | max ms | server CPU (% of 1 core) | server CPU (% of machine) | server RSS MiB | submissions | submission p99 ms | PostgreSQL CPU (% of machine) |"
     );
-    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for r in rows {
         println!(
-            "| {} | {} | {} | {:.1} | {:.2} | {:.2} | {:.2} | {:.1} | {:.1} | {:.0} | {} | {:.2} |",
+            "| {} | {} | {} | {:.1} | {:.2} | {:.2} | {:.2} | {:.1} | {:.1} | {:.0} | {} | {:.2} | {} |",
             r.terminals,
             r.requests,
             r.errors,
@@ -352,7 +387,8 @@ fn main() {
             r.cpu_core / cores,
             r.rss,
             r.submissions,
-            r.submission_p99
+            r.submission_p99,
+            r.db_cpu_core.map_or("-".to_owned(), |c| format!("{:.1}", c / cores))
         );
     }
 }

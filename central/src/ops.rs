@@ -60,13 +60,51 @@ pub fn backlog_account(d: &crate::store::Decommission) -> String {
     }
 }
 
-/// `POST /ops/terminals/{id}/decommission` (the terminal page's button; the session
-/// cookie is SameSite=Strict, so another site cannot post this).
-async fn decommission(State(state): State<Shared>, headers: HeaderMap, Path(device_id): Path<String>) -> Response {
+/// The CSRF token of the session whose cookie token is `session`: derived, so nothing
+/// more is stored, and unknowable to another site (the cookie is HttpOnly). On top of
+/// the cookie's SameSite=Strict, for the forms that change something for good (a
+/// review decision, retiring a terminal).
+fn csrf_token(session: &str) -> String {
+    hex::encode(sha2::Sha256::digest(format!("central-ops-csrf:{session}").as_bytes()))
+}
+
+/// The token a form of this session carries; empty without a session.
+pub(super) fn csrf_of_session(headers: &HeaderMap) -> String {
+    cookie_token(headers).map(|t| csrf_token(&t)).unwrap_or_default()
+}
+
+/// Whether a posted form's `csrf` field is this session's token.
+pub(super) fn csrf_field_matches(headers: &HeaderMap, presented: &str) -> bool {
+    let expected = csrf_of_session(headers);
+    // Both are hex digests of equal length; compared as digests so the time says nothing.
+    !expected.is_empty() && sha2::Sha256::digest(presented) == sha2::Sha256::digest(&expected)
+}
+
+pub(super) fn forbidden(why: &str) -> Response {
+    (StatusCode::FORBIDDEN, Html(format!("<h1>Forbidden</h1><p>{}</p>", esc(why)))).into_response()
+}
+
+#[derive(Deserialize)]
+struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+/// `POST /ops/terminals/{id}/decommission` (the terminal page's button, with the
+/// session's CSRF token).
+async fn decommission(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Path(device_id): Path<String>,
+    form: Result<Form<CsrfForm>, axum::extract::rejection::FormRejection>,
+) -> Response {
     let who = match user(&state, &headers) {
         Ok(u) => u,
         Err(r) => return r,
     };
+    if !form.is_ok_and(|f| csrf_field_matches(&headers, &f.csrf)) {
+        return forbidden("The form is out of date or came from elsewhere (CSRF check failed). Reload the page.");
+    }
     let now = OffsetDateTime::now_utc().unix_timestamp();
     let st = state.clone();
     let id = device_id.clone();
@@ -515,14 +553,14 @@ async fn terminal(State(state): State<Shared>, headers: HeaderMap, Path(device_i
     if let Err(r) = user(&state, &headers) {
         return r;
     }
-    match render_terminal(&state, &device_id) {
+    match render_terminal(&state, &device_id, &csrf_of_session(&headers)) {
         Ok(Some(body)) => page(&state, &headers, &device_id, &body),
         Ok(None) => (StatusCode::NOT_FOUND, Html("<h1>No such terminal</h1>".to_owned())).into_response(),
         Err(e) => crate::http::problem_response(&crate::http::error_problem(&e)),
     }
 }
 
-fn render_terminal(state: &AppState, device_id: &str) -> Result<Option<String>, service::ApiError> {
+fn render_terminal(state: &AppState, device_id: &str, csrf: &str) -> Result<Option<String>, service::ApiError> {
     let Some(t) = state.store.terminal(device_id)? else { return Ok(None) };
     let now = OffsetDateTime::now_utc().unix_timestamp();
     let alerts: Vec<_> =
@@ -589,9 +627,11 @@ fn render_terminal(state: &AppState, device_id: &str) -> Result<Option<String>, 
             format!(
                 r#"<h2>Retire</h2><form id="decommission" method="post" action="/ops/terminals/{id}/decommission"
  onsubmit="return confirm('Decommission {id}? Its certificate is refused at once and whatever its outbox still holds is never delivered.')">
+<input type="hidden" name="csrf" value="{csrf}">
 <p>Its certificate is refused at once; the terminal shows an out-of-service screen. Re-enrolling the hardware with a new token gives it a new identity; this one's history stays here.</p>
 <button>Decommission this terminal</button></form>"#,
-                id = esc(device_id)
+                id = esc(device_id),
+                csrf = esc(csrf)
             )
         },
         id = esc(device_id),

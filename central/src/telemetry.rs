@@ -119,43 +119,39 @@ pub fn faults(hb: &Heartbeat) -> Vec<&'static str> {
 
 fn apply_heartbeat(state: &AppState, device_id: &str, hb: &Heartbeat, now: i64) -> Result<(), ApiError> {
     let json = serde_json::to_string(hb).map_err(|e| ApiError::Internal(e.to_string()))?;
-    state.store.record_heartbeat(&HeartbeatRecord {
+    let printer = hb.devices.printer;
+    let f = faults(hb);
+    let limit = state.config.backlog_alert_age.as_secs();
+    let alerts = [
+        (alert::PAPER_OUT, (printer == PrinterHealth::PaperOut).then(|| "printer is out of paper".to_owned())),
+        (alert::PAPER_NEAR_END, (printer == PrinterHealth::NearEnd).then(|| "paper roll near its end".to_owned())),
+        (alert::DEVICE_FAULT, (!f.is_empty()).then(|| f.join(", "))),
+        (
+            alert::OUTBOX_BACKLOG,
+            (hb.outbox.oldest_age_s > limit).then(|| {
+                format!("{} items waiting, oldest {} s (limit {limit} s)", hb.outbox.depth, hb.outbox.oldest_age_s)
+            }),
+        ),
+        // A heartbeat is the end of silence.
+        (alert::TERMINAL_OFFLINE, None),
+    ];
+    let changes = state.store.record_heartbeat(&HeartbeatRecord {
         device_id: device_id.to_owned(),
         received_at: now,
         json,
         sessions: i64::from(hb.sessions),
         failures: i64::from(hb.failures),
         backlog_depth: i64::from(hb.outbox.depth),
+        alerts: alerts.into_iter().map(|(kind, detail)| (kind.to_owned(), detail)).collect(),
     })?;
     Counters::bump(&state.counters.heartbeats);
-    let printer = hb.devices.printer;
-    set_alert(
-        state,
-        device_id,
-        alert::PAPER_OUT,
-        (printer == PrinterHealth::PaperOut).then(|| "printer is out of paper".into()),
-        now,
-    )?;
-    set_alert(
-        state,
-        device_id,
-        alert::PAPER_NEAR_END,
-        (printer == PrinterHealth::NearEnd).then(|| "paper roll near its end".into()),
-        now,
-    )?;
-    let f = faults(hb);
-    set_alert(state, device_id, alert::DEVICE_FAULT, (!f.is_empty()).then(|| f.join(", ")), now)?;
-    let limit = state.config.backlog_alert_age.as_secs();
-    set_alert(
-        state,
-        device_id,
-        alert::OUTBOX_BACKLOG,
-        (hb.outbox.oldest_age_s > limit).then(|| {
-            format!("{} items waiting, oldest {} s (limit {limit} s)", hb.outbox.depth, hb.outbox.oldest_age_s)
-        }),
-        now,
-    )?;
-    set_alert(state, device_id, alert::TERMINAL_OFFLINE, None, now)
+    for (kind, detail) in &changes.opened {
+        tracing::warn!(device_id, kind, detail, "alert opened");
+    }
+    for kind in &changes.cleared {
+        tracing::info!(device_id, kind, "alert cleared");
+    }
+    Ok(())
 }
 
 /// Stores audit records through the continuity check (`crate::audit`); the store opens
@@ -258,14 +254,23 @@ pub async fn ingest(
 pub fn sweep(state: &AppState, purge: bool) -> Result<(), ApiError> {
     let now = OffsetDateTime::now_utc().unix_timestamp();
     let silent_for = i64::try_from(state.config.offline_after().as_secs()).unwrap_or(90);
-    for device_id in state.store.silent_devices(now - silent_for)? {
-        set_alert(
-            state,
-            &device_id,
-            alert::TERMINAL_OFFLINE,
-            Some(format!("no heartbeat for more than {silent_for} s")),
-            now,
-        )?;
+    let detail = format!("no heartbeat for more than {silent_for} s");
+    let opened = state.store.open_silence_alerts(now - silent_for, alert::TERMINAL_OFFLINE, &detail, now)?;
+    // One line per terminal while a few go quiet; a count (and the first few) when a
+    // whole district's network drops, so the log stays readable.
+    const NAMED: usize = 20;
+    if opened.len() <= NAMED {
+        for device_id in &opened {
+            tracing::warn!(device_id, kind = alert::TERMINAL_OFFLINE, detail, "alert opened");
+        }
+    } else {
+        tracing::warn!(
+            count = opened.len(),
+            first = ?&opened[..NAMED],
+            kind = alert::TERMINAL_OFFLINE,
+            detail,
+            "alerts opened"
+        );
     }
     if purge {
         let keep = i64::try_from(state.config.idempotency_retention.as_secs()).unwrap_or(i64::MAX / 2);

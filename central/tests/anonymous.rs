@@ -151,6 +151,7 @@ async fn a_burst_of_scrapes_of_a_large_fleet_costs_at_most_two_renders() {
                 sessions: 1,
                 failures: 0,
                 backlog_depth: 0,
+                alerts: vec![],
             })
             .unwrap();
     }

@@ -53,13 +53,6 @@ fn check(id: &str, name: &str) -> QualificationCheckRequest {
     }
 }
 
-/// The value of the hidden `csrf` field of a review page.
-fn csrf_of(page: &str) -> String {
-    let at = page.find(r#"name="csrf" value=""#).unwrap_or_else(|| panic!("no csrf field: {page}"));
-    let rest = &page[at + r#"name="csrf" value=""#.len()..];
-    rest[..rest.find('"').unwrap()].to_owned()
-}
-
 async fn progress(t: &Terminal, rig: &Rig, tracking: &str) -> ApplicationProgress {
     let resp = t.http.get(rig.url(&format!("/v1/applications/{tracking}"))).send().await.unwrap();
     assert_eq!(resp.status(), 200);

@@ -24,7 +24,12 @@ async fn a_decommissioned_terminal_is_refused_at_once_and_its_backlog_is_listed_
     let page = ops.page(&format!("/ops/terminals/{id}")).await;
     assert!(page.contains(r#"<form id="decommission""#), "the terminal page offers it");
 
-    let (status, location) = ops.post(&format!("/ops/terminals/{id}/decommission")).await;
+    let retire = format!("/ops/terminals/{id}/decommission");
+    // Without the page's token (another site's form, or a stale page): refused.
+    assert_eq!(ops.post(&retire).await.0, 403, "no CSRF token");
+    assert_eq!(ops.post_form(&retire, &[("csrf", "0".repeat(64).as_str())]).await.0, 403, "a forged token");
+    let csrf = csrf_of(&page);
+    let (status, location) = ops.post_form(&retire, &[("csrf", &csrf)]).await;
     assert_eq!((status, location.as_deref()), (303, Some(format!("/ops/terminals/{id}").as_str())));
 
     // Refused at once, and told why.
@@ -40,7 +45,7 @@ async fn a_decommissioned_terminal_is_refused_at_once_and_its_backlog_is_listed_
     assert!(!page.contains(r#"<form id="decommission""#), "nothing more to retire");
     assert!(page.contains("Sessions 2"), "its history stays under its id");
     assert!(rig.metrics_text().await.contains("central_fleet_terminals{status=\"decommissioned\"} 1"));
-    assert_eq!(ops.post(&format!("/ops/terminals/{id}/decommission")).await.0, 404, "only once");
+    assert_eq!(ops.post_form(&retire, &[("csrf", &csrf)]).await.0, 404, "only once");
 
     // The hardware enrolled again with a new token is a new terminal.
     let again = rig.enroll().await;

@@ -55,7 +55,8 @@ on_both_engines!(
     heartbeats_add_up_per_terminal_and_hour,
     events_are_stored_once_and_newest_first,
     alerts_open_once_per_kind_and_clear,
-    silent_devices_are_the_active_ones_not_heard_from,
+    a_heartbeat_settles_its_alerts_in_its_own_transaction,
+    silence_alerts_open_once_for_the_active_ones_not_heard_from,
     a_record_filling_an_earlier_gap_is_stored_without_a_break_or_moving_the_head,
     every_fork_and_reset_starts_the_next_chain_and_an_open_alert_is_not_opened_again,
     a_record_0_is_a_fork,
@@ -164,6 +165,7 @@ fn decommissioning_records_the_backlog_of_the_last_heartbeat_once(s: &dyn Store)
         sessions: 1,
         failures: 0,
         backlog_depth: 7,
+        alerts: vec![],
     };
     s.record_heartbeat(&record).unwrap();
     let retired = s.decommission_device("KT-1", 2_000).unwrap().unwrap();
@@ -391,7 +393,40 @@ fn heartbeat(device_id: &str, received_at: i64, sessions: i64, failures: i64, ba
         sessions,
         failures,
         backlog_depth: backlog,
+        alerts: vec![],
     }
+}
+
+fn a_heartbeat_settles_its_alerts_in_its_own_transaction(s: &dyn Store) {
+    s.upsert_device(&device("KT-1", "01", 100)).unwrap();
+    assert!(s.open_alert("KT-1", "offline", "no heartbeat", 100).unwrap());
+    assert!(s.open_alert("KT-1", "paper_out", "out", 100).unwrap());
+    let mut hb = heartbeat("KT-1", 200, 0, 0, 0);
+    hb.alerts = vec![
+        ("offline".into(), None),
+        ("paper_near_end".into(), None),
+        ("device_fault".into(), Some("camera missing".into())),
+        ("paper_out".into(), Some("still out".into())),
+    ];
+    let changes = s.record_heartbeat(&hb).unwrap();
+    assert_eq!(changes.cleared, ["offline"], "only what was open is cleared");
+    assert_eq!(
+        changes.opened,
+        [("device_fault".to_owned(), "camera missing".to_owned())],
+        "an open one stays as it was"
+    );
+    let mut open: Vec<_> = s.open_alerts().unwrap().into_iter().map(|a| (a.kind, a.detail, a.opened_at)).collect();
+    open.sort();
+    assert_eq!(
+        open,
+        [
+            ("device_fault".to_owned(), "camera missing".to_owned(), 200),
+            ("paper_out".to_owned(), "out".to_owned(), 100)
+        ]
+    );
+    // The same heartbeat again changes nothing.
+    assert_eq!(s.record_heartbeat(&hb).unwrap(), AlertChanges::default());
+    assert_eq!(s.terminal("KT-1").unwrap().unwrap().last_seen, Some(200));
 }
 
 fn heartbeats_add_up_per_terminal_and_hour(s: &dyn Store) {
@@ -480,19 +515,34 @@ fn alerts_open_once_per_kind_and_clear(s: &dyn Store) {
     assert_eq!(s.alerts(2).unwrap().len(), 2);
 }
 
-fn silent_devices_are_the_active_ones_not_heard_from(s: &dyn Store) {
+fn silence_alerts_open_once_for_the_active_ones_not_heard_from(s: &dyn Store) {
     s.upsert_device(&device("KT-heard", "01", 100)).unwrap();
     s.upsert_device(&device("KT-never", "01", 100)).unwrap();
     s.upsert_device(&device("KT-new", "01", 900)).unwrap();
     s.upsert_device(&device("KT-revoked", "01", 100)).unwrap();
     s.revoke_device("KT-revoked", 150).unwrap();
     s.record_heartbeat(&heartbeat("KT-heard", 800, 0, 0, 0)).unwrap();
-    let mut silent = s.silent_devices(500).unwrap();
-    silent.sort();
-    assert_eq!(silent, ["KT-never"]);
-    let mut silent = s.silent_devices(1_000).unwrap();
-    silent.sort();
-    assert_eq!(silent, ["KT-heard", "KT-never", "KT-new"]);
+    let mut opened = s.open_silence_alerts(500, "offline", "quiet", 500).unwrap();
+    opened.sort();
+    assert_eq!(opened, ["KT-never"]);
+    let mut opened = s.open_silence_alerts(1_000, "offline", "quiet", 1_000).unwrap();
+    opened.sort();
+    assert_eq!(opened, ["KT-heard", "KT-new"], "KT-never's alert is open already: not opened twice");
+    assert!(s.open_silence_alerts(1_000, "offline", "quiet", 1_010).unwrap().is_empty());
+    let mut open: Vec<_> = s.open_alerts().unwrap().into_iter().map(|a| (a.device_id, a.kind, a.opened_at)).collect();
+    open.sort();
+    assert_eq!(
+        open,
+        [
+            ("KT-heard".to_owned(), "offline".to_owned(), 1_000),
+            ("KT-never".to_owned(), "offline".to_owned(), 500),
+            ("KT-new".to_owned(), "offline".to_owned(), 1_000),
+        ]
+    );
+    // Another kind of alert open for a device does not stand in for this one.
+    s.clear_alert("KT-new", "offline", 1_100).unwrap();
+    assert!(s.open_alert("KT-new", "backlog", "old items", 1_100).unwrap());
+    assert_eq!(s.open_silence_alerts(1_000, "offline", "quiet", 1_200).unwrap(), ["KT-new"]);
 }
 
 fn hash(version: u32, seq: u64) -> String {

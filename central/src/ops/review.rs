@@ -10,26 +10,14 @@ use axum::extract::{Form, Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
-use sha2::Digest as _;
 use time::OffsetDateTime;
 
-use super::{cookie_token, esc, fmt_time, page_refreshed, user};
+use super::{csrf_field_matches, csrf_of_session, esc, fmt_time, forbidden, page_refreshed, user};
 use crate::http::Shared;
 use crate::notify::DecisionNotice;
 use crate::service::{self, ApiError};
 use crate::state::AppState;
 use crate::store::{DecideOutcome, ROLE_REVIEWER, ReviewDecision, ReviewItem};
-
-/// The CSRF token of the session whose cookie token is `session`: derived, so nothing
-/// more is stored, and unknowable to another site (the cookie is HttpOnly). On top of
-/// the cookie's SameSite=Strict: a decision changes a citizen's application.
-fn csrf_token(session: &str) -> String {
-    hex::encode(sha2::Sha256::digest(format!("central-ops-csrf:{session}").as_bytes()))
-}
-
-fn forbidden(why: &str) -> Response {
-    (StatusCode::FORBIDDEN, Html(format!("<h1>Forbidden</h1><p>{}</p>", esc(why)))).into_response()
-}
 
 fn failure(e: ApiError) -> Response {
     crate::http::problem_response(&crate::http::error_problem(&e))
@@ -51,7 +39,7 @@ pub(super) async fn queue(State(state): State<Shared>, headers: HeaderMap) -> Re
         Ok(w) => w,
         Err(r) => return r,
     };
-    let csrf = cookie_token(&headers).map(|t| csrf_token(&t)).unwrap_or_default();
+    let csrf = csrf_of_session(&headers);
     let st = state.clone();
     let rendered = tokio::task::spawn_blocking(move || render(&st, &who, &csrf)).await;
     match rendered {
@@ -187,9 +175,7 @@ pub(super) async fn decide(
         Ok(w) => w,
         Err(r) => return r,
     };
-    let expected = cookie_token(&headers).map(|t| csrf_token(&t)).unwrap_or_default();
-    // Both are hex digests of equal length; compared as digests so the time says nothing.
-    if expected.is_empty() || sha2::Sha256::digest(&form.csrf) != sha2::Sha256::digest(&expected) {
+    if !csrf_field_matches(&headers, &form.csrf) {
         return forbidden("The form is out of date or came from elsewhere (CSRF check failed). Reload the page.");
     }
     let Some(decision) = crate::review::decision_of(&form.reason) else {

@@ -439,6 +439,18 @@ pub struct HeartbeatRecord {
     pub sessions: i64,
     pub failures: i64,
     pub backlog_depth: i64,
+    /// What this heartbeat says about each alert kind it decides: `Some(detail)` opens
+    /// it (if not open), `None` clears it (if open). Settled in the heartbeat's own
+    /// transaction: one clearing statement instead of a round trip per kind, which was
+    /// most of a heartbeat's cost on PostgreSQL (central/bench/run).
+    pub alerts: Vec<(String, Option<String>)>,
+}
+
+/// The alerts a heartbeat opened (kind, detail) and cleared (kind).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AlertChanges {
+    pub opened: Vec<(String, String)>,
+    pub cleared: Vec<String>,
 }
 
 /// What the retention sweep removes: everything older than these times (Unix seconds).
@@ -576,7 +588,7 @@ pub trait Store: Send + Sync + 'static {
     fn activity_counts(&self) -> StoreResult<ActivityCounts>;
 
     // telemetry
-    fn record_heartbeat(&self, hb: &HeartbeatRecord) -> StoreResult<()>;
+    fn record_heartbeat(&self, hb: &HeartbeatRecord) -> StoreResult<AlertChanges>;
     /// Stores events, ignoring ids already stored; returns how many were new.
     fn insert_events(&self, device_id: &str, events: &[crate::api::TelemetryEvent], now: i64) -> StoreResult<u32>;
     /// Stores audit records in order, checking each against the device's chain head
@@ -604,9 +616,13 @@ pub trait Store: Send + Sync + 'static {
     fn alerts(&self, limit: u32) -> StoreResult<Vec<AlertRow>>;
     /// Every open alert (at most one per device and kind).
     fn open_alerts(&self) -> StoreResult<Vec<AlertRow>>;
-    /// Devices whose last heartbeat is older than `seen_before` (or who never sent one
-    /// and enrolled before it).
-    fn silent_devices(&self, seen_before: i64) -> StoreResult<Vec<String>>;
+    /// Opens a `kind` alert for every active device whose last heartbeat is older than
+    /// `seen_before` (or who never sent one and enrolled before it) and has none open;
+    /// returns the devices it opened one for. One statement, whatever the fleet's size:
+    /// a city-wide network outage silences every terminal at once, and a round trip per
+    /// terminal per sweep kept a 50,000-terminal PostgreSQL store busy for the whole
+    /// sweep interval (measured with central/bench/run).
+    fn open_silence_alerts(&self, seen_before: i64, kind: &str, detail: &str, now: i64) -> StoreResult<Vec<String>>;
 
     // ops users and sessions
     fn upsert_user(&self, username: &str, password_hash: &str, now: i64) -> StoreResult<()>;

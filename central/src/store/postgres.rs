@@ -847,7 +847,7 @@ impl Store for PgStore {
         })
     }
 
-    fn record_heartbeat(&self, hb: &HeartbeatRecord) -> StoreResult<()> {
+    fn record_heartbeat(&self, hb: &HeartbeatRecord) -> StoreResult<AlertChanges> {
         let hb = hb.clone();
         self.run(move |pool| async move {
             let mut c = client(&pool).await?;
@@ -872,8 +872,30 @@ impl Store for PgStore {
                 &[&hb.device_id, &hb.received_at.div_euclid(3600), &hb.sessions, &hb.failures, &hb.backlog_depth],
             )
             .await?;
+            let mut changes = AlertChanges::default();
+            let clear: Vec<&str> =
+                hb.alerts.iter().filter(|(_, detail)| detail.is_none()).map(|(kind, _)| kind.as_str()).collect();
+            if !clear.is_empty() {
+                // One statement for every kind this heartbeat clears: usually nothing is
+                // open, and the partial index on open alerts answers that at once.
+                let cleared = query(
+                    &tx,
+                    "UPDATE alerts SET cleared_at = $3 WHERE device_id = $1 AND kind = ANY($2) AND cleared_at IS NULL
+                     RETURNING kind",
+                    &[&hb.device_id, &clear, &hb.received_at],
+                )
+                .await?;
+                changes.cleared = rows(cleared, |r| r.try_get(0))?;
+            }
+            for (kind, detail) in &hb.alerts {
+                if let Some(detail) = detail
+                    && open_alert_in(&tx, &hb.device_id, kind, detail, hb.received_at).await?
+                {
+                    changes.opened.push((kind.clone(), detail.clone()));
+                }
+            }
             tx.commit().await?;
-            Ok(())
+            Ok(changes)
         })
     }
 
@@ -1081,17 +1103,23 @@ impl Store for PgStore {
         })
     }
 
-    fn silent_devices(&self, seen_before: i64) -> StoreResult<Vec<String>> {
+    fn open_silence_alerts(&self, seen_before: i64, kind: &str, detail: &str, now: i64) -> StoreResult<Vec<String>> {
+        let (kind, detail) = (kind.to_owned(), detail.to_owned());
         self.run(move |pool| async move {
             let c = client(&pool).await?;
-            let found = query(
+            // ON CONFLICT: another instance's sweep may open the same alert between the
+            // NOT EXISTS and the insert; the partial unique index keeps it single.
+            let opened = query(
                 &c,
-                "SELECT d.device_id FROM devices d LEFT JOIN terminal_state t ON t.device_id = d.device_id
-                 WHERE d.revoked_at IS NULL AND coalesce(t.last_seen, d.enrolled_at) < $1",
-                &[&seen_before],
+                "INSERT INTO alerts(device_id, kind, detail, opened_at)
+                 SELECT d.device_id, $2, $3, $4 FROM devices d LEFT JOIN terminal_state t ON t.device_id = d.device_id
+                 WHERE d.revoked_at IS NULL AND coalesce(t.last_seen, d.enrolled_at) < $1
+                   AND NOT EXISTS (SELECT 1 FROM alerts a WHERE a.device_id = d.device_id AND a.kind = $2 AND a.cleared_at IS NULL)
+                 ON CONFLICT DO NOTHING RETURNING device_id",
+                &[&seen_before, &kind, &detail, &now],
             )
             .await?;
-            rows(found, |r| r.try_get(0))
+            rows(opened, |r| r.try_get(0))
         })
     }
 

@@ -439,7 +439,7 @@ impl Store for SqliteStore {
         )?)
     }
 
-    fn record_heartbeat(&self, hb: &HeartbeatRecord) -> StoreResult<()> {
+    fn record_heartbeat(&self, hb: &HeartbeatRecord) -> StoreResult<AlertChanges> {
         let mut c = self.lock()?;
         let tx = c.transaction()?;
         tx.prepare_cached(
@@ -464,8 +464,28 @@ impl Store for SqliteStore {
             hb.failures,
             hb.backlog_depth
         ])?;
+        let mut changes = AlertChanges::default();
+        for (kind, detail) in &hb.alerts {
+            match detail {
+                Some(detail) => {
+                    if open_alert_in(&tx, &hb.device_id, kind, detail, hb.received_at)? {
+                        changes.opened.push((kind.clone(), detail.clone()));
+                    }
+                }
+                None => {
+                    let n = tx
+                        .prepare_cached(
+                            "UPDATE alerts SET cleared_at = ?3 WHERE device_id = ?1 AND kind = ?2 AND cleared_at IS NULL",
+                        )?
+                        .execute(params![hb.device_id, kind, hb.received_at])?;
+                    if n > 0 {
+                        changes.cleared.push(kind.clone());
+                    }
+                }
+            }
+        }
         tx.commit()?;
-        Ok(())
+        Ok(changes)
     }
 
     fn insert_events(&self, device_id: &str, events: &[TelemetryEvent], now: i64) -> StoreResult<u32> {
@@ -622,13 +642,16 @@ impl Store for SqliteStore {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    fn silent_devices(&self, seen_before: i64) -> StoreResult<Vec<String>> {
+    fn open_silence_alerts(&self, seen_before: i64, kind: &str, detail: &str, now: i64) -> StoreResult<Vec<String>> {
         let c = self.lock()?;
-        let mut s = c.prepare(
-            "SELECT d.device_id FROM devices d LEFT JOIN terminal_state t ON t.device_id = d.device_id
-             WHERE d.revoked_at IS NULL AND coalesce(t.last_seen, d.enrolled_at) < ?1",
+        let mut s = c.prepare_cached(
+            "INSERT OR IGNORE INTO alerts(device_id, kind, detail, opened_at)
+             SELECT d.device_id, ?2, ?3, ?4 FROM devices d LEFT JOIN terminal_state t ON t.device_id = d.device_id
+             WHERE d.revoked_at IS NULL AND coalesce(t.last_seen, d.enrolled_at) < ?1
+               AND NOT EXISTS (SELECT 1 FROM alerts a WHERE a.device_id = d.device_id AND a.kind = ?2 AND a.cleared_at IS NULL)
+             RETURNING device_id",
         )?;
-        let rows = s.query_map([seen_before], |r| r.get(0))?;
+        let rows = s.query_map(params![seen_before, kind, detail, now], |r| r.get(0))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 

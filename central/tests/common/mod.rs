@@ -299,3 +299,10 @@ pub fn unemployment() -> central::api::RegistrationRequest {
         district: None,
     }
 }
+
+/// The value of the hidden `csrf` field of a dashboard page's form.
+pub fn csrf_of(page: &str) -> String {
+    let at = page.find(r#"name="csrf" value=""#).unwrap_or_else(|| panic!("no csrf field: {page}"));
+    let rest = &page[at + r#"name="csrf" value=""#.len()..];
+    rest[..rest.find('"').unwrap()].to_owned()
+}
