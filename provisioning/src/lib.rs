@@ -3,12 +3,13 @@
 //!
 //! Layers: [`classify`] (sans-IO: probe frames and reply classification), [`probe`] (one
 //! port, through the drivers' links), [`discover`] (candidate ports), [`detect`]
-//! and [`check`] (the two commands).
+//! and [`check`] (the two commands), [`install`] (the guided install).
 
 pub mod check;
 pub mod classify;
 pub mod detect;
 pub mod discover;
+pub mod install;
 pub mod probe;
 
 pub use classify::{Answer, Paper, ReaderAnswer, classify_printer_reply, classify_reader_reply};

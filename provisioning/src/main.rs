@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use provisioning::install::run::{self as install, Subject};
 use provisioning::{Timings, check, detect, discover::Candidates};
 
 /// Exit codes (see README): all configured devices answer / something is wrong / bad config or usage.
@@ -46,6 +47,68 @@ enum Command {
         #[arg(long)]
         only: bool,
     },
+    /// The guided install: detect, configure, self-test, enroll, PIN, receipt, start,
+    /// and wait until central sees the terminal. Asks for what the flags do not give
+    /// (in a terminal); a re-run after a failure resumes at the failed step.
+    Install(Box<InstallArgs>),
+}
+
+#[derive(clap::Args, Debug)]
+struct InstallArgs {
+    /// The central service's URL (https://...).
+    #[arg(long = "central", value_name = "URL")]
+    central: Option<String>,
+    /// The fleet CA certificate (PEM) operations gave with the token.
+    #[arg(long, value_name = "FILE")]
+    ca: Option<PathBuf>,
+    /// The fleet CA's SHA-256 fingerprint operations gave (hex, colons optional):
+    /// enrollment is refused when the CA file's differs.
+    #[arg(long, value_name = "SHA256")]
+    ca_fingerprint: Option<String>,
+    /// The one-time enrollment token.
+    #[arg(long, value_name = "T")]
+    token: Option<String>,
+    /// A file whose first line is the 6-digit technician PIN (asked, without echo, when absent).
+    #[arg(long, value_name = "F")]
+    pin_file: Option<PathBuf>,
+    /// Do not ask before replacing an existing configuration (no copy is kept).
+    #[arg(long)]
+    yes: bool,
+    #[arg(long, default_value = "/etc/kiosk/kiosk.toml")]
+    config: PathBuf,
+    /// The kiosk's data directory (identity, outbox, audit trail; the install's progress).
+    #[arg(long, default_value = "/var/lib/kiosk")]
+    data_dir: PathBuf,
+    /// Also probe this port; repeatable.
+    #[arg(long = "port", value_name = "P")]
+    ports: Vec<String>,
+    /// Probe only the --port arguments.
+    #[arg(long)]
+    only: bool,
+    /// The camera's device (default: the first /dev/video* found).
+    #[arg(long, value_name = "DEV")]
+    camera: Option<String>,
+    /// The paper width: 80mm or 58mm (it cannot be probed).
+    #[arg(long, default_value = "80mm", value_parser = ["80mm", "58mm"])]
+    printer_profile: String,
+    /// The kiosk's local metrics address (default: the kiosk's own, 127.0.0.1:9464).
+    #[arg(long, value_name = "ADDR")]
+    metrics_listen: Option<String>,
+    /// Install without this device's self-test (said on the receipt); repeatable.
+    #[arg(long = "skip-self-test", value_enum, value_name = "DEVICE")]
+    skip_self_tests: Vec<Subject>,
+    /// How long the reader's self-test waits for a test card.
+    #[arg(long, default_value_t = 60, value_name = "S")]
+    card_wait_s: u64,
+    /// Where the per-terminal udev rules go.
+    #[arg(long, default_value = "/etc/udev/rules.d/70-kiosk-terminal.rules")]
+    udev_rules: PathBuf,
+    /// Starts the kiosk service, run with `sh -c` (default: systemctl enable --now kiosk.service).
+    #[arg(long, value_name = "CMD")]
+    start_command: Option<String>,
+    /// How long to wait for central to accept the first heartbeat.
+    #[arg(long, default_value_t = 120, value_name = "S")]
+    heartbeat_wait_s: u64,
 }
 
 fn main() -> ExitCode {
@@ -60,6 +123,30 @@ fn main() -> ExitCode {
     let attempt = std::time::Duration::from_millis(cli.attempt_ms);
     let timings = Timings { reader: attempt, printer: attempt };
     match cli.command {
+        Command::Install(a) => {
+            let options = install::Options {
+                config_path: a.config,
+                data_dir: a.data_dir,
+                central_url: a.central,
+                ca: a.ca,
+                ca_fingerprint: a.ca_fingerprint,
+                token: a.token,
+                pin_file: a.pin_file,
+                yes: a.yes,
+                ports: a.ports,
+                only: a.only,
+                camera: a.camera,
+                printer_profile: a.printer_profile,
+                metrics_listen: a.metrics_listen,
+                skip_self_tests: a.skip_self_tests,
+                card_wait: std::time::Duration::from_secs(a.card_wait_s),
+                udev_rules: a.udev_rules,
+                start_command: a.start_command,
+                heartbeat_wait: std::time::Duration::from_secs(a.heartbeat_wait_s),
+                timings,
+            };
+            ExitCode::from(install::install(&options))
+        }
         Command::Detect { ports, only, json } => {
             let found = detect::detect(&Candidates::gather(&ports, only), &timings);
             if json {

@@ -523,6 +523,13 @@ impl Runtime {
     }
 }
 
+/// The maintenance screen's camera test, for a camera outside a running terminal
+/// (`kiosk-provision install`): one capture until the camera reports analysed frames.
+pub async fn camera_self_test(camera: &dyn FaceCamera, screen: Arc<dyn ScreenSink>) -> Result<(), Problem> {
+    let (tx, rx) = mpsc::channel(16);
+    camera_test(camera.capture(Ticket(0), tx, screen), rx).await
+}
+
 /// Runs a capture until the camera reports analysed frames (any guidance or a
 /// capture), then drops it; a camera that says nothing within the limit fails.
 async fn camera_test(run: BoxFuture<()>, mut reports: mpsc::Receiver<Event>) -> Result<(), Problem> {

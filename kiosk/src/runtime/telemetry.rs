@@ -274,18 +274,43 @@ pub fn voice_failed(outbox: &OutboxHandle, error: &crate::voice::VoiceError) {
     enqueue(outbox, ItemKind::Telemetry, &batch);
 }
 
-fn enqueue(outbox: &OutboxHandle, kind: ItemKind, batch: &api::TelemetryBatch) -> bool {
+fn enqueue(outbox: &OutboxHandle, kind: ItemKind, batch: &api::TelemetryBatch) -> Option<String> {
     let body = serde_json::to_vec(batch).unwrap_or_default();
     match outbox.lock().enqueue(kind, api::paths::TELEMETRY, &body, now_ms()) {
-        Ok(_) => {
+        Ok(key) => {
             outbox.wake.notify_one();
-            true
+            Some(key)
         }
         Err(e) => {
             tracing::warn!(error = %e, "telemetry not stored");
-            false
+            None
         }
     }
+}
+
+/// The file in the data directory that says central accepted a heartbeat of this
+/// process (written once per start, after central's answer: `kiosk-provision install`
+/// waits for it to know operations can see the terminal).
+pub const HEARTBEAT_ACCEPTED_FILE: &str = "heartbeat-accepted.json";
+
+/// What [`HEARTBEAT_ACCEPTED_FILE`] holds.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct HeartbeatAccepted {
+    /// Central's clock when it answered (RFC 3339).
+    pub server_time: String,
+    /// This process, so a marker left by an earlier run is not taken for this one's.
+    pub pid: u32,
+}
+
+/// Writes the marker atomically (a reader never sees half of it).
+fn record_heartbeat_accepted(dir: &std::path::Path, server_time: time::OffsetDateTime) -> std::io::Result<()> {
+    let marker = HeartbeatAccepted {
+        server_time: server_time.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
+        pid: std::process::id(),
+    };
+    let tmp = dir.join(format!("{HEARTBEAT_ACCEPTED_FILE}.tmp"));
+    std::fs::write(&tmp, serde_json::to_vec(&marker).unwrap_or_default())?;
+    std::fs::rename(&tmp, dir.join(HEARTBEAT_ACCEPTED_FILE))
 }
 
 /// Heartbeat every `every`, and audit records shipped in batches, until stopped.
@@ -302,16 +327,26 @@ pub async fn run(
     let mut tick = tokio::time::interval(every);
     let (mut last_sessions, mut last_failures) = (0u64, 0u64);
     let mut answers = outbox.settled.subscribe();
+    // Heartbeats waiting for central's answer, until the first is accepted.
+    let mut heartbeats: Option<std::collections::HashSet<String>> = Some(Default::default());
     loop {
         tokio::select! {
             _ = tick.tick() => {}
             answer = answers.recv() => {
                 if let Ok(crate::outbox::sender::Settled {
-                    attempt: crate::outbox::sender::Attempt::Accepted { body, .. }, ..
+                    attempt: crate::outbox::sender::Attempt::Accepted { body, .. }, key
                 }) = answer
                     && let Ok(ack) = serde_json::from_slice::<api::TelemetryAck>(&body)
                 {
                     metrics.clock_measured(ack.server_time, time::OffsetDateTime::now_utc());
+                    if heartbeats.as_ref().is_some_and(|keys| keys.contains(&key)) {
+                        heartbeats = None;
+                        if let Some(dir) = &metrics.data_dir
+                            && let Err(e) = record_heartbeat_accepted(dir, ack.server_time)
+                        {
+                            tracing::warn!(error = %e, "heartbeat accepted, but not recorded");
+                        }
+                    }
                 }
                 continue;
             }
@@ -325,7 +360,11 @@ pub async fn run(
         let hb = metrics.heartbeat(&outbox, (sessions - last_sessions) as u32, (failures - last_failures) as u32);
         (last_sessions, last_failures) = (sessions, failures);
         let batch = api::TelemetryBatch { heartbeat: Some(hb), events: vec![], audit: vec![] };
-        if !enqueue(&outbox, ItemKind::Telemetry, &batch) {
+        let queued = enqueue(&outbox, ItemKind::Telemetry, &batch);
+        if let (Some(keys), Some(key)) = (heartbeats.as_mut(), &queued) {
+            keys.insert(key.clone());
+        }
+        if queued.is_none() {
             let mut direct = batch;
             direct.events.push(crate::outbox::event(
                 "storage.unwritable",

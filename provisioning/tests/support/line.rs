@@ -31,6 +31,17 @@ impl SimReader {
         let link = sim.control().connect().unwrap();
         SimReader { link, _sim: sim }
     }
+
+    /// A reader at `baud` loaded with the simulation's synthetic cards, `label` already
+    /// on it (the install's self-test reads it).
+    pub fn with_card(baud: u32, label: &str) -> SimReader {
+        let cards = idcard::sim::load_cards(include_str!("../../../simulation/testdata/cards.toml")).unwrap();
+        let config = idcard::sim::SimConfig { baud, ..Default::default() };
+        let sim = idcard::sim::Simulator::new(cards, config);
+        assert!(sim.control().place(label), "no card {label}");
+        let link = sim.control().connect().unwrap();
+        SimReader { link, _sim: sim }
+    }
 }
 
 impl Device for SimReader {
