@@ -225,7 +225,7 @@ pub async fn ingest(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let device_id = match http::require_device(&state, &peer.map(|p| p.0).unwrap_or_default()) {
+    let device_id = match http::require_device_async(&state, &peer.map(|p| p.0).unwrap_or_default()).await {
         Ok(d) => d.device_id,
         Err(r) => return r,
     };
