@@ -177,9 +177,36 @@ where
 /// The kiosk window, or `None` (with the reason logged) when there is no display.
 #[cfg(feature = "window")]
 fn open_window(config: &Config, fullscreen: bool) -> Option<(ui::KioskWindow, Frontend)> {
-    if std::env::var_os("DISPLAY").is_none() && std::env::var_os("WAYLAND_DISPLAY").is_none() {
-        tracing::info!("no display (DISPLAY is unset): running without a window, screens go to the log");
-        return None;
+    use crate::display::DisplayKind;
+    let rotation = ui::Rotation::from_degrees(config.display.rotation).unwrap_or_default();
+    match crate::display::from_environment() {
+        DisplayKind::None => {
+            tracing::info!("no display (DISPLAY is unset): running without a window, screens go to the log");
+            return None;
+        }
+        DisplayKind::Desktop => {
+            if rotation != ui::Rotation::Deg0 {
+                tracing::warn!(
+                    degrees = rotation.degrees(),
+                    "display.rotation turns the console display only; on X11 the X server turns the screen (xrandr) and the touch (xinput)"
+                );
+            }
+        }
+        #[cfg(feature = "kms")]
+        DisplayKind::Console => {
+            if let Err(e) = ui::kms::select(rotation) {
+                tracing::error!(error = %e, "cannot start the console display: running without a window, screens go to the log");
+                return None;
+            }
+            tracing::info!(degrees = rotation.degrees(), "console display (LinuxKMS), screen and touch turned alike");
+        }
+        #[cfg(not(feature = "kms"))]
+        DisplayKind::Console => {
+            tracing::error!(
+                "SLINT_BACKEND asks for the console display, but this build has no `kms` feature: running without a window, screens go to the log"
+            );
+            return None;
+        }
     }
     let orientation = match config.terminal.orientation.as_str() {
         "portrait" => ui::Orientation::Portrait,

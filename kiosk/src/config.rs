@@ -34,6 +34,18 @@ pub struct Config {
     pub maintenance: MaintenanceSection,
     #[serde(default)]
     pub voice: VoiceSection,
+    #[serde(default)]
+    pub display: DisplaySection,
+}
+
+/// The console display (Slint's LinuxKMS backend, `SLINT_BACKEND=linuxkms-software`).
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct DisplaySection {
+    /// How far the picture is turned on the panel, clockwise: 0, 90, 180 or 270. One
+    /// value for both: the screen (`SLINT_KMS_ROTATION`) and the touch (libinput's
+    /// calibration matrix), so they cannot disagree (`kiosk::display`).
+    pub rotation: u16,
 }
 
 /// Spoken guidance (espeak-ng): each screen's instruction read aloud.
@@ -329,6 +341,9 @@ impl Config {
         if !(1..=24 * 60).contains(&self.maintenance.lockout_min) {
             return bad("maintenance.lockout_min", "must be between 1 and 1440 minutes");
         }
+        if !matches!(self.display.rotation, 0 | 90 | 180 | 270) {
+            return bad("display.rotation", "must be 0, 90, 180 or 270 (degrees clockwise)");
+        }
         if self.voice.volume > 100 {
             return bad("voice.volume", "must be between 0 and 100");
         }
@@ -351,6 +366,7 @@ impl Config {
             devices: DevicesSection::default(),
             maintenance: MaintenanceSection::default(),
             voice: VoiceSection::default(),
+            display: DisplaySection::default(),
         }
     }
 
@@ -426,6 +442,21 @@ mod tests {
     }
 
     #[test]
+    fn the_rotation_is_one_of_four_quarter_turns_and_none_by_default() {
+        let none = Config::parse("[terminal]\ndata_dir = \"/k\"\n", "t").unwrap();
+        assert_eq!(none.display.rotation, 0);
+        for degrees in [0, 90, 180, 270] {
+            let text = format!("[terminal]\ndata_dir = \"/k\"\n[display]\nrotation = {degrees}\n");
+            assert_eq!(Config::parse(&text, "t").unwrap().display.rotation, degrees);
+        }
+        for bad in [1, 89, 91, 360, 450] {
+            let text = format!("[terminal]\ndata_dir = \"/k\"\n[display]\nrotation = {bad}\n");
+            let err = Config::parse(&text, "t").unwrap_err();
+            assert!(matches!(err, ConfigError::Invalid { key: "display.rotation", .. }), "{bad}: {err}");
+        }
+    }
+
+    #[test]
     fn minimal_config_gets_defaults() {
         let c = Config::parse("[terminal]\ndata_dir = \"/tmp/k\"\n", "t").unwrap();
         assert_eq!(c.session, SessionSection::default());
@@ -435,7 +466,9 @@ mod tests {
     /// (config text, words the error must contain)
     #[test]
     fn every_error_names_the_key_and_the_problem() {
-        let table: [(&str, &[&str]); 19] = [
+        let table: [(&str, &[&str]); 21] = [
+            ("[terminal]\ndata_dir = \"/k\"\n[display]\nrotation = 45\n", &["display.rotation", "0, 90, 180 or 270"]),
+            ("[terminal]\ndata_dir = \"/k\"\n[display]\nrotation = -90\n", &["rotation"]),
             (
                 "[terminal]\ndata_dir = \"/k\"\n[maintenance]\npin_hash = \"123456\"\n",
                 &["maintenance.pin_hash", "kiosk maintenance-pin"],

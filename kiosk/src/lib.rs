@@ -9,6 +9,7 @@ pub mod app;
 pub mod audit;
 pub mod central_api;
 pub mod config;
+pub mod display;
 pub mod memory;
 pub mod outbox;
 #[cfg(feature = "window")]

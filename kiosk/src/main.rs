@@ -71,6 +71,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         return maintenance_pin();
     }
     let config = Config::load(&cli.config)?;
+    if cli.command.is_none() {
+        // The screen's rotation goes into the environment while this is the only thread.
+        kiosk::display::set_rotation_before_threads(&config)?;
+    }
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     match &cli.command {
         Some(Command::Audit { action: AuditAction::Verify }) => audit_verify(&config),

@@ -6,8 +6,11 @@
 
 mod bind;
 pub mod gallery;
+#[cfg(feature = "kms")]
+pub mod kms;
 pub mod model;
 pub mod render;
+pub mod rotation;
 mod speech;
 mod window;
 
@@ -19,5 +22,6 @@ pub mod slint_ui {
 }
 
 pub use model::*;
+pub use rotation::Rotation;
 pub use speech::SpokenPrompt;
 pub use window::{KioskHandle, KioskWindow, UiError};
