@@ -21,7 +21,7 @@ use crate::http::{self, Shared};
 use crate::pki::PeerIdentity;
 use crate::service::ApiError;
 use crate::state::{AppState, Counters};
-use crate::store::{HeartbeatRecord, TerminalRow};
+use crate::store::{AlertChanges, HeartbeatRecord, TerminalRow};
 
 /// Alert kinds (stable strings, shown on the dashboard and in metrics).
 pub mod alert {
@@ -117,7 +117,8 @@ pub fn faults(hb: &Heartbeat) -> Vec<&'static str> {
     f
 }
 
-fn apply_heartbeat(state: &AppState, device_id: &str, hb: &Heartbeat, now: i64) -> Result<(), ApiError> {
+/// What the store keeps of a heartbeat, with the alerts it opens or clears.
+fn heartbeat_record(state: &AppState, device_id: &str, hb: &Heartbeat, now: i64) -> Result<HeartbeatRecord, ApiError> {
     let json = serde_json::to_string(hb).map_err(|e| ApiError::Internal(e.to_string()))?;
     let printer = hb.devices.printer;
     let f = faults(hb);
@@ -135,7 +136,7 @@ fn apply_heartbeat(state: &AppState, device_id: &str, hb: &Heartbeat, now: i64) 
         // A heartbeat is the end of silence.
         (alert::TERMINAL_OFFLINE, None),
     ];
-    let changes = state.store.record_heartbeat(&HeartbeatRecord {
+    Ok(HeartbeatRecord {
         device_id: device_id.to_owned(),
         received_at: now,
         json,
@@ -143,7 +144,11 @@ fn apply_heartbeat(state: &AppState, device_id: &str, hb: &Heartbeat, now: i64) 
         failures: i64::from(hb.failures),
         backlog_depth: i64::from(hb.outbox.depth),
         alerts: alerts.into_iter().map(|(kind, detail)| (kind.to_owned(), detail)).collect(),
-    })?;
+    })
+}
+
+/// Counts a recorded heartbeat and logs the alerts it moved.
+fn heartbeat_recorded(state: &AppState, device_id: &str, changes: &AlertChanges) {
     Counters::bump(&state.counters.heartbeats);
     for (kind, detail) in &changes.opened {
         tracing::warn!(device_id, kind, detail, "alert opened");
@@ -151,7 +156,49 @@ fn apply_heartbeat(state: &AppState, device_id: &str, hb: &Heartbeat, now: i64) 
     for kind in &changes.cleared {
         tracing::info!(device_id, kind, "alert cleared");
     }
+}
+
+fn apply_heartbeat(state: &AppState, device_id: &str, hb: &Heartbeat, now: i64) -> Result<(), ApiError> {
+    let changes = state.store.record_heartbeat(&heartbeat_record(state, device_id, hb, now)?)?;
+    heartbeat_recorded(state, device_id, &changes);
     Ok(())
+}
+
+/// The fleet's most frequent call, a batch that carries only a heartbeat, in one
+/// transaction ([`crate::store::Store::record_heartbeat_once`]) instead of the general
+/// path's three: what lets PostgreSQL keep up with a province's fleet
+/// (`central/bench/run`). `None` when the batch carries more, is invalid, or its key is
+/// already known: the general path ([`http::idempotent`]) answers those.
+fn heartbeat_only(
+    state: &AppState,
+    device_id: &str,
+    key: &str,
+    hash: &str,
+    batch: &TelemetryBatch,
+) -> Option<Response> {
+    let hb = batch.heartbeat.as_ref().filter(|_| batch.events.is_empty() && batch.audit.is_empty())?;
+    batch.validate().ok()?;
+    let now = OffsetDateTime::now_utc();
+    let record = heartbeat_record(state, device_id, hb, now.unix_timestamp()).ok()?;
+    let reply = http::json_reply(StatusCode::OK, &Ok::<_, ApiError>(ack(state, now, 0, 0)));
+    match state.store.record_heartbeat_once(device_id, key, hash, &record, &reply) {
+        Ok(Some(changes)) => {
+            heartbeat_recorded(state, device_id, &changes);
+            Some(http::stored_to_response(reply, false))
+        }
+        Ok(None) => None,
+        Err(e) => Some(http::problem_response(&http::error_problem(&ApiError::Store(e)))),
+    }
+}
+
+/// The answer to a telemetry batch.
+fn ack(state: &AppState, now: OffsetDateTime, accepted_events: u32, accepted_audit: u32) -> TelemetryAck {
+    TelemetryAck {
+        accepted_events,
+        accepted_audit,
+        heartbeat_interval_s: u32::try_from(state.config.heartbeat_interval.as_secs()).unwrap_or(30),
+        server_time: now.replace_nanosecond(0).unwrap_or(now),
+    }
 }
 
 /// Stores audit records through the continuity check (`crate::audit`); the store opens
@@ -210,12 +257,7 @@ fn ingest_batch(state: &AppState, device_id: &str, batch: &TelemetryBatch) -> Re
     }
     let accepted_audit = if batch.audit.is_empty() { 0 } else { ingest_audit(state, device_id, &batch.audit, ts)? };
     state.counters.audit_records.fetch_add(u64::from(accepted_audit), Ordering::Relaxed);
-    Ok(TelemetryAck {
-        accepted_events,
-        accepted_audit,
-        heartbeat_interval_s: u32::try_from(state.config.heartbeat_interval.as_secs()).unwrap_or(30),
-        server_time: now.replace_nanosecond(0).unwrap_or(now),
-    })
+    Ok(ack(state, now, accepted_events, accepted_audit))
 }
 
 /// `POST /v1/telemetry`
@@ -241,6 +283,9 @@ pub async fn ingest(
     // SQLite calls block; keep them off the async worker threads.
     let state = state.clone();
     tokio::task::spawn_blocking(move || {
+        if let Some(reply) = heartbeat_only(&state, &device_id, &key, &hash, &batch) {
+            return reply;
+        }
         http::idempotent(&state, &device_id, &key, &hash, || {
             http::json_reply(StatusCode::OK, &ingest_batch(&state, &device_id, &batch)).into()
         })

@@ -56,6 +56,7 @@ on_both_engines!(
     events_are_stored_once_and_newest_first,
     alerts_open_once_per_kind_and_clear,
     a_heartbeat_settles_its_alerts_in_its_own_transaction,
+    a_heartbeat_only_call_is_recorded_once_with_its_reply,
     silence_alerts_open_once_for_the_active_ones_not_heard_from,
     a_record_filling_an_earlier_gap_is_stored_without_a_break_or_moving_the_head,
     every_fork_and_reset_starts_the_next_chain_and_an_open_alert_is_not_opened_again,
@@ -427,6 +428,35 @@ fn a_heartbeat_settles_its_alerts_in_its_own_transaction(s: &dyn Store) {
     // The same heartbeat again changes nothing.
     assert_eq!(s.record_heartbeat(&hb).unwrap(), AlertChanges::default());
     assert_eq!(s.terminal("KT-1").unwrap().unwrap().last_seen, Some(200));
+}
+
+fn a_heartbeat_only_call_is_recorded_once_with_its_reply(s: &dyn Store) {
+    s.upsert_device(&device("KT-1", "01", 100)).unwrap();
+    assert!(s.open_alert("KT-1", "offline", "no heartbeat", 100).unwrap());
+    let mut hb = heartbeat("KT-1", 200, 1, 0, 0);
+    hb.alerts = vec![("offline".into(), None), ("paper_out".into(), Some("out".into()))];
+    let reply = StoredResponse { status: 200, content_type: "application/json".into(), body: b"{\"ok\":1}".to_vec() };
+    let changes = s.record_heartbeat_once("KT-1", "k1", "h1", &hb, &reply).unwrap();
+    assert_eq!(
+        changes,
+        Some(AlertChanges { opened: vec![("paper_out".into(), "out".into())], cleared: vec!["offline".into()] })
+    );
+    // The same key again, as a retry after a lost answer: nothing is written twice, and
+    // the general path finds the first call finished with its reply.
+    let mut later = hb.clone();
+    later.received_at = 260;
+    assert_eq!(s.record_heartbeat_once("KT-1", "k1", "h1", &later, &reply).unwrap(), None);
+    let t = s.terminal("KT-1").unwrap().unwrap();
+    assert_eq!((t.last_seen, t.heartbeats_total, t.sessions_total), (Some(200), 1, 1), "recorded once");
+    assert_eq!(s.idempotency_begin("KT-1", "k1", "h1", 300, 0).unwrap(), IdempotencyBegin::Replay(reply.clone()));
+    assert_eq!(s.idempotency_begin("KT-1", "k1", "other", 300, 0).unwrap(), IdempotencyBegin::DifferentRequest);
+    // A key reserved by the general path (a batch with events in flight) is not taken.
+    assert_eq!(s.idempotency_begin("KT-1", "k2", "h2", 300, 0).unwrap(), IdempotencyBegin::Reserved);
+    assert_eq!(s.record_heartbeat_once("KT-1", "k2", "h2", &later, &reply).unwrap(), None);
+    assert_eq!(s.terminal("KT-1").unwrap().unwrap().heartbeats_total, 1);
+    // Another terminal's key of the same text is its own.
+    s.upsert_device(&device("KT-2", "02", 100)).unwrap();
+    assert!(s.record_heartbeat_once("KT-2", "k1", "h1", &heartbeat("KT-2", 200, 0, 0, 0), &reply).unwrap().is_some());
 }
 
 fn heartbeats_add_up_per_terminal_and_hour(s: &dyn Store) {

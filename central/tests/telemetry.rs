@@ -89,6 +89,33 @@ async fn a_terminal_goes_offline_after_missed_heartbeats_and_back_online() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resent_heartbeat_is_replayed_not_counted_twice() {
+    // Heartbeat-only batches take the one-transaction path; its answers must be the
+    // general path's: a replay for the same body, 422 for another, and a batch with
+    // events under a fresh key still goes through.
+    let rig = start().await;
+    let t = rig.enroll().await;
+    let b = batch(Some(heartbeat(PrinterHealth::Ok)), vec![]);
+    let first = t.post(&rig, "/v1/telemetry", "hb-same", &b).await;
+    assert_eq!(first.status(), 200);
+    assert!(first.headers().get("idempotent-replayed").is_none());
+    let first_body = first.bytes().await.unwrap();
+    let again = t.post(&rig, "/v1/telemetry", "hb-same", &b).await;
+    assert_eq!(again.status(), 200);
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    assert_eq!(again.bytes().await.unwrap(), first_body, "the stored answer, byte for byte");
+    let other = batch(Some(heartbeat(PrinterHealth::PaperOut)), vec![]);
+    assert_eq!(t.post(&rig, "/v1/telemetry", "hb-same", &other).await.status(), 422);
+    let state = rig.server.store().terminal(&t.enrolled.device_id).unwrap().unwrap();
+    assert_eq!(state.heartbeats_total, 1, "recorded once");
+    assert!(rig.server.store().alerts(10).unwrap().is_empty(), "the refused body opened nothing");
+    let mixed = batch(Some(heartbeat(PrinterHealth::Ok)), vec![event("e1", "session.finished")]);
+    let ack: TelemetryAck = t.post(&rig, "/v1/telemetry", "hb-ev", &mixed).await.json().await.unwrap();
+    assert_eq!(ack.accepted_events, 1);
+    assert_eq!(rig.server.store().terminal(&t.enrolled.device_id).unwrap().unwrap().heartbeats_total, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn events_are_deduplicated_by_id_and_counted() {
     let rig = start().await;
     let t = rig.enroll().await;

@@ -589,6 +589,21 @@ pub trait Store: Send + Sync + 'static {
 
     // telemetry
     fn record_heartbeat(&self, hb: &HeartbeatRecord) -> StoreResult<AlertChanges>;
+    /// A telemetry call that carries only a heartbeat, the fleet's most frequent request,
+    /// in one transaction: when `(scope, key)` is new, the heartbeat and `reply` are
+    /// recorded together as a finished call (as [`Store::idempotency_begin`],
+    /// [`Store::record_heartbeat`] and [`Store::idempotency_commit`] would in three).
+    /// `None` when the key is already known: nothing is written, and the caller takes the
+    /// general path, which replays, refuses or takes over. A concurrent first attempt
+    /// under the same key waits for this one and then finds it done.
+    fn record_heartbeat_once(
+        &self,
+        scope: &str,
+        key: &str,
+        request_hash: &str,
+        hb: &HeartbeatRecord,
+        reply: &StoredResponse,
+    ) -> StoreResult<Option<AlertChanges>>;
     /// Stores events, ignoring ids already stored; returns how many were new.
     fn insert_events(&self, device_id: &str, events: &[crate::api::TelemetryEvent], now: i64) -> StoreResult<u32>;
     /// Stores audit records in order, checking each against the device's chain head

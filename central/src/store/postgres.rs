@@ -852,50 +852,33 @@ impl Store for PgStore {
         self.run(move |pool| async move {
             let mut c = client(&pool).await?;
             let tx = c.transaction().await?;
-            execute(
-                &tx,
-                "INSERT INTO terminal_state(device_id, last_seen, heartbeat, sessions_total, failures_total, heartbeats_total, events_total)
-                 VALUES ($1, $2, $3, $4, $5, 1, 0)
-                 ON CONFLICT(device_id) DO UPDATE SET last_seen = $2, heartbeat = $3,
-                   sessions_total = terminal_state.sessions_total + $4, failures_total = terminal_state.failures_total + $5,
-                   heartbeats_total = terminal_state.heartbeats_total + 1,
-                   -- A heartbeat says it is on again.
-                   mode = CASE WHEN terminal_state.mode = 'powered_off' THEN NULL ELSE terminal_state.mode END",
-                &[&hb.device_id, &hb.received_at, &hb.json, &hb.sessions, &hb.failures],
-            )
-            .await?;
-            execute(
-                &tx,
-                "INSERT INTO terminal_hourly(device_id, hour, sessions, failures, backlog_max) VALUES ($1, $2, $3, $4, $5)
-                 ON CONFLICT(device_id, hour) DO UPDATE SET sessions = terminal_hourly.sessions + $3,
-                   failures = terminal_hourly.failures + $4, backlog_max = greatest(terminal_hourly.backlog_max, $5)",
-                &[&hb.device_id, &hb.received_at.div_euclid(3600), &hb.sessions, &hb.failures, &hb.backlog_depth],
-            )
-            .await?;
-            let mut changes = AlertChanges::default();
-            let clear: Vec<&str> =
-                hb.alerts.iter().filter(|(_, detail)| detail.is_none()).map(|(kind, _)| kind.as_str()).collect();
-            if !clear.is_empty() {
-                // One statement for every kind this heartbeat clears: usually nothing is
-                // open, and the partial index on open alerts answers that at once.
-                let cleared = query(
-                    &tx,
-                    "UPDATE alerts SET cleared_at = $3 WHERE device_id = $1 AND kind = ANY($2) AND cleared_at IS NULL
-                     RETURNING kind",
-                    &[&hb.device_id, &clear, &hb.received_at],
-                )
-                .await?;
-                changes.cleared = rows(cleared, |r| r.try_get(0))?;
-            }
-            for (kind, detail) in &hb.alerts {
-                if let Some(detail) = detail
-                    && open_alert_in(&tx, &hb.device_id, kind, detail, hb.received_at).await?
-                {
-                    changes.opened.push((kind.clone(), detail.clone()));
-                }
-            }
+            let changes = heartbeat_in(&tx, &hb).await?;
             tx.commit().await?;
             Ok(changes)
+        })
+    }
+
+    fn record_heartbeat_once(
+        &self,
+        scope: &str,
+        key: &str,
+        request_hash: &str,
+        hb: &HeartbeatRecord,
+        reply: &StoredResponse,
+    ) -> StoreResult<Option<AlertChanges>> {
+        let (scope, key, request_hash, hb, reply) =
+            (scope.to_owned(), key.to_owned(), request_hash.to_owned(), hb.clone(), reply.clone());
+        let owner = self.owner;
+        self.run(move |pool| async move {
+            let mut c = client(&pool).await?;
+            let tx = c.transaction().await?;
+            if !idempotency::insert_done(&tx, owner, &scope, &key, &request_hash, hb.received_at, &reply).await? {
+                // Dropping `tx` rolls back: nothing was written.
+                return Ok(None);
+            }
+            let changes = heartbeat_in(&tx, &hb).await?;
+            tx.commit().await?;
+            Ok(Some(changes))
         })
     }
 
@@ -1251,6 +1234,53 @@ impl Store for PgStore {
         let cutoffs = *cutoffs;
         self.run(move |pool| async move { retention::enforce(&mut client(&pool).await?, &cutoffs).await })
     }
+}
+
+/// A heartbeat's rows and alerts, inside the caller's transaction.
+async fn heartbeat_in(tx: &deadpool_postgres::Transaction<'_>, hb: &HeartbeatRecord) -> StoreResult<AlertChanges> {
+    execute(
+        tx,
+        "INSERT INTO terminal_state(device_id, last_seen, heartbeat, sessions_total, failures_total, heartbeats_total, events_total)
+         VALUES ($1, $2, $3, $4, $5, 1, 0)
+         ON CONFLICT(device_id) DO UPDATE SET last_seen = $2, heartbeat = $3,
+           sessions_total = terminal_state.sessions_total + $4, failures_total = terminal_state.failures_total + $5,
+           heartbeats_total = terminal_state.heartbeats_total + 1,
+           -- A heartbeat says it is on again.
+           mode = CASE WHEN terminal_state.mode = 'powered_off' THEN NULL ELSE terminal_state.mode END",
+        &[&hb.device_id, &hb.received_at, &hb.json, &hb.sessions, &hb.failures],
+    )
+    .await?;
+    execute(
+        tx,
+        "INSERT INTO terminal_hourly(device_id, hour, sessions, failures, backlog_max) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT(device_id, hour) DO UPDATE SET sessions = terminal_hourly.sessions + $3,
+           failures = terminal_hourly.failures + $4, backlog_max = greatest(terminal_hourly.backlog_max, $5)",
+        &[&hb.device_id, &hb.received_at.div_euclid(3600), &hb.sessions, &hb.failures, &hb.backlog_depth],
+    )
+    .await?;
+    let mut changes = AlertChanges::default();
+    let clear: Vec<&str> =
+        hb.alerts.iter().filter(|(_, detail)| detail.is_none()).map(|(kind, _)| kind.as_str()).collect();
+    if !clear.is_empty() {
+        // One statement for every kind this heartbeat clears: usually nothing is
+        // open, and the partial index on open alerts answers that at once.
+        let cleared = query(
+            tx,
+            "UPDATE alerts SET cleared_at = $3 WHERE device_id = $1 AND kind = ANY($2) AND cleared_at IS NULL
+             RETURNING kind",
+            &[&hb.device_id, &clear, &hb.received_at],
+        )
+        .await?;
+        changes.cleared = rows(cleared, |r| r.try_get(0))?;
+    }
+    for (kind, detail) in &hb.alerts {
+        if let Some(detail) = detail
+            && open_alert_in(tx, &hb.device_id, kind, detail, hb.received_at).await?
+        {
+            changes.opened.push((kind.clone(), detail.clone()));
+        }
+    }
+    Ok(changes)
 }
 
 #[cfg(test)]

@@ -442,50 +442,27 @@ impl Store for SqliteStore {
     fn record_heartbeat(&self, hb: &HeartbeatRecord) -> StoreResult<AlertChanges> {
         let mut c = self.lock()?;
         let tx = c.transaction()?;
-        tx.prepare_cached(
-            "INSERT INTO terminal_state(device_id, last_seen, heartbeat, sessions_total, failures_total, heartbeats_total, events_total)
-             VALUES (?1, ?2, ?3, ?4, ?5, 1, 0)
-             ON CONFLICT(device_id) DO UPDATE SET last_seen = ?2, heartbeat = ?3,
-               sessions_total = sessions_total + ?4, failures_total = failures_total + ?5,
-               heartbeats_total = heartbeats_total + 1,
-               -- A heartbeat says it is on again.
-               mode = CASE WHEN mode = 'powered_off' THEN NULL ELSE mode END",
-        )?
-        .execute(params![hb.device_id, hb.received_at, hb.json, hb.sessions, hb.failures])?;
-        tx.prepare_cached(
-            "INSERT INTO terminal_hourly(device_id, hour, sessions, failures, backlog_max) VALUES (?1, ?2, ?3, ?4, ?5)
-             ON CONFLICT(device_id, hour) DO UPDATE SET sessions = sessions + ?3, failures = failures + ?4,
-               backlog_max = max(backlog_max, ?5)",
-        )?
-        .execute(params![
-            hb.device_id,
-            hb.received_at.div_euclid(3600),
-            hb.sessions,
-            hb.failures,
-            hb.backlog_depth
-        ])?;
-        let mut changes = AlertChanges::default();
-        for (kind, detail) in &hb.alerts {
-            match detail {
-                Some(detail) => {
-                    if open_alert_in(&tx, &hb.device_id, kind, detail, hb.received_at)? {
-                        changes.opened.push((kind.clone(), detail.clone()));
-                    }
-                }
-                None => {
-                    let n = tx
-                        .prepare_cached(
-                            "UPDATE alerts SET cleared_at = ?3 WHERE device_id = ?1 AND kind = ?2 AND cleared_at IS NULL",
-                        )?
-                        .execute(params![hb.device_id, kind, hb.received_at])?;
-                    if n > 0 {
-                        changes.cleared.push(kind.clone());
-                    }
-                }
-            }
-        }
+        let changes = heartbeat_in(&tx, hb)?;
         tx.commit()?;
         Ok(changes)
+    }
+
+    fn record_heartbeat_once(
+        &self,
+        scope: &str,
+        key: &str,
+        request_hash: &str,
+        hb: &HeartbeatRecord,
+        reply: &StoredResponse,
+    ) -> StoreResult<Option<AlertChanges>> {
+        let mut c = self.lock()?;
+        let tx = c.transaction()?;
+        if !idempotency::insert_done(&tx, scope, key, request_hash, hb.received_at, reply)? {
+            return Ok(None);
+        }
+        let changes = heartbeat_in(&tx, hb)?;
+        tx.commit()?;
+        Ok(Some(changes))
     }
 
     fn insert_events(&self, device_id: &str, events: &[TelemetryEvent], now: i64) -> StoreResult<u32> {
@@ -743,6 +720,53 @@ impl Store for SqliteStore {
     fn enforce_retention(&self, cutoffs: &RetentionCutoffs) -> StoreResult<RetentionReport> {
         retention::enforce(&mut *self.lock()?, cutoffs)
     }
+}
+
+/// A heartbeat's rows and alerts, inside the caller's transaction.
+fn heartbeat_in(tx: &rusqlite::Transaction<'_>, hb: &HeartbeatRecord) -> StoreResult<AlertChanges> {
+    tx.prepare_cached(
+        "INSERT INTO terminal_state(device_id, last_seen, heartbeat, sessions_total, failures_total, heartbeats_total, events_total)
+         VALUES (?1, ?2, ?3, ?4, ?5, 1, 0)
+         ON CONFLICT(device_id) DO UPDATE SET last_seen = ?2, heartbeat = ?3,
+           sessions_total = sessions_total + ?4, failures_total = failures_total + ?5,
+           heartbeats_total = heartbeats_total + 1,
+           -- A heartbeat says it is on again.
+           mode = CASE WHEN mode = 'powered_off' THEN NULL ELSE mode END",
+    )?
+    .execute(params![hb.device_id, hb.received_at, hb.json, hb.sessions, hb.failures])?;
+    tx.prepare_cached(
+        "INSERT INTO terminal_hourly(device_id, hour, sessions, failures, backlog_max) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT(device_id, hour) DO UPDATE SET sessions = sessions + ?3, failures = failures + ?4,
+           backlog_max = max(backlog_max, ?5)",
+    )?
+    .execute(params![
+        hb.device_id,
+        hb.received_at.div_euclid(3600),
+        hb.sessions,
+        hb.failures,
+        hb.backlog_depth
+    ])?;
+    let mut changes = AlertChanges::default();
+    for (kind, detail) in &hb.alerts {
+        match detail {
+            Some(detail) => {
+                if open_alert_in(tx, &hb.device_id, kind, detail, hb.received_at)? {
+                    changes.opened.push((kind.clone(), detail.clone()));
+                }
+            }
+            None => {
+                let n = tx
+                    .prepare_cached(
+                        "UPDATE alerts SET cleared_at = ?3 WHERE device_id = ?1 AND kind = ?2 AND cleared_at IS NULL",
+                    )?
+                    .execute(params![hb.device_id, kind, hb.received_at])?;
+                if n > 0 {
+                    changes.cleared.push(kind.clone());
+                }
+            }
+        }
+    }
+    Ok(changes)
 }
 
 #[cfg(test)]

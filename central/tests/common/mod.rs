@@ -301,6 +301,7 @@ pub fn unemployment() -> central::api::RegistrationRequest {
 }
 
 /// The value of the hidden `csrf` field of a dashboard page's form.
+#[allow(clippy::panic)] // a test helper: the page is the evidence a failure needs
 pub fn csrf_of(page: &str) -> String {
     let at = page.find(r#"name="csrf" value=""#).unwrap_or_else(|| panic!("no csrf field: {page}"));
     let rest = &page[at + r#"name="csrf" value=""#.len()..];

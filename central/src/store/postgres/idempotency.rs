@@ -90,6 +90,38 @@ pub(super) async fn begin(
     Err(StoreError::Conflict(format!("idempotency reservation {scope}/{key} kept vanishing")))
 }
 
+/// Records `(scope, key)` as a finished call with `response`, inside the caller's
+/// transaction (which also writes the call's rows). False, writing nothing, when the key
+/// is already known. A concurrent insert of the same key waits on the primary key until
+/// this transaction ends, then finds the row.
+pub(super) async fn insert_done(
+    tx: &Transaction<'_>,
+    owner: i32,
+    scope: &str,
+    key: &str,
+    request_hash: &str,
+    now: i64,
+    response: &StoredResponse,
+) -> StoreResult<bool> {
+    let inserted = execute(
+        tx,
+        "INSERT INTO idempotency(scope, key, request_hash, state, created_at, owner, status, content_type, body)
+         VALUES ($1, $2, $3, 'done', $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
+        &[
+            &scope,
+            &key,
+            &request_hash,
+            &now,
+            &owner,
+            &i64::from(response.status),
+            &response.content_type,
+            &response.body,
+        ],
+    )
+    .await?;
+    Ok(inserted == 1)
+}
+
 fn stored_response(
     scope: &str,
     key: &str,

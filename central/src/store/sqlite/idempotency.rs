@@ -153,6 +153,34 @@ fn insert(c: &Connection, record: &NewRecord) -> StoreResult<()> {
     Ok(())
 }
 
+/// Records `(scope, key)` as a finished call with `response`, inside the caller's
+/// transaction (which also writes the call's rows). False, writing nothing, when the key
+/// is already known.
+pub(super) fn insert_done(
+    c: &Connection,
+    scope: &str,
+    key: &str,
+    request_hash: &str,
+    now: i64,
+    response: &StoredResponse,
+) -> StoreResult<bool> {
+    let inserted = c
+        .prepare_cached(
+            "INSERT OR IGNORE INTO idempotency(scope, key, request_hash, state, created_at, status, content_type, body)
+             VALUES (?1, ?2, ?3, 'done', ?4, ?5, ?6, ?7)",
+        )?
+        .execute(params![
+            scope,
+            key,
+            request_hash,
+            now,
+            i64::from(response.status),
+            response.content_type,
+            response.body
+        ])?;
+    Ok(inserted == 1)
+}
+
 pub(super) fn abandon(c: &Connection, scope: &str, key: &str) -> StoreResult<()> {
     c.execute("DELETE FROM idempotency WHERE scope = ?1 AND key = ?2 AND state = 'in_flight'", params![scope, key])?;
     Ok(())
