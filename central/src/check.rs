@@ -57,8 +57,14 @@ fn check_database(data_dir: &Path, database: Option<&str>) -> Finding {
             let what = format!("database (PostgreSQL) {}", mask_database_url(url));
             let found = match crate::config::check_database_url(url) {
                 Err(problem) => Err(problem),
-                Ok(()) => match PgStore::inspect_version(url) {
-                    Ok(v) => compare(v, POSTGRES_MIGRATIONS.len()),
+                Ok(()) => match PgStore::inspect(url) {
+                    Ok(found) => compare(found.schema_version, POSTGRES_MIGRATIONS.len()).map(|schema| {
+                        let tls = match found.tls {
+                            Some(version) => format!("connection encrypted ({version}), server verified"),
+                            None => "connection not encrypted".to_owned(),
+                        };
+                        format!("{schema}; {tls}")
+                    }),
                     // The error of a failed connection never holds the password.
                     Err(e) => Err(format!("cannot connect or read it: {e}")),
                 },

@@ -310,12 +310,9 @@ pub fn check_database_url(url: &str) -> Result<(), String> {
             "{shown:?} must be a postgres:// or postgresql:// URL (leave it out to use the SQLite file in data_dir)"
         ));
     }
-    // The driver's own parser, so a URL accepted here is one the store can open. Its
-    // message may quote the URL, so it is not passed on.
-    if url.parse::<tokio_postgres::Config>().is_err() {
-        return Err(format!("{shown:?} is not a valid PostgreSQL URL (postgres://user@host:port/database)"));
-    }
-    Ok(())
+    // The store's own reading (the driver's parser and the TLS settings), so a URL
+    // accepted here is one the store can open. It never quotes the URL.
+    crate::store::check_connection_settings(url).map_err(|problem| format!("{shown:?}: {problem}"))
 }
 
 /// A setting that is out of range, named so an operator knows what to fix.

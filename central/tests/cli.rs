@@ -153,7 +153,12 @@ fn check_reaches_the_postgres_database_and_never_shows_its_password() {
     assert!(out.status.success(), "{report}");
     let expected = central::store::POSTGRES_MIGRATIONS.len();
     assert!(report.contains(&format!("schema version {expected}, as this binary expects")), "{report}");
+    assert!(report.contains("connection not encrypted"), "{report}");
     assert!(!dir.path().join("central.db").exists(), "no SQLite file");
+    // A TLS mode without the CA to verify the server against is a setting to fix.
+    let out = central(dir.path(), &["check", "--database", &format!("{url}?sslmode=require")]);
+    let all = format!("{}{}", stdout(&out), String::from_utf8_lossy(&out.stderr));
+    assert!(!out.status.success() && all.contains("needs sslrootcert=PATH"), "{all}");
 
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let unreachable = format!("postgres://central:hunter2@127.0.0.1:{port}/central");

@@ -980,7 +980,7 @@ fn postgres_store_works_and_drops_inside_an_async_runtime() {
         let failed = tokio::spawn(async move { PgStore::open(&refused).map(|_| ()) }).await.unwrap();
         assert!(matches!(failed, Err(StoreError::Postgres(_))), "{failed:?}");
         let probe = format!("postgres://postgres@127.0.0.1:{port}/central");
-        let probed = tokio::spawn(async move { PgStore::inspect_version(&probe) }).await.unwrap();
+        let probed = tokio::spawn(async move { PgStore::inspect(&probe) }).await.unwrap();
         assert!(probed.is_err());
     });
 }
@@ -1190,4 +1190,38 @@ fn postgres_reviewers_at_two_instances_never_get_the_same_item() {
     assert_eq!((before, all.len()), (12, 12), "each item decided once, by one reviewer");
     assert_eq!(cluster.psql("SELECT count(*) FROM applications WHERE status = 'approved'"), "12");
     assert_eq!(cluster.psql("SELECT count(*) FROM face_images"), "0");
+}
+
+#[test]
+fn postgres_over_tls_verifies_the_server_and_its_name_against_the_ca_in_the_url() {
+    let (cluster, ca) = PgCluster::start_tls();
+    let url = format!("{}?sslmode=verify-full&sslrootcert={}", cluster.url(), ca.display());
+    let store = PgStore::open(&url).unwrap();
+    assert_eq!(store.connection_tls().unwrap().as_deref(), Some("TLSv1.3"));
+    let seen = PgStore::inspect(&url).unwrap();
+    assert_eq!((seen.schema_version, seen.tls.as_deref()), (POSTGRES_MIGRATIONS.len(), Some("TLSv1.3")));
+    // Every session the store holds (the pool's and the one naming the instance) is
+    // encrypted; the server accepts plain ones too, so this is the store's doing.
+    let sessions = cluster.psql(
+        "SELECT count(*) FILTER (WHERE s.ssl), count(*) FILTER (WHERE NOT s.ssl) FROM pg_stat_activity a \
+         JOIN pg_stat_ssl s USING (pid) WHERE a.datname = 'central' AND a.backend_type = 'client backend' \
+         AND a.pid <> pg_backend_pid()",
+    );
+    let (encrypted, plain) = sessions.split_once('|').unwrap();
+    assert!(encrypted.parse::<u32>().unwrap() >= 2, "{sessions}");
+    assert_eq!(plain, "0", "{sessions}");
+    drop(store);
+    // Without TLS settings the connection is plain, and `central check` says so.
+    assert_eq!(PgStore::inspect(&cluster.url()).unwrap().tls, None);
+    // A server whose certificate another CA signed is refused, and so is one reached by
+    // a name its certificate does not carry.
+    let other_dir = tempfile::tempdir().unwrap();
+    let other = other_dir.path().join("other-ca.pem");
+    let key = rcgen::KeyPair::generate().unwrap();
+    std::fs::write(&other, rcgen::CertificateParams::new(vec![]).unwrap().self_signed(&key).unwrap().pem()).unwrap();
+    let e = PgStore::open(&format!("{}?sslrootcert={}", cluster.url(), other.display())).unwrap_err();
+    assert!(format!("{e}").contains("certificate"), "{e}");
+    let by_name = cluster.url().replace("127.0.0.1", "localhost");
+    let e = PgStore::open(&format!("{by_name}?sslmode=verify-full&sslrootcert={}", ca.display())).unwrap_err();
+    assert!(format!("{e}").contains("certificate"), "{e}");
 }

@@ -6,7 +6,9 @@
 mod postgres;
 mod sqlite;
 
-pub use postgres::{MIGRATIONS as POSTGRES_MIGRATIONS, PgStore, mask_database_url};
+pub use postgres::{
+    MIGRATIONS as POSTGRES_MIGRATIONS, PgInspection, PgStore, check_connection_settings, mask_database_url,
+};
 use sqlite::tracking_digits;
 pub use sqlite::{MIGRATIONS as SQLITE_MIGRATIONS, SqliteStore};
 

@@ -20,11 +20,14 @@ use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMe
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{NoTls, Row};
 
+use self::tls::Tls;
+
 mod audit;
 mod idempotency;
 mod migrate;
 mod retention;
 mod review;
+mod tls;
 
 pub use migrate::MIGRATIONS;
 
@@ -198,8 +201,8 @@ pub(super) fn count(n: u64) -> usize {
 
 /// Claims an instance number no running store holds, on a session of its own that
 /// keeps the lock until the store is dropped.
-async fn claim_owner(config: tokio_postgres::Config) -> StoreResult<(i32, tokio_postgres::Client)> {
-    let (session, connection) = config.connect(NoTls).await?;
+async fn claim_owner(config: tokio_postgres::Config, tls: Tls) -> StoreResult<(i32, tokio_postgres::Client)> {
+    let (session, connection) = connect(&config, tls).await?;
     tokio::spawn(async move {
         if let Err(e) = connection.await {
             tracing::warn!(
@@ -219,6 +222,47 @@ async fn claim_owner(config: tokio_postgres::Config) -> StoreResult<(i32, tokio_
     Err(unavailable("no free instance number after 16 tries"))
 }
 
+/// A connection future the caller spawns (it drives the session until it ends).
+type Connection = std::pin::Pin<Box<dyn Future<Output = Result<(), tokio_postgres::Error>> + Send>>;
+
+/// One session outside the pool, with or without TLS.
+async fn connect(config: &tokio_postgres::Config, tls: Tls) -> StoreResult<(tokio_postgres::Client, Connection)> {
+    Ok(match tls {
+        Tls::Plain => {
+            let (client, connection) = config.connect(NoTls).await?;
+            (client, Box::pin(connection))
+        }
+        Tls::Verified(tls) => {
+            let (client, connection) = config.connect(tls).await?;
+            (client, Box::pin(connection))
+        }
+    })
+}
+
+/// The driver's settings for `url` (TLS included, `tls`), with the connect timeout.
+fn connection_settings(url: &str, target: &str) -> StoreResult<(tokio_postgres::Config, Tls)> {
+    let (mut config, tls) = tls::settings(url).map_err(|e| unavailable(format!("{target}: {e}")))?;
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(CONNECT_TIMEOUT);
+    }
+    Ok((config, tls))
+}
+
+/// Why `url` is no database the store can use, TLS settings included (a CA file that
+/// cannot be read, a mode without one). Never quotes the URL.
+pub fn check_connection_settings(url: &str) -> Result<(), String> {
+    tls::settings(url).map(|_| ())
+}
+
+/// What `central check` reports of a database without changing it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PgInspection {
+    /// Migrations applied: 0 for a database never migrated.
+    pub schema_version: usize,
+    /// The TLS version of the connection (`TLSv1.3`), `None` when it is not encrypted.
+    pub tls: Option<String>,
+}
+
 impl PgStore {
     /// Connects to the database at `url` (`postgres://user@host/db`) and applies the
     /// migrations it lacks.
@@ -231,10 +275,13 @@ impl PgStore {
     #[doc(hidden)]
     pub fn open_with(url: &str, migrations: &'static [&'static str]) -> StoreResult<Self> {
         let target = mask_database_url(url);
-        let mut config: tokio_postgres::Config =
-            url.parse().map_err(|e| unavailable(format!("{target} is not a database URL: {e}")))?;
-        if config.get_connect_timeout().is_none() {
-            config.connect_timeout(CONNECT_TIMEOUT);
+        let (config, tls) = connection_settings(url, &target)?;
+        if matches!(tls, Tls::Plain) && !tls::local_only(&config) {
+            tracing::warn!(
+                database = target,
+                "the connection to the database is not encrypted and leaves this machine; add \
+                 sslmode=verify-full&sslrootcert=PATH to the database URL (see central/README.md)"
+            );
         }
         let config = with_session_options(config);
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -245,8 +292,11 @@ impl PgStore {
             .map_err(|e| unavailable(format!("cannot start the database threads: {e}")))?;
         let handle = runtime.handle().clone();
         let runtime = OwnRuntime(Some(runtime));
-        let manager =
-            Manager::from_config(config.clone(), NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let manager_config = ManagerConfig { recycling_method: RecyclingMethod::Fast };
+        let manager = match &tls {
+            Tls::Plain => Manager::from_config(config.clone(), NoTls, manager_config),
+            Tls::Verified(connector) => Manager::from_config(config.clone(), connector.clone(), manager_config),
+        };
         let pool = Pool::builder(manager)
             .max_size(POOL_SIZE)
             .runtime(deadpool_postgres::Runtime::Tokio1)
@@ -254,21 +304,17 @@ impl PgStore {
             .create_timeout(Some(CONNECT_TIMEOUT))
             .build()
             .map_err(|e| unavailable(format!("cannot set up the connection pool: {e}")))?;
-        let (owner, session) = wait_for(&handle, claim_owner(config))?;
+        let (owner, session) = wait_for(&handle, claim_owner(config, tls))?;
         let store = Self { _runtime: runtime, handle, pool, owner, _owner_session: session, target };
         store.run(move |pool| async move { migrate::migrate(&mut client(&pool).await?, migrations).await })?;
         Ok(store)
     }
 
-    /// The schema version of the database at `url` without changing anything (no
-    /// migration, no instance number claimed): 0 for a database never migrated.
-    pub fn inspect_version(url: &str) -> StoreResult<usize> {
+    /// The schema version of the database at `url`, and whether the connection to it is
+    /// encrypted, without changing anything (no migration, no instance number claimed).
+    pub fn inspect(url: &str) -> StoreResult<PgInspection> {
         let target = mask_database_url(url);
-        let mut config: tokio_postgres::Config =
-            url.parse().map_err(|e| unavailable(format!("{target} is not a database URL: {e}")))?;
-        if config.get_connect_timeout().is_none() {
-            config.connect_timeout(CONNECT_TIMEOUT);
-        }
+        let (config, tls) = connection_settings(url, &target)?;
         // One connection, on a runtime of its own for the same reason as the store's.
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
@@ -279,7 +325,7 @@ impl PgStore {
         let handle = runtime.handle().clone();
         let _runtime = OwnRuntime(Some(runtime));
         wait_for(&handle, async move {
-            let (session, connection) = config.connect(NoTls).await?;
+            let (session, connection) = connect(&config, tls).await?;
             let connection = tokio::spawn(connection);
             let exists: bool =
                 session.query_one("SELECT to_regclass('schema_version') IS NOT NULL", &[]).await?.try_get(0)?;
@@ -288,9 +334,25 @@ impl PgStore {
             } else {
                 0
             };
+            let tls: Option<String> = session
+                .query_opt("SELECT version FROM pg_stat_ssl WHERE pid = pg_backend_pid() AND ssl", &[])
+                .await?
+                .map(|r| r.try_get(0))
+                .transpose()?;
             drop(session);
             let _ = connection.await;
-            Ok(usize::try_from(version).unwrap_or(0))
+            Ok(PgInspection { schema_version: usize::try_from(version).unwrap_or(0), tls })
+        })
+    }
+
+    /// The TLS version of the pool's connections (`TLSv1.3`), `None` when they are not
+    /// encrypted.
+    pub fn connection_tls(&self) -> StoreResult<Option<String>> {
+        self.run(|pool| async move {
+            let c = client(&pool).await?;
+            let row =
+                query_opt(&c, "SELECT version FROM pg_stat_ssl WHERE pid = pg_backend_pid() AND ssl", &[]).await?;
+            Ok(row.map(|r| r.try_get(0)).transpose()?)
         })
     }
 

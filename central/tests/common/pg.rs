@@ -124,6 +124,37 @@ fn free_port() -> u16 {
 impl PgCluster {
     /// Starts a fresh cluster with an empty database `central`.
     pub fn start() -> Self {
+        Self::start_with("", |_| {})
+    }
+
+    /// [`PgCluster::start`] with TLS on (plain connections are still accepted): the
+    /// server's certificate, for 127.0.0.1 only, is signed by a CA made here, whose PEM
+    /// file is returned.
+    pub fn start_tls() -> (Self, PathBuf) {
+        let ca_key = rcgen::KeyPair::generate().unwrap();
+        let mut ca_params = rcgen::CertificateParams::new(vec![]).unwrap();
+        ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        ca_params.distinguished_name.push(rcgen::DnType::CommonName, "test database CA");
+        let ca = ca_params.self_signed(&ca_key).unwrap();
+        let issuer = rcgen::Issuer::from_params(&ca_params, &ca_key);
+        let server_key = rcgen::KeyPair::generate().unwrap();
+        let server =
+            rcgen::CertificateParams::new(vec!["127.0.0.1".into()]).unwrap().signed_by(&server_key, &issuer).unwrap();
+        let cluster = Self::start_with("-c ssl=on -c ssl_cert_file=server.crt -c ssl_key_file=server.key", |data| {
+            std::fs::write(data.join("server.crt"), server.pem()).unwrap();
+            let key = data.join("server.key");
+            std::fs::write(&key, server_key.serialize_pem()).unwrap();
+            use std::os::unix::fs::PermissionsExt as _;
+            std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+        });
+        let ca_path = cluster._dir.path().join("ca.pem");
+        std::fs::write(&ca_path, ca.pem()).unwrap();
+        (cluster, ca_path)
+    }
+
+    /// Starts a fresh cluster with the server options `extra`, after `setup` has put
+    /// what they need into the data directory.
+    fn start_with(extra: &str, setup: impl FnOnce(&Path)) -> Self {
         let bin = server_bin();
         let template = template(&bin);
         let dir = tempfile::Builder::new().prefix("central-pg-").tempdir().unwrap();
@@ -131,13 +162,14 @@ impl PgCluster {
         let mut copy = Command::new("cp");
         copy.arg("-a").arg(&template).arg(&data);
         run(copy, "copying the template cluster");
+        setup(&data);
         give_to_server_user(dir.path());
         // A port picked free may be taken before the server binds it: try a few.
         for attempt in 1..=5 {
             let port = free_port();
             let options = format!(
                 "-c listen_addresses=127.0.0.1 -p {port} -k {} -c fsync=off -c synchronous_commit=off \
-                 -c full_page_writes=off -c max_connections=50 -c shared_buffers=16MB",
+                 -c full_page_writes=off -c max_connections=50 -c shared_buffers=16MB {extra}",
                 dir.path().display()
             );
             let mut pg_ctl = as_server_user(&bin.join("pg_ctl"));
