@@ -22,7 +22,11 @@ const SECRETS: &[&str] = &["certificate-signing.key", crate::telemetry::METRICS_
 /// Checks the database's schema version and connectivity, and the key material in
 /// `data_dir` (the face key at `face_key`, or beside the database when `None`).
 pub fn run(data_dir: &Path, database: Option<&str>, face_key: Option<&Path>) -> Vec<Finding> {
-    let mut out = vec![check_database(data_dir, database)];
+    let (database, bound) = check_database(data_dir, database);
+    let mut out = vec![database];
+    if let Some(bound) = bound {
+        out.push(finding("fleet CA binding".into(), check_binding(data_dir, bound.as_deref())));
+    }
     for name in CERTIFICATES {
         out.push(finding(format!("certificate {name}"), check_pem(&data_dir.join(name), "CERTIFICATE", false)));
     }
@@ -41,7 +45,9 @@ fn finding(what: String, result: Result<String, String>) -> Finding {
     Finding { what, result }
 }
 
-fn check_database(data_dir: &Path, database: Option<&str>) -> Finding {
+/// The database's finding, and (for a PostgreSQL database that could be read) the fleet
+/// CA it is bound to, which instances sharing it must all hold.
+fn check_database(data_dir: &Path, database: Option<&str>) -> (Finding, Option<Option<String>>) {
     match database {
         None => {
             let path = data_dir.join("central.db");
@@ -51,26 +57,57 @@ fn check_database(data_dir: &Path, database: Option<&str>) -> Finding {
                 Ok(None) => Err("missing: `central serve` creates it on first start".into()),
                 Err(e) => Err(format!("cannot be read: {e}")),
             };
-            finding(what, found)
+            (finding(what, found), None)
         }
         Some(url) => {
             let what = format!("database (PostgreSQL) {}", mask_database_url(url));
+            let mut bound = None;
             let found = match crate::config::check_database_url(url) {
                 Err(problem) => Err(problem),
                 Ok(()) => match PgStore::inspect(url) {
-                    Ok(found) => compare(found.schema_version, POSTGRES_MIGRATIONS.len()).map(|schema| {
-                        let tls = match found.tls {
-                            Some(version) => format!("connection encrypted ({version}), server verified"),
-                            None => "connection not encrypted".to_owned(),
-                        };
-                        format!("{schema}; {tls}")
-                    }),
+                    Ok(found) => {
+                        bound = Some(found.fleet_ca);
+                        compare(found.schema_version, POSTGRES_MIGRATIONS.len()).map(|schema| {
+                            let tls = match found.tls {
+                                Some(version) => format!("connection encrypted ({version}), server verified"),
+                                None => "connection not encrypted".to_owned(),
+                            };
+                            format!("{schema}; {tls}")
+                        })
+                    }
                     // The error of a failed connection never holds the password.
                     Err(e) => Err(format!("cannot connect or read it: {e}")),
                 },
             };
-            finding(what, found)
+            (finding(what, found), bound)
         }
+    }
+}
+
+/// Whether this data directory holds the fleet CA the shared database is bound to: an
+/// instance holding another (or none) refuses to start (`StartError::OtherFleetCa`).
+fn check_binding(data_dir: &Path, bound: Option<&str>) -> Result<String, String> {
+    let path = data_dir.join("ca.pem");
+    let ours = match std::fs::read_to_string(&path) {
+        Ok(pem) => Some(crate::pki::ca_sha256_of_pem(&pem).map_err(|e| format!("{}: {e}", path.display()))?),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(describe(&path, &e)),
+    };
+    match (bound, ours) {
+        (None, _) => Ok("not bound yet: the first instance to start binds it to its fleet CA".into()),
+        (Some(bound), Some(ours)) if bound == ours => {
+            Ok(format!("ca.pem is the fleet CA the database is bound to (SHA-256 {bound})"))
+        }
+        (Some(bound), Some(ours)) => Err(format!(
+            "the database is bound to the fleet CA with SHA-256 {bound}, but {} holds {ours}: this instance \
+             would refuse to start; copy ca.pem and ca.key.pem from a running instance's data directory",
+            path.display()
+        )),
+        (Some(bound), None) => Err(format!(
+            "the database is bound to the fleet CA with SHA-256 {bound} and {} is missing: copy ca.pem and \
+             ca.key.pem from a running instance's data directory (a new CA would be refused)",
+            path.display()
+        )),
     }
 }
 

@@ -154,6 +154,19 @@ fn check_reaches_the_postgres_database_and_never_shows_its_password() {
     let expected = central::store::POSTGRES_MIGRATIONS.len();
     assert!(report.contains(&format!("schema version {expected}, as this binary expects")), "{report}");
     assert!(report.contains("connection not encrypted"), "{report}");
+    assert!(report.contains("fleet CA binding: ca.pem is the fleet CA the database is bound to"), "{report}");
+    // Before a second instance joins: a data directory with its own CA, or none, is
+    // named, as the instance itself would refuse to start.
+    let other = tempfile::tempdir().unwrap();
+    serve_once(other.path(), None);
+    let empty = tempfile::tempdir().unwrap();
+    for (dir, says) in [(other.path(), "but"), (empty.path(), "is missing")] {
+        let out = central(dir, &["check", "--database", &url]);
+        let report = stdout(&out);
+        assert!(!out.status.success(), "{report}");
+        assert!(report.contains("PROBLEM fleet CA binding: the database is bound to the fleet CA"), "{report}");
+        assert!(report.contains(says) && report.contains("copy ca.pem and ca.key.pem"), "{report}");
+    }
     assert!(!dir.path().join("central.db").exists(), "no SQLite file");
     // A TLS mode without the CA to verify the server against is a setting to fix.
     let out = central(dir.path(), &["check", "--database", &format!("{url}?sslmode=require")]);

@@ -261,6 +261,8 @@ pub struct PgInspection {
     pub schema_version: usize,
     /// The TLS version of the connection (`TLSv1.3`), `None` when it is not encrypted.
     pub tls: Option<String>,
+    /// SHA-256 of the fleet CA the database is bound to (the first instance's).
+    pub fleet_ca: Option<String>,
 }
 
 impl PgStore {
@@ -339,9 +341,19 @@ impl PgStore {
                 .await?
                 .map(|r| r.try_get(0))
                 .transpose()?;
+            let bound: bool = session.query_one("SELECT to_regclass('fleet_ca') IS NOT NULL", &[]).await?.try_get(0)?;
+            let fleet_ca: Option<String> = if bound {
+                session
+                    .query_opt("SELECT ca_sha256 FROM fleet_ca WHERE id = 1", &[])
+                    .await?
+                    .map(|r| r.try_get(0))
+                    .transpose()?
+            } else {
+                None
+            };
             drop(session);
             let _ = connection.await;
-            Ok(PgInspection { schema_version: usize::try_from(version).unwrap_or(0), tls })
+            Ok(PgInspection { schema_version: usize::try_from(version).unwrap_or(0), tls, fleet_ca })
         })
     }
 
