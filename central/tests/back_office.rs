@@ -9,7 +9,6 @@ mod common;
 
 use std::sync::{Arc, Mutex};
 
-use base64::Engine as _;
 use central::api::*;
 use central::notify::{DecisionNotice, Notifier, NotifyError};
 use central::registry::*;
@@ -33,26 +32,6 @@ async fn rig_with(recorder: Arc<Recorder>) -> Rig {
     Rig { server, dir, base }
 }
 
-fn face_bytes() -> Vec<u8> {
-    std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/faces/grace_hopper_512x512.jpg")).unwrap()
-}
-
-fn check(id: &str, name: &str) -> QualificationCheckRequest {
-    QualificationCheckRequest {
-        id_number: id.into(),
-        name: name.into(),
-        face_jpeg: base64::engine::general_purpose::STANDARD.encode(face_bytes()),
-        liveness: LivenessEvidence {
-            method: "blink".into(),
-            score: 0.93,
-            passed: true,
-            frames: 40,
-            ..Default::default()
-        },
-        captured_at: time::OffsetDateTime::now_utc(),
-    }
-}
-
 async fn progress(t: &Terminal, rig: &Rig, tracking: &str) -> ApplicationProgress {
     let resp = t.http.get(rig.url(&format!("/v1/applications/{tracking}"))).send().await.unwrap();
     assert_eq!(resp.status(), 200);
@@ -64,8 +43,14 @@ async fn a_reviewer_decides_a_pending_check_blind_and_every_terminal_sees_the_de
     let recorder = Arc::new(Recorder::default());
     let rig = rig_with(recorder.clone()).await;
     let (t, other) = (rig.enroll().await, rig.enroll().await);
-    let resp =
-        t.post(&rig, paths::QUALIFICATION_CHECKS, "qc1", &check(REVIEW_PENSIONER_ID, REVIEW_PENSIONER_NAME)).await;
+    let resp = t
+        .post(
+            &rig,
+            paths::QUALIFICATION_CHECKS,
+            "qc1",
+            &qualification_check(REVIEW_PENSIONER_ID, REVIEW_PENSIONER_NAME, face_jpeg(), true),
+        )
+        .await;
     assert_eq!(resp.status(), 201);
     let answer: QualificationCheckResponse = resp.json().await.unwrap();
     assert_eq!(answer.outcome, QualificationOutcome::PendingReview);

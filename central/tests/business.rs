@@ -9,28 +9,6 @@ use central::api::*;
 use central::registry::*;
 use common::*;
 
-fn face_jpeg() -> String {
-    let bytes =
-        std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/faces/grace_hopper_512x512.jpg")).unwrap();
-    base64::engine::general_purpose::STANDARD.encode(bytes)
-}
-
-fn qualification(id: &str, name: &str, face: String, passed: bool) -> QualificationCheckRequest {
-    QualificationCheckRequest {
-        id_number: id.into(),
-        name: name.into(),
-        face_jpeg: face,
-        liveness: LivenessEvidence {
-            method: "blink".into(),
-            score: if passed { 0.93 } else { 0.2 },
-            passed,
-            frames: 40,
-            ..Default::default()
-        },
-        captured_at: time::OffsetDateTime::now_utc(),
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_certificate_is_signed_over_its_canonical_body_and_verifiable_in_public() {
     let rig = start().await;
@@ -97,7 +75,12 @@ async fn qualification_outcomes_follow_the_documented_rules() {
     ];
     for (i, (id, name, passed, outcome, reason)) in cases.into_iter().enumerate() {
         let resp = t
-            .post(&rig, "/v1/qualification-checks", &format!("q{i}"), &qualification(id, name, face_jpeg(), passed))
+            .post(
+                &rig,
+                "/v1/qualification-checks",
+                &format!("q{i}"),
+                &qualification_check(id, name, face_jpeg(), passed),
+            )
             .await;
         assert_eq!(resp.status(), 201, "case {i}");
         let r: QualificationCheckResponse = resp.json().await.unwrap();
@@ -133,7 +116,7 @@ async fn a_face_that_is_not_a_jpeg_is_refused() {
     let mut fake = vec![0xFF, 0xD8, 0xFF, 0xE0];
     fake.extend_from_slice(b"not really a jpeg at all");
     for (i, bytes) in [png, fake].into_iter().enumerate() {
-        let req = qualification(
+        let req = qualification_check(
             APPROVED_PENSIONER_ID,
             APPROVED_PENSIONER_NAME,
             base64::engine::general_purpose::STANDARD.encode(bytes),

@@ -6,32 +6,9 @@
 
 mod common;
 
-use base64::Engine as _;
 use central::api::*;
 use central::registry::*;
 use common::*;
-
-fn face_jpeg() -> String {
-    let bytes =
-        std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/faces/grace_hopper_512x512.jpg")).unwrap();
-    base64::engine::general_purpose::STANDARD.encode(bytes)
-}
-
-fn qualification_check() -> QualificationCheckRequest {
-    QualificationCheckRequest {
-        id_number: APPROVED_PENSIONER_ID.into(),
-        name: APPROVED_PENSIONER_NAME.into(),
-        face_jpeg: face_jpeg(),
-        liveness: LivenessEvidence {
-            method: "blink".into(),
-            score: 0.93,
-            passed: true,
-            frames: 40,
-            ..Default::default()
-        },
-        captured_at: time::OffsetDateTime::now_utc(),
-    }
-}
 
 async fn look_up(rig: &Rig, t: &Terminal, what: &str) -> reqwest::Response {
     t.http.get(rig.url(&format!("/v1/applications/{what}"))).send().await.unwrap()
@@ -42,7 +19,14 @@ async fn a_delivered_submission_is_found_by_the_client_reference_of_its_idempote
     let rig = start().await;
     let t = rig.enroll().await;
     let check_key = uuid::Uuid::new_v4().to_string();
-    let resp = t.post(&rig, paths::QUALIFICATION_CHECKS, &check_key, &qualification_check()).await;
+    let resp = t
+        .post(
+            &rig,
+            paths::QUALIFICATION_CHECKS,
+            &check_key,
+            &qualification_check(APPROVED_PENSIONER_ID, APPROVED_PENSIONER_NAME, face_jpeg(), true),
+        )
+        .await;
     assert_eq!(resp.status(), 201);
     let check: QualificationCheckResponse = resp.json().await.unwrap();
     let register_key = uuid::Uuid::new_v4().to_string();

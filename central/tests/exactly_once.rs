@@ -6,7 +6,6 @@
 
 mod common;
 
-use base64::Engine as _;
 use central::api::*;
 use central::registry::*;
 use central::store::{ApplicationRecord, IdempotencyBegin, NewRecord, SqliteStore, Store as _, StoredResponse};
@@ -83,24 +82,6 @@ fn a_slow_attempt_that_lost_its_lease_commits_nothing_and_gets_the_retrys_respon
     assert!(store.application("UR-20261126-000001").unwrap().is_none());
 }
 
-fn qualification_check() -> QualificationCheckRequest {
-    let face =
-        std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/faces/grace_hopper_512x512.jpg")).unwrap();
-    QualificationCheckRequest {
-        id_number: APPROVED_PENSIONER_ID.into(),
-        name: APPROVED_PENSIONER_NAME.into(),
-        face_jpeg: base64::engine::general_purpose::STANDARD.encode(face),
-        liveness: LivenessEvidence {
-            method: "blink".into(),
-            score: 0.93,
-            passed: true,
-            frames: 40,
-            ..Default::default()
-        },
-        captured_at: time::OffsetDateTime::now_utc(),
-    }
-}
-
 async fn approved_count(rig: &Rig) -> String {
     let metrics = rig.metrics_text().await;
     let line = metrics.lines().find(|l| l.starts_with("central_qualification_checks_total{outcome=\"approved\"}"));
@@ -114,7 +95,7 @@ async fn a_qualification_check_whose_outcome_was_not_recorded_is_neither_stored_
     let db = rusqlite::Connection::open(rig.dir.path().join("central.db")).unwrap();
     db.execute_batch(FAIL_OUTCOME).unwrap();
     db.execute_batch(KEEP_RESERVATION).unwrap();
-    let request = qualification_check();
+    let request = qualification_check(APPROVED_PENSIONER_ID, APPROVED_PENSIONER_NAME, face_jpeg(), true);
     let key = uuid::Uuid::new_v4().to_string();
 
     let (status, p) = problem(t.post(&rig, paths::QUALIFICATION_CHECKS, &key, &request).await).await;

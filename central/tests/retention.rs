@@ -8,30 +8,11 @@ mod common;
 
 use std::os::unix::fs::PermissionsExt as _;
 
-use base64::Engine as _;
 use central::api::*;
 use central::registry::*;
 use common::*;
 
 const DAY: i64 = 86_400;
-
-fn check(id: &str, name: &str, passed: bool) -> QualificationCheckRequest {
-    let face =
-        std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/faces/grace_hopper_512x512.jpg")).unwrap();
-    QualificationCheckRequest {
-        id_number: id.into(),
-        name: name.into(),
-        face_jpeg: base64::engine::general_purpose::STANDARD.encode(face),
-        liveness: LivenessEvidence {
-            method: "blink".into(),
-            score: if passed { 0.9 } else { 0.1 },
-            passed,
-            frames: 40,
-            ..Default::default()
-        },
-        captured_at: time::OffsetDateTime::now_utc(),
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_retention_sweep_removes_personal_data_past_its_time() {
@@ -39,14 +20,24 @@ async fn the_retention_sweep_removes_personal_data_past_its_time() {
     let t = rig.enroll().await;
     let store = rig.server.store();
     let decided: QualificationCheckResponse = t
-        .post(&rig, paths::QUALIFICATION_CHECKS, "q1", &check(APPROVED_PENSIONER_ID, APPROVED_PENSIONER_NAME, true))
+        .post(
+            &rig,
+            paths::QUALIFICATION_CHECKS,
+            "q1",
+            &qualification_check(APPROVED_PENSIONER_ID, APPROVED_PENSIONER_NAME, face_jpeg(), true),
+        )
         .await
         .json()
         .await
         .unwrap();
     assert_eq!(decided.outcome, QualificationOutcome::Approved);
     let pending: QualificationCheckResponse = t
-        .post(&rig, paths::QUALIFICATION_CHECKS, "q2", &check(APPROVED_PENSIONER_ID, APPROVED_PENSIONER_NAME, false))
+        .post(
+            &rig,
+            paths::QUALIFICATION_CHECKS,
+            "q2",
+            &qualification_check(APPROVED_PENSIONER_ID, APPROVED_PENSIONER_NAME, face_jpeg(), false),
+        )
         .await
         .json()
         .await

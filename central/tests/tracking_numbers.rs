@@ -6,16 +6,9 @@
 
 mod common;
 
-use base64::Engine as _;
 use central::api::*;
 use central::registry::*;
 use common::*;
-
-fn face_jpeg() -> String {
-    let bytes =
-        std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/faces/grace_hopper_512x512.jpg")).unwrap();
-    base64::engine::general_purpose::STANDARD.encode(bytes)
-}
 
 async fn progress(rig: &Rig, t: &Terminal, typed: &str) -> reqwest::Response {
     t.http.get(rig.url(&format!("/v1/applications/{typed}"))).send().await.unwrap()
@@ -29,19 +22,7 @@ fn digits(tracking: &str) -> String {
 async fn applications_of_every_kind_on_one_day_get_their_own_digits_and_a_typo_finds_nothing() {
     let rig = start().await;
     let t = rig.enroll().await;
-    let check = QualificationCheckRequest {
-        id_number: APPROVED_PENSIONER_ID.into(),
-        name: APPROVED_PENSIONER_NAME.into(),
-        face_jpeg: face_jpeg(),
-        liveness: LivenessEvidence {
-            method: "blink".into(),
-            score: 0.9,
-            passed: true,
-            frames: 40,
-            ..Default::default()
-        },
-        captured_at: time::OffsetDateTime::now_utc(),
-    };
+    let check = qualification_check(APPROVED_PENSIONER_ID, APPROVED_PENSIONER_NAME, face_jpeg(), true);
     let qc: QualificationCheckResponse =
         t.post(&rig, paths::QUALIFICATION_CHECKS, "q", &check).await.json().await.unwrap();
     let mut registration = RegistrationRequest {

@@ -307,3 +307,37 @@ pub fn csrf_of(page: &str) -> String {
     let rest = &page[at + r#"name="csrf" value=""#.len()..];
     rest[..rest.find('"').unwrap()].to_owned()
 }
+
+/// The synthetic test face (`testdata/faces`; source and licence in its README).
+pub fn face_bytes() -> Vec<u8> {
+    std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/faces/grace_hopper_512x512.jpg")).unwrap()
+}
+
+/// [`face_bytes`] as a request carries it (base64).
+pub fn face_jpeg() -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(face_bytes())
+}
+
+/// A qualification check as a terminal sends it: `face_jpeg` (base64), and a blink
+/// liveness check that `passed` or not.
+pub fn qualification_check(
+    id: &str,
+    name: &str,
+    face_jpeg: String,
+    passed: bool,
+) -> central::api::QualificationCheckRequest {
+    central::api::QualificationCheckRequest {
+        id_number: id.into(),
+        name: name.into(),
+        face_jpeg,
+        liveness: central::api::LivenessEvidence {
+            method: "blink".into(),
+            score: if passed { 0.93 } else { 0.2 },
+            passed,
+            frames: 40,
+            ..Default::default()
+        },
+        captured_at: time::OffsetDateTime::now_utc(),
+    }
+}
