@@ -1,9 +1,10 @@
-//! `kiosk-provision install` run as the built binary, non-interactively, on simulated
+//! `kiosk-provision install` run as the built binary on simulated
 //! devices (the idcard simulator and the virtual printer on pseudo-terminals) against
 //! the real central service over TLS with a real one-time token; the step that starts
 //! the service starts the real `kiosk` binary. Checks the configuration, the
 //! enrollment, the receipt on the printer's paper (its QR read back), and that central
-//! has the terminal's heartbeat; and that a failed enrollment resumes where it stopped.
+//! has the terminal's heartbeat; that a failed enrollment resumes where it stopped; and
+//! the interactive install on a pseudo-terminal, answered as a technician would.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -57,6 +58,16 @@ struct Terminal {
     _printer: Line,
     paper: printer::virtual_printer::PrinterControl,
     args: Vec<String>,
+    /// What the flags answer, for the run that asks instead.
+    answers: Answers,
+}
+
+/// The answers a technician types when the flags leave them out.
+struct Answers {
+    url: String,
+    ca: PathBuf,
+    fingerprint: String,
+    token: String,
 }
 
 impl Terminal {
@@ -70,6 +81,8 @@ impl Terminal {
         std::fs::write(&ca, central.ca_pem()).unwrap();
         let fingerprint = provisioning::install::ca_fingerprint(&central.ca_pem()).unwrap();
         let token = central.create_enrollment_token(Duration::from_secs(600)).unwrap();
+        let answers =
+            Answers { url: url.to_owned(), ca: ca.clone(), fingerprint: fingerprint.clone(), token: token.clone() };
         std::fs::write(d.join("pin"), "246810\n").unwrap();
         let config = d.join("etc/kiosk.toml");
         // The service manager's stand-in: starts the real kiosk in the background, as
@@ -121,7 +134,22 @@ impl Terminal {
             "--start-command".into(),
             start,
         ];
-        Terminal { dir, _reader: reader, _printer: printer, paper, args }
+        Terminal { dir, _reader: reader, _printer: printer, paper, args, answers }
+    }
+
+    /// The flags without what a technician is asked for when they are left out.
+    fn args_that_leave_questions(&self) -> Vec<String> {
+        const ASKED: [&str; 5] = ["--central", "--ca", "--ca-fingerprint", "--token", "--pin-file"];
+        let mut kept = Vec::new();
+        let mut args = self.args.iter();
+        while let Some(a) = args.next() {
+            if ASKED.contains(&a.as_str()) {
+                args.next();
+            } else {
+                kept.push(a.clone());
+            }
+        }
+        kept
     }
 
     fn install(&self) -> (i32, String, Duration) {
@@ -233,5 +261,122 @@ async fn central_unreachable_at_enrollment_stops_there_and_a_re_run_resumes_and_
     assert_eq!(t.last_receipt_qr(), id);
     assert_seen_by_central(&central, &id);
     eprintln!("resumed install finished in {:.1} s", started.elapsed().as_secs_f64());
+    central.shutdown().await;
+}
+
+/// A program on a pseudo-terminal, as on a technician's console: what it prints is
+/// collected, answers are typed into it.
+struct Console {
+    child: std::process::Child,
+    master: std::fs::File,
+    seen: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+    /// How much of the output earlier `expect`s consumed.
+    read_to: usize,
+}
+
+impl Console {
+    fn spawn(program: &Path, args: &[String]) -> Console {
+        use std::io::Read as _;
+        let pty = nix::pty::openpty(None, None).unwrap();
+        let slave = std::fs::File::from(pty.slave);
+        let child = Command::new(program)
+            .args(args)
+            .stdin(slave.try_clone().unwrap())
+            .stdout(slave.try_clone().unwrap())
+            .stderr(slave)
+            .spawn()
+            .unwrap();
+        let master = std::fs::File::from(pty.master);
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (mut reader, collected) = (master.try_clone().unwrap(), seen.clone());
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            // EIO once the program has exited and the terminal has no other user.
+            while let Ok(n) = reader.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                collected.lock().unwrap().extend_from_slice(&buf[..n]);
+            }
+        });
+        Console { child, master, seen, read_to: 0 }
+    }
+
+    fn output(&self) -> String {
+        text(&self.seen.lock().unwrap())
+    }
+
+    /// Waits until `needle` is printed after what earlier calls consumed.
+    fn expect(&mut self, needle: &str) {
+        let until = Instant::now() + LIMIT;
+        loop {
+            let out = self.output();
+            if let Some(at) = out.get(self.read_to..).and_then(|rest| rest.find(needle)) {
+                self.read_to += at + needle.len();
+                return;
+            }
+            assert!(Instant::now() < until, "no {needle:?} in:\n{out}");
+            assert!(self.child.try_wait().unwrap().is_none(), "exited before asking {needle:?}:\n{out}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn type_line(&mut self, line: &str) {
+        use std::io::Write as _;
+        self.master.write_all(format!("{line}\r").as_bytes()).unwrap();
+    }
+
+    fn wait(&mut self) -> i32 {
+        let until = Instant::now() + LIMIT;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                // The last lines may still be on their way through the terminal.
+                std::thread::sleep(Duration::from_millis(200));
+                return status.code().unwrap_or(-1);
+            }
+            assert!(Instant::now() < until, "install still running:\n{}", self.output());
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_technician_answers_the_questions_the_flags_leave_out_and_the_pin_is_never_shown() {
+    let central_dir = tempfile::tempdir().unwrap();
+    let central = start_central(central_dir.path(), "127.0.0.1:0".parse().unwrap()).await;
+    let url = format!("https://{}", central.local_addr());
+    let kiosk = kiosk_binary(central_dir.path());
+    let t = Terminal::new(&central, &url, &kiosk);
+    let answers = &t.answers;
+
+    let (code, out) = tokio::task::block_in_place(|| {
+        let program = Path::new(env!("CARGO_BIN_EXE_kiosk-provision"));
+        let mut console = Console::spawn(program, &t.args_that_leave_questions());
+        console.expect("Central service URL (https://...):");
+        console.type_line(&answers.url);
+        console.expect("Fleet CA certificate file (PEM):");
+        console.type_line(&answers.ca.display().to_string());
+        // The technician compares what is shown with what operations gave them.
+        console.expect(&answers.fingerprint);
+        console.expect("Is this the fingerprint operations gave you? [yes/no]");
+        console.type_line("yes");
+        console.expect("One-time enrollment token:");
+        console.type_line(&answers.token);
+        console.expect("New 6-digit technician PIN:");
+        console.type_line("246810");
+        console.expect("The same PIN again:");
+        console.type_line("246810");
+        let code = console.wait();
+        (code, console.output())
+    });
+    eprintln!("{out}");
+    assert_eq!(code, 0, "{out}");
+    assert!(!out.contains("246810"), "the PIN is not echoed: {out}");
+    let id = t.state().terminal_id.unwrap();
+    let config = kiosk::config::Config::load(&t.dir.path().join("etc/kiosk.toml")).unwrap();
+    assert_eq!(config.central.url.as_deref(), Some(url.as_str()));
+    assert!(kiosk::config::pin_matches("246810", config.maintenance.pin_hash.as_deref().unwrap()));
+    assert_eq!(t.last_receipt_qr(), id);
+    assert_seen_by_central(&central, &id);
     central.shutdown().await;
 }
