@@ -794,8 +794,8 @@ fn the_maintenance_tools_reprint_and_redetect_and_say_what_happened() {
         screen
     };
     kiosk.show(with(MaintenanceTools::default()));
-    kiosk.tap("Print provisioning receipt");
-    kiosk.tap("Re-detect devices");
+    kiosk.tap("Print the provisioning receipt again");
+    kiosk.tap("Detect the devices again");
     assert_eq!(kiosk.intents(), vec![Intent::ReprintProvisioningReceipt, Intent::RedetectDevices]);
 
     // Paper out during the reprint: the reason and what to do; detection still running.
