@@ -8,10 +8,12 @@ use crate::config::Config;
 use crate::runtime::camera::DriverCamera;
 use crate::runtime::devices::{self, Supervision};
 use crate::runtime::escpos_printer::DriverPrinter;
+use crate::runtime::maintenance_tools::{self, ConfiguredPorts, MaintenanceTools};
 use crate::runtime::{FaceCamera, ReceiptPrinter, ScreenSink, reader};
 use crate::terminal::{self, TerminalOptions};
 use session::Event;
 use std::future::Future;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -305,13 +307,14 @@ pub fn options(
         printer,
         camera,
         maintenance_pin: config.maintenance.pin_hash.clone(),
+        maintenance_tools: None,
     }
 }
 
 /// The terminal on real hardware: the card reader on its serial port, the receipt
 /// printer on USB, serial or TCP, the camera through V4L2, each under supervision.
 /// Runs until Ctrl-C (systemd's stop).
-pub async fn run_production(config: Config, frontend: Frontend) -> anyhow::Result<ExitCode> {
+pub async fn run_production(config: Config, config_path: PathBuf, frontend: Frontend) -> anyhow::Result<ExitCode> {
     let key = |k: &str| anyhow::anyhow!("configuration key `{k}` is needed to run against real devices");
     let data_dir = config.terminal.data_dir.clone();
     let url = config.central.url.clone().ok_or_else(|| key("central.url"))?;
@@ -335,7 +338,18 @@ pub async fn run_production(config: Config, frontend: Frontend) -> anyhow::Resul
     frontend.set_social_security_card(d.social_security_reader.is_some());
     let verify_base_url = identity.verify_base_url.clone();
     let camera_seam: Arc<dyn FaceCamera> = Arc::new(camera.clone());
-    let terminal = terminal::start(options(&config, url, identity, printer.clone(), camera_seam, screen)).await?;
+    let mut terminal_options = options(&config, url.clone(), identity, printer.clone(), camera_seam, screen);
+    terminal_options.maintenance_tools = Some(MaintenanceTools {
+        data_dir: data_dir.clone(),
+        central_url: url,
+        config_path: Some(config_path),
+        configured: ConfiguredPorts::from_config(d),
+        tool: config.maintenance.provision_tool.clone().unwrap_or_else(maintenance_tools::default_tool),
+        detect_args: Vec::new(),
+        detect_limit: maintenance_tools::DETECT_LIMIT,
+        restart: Arc::new(maintenance_tools::restart_through_systemd),
+    });
+    let terminal = terminal::start(terminal_options).await?;
     terminal.metrics.set_config_hash(config.effective_hash());
     frontend.report_to(&terminal.outbox);
     frontend.connect(terminal.events.clone());

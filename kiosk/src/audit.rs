@@ -121,6 +121,13 @@ pub fn describe(record: &AuditRecord) -> (String, Option<String>, String) {
             (format!("self_test.{}", code(subject)), None, if *passed { "passed" } else { "failed" }.into())
         }
         AuditRecord::MaintenanceLeft { by } => ("maintenance.left".into(), None, code(by)),
+        AuditRecord::ProvisioningReceiptReprinted { ok } => {
+            ("maintenance.receipt_reprint".into(), None, if *ok { "printed" } else { "failed" }.into())
+        }
+        AuditRecord::DevicePortsChanged { devices } => {
+            let which: Vec<String> = devices.iter().map(code).collect();
+            ("maintenance.device_ports".into(), None, which.join(","))
+        }
     }
 }
 

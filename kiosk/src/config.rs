@@ -77,11 +77,14 @@ pub struct MaintenanceSection {
     pub idle_timeout_s: u64,
     /// How long the PIN pad stays locked after five wrong PINs.
     pub lockout_min: u64,
+    /// The `kiosk-provision` the maintenance screen runs to re-detect devices. Absent: the
+    /// one next to the `kiosk` executable, else `/usr/bin/kiosk-provision`.
+    pub provision_tool: Option<PathBuf>,
 }
 
 impl Default for MaintenanceSection {
     fn default() -> Self {
-        Self { pin_hash: None, idle_timeout_s: 120, lockout_min: 15 }
+        Self { pin_hash: None, idle_timeout_s: 120, lockout_min: 15, provision_tool: None }
     }
 }
 

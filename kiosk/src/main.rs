@@ -83,7 +83,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         None => {
             let choice = WindowChoice { headless: cli.headless, fullscreen: true };
             let settings = config.clone();
-            app::run(&config, choice, rt, move |frontend| app::run_production(settings, frontend))
+            let path = cli.config.clone();
+            app::run(&config, choice, rt, move |frontend| app::run_production(settings, path, frontend))
         }
     }
 }

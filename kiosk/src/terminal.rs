@@ -31,6 +31,8 @@ pub struct TerminalOptions {
     pub camera: Arc<dyn FaceCamera>,
     /// `maintenance.pin_hash`.
     pub maintenance_pin: Option<String>,
+    /// The maintenance screen's receipt reprint and re-detection.
+    pub maintenance_tools: Option<crate::runtime::maintenance_tools::MaintenanceTools>,
 }
 
 /// A terminal running on the current tokio runtime.
@@ -97,6 +99,7 @@ pub async fn start(o: TerminalOptions) -> anyhow::Result<Terminal> {
         boot_id: uuid::Uuid::new_v4().simple().to_string()[..12].to_owned(),
         maintenance_pin: o.maintenance_pin.map(Arc::from),
         pin_guard_file: Some(o.data_dir.join("pin-guard.json")),
+        tools: o.maintenance_tools.map(Arc::new),
     };
     let runtime = Runtime::new(o.timing, wiring);
     let events = runtime.events();

@@ -34,6 +34,16 @@ impl Candidates {
         c
     }
 
+    /// The candidates but `skip`: ports a running kiosk holds, whose exchanges a probe
+    /// would garble (the kiosk's maintenance screen re-detects around its working devices).
+    #[must_use]
+    pub fn without(mut self, skip: &[String]) -> Candidates {
+        for list in [&mut self.serial, &mut self.usb_printers, &mut self.tcp_printers] {
+            list.retain(|p| !skip.contains(p));
+        }
+        self
+    }
+
     fn add_named(&mut self, port: &str) {
         if port.starts_with("tcp://") {
             push_unique(&mut self.tcp_printers, port.to_string());
@@ -97,6 +107,14 @@ mod tests {
         assert_eq!(c.serial, ["/dev/ttyUSB0"]);
         assert_eq!(c.usb_printers, ["/dev/usb/lp0"]);
         assert_eq!(c.tcp_printers, ["tcp://10.0.0.5:9100"]);
+    }
+
+    #[test]
+    fn skipped_ports_are_not_probed_even_when_named() {
+        let named = ["/dev/ttyUSB0", "/dev/ttyUSB1", "/dev/usb/lp0"].map(String::from);
+        let c = Candidates::gather(&named, true).without(&["/dev/ttyUSB0".into(), "/dev/usb/lp0".into()]);
+        assert_eq!(c.serial, ["/dev/ttyUSB1"]);
+        assert!(c.usb_printers.is_empty());
     }
 
     #[test]

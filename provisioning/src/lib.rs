@@ -9,6 +9,9 @@ pub mod check;
 pub mod classify;
 pub mod detect;
 pub mod discover;
+// The guided install uses the kiosk crate's code (its configuration, drivers and install
+// record), so it comes with the command line, not with the bare library the fuzz target uses.
+#[cfg(feature = "cli")]
 pub mod install;
 pub mod probe;
 

@@ -35,6 +35,9 @@ enum Command {
         /// Print the findings as JSON.
         #[arg(long)]
         json: bool,
+        /// Leave this port alone (a running kiosk's driver holds it); repeatable.
+        #[arg(long = "skip", value_name = "P")]
+        skip: Vec<String>,
     },
     /// Probe the ports a kiosk configuration names; say what to change when a device is elsewhere.
     Check {
@@ -147,8 +150,8 @@ fn main() -> ExitCode {
             };
             ExitCode::from(install::install(&options))
         }
-        Command::Detect { ports, only, json } => {
-            let found = detect::detect(&Candidates::gather(&ports, only), &timings);
+        Command::Detect { ports, only, json, skip } => {
+            let found = detect::detect(&Candidates::gather(&ports, only).without(&skip), &timings);
             if json {
                 let doc = serde_json::json!({
                     "serial": found.serial,

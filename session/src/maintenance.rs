@@ -4,6 +4,11 @@
 //! Five wrong PINs lock the pad for a while. A citizen's card on the PIN pad hands the
 //! terminal back to them; on the maintenance screen a card is its reader's self-test
 //! (only its masked number is kept), and a scan is the scanner's.
+//!
+//! Everything the guided install did can be done again from here, without a shell: the
+//! self-tests, printing the provisioning receipt again, and re-detecting the devices
+//! (what is found beside what is configured; the technician applies the changes, which
+//! are written to the configuration before the terminal starts over on the new ports).
 
 use super::{
     AuditRecord, CardProblem, Citizen, Device, Devices, Effect, Event, IdentityDocument, Intent, Millis, PinGuardState,
@@ -152,6 +157,153 @@ pub struct SelfTests {
     pub devices: Devices,
     /// The central service's answer to the last check; `None` before the first.
     pub findings: Vec<(TestSubject, Option<Finding>)>,
+    /// The last reprint of the provisioning receipt from this screen.
+    pub reprint: Option<Reprint>,
+    /// The last re-detection from this screen.
+    pub redetect: Option<Redetect>,
+}
+
+/// The provisioning receipt's reprint.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Reprint {
+    Printing,
+    Printed,
+    Failed(ReprintProblem),
+}
+
+/// Why the provisioning receipt did not come out.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ReprintProblem {
+    /// This terminal has no finished install record (installed by hand, or the record
+    /// was deleted): there is nothing true to print.
+    NoInstallRecord,
+    /// The record is there but cannot be read (damaged, or not readable by the kiosk).
+    RecordUnreadable,
+    /// The printer failed (paper out, cover open, ...).
+    Printer(Problem),
+}
+
+/// The devices re-detection looks for: those `kiosk-provision detect` probes and the
+/// configuration names by port.
+pub const DETECTED: [Device; 3] = [Device::Reader, Device::Printer, Device::Camera];
+
+/// Where a device is: its device node (or `tcp://` address) and, on a serial line, its speed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Port {
+    pub path: String,
+    pub baud: Option<u32>,
+}
+
+/// What the runtime hands back from detection: the configured ports and every device found,
+/// best candidate first for each device (as `detect` suggests them).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Detection {
+    pub configured: Vec<(Device, String)>,
+    pub found: Vec<(Device, Port)>,
+}
+
+/// Why detection gave no answer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DetectError {
+    /// No `kiosk-provision` at the configured path: the package is incomplete.
+    ToolMissing,
+    /// It ran but failed (its exit status and last line of errors).
+    ToolFailed(String),
+    /// It answered something that is not its JSON report.
+    Unreadable(String),
+    /// It did not finish in time.
+    TimedOut,
+    /// It ran and found no device at all: cables or power, not configuration.
+    NothingFound,
+}
+
+/// One device: re-detection's finding beside the configuration.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PortCheck {
+    Same {
+        device: Device,
+        path: String,
+    },
+    Moved {
+        device: Device,
+        from: String,
+        to: Port,
+    },
+    /// Configured but not found. The configuration keeps it: an unplugged cable is more
+    /// likely than a removed device, and the status poll says when it is back.
+    Missing {
+        device: Device,
+        from: String,
+    },
+    /// Found but not configured.
+    New {
+        device: Device,
+        to: Port,
+    },
+}
+
+impl PortCheck {
+    pub fn device(&self) -> Device {
+        match self {
+            Self::Same { device, .. }
+            | Self::Moved { device, .. }
+            | Self::Missing { device, .. }
+            | Self::New { device, .. } => *device,
+        }
+    }
+
+    /// The port to write into the configuration, when it changes.
+    pub fn change(&self) -> Option<(Device, Port)> {
+        match self {
+            Self::Moved { device, to, .. } | Self::New { device, to } => Some((*device, to.clone())),
+            Self::Same { .. } | Self::Missing { .. } => None,
+        }
+    }
+}
+
+/// Each detectable device's configured port beside what was found, in [`DETECTED`] order;
+/// a device neither configured nor found has no line. A configured port among those found
+/// is the same, whatever was found first.
+pub fn compare(detection: &Detection) -> Vec<PortCheck> {
+    DETECTED
+        .iter()
+        .filter_map(|&device| {
+            let configured = detection.configured.iter().find(|(d, _)| *d == device).map(|(_, p)| p.clone());
+            let mut found = detection.found.iter().filter(|(d, _)| *d == device).map(|(_, p)| p);
+            match configured {
+                Some(path) if found.clone().any(|p| p.path == path) => Some(PortCheck::Same { device, path }),
+                Some(from) => Some(match found.next() {
+                    Some(to) => PortCheck::Moved { device, from, to: to.clone() },
+                    None => PortCheck::Missing { device, from },
+                }),
+                None => found.next().map(|to| PortCheck::New { device, to: to.clone() }),
+            }
+        })
+        .collect()
+}
+
+/// Re-detection's progress on the maintenance screen.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Redetect {
+    Running,
+    Found(Vec<PortCheck>),
+    Failed(DetectError),
+    /// Writing the changes of these findings into the configuration.
+    Applying(Vec<PortCheck>),
+    /// Written; the terminal starts over on the new ports.
+    Applied,
+    /// The configuration could not be written (and was left as it was); why.
+    ApplyFailed(String),
+}
+
+impl Redetect {
+    /// The findings the technician may apply: found, with at least one change.
+    pub fn changes(&self) -> Vec<(Device, Port)> {
+        match self {
+            Self::Found(checks) => checks.iter().filter_map(PortCheck::change).collect(),
+            _ => Vec::new(),
+        }
+    }
 }
 
 /// How the technician's visit ended.
@@ -179,7 +331,15 @@ enum Stage {
     /// One slot per device (boxed: six findings dwarf the PIN pad's state).
     Open {
         tests: Box<[Slot; 6]>,
+        tools: Tools,
     },
+}
+
+/// The reprint and re-detection, each with the ticket of its request still running.
+#[derive(Debug, Default)]
+struct Tools {
+    reprint: Option<(Reprint, Option<Ticket>)>,
+    redetect: Option<(Redetect, Option<Ticket>)>,
 }
 
 /// A device's last finding, and the ticket of the test still running, if one is.
@@ -285,6 +445,9 @@ pub(super) fn handle(state: &mut State, event: Event, out: &mut Vec<Effect>) {
             };
             finish(state, TestSubject::Central, ticket, finding, out);
         }
+        Event::ProvisioningReceiptPrinted { ticket, result } => reprinted(state, ticket, result, out),
+        Event::DevicesDetected { ticket, result } => detected(state, ticket, result, out),
+        Event::DevicePortsApplied { ticket, result } => applied(state, ticket, result, out),
         // Card removal, late replies for an ended session: nothing to do here.
         _ => {}
     }
@@ -306,7 +469,112 @@ fn touch(state: &mut State, intent: Intent, out: &mut Vec<Effect>) {
             }
         }
         (Stage::Open { .. }, Intent::SelfTest(subject)) => start_test(state, subject, out),
+        (Stage::Open { tools, .. }, Intent::ReprintProvisioningReceipt) => {
+            if matches!(tools.reprint, Some((_, Some(_)))) {
+                return;
+            }
+            state.next_ticket += 1;
+            let ticket = Ticket(state.next_ticket);
+            tools.reprint = Some((Reprint::Printing, Some(ticket)));
+            out.push(Effect::PrintProvisioningReceipt { ticket });
+            show(state, out);
+        }
+        (Stage::Open { tools, .. }, Intent::RedetectDevices) => {
+            if matches!(tools.redetect, Some((_, Some(_)))) {
+                return;
+            }
+            state.next_ticket += 1;
+            let ticket = Ticket(state.next_ticket);
+            tools.redetect = Some((Redetect::Running, Some(ticket)));
+            // Devices that answer now are where the configuration says: nothing to find.
+            let working = DETECTED
+                .into_iter()
+                .filter(|d| {
+                    matches!(
+                        state.devices.health(*d),
+                        Some(super::Health::Ok | super::Health::Problem(Problem::PaperNearEnd))
+                    )
+                })
+                .collect();
+            out.push(Effect::DetectDevices { ticket, working });
+            show(state, out);
+        }
+        (Stage::Open { tools, .. }, Intent::ApplyDetectedPorts) => {
+            let Some((found, None)) = &tools.redetect else { return };
+            let ports = found.changes();
+            let Redetect::Found(checks) = found else { return };
+            if ports.is_empty() {
+                return;
+            }
+            state.next_ticket += 1;
+            let ticket = Ticket(state.next_ticket);
+            tools.redetect = Some((Redetect::Applying(checks.clone()), Some(ticket)));
+            out.push(Effect::ApplyDevicePorts { ticket, ports });
+            show(state, out);
+        }
+        (Stage::Open { tools, .. }, Intent::CloseDetection) => {
+            // Not while a configuration is being written: its outcome must be seen.
+            if matches!(tools.redetect, Some((Redetect::Applying(_), Some(_)))) {
+                return;
+            }
+            tools.redetect = None;
+            show(state, out);
+        }
         _ => {}
+    }
+}
+
+/// The running request's slot of a tool, when `ticket` is its ticket (a late answer to an
+/// earlier visit's request is dropped).
+fn tool<T>(slot: &mut Option<(T, Option<Ticket>)>, ticket: Ticket) -> Option<&mut Option<(T, Option<Ticket>)>> {
+    matches!(slot, Some((_, Some(t))) if *t == ticket).then_some(slot)
+}
+
+fn tools(state: &mut State) -> Option<&mut Tools> {
+    match state.maintenance.as_mut() {
+        Some(Maintenance { stage: Stage::Open { tools, .. }, .. }) => Some(tools),
+        _ => None,
+    }
+}
+
+fn reprinted(state: &mut State, ticket: Ticket, result: Result<(), ReprintProblem>, out: &mut Vec<Effect>) {
+    let Some(slot) = tools(state).and_then(|t| tool(&mut t.reprint, ticket)) else { return };
+    let ok = result.is_ok();
+    *slot = Some((result.map_or_else(Reprint::Failed, |()| Reprint::Printed), None));
+    out.push(Effect::Audit(AuditRecord::ProvisioningReceiptReprinted { ok }));
+    show(state, out);
+}
+
+fn detected(state: &mut State, ticket: Ticket, result: Result<Detection, DetectError>, out: &mut Vec<Effect>) {
+    let Some(slot) = tools(state).and_then(|t| tool(&mut t.redetect, ticket)) else { return };
+    let outcome = match result {
+        Ok(d) if d.found.is_empty() => Redetect::Failed(DetectError::NothingFound),
+        Ok(d) => Redetect::Found(compare(&d)),
+        Err(e) => Redetect::Failed(e),
+    };
+    *slot = Some((outcome, None));
+    show(state, out);
+}
+
+fn applied(state: &mut State, ticket: Ticket, result: Result<(), String>, out: &mut Vec<Effect>) {
+    let Some(slot) = tools(state).and_then(|t| tool(&mut t.redetect, ticket)) else { return };
+    let devices = match &*slot {
+        Some((Redetect::Applying(checks), _)) => checks.iter().filter_map(PortCheck::change).map(|(d, _)| d).collect(),
+        _ => Vec::new(),
+    };
+    match result {
+        Ok(()) => {
+            *slot = Some((Redetect::Applied, None));
+            out.push(Effect::Audit(AuditRecord::DevicePortsChanged { devices }));
+            // The screen says so until the restart ends the visit: the drivers hold the
+            // old ports, and starting over opens the new ones through the same code as a boot.
+            show(state, out);
+            out.push(Effect::Restart);
+        }
+        Err(why) => {
+            *slot = Some((Redetect::ApplyFailed(why), None));
+            show(state, out);
+        }
     }
 }
 
@@ -321,7 +589,7 @@ fn pin_checked(state: &mut State, ticket: Ticket, accepted: bool, out: &mut Vec<
     if accepted {
         *guard = PinGuard::default();
         out.push(Effect::RememberPinGuard(guard.saved(state.now)));
-        m.stage = Stage::Open { tests: Default::default() };
+        m.stage = Stage::Open { tests: Default::default(), tools: Tools::default() };
         out.push(Effect::Audit(AuditRecord::MaintenanceEntered));
         // The network is the one thing no status poll shows: check it at once.
         start_test(state, TestSubject::Central, out);
@@ -342,7 +610,7 @@ fn pin_checked(state: &mut State, ticket: Ticket, accepted: bool, out: &mut Vec<
 }
 
 fn start_test(state: &mut State, subject: TestSubject, out: &mut Vec<Effect>) {
-    let Some(Maintenance { stage: Stage::Open { tests }, .. }) = state.maintenance.as_mut() else { return };
+    let Some(Maintenance { stage: Stage::Open { tests, .. }, .. }) = state.maintenance.as_mut() else { return };
     let slot = &mut tests[subject.index()];
     if matches!(slot, Some((Finding::Running, Some(_)))) {
         return;
@@ -400,7 +668,7 @@ fn scan_test(state: &mut State, code: ScannedCode, out: &mut Vec<Effect>) {
 
 /// A finished test's finding, audited and shown.
 fn record(state: &mut State, subject: TestSubject, finding: Finding, out: &mut Vec<Effect>) {
-    let Some(Maintenance { stage: Stage::Open { tests }, .. }) = state.maintenance.as_mut() else { return };
+    let Some(Maintenance { stage: Stage::Open { tests, .. }, .. }) = state.maintenance.as_mut() else { return };
     let passed = finding.passed().unwrap_or(false);
     tests[subject.index()] = Some((finding, None));
     out.push(Effect::Audit(AuditRecord::SelfTest { subject, passed }));
@@ -408,7 +676,7 @@ fn record(state: &mut State, subject: TestSubject, finding: Finding, out: &mut V
 }
 
 fn finish(state: &mut State, subject: TestSubject, ticket: Ticket, finding: Finding, out: &mut Vec<Effect>) {
-    let Some(Maintenance { stage: Stage::Open { tests }, .. }) = state.maintenance.as_mut() else { return };
+    let Some(Maintenance { stage: Stage::Open { tests, .. }, .. }) = state.maintenance.as_mut() else { return };
     let slot = &mut tests[subject.index()];
     if !matches!(slot, Some((_, Some(t))) if *t == ticket) {
         return;
@@ -423,7 +691,7 @@ fn show(state: &State, out: &mut Vec<Effect>) {
     let Some(m) = &state.maintenance else { return };
     match &m.stage {
         Stage::Pin { error, .. } => out.push(Effect::Show(Screen::MaintenancePin { error: *error })),
-        Stage::Open { tests } => out.push(Effect::Show(Screen::Maintenance(SelfTests {
+        Stage::Open { tests, tools } => out.push(Effect::Show(Screen::Maintenance(SelfTests {
             devices: state.devices.clone(),
             // A line for every device this terminal has, and the network.
             findings: TestSubject::ALL
@@ -431,13 +699,15 @@ fn show(state: &State, out: &mut Vec<Effect>) {
                 .filter(|s| s.device().is_none_or(|d| state.devices.installed(d)))
                 .map(|s| (*s, tests[s.index()].as_ref().map(|(f, _)| f.clone())))
                 .collect(),
+            reprint: tools.reprint.as_ref().map(|(r, _)| r.clone()),
+            redetect: tools.redetect.as_ref().map(|(r, _)| r.clone()),
         }))),
     }
 }
 
 fn leave(state: &mut State, by: LeftBy, out: &mut Vec<Effect>) {
     let Some(m) = state.maintenance.take() else { return };
-    if let Stage::Open { tests } = &m.stage {
+    if let Stage::Open { tests, .. } = &m.stage {
         if matches!(tests[TestSubject::Camera.index()], Some((Finding::Running, Some(_)))) {
             out.push(Effect::StopCapture);
         }

@@ -1,7 +1,7 @@
 //! The vocabulary of the session core: services, devices and their health, events in,
 //! effects out, and the audit records the core asks the runtime to write.
 
-use super::maintenance::{LeftBy, Pin, TestSubject};
+use super::maintenance::{DetectError, Detection, LeftBy, Pin, Port, ReprintProblem, TestSubject};
 use super::personal::{Citizen, ContributionRecord, FaceCapture, IssuedCertificate, PaymentRecord, PersonName, Phone};
 use super::screen::{ApplicationProgress, CaptureHint, Delivery, Failure, Screen, ServiceTile, Unavailable};
 use serde::{Deserialize, Serialize};
@@ -287,6 +287,14 @@ pub enum Intent {
     /// A technician's PIN from the PIN pad.
     SubmitPin(Pin),
     SelfTest(TestSubject),
+    /// Print the provisioning receipt again (the install's record, today's time).
+    ReprintProvisioningReceipt,
+    /// Look for the devices again, as `kiosk-provision detect` does.
+    RedetectDevices,
+    /// Write the ports re-detection found into the configuration and restart.
+    ApplyDetectedPorts,
+    /// Put re-detection's findings away (back to the device list) without applying them.
+    CloseDetection,
     ExitMaintenance,
 }
 
@@ -364,6 +372,21 @@ pub enum Event {
     CentralChecked {
         ticket: Ticket,
         result: Result<u32, String>,
+    },
+    /// The provisioning receipt came out, or why not.
+    ProvisioningReceiptPrinted {
+        ticket: Ticket,
+        result: Result<(), ReprintProblem>,
+    },
+    /// Re-detection ran: what is configured and what was found, or why it could not run.
+    DevicesDetected {
+        ticket: Ticket,
+        result: Result<Detection, DetectError>,
+    },
+    /// The found ports were written to the configuration, or why not.
+    DevicePortsApplied {
+        ticket: Ticket,
+        result: Result<(), String>,
     },
 }
 
@@ -548,6 +571,14 @@ pub enum AuditRecord {
     MaintenanceLeft {
         by: LeftBy,
     },
+    /// The provisioning receipt was printed again (or not) from the maintenance screen.
+    ProvisioningReceiptReprinted {
+        ok: bool,
+    },
+    /// A technician wrote re-detected ports into the configuration.
+    DevicePortsChanged {
+        devices: Vec<Device>,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -614,6 +645,26 @@ pub enum Effect {
     CheckCentral {
         ticket: Ticket,
     },
+    /// Print the provisioning receipt again from the install's record; answer
+    /// `Event::ProvisioningReceiptPrinted`.
+    PrintProvisioningReceipt {
+        ticket: Ticket,
+    },
+    /// Run device detection; answer `Event::DevicesDetected`. The devices in `working`
+    /// answer on their configured ports right now: detection leaves those ports alone
+    /// (probing them would garble the running drivers' exchanges) and counts them as found.
+    DetectDevices {
+        ticket: Ticket,
+        working: Vec<Device>,
+    },
+    /// Write these devices' new ports into the configuration (keeping a copy of the
+    /// old one); answer `Event::DevicePortsApplied`.
+    ApplyDevicePorts {
+        ticket: Ticket,
+        ports: Vec<(Device, Port)>,
+    },
+    /// Start the terminal over, so every driver opens the ports now configured.
+    Restart,
     /// Keep the PIN pad's guard where a restart finds it (give it back with
     /// [`crate::State::with_pin_guard`]).
     RememberPinGuard(PinGuardState),

@@ -118,6 +118,7 @@ async fn main() -> anyhow::Result<()> {
         printer,
         camera,
         maintenance_pin: None,
+        maintenance_tools: None,
     };
     // The social security card reader too, when pcscd and vpcd are there (it is then
     // measured as well).

@@ -493,6 +493,7 @@ pub fn test_options(
         printer,
         camera,
         maintenance_pin: Some(pin_hash),
+        maintenance_tools: None,
     }))
 }
 

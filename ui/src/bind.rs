@@ -266,13 +266,53 @@ pub(crate) fn apply(ui: &g::KioskWindow, view: &View) {
             vm.set_pin_error(e);
             vm.set_pin_attempts_left(left);
         }
-        Screen::Maintenance { terminal_id, software_version, devices } => {
+        Screen::Maintenance { terminal_id, software_version, devices, tools } => {
             vm.set_screen(g::ScreenId::Maintenance);
             vm.set_terminal_id(terminal_id.as_str().into());
             vm.set_software_version(software_version.as_str().into());
             vm.set_devices(model(devices.iter().map(device_row)));
+            maintenance_tools(&vm, tools);
         }
     }
+}
+
+fn maintenance_tools(vm: &g::Vm<'_>, tools: &MaintenanceTools) {
+    let (reprint, why) = match tools.reprint {
+        None => (g::ReprintId::None, None),
+        Some(ReceiptReprint::Printing) => (g::ReprintId::Printing, None),
+        Some(ReceiptReprint::Printed) => (g::ReprintId::Printed, None),
+        Some(ReceiptReprint::NoInstallRecord) => (g::ReprintId::NoInstallRecord, None),
+        Some(ReceiptReprint::RecordUnreadable) => (g::ReprintId::RecordUnreadable, None),
+        Some(ReceiptReprint::PrinterFailed(r)) => (g::ReprintId::PrinterFailed, Some(r)),
+    };
+    vm.set_reprint(reprint);
+    vm.set_reprint_reason(why.map_or(g::ReasonId::None, reason));
+    let none: &[PortLine] = &[];
+    let (state, ports, can_apply, error, detail) = match &tools.redetect {
+        None => (g::RedetectId::None, none, false, DetectFailure::NothingFound, ""),
+        Some(Redetection::Running) => (g::RedetectId::Running, none, false, DetectFailure::NothingFound, ""),
+        Some(Redetection::Found { ports, can_apply }) => {
+            (g::RedetectId::Found, ports.as_slice(), *can_apply, DetectFailure::NothingFound, "")
+        }
+        Some(Redetection::Failed { why, detail }) => (g::RedetectId::Failed, none, false, *why, detail.as_str()),
+        Some(Redetection::Applying { ports }) => {
+            (g::RedetectId::Applying, ports.as_slice(), false, DetectFailure::NothingFound, "")
+        }
+        Some(Redetection::Applied) => (g::RedetectId::Applied, none, false, DetectFailure::NothingFound, ""),
+        Some(Redetection::ApplyFailed { detail }) => {
+            (g::RedetectId::ApplyFailed, none, false, DetectFailure::NothingFound, detail.as_str())
+        }
+    };
+    vm.set_redetect(state);
+    vm.set_ports(model(ports.iter().map(|p| g::PortRow {
+        device: device(p.device),
+        change: port_change(p.change),
+        configured: p.configured.as_str().into(),
+        found: p.found.as_str().into(),
+    })));
+    vm.set_can_apply(can_apply);
+    vm.set_detect_error(detect_failure(error));
+    vm.set_detect_detail(detail.into());
 }
 
 fn device_row(d: &DeviceHealth) -> g::DeviceRow {
@@ -645,6 +685,15 @@ fn home_notice(n: HomeNotice) -> g::NoticeId {
         HomeNotice::CardRefused(CardError::Unsupported) => g::NoticeId::CardUnsupported,
     }
 }
+
+one_to_one!(port_change, port_change_from, PortChange, g::PortChangeId, [Same, Moved, Missing, New]);
+one_to_one!(
+    detect_failure,
+    detect_failure_from,
+    DetectFailure,
+    g::DetectErrId,
+    [ToolMissing, ToolFailed, Unreadable, TimedOut, NothingFound]
+);
 
 fn liveness(l: LivenessPrompt) -> g::LivenessId {
     match l {

@@ -402,6 +402,52 @@ pub fn sample_screens() -> Vec<(&'static str, Screen)> {
                 (TestSubject::Scanner, None, SelfTest::Scanned { code: "QC-20261121-0004837".into() }),
             ]),
         ),
+        // the receipt reprint hit an empty roll while re-detection runs
+        (
+            "maintenance-receipt-paper-out",
+            maintenance_tools(MaintenanceTools {
+                reprint: Some(ReceiptReprint::PrinterFailed(UnavailableReason::PrinterOutOfPaper)),
+                redetect: Some(Redetection::Running),
+            }),
+        ),
+        // a terminal installed by hand, whose devices are all unplugged
+        (
+            "maintenance-nothing-found",
+            maintenance_tools(MaintenanceTools {
+                reprint: Some(ReceiptReprint::NoInstallRecord),
+                redetect: Some(Redetection::Failed { why: DetectFailure::NothingFound, detail: String::new() }),
+            }),
+        ),
+        // the reader moved to another port, the camera is gone, the printer is where it was
+        (
+            "maintenance-redetected",
+            maintenance_tools(MaintenanceTools {
+                reprint: Some(ReceiptReprint::Printed),
+                redetect: Some(Redetection::Found {
+                    ports: vec![
+                        PortLine {
+                            device: TestSubject::Reader,
+                            change: PortChange::Moved,
+                            configured: "/dev/ttyUSB0".into(),
+                            found: "/dev/ttyUSB1".into(),
+                        },
+                        PortLine {
+                            device: TestSubject::Printer,
+                            change: PortChange::Same,
+                            configured: "/dev/usb/lp0".into(),
+                            found: "/dev/usb/lp0".into(),
+                        },
+                        PortLine {
+                            device: TestSubject::Camera,
+                            change: PortChange::Missing,
+                            configured: "/dev/video0".into(),
+                            found: String::new(),
+                        },
+                    ],
+                    can_apply: true,
+                }),
+            }),
+        ),
         (
             "maintenance-testing",
             maintenance(vec![
@@ -431,7 +477,22 @@ fn maintenance(devices: Vec<(TestSubject, Option<UnavailableReason>, SelfTest)>)
             .into_iter()
             .map(|(device, problem, test)| DeviceHealth { device, problem, test: Some(test) })
             .collect(),
+        tools: MaintenanceTools::default(),
     }
+}
+
+/// The four-device maintenance screen after using its tools.
+fn maintenance_tools(tools: MaintenanceTools) -> Screen {
+    let mut screen = maintenance(vec![
+        (TestSubject::Reader, None, SelfTest::PlaceCard),
+        (TestSubject::Printer, Some(UnavailableReason::PrinterOutOfPaper), SelfTest::TestPagePrinted),
+        (TestSubject::Camera, None, SelfTest::CameraWorks),
+        (TestSubject::Central, None, SelfTest::CentralAnswered { millis: 42 }),
+    ]);
+    if let Screen::Maintenance { tools: t, .. } = &mut screen {
+        *t = tools;
+    }
+    screen
 }
 
 /// The screens whose prompts change on a terminal that also takes social security

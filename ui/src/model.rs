@@ -207,7 +207,7 @@ pub enum Screen {
     /// Technician PIN pad after the hidden gesture. Only the number of digits is shown.
     MaintenancePin { entered: u8, length: u8, error: Option<PinError> },
     /// Technician screen after a correct PIN.
-    Maintenance { terminal_id: String, software_version: String, devices: Vec<DeviceHealth> },
+    Maintenance { terminal_id: String, software_version: String, devices: Vec<DeviceHealth>, tools: MaintenanceTools },
 }
 
 impl Default for Screen {
@@ -528,6 +528,83 @@ pub enum SelfTest {
     Failed(UnavailableReason),
 }
 
+/// The maintenance screen's tools beyond the self-tests: what the guided install did,
+/// done again without a shell.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MaintenanceTools {
+    /// The last reprint of the provisioning receipt; `None` before the first.
+    pub reprint: Option<ReceiptReprint>,
+    /// The last re-detection of the devices; `None` before the first (or once put away).
+    pub redetect: Option<Redetection>,
+}
+
+/// The provisioning receipt's reprint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReceiptReprint {
+    Printing,
+    Printed,
+    /// This terminal was not installed with `kiosk-provision install` (or its record is gone).
+    NoInstallRecord,
+    /// The install record is there but damaged.
+    RecordUnreadable,
+    /// The printer failed, and why.
+    PrinterFailed(UnavailableReason),
+}
+
+/// Re-detection of the devices, from running to applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Redetection {
+    Running,
+    /// Each device's configured port beside the one found; `can_apply` when one changed.
+    Found {
+        ports: Vec<PortLine>,
+        can_apply: bool,
+    },
+    /// Detection gave no answer; `detail` is the tool's own words (may be empty).
+    Failed {
+        why: DetectFailure,
+        detail: String,
+    },
+    /// The changes are being written to the configuration.
+    Applying {
+        ports: Vec<PortLine>,
+    },
+    /// Written: the terminal restarts on the new ports.
+    Applied,
+    /// Not written (the configuration is as it was), and why.
+    ApplyFailed {
+        detail: String,
+    },
+}
+
+/// One device on the re-detection list. Device paths only: nothing personal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortLine {
+    pub device: TestSubject,
+    pub change: PortChange,
+    /// The configured port (empty when none is).
+    pub configured: String,
+    /// Where it was found (empty when it was not).
+    pub found: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PortChange {
+    Same,
+    Moved,
+    Missing,
+    New,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DetectFailure {
+    ToolMissing,
+    ToolFailed,
+    Unreadable,
+    TimedOut,
+    NothingFound,
+}
+
 /// Everything a person at the screen can do. Sent on the intent channel; the runtime
 /// decides what happens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -567,5 +644,13 @@ pub enum Intent {
     MaintenanceGesture,
     /// Technician asks for a self-test of one device.
     SelfTest(TestSubject),
+    /// Print the provisioning receipt again.
+    ReprintProvisioningReceipt,
+    /// Look for the devices again.
+    RedetectDevices,
+    /// Write the re-detected ports into the configuration (and restart).
+    ApplyDetectedPorts,
+    /// Back to the device list from re-detection's findings.
+    CloseDetection,
     ExitMaintenance,
 }

@@ -175,6 +175,10 @@ fn connect_actions(ui: &g::KioskWindow, sink: Rc<dyn Fn(Intent)>) {
     on!(on_toggle_voice, || Intent::ToggleVoice);
     on!(on_still_here, || Intent::StillHere);
     on!(on_self_test, |d| Intent::SelfTest(bind::device_from(d)));
+    on!(on_reprint_receipt, || Intent::ReprintProvisioningReceipt);
+    on!(on_redetect_devices, || Intent::RedetectDevices);
+    on!(on_apply_ports, || Intent::ApplyDetectedPorts);
+    on!(on_close_detection, || Intent::CloseDetection);
     on!(on_exit_maintenance, || Intent::ExitMaintenance);
 
     // The hidden entry: the gesture is recognised here (like a double click would be);

@@ -475,6 +475,7 @@ fn maintenance(devices: Vec<(TestSubject, Option<SelfTest>)>) -> Screen {
         terminal_id: "KSK-0042".into(),
         software_version: "0.1.0".into(),
         devices: devices.into_iter().map(|(device, test)| DeviceHealth { device, problem: None, test }).collect(),
+        tools: MaintenanceTools::default(),
     }
 }
 
@@ -779,4 +780,58 @@ fn screen_reader_descriptions_are_translated() {
     });
     let field = kiosk.find("受理号").into_iter().find_map(|e| e.accessible_description().filter(|d| !d.is_empty()));
     assert_eq!(field.unwrap(), "已输入：12");
+}
+
+#[test]
+fn the_maintenance_tools_reprint_and_redetect_and_say_what_happened() {
+    let kiosk = Kiosk::english();
+    let devices = vec![(TestSubject::Reader, None), (TestSubject::Printer, None)];
+    let with = |tools: MaintenanceTools| {
+        let mut screen = maintenance(devices.clone());
+        if let Screen::Maintenance { tools: t, .. } = &mut screen {
+            *t = tools;
+        }
+        screen
+    };
+    kiosk.show(with(MaintenanceTools::default()));
+    kiosk.tap("Print the provisioning receipt again");
+    kiosk.tap("Detect the devices again");
+    assert_eq!(kiosk.intents(), vec![Intent::ReprintProvisioningReceipt, Intent::RedetectDevices]);
+
+    // Paper out during the reprint: the reason and what to do; detection still running.
+    kiosk.show(with(MaintenanceTools {
+        reprint: Some(ReceiptReprint::PrinterFailed(UnavailableReason::PrinterOutOfPaper)),
+        redetect: Some(Redetection::Running),
+    }));
+    assert!(kiosk.shows("Receipt not printed: The printer is out of paper. Fix the printer, then print again."));
+    assert!(kiosk.shows("Detecting devices… (up to 30 seconds)"));
+
+    // Garbage from the tool: the typed reason and its words.
+    kiosk.show(with(MaintenanceTools {
+        reprint: Some(ReceiptReprint::NoInstallRecord),
+        redetect: Some(Redetection::Failed { why: DetectFailure::Unreadable, detail: "expected value".into() }),
+    }));
+    assert!(kiosk.shows(
+        "No install record on this terminal: it was not installed with kiosk-provision install. Nothing to print."
+    ));
+    assert!(kiosk.shows(
+        "The detection tool gave an answer that cannot be read. Check that kiosk and kiosk-provision are the same \
+         version. (expected value)"
+    ));
+
+    // Findings beside the configuration; apply, or put them away.
+    let moved = PortLine {
+        device: TestSubject::Reader,
+        change: PortChange::Moved,
+        configured: "/dev/ttyUSB0".into(),
+        found: "/dev/ttyUSB1".into(),
+    };
+    kiosk.show(with(MaintenanceTools {
+        reprint: None,
+        redetect: Some(Redetection::Found { ports: vec![moved], can_apply: true }),
+    }));
+    assert!(kiosk.shows("Moved: /dev/ttyUSB0 → /dev/ttyUSB1"));
+    kiosk.tap("Apply changes");
+    kiosk.tap("Back to devices");
+    assert_eq!(kiosk.intents(), vec![Intent::ApplyDetectedPorts, Intent::CloseDetection]);
 }

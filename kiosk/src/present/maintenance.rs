@@ -3,9 +3,14 @@
 
 use super::mapping::{card_error, unavailable_reason};
 use crate::config::PIN_DIGITS;
-use session::maintenance::{Finding, Pin, PinRefusal, SelfTests, TestSubject};
-use session::{Problem, Unavailable};
-use ui::model::{DeviceHealth, PinError, Screen, SelfTest, UnavailableReason};
+use session::maintenance::{
+    DetectError, Finding, Pin, PinRefusal, PortCheck, Redetect, Reprint, ReprintProblem, SelfTests, TestSubject,
+};
+use session::{Device, Problem, Unavailable};
+use ui::model::{
+    DetectFailure, DeviceHealth, MaintenanceTools, PinError, PortChange, PortLine, ReceiptReprint, Redetection, Screen,
+    SelfTest, UnavailableReason,
+};
 
 pub(super) fn pin_pad(error: Option<PinRefusal>, typed: &Pin) -> Screen {
     Screen::MaintenancePin {
@@ -60,5 +65,66 @@ pub(super) fn overview(tests: &SelfTests, terminal_id: &str) -> Screen {
         terminal_id: terminal_id.to_owned(),
         software_version: env!("CARGO_PKG_VERSION").to_owned(),
         devices,
+        tools: MaintenanceTools {
+            reprint: tests.reprint.as_ref().map(reprint),
+            redetect: tests.redetect.as_ref().map(redetection),
+        },
+    }
+}
+
+fn reprint(r: &Reprint) -> ReceiptReprint {
+    match r {
+        Reprint::Printing => ReceiptReprint::Printing,
+        Reprint::Printed => ReceiptReprint::Printed,
+        Reprint::Failed(ReprintProblem::NoInstallRecord) => ReceiptReprint::NoInstallRecord,
+        Reprint::Failed(ReprintProblem::RecordUnreadable) => ReceiptReprint::RecordUnreadable,
+        Reprint::Failed(ReprintProblem::Printer(p)) => {
+            ReceiptReprint::PrinterFailed(unavailable_reason(&Unavailable {
+                device: Device::Printer,
+                problem: p.clone(),
+            }))
+        }
+    }
+}
+
+/// The device's name on screen: the maintenance screen names devices as their self-tests do.
+fn subject(device: Device) -> TestSubject {
+    match device {
+        Device::Printer => TestSubject::Printer,
+        Device::Camera => TestSubject::Camera,
+        Device::SocialSecurityReader => TestSubject::SocialSecurityReader,
+        Device::Scanner => TestSubject::Scanner,
+        _ => TestSubject::Reader,
+    }
+}
+
+fn port_line(c: &PortCheck) -> PortLine {
+    let (change, configured, found) = match c {
+        PortCheck::Same { path, .. } => (PortChange::Same, path.clone(), path.clone()),
+        PortCheck::Moved { from, to, .. } => (PortChange::Moved, from.clone(), to.path.clone()),
+        PortCheck::Missing { from, .. } => (PortChange::Missing, from.clone(), String::new()),
+        PortCheck::New { to, .. } => (PortChange::New, String::new(), to.path.clone()),
+    };
+    PortLine { device: subject(c.device()), change, configured, found }
+}
+
+fn redetection(r: &Redetect) -> Redetection {
+    let lines = |checks: &[PortCheck]| checks.iter().map(port_line).collect();
+    match r {
+        Redetect::Running => Redetection::Running,
+        Redetect::Found(checks) => Redetection::Found { ports: lines(checks), can_apply: !r.changes().is_empty() },
+        Redetect::Failed(e) => {
+            let (why, detail) = match e {
+                DetectError::ToolMissing => (DetectFailure::ToolMissing, String::new()),
+                DetectError::ToolFailed(d) => (DetectFailure::ToolFailed, d.clone()),
+                DetectError::Unreadable(d) => (DetectFailure::Unreadable, d.clone()),
+                DetectError::TimedOut => (DetectFailure::TimedOut, String::new()),
+                DetectError::NothingFound => (DetectFailure::NothingFound, String::new()),
+            };
+            Redetection::Failed { why, detail }
+        }
+        Redetect::Applying(checks) => Redetection::Applying { ports: lines(checks) },
+        Redetect::Applied => Redetection::Applied,
+        Redetect::ApplyFailed(detail) => Redetection::ApplyFailed { detail: detail.clone() },
     }
 }

@@ -267,6 +267,10 @@ impl Presenter {
             // The core opens the PIN pad only from the start screen with nobody in session.
             Intent::MaintenanceGesture => touch(CoreIntent::Maintenance),
             Intent::SelfTest(subject) => touch(CoreIntent::SelfTest(subject)),
+            Intent::ReprintProvisioningReceipt => touch(CoreIntent::ReprintProvisioningReceipt),
+            Intent::RedetectDevices => touch(CoreIntent::RedetectDevices),
+            Intent::ApplyDetectedPorts => touch(CoreIntent::ApplyDetectedPorts),
+            Intent::CloseDetection => touch(CoreIntent::CloseDetection),
             Intent::ExitMaintenance => touch(CoreIntent::ExitMaintenance),
         }
     }

@@ -8,6 +8,7 @@ pub mod certificates;
 pub mod convert;
 pub mod devices;
 pub mod escpos_printer;
+pub mod maintenance_tools;
 pub mod pin_guard;
 pub mod print_progress;
 pub mod printer_health;
@@ -99,6 +100,9 @@ pub struct Wiring {
     pub maintenance_pin: Option<Arc<str>>,
     /// Where wrong technician PINs and a lockout are kept across restarts.
     pub pin_guard_file: Option<std::path::PathBuf>,
+    /// The receipt reprint and re-detection; `None`: the maintenance screen's answer is
+    /// "no install record" and "tool missing" (a terminal started without them, as in tests).
+    pub tools: Option<Arc<maintenance_tools::MaintenanceTools>>,
 }
 
 /// How long the camera self-test waits for analysed frames.
@@ -406,6 +410,49 @@ impl Runtime {
                     Event::PinChecked { ticket, accepted }
                 });
             }
+            Effect::PrintProvisioningReceipt { ticket } => {
+                let (printer, tools) = (w.printer.clone(), w.tools.clone());
+                self.reply(async move {
+                    let result = match tools {
+                        Some(t) => t.reprint(&*printer, time::OffsetDateTime::now_utc()).await,
+                        None => Err(session::maintenance::ReprintProblem::NoInstallRecord),
+                    };
+                    Event::ProvisioningReceiptPrinted { ticket, result }
+                });
+            }
+            Effect::DetectDevices { ticket, working } => {
+                let tools = w.tools.clone();
+                self.reply(async move {
+                    let result = match tools {
+                        Some(t) => t.detect(&working).await,
+                        None => Err(session::maintenance::DetectError::ToolMissing),
+                    };
+                    if let Err(e) = &result {
+                        tracing::warn!(error = ?e, "maintenance: device detection failed");
+                    }
+                    Event::DevicesDetected { ticket, result }
+                });
+            }
+            Effect::ApplyDevicePorts { ticket, ports } => {
+                let tools = w.tools.clone();
+                self.reply(async move {
+                    let write = tokio::task::spawn_blocking(move || match tools {
+                        Some(t) => t.apply(&ports),
+                        None => Err("this terminal runs without a configuration file".to_owned()),
+                    });
+                    let result = write.await.unwrap_or_else(|e| Err(e.to_string()));
+                    if let Err(e) = &result {
+                        tracing::warn!(error = %e, "maintenance: device ports not written");
+                    }
+                    Event::DevicePortsApplied { ticket, result }
+                });
+            }
+            Effect::Restart => match &w.tools {
+                Some(t) => (t.restart)(),
+                None => {
+                    tracing::warn!("maintenance: restart asked for, but this terminal has no way to restart itself")
+                }
+            },
             Effect::CheckCentral { ticket } => {
                 let central = w.central.clone();
                 let hb = w.metrics.heartbeat(&w.outbox, 0, 0);

@@ -237,6 +237,11 @@ pub fn event_for(record: &AuditRecord, outbox: &OutboxHandle) {
         }
         AuditRecord::MaintenanceEntered => ("maintenance.entered".to_owned(), api::Severity::Info),
         AuditRecord::MaintenanceLeft { .. } => ("maintenance.left".to_owned(), api::Severity::Info),
+        // The configuration changed on site: operations see why the terminal restarts
+        // and why its configuration hash differs from its peers'.
+        AuditRecord::DevicePortsChanged { .. } => {
+            ("maintenance.device_ports_changed".to_owned(), api::Severity::Warning)
+        }
         // Someone is guessing the technician PIN.
         AuditRecord::MaintenancePinRefused { locked_out: true } => {
             ("maintenance.pin_locked_out".to_owned(), api::Severity::Warning)

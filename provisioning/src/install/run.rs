@@ -607,12 +607,15 @@ impl Ctx<'_> {
             software_version: env!("CARGO_PKG_VERSION"),
             central_url: config.central.url.as_deref().unwrap_or(""),
             printed_at: &printed_at,
+            reprinted_at: None,
         });
         // Printed before the service starts: the running kiosk holds the printer's port.
         println!("      printing (terminal id as QR, devices, self-tests, version)...");
         self.rt
             .block_on(self.printer(d).print(doc))
             .map_err(|p| failed(format!("the receipt did not print: {p:?}"), advice(Subject::Printer)))?;
+        // The maintenance screen's reprint says when the terminal was installed.
+        state.installed_at = Some(printed_at);
         Ok(())
     }
 

@@ -5,6 +5,7 @@ mod contributions;
 mod documents;
 mod job_seeker;
 mod maintenance;
+mod maintenance_tools;
 mod payments;
 mod policies;
 mod progress;

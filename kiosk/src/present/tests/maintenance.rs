@@ -102,3 +102,54 @@ fn self_tests_are_started_from_the_device_rows_and_their_findings_drawn() {
     assert!(matches!(rig.screen(), Screen::Home { .. }));
     assert!(!rig.state.in_maintenance());
 }
+
+fn tools(rig: &Rig) -> ui::model::MaintenanceTools {
+    match rig.screen() {
+        Screen::Maintenance { tools, .. } => tools,
+        other => panic!("not the maintenance screen: {other:?}"),
+    }
+}
+
+#[test]
+fn the_reprint_and_redetection_reach_the_view_in_the_screens_words() {
+    use session::maintenance::{Detection, Port, ReprintProblem};
+    use ui::model::{PortChange, ReceiptReprint, Redetection};
+    let mut rig = technician_rig();
+    rig.tap(Intent::MaintenanceGesture);
+    rig.digits("246810");
+    rig.tap(Intent::Confirm);
+    answer_pin(&mut rig, true);
+
+    rig.tap(Intent::ReprintProvisioningReceipt);
+    assert_eq!(tools(&rig).reprint, Some(ReceiptReprint::Printing));
+    let ticket = rig
+        .effects
+        .iter()
+        .find_map(|e| if let Effect::PrintProvisioningReceipt { ticket } = e { Some(*ticket) } else { None })
+        .expect("the reprint reached the runtime");
+    rig.event(Event::ProvisioningReceiptPrinted { ticket, result: Err(ReprintProblem::Printer(Problem::PaperOut)) });
+    assert_eq!(tools(&rig).reprint, Some(ReceiptReprint::PrinterFailed(UnavailableReason::PrinterOutOfPaper)));
+
+    rig.tap(Intent::RedetectDevices);
+    assert_eq!(tools(&rig).redetect, Some(Redetection::Running));
+    let ticket = rig
+        .effects
+        .iter()
+        .find_map(|e| if let Effect::DetectDevices { ticket, .. } = e { Some(*ticket) } else { None })
+        .expect("detection reached the runtime");
+    let found = Port { path: "/dev/ttyUSB1".into(), baud: Some(115_200) };
+    let detection = Detection {
+        configured: vec![(CoreDevice::Reader, "/dev/ttyUSB0".into())],
+        found: vec![(CoreDevice::Reader, found)],
+    };
+    rig.event(Event::DevicesDetected { ticket, result: Ok(detection) });
+    let Some(Redetection::Found { ports, can_apply: true }) = tools(&rig).redetect else {
+        panic!("{:?}", tools(&rig).redetect)
+    };
+    assert_eq!(
+        (ports[0].change, ports[0].configured.as_str(), ports[0].found.as_str()),
+        (PortChange::Moved, "/dev/ttyUSB0", "/dev/ttyUSB1")
+    );
+    rig.tap(Intent::ApplyDetectedPorts);
+    assert!(rig.effects.iter().any(|e| matches!(e, Effect::ApplyDevicePorts { .. })));
+}
