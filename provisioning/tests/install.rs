@@ -249,6 +249,18 @@ async fn central_unreachable_at_enrollment_stops_there_and_a_re_run_resumes_and_
     assert_eq!(state.next(), Some(Step::Enroll));
     assert_eq!(t.paper.receipts().len(), 1, "the test page");
 
+    // A re-run that names another central is refused: the configuration already holds
+    // the first one, and the steps done are not redone.
+    let mut other = t.args.clone();
+    let at = other.iter().position(|a| a == "--central").unwrap() + 1;
+    other[at] = "https://central.elsewhere.example".into();
+    let other: Vec<&str> = other.iter().map(String::as_str).collect();
+    let (refused, _) = tokio::task::block_in_place(|| run(&other, LIMIT));
+    let said = text(&refused.stdout);
+    assert_eq!(refused.status.code(), Some(2), "{said}");
+    assert!(said.contains("--central https://central.elsewhere.example differs from"), "{said}");
+    assert_eq!(t.state().next(), Some(Step::Enroll), "nothing changed");
+
     // The network is back: central again on the same address with the same CA and tokens.
     let central = start_central(central_dir.path(), addr).await;
     let started = Instant::now();

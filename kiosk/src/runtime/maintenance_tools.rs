@@ -216,71 +216,48 @@ pub fn parse_report(stdout: &[u8]) -> Result<Vec<(Device, Port)>, String> {
     Ok(readers.chain(printers).chain(cameras).collect())
 }
 
-/// The `[devices]` keys a device's port is written to.
-fn keys(device: Device, port: &Port) -> Vec<(&'static str, String)> {
-    let quoted = toml::Value::String(port.path.clone()).to_string();
+/// The `[devices]` keys a device's port is written to; `None` removes the key.
+fn keys(device: Device, port: &Port) -> Vec<(&'static str, Option<toml_edit::Value>)> {
+    let path = Some(toml_edit::Value::from(port.path.as_str()));
+    let baud = port.baud.map(|b| toml_edit::Value::from(i64::from(b)));
     match device {
         Device::Reader => {
-            let mut k = vec![("reader_port", quoted)];
-            k.extend(port.baud.map(|b| ("reader_baud", b.to_string())));
+            let mut k = vec![("reader_port", path)];
+            // No speed found: the configured one stays.
+            if baud.is_some() {
+                k.push(("reader_baud", baud));
+            }
             k
         }
-        Device::Printer => {
-            let mut k = vec![("printer", quoted)];
-            // A printer on USB or TCP has no line speed: a stale one must not stay.
-            k.push(("printer_baud", port.baud.map_or_else(String::new, |b| b.to_string())));
-            k
-        }
-        Device::Camera => vec![("camera", quoted)],
+        // A printer on USB or TCP has no line speed: a stale one must not stay.
+        Device::Printer => vec![("printer", path), ("printer_baud", baud)],
+        Device::Camera => vec![("camera", path)],
         _ => Vec::new(),
     }
 }
 
-/// The configuration's text with `ports` set in `[devices]`: each key's line replaced
-/// where it is, or added at the end of the section; everything else (comments, the other
-/// sections) kept as written. An empty value removes the key.
-pub fn set_ports(text: &str, ports: &[(Device, Port)]) -> String {
-    let mut wanted: Vec<(&str, String)> = ports.iter().flat_map(|(d, p)| keys(*d, p)).collect();
-    let mut out: Vec<String> = Vec::new();
-    let mut in_devices = false;
-    let mut seen_devices = false;
-    let flush = |wanted: &mut Vec<(&str, String)>, out: &mut Vec<String>| {
-        // New keys go after the section's last setting, before blank lines that separate it.
-        let at = out.iter().rposition(|l| !l.trim().is_empty()).map_or(out.len(), |i| i + 1);
-        let lines: Vec<String> =
-            wanted.drain(..).filter(|(_, v)| !v.is_empty()).map(|(k, v)| format!("{k} = {v}")).collect();
-        out.splice(at..at, lines);
-    };
-    for line in text.lines() {
-        let trimmed = line.trim_start();
-        if trimmed.starts_with('[') {
-            if in_devices {
-                flush(&mut wanted, &mut out);
+/// The configuration's text with `ports` set in `[devices]` (the table made if missing),
+/// everything else (comments, order, the other sections) kept as written: `toml_edit`
+/// edits the document rather than re-serialising it. A text that is no TOML is refused.
+pub fn set_ports(text: &str, ports: &[(Device, Port)]) -> Result<String, String> {
+    let mut doc: toml_edit::DocumentMut = text.parse().map_err(|e| format!("not TOML: {e}"))?;
+    let fresh = !doc.contains_key("devices");
+    let devices =
+        doc.entry("devices").or_insert_with(toml_edit::table).as_table_mut().ok_or("`devices` is not a table")?;
+    if fresh && !text.is_empty() {
+        devices.decor_mut().set_prefix("\n");
+    }
+    for (key, value) in ports.iter().flat_map(|(d, p)| keys(*d, p)) {
+        match value {
+            Some(v) => {
+                devices.insert(key, toml_edit::value(v));
             }
-            in_devices = trimmed.starts_with("[devices]");
-            seen_devices |= in_devices;
-        } else if in_devices {
-            let key = trimmed.split('=').next().unwrap_or("").trim();
-            if let Some(i) = wanted.iter().position(|(k, _)| *k == key) {
-                let (k, v) = wanted.remove(i);
-                if !v.is_empty() {
-                    out.push(format!("{k} = {v}"));
-                }
-                continue;
+            None => {
+                devices.remove(key);
             }
         }
-        out.push(line.to_owned());
     }
-    if in_devices {
-        flush(&mut wanted, &mut out);
-    } else if !seen_devices && wanted.iter().any(|(_, v)| !v.is_empty()) {
-        out.push(String::new());
-        out.push("[devices]".into());
-        flush(&mut wanted, &mut out);
-    }
-    let mut s = out.join("\n");
-    s.push('\n');
-    s
+    Ok(doc.to_string())
 }
 
 /// Rewrites the configuration with `ports`: checked by the kiosk's own loader first (a
@@ -290,7 +267,7 @@ pub fn set_ports(text: &str, ports: &[(Device, Port)]) -> String {
 pub fn write_ports(path: &Path, ports: &[(Device, Port)]) -> Result<(), String> {
     let shown = path.display();
     let old = std::fs::read_to_string(path).map_err(|e| format!("cannot read {shown}: {e}"))?;
-    let new = set_ports(&old, ports);
+    let new = set_ports(&old, ports).map_err(|e| format!("{shown}: {e}; it is unchanged"))?;
     let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "kiosk.toml".into());
     let tmp = dir.join(format!(".{name}.new"));

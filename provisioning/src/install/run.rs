@@ -121,6 +121,14 @@ pub fn install(o: &Options) -> u8 {
         );
         return 0;
     }
+    if let Some(changed) = changed_since_last_run(&state, o) {
+        println!("kiosk-provision: {changed}");
+        println!(
+            "      what to do: run it with the same flags as before, or delete {} to install from the start",
+            o.data_dir.join(super::state::STATE_FILE).display()
+        );
+        return EXIT_USAGE;
+    }
     let mut ctx = Ctx { o, interactive, rt: &rt, started };
     for step in Step::ALL {
         println!("[{}/{}] {}", step.number(), Step::ALL.len(), step.title());
@@ -354,11 +362,30 @@ impl Ctx<'_> {
         for r in &rules {
             println!("      {} -> /dev/{}", r.devnode, r.symlink);
         }
-        // Applies the rules now (group and mode); harmless where udev does not run.
-        for args in [&["control", "--reload-rules"][..], &["trigger", "--action=change"][..]] {
+        // Applies the rules now (group, mode and links); harmless where udev does not run.
+        for args in
+            [&["control", "--reload-rules"][..], &["trigger", "--action=change"][..], &["settle", "--timeout=10"]]
+        {
             let _ = std::process::Command::new("udevadm").args(args).status();
         }
         println!("      wrote {}", path.display());
+        // The configuration names the links udev made, so the next boot's numbering
+        // (another adapter plugged in, another order) cannot swap the devices.
+        let (stable, replaced) = udev::with_stable_names(d, &rules, Path::exists);
+        for r in rules.iter().filter(|r| !replaced.iter().any(|(old, _)| *old == r.devnode)) {
+            println!(
+                "      udev has not made /dev/{} (yet): the configuration keeps {}; re-run after a reboot to use it",
+                r.symlink, r.devnode
+            );
+        }
+        if !replaced.is_empty() {
+            let url = self.config()?.central.url.unwrap_or_default();
+            state.devices = Some(stable);
+            self.write_config_with(&self.config_inputs(state, &url)?)?;
+            for (old, link) in &replaced {
+                println!("      the configuration now names {link} instead of {old}");
+            }
+        }
         Ok(())
     }
 
@@ -676,6 +703,19 @@ impl Ctx<'_> {
 }
 
 /// What to check first when a device's test fails.
+/// A resumed run whose flags contradict what the earlier run already did: the steps
+/// done are not redone, so a different central URL would silently be ignored.
+fn changed_since_last_run(state: &InstallState, o: &Options) -> Option<String> {
+    let given = o.central_url.as_deref()?;
+    if !state.is_done(Step::Config) {
+        return None;
+    }
+    let written = kiosk::config::Config::load(&o.config_path).ok()?.central.url?;
+    (written != given).then(|| {
+        format!("--central {given} differs from {written}, which the earlier run already wrote into the configuration")
+    })
+}
+
 fn advice(subject: Subject) -> &'static str {
     match subject {
         Subject::Reader => "check the reader's cable and power and place the card flat on it",

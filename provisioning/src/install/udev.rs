@@ -149,9 +149,43 @@ pub fn render(rules: &[Rule]) -> String {
     out
 }
 
+/// `devices` with each path a rule names replaced by its stable link, where `present`
+/// says udev has made the link (the rules applied): the configuration then names the
+/// device, not the number the kernel gave it at this boot, which a second USB adapter
+/// or another plug order changes. A link udev has not made (no udev here, or the
+/// device left meanwhile) keeps the detected path. Returns the new devices and each
+/// (old path, link) replaced.
+pub fn with_stable_names(
+    devices: &super::state::Devices,
+    rules: &[Rule],
+    present: impl Fn(&std::path::Path) -> bool,
+) -> (super::state::Devices, Vec<(String, String)>) {
+    let mut out = devices.clone();
+    let mut replaced = Vec::new();
+    for r in rules {
+        let link = format!("/dev/{}", r.symlink);
+        if !present(std::path::Path::new(&link)) {
+            continue;
+        }
+        let slot = match r.role {
+            Role::Reader => Some(&mut out.reader_port),
+            Role::Printer => Some(&mut out.printer),
+            Role::Camera => out.camera.as_mut(),
+            // The install records no scanner port: it is set by hand, if at all.
+            Role::Scanner => None,
+        };
+        if let Some(path) = slot.filter(|p| **p == r.devnode) {
+            replaced.push((std::mem::replace(path, link.clone()), link));
+        }
+    }
+    (out, replaced)
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
+    use std::path::Path;
+
     use super::*;
 
     /// What udev reports for a CH340 USB-serial adapter (no serial number) in `port`.
@@ -168,6 +202,39 @@ mod tests {
         d.properties.insert("ID_MODEL_ID".into(), "6001".into());
         d.properties.insert("ID_SERIAL_SHORT".into(), serial.into());
         d
+    }
+
+    #[test]
+    fn the_configuration_takes_the_links_udev_made_and_keeps_the_rest() {
+        let (rules, _) = rules(&[
+            ftdi(Role::Reader, "/dev/ttyUSB0", "A10K1", "1"),
+            ftdi(Role::Printer, "/dev/ttyUSB1", "A10K2", "2"),
+            ch340(Role::Camera, "/dev/video0", "3"),
+        ]);
+        let detected = super::super::state::Devices {
+            reader_port: "/dev/ttyUSB0".into(),
+            reader_baud: 115_200,
+            reader_sam: None,
+            printer: "/dev/ttyUSB1".into(),
+            printer_baud: Some(9600),
+            camera: Some("/dev/video0".into()),
+        };
+        // udev made the reader's and the camera's links, not (yet) the printer's.
+        let made = ["/dev/kiosk/reader", "/dev/kiosk/camera"];
+        let (stable, replaced) = with_stable_names(&detected, &rules, |p| made.iter().any(|m| p == Path::new(m)));
+        assert_eq!(stable.reader_port, "/dev/kiosk/reader");
+        assert_eq!(stable.printer, "/dev/ttyUSB1", "no link yet: the detected path stays");
+        assert_eq!(stable.camera.as_deref(), Some("/dev/kiosk/camera"));
+        assert_eq!((stable.reader_baud, stable.printer_baud), (115_200, Some(9600)));
+        assert_eq!(
+            replaced,
+            [
+                ("/dev/ttyUSB0".to_owned(), "/dev/kiosk/reader".to_owned()),
+                ("/dev/video0".to_owned(), "/dev/kiosk/camera".to_owned())
+            ]
+        );
+        let (same, none) = with_stable_names(&detected, &rules, |_| false);
+        assert_eq!((same, none), (detected, vec![]));
     }
 
     #[test]

@@ -195,13 +195,17 @@ fn changed_ports_replace_their_lines_and_keep_the_rest_as_written() {
         (Device::Camera, Port { path: "/dev/video0".into(), baud: None }),
     ];
     assert_eq!(
-        set_ports(CONFIG, &ports),
+        set_ports(CONFIG, &ports).unwrap(),
         "# Written by `kiosk-provision install`.\n\n[terminal]\ndata_dir = \"/var/lib/kiosk\"\n\n\
 [devices]\nreader_port = \"/dev/ttyUSB3\"\nreader_baud = 9600\nprinter = \"/dev/usb/lp0\"\n\
 printer_profile = \"80mm\"\ncamera = \"/dev/video0\"\n\n[maintenance]\npin_hash = \"x\"\n"
     );
-    let bare = set_ports("[terminal]\ndata_dir = \"/d\"\n", &ports[2..]);
+    let bare = set_ports("[terminal]\ndata_dir = \"/d\"\n", &ports[2..]).unwrap();
     assert_eq!(bare, "[terminal]\ndata_dir = \"/d\"\n\n[devices]\ncamera = \"/dev/video0\"\n");
+    // Comments on the lines kept stay; a file that is no TOML is not touched.
+    let commented = CONFIG.replace("printer_profile = \"80mm\"", "printer_profile = \"80mm\" # the roll in this hall");
+    assert!(set_ports(&commented, &ports).unwrap().contains("printer_profile = \"80mm\" # the roll in this hall\n"));
+    assert!(set_ports("[devices\nreader_port = ", &ports).unwrap_err().starts_with("not TOML"));
 }
 
 #[test]
