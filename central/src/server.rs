@@ -73,7 +73,14 @@ pub fn open_database(data_dir: &std::path::Path, database: Option<&str>) -> Resu
         Some(url) => {
             crate::config::check_database_url(url).map_err(|problem| ConfigError { setting: "database", problem })?;
             let store = PgStore::open(url)?;
-            tracing::info!(database = store.target(), schema_version = ?store.schema_version().ok(), "storage: PostgreSQL");
+            // The operator sees at start whether the records cross the network encrypted.
+            let tls = store.connection_tls().ok().flatten().unwrap_or_else(|| "none".to_owned());
+            tracing::info!(
+                database = store.target(),
+                schema_version = ?store.schema_version().ok(),
+                tls,
+                "storage: PostgreSQL"
+            );
             Ok(Arc::new(store))
         }
     }

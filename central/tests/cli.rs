@@ -212,6 +212,9 @@ fn serve_logs_the_engine_it_uses_with_the_password_masked() {
     child.kill().unwrap();
     child.wait().unwrap();
     assert!(log.contains("storage: PostgreSQL") && log.contains("postgres:***@127.0.0.1"), "{log}");
+    // The line may carry colour codes between a field's name and its value.
+    let storage = log.lines().find(|l| l.contains("storage: PostgreSQL")).unwrap_or_default();
+    assert!(storage.contains("tls") && storage.contains("\"none\""), "says it is not encrypted: {storage}");
     assert!(!log.contains("hunter2"), "{log}");
     assert!(!dir.path().join("central.db").exists());
 }

@@ -105,7 +105,11 @@ pub fn restart_through_systemd() {
 impl MaintenanceTools {
     /// Prints the provisioning receipt again, `now` in China time on it.
     pub async fn reprint(&self, printer: &dyn ReceiptPrinter, now: time::OffsetDateTime) -> Result<(), ReprintProblem> {
-        let doc = reprint_document(&self.data_dir, &self.central_url, now)?;
+        // Reading the record is file I/O: off the async workers, like the other stores.
+        let (dir, url) = (self.data_dir.clone(), self.central_url.clone());
+        let doc = tokio::task::spawn_blocking(move || reprint_document(&dir, &url, now))
+            .await
+            .map_err(|_| ReprintProblem::RecordUnreadable)??;
         printer.print(doc).await.map_err(ReprintProblem::Printer)
     }
 
