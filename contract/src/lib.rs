@@ -57,6 +57,10 @@ pub mod paths {
     pub const APPLICATIONS: &str = "/v1/applications";
     pub const RATINGS: &str = "/v1/ratings";
     pub const TELEMETRY: &str = "/v1/telemetry";
+    /// `?architecture=<debian arch>`: the release offered to this terminal, if any.
+    pub const UPDATE_OFFER: &str = "/v1/updates/offer";
+    /// Followed by `/{sha256}`: a published package's bytes (terminals only).
+    pub const UPDATE_PACKAGES: &str = "/v1/updates/packages";
     /// Followed by `/{verification_code}`; public HTML page.
     pub const VERIFY: &str = "/verify";
     pub const METRICS: &str = "/metrics";
@@ -65,6 +69,8 @@ pub mod paths {
 
 mod problem;
 pub use problem::*;
+mod release;
+pub use release::*;
 
 /// Percent-encodes `text` as UTF-8 for an HTTP header value (RFC 3986: the unreserved
 /// characters `A-Z a-z 0-9 - . _ ~` stay as they are, every other byte becomes `%XX`),
