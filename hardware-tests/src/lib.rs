@@ -209,6 +209,10 @@ pub struct Rig {
     pub scanner: Option<scanner::sim::ScannerControl>,
     pub link: NetworkLink,
     pub device_id: String,
+    /// The terminal's data directory (identity, outbox, the update spool).
+    pub kiosk_dir: std::path::PathBuf,
+    /// Central's address as the terminal reaches it (through `link`).
+    pub url: String,
     _simulated: SimulatedDevicesGuard,
     _dir: tempfile::TempDir,
 }
@@ -272,7 +276,7 @@ impl Rig {
         settings.verify_base_url = Some(identity.verify_base_url.clone());
         let device_id = identity.device_id.clone();
         let screens = Arc::new(ScreenRecorder::default());
-        let options = simulation::test_options(&kiosk_dir, url, identity, screens.clone(), RIG_PIN)?;
+        let options = simulation::test_options(&kiosk_dir, url.clone(), identity, screens.clone(), RIG_PIN)?;
         // The jobs pass through the paper trail on their way to the printer.
         let printed = Printed::default();
         let trail = printed.clone();
@@ -301,6 +305,8 @@ impl Rig {
             scanner,
             link,
             device_id,
+            kiosk_dir,
+            url,
             _simulated: SimulatedDevicesGuard(devices, tasks),
             _dir: dir,
         })

@@ -253,7 +253,7 @@ pub fn timeouts(config: &Config) -> Timeouts {
 pub fn inventory() -> contract::HardwareInventory {
     let hostname =
         std::fs::read_to_string("/etc/hostname").map(|h| h.trim().to_owned()).unwrap_or_else(|_| "kiosk".into());
-    contract::HardwareInventory { hostname, software_version: env!("CARGO_PKG_VERSION").into(), devices: vec![] }
+    contract::HardwareInventory { hostname, software_version: crate::update::running_version().into(), devices: vec![] }
 }
 
 /// `kiosk enroll`: a one-time token and a locally generated key become this terminal's
@@ -308,7 +308,16 @@ pub fn options(
         camera,
         maintenance_pin: config.maintenance.pin_hash.clone(),
         maintenance_tools: None,
+        updates: Some(update_settings(config)),
     }
+}
+
+/// The update agent's settings from `[updates]`.
+pub fn update_settings(config: &Config) -> crate::update::agent::UpdateSettings {
+    let u = &config.updates;
+    let mut s = crate::update::agent::UpdateSettings::new(u.key(), u.window());
+    s.check_every = Duration::from_secs(u.check_every_s);
+    s
 }
 
 /// The terminal on real hardware: the card reader on its serial port, the receipt

@@ -173,6 +173,9 @@ fn key_and_csr(hostname: &str) -> Result<(rcgen::KeyPair, String), CentralError>
     Ok((key, pem))
 }
 
+/// The longest a package download may take.
+const DOWNLOAD_LIMIT: Duration = Duration::from_secs(30 * 60);
+
 #[derive(Clone, Copy, Debug)]
 pub struct Timeouts {
     pub connect: Duration,
@@ -478,6 +481,59 @@ impl CentralClient {
             return Err(problem_of(resp).await);
         }
         resp.json().await.map(Some).map_err(|e| CentralError::Malformed(e.to_string()))
+    }
+
+    /// The release central's rollouts offer this terminal, if any.
+    pub async fn update_offer(&self, architecture: &str) -> Result<Option<api::UpdateOffer>, CentralError> {
+        let path = format!("{}?architecture={architecture}", api::paths::UPDATE_OFFER);
+        let resp = self.http().get(self.url(&path)).send().await.map_err(unreachable)?;
+        if resp.status() == reqwest::StatusCode::NO_CONTENT {
+            return Ok(None);
+        }
+        if !resp.status().is_success() {
+            return Err(problem_of(resp).await);
+        }
+        resp.json().await.map(Some).map_err(|e| CentralError::Malformed(e.to_string()))
+    }
+
+    /// Downloads a package to `dest` (through `dest.part`, renamed when complete),
+    /// hashing as it goes; stops at `max_size` bytes so a wrong answer cannot fill the
+    /// disk. Returns the SHA-256 (hex) and the size.
+    pub async fn download_package(
+        &self,
+        path: &str,
+        dest: &std::path::Path,
+        max_size: u64,
+    ) -> Result<(String, u64), CentralError> {
+        use sha2::Digest as _;
+        use tokio::io::AsyncWriteExt as _;
+        let local = |e: std::io::Error| CentralError::Malformed(format!("{}: {e}", dest.display()));
+        // A package on a slow village line takes minutes: its own, longer limit.
+        let resp = self.http().get(self.url(path)).timeout(DOWNLOAD_LIMIT).send().await.map_err(unreachable)?;
+        if !resp.status().is_success() {
+            return Err(problem_of(resp).await);
+        }
+        if let Some(dir) = dest.parent() {
+            tokio::fs::create_dir_all(dir).await.map_err(local)?;
+        }
+        let part = dest.with_extension("part");
+        let mut file = tokio::fs::File::create(&part).await.map_err(local)?;
+        let (mut hasher, mut size) = (sha2::Sha256::new(), 0u64);
+        let mut resp = resp;
+        while let Some(chunk) = resp.chunk().await.map_err(unreachable)? {
+            size += chunk.len() as u64;
+            if size > max_size {
+                drop(file);
+                let _ = tokio::fs::remove_file(&part).await;
+                return Err(CentralError::Malformed(format!("package is larger than the {max_size} bytes signed")));
+            }
+            hasher.update(&chunk);
+            file.write_all(&chunk).await.map_err(local)?;
+        }
+        file.sync_all().await.map_err(local)?;
+        drop(file);
+        tokio::fs::rename(&part, dest).await.map_err(local)?;
+        Ok((hex::encode(hasher.finalize()), size))
     }
 
     /// Sends a telemetry batch now, outside the outbox: the technician's network check

@@ -36,6 +36,42 @@ pub struct Config {
     pub voice: VoiceSection,
     #[serde(default)]
     pub display: DisplaySection,
+    #[serde(default)]
+    pub updates: UpdatesSection,
+}
+
+/// Staged software updates (`kiosk::update`). Without `release_key` the terminal takes
+/// none. Read by the kiosk and, as root, by the installer (`kiosk-provision update`),
+/// which trusts this file because the kiosk user cannot write it.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct UpdatesSection {
+    /// Operations' release key: standard base64 of the Ed25519 public key's 32 bytes
+    /// (`release.pub` from `central release keygen`).
+    pub release_key: Option<String>,
+    /// The hall's quiet hours in China time, `HH:MM-HH:MM` (may cross midnight).
+    pub window: String,
+    /// How often to ask central for an offer.
+    pub check_every_s: u64,
+    /// How long the installer waits for the new version's self-test before rolling back.
+    pub health_deadline_s: u64,
+}
+
+impl Default for UpdatesSection {
+    fn default() -> Self {
+        Self { release_key: None, window: "01:00-05:00".into(), check_every_s: 600, health_deadline_s: 300 }
+    }
+}
+
+impl UpdatesSection {
+    /// The release key, decoded (validated at load, so `None` means not configured).
+    pub fn key(&self) -> Option<ed25519_dalek::VerifyingKey> {
+        self.release_key.as_deref().and_then(contract::decode_signing_public_key)
+    }
+
+    pub fn window(&self) -> crate::update::plan::Window {
+        self.window.parse().unwrap_or_default()
+    }
 }
 
 /// The console display (Slint's LinuxKMS backend, `SLINT_BACKEND=linuxkms-software`).
@@ -350,6 +386,20 @@ impl Config {
         if self.voice.volume > 100 {
             return bad("voice.volume", "must be between 0 and 100");
         }
+        if let Some(k) = &self.updates.release_key {
+            if contract::decode_signing_public_key(k).is_none() {
+                return bad("updates.release_key", "must be the base64 Ed25519 public key in release.pub");
+            }
+        }
+        if let Err(e) = self.updates.window.parse::<crate::update::plan::Window>() {
+            return bad("updates.window", &e.to_string());
+        }
+        if !(60..=86_400).contains(&self.updates.check_every_s) {
+            return bad("updates.check_every_s", "must be between 60 and 86400 seconds");
+        }
+        if !(30..=3600).contains(&self.updates.health_deadline_s) {
+            return bad("updates.health_deadline_s", "must be between 30 and 3600 seconds");
+        }
         if let Some(p) = &self.devices.printer_profile {
             if !matches!(p.as_str(), "58mm" | "80mm") {
                 return bad("devices.printer_profile", "must be \"58mm\" or \"80mm\"");
@@ -370,6 +420,7 @@ impl Config {
             maintenance: MaintenanceSection::default(),
             voice: VoiceSection::default(),
             display: DisplaySection::default(),
+            updates: UpdatesSection::default(),
         }
     }
 

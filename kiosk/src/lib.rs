@@ -18,6 +18,7 @@ pub mod present;
 pub mod renewal;
 pub mod runtime;
 pub mod terminal;
+pub mod update;
 pub mod voice;
 #[cfg(feature = "window")]
 pub mod window;

@@ -33,6 +33,9 @@ pub struct TerminalOptions {
     pub maintenance_pin: Option<String>,
     /// The maintenance screen's receipt reprint and re-detection.
     pub maintenance_tools: Option<crate::runtime::maintenance_tools::MaintenanceTools>,
+    /// Software updates and the start-up self-test the update installer waits for
+    /// (`None`: neither, as on simulated terminals that no installer restarts).
+    pub updates: Option<crate::update::agent::UpdateSettings>,
 }
 
 /// A terminal running on the current tokio runtime.
@@ -80,6 +83,17 @@ pub async fn start(o: TerminalOptions) -> anyhow::Result<Terminal> {
         )
         .run(stop.clone()),
     ));
+    if let Some(settings) = o.updates {
+        let updater = crate::update::agent::Updater::new(
+            central.clone(),
+            crate::update::spool::Spool::in_data_dir(&o.data_dir),
+            outbox.clone(),
+            metrics.clone(),
+            settings,
+            crate::renewal::system_clock(),
+        );
+        tasks.push(tokio::spawn(updater.run(stop.clone())));
+    }
     let mut metrics_addr = None;
     if let Some(addr) = o.metrics_listen {
         let listener = tokio::net::TcpListener::bind(addr).await?;

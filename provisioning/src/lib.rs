@@ -14,6 +14,9 @@ pub mod discover;
 #[cfg(feature = "cli")]
 pub mod install;
 pub mod probe;
+/// The root-side installer of software updates (`kiosk-provision update`).
+#[cfg(feature = "cli")]
+pub mod update;
 
 pub use classify::{Answer, Paper, ReaderAnswer, classify_printer_reply, classify_reader_reply};
 pub use probe::{Finding, Timings};

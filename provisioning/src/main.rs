@@ -54,6 +54,36 @@ enum Command {
     /// and wait until central sees the terminal. Asks for what the flags do not give
     /// (in a terminal); a re-run after a failure resumes at the failed step.
     Install(Box<InstallArgs>),
+    /// The software update installer (root): `apply` carries out the kiosk's request
+    /// (started by kiosk-update.path), `recover` undoes an update a power cut
+    /// interrupted (run before every kiosk start). Prints the outcome as JSON.
+    Update(UpdateArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct UpdateArgs {
+    #[arg(value_enum)]
+    action: UpdateAction,
+    #[arg(long, default_value = "/etc/kiosk/kiosk.toml")]
+    config: PathBuf,
+    /// The installer's own root-only directory (journal, checked package, saved version).
+    #[arg(long, default_value = "/var/lib/kiosk-update")]
+    state_dir: PathBuf,
+    /// Replaces `dpkg` in the install commands (a test root's wrapper).
+    #[arg(long, value_name = "CMD", hide = true)]
+    dpkg: Option<String>,
+    /// Restarts the kiosk, run with `sh -c` (default: systemctl restart kiosk.service).
+    #[arg(long, value_name = "CMD")]
+    restart_command: Option<String>,
+    /// Overrides `[updates] health_deadline_s`.
+    #[arg(long, value_name = "S")]
+    health_deadline_s: Option<u64>,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+enum UpdateAction {
+    Apply,
+    Recover,
 }
 
 #[derive(clap::Args, Debug)]
@@ -126,6 +156,7 @@ fn main() -> ExitCode {
     let attempt = std::time::Duration::from_millis(cli.attempt_ms);
     let timings = Timings { reader: attempt, printer: attempt };
     match cli.command {
+        Command::Update(a) => update(a),
         Command::Install(a) => {
             let options = install::Options {
                 config_path: a.config,
@@ -189,6 +220,43 @@ fn main() -> ExitCode {
                 println!("{} {}", if v.ok { "ok  " } else { "FAIL" }, v.text);
             }
             if verdicts.iter().all(|v| v.ok) { ExitCode::SUCCESS } else { ExitCode::from(EXIT_WRONG) }
+        }
+    }
+}
+
+fn update(a: UpdateArgs) -> ExitCode {
+    use provisioning::update;
+    let config = match kiosk::config::Config::load(&a.config) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("kiosk-provision: {e}");
+            return ExitCode::from(EXIT_BAD_CONFIG);
+        }
+    };
+    let mut commands = update::Commands::default();
+    if let Some(dpkg) = a.dpkg {
+        commands.install[0].clone_from(&dpkg);
+        commands.configure_pending[0] = dpkg;
+    }
+    if let Some(cmd) = a.restart_command {
+        commands.restart = vec!["sh".into(), "-c".into(), cmd];
+    }
+    let mut installer = update::for_config(&config, a.state_dir, commands);
+    if let Some(s) = a.health_deadline_s {
+        installer.health_deadline = std::time::Duration::from_secs(s);
+    }
+    let result = match a.action {
+        UpdateAction::Apply => installer.apply(),
+        UpdateAction::Recover => installer.recover(),
+    };
+    match result {
+        Ok(outcome) => {
+            println!("{}", serde_json::to_string(&outcome).unwrap_or_default());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("kiosk-provision update: {e}");
+            ExitCode::from(EXIT_WRONG)
         }
     }
 }

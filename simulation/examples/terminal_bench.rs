@@ -119,6 +119,7 @@ async fn main() -> anyhow::Result<()> {
         camera,
         maintenance_pin: None,
         maintenance_tools: None,
+        updates: None,
     };
     // The social security card reader too, when pcscd and vpcd are there (it is then
     // measured as well).

@@ -494,6 +494,7 @@ pub fn test_options(
         camera,
         maintenance_pin: Some(pin_hash),
         maintenance_tools: None,
+        updates: None,
     }))
 }
 

@@ -26,7 +26,7 @@ pub fn reprint(
         terminal_id,
         devices,
         self_tests: &record.self_tests,
-        software_version: env!("CARGO_PKG_VERSION"),
+        software_version: crate::update::running_version(),
         central_url,
         printed_at: record.installed_at.as_deref().unwrap_or("-"),
         reprinted_at: Some(printed_at),

@@ -63,7 +63,7 @@ pub(super) fn overview(tests: &SelfTests, terminal_id: &str) -> Screen {
         .collect();
     Screen::Maintenance {
         terminal_id: terminal_id.to_owned(),
-        software_version: env!("CARGO_PKG_VERSION").to_owned(),
+        software_version: crate::update::running_version().to_owned(),
         devices,
         tools: MaintenanceTools {
             reprint: tests.reprint.as_ref().map(reprint),

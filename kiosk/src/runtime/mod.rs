@@ -219,6 +219,8 @@ impl Runtime {
             }
             let effects = session::handle(&mut self.state, event);
             self.execute(effects);
+            let busy = self.state.in_session() || self.state.in_maintenance();
+            self.wiring.metrics.busy.store(busy, std::sync::atomic::Ordering::Relaxed);
         }
     }
 
@@ -254,7 +256,12 @@ impl Runtime {
     fn execute_one(&mut self, effect: Effect) {
         let w = &self.wiring;
         match effect {
-            Effect::Show(screen) => w.screen.show(&screen),
+            Effect::Show(screen) => {
+                if matches!(screen, session::Screen::Welcome { .. }) {
+                    w.metrics.home_shown.store(true, std::sync::atomic::Ordering::Relaxed);
+                }
+                w.screen.show(&screen)
+            }
             Effect::Countdown(left) => w.screen.countdown(left),
             Effect::Audit(record) => {
                 w.metrics.audit(&record);

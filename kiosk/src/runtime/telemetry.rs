@@ -29,6 +29,13 @@ pub struct Metrics {
     /// Where the outbox and audit trail live: the disk whose free space is reported.
     data_dir: Option<PathBuf>,
     config_hash: Mutex<Option<String>>,
+    /// The start screen has been shown since this process started (the update
+    /// self-test waits for it).
+    pub home_shown: std::sync::atomic::AtomicBool,
+    /// Central accepted a heartbeat of this process.
+    pub heartbeat_accepted: std::sync::atomic::AtomicBool,
+    /// A citizen session or the maintenance screen is open: no update installs now.
+    pub busy: std::sync::atomic::AtomicBool,
 }
 
 impl Default for Metrics {
@@ -45,6 +52,9 @@ impl Default for Metrics {
             clock_offset_ms: AtomicI64::new(0),
             data_dir: None,
             config_hash: Mutex::new(None),
+            home_shown: Default::default(),
+            heartbeat_accepted: Default::default(),
+            busy: Default::default(),
         }
     }
 }
@@ -184,7 +194,7 @@ impl Metrics {
         let stats = outbox.lock().stats().unwrap_or_default();
         api::Heartbeat {
             sent_at: now_utc(),
-            software_version: env!("CARGO_PKG_VERSION").into(),
+            software_version: crate::update::running_version().into(),
             uptime_s: self.started.elapsed().as_secs(),
             devices: api::DeviceHealth {
                 reader: if matches!(d.reader, Health::Ok) { api::ReaderHealth::Ok } else { api::ReaderHealth::Error },
@@ -346,6 +356,7 @@ pub async fn run(
                     metrics.clock_measured(ack.server_time, time::OffsetDateTime::now_utc());
                     if heartbeats.as_ref().is_some_and(|keys| keys.contains(&key)) {
                         heartbeats = None;
+                        metrics.heartbeat_accepted.store(true, Relaxed);
                         if let Some(dir) = &metrics.data_dir
                             && let Err(e) = record_heartbeat_accepted(dir, ack.server_time)
                         {

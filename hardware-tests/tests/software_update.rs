@@ -1,0 +1,230 @@
+//! Staged software updates, the terminal's half, on simulated devices against the real
+//! central service over TLS: operations publish a signed release and roll it out; the
+//! terminal's agent finds the offer, checks the signature before downloading and the
+//! bytes after, waits for the update window and an idle screen, says `update.started`
+//! (central shows it updating) and writes the installer's request. The installer's
+//! outcome, reported by the next start, reaches the dashboard with its reason. A
+//! tampered package or another key's signature is refused and raises an alert naming
+//! the terminal. The start-up self-test the installer waits for passes on a healthy
+//! terminal and names the device that is missing otherwise.
+//!
+//! Installing itself (dpkg, rollback, power cut) needs a Debian root:
+//! scripts/test.d/30-package.updates.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use contract as api;
+use hardware_tests::Rig;
+use kiosk::central_api::{CentralClient, DeviceIdentity};
+use kiosk::renewal::Clock;
+use kiosk::update::agent::{Checked, UpdateError, UpdateSettings, Updater, self_test};
+use kiosk::update::plan::Window;
+use kiosk::update::spool::{self, Outcome, OutcomeKind, Request, Spool};
+use sha2::Digest as _;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+const RUNNING: &str = "0.1.0-1";
+
+fn release_key() -> ed25519_dalek::SigningKey {
+    ed25519_dalek::SigningKey::from_bytes(&[3; 32])
+}
+
+fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// A window around now (China time) or one that excludes it.
+fn window(open_now: bool) -> Window {
+    let minute = ((now() + 8 * 3600).rem_euclid(86_400) / 60) as u16;
+    let hm = |m: u16| format!("{:02}:{:02}", (m % 1440) / 60, m % 60);
+    let (start, end) = if open_now { (minute + 1440 - 60, minute + 60) } else { (minute + 120, minute + 180) };
+    format!("{}-{}", hm(start), hm(end)).parse().unwrap()
+}
+
+fn settings(open_now: bool) -> UpdateSettings {
+    let mut s = UpdateSettings::new(Some(release_key().verifying_key()), window(open_now));
+    s.architecture = kiosk::update::architecture().into();
+    s.self_test_grace = Duration::ZERO;
+    s.self_test_limit = Duration::from_secs(10);
+    s
+}
+
+fn clock() -> Clock {
+    Arc::new(now)
+}
+
+/// The terminal's update agent, as `terminal::start` runs it (with the test's settings).
+fn updater(rig: &Rig, settings: UpdateSettings) -> Updater {
+    let identity = DeviceIdentity::load(&rig.kiosk_dir).unwrap().unwrap();
+    let client = CentralClient::new(&rig.url, &identity, simulation::TIMEOUTS).unwrap();
+    Updater::new(
+        client,
+        Spool::in_data_dir(&rig.kiosk_dir),
+        rig.terminal.outbox.clone(),
+        rig.terminal.metrics.clone(),
+        settings,
+        clock(),
+    )
+    .running_as(RUNNING)
+}
+
+/// A package (bytes standing in for a .deb: central and the agent treat it as opaque)
+/// and its manifest signed by `key`.
+fn release(version: &str, key: &ed25519_dalek::SigningKey) -> (Vec<u8>, api::SignedRelease) {
+    let bytes: Vec<u8> = format!("kiosk {version} package ").bytes().cycle().take(200_000).collect();
+    let manifest = api::ReleaseManifest {
+        package: "kiosk".into(),
+        version: version.into(),
+        architecture: kiosk::update::architecture().into(),
+        sha256: hex::encode(sha2::Sha256::digest(&bytes)),
+        size: bytes.len() as u64,
+    };
+    (bytes, api::sign_release(manifest, key))
+}
+
+/// Publishes the release at central and rolls it out to `device_id` alone.
+fn publish_and_roll_out(rig: &Rig, bytes: &[u8], release: &api::SignedRelease) {
+    todo_central::publish_and_roll_out(rig, bytes, release)
+}
+
+async fn until<T>(what: &str, mut probe: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(v) = probe() {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "{what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn terminal_row(rig: &Rig) -> central::store::TerminalRow {
+    rig.central.store().terminal(&rig.device_id).unwrap().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_published_release_is_fetched_verified_and_requested_in_the_window_with_nobody_at_the_screen() {
+    let rig = Rig::start().await.unwrap();
+    let (bytes, signed) = release("0.2.0-1", &release_key());
+    let published = Instant::now();
+    publish_and_roll_out(&rig, &bytes, &signed);
+
+    // Outside the window: downloaded and checked at once, installed later.
+    let mut outside = updater(&rig, settings(false));
+    assert_eq!(outside.check_once().await.unwrap(), Checked::Waiting("outside the update window"));
+    let spool = Spool::in_data_dir(&rig.kiosk_dir);
+    assert_eq!(std::fs::read(spool.package(&signed.manifest.sha256)).unwrap(), bytes, "downloaded whole");
+    assert!(!spool.request().exists());
+
+    // In the window, but a citizen is at the screen.
+    let mut agent = updater(&rig, settings(true));
+    rig.terminal.metrics.busy.store(true, Ordering::Relaxed);
+    assert_eq!(agent.check_once().await.unwrap(), Checked::Waiting("the terminal is in use"));
+    assert!(!spool.request().exists());
+
+    // Nobody there: the request for the installer.
+    rig.terminal.metrics.busy.store(false, Ordering::Relaxed);
+    assert_eq!(agent.check_once().await.unwrap(), Checked::Requested("0.2.0-1".into()));
+    let requested = published.elapsed();
+    let request: Request = spool::read_json(&spool.request()).unwrap().unwrap();
+    assert_eq!(request.release, signed);
+    assert_eq!(request.running, RUNNING);
+    assert_eq!(request.package_file, format!("{}.deb", signed.manifest.sha256));
+    until("central shows the terminal updating", || (terminal_row(&rig).mode.as_deref() == Some("updating")).then_some(()))
+        .await;
+    eprintln!("published -> install requested in {requested:?} (check interval aside)");
+
+    // The installer's outcome, reported by the next start, reaches central with its reason.
+    let outcome = Outcome {
+        version: "0.2.0-1".into(),
+        outcome: OutcomeKind::RolledBack,
+        reason: Some("self-test failed: reader: missing (back on 0.1.0-1)".into()),
+        took_s: 12.5,
+        at: now(),
+    };
+    spool::write_json(&spool.result(), &outcome).unwrap();
+    let next_start = updater(&rig, settings(true));
+    assert_eq!(next_start.report_last_outcome().unwrap(), Some(outcome));
+    assert!(!spool.result().exists(), "reported once");
+    assert_eq!(spool.tried_versions(), ["0.2.0-1"]);
+    until("central shows the rollback as an alert naming the reason", || {
+        rig.central
+            .store()
+            .alerts(true)
+            .unwrap()
+            .into_iter()
+            .find(|a| a.device_id == rig.device_id && a.kind == "update_rolled_back")
+            .filter(|a| a.detail.contains("reader: missing"))
+    })
+    .await;
+    until("no longer updating", || terminal_row(&rig).mode.is_none().then_some(())).await;
+    // Never offered again, and never tried again here even if it were.
+    let mut again = updater(&rig, settings(true));
+    assert!(matches!(again.check_once().await.unwrap(), Checked::NothingOffered | Checked::Ignored(_)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tampered_package_is_refused_after_download_and_raises_an_alert() {
+    let rig = Rig::start().await.unwrap();
+    let (bytes, signed) = release("0.3.0-1", &release_key());
+    publish_and_roll_out(&rig, &bytes, &signed);
+    // The bytes central serves are changed after publishing (its storage, or a
+    // compromised central): the signed manifest still says what they must be.
+    todo_central::tamper_with_stored_package(&rig, &signed.manifest.sha256);
+    let mut agent = updater(&rig, settings(true));
+    let err = agent.check_once().await.unwrap_err();
+    let UpdateError::Refused { version, reason } = &err else { panic!("{err}") };
+    assert_eq!(version, "0.3.0-1");
+    assert!(reason.contains("the signed manifest says"), "{reason}");
+    let spool = Spool::in_data_dir(&rig.kiosk_dir);
+    assert!(!spool.package(&signed.manifest.sha256).exists(), "the tampered bytes are not kept");
+    assert!(!spool.request().exists(), "nothing requested");
+    until("an alert naming the terminal", || {
+        rig.central
+            .store()
+            .alerts(true)
+            .unwrap()
+            .into_iter()
+            .find(|a| a.device_id == rig.device_id && a.kind == "update_refused")
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_release_signed_by_another_key_is_refused_before_downloading() {
+    let rig = Rig::start().await.unwrap();
+    let other = ed25519_dalek::SigningKey::from_bytes(&[9; 32]);
+    let (bytes, signed) = release("0.4.0-1", &other);
+    publish_and_roll_out(&rig, &bytes, &signed);
+    let mut agent = updater(&rig, settings(true));
+    let err = agent.check_once().await.unwrap_err();
+    assert!(err.to_string().contains("signature was made by key"), "{err}");
+    let spool = Spool::in_data_dir(&rig.kiosk_dir);
+    assert!(!spool.package(&signed.manifest.sha256).exists(), "nothing downloaded");
+    assert_eq!(spool.tried_versions(), ["0.4.0-1"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_start_up_self_test_passes_on_a_healthy_terminal_and_names_a_missing_device() {
+    let rig = Rig::start().await.unwrap();
+    let spool = Spool::in_data_dir(&rig.kiosk_dir);
+    let m = rig.terminal.metrics.clone();
+    let started = Instant::now();
+    let health = self_test(m.clone(), spool.clone(), "0.2.0-1".into(), settings(true), clock()).await;
+    assert!(health.ok, "{health:?}");
+    assert_eq!(spool.read_health().unwrap(), Some(health));
+    eprintln!("self-test passed {:?} after it began", started.elapsed());
+
+    rig.reader.control.vanish();
+    until("the reader is reported missing", || {
+        matches!(m.devices().reader, session::Health::Problem(session::Problem::Missing)).then_some(())
+    })
+    .await;
+    let mut quick = settings(true);
+    quick.self_test_limit = Duration::from_secs(2);
+    let health = self_test(m, spool.clone(), "0.2.0-1".into(), quick, clock()).await;
+    assert!(!health.ok);
+    assert_eq!(health.reason.as_deref(), Some("reader: missing"), "{health:?}");
+    assert_eq!(spool.read_health().unwrap(), Some(health), "what the installer reads");
+}
