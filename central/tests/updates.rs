@@ -166,7 +166,7 @@ async fn the_offer_follows_the_rollout_its_pauses_and_what_the_terminal_runs_and
     assert_eq!(ops.post_form(&pause, &[("csrf", &csrf)]).await, (303, Some("/ops/versions".to_owned())));
     assert_eq!(offer(&rig, &a, "arm64").await.status(), 204, "paused");
     let page = ops.page("/ops/versions").await;
-    assert!(page.contains(&format!(r#"data-state="paused""#)) && page.contains(&format!("rollout-{id}-resume")));
+    assert!(page.contains(r#"data-state="paused""#) && page.contains(&format!("rollout-{id}-resume")));
     let resume = format!("/ops/rollouts/{id}/resume");
     assert_eq!(ops.post_form(&resume, &[("csrf", &csrf)]).await.0, 303);
     assert_eq!(offer(&rig, &a, "arm64").await.status(), 200, "resumed");

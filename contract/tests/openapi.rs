@@ -244,7 +244,11 @@ fn every_message_has_exactly_the_documented_fields() {
     check(
         &spec,
         "UpdateOffer",
-        &UpdateOffer { rollout_id: 1, release, download_path: format!("{}/{}", paths::UPDATE_PACKAGES, "ab".repeat(32)) },
+        &UpdateOffer {
+            rollout_id: 1,
+            release,
+            download_path: format!("{}/{}", paths::UPDATE_PACKAGES, "ab".repeat(32)),
+        },
     );
     let liveness = LivenessEvidence {
         method: "head_turn".into(),
