@@ -815,6 +815,24 @@ fn postgres_the_releases_migration_applies_to_a_database_of_the_previous_version
 }
 
 #[test]
+fn postgres_rollouts_started_at_two_instances_at_once_leave_exactly_one_current() {
+    let cluster = PgCluster::start();
+    let (a, b) = (PgStore::open(&cluster.url()).unwrap(), PgStore::open(&cluster.url()).unwrap());
+    // Without the per-architecture lock, two first rollouts would both find nothing to
+    // supersede and one would fail on the "one current rollout" index.
+    std::thread::scope(|scope| {
+        for i in 0..8i64 {
+            let store = if i % 2 == 0 { &a } else { &b };
+            scope.spawn(move || store.start_rollout("0.2.0", "arm64", Some(10), None, 100 + i).unwrap());
+        }
+    });
+    let all = a.rollouts().unwrap();
+    assert_eq!(all.len(), 8);
+    assert_eq!(all.iter().filter(|r| r.state == ROLLOUT_ACTIVE).count(), 1, "{all:?}");
+    assert_eq!(all.iter().filter(|r| r.state == ROLLOUT_SUPERSEDED).count(), 7);
+}
+
+#[test]
 fn postgres_a_reservation_of_an_instance_that_died_is_taken_over_at_once() {
     let cluster = PgCluster::start();
     let (a, b) = (PgStore::open(&cluster.url()).unwrap(), PgStore::open(&cluster.url()).unwrap());

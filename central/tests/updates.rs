@@ -277,6 +277,9 @@ async fn an_updating_terminal_is_shown_updating_even_when_silent_until_its_outco
     assert_eq!(t.post(&rig, "/v1/telemetry", "hb", &running("0.1.0")).await.status(), 200);
     let batch = events(vec![event("s1", update_event::STARTED, "0.2.0")]);
     assert_eq!(t.post(&rig, "/v1/telemetry", "ev1", &batch).await.status(), 200);
+    // The old version's heartbeats while it installs do not end the update.
+    assert_eq!(t.post(&rig, "/v1/telemetry", "hb-during", &running("0.1.0")).await.status(), 200);
+    assert_eq!(rig.server.store().terminal(&id).unwrap().unwrap().mode.as_deref(), Some("updating"));
     // Silent for longer than the offline window: restarting into the new version.
     tokio::time::sleep(std::time::Duration::from_millis(3200)).await;
     let ops = rig.ops().await;
