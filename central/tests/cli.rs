@@ -306,3 +306,44 @@ fn release_keygen_sign_publish_and_rollout_from_the_command_line() {
     let list = String::from_utf8_lossy(&central(dir.path(), &["rollout", "list"]).stdout).into_owned();
     assert!(list.contains("KT-1, KT-2\tactive") && list.contains("30 %\tsuperseded"), "{list}");
 }
+
+/// Without --package, --version and --architecture, `release sign` reads them from the
+/// package with dpkg-deb, as it does with a real build.
+#[test]
+fn release_sign_reads_the_fields_of_a_real_deb_with_dpkg_deb() {
+    let dir = tempfile::tempdir().unwrap();
+    let offline = dir.path().join("offline");
+    assert!(central(dir.path(), &["release", "keygen", "--out", offline.to_str().unwrap()]).status.success());
+    let root = dir.path().join("pkg");
+    std::fs::create_dir_all(root.join("DEBIAN")).unwrap();
+    std::fs::write(
+        root.join("DEBIAN/control"),
+        "Package: kiosk\nVersion: 0.3.0~rc1\nArchitecture: arm64\nMaintainer: t <t@example.org>\nDescription: t\n",
+    )
+    .unwrap();
+    let deb = dir.path().join("kiosk.deb");
+    let built =
+        Command::new("dpkg-deb").arg("--build").arg("--root-owner-group").arg(&root).arg(&deb).output().unwrap();
+    assert!(built.status.success(), "{}", String::from_utf8_lossy(&built.stderr));
+    let key = offline.join("release.key");
+    let out = central(dir.path(), &["release", "sign", "--key", key.to_str().unwrap(), deb.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let signed: central::api::SignedRelease =
+        serde_json::from_slice(&std::fs::read(dir.path().join("kiosk.deb.release.json")).unwrap()).unwrap();
+    let m = &signed.manifest;
+    assert_eq!((m.package.as_str(), m.version.as_str(), m.architecture.as_str()), ("kiosk", "0.3.0~rc1", "arm64"));
+    assert_eq!(m.size, std::fs::metadata(&deb).unwrap().len());
+    let out = central(
+        dir.path(),
+        &["release", "sign", "--key", key.to_str().unwrap(), deb.to_str().unwrap(), "--version", "1"],
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("all of --package, --version and --architecture"));
+    // Where dpkg-deb is missing, the message says what to do.
+    let out = Command::new(env!("CARGO_BIN_EXE_central"))
+        .args(["release", "sign", "--key", key.to_str().unwrap(), deb.to_str().unwrap()])
+        .env("PATH", dir.path().join("no-such-bin"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("dpkg-deb is not installed"), "{out:?}");
+}
