@@ -72,6 +72,16 @@ pub struct ServerConfig {
     /// instances answered. `None`: `<hostname>:<port>` of the bound address, distinct
     /// per host and port and stable across restarts (a random id would change with each).
     pub instance_name: Option<String>,
+    /// Where published packages are kept (`<sha256>.deb`). `None`: `releases` in
+    /// `data_dir`. Several instances must share it, like the data directory: the
+    /// instance a terminal downloads from must hold the file another one published.
+    pub releases_dir: Option<PathBuf>,
+    /// The release key's public half (standard base64 of its 32 bytes, the value
+    /// terminals have as `[updates] release_key`). When set, `central release publish`
+    /// refuses a package whose signature does not verify; when not, the signature is
+    /// left to the terminals (which always check it). Central never holds the private
+    /// key: operations sign offline.
+    pub release_key: Option<String>,
 }
 
 /// A sustained rate with a burst: `burst` calls at once, then `per_minute` a minute.
@@ -171,7 +181,14 @@ impl ServerConfig {
             retention: Retention::default(),
             retention_interval: Duration::from_secs(3600),
             instance_name: None,
+            releases_dir: None,
+            release_key: None,
         }
+    }
+
+    /// The directory published packages are kept in.
+    pub fn releases_dir(&self) -> PathBuf {
+        self.releases_dir.clone().unwrap_or_else(|| self.data_dir.join("releases"))
     }
 
     /// Time without heartbeat after which a terminal counts as offline.
@@ -187,6 +204,9 @@ impl ServerConfig {
         }
         if self.data_dir.exists() && !self.data_dir.is_dir() {
             return bad("data_dir", format!("{} exists and is not a directory", self.data_dir.display()));
+        }
+        if let Some(key) = &self.release_key {
+            crate::release::parse_public_key(key).map_err(|problem| ConfigError { setting: "release_key", problem })?;
         }
         if let Some(url) = &self.database {
             check_database_url(url).map_err(|problem| ConfigError { setting: "database", problem })?;

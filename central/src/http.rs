@@ -46,6 +46,8 @@ pub fn router(state: Shared) -> Router {
         .route("/v1/applications/{tracking}", get(application))
         .route(api::paths::RATINGS, post(ratings))
         .route(api::paths::TELEMETRY, post(crate::telemetry::ingest))
+        .route(api::paths::UPDATE_OFFER, get(crate::release::offer))
+        .route("/v1/updates/packages/{sha256}", get(crate::release::package))
         .route("/verify/{code}", get(crate::ops::verify_page))
         .route(api::paths::METRICS, get(crate::telemetry::metrics))
         .merge(crate::ops::routes())

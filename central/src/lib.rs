@@ -19,6 +19,7 @@ pub mod ops;
 pub mod password;
 pub mod pki;
 pub mod registry;
+pub mod release;
 pub mod retention;
 pub mod review;
 pub mod server;

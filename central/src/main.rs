@@ -18,6 +18,14 @@ struct Cli {
     /// the SQLite file in the data directory; several `central serve` may share it.
     #[arg(long, global = true)]
     database: Option<String>,
+    /// Where published packages are kept (default: `releases` in the data directory);
+    /// several instances must share it, like the data directory.
+    #[arg(long, global = true)]
+    releases_dir: Option<PathBuf>,
+    /// The release key's public half (the base64 in release.pub): `release publish`
+    /// then refuses a package whose signature does not verify.
+    #[arg(long, global = true)]
+    release_key: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -54,6 +62,78 @@ enum Command {
         #[command(subcommand)]
         command: DeviceCommand,
     },
+    /// Software releases: the release key and signing (on the offline machine), and
+    /// publishing a signed package to the fleet.
+    Release {
+        #[command(subcommand)]
+        command: ReleaseCommand,
+    },
+    /// Rollouts: which terminals are offered a published version.
+    Rollout {
+        #[command(subcommand)]
+        command: RolloutCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ReleaseCommand {
+    /// OFFLINE MACHINE: create the release key: DIR/release.key (private, mode 0600,
+    /// never leaves that machine) and DIR/release.pub (what terminals get as
+    /// `[updates] release_key`). Refuses to overwrite either.
+    Keygen {
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// OFFLINE MACHINE: sign PKG.deb, writing PKG.deb.release.json. Package, version and
+    /// architecture are read with `dpkg-deb` unless all three are given.
+    Sign {
+        /// The private key from `release keygen`.
+        #[arg(long)]
+        key: PathBuf,
+        deb: PathBuf,
+        #[arg(long)]
+        package: Option<String>,
+        #[arg(long)]
+        version: Option<String>,
+        #[arg(long)]
+        architecture: Option<String>,
+    },
+    /// Publish a signed package (checks it against its manifest, and the signature when
+    /// --release-key is given) so rollouts can offer it.
+    Publish {
+        deb: PathBuf,
+        /// The signed manifest written by `release sign`.
+        manifest: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum RolloutCommand {
+    /// Offer a published version to part of the fleet of one architecture; supersedes
+    /// that architecture's current rollout.
+    Start {
+        version: String,
+        #[arg(long)]
+        architecture: String,
+        /// This share of the terminals (1 to 100; raising it later keeps those chosen).
+        #[arg(long, conflicts_with = "devices", required_unless_present = "devices")]
+        percent: Option<i64>,
+        /// Exactly these terminals (comma-separated device ids).
+        #[arg(long, value_delimiter = ',')]
+        devices: Option<Vec<String>>,
+    },
+    /// Raise a percentage rollout's share; the terminals chosen before stay chosen.
+    Widen {
+        id: i64,
+        #[arg(long)]
+        percent: i64,
+    },
+    /// Stop offering a rollout's version (terminals already updating finish).
+    Pause { id: i64 },
+    /// Offer a paused rollout's version again.
+    Resume { id: i64 },
+    /// Every rollout, newest first.
+    List,
 }
 
 #[derive(Debug, clap::Args)]
@@ -273,6 +353,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             config.body_timeout = body_timeout;
             config.face_key = face_key;
             config.instance_name = instance_name;
+            config.releases_dir = cli.releases_dir;
+            config.release_key = cli.release_key;
             config.retention = central::Retention {
                 faces_after_decision: keep_faces_after_decision,
                 faces_undecided: keep_faces_undecided,
@@ -362,6 +444,110 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 anyhow::bail!("no active device {device_id}");
             };
             eprintln!("central: device {device_id} decommissioned; {}", central::ops::backlog_account(&retired));
+            Ok(())
+        }
+        Command::Release { command: ReleaseCommand::Keygen { out } } => {
+            let (key, public) = central::release::keygen(&out)?;
+            eprintln!(
+                "central: release key {} created (keep it on this offline machine); public key {}:",
+                key.display(),
+                public.display()
+            );
+            print!("{}", std::fs::read_to_string(&public)?);
+            Ok(())
+        }
+        Command::Release { command: ReleaseCommand::Sign { key, deb, package, version, architecture } } => {
+            let fields = match (package, version, architecture) {
+                (Some(package), Some(version), Some(architecture)) => {
+                    Some(central::release::PackageFields { package, version, architecture })
+                }
+                (None, None, None) => None,
+                _ => {
+                    anyhow::bail!("give all of --package, --version and --architecture, or none (dpkg-deb reads them)")
+                }
+            };
+            let (path, signed) = central::release::sign_package(&key, &deb, fields)?;
+            let m = &signed.manifest;
+            eprintln!(
+                "central: signed {} {} for {} ({} bytes, SHA-256 {}): {}",
+                m.package,
+                m.version,
+                m.architecture,
+                m.size,
+                m.sha256,
+                path.display()
+            );
+            Ok(())
+        }
+        Command::Release { command: ReleaseCommand::Publish { deb, manifest } } => {
+            let mut config = central::ServerConfig::new(&cli.data_dir);
+            config.releases_dir = cli.releases_dir;
+            config.release_key = cli.release_key;
+            config.validate()?;
+            let store = central::server::open_database(&cli.data_dir, cli.database.as_deref())?;
+            let now = time::OffsetDateTime::now_utc().unix_timestamp();
+            let p = central::release::publish(&config, store.as_ref(), &deb, &manifest, now)?;
+            let r = &p.record;
+            if !p.signature_checked {
+                eprintln!(
+                    "central: no --release-key given: the signature is not checked here; terminals check it before installing"
+                );
+            }
+            eprintln!(
+                "central: {} {} {} for {} (SHA-256 {}) in {}",
+                r.package,
+                r.version,
+                if p.already { "was already published" } else { "published" },
+                r.architecture,
+                r.sha256,
+                config.releases_dir().display()
+            );
+            Ok(())
+        }
+        Command::Rollout { command } => {
+            let store = central::server::open_database(&cli.data_dir, cli.database.as_deref())?;
+            let now = time::OffsetDateTime::now_utc().unix_timestamp();
+            match command {
+                RolloutCommand::Start { version, architecture, percent, devices } => {
+                    let target = match (percent, devices) {
+                        (Some(p), None) => central::release::Target::Percent(p),
+                        (None, Some(list)) => central::release::Target::Devices(list),
+                        _ => anyhow::bail!("give --percent N or --devices ID,ID"),
+                    };
+                    let id = central::release::start_rollout(store.as_ref(), &version, &architecture, &target, now)?;
+                    eprintln!("central: rollout {id} of {version} for {architecture} started");
+                    println!("{id}");
+                }
+                RolloutCommand::Widen { id, percent } => {
+                    central::release::widen(store.as_ref(), id, percent, now)?;
+                    eprintln!("central: rollout {id} now offers to {percent} % of the terminals");
+                }
+                RolloutCommand::Pause { id } => {
+                    central::release::set_paused(store.as_ref(), id, true, now)?;
+                    eprintln!("central: rollout {id} paused");
+                }
+                RolloutCommand::Resume { id } => {
+                    central::release::set_paused(store.as_ref(), id, false, now)?;
+                    eprintln!("central: rollout {id} resumed");
+                }
+                RolloutCommand::List => {
+                    println!("ID\tVERSION\tARCHITECTURE\tTARGET\tSTATE\tCREATED");
+                    for r in store.rollouts()? {
+                        let created = time::OffsetDateTime::from_unix_timestamp(r.created_at)
+                            .ok()
+                            .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+                            .unwrap_or_default();
+                        println!(
+                            "{}\t{}\t{}\t{}\t{}\t{created}",
+                            r.id,
+                            r.version,
+                            r.architecture,
+                            central::release::target_text(&r),
+                            r.state
+                        );
+                    }
+                }
+            }
             Ok(())
         }
     }

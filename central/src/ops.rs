@@ -42,6 +42,8 @@ pub fn routes() -> Router<Shared> {
         .route("/ops/access", get(access))
         .route("/ops/versions", get(versions_page))
         .route("/ops/terminals/{device_id}/decommission", post(decommission))
+        .route("/ops/rollouts/{id}/pause", post(pause_rollout))
+        .route("/ops/rollouts/{id}/resume", post(resume_rollout))
         .route("/ops/review", get(review::queue))
         .route("/ops/review/{tracking}/face", get(review::face))
         .route("/ops/review/{tracking}/decision", post(review::decide))
@@ -194,7 +196,7 @@ header{{background:#1d2330;color:#fff;padding:.6rem 1rem;display:flex;gap:1.5rem
 header a{{color:#cfd8ff;text-decoration:none}} main{{padding:1rem}}
 table{{border-collapse:collapse;background:#fff;width:100%}} td,th{{padding:.35rem .6rem;border-bottom:1px solid #e3e6ec;text-align:left;font-size:.9rem}}
 .status{{display:inline-block;padding:.1rem .5rem;border-radius:1rem;color:#fff;font-size:.8rem}}
-.serving{{background:#1f8f4e}} .degraded{{background:#d98b00}} .maintenance{{background:#1565c0}} .powered_off{{background:#455a64}} .offline{{background:#c62828}} .never_seen{{background:#6b7280}} .revoked{{background:#111}} .since{{color:#555;font-size:90%}}
+.serving{{background:#1f8f4e}} .degraded{{background:#d98b00}} .maintenance{{background:#1565c0}} .powered_off{{background:#455a64}} .updating{{background:#6a1b9a}} .offline{{background:#c62828}} .never_seen{{background:#6b7280}} .revoked{{background:#111}} .since{{color:#555;font-size:90%}}
 .cards{{display:flex;gap:1rem;margin-bottom:1rem}} .card{{background:#fff;padding:.6rem 1rem;border-radius:.4rem}}
 .card b{{display:block;font-size:1.4rem}} form.filters{{margin-bottom:1rem}} .open{{color:#c62828;font-weight:600}}
 </style></head><body><header><b>central · operations</b><a href="/ops">Fleet</a><a href="/ops/alerts">Alerts</a><a href="/ops/versions">Versions</a><a href="/ops/access">Registry lookups</a><a href="/ops/review">Review</a>
@@ -349,7 +351,9 @@ fn status_cell(
         TerminalStatus::Degraded => telemetry::degraded_by(open)
             .map(|(why, at)| format!(r#" <span class="since">{}</span>{}"#, esc(&why), since(at)))
             .unwrap_or_default(),
-        TerminalStatus::Maintenance | TerminalStatus::PoweredOff => t.mode_since.map(since).unwrap_or_default(),
+        TerminalStatus::Maintenance | TerminalStatus::PoweredOff | TerminalStatus::Updating => {
+            t.mode_since.map(since).unwrap_or_default()
+        }
         TerminalStatus::Decommissioned => t
             .decommissioned
             .as_ref()
@@ -370,12 +374,78 @@ async fn versions_page(State(state): State<Shared>, headers: HeaderMap) -> Respo
     if let Err(r) = user(&state, &headers) {
         return r;
     }
-    match state.store.terminals() {
-        Ok(terminals) => {
-            let body = versions::render(&terminals, OffsetDateTime::now_utc().unix_timestamp());
+    let st = state.clone();
+    let found = tokio::task::spawn_blocking(move || {
+        let terminals = st.store.terminals()?;
+        let rollouts = crate::release::rollout_views(st.store.as_ref(), &terminals, ROLLOUTS_SHOWN)?;
+        Ok::<_, crate::store::StoreError>((terminals, rollouts))
+    })
+    .await;
+    match found {
+        Ok(Ok((terminals, rollouts))) => {
+            let now = OffsetDateTime::now_utc().unix_timestamp();
+            let body = versions::render(&terminals, &rollouts, &csrf_of_session(&headers), now);
             page(&state, &headers, "Versions", &body)
         }
-        Err(e) => crate::http::problem_response(&crate::http::error_problem(&e.into())),
+        Ok(Err(e)) => crate::http::problem_response(&crate::http::error_problem(&e.into())),
+        Err(e) => {
+            crate::http::problem_response(&crate::http::error_problem(&service::ApiError::Internal(e.to_string())))
+        }
+    }
+}
+
+/// Rollouts the versions view lists, newest first.
+const ROLLOUTS_SHOWN: usize = 20;
+
+/// `POST /ops/rollouts/{id}/pause` (the versions view's button, with the CSRF token).
+async fn pause_rollout(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    id: Result<Path<i64>, axum::extract::rejection::PathRejection>,
+    form: Result<Form<CsrfForm>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    set_rollout_paused(state, headers, id, form, true).await
+}
+
+/// `POST /ops/rollouts/{id}/resume`.
+async fn resume_rollout(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    id: Result<Path<i64>, axum::extract::rejection::PathRejection>,
+    form: Result<Form<CsrfForm>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    set_rollout_paused(state, headers, id, form, false).await
+}
+
+async fn set_rollout_paused(
+    state: Shared,
+    headers: HeaderMap,
+    id: Result<Path<i64>, axum::extract::rejection::PathRejection>,
+    form: Result<Form<CsrfForm>, axum::extract::rejection::FormRejection>,
+    pause: bool,
+) -> Response {
+    let who = match user(&state, &headers) {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    if !form.is_ok_and(|f| csrf_field_matches(&headers, &f.csrf)) {
+        return forbidden("The form is out of date or came from elsewhere (CSRF check failed). Reload the page.");
+    }
+    let Ok(Path(id)) = id else {
+        return (StatusCode::NOT_FOUND, Html("<h1>No such rollout</h1>".to_owned())).into_response();
+    };
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    let st = state.clone();
+    match tokio::task::spawn_blocking(move || crate::release::set_paused(st.store.as_ref(), id, pause, now)).await {
+        Ok(Ok(())) => {
+            tracing::warn!(rollout = id, by = who, paused = pause, "rollout paused or resumed from the dashboard");
+            Redirect::to("/ops/versions").into_response()
+        }
+        Ok(Err(e)) => (StatusCode::CONFLICT, Html(format!("<h1>Not changed</h1><p>{}</p>", esc(&format!("{e:#}")))))
+            .into_response(),
+        Err(e) => {
+            crate::http::problem_response(&crate::http::error_problem(&service::ApiError::Internal(e.to_string())))
+        }
     }
 }
 
@@ -443,7 +513,7 @@ fn render_fleet(state: &AppState, f: &FleetFilter) -> Result<String, service::Ap
     let count = |status: &str| tally.get(status).copied().unwrap_or(0).to_string();
     let n_open = alerts.iter().filter(|a| a.cleared_at.is_none()).count();
     Ok(format!(
-        r#"<h1>Fleet</h1><div class="cards">{}{}{}{}{}{}{}{}{}</div>
+        r#"<h1>Fleet</h1><div class="cards">{}{}{}{}{}{}{}{}{}{}</div>
 <form class="filters" method="get" action="/ops"><label>Status <select name="status" onchange="this.form.submit()">{options}</select></label>
 <label>Device <input name="q" value="{q}"></label><button>Filter</button></form>
 <table id="fleet"><thead><tr><th>Terminal</th><th>Status</th><th>Last heartbeat</th><th>Version</th><th>Printer</th><th>Outbox (depth / oldest)</th><th>Sessions</th><th>Failures</th><th>Open alerts</th></tr></thead><tbody>{rows}</tbody></table>
@@ -452,6 +522,7 @@ fn render_fleet(state: &AppState, f: &FleetFilter) -> Result<String, service::Ap
         card("Degraded", count("degraded")),
         card("Maintenance", count("maintenance")),
         card("Powered off", count("powered_off")),
+        card("Updating", count("updating")),
         card("Offline", count("offline")),
         card("Open alerts", n_open.to_string()),
         card("Certificates issued", counts.certificates.to_string()),

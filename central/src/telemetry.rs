@@ -50,7 +50,14 @@ pub mod alert {
     /// The terminal could not renew its client certificate; the detail names the expiry
     /// date (event `certificate.renewal_failed`, cleared by `certificate.renewed`).
     pub const CERTIFICATE_RENEWAL_FAILED: &str = "certificate_renewal_failed";
-    pub const ALL: [&str; 13] = [
+    /// A software update failed its self-test or never came back, and the terminal
+    /// restored the previous version; the detail is "version: reason" (event
+    /// `update.rolled_back`).
+    pub const UPDATE_ROLLED_BACK: &str = "update_rolled_back";
+    /// The terminal refused an offered package before installing anything (a bad
+    /// signature, a tampered file); the detail is "version: reason" (event `update.refused`).
+    pub const UPDATE_REFUSED: &str = "update_refused";
+    pub const ALL: [&str; 15] = [
         PAPER_OUT,
         PAPER_NEAR_END,
         DEVICE_FAULT,
@@ -64,6 +71,8 @@ pub mod alert {
         STORAGE_UNWRITABLE,
         OUTBOX_EXPIRED,
         CERTIFICATE_RENEWAL_FAILED,
+        UPDATE_ROLLED_BACK,
+        UPDATE_REFUSED,
     ];
 }
 
@@ -244,6 +253,12 @@ fn ingest_batch(state: &AppState, device_id: &str, batch: &TelemetryBatch) -> Re
             "terminal.powered_off" => {
                 state.store.set_terminal_mode(device_id, Some("powered_off"), e.at.unix_timestamp())?
             }
+            api::update_event::STARTED
+            | api::update_event::INSTALLED
+            | api::update_event::ROLLED_BACK
+            | api::update_event::REFUSED => {
+                crate::release::apply_update_event(state, device_id, e, ts)?;
+            }
             kind => {
                 if let Some((_, alert_kind, default)) = EVENT_ALERTS.iter().find(|(k, ..)| *k == kind) {
                     let detail = e.detail.as_deref().unwrap_or(default);
@@ -339,6 +354,10 @@ pub enum TerminalStatus {
     Maintenance,
     /// It said so on a clean shutdown; shown at once, until its next heartbeat.
     PoweredOff,
+    /// Installing a software update (between its `update.started` event and the
+    /// update's outcome); shown at once, and while it lasts a silent terminal is not
+    /// offline: it is restarting into the new version.
+    Updating,
     /// Missed heartbeats with no word.
     Offline,
     NeverSeen,
@@ -348,11 +367,12 @@ pub enum TerminalStatus {
 }
 
 impl TerminalStatus {
-    pub const ALL: [Self; 8] = [
+    pub const ALL: [Self; 9] = [
         Self::Serving,
         Self::Degraded,
         Self::Maintenance,
         Self::PoweredOff,
+        Self::Updating,
         Self::Offline,
         Self::NeverSeen,
         Self::Revoked,
@@ -365,6 +385,7 @@ impl TerminalStatus {
             Self::Degraded => "degraded",
             Self::Maintenance => "maintenance",
             Self::PoweredOff => "powered_off",
+            Self::Updating => "updating",
             Self::Offline => "offline",
             Self::NeverSeen => "never_seen",
             Self::Revoked => "revoked",
@@ -397,6 +418,9 @@ pub fn status_of(state: &AppState, t: &TerminalRow, open: &[&crate::store::Alert
     }
     if t.mode.as_deref() == Some("powered_off") {
         return TerminalStatus::PoweredOff;
+    }
+    if t.mode.as_deref() == Some(crate::release::MODE_UPDATING) {
+        return TerminalStatus::Updating;
     }
     let Some(seen) = t.last_seen else { return TerminalStatus::NeverSeen };
     if now - seen > offline_after {

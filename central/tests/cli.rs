@@ -218,3 +218,132 @@ fn serve_logs_the_engine_it_uses_with_the_password_masked() {
     assert!(!log.contains("hunter2"), "{log}");
     assert!(!dir.path().join("central.db").exists());
 }
+
+/// The offline key tools and publishing, as operations run them: keygen writes a
+/// private key only its owner reads and refuses to overwrite it; sign writes the
+/// manifest beside the package; publish with --release-key refuses a package signed
+/// with another key, and a rollout starts only for a published version.
+#[test]
+fn release_keygen_sign_publish_and_rollout_from_the_command_line() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let offline = dir.path().join("offline");
+    let out = central(dir.path(), &["release", "keygen", "--out", offline.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let public = std::fs::read_to_string(offline.join("release.pub")).unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), public, "the public key is printed");
+    assert!(central::release::parse_public_key(&public).is_ok());
+    let mode = std::fs::metadata(offline.join("release.key")).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    let again = central(dir.path(), &["release", "keygen", "--out", offline.to_str().unwrap()]);
+    assert!(!again.status.success() && String::from_utf8_lossy(&again.stderr).contains("refusing to overwrite"));
+
+    let deb = dir.path().join("kiosk_0.2.0_arm64.deb");
+    std::fs::write(&deb, b"package bytes").unwrap();
+    let key = offline.join("release.key");
+    let sign = |key: &std::path::Path| {
+        central(
+            dir.path(),
+            &[
+                "release",
+                "sign",
+                "--key",
+                key.to_str().unwrap(),
+                deb.to_str().unwrap(),
+                "--package",
+                "kiosk",
+                "--version",
+                "0.2.0",
+                "--architecture",
+                "arm64",
+            ],
+        )
+    };
+    let out = sign(&key);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let manifest = dir.path().join("kiosk_0.2.0_arm64.deb.release.json");
+    let signed: central::api::SignedRelease = serde_json::from_slice(&std::fs::read(&manifest).unwrap()).unwrap();
+    let trusted = central::release::parse_public_key(&public).unwrap();
+    assert_eq!(central::api::verify_release(&signed, &trusted, "kiosk", "arm64"), Ok(()));
+
+    let rollout = central(dir.path(), &["rollout", "start", "0.2.0", "--architecture", "arm64", "--percent", "10"]);
+    assert!(String::from_utf8_lossy(&rollout.stderr).contains("not published"), "a rollout needs the release");
+
+    // Signed with another key: publish with the fleet's public key refuses it.
+    let other = dir.path().join("other");
+    assert!(central(dir.path(), &["release", "keygen", "--out", other.to_str().unwrap()]).status.success());
+    assert!(sign(&other.join("release.key")).status.success());
+    let publish = |with_key: bool| {
+        let mut args = vec!["release", "publish", deb.to_str().unwrap(), manifest.to_str().unwrap()];
+        if with_key {
+            args.extend(["--release-key", public.trim()]);
+        }
+        central(dir.path(), &args)
+    };
+    let out = publish(true);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("signature does not verify"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(sign(&key).status.success());
+    let out = publish(true);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("kiosk 0.2.0 published for arm64"));
+
+    let out = central(dir.path(), &["rollout", "start", "0.2.0", "--architecture", "arm64", "--percent", "10"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let id = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    assert!(central(dir.path(), &["rollout", "pause", &id]).status.success());
+    let list = central(dir.path(), &["rollout", "list"]);
+    assert!(String::from_utf8_lossy(&list.stdout).contains(&format!("{id}\t0.2.0\tarm64\t10 %\tpaused")));
+    assert!(central(dir.path(), &["rollout", "resume", &id]).status.success());
+    assert!(central(dir.path(), &["rollout", "widen", &id, "--percent", "30"]).status.success());
+    assert!(!central(dir.path(), &["rollout", "widen", &id, "--percent", "20"]).status.success(), "only up");
+    let out = central(dir.path(), &["rollout", "start", "0.2.0", "--architecture", "arm64", "--devices", "KT-1,KT-2"]);
+    assert!(out.status.success());
+    let list = String::from_utf8_lossy(&central(dir.path(), &["rollout", "list"]).stdout).into_owned();
+    assert!(list.contains("KT-1, KT-2\tactive") && list.contains("30 %\tsuperseded"), "{list}");
+}
+
+/// Without --package, --version and --architecture, `release sign` reads them from the
+/// package with dpkg-deb, as it does with a real build.
+#[test]
+fn release_sign_reads_the_fields_of_a_real_deb_with_dpkg_deb() {
+    let dir = tempfile::tempdir().unwrap();
+    let offline = dir.path().join("offline");
+    assert!(central(dir.path(), &["release", "keygen", "--out", offline.to_str().unwrap()]).status.success());
+    let root = dir.path().join("pkg");
+    std::fs::create_dir_all(root.join("DEBIAN")).unwrap();
+    std::fs::write(
+        root.join("DEBIAN/control"),
+        "Package: kiosk\nVersion: 0.3.0~rc1\nArchitecture: arm64\nMaintainer: t <t@example.org>\nDescription: t\n",
+    )
+    .unwrap();
+    let deb = dir.path().join("kiosk.deb");
+    let built =
+        Command::new("dpkg-deb").arg("--build").arg("--root-owner-group").arg(&root).arg(&deb).output().unwrap();
+    assert!(built.status.success(), "{}", String::from_utf8_lossy(&built.stderr));
+    let key = offline.join("release.key");
+    let out = central(dir.path(), &["release", "sign", "--key", key.to_str().unwrap(), deb.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let signed: central::api::SignedRelease =
+        serde_json::from_slice(&std::fs::read(dir.path().join("kiosk.deb.release.json")).unwrap()).unwrap();
+    let m = &signed.manifest;
+    assert_eq!((m.package.as_str(), m.version.as_str(), m.architecture.as_str()), ("kiosk", "0.3.0~rc1", "arm64"));
+    assert_eq!(m.size, std::fs::metadata(&deb).unwrap().len());
+    let out = central(
+        dir.path(),
+        &["release", "sign", "--key", key.to_str().unwrap(), deb.to_str().unwrap(), "--version", "1"],
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("all of --package, --version and --architecture"));
+    // Where dpkg-deb is missing, the message says what to do.
+    let out = Command::new(env!("CARGO_BIN_EXE_central"))
+        .args(["release", "sign", "--key", key.to_str().unwrap(), deb.to_str().unwrap()])
+        .env("PATH", dir.path().join("no-such-bin"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("dpkg-deb is not installed"), "{out:?}");
+}

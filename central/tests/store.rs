@@ -66,6 +66,9 @@ on_both_engines!(
     retention_removes_and_masks_only_what_is_past_its_cutoff,
     reviewers_have_a_role_and_the_review_queue_assigns_each_item_once,
     a_decision_changes_the_status_and_deletes_the_face_in_one_go,
+    releases_are_published_once_and_found_by_version_and_sha256,
+    a_new_rollout_supersedes_the_current_one_and_pausing_moves_only_from_its_state,
+    a_later_update_outcome_replaces_an_earlier_one_and_a_late_resend_does_not,
 );
 
 fn device(id: &str, serial: &str, enrolled_at: i64) -> DeviceRecord {
@@ -776,7 +779,7 @@ fn postgres_migrates_an_empty_database_and_a_second_open_changes_nothing() {
     let store = PgStore::open(&cluster.url()).unwrap();
     assert_eq!(store.schema_version().unwrap(), POSTGRES_MIGRATIONS.len());
     assert_eq!(cluster.psql("SELECT string_agg(version::text, ',' ORDER BY version) FROM schema_version"), applied);
-    assert_eq!(applied, "1,2,3,4");
+    assert_eq!(applied, "1,2,3,4,5");
 }
 
 #[test]
@@ -798,6 +801,35 @@ fn postgres_migrates_a_database_of_the_previous_version() {
     assert_eq!(store.idempotency_begin("d", "k", "h", 102, 0).unwrap(), IdempotencyBegin::InFlight, "now ours");
     assert_eq!(store.idempotency_abandon_all_in_flight().unwrap(), 1, "start-up drops its own");
     assert_eq!(store.idempotency_begin("d", "k", "h", 103, 0).unwrap(), IdempotencyBegin::Reserved);
+}
+
+#[test]
+fn postgres_the_releases_migration_applies_to_a_database_of_the_previous_version() {
+    let cluster = PgCluster::start();
+    let previous = &POSTGRES_MIGRATIONS[..POSTGRES_MIGRATIONS.len() - 1];
+    drop(PgStore::open_with(&cluster.url(), previous).unwrap());
+    let store = PgStore::open(&cluster.url()).unwrap();
+    assert_eq!(store.schema_version().unwrap(), POSTGRES_MIGRATIONS.len());
+    let id = store.start_rollout("0.2.0", "arm64", Some(5), None, 1).unwrap();
+    assert_eq!(store.active_rollout("arm64").unwrap().map(|r| r.id), Some(id));
+}
+
+#[test]
+fn postgres_rollouts_started_at_two_instances_at_once_leave_exactly_one_current() {
+    let cluster = PgCluster::start();
+    let (a, b) = (PgStore::open(&cluster.url()).unwrap(), PgStore::open(&cluster.url()).unwrap());
+    // Without the per-architecture lock, two first rollouts would both find nothing to
+    // supersede and one would fail on the "one current rollout" index.
+    std::thread::scope(|scope| {
+        for i in 0..8i64 {
+            let store = if i % 2 == 0 { &a } else { &b };
+            scope.spawn(move || store.start_rollout("0.2.0", "arm64", Some(10), None, 100 + i).unwrap());
+        }
+    });
+    let all = a.rollouts().unwrap();
+    assert_eq!(all.len(), 8);
+    assert_eq!(all.iter().filter(|r| r.state == ROLLOUT_ACTIVE).count(), 1, "{all:?}");
+    assert_eq!(all.iter().filter(|r| r.state == ROLLOUT_SUPERSEDED).count(), 7);
 }
 
 #[test]
@@ -1224,4 +1256,76 @@ fn postgres_over_tls_verifies_the_server_and_its_name_against_the_ca_in_the_url(
     let by_name = cluster.url().replace("127.0.0.1", "localhost");
     let e = PgStore::open(&format!("{by_name}?sslmode=verify-full&sslrootcert={}", ca.display())).unwrap_err();
     assert!(format!("{e}").contains("certificate"), "{e}");
+}
+
+fn release_record(version: &str, sha: char, at: i64) -> ReleaseRecord {
+    ReleaseRecord {
+        package: "kiosk".into(),
+        version: version.into(),
+        architecture: "arm64".into(),
+        sha256: sha.to_string().repeat(64),
+        size: 1234,
+        signed_release_json: format!(r#"{{"manifest":{{"version":"{version}"}}}}"#),
+        published_at: at,
+    }
+}
+
+fn releases_are_published_once_and_found_by_version_and_sha256(s: &dyn Store) {
+    let r = release_record("0.2.0", 'a', 100);
+    assert!(s.insert_release(&r).unwrap());
+    assert!(!s.insert_release(&ReleaseRecord { sha256: "b".repeat(64), ..r.clone() }).unwrap(), "once");
+    assert_eq!(s.release("0.2.0", "arm64").unwrap(), Some(r.clone()), "the first stays");
+    assert_eq!(s.release("0.2.0", "amd64").unwrap(), None);
+    assert_eq!(s.release_by_sha256(&"a".repeat(64)).unwrap(), Some(r));
+    assert_eq!(s.release_by_sha256(&"b".repeat(64)).unwrap(), None);
+}
+
+fn a_new_rollout_supersedes_the_current_one_and_pausing_moves_only_from_its_state(s: &dyn Store) {
+    assert_eq!(s.active_rollout("arm64").unwrap(), None);
+    let first = s.start_rollout("0.2.0", "arm64", Some(10), None, 100).unwrap();
+    let amd = s.start_rollout("0.2.0", "amd64", Some(50), None, 100).unwrap();
+    let r = s.active_rollout("arm64").unwrap().unwrap();
+    assert_eq!((r.id, r.percent, r.devices.as_ref(), r.state.as_str()), (first, Some(10), None, ROLLOUT_ACTIVE));
+    assert!(s.widen_rollout(first, 25, 105).unwrap());
+    assert!(!s.widen_rollout(first, 20, 106).unwrap(), "only up");
+    assert_eq!(s.rollout(first).unwrap().unwrap().percent, Some(25));
+    assert!(s.set_rollout_state(first, ROLLOUT_ACTIVE, ROLLOUT_PAUSED, 110).unwrap());
+    assert!(!s.set_rollout_state(first, ROLLOUT_ACTIVE, ROLLOUT_PAUSED, 111).unwrap(), "paused already");
+    assert_eq!(s.active_rollout("arm64").unwrap(), None, "a paused rollout offers nothing");
+    let devices = vec!["KT-1".to_owned(), "KT-2".to_owned()];
+    let second = s.start_rollout("0.2.1", "arm64", None, Some(&devices), 120).unwrap();
+    assert!(second > first);
+    let old = s.rollout(first).unwrap().unwrap();
+    assert_eq!((old.state.as_str(), old.updated_at), (ROLLOUT_SUPERSEDED, 120), "a paused one is superseded too");
+    assert!(!s.set_rollout_state(first, ROLLOUT_PAUSED, ROLLOUT_ACTIVE, 130).unwrap(), "superseded stays so");
+    assert!(!s.widen_rollout(first, 50, 130).unwrap(), "nor widens");
+    let r = s.active_rollout("arm64").unwrap().unwrap();
+    assert_eq!((r.id, r.percent, r.devices), (second, None, Some(devices)));
+    assert_eq!(s.active_rollout("amd64").unwrap().unwrap().id, amd, "other architectures untouched");
+    let ids: Vec<i64> = s.rollouts().unwrap().iter().map(|r| r.id).collect();
+    let mut newest_first = vec![first, amd, second];
+    newest_first.sort_unstable_by(|a, b| b.cmp(a));
+    assert_eq!(ids, newest_first);
+    assert_eq!(s.rollout(9999).unwrap(), None);
+}
+
+fn a_later_update_outcome_replaces_an_earlier_one_and_a_late_resend_does_not(s: &dyn Store) {
+    let outcome = |o: &str, reason: Option<&str>, at: i64| UpdateOutcome {
+        device_id: "KT-1".into(),
+        version: "0.2.0".into(),
+        outcome: o.into(),
+        reason: reason.map(str::to_owned),
+        at,
+    };
+    assert_eq!(s.update_outcome("KT-1", "0.2.0").unwrap(), None);
+    s.record_update_outcome(&outcome("rolled_back", Some("self-test failed"), 100)).unwrap();
+    s.record_update_outcome(&outcome("installed", None, 200)).unwrap();
+    assert_eq!(s.update_outcome("KT-1", "0.2.0").unwrap(), Some(outcome("installed", None, 200)));
+    s.record_update_outcome(&outcome("rolled_back", Some("self-test failed"), 100)).unwrap();
+    assert_eq!(s.update_outcome("KT-1", "0.2.0").unwrap(), Some(outcome("installed", None, 200)), "late re-send");
+    s.record_update_outcome(&UpdateOutcome { device_id: "KT-2".into(), ..outcome("refused", Some("bad"), 300) })
+        .unwrap();
+    let all = s.update_outcomes("0.2.0").unwrap();
+    assert_eq!(all.iter().map(|o| o.device_id.as_str()).collect::<Vec<_>>(), ["KT-2", "KT-1"], "newest first");
+    assert!(s.update_outcomes("0.3.0").unwrap().is_empty());
 }

@@ -87,6 +87,8 @@ fn every_path_constant_is_a_documented_path() {
         paths::APPLICATIONS,
         paths::RATINGS,
         paths::TELEMETRY,
+        paths::UPDATE_OFFER,
+        paths::UPDATE_PACKAGES,
         paths::VERIFY,
         paths::METRICS,
         paths::OPS,
@@ -231,6 +233,23 @@ fn every_message_has_exactly_the_documented_fields() {
     };
     let signature = CertificateSignature { algorithm: "Ed25519".into(), key_id: "k".into(), value: "v".into() };
     check(&spec, "Certificate", &Certificate { body, signature });
+    let manifest = ReleaseManifest {
+        package: "kiosk".into(),
+        version: "0.2.0".into(),
+        architecture: "arm64".into(),
+        sha256: "ab".repeat(32),
+        size: 1,
+    };
+    let release = sign_release(manifest, &ed25519_dalek::SigningKey::from_bytes(&[1; 32]));
+    check(
+        &spec,
+        "UpdateOffer",
+        &UpdateOffer {
+            rollout_id: 1,
+            release,
+            download_path: format!("{}/{}", paths::UPDATE_PACKAGES, "ab".repeat(32)),
+        },
+    );
     let liveness = LivenessEvidence {
         method: "head_turn".into(),
         score: 1.0,

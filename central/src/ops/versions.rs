@@ -1,11 +1,13 @@
 //! `/ops/versions`: which software versions the fleet runs, which terminals lag behind
-//! the newest, and which are configured unlike their peers on the same version.
+//! the newest, which are configured unlike their peers on the same version, and the
+//! rollouts of new versions with what the terminals reported about installing them.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use super::{ago, esc};
-use crate::store::TerminalRow;
+use super::{ago, esc, fmt_time};
+use crate::release::RolloutView;
+use crate::store::{ROLLOUT_ACTIVE, ROLLOUT_PAUSED, TerminalRow};
 
 /// One terminal as the versions view sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,7 +86,74 @@ fn short(hash: &str) -> String {
     esc(hash.get(..12).unwrap_or(hash))
 }
 
-pub fn render(terminals: &[TerminalRow], now: i64) -> String {
+/// The rollouts section: each rollout's target, state and counts, a pause or resume
+/// button (a form with the session's CSRF token), then every terminal that rolled the
+/// version back or refused it, with its reason.
+fn render_rollouts(rollouts: &[RolloutView], csrf: &str) -> String {
+    if rollouts.is_empty() {
+        return r#"<h2>Rollouts</h2><p id="rollouts-none">None. Publish a release and start one with <code>central rollout start</code>.</p>"#.to_owned();
+    }
+    let mut rows = String::new();
+    let mut problems = String::new();
+    for v in rollouts {
+        let r = &v.rollout;
+        let button = match r.state.as_str() {
+            ROLLOUT_ACTIVE => Some(("pause", "Pause")),
+            ROLLOUT_PAUSED => Some(("resume", "Resume")),
+            _ => None,
+        };
+        let action = button
+            .map(|(verb, label)| {
+                format!(
+                    r#"<form method="post" action="/ops/rollouts/{id}/{verb}" style="margin:0"><input type="hidden" name="csrf" value="{csrf}"><button id="rollout-{id}-{verb}">{label}</button></form>"#,
+                    id = r.id,
+                    csrf = esc(csrf),
+                )
+            })
+            .unwrap_or_default();
+        let _ = write!(
+            rows,
+            r#"<tr data-rollout="{id}" data-state="{state}"><td>{id}</td><td>{version}</td><td>{arch}</td><td>{target}</td><td>{state}</td><td>{targeted}</td><td>{running}</td><td>{installed}</td><td class="{rb_class}">{rolled_back}</td><td class="{rf_class}">{refused}</td><td>{action}</td></tr>"#,
+            id = r.id,
+            state = esc(&r.state),
+            version = esc(&r.version),
+            arch = esc(&r.architecture),
+            target = esc(&crate::release::target_text(r)),
+            targeted = v.targeted,
+            running = v.running,
+            installed = v.installed,
+            rolled_back = v.rolled_back,
+            refused = v.refused,
+            rb_class = if v.rolled_back > 0 { "open" } else { "" },
+            rf_class = if v.refused > 0 { "open" } else { "" },
+        );
+        for o in &v.problems {
+            let _ = write!(
+                problems,
+                r#"<tr data-update-problem="{id}" data-outcome="{outcome}"><td><a href="/ops/terminals/{id}">{id}</a></td><td>{version}</td><td>{outcome}</td><td>{reason}</td><td>{at}</td></tr>"#,
+                id = esc(&o.device_id),
+                version = esc(&o.version),
+                outcome = esc(&o.outcome.replace('_', " ")),
+                reason = esc(o.reason.as_deref().unwrap_or("no reason given")),
+                at = fmt_time(o.at),
+            );
+        }
+    }
+    let problems = if problems.is_empty() {
+        r#"<p id="update-problems-none">No terminal rolled back or refused a rolled-out version.</p>"#.to_owned()
+    } else {
+        format!(
+            r#"<table id="update-problems"><thead><tr><th>Terminal</th><th>Version</th><th>Outcome</th><th>Reason</th><th>When</th></tr></thead><tbody>{problems}</tbody></table>"#
+        )
+    };
+    format!(
+        r#"<h2>Rollouts</h2>
+<table id="rollouts"><thead><tr><th>Rollout</th><th>Version</th><th>Architecture</th><th>Target</th><th>State</th><th>Targeted</th><th>Running it</th><th>Installed</th><th>Rolled back</th><th>Refused</th><th></th></tr></thead><tbody>{rows}</tbody></table>
+<h3>Rolled back or refused</h3>{problems}"#
+    )
+}
+
+pub fn render(terminals: &[TerminalRow], rollouts: &[RolloutView], csrf: &str, now: i64) -> String {
     let v = analyse(terminals);
     let mut counts = String::new();
     for (version, n, configs) in &v.counts {
@@ -128,9 +197,11 @@ pub fn render(terminals: &[TerminalRow], now: i64) -> String {
 <h2>Behind the newest version ({newest})</h2>{lag_none}
 <table id="lagging"><thead><tr><th>Terminal</th><th>Version</th><th>Last heartbeat</th></tr></thead><tbody>{lagging}</tbody></table>
 <h2>Configured unlike their peers on the same version</h2>{drift_none}
-<table id="drifting"><thead><tr><th>Terminal</th><th>Version</th><th>Its configuration</th><th>The usual one</th></tr></thead><tbody>{drifting}</tbody></table>"#,
+<table id="drifting"><thead><tr><th>Terminal</th><th>Version</th><th>Its configuration</th><th>The usual one</th></tr></thead><tbody>{drifting}</tbody></table>
+{rollouts}"#,
         lag_none = none(&lagging, "lagging"),
         drift_none = none(&drifting, "drifting"),
+        rollouts = render_rollouts(rollouts, csrf),
     )
 }
 
@@ -184,7 +255,7 @@ mod tests {
         assert_eq!(v.lagging.iter().map(|r| r.device_id).collect::<Vec<_>>(), ["KT-4", "KT-5"]);
         assert_eq!(v.drifting.len(), 1, "KT-4 is the only 0.9.3 with a hash: the usual one there");
         assert_eq!((v.drifting[0].0.device_id, v.drifting[0].1.as_str()), ("KT-3", a.as_str()));
-        let html = render(&fleet, 10);
+        let html = render(&fleet, &[], "", 10);
         assert!(html.contains(r#"data-lagging="KT-5""#) && html.contains(r#"data-drifting="KT-3""#));
         assert!(!html.contains("lagging-none") && !html.contains("drifting-none"));
     }
@@ -193,7 +264,7 @@ mod tests {
     fn one_version_one_configuration_lists_nobody() {
         let a = "a".repeat(64);
         let fleet = [terminal("KT-1", "1.0.0", Some(&a)), terminal("KT-2", "1.0.0", Some(&a))];
-        let html = render(&fleet, 10);
+        let html = render(&fleet, &[], "", 10);
         assert!(html.contains(r#"id="lagging-none""#) && html.contains(r#"id="drifting-none""#), "{html}");
     }
 }

@@ -363,7 +363,7 @@ pub struct TerminalRow {
     pub failures_total: i64,
     pub heartbeats_total: i64,
     pub events_total: i64,
-    /// What the terminal last said about itself: `maintenance` or `powered_off`.
+    /// What the terminal last said about itself: `maintenance`, `powered_off` or `updating`.
     pub mode: Option<String>,
     pub mode_since: Option<i64>,
     /// Set once operations retired it.
@@ -511,6 +511,53 @@ pub struct ActivityCounts {
     pub certificates: i64,
     pub applications: i64,
     pub ratings: i64,
+}
+
+/// A package published for the fleet (`central release publish`); the file is
+/// `<releases dir>/<sha256>.deb`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReleaseRecord {
+    pub package: String,
+    pub version: String,
+    pub architecture: String,
+    pub sha256: String,
+    pub size: i64,
+    /// JSON of the `api::SignedRelease` as operations signed it.
+    pub signed_release_json: String,
+    pub published_at: i64,
+}
+
+/// Rollout states: offered now, held by operations, or replaced by a later rollout for
+/// the same architecture.
+pub const ROLLOUT_ACTIVE: &str = "active";
+pub const ROLLOUT_PAUSED: &str = "paused";
+pub const ROLLOUT_SUPERSEDED: &str = "superseded";
+
+/// One version offered to part of the fleet of one architecture.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rollout {
+    pub id: i64,
+    pub version: String,
+    pub architecture: String,
+    /// 1..=100: the terminals whose bucket (`crate::release::bucket`) is below it.
+    pub percent: Option<i64>,
+    /// Or exactly these terminals.
+    pub devices: Option<Vec<String>>,
+    /// [`ROLLOUT_ACTIVE`], [`ROLLOUT_PAUSED`] or [`ROLLOUT_SUPERSEDED`].
+    pub state: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// What a terminal last reported about installing one version: `installed`,
+/// `rolled_back` or `refused`, with the reason it gave.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpdateOutcome {
+    pub device_id: String,
+    pub version: String,
+    pub outcome: String,
+    pub reason: Option<String>,
+    pub at: i64,
 }
 
 /// Everything the service persists.
@@ -665,6 +712,41 @@ pub trait Store: Send + Sync + 'static {
     fn decide_review(&self, decision: &ReviewDecision) -> StoreResult<DecideOutcome>;
     /// Reviewable applications not yet assigned, and those assigned but undecided.
     fn review_counts(&self) -> StoreResult<(i64, i64)>;
+
+    // software releases and rollouts
+    /// Stores a published release; false (nothing written) when its package, version
+    /// and architecture were published before.
+    fn insert_release(&self, release: &ReleaseRecord) -> StoreResult<bool>;
+    /// The release of `version` for `architecture` (the newest published, should two
+    /// packages share them).
+    fn release(&self, version: &str, architecture: &str) -> StoreResult<Option<ReleaseRecord>>;
+    fn release_by_sha256(&self, sha256: &str) -> StoreResult<Option<ReleaseRecord>>;
+    /// Starts a rollout and supersedes the architecture's active or paused one, in one
+    /// transaction; returns the new rollout's id.
+    fn start_rollout(
+        &self,
+        version: &str,
+        architecture: &str,
+        percent: Option<i64>,
+        devices: Option<&[String]>,
+        now: i64,
+    ) -> StoreResult<i64>;
+    /// Moves rollout `id` from state `from` to `to`; false when it is not in `from`.
+    fn set_rollout_state(&self, id: i64, from: &str, to: &str, now: i64) -> StoreResult<bool>;
+    /// Raises the percentage of a percentage rollout that is active or paused to
+    /// `percent`; false when there is no such rollout or it is at least that already.
+    fn widen_rollout(&self, id: i64, percent: i64, now: i64) -> StoreResult<bool>;
+    fn rollout(&self, id: i64) -> StoreResult<Option<Rollout>>;
+    /// Every rollout, newest first.
+    fn rollouts(&self) -> StoreResult<Vec<Rollout>>;
+    /// The active rollout for `architecture`, if any.
+    fn active_rollout(&self, architecture: &str) -> StoreResult<Option<Rollout>>;
+    /// Records an outcome, replacing an earlier one of the same device and version (one
+    /// reported at an earlier time, re-sent late, changes nothing).
+    fn record_update_outcome(&self, outcome: &UpdateOutcome) -> StoreResult<()>;
+    fn update_outcome(&self, device_id: &str, version: &str) -> StoreResult<Option<UpdateOutcome>>;
+    /// Every outcome reported for `version`, newest first.
+    fn update_outcomes(&self, version: &str) -> StoreResult<Vec<UpdateOutcome>>;
 
     // registry access log and retention
     fn record_registry_access(&self, access: &RegistryAccess) -> StoreResult<()>;

@@ -25,6 +25,7 @@ use self::tls::Tls;
 mod audit;
 mod idempotency;
 mod migrate;
+mod releases;
 mod retention;
 mod review;
 mod tls;
@@ -85,6 +86,8 @@ pub(super) const LOCK_AUDIT: i32 = 0x6b10_0004;
 /// Held (session-level) by every running store on its instance number, which its
 /// idempotency reservations carry: see migration 2.
 pub(super) const LOCK_OWNER: i32 = 0x6b10_0005;
+/// Starting a rollout: the second key is `hashtext(architecture)`.
+pub(super) const LOCK_ROLLOUT: i32 = 0x6b10_0006;
 
 /// The store's runtime, shut down without waiting when dropped: waiting for its threads
 /// (what dropping a `Runtime` does) panics on a tokio worker, where the server's state
@@ -1275,6 +1278,75 @@ impl Store for PgStore {
             execute(&c, "DELETE FROM ops_sessions WHERE token_hash = $1", &[&token_hash]).await?;
             Ok(())
         })
+    }
+
+    fn insert_release(&self, release: &ReleaseRecord) -> StoreResult<bool> {
+        let release = release.clone();
+        self.run(move |pool| async move { releases::insert_release(&client(&pool).await?, &release).await })
+    }
+
+    fn release(&self, version: &str, architecture: &str) -> StoreResult<Option<ReleaseRecord>> {
+        let (version, architecture) = (version.to_owned(), architecture.to_owned());
+        self.run(move |pool| async move { releases::release(&client(&pool).await?, &version, &architecture).await })
+    }
+
+    fn release_by_sha256(&self, sha256: &str) -> StoreResult<Option<ReleaseRecord>> {
+        let sha256 = sha256.to_owned();
+        self.run(move |pool| async move { releases::release_by_sha256(&client(&pool).await?, &sha256).await })
+    }
+
+    fn start_rollout(
+        &self,
+        version: &str,
+        architecture: &str,
+        percent: Option<i64>,
+        devices: Option<&[String]>,
+        now: i64,
+    ) -> StoreResult<i64> {
+        let devices = devices.map(serde_json::to_string).transpose().map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let (version, architecture) = (version.to_owned(), architecture.to_owned());
+        self.run(move |pool| async move {
+            releases::start_rollout(&mut client(&pool).await?, &version, &architecture, percent, devices, now).await
+        })
+    }
+
+    fn set_rollout_state(&self, id: i64, from: &str, to: &str, now: i64) -> StoreResult<bool> {
+        let (from, to) = (from.to_owned(), to.to_owned());
+        self.run(
+            move |pool| async move { releases::set_rollout_state(&client(&pool).await?, id, &from, &to, now).await },
+        )
+    }
+
+    fn widen_rollout(&self, id: i64, percent: i64, now: i64) -> StoreResult<bool> {
+        self.run(move |pool| async move { releases::widen_rollout(&client(&pool).await?, id, percent, now).await })
+    }
+
+    fn rollout(&self, id: i64) -> StoreResult<Option<Rollout>> {
+        self.run(move |pool| async move { releases::rollout_by_id(&client(&pool).await?, id).await })
+    }
+
+    fn rollouts(&self) -> StoreResult<Vec<Rollout>> {
+        self.run(move |pool| async move { releases::rollouts(&client(&pool).await?).await })
+    }
+
+    fn active_rollout(&self, architecture: &str) -> StoreResult<Option<Rollout>> {
+        let architecture = architecture.to_owned();
+        self.run(move |pool| async move { releases::active_rollout(&client(&pool).await?, &architecture).await })
+    }
+
+    fn record_update_outcome(&self, outcome: &UpdateOutcome) -> StoreResult<()> {
+        let outcome = outcome.clone();
+        self.run(move |pool| async move { releases::record_outcome(&client(&pool).await?, &outcome).await })
+    }
+
+    fn update_outcome(&self, device_id: &str, version: &str) -> StoreResult<Option<UpdateOutcome>> {
+        let (device_id, version) = (device_id.to_owned(), version.to_owned());
+        self.run(move |pool| async move { releases::outcome(&client(&pool).await?, &device_id, &version).await })
+    }
+
+    fn update_outcomes(&self, version: &str) -> StoreResult<Vec<UpdateOutcome>> {
+        let version = version.to_owned();
+        self.run(move |pool| async move { releases::outcomes(&client(&pool).await?, &version).await })
     }
 
     fn record_registry_access(&self, access: &RegistryAccess) -> StoreResult<()> {

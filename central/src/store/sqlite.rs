@@ -9,6 +9,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 mod audit;
 mod enrollment;
 mod idempotency;
+mod releases;
 mod retention;
 mod review;
 
@@ -30,6 +31,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0008_decommissions.sql"),
     include_str!("../../migrations/0009_fleet_ca.sql"),
     include_str!("../../migrations/0010_back_office.sql"),
+    include_str!("../../migrations/0011_releases_rollouts.sql"),
 ];
 
 pub struct SqliteStore {
@@ -709,6 +711,61 @@ impl Store for SqliteStore {
         review::counts(&*self.lock()?)
     }
 
+    fn insert_release(&self, release: &ReleaseRecord) -> StoreResult<bool> {
+        releases::insert_release(&*self.lock()?, release)
+    }
+
+    fn release(&self, version: &str, architecture: &str) -> StoreResult<Option<ReleaseRecord>> {
+        releases::release(&*self.lock()?, version, architecture)
+    }
+
+    fn release_by_sha256(&self, sha256: &str) -> StoreResult<Option<ReleaseRecord>> {
+        releases::release_by_sha256(&*self.lock()?, sha256)
+    }
+
+    fn start_rollout(
+        &self,
+        version: &str,
+        architecture: &str,
+        percent: Option<i64>,
+        devices: Option<&[String]>,
+        now: i64,
+    ) -> StoreResult<i64> {
+        releases::start_rollout(&mut *self.lock()?, version, architecture, percent, devices, now)
+    }
+
+    fn set_rollout_state(&self, id: i64, from: &str, to: &str, now: i64) -> StoreResult<bool> {
+        releases::set_rollout_state(&*self.lock()?, id, from, to, now)
+    }
+
+    fn widen_rollout(&self, id: i64, percent: i64, now: i64) -> StoreResult<bool> {
+        releases::widen_rollout(&*self.lock()?, id, percent, now)
+    }
+
+    fn rollout(&self, id: i64) -> StoreResult<Option<Rollout>> {
+        releases::rollout_by_id(&*self.lock()?, id)
+    }
+
+    fn rollouts(&self) -> StoreResult<Vec<Rollout>> {
+        releases::rollouts(&*self.lock()?)
+    }
+
+    fn active_rollout(&self, architecture: &str) -> StoreResult<Option<Rollout>> {
+        releases::active_rollout(&*self.lock()?, architecture)
+    }
+
+    fn record_update_outcome(&self, outcome: &UpdateOutcome) -> StoreResult<()> {
+        releases::record_outcome(&*self.lock()?, outcome)
+    }
+
+    fn update_outcome(&self, device_id: &str, version: &str) -> StoreResult<Option<UpdateOutcome>> {
+        releases::outcome(&*self.lock()?, device_id, version)
+    }
+
+    fn update_outcomes(&self, version: &str) -> StoreResult<Vec<UpdateOutcome>> {
+        releases::outcomes(&*self.lock()?, version)
+    }
+
     fn record_registry_access(&self, access: &RegistryAccess) -> StoreResult<()> {
         retention::insert_access(&*self.lock()?, access)
     }
@@ -782,6 +839,26 @@ mod tests {
         drop(s);
         let s = SqliteStore::open(&path).unwrap();
         assert_eq!(s.schema_version().unwrap(), MIGRATIONS.len());
+    }
+
+    #[test]
+    fn the_releases_migration_applies_to_a_database_of_the_previous_version() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.db");
+        let previous = MIGRATIONS.len() - 1;
+        {
+            let mut c = Connection::open(&path).unwrap();
+            let tx = c.transaction().unwrap();
+            for sql in &MIGRATIONS[..previous] {
+                tx.execute_batch(sql).unwrap();
+            }
+            tx.pragma_update(None, "user_version", previous as i64).unwrap();
+            tx.commit().unwrap();
+        }
+        let s = SqliteStore::open(&path).unwrap();
+        assert_eq!(s.schema_version().unwrap(), MIGRATIONS.len());
+        let id = s.start_rollout("0.2.0", "arm64", Some(5), None, 1).unwrap();
+        assert_eq!(s.active_rollout("arm64").unwrap().map(|r| r.id), Some(id));
     }
 
     #[test]

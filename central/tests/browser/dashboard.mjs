@@ -4,13 +4,17 @@
 // with the terminal's own certificate, exactly as a kiosk sends them.
 // Then the versions view: two more terminals (FLEET_DIRS), one a version behind and one
 // configured unlike its peers, are listed as such.
+// Then a staged update (ROLLOUT_VERSION, published and rolled out to every arm64
+// terminal by the suite with the `central` CLI): the terminal is offered it, reports
+// that it installed it, failed its self-test and rolled back; the versions view shows
+// the rollout with the rolled-back terminal and its reason.
 // Then the back office: the terminal submits a qualification check that is left for
 // review; a reviewer logs in, sees the face (and no terminal id), approves it, and the
 // terminal's progress lookup shows it approved.
 // Env: BASE (https://localhost:PORT), CERT_DIR (ca.pem, cert.pem, key.pem), FLEET_DIRS
 // (two more such directories, colon-separated), OPS_USER, OPS_PASSWORD, REVIEW_USER,
 // REVIEW_PASSWORD, FACE_JPEG (a face photo); SCREENSHOT_DIR (optional) keeps fleet.png,
-// terminal.png, versions.png and review.png.
+// terminal.png, versions.png, update-rolled-back.png and review.png.
 import { chromium } from "playwright-core";
 import { readFileSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -60,6 +64,26 @@ function call(method, path, payload) {
     });
     req.on("error", reject);
     req.end(body);
+  });
+}
+
+// The status of a GET as the terminal (for answers without a body, such as 204).
+function statusOf(path) {
+  return new Promise((resolve, reject) => {
+    const req = https.request(`${base}${path}`, { method: "GET", ...tls }, (res) => {
+      res.resume();
+      res.on("end", () => resolve(res.statusCode));
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+// Telemetry events from the terminal (as its outbox sends them).
+function events(list) {
+  const at = new Date().toISOString().replace(/\.\d+Z$/, "Z");
+  return call("POST", "/v1/telemetry", {
+    events: list.map(([kind, detail]) => ({ id: randomUUID(), at, kind, severity: "warning", detail })),
   });
 }
 
@@ -145,6 +169,28 @@ try {
     await page.screenshot({ path: join(process.env.SCREENSHOT_DIR, "versions.png"), fullPage: true });
   }
   check(await page.locator("footer[data-instance]").count() === 1, "the page names the instance that served it");
+
+  // A staged update that the terminal rolls back.
+  const version = process.env.ROLLOUT_VERSION;
+  const [offered, offer] = await call("GET", "/v1/updates/offer?architecture=arm64");
+  check(offered === 200 && offer.release.manifest.version === version, `the terminal is offered ${version}`);
+  const reason = "self-test failed: printer did not answer within 10 s";
+  const [reported] = await events([
+    ["update.started", version],
+    ["update.rolled_back", `${version}: ${reason}`],
+  ]);
+  check(reported === 200, "the terminal reports that it rolled the update back");
+  await page.goto(`${base}/ops/versions`);
+  const rollout = page.locator(`tr[data-rollout="${offer.rollout_id}"]`);
+  check(await rollout.getAttribute("data-state") === "active", "the rollout is listed as active");
+  check((await rollout.locator("td").nth(8).innerText()) === "1", "one terminal rolled it back");
+  const rolledBack = page.locator(`tr[data-update-problem="${deviceId}"]`);
+  check((await rolledBack.innerText()).includes(reason), "the rolled-back terminal is listed with its reason");
+  const again = await statusOf("/v1/updates/offer?architecture=arm64");
+  check(again === 204, "a terminal that rolled a version back is not offered it again");
+  if (process.env.SCREENSHOT_DIR) {
+    await page.screenshot({ path: join(process.env.SCREENSHOT_DIR, "update-rolled-back.png"), fullPage: true });
+  }
 
   // The back office: a check left for review (the registry's 1880-born pensioner).
   const [submitted, answer] = await call("POST", "/v1/qualification-checks", {

@@ -13,6 +13,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/postgres/0002_idempotency_owner.sql"),
     include_str!("../../../migrations/postgres/0003_fleet_ca.sql"),
     include_str!("../../../migrations/postgres/0004_back_office.sql"),
+    include_str!("../../../migrations/postgres/0005_releases_rollouts.sql"),
 ];
 
 const VERSION_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_version (
