@@ -420,7 +420,8 @@ pub fn status_of(state: &AppState, t: &TerminalRow, open: &[&crate::store::Alert
         return TerminalStatus::PoweredOff;
     }
     if t.mode.as_deref() == Some(crate::release::MODE_UPDATING) {
-        return TerminalStatus::Updating;
+        let quiet_since = t.last_seen.max(t.mode_since).unwrap_or(now);
+        return updating_or_offline(now - quiet_since, offline_after);
     }
     let Some(seen) = t.last_seen else { return TerminalStatus::NeverSeen };
     if now - seen > offline_after {
@@ -432,6 +433,16 @@ pub fn status_of(state: &AppState, t: &TerminalRow, open: &[&crate::store::Alert
     } else {
         TerminalStatus::Serving
     }
+}
+
+/// The longest an update keeps a terminal quiet: restarts, and the installer's wait
+/// for the new version's self-test (`health_deadline_s`, an hour at most).
+pub const UPDATE_QUIET_MAX_S: i64 = 65 * 60;
+
+/// A terminal that said it is updating is shown updating while quiet, but not for ever:
+/// silence past any update's length is a terminal that died mid-update.
+pub fn updating_or_offline(quiet_s: i64, offline_after_s: i64) -> TerminalStatus {
+    if quiet_s > offline_after_s.max(UPDATE_QUIET_MAX_S) { TerminalStatus::Offline } else { TerminalStatus::Updating }
 }
 
 fn label(v: &str) -> String {
@@ -698,4 +709,18 @@ pub async fn metrics(State(state): State<Shared>, headers: HeaderMap) -> Respons
     };
     drop(latest);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text.as_str().to_owned()).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_updating_terminal_silent_past_any_update_is_offline() {
+        assert_eq!(updating_or_offline(0, 90), TerminalStatus::Updating);
+        assert_eq!(updating_or_offline(UPDATE_QUIET_MAX_S, 90), TerminalStatus::Updating);
+        assert_eq!(updating_or_offline(UPDATE_QUIET_MAX_S + 1, 90), TerminalStatus::Offline);
+        // A fleet configured to wait longer than an update for its terminals waits that long.
+        assert_eq!(updating_or_offline(UPDATE_QUIET_MAX_S + 1, 2 * 3600), TerminalStatus::Updating);
+    }
 }

@@ -72,7 +72,9 @@ pub enum ReleaseError {
     WrongPackage { expected: String, got: String },
     #[error("release is for architecture {got}, this terminal is {expected}")]
     WrongArchitecture { expected: String, got: String },
-    #[error("package is {got_size} bytes with SHA-256 {got_sha256}, the signed manifest says {size} bytes with {sha256}")]
+    #[error(
+        "package is {got_size} bytes with SHA-256 {got_sha256}, the signed manifest says {size} bytes with {sha256}"
+    )]
     PackageMismatch { sha256: String, size: u64, got_sha256: String, got_size: u64 },
 }
 

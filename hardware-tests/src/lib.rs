@@ -213,6 +213,10 @@ pub struct Rig {
     pub kiosk_dir: std::path::PathBuf,
     /// Central's address as the terminal reaches it (through `link`).
     pub url: String,
+    /// Central's data directory (its published packages under `releases/`).
+    pub central_dir: std::path::PathBuf,
+    /// The terminal's enrolled identity (the rig keeps it in memory, not in `kiosk_dir`).
+    pub identity: kiosk::central_api::DeviceIdentity,
     _simulated: SimulatedDevicesGuard,
     _dir: tempfile::TempDir,
 }
@@ -263,7 +267,8 @@ impl Rig {
     ) -> anyhow::Result<Self> {
         let dir = tempfile::tempdir()?;
         let kiosk_dir = kiosk_dir.map_or_else(|| dir.path().join("kiosk"), std::path::Path::to_owned);
-        let central = ReferenceCentral::start_configured(&dir.path().join("central"), 20, |config| {
+        let central_dir = dir.path().join("central");
+        let central = ReferenceCentral::start_configured(&central_dir, 20, |config| {
             if unthrottled {
                 config.lookups_per_terminal.per_minute = 1_000_000;
                 config.lookups_per_terminal.burst = 1_000_000;
@@ -276,7 +281,7 @@ impl Rig {
         settings.verify_base_url = Some(identity.verify_base_url.clone());
         let device_id = identity.device_id.clone();
         let screens = Arc::new(ScreenRecorder::default());
-        let options = simulation::test_options(&kiosk_dir, url.clone(), identity, screens.clone(), RIG_PIN)?;
+        let options = simulation::test_options(&kiosk_dir, url.clone(), identity.clone(), screens.clone(), RIG_PIN)?;
         // The jobs pass through the paper trail on their way to the printer.
         let printed = Printed::default();
         let trail = printed.clone();
@@ -307,6 +312,8 @@ impl Rig {
             device_id,
             kiosk_dir,
             url,
+            central_dir,
+            identity,
             _simulated: SimulatedDevicesGuard(devices, tasks),
             _dir: dir,
         })

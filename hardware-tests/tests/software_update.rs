@@ -14,7 +14,7 @@
 
 use contract as api;
 use hardware_tests::Rig;
-use kiosk::central_api::{CentralClient, DeviceIdentity};
+use kiosk::central_api::CentralClient;
 use kiosk::renewal::Clock;
 use kiosk::update::agent::{Checked, UpdateError, UpdateSettings, Updater, self_test};
 use kiosk::update::plan::Window;
@@ -56,8 +56,7 @@ fn clock() -> Clock {
 
 /// The terminal's update agent, as `terminal::start` runs it (with the test's settings).
 fn updater(rig: &Rig, settings: UpdateSettings) -> Updater {
-    let identity = DeviceIdentity::load(&rig.kiosk_dir).unwrap().unwrap();
-    let client = CentralClient::new(&rig.url, &identity, simulation::TIMEOUTS).unwrap();
+    let client = CentralClient::new(&rig.url, &rig.identity, simulation::TIMEOUTS).unwrap();
     Updater::new(
         client,
         Spool::in_data_dir(&rig.kiosk_dir),
@@ -83,9 +82,24 @@ fn release(version: &str, key: &ed25519_dalek::SigningKey) -> (Vec<u8>, api::Sig
     (bytes, api::sign_release(manifest, key))
 }
 
-/// Publishes the release at central and rolls it out to `device_id` alone.
+/// Central's configuration as `central release publish` reads it on the server.
+fn central_config(rig: &Rig) -> central::ServerConfig {
+    central::ServerConfig::new(&rig.central_dir)
+}
+
+/// Publishes the release at central (`central release publish`) and rolls it out to
+/// this terminal alone (`central rollout start --devices`).
 fn publish_and_roll_out(rig: &Rig, bytes: &[u8], release: &api::SignedRelease) {
-    todo_central::publish_and_roll_out(rig, bytes, release)
+    let files = tempfile::tempdir().unwrap();
+    let deb = files.path().join("kiosk.deb");
+    let manifest = files.path().join("kiosk.deb.release.json");
+    std::fs::write(&deb, bytes).unwrap();
+    std::fs::write(&manifest, serde_json::to_vec(release).unwrap()).unwrap();
+    let store = rig.central.store();
+    central::release::publish(&central_config(rig), store.as_ref(), &deb, &manifest, now()).unwrap();
+    let m = &release.manifest;
+    let target = central::release::Target::Devices(vec![rig.device_id.clone()]);
+    central::release::start_rollout(store.as_ref(), &m.version, &m.architecture, &target, now()).unwrap();
 }
 
 async fn until<T>(what: &str, mut probe: impl FnMut() -> Option<T>) -> T {
@@ -131,8 +145,10 @@ async fn a_published_release_is_fetched_verified_and_requested_in_the_window_wit
     assert_eq!(request.release, signed);
     assert_eq!(request.running, RUNNING);
     assert_eq!(request.package_file, format!("{}.deb", signed.manifest.sha256));
-    until("central shows the terminal updating", || (terminal_row(&rig).mode.as_deref() == Some("updating")).then_some(()))
-        .await;
+    until("central shows the terminal updating", || {
+        (terminal_row(&rig).mode.as_deref() == Some("updating")).then_some(())
+    })
+    .await;
     eprintln!("published -> install requested in {requested:?} (check interval aside)");
 
     // The installer's outcome, reported by the next start, reaches central with its reason.
@@ -151,7 +167,7 @@ async fn a_published_release_is_fetched_verified_and_requested_in_the_window_wit
     until("central shows the rollback as an alert naming the reason", || {
         rig.central
             .store()
-            .alerts(true)
+            .open_alerts()
             .unwrap()
             .into_iter()
             .find(|a| a.device_id == rig.device_id && a.kind == "update_rolled_back")
@@ -171,7 +187,10 @@ async fn a_tampered_package_is_refused_after_download_and_raises_an_alert() {
     publish_and_roll_out(&rig, &bytes, &signed);
     // The bytes central serves are changed after publishing (its storage, or a
     // compromised central): the signed manifest still says what they must be.
-    todo_central::tamper_with_stored_package(&rig, &signed.manifest.sha256);
+    let stored = central_config(&rig).releases_dir().join(format!("{}.deb", signed.manifest.sha256));
+    let mut tampered = std::fs::read(&stored).unwrap();
+    tampered[1000] ^= 0x20;
+    std::fs::write(&stored, tampered).unwrap();
     let mut agent = updater(&rig, settings(true));
     let err = agent.check_once().await.unwrap_err();
     let UpdateError::Refused { version, reason } = &err else { panic!("{err}") };
@@ -183,7 +202,7 @@ async fn a_tampered_package_is_refused_after_download_and_raises_an_alert() {
     until("an alert naming the terminal", || {
         rig.central
             .store()
-            .alerts(true)
+            .open_alerts()
             .unwrap()
             .into_iter()
             .find(|a| a.device_id == rig.device_id && a.kind == "update_refused")

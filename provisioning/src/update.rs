@@ -148,7 +148,9 @@ impl Installer {
             let _ = if p.is_dir() { std::fs::remove_dir_all(&p) } else { std::fs::remove_file(&p) };
         }
         match outcome.outcome {
-            OutcomeKind::Installed => tracing::info!(version = outcome.version, took_s = outcome.took_s, "update installed"),
+            OutcomeKind::Installed => {
+                tracing::info!(version = outcome.version, took_s = outcome.took_s, "update installed")
+            }
             _ => tracing::error!(?outcome, "update not installed"),
         }
         Ok(())
@@ -233,13 +235,15 @@ impl Installer {
             }
         };
         let previous = run(&self.commands.installed_version, &[], None).unwrap_or_default();
-        let mut journal = Journal { phase: Phase::Saving, version: version.clone(), previous, saved: None, started_at: now() };
+        let mut journal =
+            Journal { phase: Phase::Saving, version: version.clone(), previous, saved: None, started_at: now() };
         self.write_journal(&journal)?;
         match self.save_running() {
             Ok(saved) => journal.saved = Some(saved),
             Err(reason) => {
                 // Without the running version saved there is no way back: install nothing.
-                let o = outcome(OutcomeKind::Abandoned, Some(format!("the running version could not be saved: {reason}")));
+                let o =
+                    outcome(OutcomeKind::Abandoned, Some(format!("the running version could not be saved: {reason}")));
                 self.finish(&o)?;
                 self.restart_quietly();
                 return Ok(Some(o));
@@ -278,7 +282,13 @@ impl Installer {
 
     /// Puts the saved version back, restarts the kiosk (unless the boot is about to
     /// start it), and records why.
-    fn roll_back(&self, j: &Journal, reason: String, started: Instant, restart: bool) -> Result<Outcome, InstallerError> {
+    fn roll_back(
+        &self,
+        j: &Journal,
+        reason: String,
+        started: Instant,
+        restart: bool,
+    ) -> Result<Outcome, InstallerError> {
         tracing::error!(version = j.version, previous = j.previous, reason, "rolling back");
         let mut rolling = j.clone();
         rolling.phase = Phase::RollingBack;

@@ -142,8 +142,13 @@ fn at_boot_an_update_interrupted_before_installing_is_dropped() {
     let dir = tempfile::tempdir().unwrap();
     let i = installer(dir.path(), Some(release_key().verifying_key()));
     assert_eq!(i.recover().unwrap(), None, "no journal: nothing to do");
-    let journal =
-        Journal { phase: Phase::Saving, version: "0.2.0-1".into(), previous: "0.1.0-1".into(), saved: None, started_at: 0 };
+    let journal = Journal {
+        phase: Phase::Saving,
+        version: "0.2.0-1".into(),
+        previous: "0.1.0-1".into(),
+        saved: None,
+        started_at: 0,
+    };
     spool::write_json(&i.state_dir.join("journal.json"), &journal).unwrap();
     let outcome = i.recover().unwrap().unwrap();
     assert_eq!(outcome.outcome, OutcomeKind::Abandoned);
@@ -178,10 +183,16 @@ fn recover_leaves_an_update_in_progress_alone() {
     // lock tells it apart from a power cut.
     let dir = tempfile::tempdir().unwrap();
     let i = installer(dir.path(), Some(release_key().verifying_key()));
-    let journal =
-        Journal { phase: Phase::Verifying, version: "0.2.0-1".into(), previous: "0.1.0-1".into(), saved: None, started_at: 0 };
+    let journal = Journal {
+        phase: Phase::Verifying,
+        version: "0.2.0-1".into(),
+        previous: "0.1.0-1".into(),
+        saved: None,
+        started_at: 0,
+    };
     spool::write_json(&i.state_dir.join("journal.json"), &journal).unwrap();
-    let lock = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(i.state_dir.join("lock")).unwrap();
+    let lock =
+        std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(i.state_dir.join("lock")).unwrap();
     let held = nix::fcntl::Flock::lock(lock, nix::fcntl::FlockArg::LockExclusiveNonblock).unwrap();
     assert_eq!(i.recover().unwrap(), None);
     assert!(i.state_dir.join("journal.json").exists(), "untouched");

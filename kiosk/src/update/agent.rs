@@ -275,7 +275,13 @@ impl Updater {
 /// shown, central reached (a heartbeat accepted), and no device missing or failing.
 /// Paper and cover states do not fail it: they are the hall's to fix, not the
 /// software's. Written to `health.json` once decided.
-pub async fn self_test(metrics: Arc<Metrics>, spool: Spool, version: String, s: UpdateSettings, clock: Clock) -> Health {
+pub async fn self_test(
+    metrics: Arc<Metrics>,
+    spool: Spool,
+    version: String,
+    s: UpdateSettings,
+    clock: Clock,
+) -> Health {
     tokio::time::sleep(s.self_test_grace).await;
     let started = tokio::time::Instant::now();
     let health = loop {
@@ -306,8 +312,7 @@ fn self_test_gaps(metrics: &Metrics) -> Vec<String> {
         gaps.push("central did not accept a heartbeat".to_owned());
     }
     let devices = metrics.devices();
-    for device in
-        [session::Device::Reader, session::Device::Printer, session::Device::Camera, session::Device::Storage]
+    for device in [session::Device::Reader, session::Device::Printer, session::Device::Camera, session::Device::Storage]
     {
         if let Some(session::Health::Problem(p @ (session::Problem::Missing | session::Problem::Error(_)))) =
             devices.health(device)

@@ -235,7 +235,10 @@ mod tests {
         assert_eq!(decide(situation(at(2, 0)), w), Decision::Install);
         assert_eq!(decide(Situation { verified: false, ..situation(at(14, 0)) }, w), Decision::Fetch);
         assert_eq!(decide(situation(at(14, 0)), w), Decision::Wait("outside the update window"));
-        assert_eq!(decide(Situation { busy: true, ..situation(at(2, 0)) }, w), Decision::Wait("the terminal is in use"));
+        assert_eq!(
+            decide(Situation { busy: true, ..situation(at(2, 0)) }, w),
+            Decision::Wait("the terminal is in use")
+        );
         assert!(matches!(decide(Situation { offered: "0.1.0", ..situation(at(2, 0)) }, w), Decision::Ignore(_)));
         let tried = ["0.2.0".to_owned()];
         assert!(matches!(decide(Situation { tried: &tried, ..situation(at(2, 0)) }, w), Decision::Ignore(_)));
@@ -251,7 +254,10 @@ mod tests {
         let Verdict::Failed(why) = verdict("0.2.0", None, 100, 100) else { panic!() };
         assert_eq!(why, "no health report from 0.2.0 within 100 s of starting it");
         let sick = Health { ok: false, reason: Some("printer: missing".into()), ..ok };
-        assert_eq!(verdict("0.2.0", Some(&sick), 10, 100), Verdict::Failed("self-test failed: printer: missing".into()));
+        assert_eq!(
+            verdict("0.2.0", Some(&sick), 10, 100),
+            Verdict::Failed("self-test failed: printer: missing".into())
+        );
     }
 
     #[test]

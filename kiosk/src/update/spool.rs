@@ -94,7 +94,11 @@ pub fn read_json<T: DeserializeOwned>(path: &Path) -> Result<Option<T>, SpoolErr
     serde_json::from_slice(&bytes).map(Some).map_err(|e| {
         let aside = path.with_extension("json.garbled");
         let _ = std::fs::rename(path, &aside);
-        SpoolError::Garbled { path: path.display().to_string(), detail: e.to_string(), aside: aside.display().to_string() }
+        SpoolError::Garbled {
+            path: path.display().to_string(),
+            detail: e.to_string(),
+            aside: aside.display().to_string(),
+        }
     })
 }
 
