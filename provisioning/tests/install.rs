@@ -23,14 +23,17 @@ const BAUD: u32 = 115_200;
 const LIMIT: Duration = Duration::from_secs(300);
 
 /// The `kiosk` binary, built from this workspace and copied aside: the target directory
-/// is shared, and another build may replace the file while the test runs.
+/// is shared, and another build may replace the file while the test runs. Built as the
+/// workspace's test build builds it (`--workspace --tests`: the same features, so after
+/// `cargo nextest run --workspace` this is a no-op; `-p kiosk` alone would compile a
+/// second copy of a dozen crates with other features, minutes and gigabytes in CI).
 fn kiosk_binary(dir: &Path) -> PathBuf {
     let status = Command::new(env!("CARGO"))
-        .args(["build", "--locked", "-p", "kiosk", "--bin", "kiosk"])
+        .args(["build", "--locked", "--workspace", "--tests"])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .status()
         .unwrap();
-    assert!(status.success(), "cargo build -p kiosk");
+    assert!(status.success(), "cargo build --workspace --tests");
     let built = Path::new(env!("CARGO_BIN_EXE_kiosk-provision")).with_file_name("kiosk");
     let copy = dir.join("kiosk");
     std::fs::copy(&built, &copy).unwrap();
