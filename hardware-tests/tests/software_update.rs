@@ -12,6 +12,7 @@
 //! scripts/test.d/30-package.updates.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use central::registry::{WORKER_ID, WORKER_NAME};
 use contract as api;
 use hardware_tests::Rig;
 use kiosk::central_api::CentralClient;
@@ -131,14 +132,20 @@ async fn a_published_release_is_fetched_verified_and_requested_in_the_window_wit
     assert_eq!(std::fs::read(spool.package(&signed.manifest.sha256)).unwrap(), bytes, "downloaded whole");
     assert!(!spool.request().exists());
 
-    // In the window, but a citizen is at the screen.
+    // In the window, but a citizen is at the screen (their card read, the menu shown).
     let mut agent = updater(&rig, settings(true));
-    rig.terminal.metrics.busy.store(true, Ordering::Relaxed);
+    let mark = rig.screens.count();
+    rig.reader.place(WORKER_ID, WORKER_NAME).await;
+    rig.screens.wait_for(mark, |s| matches!(s, session::Screen::Menu { .. })).await;
+    let busy = || rig.terminal.metrics.busy.load(Ordering::Relaxed);
+    until("the session counts as busy", || busy().then_some(())).await;
     assert_eq!(agent.check_once().await.unwrap(), Checked::Waiting("the terminal is in use"));
     assert!(!spool.request().exists());
 
-    // Nobody there: the request for the installer.
-    rig.terminal.metrics.busy.store(false, Ordering::Relaxed);
+    // They leave: the request for the installer.
+    rig.touch(session::Intent::Exit).await;
+    rig.reader.remove().await;
+    until("the session ended", || (!busy()).then_some(())).await;
     assert_eq!(agent.check_once().await.unwrap(), Checked::Requested("0.2.0-1".into()));
     let requested = published.elapsed();
     let request: Request = spool::read_json(&spool.request()).unwrap().unwrap();

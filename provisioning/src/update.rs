@@ -24,6 +24,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use spool::{HEALTH_FILE as HEALTH, REQUEST_FILE as REQUEST, RESULT_FILE as RESULT};
+
 /// The installer's journal: the step begun, and what it needs to undo it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Journal {
@@ -113,9 +115,106 @@ fn run(argv: &[String], extra: &[&str], cwd: Option<&Path>) -> Result<String, St
 /// kernel when it dies, so a power cut or a kill never leaves it held).
 pub struct Lock(#[allow(dead_code)] nix::fcntl::Flock<std::fs::File>);
 
+/// The kiosk's spool as root must use it: the kiosk user owns the directory, so any
+/// name in it may be a link planted to make root write (or read) elsewhere. The
+/// directory is opened once without following a link, and every file in it is then
+/// opened, created, renamed and removed relative to that descriptor, never following one.
+struct SpoolDir {
+    fd: std::os::fd::OwnedFd,
+    shown: PathBuf,
+}
+
+impl SpoolDir {
+    fn open(dir: &Path) -> Result<Self, InstallerError> {
+        use nix::fcntl::OFlag;
+        let flags = OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_RDONLY | OFlag::O_CLOEXEC;
+        nix::fcntl::open(dir, flags, nix::sys::stat::Mode::empty())
+            .map(|fd| Self { fd, shown: dir.to_owned() })
+            .map_err(|e| InstallerError::Io(format!("{} (opened without following links)", dir.display()), e.into()))
+    }
+
+    fn err(&self, name: &str, e: nix::errno::Errno) -> InstallerError {
+        InstallerError::Io(self.shown.join(name).display().to_string(), e.into())
+    }
+
+    /// Opens `name` (one component, or `incoming/<file>`) for reading; `None` if absent.
+    fn open_read(&self, name: &str) -> Result<Option<std::fs::File>, InstallerError> {
+        use nix::fcntl::OFlag;
+        let flags = OFlag::O_RDONLY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+        let (dir, file) = match name.split_once('/') {
+            Some((sub, file)) => {
+                let sub_flags = OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_RDONLY | OFlag::O_CLOEXEC;
+                match nix::fcntl::openat(&self.fd, sub, sub_flags, nix::sys::stat::Mode::empty()) {
+                    Ok(fd) => (Some(fd), file),
+                    Err(nix::errno::Errno::ENOENT) => return Ok(None),
+                    Err(e) => return Err(self.err(sub, e)),
+                }
+            }
+            None => (None, name),
+        };
+        let opened = match &dir {
+            Some(d) => nix::fcntl::openat(d, file, flags, nix::sys::stat::Mode::empty()),
+            None => nix::fcntl::openat(&self.fd, file, flags, nix::sys::stat::Mode::empty()),
+        };
+        match opened {
+            Ok(fd) => Ok(Some(std::fs::File::from(fd))),
+            Err(nix::errno::Errno::ENOENT) => Ok(None),
+            Err(e) => Err(self.err(name, e)),
+        }
+    }
+
+    /// `Ok(None)` when absent; a file that does not parse is renamed aside.
+    fn read_json<T: serde::de::DeserializeOwned>(&self, name: &str) -> Result<Option<T>, InstallerError> {
+        let Some(mut f) = self.open_read(name)? else { return Ok(None) };
+        let mut bytes = Vec::new();
+        // A request or health report is a few kilobytes; a huge file is not one.
+        (&mut f).take(1 << 20).read_to_end(&mut bytes).map_err(|e| InstallerError::Io(name.to_owned(), e))?;
+        match serde_json::from_slice(&bytes) {
+            Ok(v) => Ok(Some(v)),
+            Err(e) => {
+                let aside = format!("{name}.garbled");
+                let _ = nix::fcntl::renameat(&self.fd, name, &self.fd, aside.as_str());
+                Err(InstallerError::Spool(spool::SpoolError::Garbled {
+                    path: self.shown.join(name).display().to_string(),
+                    detail: e.to_string(),
+                    aside: self.shown.join(aside).display().to_string(),
+                }))
+            }
+        }
+    }
+
+    /// Writes `name` through a new temporary file (created exclusively, so never through
+    /// a link) and a rename within the directory, synced.
+    fn write_json(&self, name: &str, value: &impl Serialize) -> Result<(), InstallerError> {
+        use nix::fcntl::OFlag;
+        let tmp = format!("{name}.tmp");
+        self.remove(&tmp)?;
+        let flags = OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+        let mode = nix::sys::stat::Mode::from_bits_truncate(0o644);
+        let fd = nix::fcntl::openat(&self.fd, tmp.as_str(), flags, mode).map_err(|e| self.err(&tmp, e))?;
+        let mut f = std::fs::File::from(fd);
+        let bytes = serde_json::to_vec_pretty(value).unwrap_or_default();
+        f.write_all(&bytes).and_then(|()| f.sync_all()).map_err(|e| InstallerError::Io(tmp.clone(), e))?;
+        nix::fcntl::renameat(&self.fd, tmp.as_str(), &self.fd, name).map_err(|e| self.err(name, e))?;
+        nix::unistd::fsync(&self.fd).map_err(|e| self.err(".", e))
+    }
+
+    /// Removes `name` (a link is removed, not followed); absent is fine.
+    fn remove(&self, name: &str) -> Result<(), InstallerError> {
+        match nix::unistd::unlinkat(&self.fd, name, nix::unistd::UnlinkatFlags::NoRemoveDir) {
+            Ok(()) | Err(nix::errno::Errno::ENOENT) => Ok(()),
+            Err(e) => Err(self.err(name, e)),
+        }
+    }
+}
+
 impl Installer {
     fn journal_path(&self) -> PathBuf {
         self.state_dir.join("journal.json")
+    }
+
+    fn spool_dir(&self) -> Result<SpoolDir, InstallerError> {
+        SpoolDir::open(self.spool.dir())
     }
 
     fn lock(&self) -> Result<Lock, InstallerError> {
@@ -140,9 +239,8 @@ impl Installer {
     /// Writes the outcome for the kiosk and ends the attempt (journal, request and
     /// package copies gone).
     fn finish(&self, outcome: &Outcome) -> Result<(), InstallerError> {
-        spool::write_json(&self.spool.result(), outcome)?;
+        self.leave_for_kiosk(outcome)?;
         spool::remove(&self.journal_path())?;
-        spool::remove(&self.spool.request())?;
         for f in ["new.deb", "saved"] {
             let p = self.state_dir.join(f);
             let _ = if p.is_dir() { std::fs::remove_dir_all(&p) } else { std::fs::remove_file(&p) };
@@ -154,6 +252,21 @@ impl Installer {
             _ => tracing::error!(?outcome, "update not installed"),
         }
         Ok(())
+    }
+
+    /// Writes the outcome for the kiosk to report and consumes its request.
+    fn leave_for_kiosk(&self, outcome: &Outcome) -> Result<(), InstallerError> {
+        match self.spool_dir() {
+            Ok(dir) => {
+                dir.write_json(RESULT, outcome)?;
+                dir.remove(REQUEST)
+            }
+            // No spool (the kiosk never ran): nobody to tell, nothing to consume.
+            Err(e) => {
+                tracing::warn!(error = %e, ?outcome, "the outcome cannot be left for the kiosk");
+                Ok(())
+            }
+        }
     }
 
     /// `kiosk-provision update recover`: before the kiosk starts. Returns the outcome
@@ -209,11 +322,19 @@ impl Installer {
             }
             return self.apply();
         }
-        let request: Request = match spool::read_json(&self.spool.request()) {
+        let dir = match self.spool_dir() {
+            Ok(d) => d,
+            Err(e) => {
+                tracing::error!(error = %e, "the kiosk's update spool cannot be opened safely; nothing installed");
+                return Ok(None);
+            }
+        };
+        let request: Request = match dir.read_json(REQUEST) {
             Ok(Some(r)) => r,
             Ok(None) => return Ok(None),
             Err(e) => {
                 tracing::error!(error = %e, "update request unreadable; dropped");
+                let _ = dir.remove(REQUEST);
                 return Ok(None);
             }
         };
@@ -225,7 +346,7 @@ impl Installer {
             took_s: started.elapsed().as_secs_f64(),
             at: now(),
         };
-        let new = match self.checked_copy(&request) {
+        let new = match self.checked_copy(&dir, &request) {
             Ok(path) => path,
             Err(reason) => {
                 let o = outcome(OutcomeKind::Refused, Some(reason));
@@ -257,14 +378,14 @@ impl Installer {
         }
         journal.phase = Phase::Verifying;
         self.write_journal(&journal)?;
-        spool::remove(&self.spool.health())?;
+        dir.remove(HEALTH)?;
         if let Err(e) = run(&self.commands.restart, &[], None) {
             return self.roll_back(&journal, format!("restarting the kiosk failed: {e}"), started, true).map(Some);
         }
         let waiting = Instant::now();
         let limit = self.health_deadline.as_secs();
         loop {
-            let health = self.spool.read_health().unwrap_or_else(|e| {
+            let health = dir.read_json::<plan::Health>(HEALTH).unwrap_or_else(|e| {
                 tracing::warn!(error = %e, "health report unreadable");
                 None
             });
@@ -308,7 +429,7 @@ impl Installer {
                         took_s: started.elapsed().as_secs_f64(),
                         at: now(),
                     };
-                    spool::write_json(&self.spool.result(), &o)?;
+                    self.leave_for_kiosk(&o)?;
                     return Ok(o);
                 }
             }
@@ -358,17 +479,21 @@ impl Installer {
 
     /// Copies the requested package into the root-only directory and checks the copy:
     /// the kiosk user cannot change what is installed after it was checked.
-    fn checked_copy(&self, r: &Request) -> Result<PathBuf, String> {
+    fn checked_copy(&self, dir: &SpoolDir, r: &Request) -> Result<PathBuf, String> {
         let key = self.release_key.as_ref().ok_or("no [updates] release_key in the configuration")?;
         contract::verify_release(&r.release, key, "kiosk", &self.architecture).map_err(|e| e.to_string())?;
         let m = &r.release.manifest;
         if r.package_file != format!("{}.deb", m.sha256) {
             return Err(format!("package file {:?} is not the manifest's {}.deb", r.package_file, m.sha256));
         }
-        let source = self.spool.package(&m.sha256);
+        let source = format!("incoming/{}", r.package_file);
         let dest = self.state_dir.join("new.deb");
-        let copy = || -> std::io::Result<(String, u64)> {
-            let mut from = std::fs::File::open(&source)?;
+        let mut from = match dir.open_read(&source) {
+            Ok(Some(f)) => f,
+            Ok(None) => return Err(format!("{source} is missing from the kiosk's spool")),
+            Err(e) => return Err(e.to_string()),
+        };
+        let mut copy = || -> std::io::Result<(String, u64)> {
             let mut to = std::fs::File::create(&dest)?;
             let (mut hasher, mut size, mut buf) = (sha2::Sha256::new(), 0u64, vec![0u8; 64 * 1024]);
             loop {
@@ -387,7 +512,7 @@ impl Installer {
             to.sync_all()?;
             Ok((hex::encode(hasher.finalize()), size))
         };
-        let (sha256, size) = copy().map_err(|e| format!("{}: {e}", source.display()))?;
+        let (sha256, size) = copy().map_err(|e| format!("{source}: {e}"))?;
         contract::check_package(m, &sha256, size).map_err(|e| e.to_string())?;
         Ok(dest)
     }

@@ -199,3 +199,55 @@ fn recover_leaves_an_update_in_progress_alone() {
     drop(held);
     assert_eq!(i.recover().unwrap().unwrap().outcome, OutcomeKind::RolledBack, "once the lock is free: a power cut");
 }
+
+#[test]
+fn links_planted_in_the_kiosk_owned_spool_are_never_followed_by_root() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = release_key();
+    let i = installer(dir.path(), Some(key.verifying_key()));
+    let victim = dir.path().join("victim");
+    std::fs::write(&victim, b"root's file").unwrap();
+
+    // The package named by the request is a link to another file: refused, not copied.
+    let bytes = b"a package".to_vec();
+    request(&i, &bytes, &bytes, &key, None);
+    let sha = hex::encode(sha2::Sha256::digest(&bytes));
+    std::fs::remove_file(i.spool.package(&sha)).unwrap();
+    std::os::unix::fs::symlink(&victim, i.spool.package(&sha)).unwrap();
+    // The temporary file of the outcome is a link to root's file: not written through.
+    std::os::unix::fs::symlink(&victim, i.spool.dir().join("result.json.tmp")).unwrap();
+    let outcome = i.apply().unwrap().unwrap();
+    assert_eq!(outcome.outcome, OutcomeKind::Refused, "{outcome:?}");
+    assert_eq!(std::fs::read(&victim).unwrap(), b"root's file", "never written through a link");
+    assert!(!std::fs::symlink_metadata(i.spool.result()).unwrap().file_type().is_symlink());
+    assert!(!i.state_dir.join("new.deb").exists() || std::fs::read(i.state_dir.join("new.deb")).unwrap().is_empty());
+
+    // The spool directory itself replaced by a link: nothing is read or written there.
+    let elsewhere = dir.path().join("elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    let spool_dir = i.spool.dir().to_owned();
+    std::fs::rename(&spool_dir, elsewhere.join("updates")).unwrap();
+    std::os::unix::fs::symlink(elsewhere.join("updates"), &spool_dir).unwrap();
+    request_in(&elsewhere.join("updates"), &bytes, &key);
+    assert_eq!(i.apply().unwrap(), None, "not followed");
+    assert!(elsewhere.join("updates/request.json").exists(), "left alone");
+}
+
+/// A request written straight into `dir` (a spool reached through a link).
+fn request_in(dir: &Path, bytes: &[u8], key: &ed25519_dalek::SigningKey) {
+    let sha = hex::encode(sha2::Sha256::digest(bytes));
+    let manifest = contract::ReleaseManifest {
+        package: "kiosk".into(),
+        version: "0.2.0-1".into(),
+        architecture: "arm64".into(),
+        sha256: sha.clone(),
+        size: bytes.len() as u64,
+    };
+    let r = Request {
+        release: contract::sign_release(manifest, key),
+        package_file: format!("{sha}.deb"),
+        running: "0.1.0-1".into(),
+        requested_at: 0,
+    };
+    spool::write_json(&dir.join("request.json"), &r).unwrap();
+}

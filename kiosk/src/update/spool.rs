@@ -19,6 +19,11 @@ use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
+/// The file names, for the installer (which opens them relative to the directory).
+pub const REQUEST_FILE: &str = "request.json";
+pub const HEALTH_FILE: &str = "health.json";
+pub const RESULT_FILE: &str = "result.json";
+
 #[derive(Clone, Debug)]
 pub struct Spool {
     dir: PathBuf,
@@ -129,15 +134,15 @@ impl Spool {
     }
 
     pub fn request(&self) -> PathBuf {
-        self.dir.join("request.json")
+        self.dir.join(REQUEST_FILE)
     }
 
     pub fn health(&self) -> PathBuf {
-        self.dir.join("health.json")
+        self.dir.join(HEALTH_FILE)
     }
 
     pub fn result(&self) -> PathBuf {
-        self.dir.join("result.json")
+        self.dir.join(RESULT_FILE)
     }
 
     pub fn tried(&self) -> PathBuf {
