@@ -8,9 +8,10 @@
 //! kiosk, and wait for the new version's start-up self-test. A failed install, a failed
 //! self-test or none within the deadline puts the saved version back.
 //!
-//! `recover` runs before every kiosk start (`ExecStartPre=+` in kiosk.service): a
-//! journal left by a power cut means an update stopped half-way, and the saved version
-//! is reinstalled before the kiosk runs. An `apply` in progress holds a lock, so the
+//! `recover` runs before every kiosk start (`ExecStartPre=-+` in kiosk.service: as root,
+//! and its failure never keeps the kiosk from starting): a journal left by a power cut
+//! means an update stopped half-way, and the saved version is reinstalled before the
+//! kiosk runs. An `apply` in progress holds a lock, so the
 //! restart it makes itself is not taken for a power cut.
 //!
 //! The decisions are pure (`kiosk::update::plan`); this file only carries them out.
