@@ -10,6 +10,7 @@ pub mod audit;
 pub mod central_api;
 pub mod config;
 pub mod display;
+pub mod durable;
 pub mod install_record;
 pub mod memory;
 pub mod outbox;

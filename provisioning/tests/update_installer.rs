@@ -36,9 +36,9 @@ fn release_key() -> ed25519_dalek::SigningKey {
     ed25519_dalek::SigningKey::from_bytes(&[42; 32])
 }
 
-/// Puts `bytes` in the spool as the kiosk would and writes its request for `manifest_of`
-/// (the bytes the manifest was made from), signed by `key`.
-fn request(i: &Installer, bytes: &[u8], manifest_of: &[u8], key: &ed25519_dalek::SigningKey, file: Option<&str>) {
+/// The kiosk's request for the package whose bytes are `manifest_of`, signed by `key`,
+/// naming `file` (default: the manifest's own `<sha256>.deb`).
+fn signed_request(manifest_of: &[u8], key: &ed25519_dalek::SigningKey, file: Option<&str>) -> Request {
     let sha = hex::encode(sha2::Sha256::digest(manifest_of));
     let manifest = contract::ReleaseManifest {
         package: "kiosk".into(),
@@ -47,14 +47,20 @@ fn request(i: &Installer, bytes: &[u8], manifest_of: &[u8], key: &ed25519_dalek:
         sha256: sha.clone(),
         size: manifest_of.len() as u64,
     };
-    std::fs::create_dir_all(i.spool.incoming()).unwrap();
-    std::fs::write(i.spool.package(&sha), bytes).unwrap();
-    let r = Request {
+    Request {
         release: contract::sign_release(manifest, key),
         package_file: file.map_or_else(|| format!("{sha}.deb"), str::to_owned),
         running: "0.1.0-1".into(),
         requested_at: 0,
-    };
+    }
+}
+
+/// Puts `bytes` in the spool as the kiosk would and writes its request for `manifest_of`
+/// (the bytes the manifest was made from), signed by `key`.
+fn request(i: &Installer, bytes: &[u8], manifest_of: &[u8], key: &ed25519_dalek::SigningKey, file: Option<&str>) {
+    let r = signed_request(manifest_of, key, file);
+    std::fs::create_dir_all(i.spool.incoming()).unwrap();
+    std::fs::write(i.spool.package(&r.release.manifest.sha256), bytes).unwrap();
     spool::write_json(&i.spool.request(), &r).unwrap();
 }
 
@@ -236,19 +242,5 @@ fn links_planted_in_the_kiosk_owned_spool_are_never_followed_by_root() {
 
 /// A request written straight into `dir` (a spool reached through a link).
 fn request_in(dir: &Path, bytes: &[u8], key: &ed25519_dalek::SigningKey) {
-    let sha = hex::encode(sha2::Sha256::digest(bytes));
-    let manifest = contract::ReleaseManifest {
-        package: "kiosk".into(),
-        version: "0.2.0-1".into(),
-        architecture: "arm64".into(),
-        sha256: sha.clone(),
-        size: bytes.len() as u64,
-    };
-    let r = Request {
-        release: contract::sign_release(manifest, key),
-        package_file: format!("{sha}.deb"),
-        running: "0.1.0-1".into(),
-        requested_at: 0,
-    };
-    spool::write_json(&dir.join("request.json"), &r).unwrap();
+    spool::write_json(&dir.join("request.json"), &signed_request(bytes, key, None)).unwrap();
 }

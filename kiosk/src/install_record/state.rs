@@ -163,18 +163,7 @@ impl InstallState {
     /// a power cut leaves either the old or the new state, never half of one.
     pub fn save(&self, dir: &Path) -> Result<(), StateError> {
         let path = dir.join(STATE_FILE);
-        let write = || -> std::io::Result<()> {
-            use std::io::Write as _;
-            std::fs::create_dir_all(dir)?;
-            let tmp = dir.join(format!("{STATE_FILE}.tmp"));
-            let mut f = std::fs::File::create(&tmp)?;
-            f.write_all(&serde_json::to_vec_pretty(self).map_err(std::io::Error::other)?)?;
-            f.sync_all()?;
-            std::fs::rename(&tmp, &path)?;
-            // The rename itself is durable only once the directory is synced.
-            std::fs::File::open(dir)?.sync_all()
-        };
-        write().map_err(|source| StateError::Write { path: path.clone(), source })
+        crate::durable::write_json(&path, self).map_err(|source| StateError::Write { path: path.clone(), source })
     }
 }
 

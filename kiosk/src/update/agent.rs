@@ -130,7 +130,7 @@ impl Updater {
         }
         loop {
             let wait = match self.check_once().await {
-                Ok(Checked::Waiting("the terminal is in use")) => self.settings.recheck_busy,
+                Ok(Checked::Waiting(plan::IN_USE)) => self.settings.recheck_busy,
                 Ok(Checked::Requested(version)) => {
                     tracing::info!(version, "update requested: the installer takes over");
                     return;

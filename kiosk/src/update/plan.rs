@@ -67,6 +67,9 @@ impl Window {
     }
 }
 
+/// Why an install waits while someone uses the terminal (the agent looks again sooner).
+pub const IN_USE: &str = "the terminal is in use";
+
 /// What the agent does with the release central offers.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Decision {
@@ -109,7 +112,7 @@ pub fn decide(s: Situation<'_>, window: Window) -> Decision {
         return Decision::Wait("outside the update window");
     }
     if s.busy {
-        return Decision::Wait("the terminal is in use");
+        return Decision::Wait(IN_USE);
     }
     Decision::Install
 }

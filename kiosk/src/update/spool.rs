@@ -16,7 +16,6 @@
 use super::plan::Health;
 use contract::SignedRelease;
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 /// The file names, for the installer (which opens them relative to the directory).
@@ -74,18 +73,10 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> SpoolError + '_ {
     move |source| SpoolError::Io { path: path.display().to_string(), source }
 }
 
-/// Writes `value` as JSON through a synced temporary file and a rename, then syncs the
-/// directory: after a power cut the file holds the old content or the new, never half.
+/// Writes `value` as JSON durably (`crate::durable`): after a power cut the file holds
+/// the old content or the new, never half.
 pub fn write_json(path: &Path, value: &impl Serialize) -> Result<(), SpoolError> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(io(dir))?;
-    let tmp = path.with_extension("json.tmp");
-    let bytes = serde_json::to_vec_pretty(value).unwrap_or_default();
-    let mut f = std::fs::File::create(&tmp).map_err(io(&tmp))?;
-    f.write_all(&bytes).and_then(|()| f.sync_all()).map_err(io(&tmp))?;
-    drop(f);
-    std::fs::rename(&tmp, path).map_err(io(path))?;
-    std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(io(dir))
+    crate::durable::write_json(path, value).map_err(io(path))
 }
 
 /// `Ok(None)` when the file is absent. A file that does not parse is moved aside (kept
