@@ -317,8 +317,15 @@ pub fn update_settings(config: &Config) -> crate::update::agent::UpdateSettings 
     let u = &config.updates;
     let mut s = crate::update::agent::UpdateSettings::new(u.key(), u.window());
     s.check_every = Duration::from_secs(u.check_every_s);
+    // The self-test gives up (naming what is missing) before the installer's deadline,
+    // so the rollback's reason is the missing device, not a missing report.
+    s.self_test_limit = Duration::from_secs(u.health_deadline_s.saturating_sub(SELF_TEST_MARGIN_S))
+        .max(s.self_test_grace + Duration::from_secs(5));
     s
 }
+
+/// How much sooner than `[updates] health_deadline_s` the self-test reports a failure.
+const SELF_TEST_MARGIN_S: u64 = 10;
 
 /// The terminal on real hardware: the card reader on its serial port, the receipt
 /// printer on USB, serial or TCP, the camera through V4L2, each under supervision.
@@ -385,5 +392,24 @@ pub async fn stop_requested() {
             tracing::warn!(error = %e, "cannot wait for SIGTERM; only Ctrl-C stops the terminal cleanly");
             let _ = tokio::signal::ctrl_c().await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn the_self_test_gives_up_before_the_installer_stops_waiting() {
+        let config = |deadline: u64| {
+            let text = format!("[terminal]\ndata_dir = \"/k\"\n[updates]\nhealth_deadline_s = {deadline}\n");
+            update_settings(&Config::parse(&text, "c").unwrap())
+        };
+        assert_eq!(config(300).self_test_limit, Duration::from_secs(290));
+        // The shortest deadline still leaves the devices their grace and a few looks.
+        let shortest = config(30);
+        assert_eq!(shortest.self_test_limit, Duration::from_secs(20));
+        assert!(shortest.self_test_limit >= shortest.self_test_grace + Duration::from_secs(5));
     }
 }

@@ -497,8 +497,9 @@ impl CentralClient {
     }
 
     /// Downloads a package to `dest` (through `dest.part`, renamed when complete),
-    /// hashing as it goes; stops at `max_size` bytes so a wrong answer cannot fill the
-    /// disk. Returns the SHA-256 (hex) and the size.
+    /// hashing as it goes; stops one chunk past `max_size` bytes so a wrong answer cannot
+    /// fill the disk. Returns the SHA-256 (hex) and the size received, for the caller to
+    /// hold against the signed manifest (a size over `max_size` is a package refused).
     pub async fn download_package(
         &self,
         path: &str,
@@ -517,21 +518,28 @@ impl CentralClient {
             tokio::fs::create_dir_all(dir).await.map_err(local)?;
         }
         let part = dest.with_extension("part");
-        let mut file = tokio::fs::File::create(&part).await.map_err(local)?;
         let (mut hasher, mut size) = (sha2::Sha256::new(), 0u64);
         let mut resp = resp;
-        while let Some(chunk) = resp.chunk().await.map_err(unreachable)? {
-            size += chunk.len() as u64;
-            if size > max_size {
-                drop(file);
-                let _ = tokio::fs::remove_file(&part).await;
-                return Err(CentralError::Malformed(format!("package is larger than the {max_size} bytes signed")));
+        let received = async {
+            let mut file = tokio::fs::File::create(&part).await.map_err(local)?;
+            while let Some(chunk) = resp.chunk().await.map_err(unreachable)? {
+                size += chunk.len() as u64;
+                hasher.update(&chunk);
+                file.write_all(&chunk).await.map_err(local)?;
+                if size > max_size {
+                    // More than was signed is not the package: reading on would let a
+                    // hostile answer fill the disk. The size tells the caller.
+                    break;
+                }
             }
-            hasher.update(&chunk);
-            file.write_all(&chunk).await.map_err(local)?;
+            file.sync_all().await.map_err(local)
         }
-        file.sync_all().await.map_err(local)?;
-        drop(file);
+        .await;
+        // A download cut short leaves nothing behind: the next attempt starts afresh.
+        if let Err(e) = received {
+            let _ = tokio::fs::remove_file(&part).await;
+            return Err(e);
+        }
         tokio::fs::rename(&part, dest).await.map_err(local)?;
         Ok((hex::encode(hasher.finalize()), size))
     }

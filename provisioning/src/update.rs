@@ -402,8 +402,8 @@ impl Installer {
         }
     }
 
-    /// Puts the saved version back, restarts the kiosk (unless the boot is about to
-    /// start it), and records why.
+    /// Puts the saved version back, records why, and restarts the kiosk (unless the boot
+    /// is about to start it).
     fn roll_back(
         &self,
         j: &Journal,
@@ -436,9 +436,6 @@ impl Installer {
             }
             None => reason = format!("{reason}; nothing was saved to reinstall"),
         }
-        if restart {
-            self.restart_quietly();
-        }
         let o = Outcome {
             version: j.version.clone(),
             outcome: OutcomeKind::RolledBack,
@@ -446,7 +443,13 @@ impl Installer {
             took_s: started.elapsed().as_secs_f64(),
             at: now(),
         };
+        // The outcome is written before the restart, so the version put back reports it
+        // as it starts (written after, it would wait for the next restart). A power cut
+        // between the two: the boot starts the kiosk anyway, on the version put back.
         self.finish(&o)?;
+        if restart {
+            self.restart_quietly();
+        }
         Ok(o)
     }
 

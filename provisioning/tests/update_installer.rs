@@ -1,6 +1,6 @@
 //! The update installer's refusals and its recovery decisions, without installing
-//! anything: every package command is `false`, so a test passes only if the installer
-//! refused before running one. (Installing, rolling back and the power cut with the real
+//! anything: every package command is `false` (unless a test says otherwise), so a test
+//! passes only if the installer refused before running one. (Installing, rolling back and the power cut with the real
 //! dpkg in a Debian root: scripts/test.d/30-package.updates.)
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -52,6 +52,7 @@ fn signed_request(manifest_of: &[u8], key: &ed25519_dalek::SigningKey, file: Opt
         package_file: file.map_or_else(|| format!("{sha}.deb"), str::to_owned),
         running: "0.1.0-1".into(),
         requested_at: 0,
+        faults_before: Vec::new(),
     }
 }
 
@@ -181,6 +182,39 @@ fn a_failed_rollback_stays_in_the_journal_for_the_next_start() {
     assert!(reason.contains("power was lost while installing") && reason.contains("FAILED"), "{reason}");
     let left: Journal = spool::read_json(&i.state_dir.join("journal.json")).unwrap().unwrap();
     assert_eq!(left.phase, Phase::RollingBack);
+}
+
+#[test]
+fn a_rollback_leaves_its_outcome_before_restarting_the_version_put_back() {
+    // The version put back reports the outcome as it starts: were it written after the
+    // restart, the dashboard would learn of the rollback only at the next restart.
+    let dir = tempfile::tempdir().unwrap();
+    let mut i = installer(dir.path(), Some(release_key().verifying_key()));
+    let sh = |script: String| vec!["sh".to_owned(), "-c".to_owned(), script];
+    let restarts = dir.path().join("restarts");
+    let result = i.spool.result();
+    i.commands = Commands {
+        install: sh("exit 0".into()),
+        configure_pending: never(),
+        save: sh("echo saved > kiosk_0.1.0-1_arm64.deb".into()),
+        installed_version: sh("echo 0.1.0-1".into()),
+        // Each restart notes whether the outcome is there for the kiosk it starts.
+        restart: sh(format!(
+            "if [ -e '{}' ]; then echo outcome >> '{}'; else echo none >> '{}'; fi",
+            result.display(),
+            restarts.display(),
+            restarts.display()
+        )),
+    };
+    // The new version never reports (it crashed): rolled back at the deadline.
+    i.health_deadline = Duration::from_secs(1);
+    let bytes = b"a package".to_vec();
+    request(&i, &bytes, &bytes, &release_key(), None);
+    let outcome = i.apply().unwrap().unwrap();
+    assert_eq!(outcome.outcome, OutcomeKind::RolledBack, "{outcome:?}");
+    assert!(outcome.reason.as_deref().unwrap_or_default().contains("back on 0.1.0-1"), "{outcome:?}");
+    assert_eq!(std::fs::read_to_string(&restarts).unwrap(), "none\noutcome\n", "new version, then the one put back");
+    assert!(!i.state_dir.join("journal.json").exists(), "the journal ends with the rollback");
 }
 
 #[test]

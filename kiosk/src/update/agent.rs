@@ -22,6 +22,11 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 use tokio::sync::Notify;
 
+/// How long the new version waits for the installer's outcome after its self-test
+/// (the installer looks for the report four times a second and writes the outcome at
+/// once, or rolls back, which stops this process).
+const OUTCOME_WAIT: Duration = Duration::from_secs(60);
+
 #[derive(Clone, Debug)]
 pub struct UpdateSettings {
     /// Operations' release key; `None`: this terminal takes no updates (said once at start).
@@ -116,17 +121,40 @@ impl Updater {
         if let Err(e) = self.report_last_outcome() {
             tracing::warn!(error = %e, "the last update's outcome could not be reported");
         }
+        // This start is the new version of an update the installer is verifying.
+        let verifying = self.request_for_running();
+        let faults_before = verifying.as_ref().map(|r| r.faults_before.clone()).unwrap_or_default();
         let self_test = tokio::spawn(self_test(
             self.metrics.clone(),
             self.spool.clone(),
             self.running.clone(),
+            faults_before,
             self.settings.clone(),
             self.clock.clone(),
         ));
+        let self_test = if verifying.is_some() {
+            // The installer decides on the self-test's report and writes its outcome
+            // at once; ops see "installed" now, not at the next restart.
+            let _ = self_test.await;
+            self.report_outcome_when_written(&stop).await;
+            None
+        } else {
+            Some(self_test)
+        };
         if self.settings.release_key.is_none() {
             tracing::info!("no [updates] release_key configured: this terminal takes no software updates");
-            let _ = self_test.await;
+            if let Some(self_test) = self_test {
+                let _ = self_test.await;
+            }
             return;
+        }
+        if self_test.is_some() {
+            // The devices report in their first seconds: an install requested before
+            // then would record too few faults for the new version's self-test to forgive.
+            tokio::select! {
+                () = tokio::time::sleep(self.settings.self_test_grace) => {}
+                () = stop.notified() => return,
+            }
         }
         loop {
             let wait = match self.check_once().await {
@@ -188,6 +216,33 @@ impl Updater {
             }
         }
         Ok(Some(outcome))
+    }
+
+    /// The installer's pending request, when it is for the version running now.
+    fn request_for_running(&self) -> Option<Request> {
+        match spool::read_json::<Request>(&self.spool.request()) {
+            Ok(Some(r)) if r.release.manifest.version == self.running => Some(r),
+            Ok(_) => None,
+            Err(e) => {
+                tracing::warn!(error = %e, "update request unreadable");
+                None
+            }
+        }
+    }
+
+    /// Waits (a bounded while: a dead installer's outcome is reported at the next
+    /// start instead) for the installer's outcome of this version, and reports it.
+    async fn report_outcome_when_written(&self, stop: &Notify) {
+        let give_up = tokio::time::Instant::now() + OUTCOME_WAIT;
+        while !self.spool.result().exists() && tokio::time::Instant::now() < give_up {
+            tokio::select! {
+                () = tokio::time::sleep(Duration::from_millis(250)) => {}
+                () = stop.notified() => return,
+            }
+        }
+        if let Err(e) = self.report_last_outcome() {
+            tracing::warn!(error = %e, "the update's outcome could not be reported");
+        }
     }
 
     /// One look at central's offer, and whatever it leads to.
@@ -263,6 +318,7 @@ impl Updater {
             package_file: format!("{}.deb", release.manifest.sha256),
             running: self.running.clone(),
             requested_at: (self.clock)(),
+            faults_before: device_faults(&self.metrics),
         };
         // The self-test of this start must not be taken for the new version's.
         spool::remove(&self.spool.health())?;
@@ -279,14 +335,24 @@ pub async fn self_test(
     metrics: Arc<Metrics>,
     spool: Spool,
     version: String,
+    faults_before: Vec<String>,
     s: UpdateSettings,
     clock: Clock,
 ) -> Health {
     tokio::time::sleep(s.self_test_grace).await;
     let started = tokio::time::Instant::now();
     let health = loop {
-        let missing = self_test_gaps(&metrics);
+        let faults = device_faults(&metrics);
+        let missing = plan::self_test_gaps(
+            metrics.home_shown.load(Relaxed),
+            metrics.heartbeat_accepted.load(Relaxed),
+            &faults,
+            &faults_before,
+        );
         if missing.is_empty() {
+            if !faults.is_empty() {
+                tracing::warn!(faults = faults.join("; "), "passed with the device faults it had before the update");
+            }
             break Health { version: version.clone(), ok: true, reason: None, at: clock() };
         }
         if started.elapsed() + s.self_test_grace >= s.self_test_limit {
@@ -302,23 +368,16 @@ pub async fn self_test(
     health
 }
 
-/// What still keeps the self-test from passing, in words for the dashboard.
-fn self_test_gaps(metrics: &Metrics) -> Vec<String> {
-    let mut gaps = Vec::new();
-    if !metrics.home_shown.load(Relaxed) {
-        gaps.push("the home screen was not shown".to_owned());
-    }
-    if !metrics.heartbeat_accepted.load(Relaxed) {
-        gaps.push("central did not accept a heartbeat".to_owned());
-    }
+/// The devices missing or failing now, as the dashboard words them (`"camera: missing"`).
+fn device_faults(metrics: &Metrics) -> Vec<String> {
     let devices = metrics.devices();
-    for device in [session::Device::Reader, session::Device::Printer, session::Device::Camera, session::Device::Storage]
-    {
-        if let Some(session::Health::Problem(p @ (session::Problem::Missing | session::Problem::Error(_)))) =
-            devices.health(device)
-        {
-            gaps.push(format!("{device:?}: {p:?}").to_lowercase());
-        }
-    }
-    gaps
+    [session::Device::Reader, session::Device::Printer, session::Device::Camera, session::Device::Storage]
+        .into_iter()
+        .filter_map(|device| match devices.health(device) {
+            Some(session::Health::Problem(p @ (session::Problem::Missing | session::Problem::Error(_)))) => {
+                Some(format!("{device:?}: {p:?}").to_lowercase())
+            }
+            _ => None,
+        })
+        .collect()
 }

@@ -130,6 +130,29 @@ pub struct Health {
     pub at: i64,
 }
 
+/// What keeps the start-up self-test from passing, in words for the dashboard: the home
+/// screen not shown, central not reached, and each device fault (`"camera: missing"`)
+/// the version before the update did not already have. A device that was already
+/// missing or failing is the hall's to fix and on the dashboard as degraded; rolling
+/// every update back for it would keep the terminal on old software until a technician
+/// came, fix or not.
+pub fn self_test_gaps(
+    home_shown: bool,
+    heartbeat_accepted: bool,
+    device_faults: &[String],
+    faults_before: &[String],
+) -> Vec<String> {
+    let mut gaps = Vec::new();
+    if !home_shown {
+        gaps.push("the home screen was not shown".to_owned());
+    }
+    if !heartbeat_accepted {
+        gaps.push("central did not accept a heartbeat".to_owned());
+    }
+    gaps.extend(device_faults.iter().filter(|f| !faults_before.contains(f)).cloned());
+    gaps
+}
+
 /// The installer's verdict on the version it installed.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Verdict {
@@ -261,6 +284,31 @@ mod tests {
             verdict("0.2.0", Some(&sick), 10, 100),
             Verdict::Failed("self-test failed: printer: missing".into())
         );
+    }
+
+    #[test]
+    fn the_self_test_fails_on_what_the_update_broke_not_on_what_was_broken_before() {
+        let faults = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        assert!(self_test_gaps(true, true, &[], &[]).is_empty());
+        assert_eq!(
+            self_test_gaps(false, false, &[], &[]),
+            ["the home screen was not shown", "central did not accept a heartbeat"]
+        );
+        // The camera was missing before the update: not the new version's doing.
+        let before = faults(&["camera: missing"]);
+        assert!(self_test_gaps(true, true, &faults(&["camera: missing"]), &before).is_empty());
+        // The reader went missing with the new version; the camera still counts only once.
+        assert_eq!(
+            self_test_gaps(true, true, &faults(&["reader: missing", "camera: missing"]), &before),
+            ["reader: missing"]
+        );
+        // A fault that changed kind is new.
+        assert_eq!(
+            self_test_gaps(true, true, &faults(&["camera: error(\"busy\")"]), &before),
+            ["camera: error(\"busy\")"]
+        );
+        // Nothing excuses the home screen or central.
+        assert_eq!(self_test_gaps(false, true, &[], &before), ["the home screen was not shown"]);
     }
 
     #[test]

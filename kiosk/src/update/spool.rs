@@ -37,6 +37,10 @@ pub struct Request {
     /// The version running when the request was made.
     pub running: String,
     pub requested_at: i64,
+    /// The devices missing or failing when the request was made (`"camera: missing"`):
+    /// the new version's self-test is not failed for them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub faults_before: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
