@@ -195,20 +195,33 @@ async fn a_tampered_package_is_refused_after_download_and_raises_an_alert() {
     let rig = Rig::start().await.unwrap();
     let (bytes, signed) = release("0.3.0-1", &release_key());
     publish_and_roll_out(&rig, &bytes, &signed);
-    // The bytes central serves are changed after publishing (its storage, or a
-    // compromised central): the signed manifest still says what they must be.
-    let stored = central_config(&rig).releases_dir().join(format!("{}.deb", signed.manifest.sha256));
-    let mut tampered = std::fs::read(&stored).unwrap();
-    tampered[1000] ^= 0x20;
-    std::fs::write(&stored, tampered).unwrap();
-    let mut agent = updater(&rig, settings(true));
+    change_stored_package(&rig, &signed, |bytes| bytes[1000] ^= 0x20);
+    refused_after_download(&rig, &signed).await;
+}
+
+/// Changes the package central serves after it was published (its storage, or a
+/// compromised central): the signed manifest still says what the bytes must be.
+fn change_stored_package(rig: &Rig, signed: &api::SignedRelease, change: impl FnOnce(&mut Vec<u8>)) {
+    let stored = central_config(rig).releases_dir().join(format!("{}.deb", signed.manifest.sha256));
+    let mut bytes = std::fs::read(&stored).unwrap();
+    change(&mut bytes);
+    std::fs::write(&stored, bytes).unwrap();
+}
+
+/// The agent's next look downloads the package and refuses it: nothing kept or
+/// requested, the version never tried again here, an alert naming the terminal at
+/// central. Returns the reason.
+async fn refused_after_download(rig: &Rig, signed: &api::SignedRelease) -> String {
+    let mut agent = updater(rig, settings(true));
     let err = agent.check_once().await.unwrap_err();
-    let UpdateError::Refused { version, reason } = &err else { panic!("{err}") };
-    assert_eq!(version, "0.3.0-1");
+    let UpdateError::Refused { version, reason } = err else { panic!("{err}") };
+    assert_eq!(version, signed.manifest.version);
     assert!(reason.contains("the signed manifest says"), "{reason}");
     let spool = Spool::in_data_dir(&rig.kiosk_dir);
-    assert!(!spool.package(&signed.manifest.sha256).exists(), "the tampered bytes are not kept");
+    let package = spool.package(&signed.manifest.sha256);
+    assert!(!package.exists() && !package.with_extension("part").exists(), "the changed bytes are not kept");
     assert!(!spool.request().exists(), "nothing requested");
+    assert_eq!(spool.tried_versions(), [version], "never tried again here");
     until("an alert naming the terminal", || {
         rig.central
             .store()
@@ -218,6 +231,7 @@ async fn a_tampered_package_is_refused_after_download_and_raises_an_alert() {
             .find(|a| a.device_id == rig.device_id && a.kind == "update_refused")
     })
     .await;
+    reason
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -300,31 +314,11 @@ async fn a_package_longer_than_signed_is_read_no_further_and_refused() {
     let (bytes, signed) = release("0.6.0-1", &release_key());
     publish_and_roll_out(&rig, &bytes, &signed);
     // Central's stored file grows by 5 MB of something else (a swapped or hostile file).
-    let stored = central_config(&rig).releases_dir().join(format!("{}.deb", signed.manifest.sha256));
-    let mut longer = std::fs::read(&stored).unwrap();
-    longer.resize(longer.len() + 5_000_000, 0x5a);
-    std::fs::write(&stored, longer).unwrap();
-    let mut agent = updater(&rig, settings(true));
-    let err = agent.check_once().await.unwrap_err();
-    let UpdateError::Refused { version, reason } = &err else { panic!("{err}") };
-    assert_eq!(version, "0.6.0-1");
-    assert!(reason.contains("the signed manifest says"), "{reason}");
+    change_stored_package(&rig, &signed, |bytes| bytes.resize(bytes.len() + 5_000_000, 0x5a));
+    let reason = refused_after_download(&rig, &signed).await;
     // "package is N bytes ...": read to just past the signed size, not the 5.2 MB sent.
     let got: u64 = reason.split_whitespace().nth(2).and_then(|n| n.parse().ok()).unwrap();
     assert!(got > 200_000 && got < 300_000, "{got} bytes read of 5,200,000: {reason}");
-    let spool = Spool::in_data_dir(&rig.kiosk_dir);
-    let package = spool.package(&signed.manifest.sha256);
-    assert!(!package.exists() && !package.with_extension("part").exists(), "nothing kept");
-    assert_eq!(spool.tried_versions(), ["0.6.0-1"], "never tried again here");
-    until("an alert naming the terminal", || {
-        rig.central
-            .store()
-            .open_alerts()
-            .unwrap()
-            .into_iter()
-            .find(|a| a.device_id == rig.device_id && a.kind == "update_refused")
-    })
-    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
