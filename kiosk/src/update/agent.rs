@@ -132,23 +132,17 @@ impl Updater {
             self.settings.clone(),
             self.clock.clone(),
         ));
-        let self_test = if verifying.is_some() {
+        if self.settings.release_key.is_none() {
+            tracing::info!("no [updates] release_key configured: this terminal takes no software updates");
+            let _ = self_test.await;
+            return;
+        }
+        if verifying.is_some() {
             // The installer decides on the self-test's report and writes its outcome
             // at once; ops see "installed" now, not at the next restart.
             let _ = self_test.await;
             self.report_outcome_when_written(&stop).await;
-            None
         } else {
-            Some(self_test)
-        };
-        if self.settings.release_key.is_none() {
-            tracing::info!("no [updates] release_key configured: this terminal takes no software updates");
-            if let Some(self_test) = self_test {
-                let _ = self_test.await;
-            }
-            return;
-        }
-        if self_test.is_some() {
             // The devices report in their first seconds: an install requested before
             // then would record too few faults for the new version's self-test to forgive.
             tokio::select! {
